@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import { haversineKm, type LatLon } from './geo.js';
+
+/** A road section watched by one radar: entry and exit cameras at its two ends. */
+export interface Radar {
+  id: string;
+  name: string;
+  entry: LatLon;
+  exit: LatLon;
+  /** Road distance between the ends; defaults to the haversine distance between them. */
+  lengthKm: number;
+  speedLimitKmh: number;
+  toleranceKmh: number;
+  sessionGapMs: number;
+  /** A passage closes once it holds this many observations (the seed generator sends 10). */
+  expectedObservations: number | null;
+  /** Average speeds above this are flagged for review instead of fined. */
+  plausibleMaxKmh: number;
+  /** Observations farther than this from the section are rejected as off-section. */
+  offSectionToleranceKm: number;
+}
+
+export interface Topics {
+  vehicleObservations: string;
+  nonFinedVehicles: string;
+  speedingVehicles: string;
+  fineNotifications: string;
+  deadLetters: string;
+  flushTicks: string;
+}
+
+export interface Config {
+  projectId: string;
+  topics: Topics;
+  radars: ReadonlyMap<string, Radar>;
+  defaultRadarId: string;
+  groupCommitWaitMs: number;
+  maxMessageBytes: number;
+  /** Spot speeds outside (0, maxSpotSpeedKmh] are rejected as absurd. */
+  maxSpotSpeedKmh: number;
+  maxEventAgeMs: number;
+  maxEventFutureMs: number;
+  /** How long a closer has to publish its decision before the flush republishes it. */
+  exportGraceMs: number;
+  flushBatchLimit: number;
+  flushLeaseMs: number;
+  retentionMs: number;
+  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
+  collections: { passages: string; archive: string; deadLetters: string; control: string };
+}
+
+/** seed 000: 5th Avenue, from the Apple Store to Zara. */
+export const SEED_RADAR_ENTRY: LatLon = [40.76384258989008, -73.97296227572797];
+export const SEED_RADAR_EXIT: LatLon = [40.7601385362864, -73.97629590579231];
+export const DEFAULT_RADAR_ID = 'nyc-5th-ave-apple-zara';
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const latLon = z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]);
+
+const radarInput = z
+  .object({
+    id: z.string().regex(ID, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+    name: z.string().min(1).optional(),
+    entry: latLon,
+    exit: latLon,
+    length_km: z.number().positive().optional(),
+    speed_limit_kmh: z.number().positive().optional(),
+    tolerance_kmh: z.number().min(0).optional(),
+    session_gap_s: z.number().positive().optional(),
+    expected_observations: z.number().int().min(2).nullable().optional(),
+    plausible_max_kmh: z.number().positive().optional(),
+    off_section_tolerance_m: z.number().positive().optional(),
+  })
+  .strict();
+
+const num = (min: number) => z.coerce.number().refine((n) => Number.isFinite(n) && n >= min, `a number >= ${min}`);
+
+const envSchema = z.object({
+  GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
+  GCLOUD_PROJECT: z.string().min(1).optional(),
+  SPEEDCAM_RADARS: z.string().optional(),
+  SPEEDCAM_DEFAULT_RADAR: z.string().optional(),
+  SPEEDCAM_SPEED_LIMIT_KMH: num(1).default(40),
+  SPEEDCAM_TOLERANCE_KMH: num(0).default(0),
+  SPEEDCAM_SESSION_GAP_S: num(0.001).default(15),
+  SPEEDCAM_EXPECTED_OBSERVATIONS: num(2).default(10),
+  SPEEDCAM_PLAUSIBLE_MAX_KMH: num(1).default(250),
+  SPEEDCAM_MAX_SPOT_SPEED_KMH: num(1).default(400),
+  SPEEDCAM_OFF_SECTION_TOLERANCE_M: num(1).default(250),
+  SPEEDCAM_GROUP_COMMIT_WAIT_MS: num(0).default(40),
+  SPEEDCAM_MAX_MESSAGE_BYTES: num(64).default(65536),
+  SPEEDCAM_MAX_EVENT_AGE_H: num(0.01).default(24 * 7),
+  SPEEDCAM_MAX_EVENT_FUTURE_S: num(0).default(300),
+  SPEEDCAM_EXPORT_GRACE_S: num(0).default(30),
+  SPEEDCAM_FLUSH_BATCH_LIMIT: num(1).default(500),
+  SPEEDCAM_FLUSH_LEASE_S: num(1).default(120),
+  SPEEDCAM_RETENTION_DAYS: num(0.01).default(7),
+  SPEEDCAM_WAREHOUSE: z.enum(['duckdb', 'bigquery']).default('bigquery'),
+  SPEEDCAM_DUCKDB_PATH: z.string().min(1).default('.speedcam/warehouse.duckdb'),
+  SPEEDCAM_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).default('speedcam'),
+  SPEEDCAM_BQ_LOCATION: z.string().min(1).default('US'),
+  SPEEDCAM_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  TOPIC_VEHICLE_OBSERVATIONS: z.string().min(3).default('vehicle-observations'),
+  TOPIC_NON_FINED_VEHICLES: z.string().min(3).default('non-fined-vehicles'),
+  TOPIC_SPEEDING_VEHICLES: z.string().min(3).default('speeding-vehicles'),
+  TOPIC_FINE_NOTIFICATIONS: z.string().min(3).default('fine-notifications'),
+  TOPIC_DEAD_LETTERS: z.string().min(3).default('dead-letters'),
+  TOPIC_FLUSH_TICKS: z.string().min(3).default('flush-ticks'),
+});
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates configuration. Pure: call it from entry points, never at import time. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  }
+  const e = parsed.data;
+  const defaults = {
+    speedLimitKmh: e.SPEEDCAM_SPEED_LIMIT_KMH,
+    toleranceKmh: e.SPEEDCAM_TOLERANCE_KMH,
+    sessionGapMs: e.SPEEDCAM_SESSION_GAP_S * 1000,
+    expectedObservations: e.SPEEDCAM_EXPECTED_OBSERVATIONS,
+    plausibleMaxKmh: e.SPEEDCAM_PLAUSIBLE_MAX_KMH,
+    offSectionToleranceKm: e.SPEEDCAM_OFF_SECTION_TOLERANCE_M / 1000,
+  };
+  const radars = new Map<string, Radar>();
+  if (e.SPEEDCAM_RADARS) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(e.SPEEDCAM_RADARS);
+    } catch (err) {
+      throw new ConfigError(`SPEEDCAM_RADARS: not JSON (${(err as Error).message}); expected an array of radars`);
+    }
+    const list = z.array(radarInput).min(1).safeParse(raw);
+    if (!list.success) {
+      const msg = list.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ');
+      throw new ConfigError(`SPEEDCAM_RADARS: ${msg}`);
+    }
+    for (const r of list.data) {
+      if (radars.has(r.id)) throw new ConfigError(`SPEEDCAM_RADARS: duplicate radar id "${r.id}"`);
+      radars.set(r.id, {
+        id: r.id,
+        name: r.name ?? r.id,
+        entry: r.entry,
+        exit: r.exit,
+        lengthKm: r.length_km ?? haversineKm(r.entry, r.exit),
+        speedLimitKmh: r.speed_limit_kmh ?? defaults.speedLimitKmh,
+        toleranceKmh: r.tolerance_kmh ?? defaults.toleranceKmh,
+        sessionGapMs: r.session_gap_s !== undefined ? r.session_gap_s * 1000 : defaults.sessionGapMs,
+        expectedObservations: r.expected_observations === undefined ? defaults.expectedObservations : r.expected_observations,
+        plausibleMaxKmh: r.plausible_max_kmh ?? defaults.plausibleMaxKmh,
+        offSectionToleranceKm: r.off_section_tolerance_m !== undefined ? r.off_section_tolerance_m / 1000 : defaults.offSectionToleranceKm,
+      });
+    }
+  } else {
+    radars.set(DEFAULT_RADAR_ID, {
+      id: DEFAULT_RADAR_ID,
+      name: '5th Avenue: Apple Store to Zara',
+      entry: SEED_RADAR_ENTRY,
+      exit: SEED_RADAR_EXIT,
+      lengthKm: haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT),
+      ...defaults,
+    });
+  }
+  const defaultRadarId = e.SPEEDCAM_DEFAULT_RADAR ?? radars.keys().next().value!;
+  if (!radars.has(defaultRadarId)) {
+    throw new ConfigError(
+      `SPEEDCAM_DEFAULT_RADAR: "${defaultRadarId}" is not a configured radar; valid: ${[...radars.keys()].join(', ')}`,
+    );
+  }
+  const p = e.SPEEDCAM_COLLECTION_PREFIX;
+  return {
+    projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT ?? 'demo-speedcam',
+    topics: {
+      vehicleObservations: e.TOPIC_VEHICLE_OBSERVATIONS,
+      nonFinedVehicles: e.TOPIC_NON_FINED_VEHICLES,
+      speedingVehicles: e.TOPIC_SPEEDING_VEHICLES,
+      fineNotifications: e.TOPIC_FINE_NOTIFICATIONS,
+      deadLetters: e.TOPIC_DEAD_LETTERS,
+      flushTicks: e.TOPIC_FLUSH_TICKS,
+    },
+    radars,
+    defaultRadarId,
+    groupCommitWaitMs: e.SPEEDCAM_GROUP_COMMIT_WAIT_MS,
+    maxMessageBytes: e.SPEEDCAM_MAX_MESSAGE_BYTES,
+    maxSpotSpeedKmh: e.SPEEDCAM_MAX_SPOT_SPEED_KMH,
+    maxEventAgeMs: e.SPEEDCAM_MAX_EVENT_AGE_H * 3600_000,
+    maxEventFutureMs: e.SPEEDCAM_MAX_EVENT_FUTURE_S * 1000,
+    exportGraceMs: e.SPEEDCAM_EXPORT_GRACE_S * 1000,
+    flushBatchLimit: e.SPEEDCAM_FLUSH_BATCH_LIMIT,
+    flushLeaseMs: e.SPEEDCAM_FLUSH_LEASE_S * 1000,
+    retentionMs: e.SPEEDCAM_RETENTION_DAYS * 86_400_000,
+    warehouse:
+      e.SPEEDCAM_WAREHOUSE === 'duckdb'
+        ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
+        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET, location: e.SPEEDCAM_BQ_LOCATION },
+    collections: {
+      passages: `${p}passages`,
+      archive: `${p}passage_archive`,
+      deadLetters: `${p}dead_letters`,
+      control: `${p}control`,
+    },
+  };
+}
+
+export function radarIdPattern(): RegExp {
+  return ID;
+}

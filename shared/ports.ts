@@ -1,0 +1,63 @@
+/** The small interfaces the domain code depends on; adapters live in shared/adapters. */
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface Publisher {
+  /** Resolves once the message is accepted by Pub/Sub (every publish is awaited). */
+  publish(topic: string, data: Buffer, attributes?: Record<string, string>): Promise<string>;
+}
+
+export type Row = Record<string, unknown> & { row_id: string };
+
+export interface Warehouse {
+  /** Idempotent: a row whose row_id is already there replaces it (BigQuery: insertId dedupe). */
+  upsert(table: string, rows: readonly Row[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Counts billable Firestore operations so benchmarks and the demo can report them per event. */
+export class OpsCounter {
+  reads = 0;
+  writes = 0;
+  deletes = 0;
+  transactions = 0;
+  snapshot() {
+    return { reads: this.reads, writes: this.writes, deletes: this.deletes, transactions: this.transactions };
+  }
+}
+
+/**
+ * Fault injection for crash-retry tests and the chaos run: each named point calls `check`, which
+ * throws when a test armed that point. Off (a no-op) unless something arms it.
+ */
+export class Faults {
+  private armed = new Map<string, number>();
+  arm(point: FaultPoint, times = 1): void {
+    this.armed.set(point, (this.armed.get(point) ?? 0) + times);
+  }
+  check(point: FaultPoint): void {
+    const n = this.armed.get(point) ?? 0;
+    if (n > 0) {
+      this.armed.set(point, n - 1);
+      throw new InjectedFault(point);
+    }
+  }
+}
+export type FaultPoint =
+  | 'observation.beforeCommit'
+  | 'observation.afterCommit'
+  | 'decision.afterPublish'
+  | 'deadLetter.beforePublish'
+  | 'deadLetterSink.beforeWrite'
+  | 'flush.afterClose'
+  | 'flush.afterWarehouse';
+
+export class InjectedFault extends Error {
+  constructor(readonly point: string) {
+    super(`injected fault at ${point}`);
+    this.name = 'InjectedFault';
+  }
+}
