@@ -12,6 +12,12 @@ export interface Radar {
   speedLimitKmh: number;
   toleranceKmh: number;
   sessionGapMs: number;
+  /**
+   * The longest plausible time between the entry and exit cameras (length ÷ minimum speed): while a
+   * passage has only one of them, the session stays open this long, since the travel time
+   * (45 s at 40 km/h over 500 m) exceeds the 15 s gap that separates bursts.
+   */
+  maxTravelMs: number;
   /** A passage closes once it holds this many observations (the seed generator sends 10). */
   expectedObservations: number | null;
   /** Average speeds above this are flagged for review instead of fined. */
@@ -67,6 +73,7 @@ const radarInput = z
     speed_limit_kmh: z.number().positive().optional(),
     tolerance_kmh: z.number().min(0).optional(),
     session_gap_s: z.number().positive().optional(),
+    min_speed_kmh: z.number().positive().optional(),
     expected_observations: z.number().int().min(2).nullable().optional(),
     plausible_max_kmh: z.number().positive().optional(),
     off_section_tolerance_m: z.number().positive().optional(),
@@ -83,6 +90,7 @@ const envSchema = z.object({
   SPEEDCAM_SPEED_LIMIT_KMH: num(1).default(40),
   SPEEDCAM_TOLERANCE_KMH: num(0).default(0),
   SPEEDCAM_SESSION_GAP_S: num(0.001).default(15),
+  SPEEDCAM_MIN_SPEED_KMH: num(0.1).default(5),
   SPEEDCAM_EXPECTED_OBSERVATIONS: num(2).default(10),
   SPEEDCAM_PLAUSIBLE_MAX_KMH: num(1).default(250),
   SPEEDCAM_MAX_SPOT_SPEED_KMH: num(1).default(400),
@@ -152,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         speedLimitKmh: r.speed_limit_kmh ?? defaults.speedLimitKmh,
         toleranceKmh: r.tolerance_kmh ?? defaults.toleranceKmh,
         sessionGapMs: r.session_gap_s !== undefined ? r.session_gap_s * 1000 : defaults.sessionGapMs,
+        maxTravelMs: maxTravelMs(r.length_km ?? haversineKm(r.entry, r.exit), r.min_speed_kmh ?? e.SPEEDCAM_MIN_SPEED_KMH),
         expectedObservations: r.expected_observations === undefined ? defaults.expectedObservations : r.expected_observations,
         plausibleMaxKmh: r.plausible_max_kmh ?? defaults.plausibleMaxKmh,
         offSectionToleranceKm: r.off_section_tolerance_m !== undefined ? r.off_section_tolerance_m / 1000 : defaults.offSectionToleranceKm,
@@ -164,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       entry: SEED_RADAR_ENTRY,
       exit: SEED_RADAR_EXIT,
       lengthKm: haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT),
+      maxTravelMs: maxTravelMs(haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT), e.SPEEDCAM_MIN_SPEED_KMH),
       ...defaults,
     });
   }
@@ -206,6 +216,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       control: `${p}control`,
     },
   };
+}
+
+function maxTravelMs(lengthKm: number, minSpeedKmh: number): number {
+  return (lengthKm / minSpeedKmh) * 3_600_000;
 }
 
 export function radarIdPattern(): RegExp {

@@ -108,7 +108,6 @@ export function applyObservations(
   radar: Radar,
   nowMs: number,
 ): ApplyResult {
-  const gap = radar.sessionGapMs;
   let state = initial;
   let changed = false;
   const decided: PassageDecision[] = [];
@@ -122,6 +121,7 @@ export function applyObservations(
       continue;
     }
     const t = o.eventTimeMs;
+    const gap = state ? sessionGap(state, radar) : radar.sessionGapMs;
     if (state === null) {
       state = openWith(o, nowMs);
     } else if (t > state.lastSeenMs + gap) {
@@ -159,6 +159,17 @@ export function applyObservations(
   return { state, changed, decided, displaced, outcomes };
 }
 
+/**
+ * The session gap of a passage: the radar's gap, except while only one of the entry and exit cameras
+ * has seen the vehicle, when the other may come up to the longest plausible travel time away.
+ */
+export function sessionGap(state: PassageState, radar: Radar): number {
+  const obs = Object.values(state.obs);
+  const entry = obs.some((x) => x.c === 'entry');
+  const exit = obs.some((x) => x.c === 'exit');
+  return entry !== exit ? Math.max(radar.sessionGapMs, radar.maxTravelMs) : radar.sessionGapMs;
+}
+
 /** Exit seen after entry, or the radar's expected number of observations reached. */
 export function completionReason(state: PassageState, radar: Radar): CloseReason | null {
   if (state.status !== 'open') return null;
@@ -172,7 +183,7 @@ export function completionReason(state: PassageState, radar: Radar): CloseReason
 
 /** Closes an open passage whose gap expired in processing time (the scheduled flush calls this). */
 export function closeIfExpired(state: PassageState, radar: Radar, nowMs: number): PassageState | null {
-  if (state.status !== 'open' || nowMs < state.lastArrivalMs + radar.sessionGapMs) return null;
+  if (state.status !== 'open' || nowMs < state.lastArrivalMs + sessionGap(state, radar)) return null;
   return close(state, radar, 'gap', nowMs);
 }
 

@@ -1,7 +1,7 @@
 import { FieldPath, FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import type { Radar } from '../config.js';
 import type { Observation } from '../observation.js';
-import { applyObservations, closeIfExpired, passageKey, type PassageState } from '../passage.js';
+import { applyObservations, closeIfExpired, passageKey, sessionGap, type PassageState } from '../passage.js';
 import type { Clock, OpsCounter } from '../ports.js';
 import type { BatchOutcome, DecisionRef, ExportedPassage, PassageStore } from '../passage-store.js';
 
@@ -143,7 +143,7 @@ export class FirestorePassageStore implements PassageStore {
       decision: state.decision,
       expireAt: Timestamp.fromMillis(now + this.retentionMs),
     };
-    if (state.status === 'open') doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + radar.sessionGapMs);
+    if (state.status === 'open') doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + sessionGap(state, radar));
     if (state.status === 'closed' && exportNow) doc['exportAt'] = FieldValue.serverTimestamp();
     if (pendingPublish && state.decision) doc['pendingPublish'] = { [state.decision.passageId]: true };
     return doc;

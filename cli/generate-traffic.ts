@@ -1,0 +1,149 @@
+import { randomInt } from 'node:crypto';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { Radar } from '../shared/config.js';
+
+export interface TrafficOptions {
+  mode: 'seed' | 'timed';
+  vehicles: number;
+  /** vehicles per second; undefined = the seed generator's own cadence (3×5 vehicles, then 1–10 s pause) */
+  rate?: number;
+  /** seed mode: probability of a 40–90 km/h spot speed (the seed's 0.25); timed mode: share of speeding vehicles */
+  speedingShare: number;
+  /** probability that a message is published twice (a publisher-side duplicate, new messageId) */
+  duplicateShare: number;
+  radar: Radar;
+  /** seed mode: the radar_id attribute to attach; the seed publishes none (the default radar) */
+  radarAttribute?: string;
+  topic: string;
+  random?: () => number;
+  onProgress?: (p: TrafficProgress) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface TrafficProgress {
+  vehicles: number;
+  messages: number;
+  duplicates: number;
+  elapsedMs: number;
+}
+
+/** What was generated for one vehicle: the truth the demo and tests compare against. */
+export interface GeneratedVehicle {
+  vehicleId: string;
+  messages: string[];
+  /** the spot speeds (seed) or the travel speed (timed), km/h */
+  speeds: number[];
+  lastPublishAckMs: number;
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';
+
+/** seed 001: six characters from string.ascii_letters + string.digits, drawn with `secrets`. */
+export function seedVehicleId(): string {
+  return Array.from({ length: 6 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
+}
+
+/** NY-style plate: three letters, four digits. */
+export function plateId(): string {
+  return Array.from({ length: 3 }, () => LETTERS[randomInt(LETTERS.length)]).join('') + String(randomInt(10_000)).padStart(4, '0');
+}
+
+/** Python's repr of a float, as json.dumps writes it (40 → 40.0). */
+export function pyFloat(x: number): string {
+  return Number.isInteger(x) ? `${x}.0` : String(x);
+}
+
+/** seed 001's getVehicleLocation: `points` positions equally spaced from start to end. */
+export function sectionPoints(start: readonly [number, number], end: readonly [number, number], points: number): [number, number][] {
+  return Array.from({ length: points }, (_, i) => {
+    const f = i / (points - 1);
+    return [start[0] + f * (end[0] - start[0]), start[1] + f * (end[1] - start[1])];
+  });
+}
+
+/** One seed-format message exactly as seed 001 publishes it: json.dumps of the payload dict. */
+export function seedMessage(vehicleId: string, speed: number, location: readonly [number, number]): string {
+  return `{"vehicle_id": "${vehicleId}", "speed": ${pyFloat(speed)}, "location": [${pyFloat(location[0])}, ${pyFloat(location[1])}]}`;
+}
+
+/** seed 001's getVehicleSpeed: 75 % uniform in 25–40, 25 % uniform in 40–90 (the share is an option). */
+export function seedSpeed(random: () => number, fastShare: number): number {
+  return random() < 1 - fastShare ? 25 + random() * 15 : 40 + random() * 50;
+}
+
+export function seedVehicleMessages(radar: Radar, random: () => number, fastShare: number): { vehicleId: string; messages: string[]; speeds: number[] } {
+  const vehicleId = seedVehicleId();
+  const speeds: number[] = [];
+  const messages = sectionPoints(radar.entry, radar.exit, 10).map((loc) => {
+    const v = seedSpeed(random, fastShare);
+    speeds.push(v);
+    return seedMessage(vehicleId, v, loc);
+  });
+  return { vehicleId, messages, speeds };
+}
+
+export function timedVehicleMessages(radar: Radar, random: () => number, speedingShare: number, nowMs: number): { vehicleId: string; messages: string[]; speeds: number[] } {
+  const plate = plateId();
+  const limit = radar.speedLimitKmh + radar.toleranceKmh;
+  const v = random() < speedingShare ? limit + 1 + random() * 50 : 20 + random() * (limit - 21);
+  const travelMs = (radar.lengthKm / v) * 3_600_000;
+  const exitMs = nowMs;
+  const entryMs = Math.round(exitMs - travelMs);
+  const obs = (camera: string, t: number, loc: readonly [number, number]) =>
+    JSON.stringify({ radar_id: radar.id, vehicle_id: plate, timestamp: new Date(t).toISOString(), location: loc, camera, plate });
+  return { vehicleId: plate, messages: [obs('entry', entryMs, radar.entry), obs('exit', exitMs, radar.exit)], speeds: [v] };
+}
+
+/**
+ * Publishes vehicles to Pub/Sub (the emulator when PUBSUB_EMULATOR_HOST is set, else the real project).
+ * Each vehicle's messages go out in one burst, as the seed generator sends them.
+ */
+export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Promise<GeneratedVehicle[]> {
+  const random = opts.random ?? Math.random;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const topic = pubsub.topic(opts.topic, { batching: { maxMessages: 100, maxMilliseconds: 5 } });
+  const attributes = opts.mode === 'seed' && opts.radarAttribute ? { radar_id: opts.radarAttribute } : undefined;
+  const out: GeneratedVehicle[] = [];
+  const progress: TrafficProgress = { vehicles: 0, messages: 0, duplicates: 0, elapsedMs: 0 };
+  const started = Date.now();
+
+  const sendVehicle = async () => {
+    const v = opts.mode === 'seed' ? seedVehicleMessages(opts.radar, random, opts.speedingShare) : timedVehicleMessages(opts.radar, random, opts.speedingShare, Date.now());
+    const sends: Promise<string>[] = [];
+    for (const m of v.messages) {
+      const data = Buffer.from(m);
+      sends.push(topic.publishMessage({ data, attributes }));
+      if (random() < opts.duplicateShare) {
+        sends.push(topic.publishMessage({ data, attributes }));
+        progress.duplicates++;
+      }
+    }
+    await Promise.all(sends);
+    progress.messages += sends.length;
+    progress.vehicles++;
+    progress.elapsedMs = Date.now() - started;
+    opts.onProgress?.({ ...progress });
+    out.push({ ...v, lastPublishAckMs: Date.now() });
+  };
+
+  if (opts.rate !== undefined) {
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < opts.vehicles; i++) {
+      const due = started + (i * 1000) / opts.rate;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      inFlight.push(sendVehicle());
+    }
+    await Promise.all(inFlight);
+  } else {
+    // seed 001's run_generator: 3 threads of 5 vehicles each, then sleep uniform(1, 10) s.
+    while (progress.vehicles < opts.vehicles) {
+      const n = Math.min(15, opts.vehicles - out.length);
+      await Promise.all(Array.from({ length: n }, () => sendVehicle()));
+      if (out.length < opts.vehicles) await sleep(1000 + random() * 9000);
+    }
+  }
+  await topic.flush();
+  return out;
+}

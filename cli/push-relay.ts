@@ -1,0 +1,45 @@
+import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
+import type { Logger } from '../shared/logger.js';
+
+/**
+ * Delivers a pull subscription to a function server the way Pub/Sub push does in Google Cloud: the
+ * push body ({message:{data,attributes,messageId,publishTime},subscription}) POSTed to the endpoint,
+ * acked on 2xx, redelivered otherwise (after 1 s, like push's backoff).
+ *
+ * Why not the emulator's own push: it keeps at most 2 requests in flight per subscription (measured),
+ * while production push runs hundreds concurrently; at 2 the group commit never sees a burst and
+ * throughput is an emulator artefact. The functions still receive exactly the push envelope.
+ */
+export function startPushRelay(
+  ps: PubSub,
+  opts: { project: string; subscription: string; endpoint: string; maxInFlight?: number; logger: Logger },
+): { close(): Promise<void> } {
+  const sub: Subscription = ps.subscription(opts.subscription, {
+    flowControl: { maxMessages: opts.maxInFlight ?? 256, allowExcessMessages: false },
+  });
+  const fullName = `projects/${opts.project}/subscriptions/${opts.subscription}`;
+  sub.on('message', (m: Message) => {
+    const body = JSON.stringify({
+      subscription: fullName,
+      message: {
+        data: m.data.toString('base64'),
+        attributes: m.attributes,
+        messageId: m.id,
+        publishTime: m.publishTime.toISOString(),
+        deliveryAttempt: m.deliveryAttempt,
+      },
+    });
+    fetch(opts.endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (res.ok) m.ack();
+        else setTimeout(() => m.nack(), 1000);
+      })
+      .catch((err: unknown) => {
+        opts.logger.warn('push relay: delivery failed', { subscription: opts.subscription, error: String(err) });
+        setTimeout(() => m.nack(), 1000);
+      });
+  });
+  sub.on('error', (err: unknown) => opts.logger.error('push relay: subscription error', { subscription: opts.subscription, error: String(err) }));
+  return { close: () => sub.close() };
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { PubSub } from '@google-cloud/pubsub';
+import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
+import { loadConfig } from '../shared/config.js';
+import { formatSummary, runDemo } from './demo.js';
+import { generateTraffic } from './generate-traffic.js';
+import { startStack } from './stack.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+};
+const positive = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+};
+const share = (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a share between 0 and 1');
+  return n;
+};
+
+const program = new Command()
+  .name('speedcam')
+  .description('Average-speed enforcement and event-time windows on Google Cloud Functions, locally on the emulators.')
+  .showHelpAfterError('(run with --help for usage)');
+
+program
+  .command('stack')
+  .description('run the local stack in the foreground: emulators, every function on 127.0.0.1, DuckDB warehouse, flush tick; prints READY {json}')
+  .option('--project <id>', 'project id (demo- ids never reach Google Cloud)', 'demo-speedcam')
+  .option('--pubsub-port <port>', 'Pub/Sub emulator port (reused if one answers there)', positiveInt, 8085)
+  .option('--firestore-port <port>', 'Firestore emulator port (reused if one answers there)', positiveInt, 8080)
+  .option('--functions-port <port>', 'first port of the function servers (0 = free ports)', positiveInt, 8090)
+  .option('--flush-interval <seconds>', 'how often the flush runs (Cloud Scheduler in Google Cloud)', positive, 5)
+  .option('--data-dir <dir>', 'where the warehouse file and logs go', '.speedcam')
+  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string }) => {
+    const stack = await startStack({
+      project: o.project,
+      pubsubPort: o.pubsubPort,
+      firestorePort: o.firestorePort,
+      functionsPort: o.functionsPort,
+      flushIntervalMs: o.flushInterval * 1000,
+      dataDir: o.dataDir,
+    });
+    process.stdout.write(`READY ${JSON.stringify(stack.info)}\n`);
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`${signal}: stopping the stack…\n`);
+      await stack.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+
+program
+  .command('demo')
+  .description('run the stack, publish a few hundred vehicles and some bad messages, wait for every decision, print a summary')
+  .option('--seed-vehicles <n>', 'vehicles in the seed format (10 observations each)', positiveInt, 240)
+  .option('--timed-vehicles <n>', 'vehicles in the timed format (entry and exit cameras)', positiveInt, 60)
+  .option('--rate <vehicles/s>', 'publishing rate', positive, 30)
+  .option('--timeout <seconds>', 'give up after', positive, 180)
+  .option('--data-dir <dir>', 'where the warehouse file, logs and summary go', '.speedcam')
+  .action(async (o: { seedVehicles: number; timedVehicles: number; rate: number; timeout: number; dataDir: string }) => {
+    const log = (l: string) => process.stderr.write(l + '\n');
+    const { summary, ok } = await runDemo({
+      seedVehicles: o.seedVehicles,
+      timedVehicles: o.timedVehicles,
+      rate: o.rate,
+      timeoutMs: o.timeout * 1000,
+      dataDir: resolve(o.dataDir),
+      log,
+    });
+    process.stdout.write('\nspeedcam demo summary\n' + formatSummary(summary) + '\n');
+    process.stdout.write(`(also in ${resolve(o.dataDir, 'demo-summary.json')})\n`);
+    if (!ok) {
+      process.stderr.write('demo incomplete: not every passage was decided and exported in time; see .speedcam/stack.log\n');
+      process.exitCode = 1;
+    }
+  });
+
+const generate = program.command('generate').description('publish synthetic input to Pub/Sub (the emulator when PUBSUB_EMULATOR_HOST is set)');
+generate
+  .command('traffic')
+  .description('radar observations: seed mode reproduces seed 001\'s generator exactly; timed mode sends entry/exit cameras with timestamps')
+  .addOption(new Option('--mode <mode>', 'message format').choices(['seed', 'timed']).default('seed'))
+  .option('--vehicles <n>', 'how many vehicles', positiveInt, 100)
+  .option('--rate <vehicles/s>', "vehicles per second (default: the seed's cadence, 15 vehicles then a 1-10 s pause)", positive)
+  .option('--speeding-share <p>', 'seed: share of 40-90 km/h spot speeds (seed 0.25); timed: share of speeding vehicles', share, 0.25)
+  .option('--duplicate-share <p>', 'share of messages published twice', share, 0)
+  .option('--radar-id <id>', 'radar (seed mode: sent as the radar_id attribute; default: the configured default radar)')
+  .option('--project <id>', 'project id', process.env['GOOGLE_CLOUD_PROJECT'] ?? 'demo-speedcam')
+  .option('--topic <name>', 'input topic', 'vehicle-observations')
+  .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
+  .action(async (o: { mode: 'seed' | 'timed'; vehicles: number; rate?: number; speedingShare: number; duplicateShare: number; radarId?: string; project: string; topic: string; emulator?: string }) => {
+    if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
+    const config = loadConfig(process.env);
+    const radarId = o.radarId ?? config.defaultRadarId;
+    const radar = config.radars.get(radarId);
+    if (!radar) throw new InvalidArgumentError(`radar "${radarId}" is not configured (SPEEDCAM_RADARS); known: ${[...config.radars.keys()].join(', ')}`);
+    const target = process.env['PUBSUB_EMULATOR_HOST'] ? `emulator ${process.env['PUBSUB_EMULATOR_HOST']}` : 'Google Cloud Pub/Sub';
+    process.stderr.write(`publishing ${o.vehicles} vehicles (${o.mode}) to projects/${o.project}/topics/${o.topic} on ${target}\n`);
+    const tty = process.stderr.isTTY;
+    let lastLine = 0;
+    const vehicles = await generateTraffic(new PubSub({ projectId: o.project }), {
+      mode: o.mode,
+      vehicles: o.vehicles,
+      rate: o.rate,
+      speedingShare: o.speedingShare,
+      duplicateShare: o.duplicateShare,
+      radar,
+      radarAttribute: o.radarId,
+      topic: o.topic,
+      onProgress: (p) => {
+        const line = `${p.vehicles}/${o.vehicles} vehicles, ${p.messages} messages (${p.duplicates} duplicates), ${(p.vehicles / Math.max(p.elapsedMs / 1000, 0.001)).toFixed(1)} vehicles/s`;
+        if (tty) process.stderr.write(`\r${line}   `);
+        else if (Date.now() - lastLine > 2000 || p.vehicles === o.vehicles) {
+          process.stderr.write(line + '\n');
+          lastLine = Date.now();
+        }
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    process.stderr.write(`done: ${vehicles.length} vehicles, ${vehicles.reduce((n, v) => n + v.messages.length, 0)} distinct messages\n`);
+  });
+
+program
+  .command('query')
+  .description('run SQL on the local warehouse (tables: speedcam.<table>); works while the stack runs')
+  .argument('<sql>', 'e.g. "SELECT count(*) FROM speedcam.vehicle_passages"')
+  .option('--json', 'print the rows as a JSON array (default: a table)')
+  .option('--db <file>', 'warehouse file', '.speedcam/warehouse.duckdb')
+  .action(async (sql: string, o: { json?: boolean; db: string }) => {
+    if (!existsSync(o.db)) throw new InvalidArgumentError(`no local warehouse at ${o.db}: run "npm run stack" or "npm run demo" first, or pass --db`);
+    const wh = await DuckDbWarehouse.open(o.db, { readOnly: true });
+    try {
+      const rows = await wh.query(sql);
+      if (o.json) process.stdout.write(JSON.stringify(rows) + '\n');
+      else console.table(rows);
+    } finally {
+      await wh.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`speedcam: ${msg.split('\n')[0]}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,182 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { FUNCTIONS } from '../functions/catalog.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { runFlush, type FlushReport } from '../shared/flush.js';
+import { createLogger, parseSeverity } from '../shared/logger.js';
+import { createRuntime, setRuntime, type Runtime } from '../shared/runtime.js';
+import { ensureEmulator, freePort, type Emulator } from './emulators.js';
+import { startPushRelay } from './push-relay.js';
+
+export interface StackOptions {
+  project?: string;
+  pubsubPort?: number;
+  firestorePort?: number;
+  /** first port for the function servers (one each, consecutive); 0 picks free ports */
+  functionsPort?: number;
+  flushIntervalMs?: number;
+  dataDir?: string;
+  /** extra SPEEDCAM_* settings for this stack */
+  env?: Record<string, string>;
+  /** minimum severity echoed to stderr (everything goes to <dataDir>/stack.log) */
+  echoSeverity?: string;
+}
+
+export interface ReadyInfo {
+  project: string;
+  pubsub: string;
+  firestore: string;
+  functions: Record<string, string>;
+  warehouse: string;
+  log: string;
+  topics: Config['topics'];
+}
+
+export interface Stack {
+  info: ReadyInfo;
+  runtime: Runtime;
+  /** runs one flush now (as the scheduled one would) */
+  flush(): Promise<FlushReport>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The local stack: Pub/Sub and Firestore emulators (reused when already running), every function
+ * served by functions-framework on 127.0.0.1 and fed by a push relay (see push-relay.ts), a DuckDB warehouse,
+ * and a flush tick in place of Cloud Scheduler. Everything it starts, stop() stops.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const project = opts.project ?? 'demo-speedcam';
+  const dataDir = resolve(opts.dataDir ?? '.speedcam');
+  mkdirSync(dataDir, { recursive: true });
+  const emulators: Emulator[] = [];
+  const servers: Server[] = [];
+  let tick: NodeJS.Timeout | undefined;
+  const relays: { close(): Promise<void> }[] = [];
+  let runtime: Runtime | undefined;
+  const stop = async () => {
+    if (tick) clearInterval(tick);
+    await Promise.all(relays.map((r) => r.close().catch(() => undefined)));
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    if (runtime) await runtime.close().catch(() => undefined);
+    setRuntime(undefined);
+    await Promise.all(emulators.map((e) => e.stop()));
+  };
+  try {
+    const [pubsub, firestore] = await Promise.all([
+      ensureEmulator('pubsub', opts.pubsubPort ?? 8085, { logDir: dataDir }),
+      ensureEmulator('firestore', opts.firestorePort ?? 8080, { logDir: dataDir }),
+    ]);
+    emulators.push(pubsub, firestore);
+    const warehousePath = join(dataDir, 'warehouse.duckdb');
+    Object.assign(process.env, {
+      PUBSUB_EMULATOR_HOST: pubsub.host,
+      FIRESTORE_EMULATOR_HOST: firestore.host,
+      GOOGLE_CLOUD_PROJECT: project,
+      METADATA_SERVER_DETECTION: 'none',
+      SPEEDCAM_WAREHOUSE: 'duckdb',
+      SPEEDCAM_DUCKDB_PATH: warehousePath,
+      SPEEDCAM_EXPORT_GRACE_S: process.env['SPEEDCAM_EXPORT_GRACE_S'] ?? '5',
+      ...opts.env,
+    });
+    const config = loadConfig(process.env);
+    const logPath = join(dataDir, 'stack.log');
+    const logFile = createWriteStream(logPath, { flags: 'a' });
+    const echo = parseSeverity(opts.echoSeverity ?? process.env['LOG_LEVEL'], 'WARNING');
+    const fileLogger = createLogger({ component: 'stack', minSeverity: 'DEBUG', write: (l) => logFile.write(l + '\n') });
+    const echoLogger = createLogger({ component: 'stack', minSeverity: echo, write: (l) => process.stderr.write(l + '\n') });
+    const logger = {
+      debug: (m: string, f?: Record<string, unknown>) => (fileLogger.debug(m, f), echoLogger.debug(m, f)),
+      info: (m: string, f?: Record<string, unknown>) => (fileLogger.info(m, f), echoLogger.info(m, f)),
+      warn: (m: string, f?: Record<string, unknown>) => (fileLogger.warn(m, f), echoLogger.warn(m, f)),
+      error: (m: string, f?: Record<string, unknown>) => (fileLogger.error(m, f), echoLogger.error(m, f)),
+    };
+    runtime = createRuntime(config, { logger });
+    setRuntime(runtime);
+    await import('../functions/index.js');
+
+    const functions: Record<string, string> = {};
+    let port = opts.functionsPort ?? 8090;
+    for (const spec of FUNCTIONS) {
+      const server = await getTestServer(spec.entryPoint);
+      const p = port === 0 ? await freePort() : port++;
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(p, '127.0.0.1', () => res());
+      });
+      servers.push(server);
+      functions[spec.entryPoint] = `http://127.0.0.1:${p}`;
+    }
+
+    await provisionPubSub(new PubSub({ projectId: project }), config, functions, project);
+
+    for (const spec of FUNCTIONS) {
+      const topic = spec.triggerTopic(config);
+      relays.push(
+        startPushRelay(new PubSub({ projectId: project }), {
+          project,
+          subscription: functionSubscription(topic, spec.entryPoint),
+          endpoint: `${functions[spec.entryPoint]}/projects/${project}/topics/${topic}`,
+          logger,
+        }),
+      );
+    }
+
+    const rt = runtime;
+    const flush = () => runFlush(rt.flushDeps);
+    const intervalMs = opts.flushIntervalMs ?? 5000;
+    const ticks = new PubSub({ projectId: project }).topic(config.topics.flushTicks);
+    tick = setInterval(() => {
+      // Same path as Cloud Scheduler: a message on the flush topic triggers the flush function.
+      ticks.publishMessage({ json: { at: new Date().toISOString() } }).catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
+    }, intervalMs);
+
+    const info: ReadyInfo = {
+      project,
+      pubsub: pubsub.host,
+      firestore: firestore.host,
+      functions,
+      warehouse: warehousePath,
+      log: logPath,
+      topics: config.topics,
+    };
+    return { info, runtime: rt, flush, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export function functionSubscription(topic: string, entryPoint: string): string {
+  return `${topic}--${entryPoint}`;
+}
+
+/** Topics, one subscription per function (delivered by the push relay), pull subscriptions on the outputs. */
+export async function provisionPubSub(ps: PubSub, config: Config, functions: Record<string, string>, project: string): Promise<void> {
+  const ignoreExists = (err: { code?: number }) => {
+    if (err.code !== 6) throw err;
+  };
+  for (const name of Object.values(config.topics)) await ps.createTopic(name).catch(ignoreExists);
+  for (const spec of FUNCTIONS) {
+    const topic = spec.triggerTopic(config);
+    const sub = functionSubscription(topic, spec.entryPoint);
+    // A reused emulator may hold this subscription from an earlier run as a push one: make it pull.
+    await ps.subscription(sub).modifyPushConfig({}).catch(() => undefined);
+    await ps
+      .topic(topic)
+      .createSubscription(sub, {
+        ackDeadlineSeconds: 60,
+        // Poison messages (a function that keeps failing on them) end in the dead letters, not in a loop.
+        ...(topic !== config.topics.deadLetters
+          ? { deadLetterPolicy: { deadLetterTopic: `projects/${project}/topics/${config.topics.deadLetters}`, maxDeliveryAttempts: 10 } }
+          : {}),
+      })
+      .catch(ignoreExists);
+  }
+  for (const topic of [config.topics.nonFinedVehicles, config.topics.speedingVehicles, config.topics.fineNotifications, config.topics.deadLetters]) {
+    await ps.topic(topic).createSubscription(`${topic}-sub`).catch(ignoreExists);
+  }
+}
