@@ -102,6 +102,8 @@ generate
   .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
   .action(async (o: { mode: 'seed' | 'timed'; vehicles: number; rate?: number; speedingShare: number; duplicateShare: number; radarId?: string; project: string; topic: string; emulator?: string }) => {
     if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
+    // Against the emulator there is no metadata server to probe for credentials (saves ~200 ms and a warning).
+    if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
     const config = loadConfig(process.env);
     const radarId = o.radarId ?? config.defaultRadarId;
     const radar = config.radars.get(radarId);
