@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
+import type { OpsCounter } from '../shared/ports.js';
 import { generateTraffic, type GeneratedVehicle } from './generate-traffic.js';
 import { resetFirestore } from './emulators.js';
 import { startStack } from './stack.js';
@@ -39,8 +40,8 @@ export interface DemoSummary {
   mean_avg_speed_kmh: number;
   decision_latency_ms: { p50: number; p95: number; max: number };
   vehicles_per_second: number;
-  firestore_per_observation: { reads: number; writes: number; transactions: number };
-  cost_per_million_observations_usd: number;
+  /** Firestore operations counted while each format ran: ingest, decision, publish mark and the flush runs of that time */
+  firestore: { seed: FormatCost; timed: FormatCost };
   wall_seconds: number;
 }
 
@@ -80,24 +81,30 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
       if (p.vehicles % 25 === 0) opts.log(`  ${label}: ${p.vehicles} vehicles, ${p.messages} messages published`);
     };
     const genStart = Date.now();
-    opts.log(`publishing ${opts.seedVehicles} vehicles in the seed format (10 observations each) and ${opts.timedVehicles} timed (entry/exit) at ${opts.rate} vehicles/s…`);
-    const [seed, timed] = await Promise.all([
-      generateTraffic(ps, { mode: 'seed', vehicles: opts.seedVehicles, rate: opts.rate * (opts.seedVehicles / (opts.seedVehicles + opts.timedVehicles)), speedingShare: 0.25, duplicateShare: 0, radar, topic: info.topics.vehicleObservations, onProgress: progress('seed') }),
-      generateTraffic(ps, { mode: 'timed', vehicles: opts.timedVehicles, rate: opts.rate * (opts.timedVehicles / (opts.seedVehicles + opts.timedVehicles)), speedingShare: 0.3, duplicateShare: 0, radar, topic: info.topics.vehicleObservations }),
-    ]);
+    const deadline = Date.now() + opts.timeoutMs;
+    const waitDecided = async (n: number) => {
+      let lastCount = -1;
+      while (decisions.size < n && Date.now() < deadline) {
+        if (decisions.size !== lastCount) opts.log(`  decided ${decisions.size}/${n}`);
+        lastCount = decisions.size;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    // The two formats run one after the other so that Firestore operations are measured for each.
+    opts.log(`publishing ${opts.seedVehicles} vehicles in the seed format (10 observations each) at ${opts.rate} vehicles/s…`);
+    const opsBefore = runtime.ops.snapshot();
+    const seed = await generateTraffic(ps, { mode: 'seed', vehicles: opts.seedVehicles, rate: opts.rate, speedingShare: 0.25, duplicateShare: 0, radar, topic: info.topics.vehicleObservations, onProgress: progress('seed') });
+    await waitDecided(seed.length);
+    const afterSeed = runtime.ops.snapshot();
+    const opsSeed = diffOps(afterSeed, opsBefore);
+    opts.log(`publishing ${opts.timedVehicles} vehicles in the timed format (entry and exit cameras) and ${DEMO_BAD_MESSAGES.length} malformed messages…`);
+    const timed = await generateTraffic(ps, { mode: 'timed', vehicles: opts.timedVehicles, rate: opts.rate, speedingShare: 0.3, duplicateShare: 0, radar, topic: info.topics.vehicleObservations });
     const badTopic = ps.topic(info.topics.vehicleObservations);
     for (const bad of DEMO_BAD_MESSAGES) await badTopic.publishMessage({ data: Buffer.from(bad) });
     const vehicles: GeneratedVehicle[] = [...seed, ...timed];
     const observations = vehicles.reduce((n, v) => n + v.messages.length, 0);
-
-    opts.log('waiting until every passage is decided…');
-    const deadline = Date.now() + opts.timeoutMs;
-    let lastCount = -1;
-    while (decisions.size < vehicles.length && Date.now() < deadline) {
-      if (decisions.size !== lastCount) opts.log(`  decided ${decisions.size}/${vehicles.length}`);
-      lastCount = decisions.size;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    await waitDecided(vehicles.length);
+    const opsTimed = diffOps(runtime.ops.snapshot(), afterSeed);
     const lastDecisionMs = Math.max(...[...decisions.values()].map((d) => d.receivedMs));
     opts.log(`  decided ${decisions.size}/${vehicles.length}; waiting for the flush to land them in the warehouse…`);
 
@@ -122,9 +129,9 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const latencies = rows.map((r) => Number(r['latency_ms'])).sort((a, b) => a - b);
     const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
     const speeds = rows.map((r) => r['avg_speed']).filter((x): x is number => typeof x === 'number');
-    const ops = runtime.ops.snapshot();
     const bodies = [...decisions.values()].map((d) => d.body);
-    const perObs = { reads: ops.reads / observations, writes: ops.writes / observations, transactions: ops.transactions / observations };
+    const seedObs = seed.reduce((n, v) => n + v.messages.length, 0);
+    const timedObs = observations - seedObs;
     const deadByReason = Object.fromEntries(deadRows.map((r) => [String(r['reason']), Number(r['n'])]));
     const summary: DemoSummary = {
       vehicles: vehicles.length,
@@ -140,9 +147,10 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
       mean_avg_speed_kmh: round(speeds.reduce((a, b) => a + b, 0) / speeds.length, 2),
       decision_latency_ms: { p50: pct(0.5), p95: pct(0.95), max: latencies[latencies.length - 1] ?? NaN },
       vehicles_per_second: round(decisions.size / ((lastDecisionMs - genStart) / 1000), 1),
-      firestore_per_observation: { reads: round(perObs.reads, 3), writes: round(perObs.writes, 3), transactions: round(perObs.transactions, 3) },
-      // Public list prices: invocation $0.40/M, Firestore write $0.18/100k, read $0.06/100k.
-      cost_per_million_observations_usd: round(0.4 + perObs.writes * 1.8 + perObs.reads * 0.6, 3),
+      firestore: {
+        seed: costOf(opsSeed, seedObs, seed.length),
+        timed: costOf(opsTimed, timedObs, timed.length),
+      },
       wall_seconds: round((Date.now() - t0) / 1000, 1),
     };
     writeFileSync(join(opts.dataDir, 'demo-summary.json'), JSON.stringify(summary, null, 2));
@@ -158,6 +166,31 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
+type Ops = ReturnType<OpsCounter['snapshot']>;
+function diffOps(after: Ops, before: Ops): Ops {
+  return { reads: after.reads - before.reads, writes: after.writes - before.writes, deletes: after.deletes - before.deletes, transactions: after.transactions - before.transactions };
+}
+
+export interface FormatCost {
+  reads_per_observation: number;
+  writes_per_observation: number;
+  transactions_per_vehicle: number;
+  /** list prices: invocation $0.40/M, Firestore read $0.06/100k, write $0.18/100k */
+  usd_per_million_observations: number;
+  usd_per_million_vehicles: number;
+}
+
+function costOf(ops: Ops, observations: number, vehicles: number): FormatCost {
+  const usd = (observations * 0.4) / 1e6 + (ops.reads * 0.06) / 1e5 + (ops.writes * 0.18) / 1e5;
+  return {
+    reads_per_observation: round(ops.reads / observations, 3),
+    writes_per_observation: round(ops.writes / observations, 3),
+    transactions_per_vehicle: round(ops.transactions / vehicles, 2),
+    usd_per_million_observations: round((usd / observations) * 1e6, 3),
+    usd_per_million_vehicles: round((usd / vehicles) * 1e6, 2),
+  };
+}
+
 export function formatSummary(s: DemoSummary): string {
   const rows: [string, string][] = [
     ['vehicles', String(s.vehicles)],
@@ -169,8 +202,13 @@ export function formatSummary(s: DemoSummary): string {
     ['mean average speed', `${s.mean_avg_speed_kmh} km/h`],
     ['decision latency', `p50 ${s.decision_latency_ms.p50} ms, p95 ${s.decision_latency_ms.p95} ms, max ${s.decision_latency_ms.max} ms (publish → decision)`],
     ['throughput', `${s.vehicles_per_second} vehicles/s through the local stack`],
-    ['Firestore per observation', `${s.firestore_per_observation.reads} reads, ${s.firestore_per_observation.writes} writes (${s.firestore_per_observation.transactions} transactions)`],
-    ['est. cost per 1M observations', `$${s.cost_per_million_observations_usd} (invocations + Firestore, list prices)`],
+    ...(['seed', 'timed'] as const).map((f): [string, string] => {
+      const c = s.firestore[f];
+      return [
+        `cost, ${f} format`,
+        `${c.reads_per_observation} reads + ${c.writes_per_observation} writes per observation, ${c.transactions_per_vehicle} transactions per vehicle → $${c.usd_per_million_observations} per 1M observations, $${c.usd_per_million_vehicles} per 1M vehicles`,
+      ];
+    }),
     ['wall time', `${s.wall_seconds} s`],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
