@@ -61,3 +61,19 @@ export class InjectedFault extends Error {
     this.name = 'InjectedFault';
   }
 }
+
+/** OCR: texts found in an image (Cloud Vision in Google Cloud, tesseract.js locally). */
+export interface TextDetector {
+  detect(image: { gcsUri: string; bytes: Buffer }): Promise<import('./plate.js').TextDetection[]>;
+}
+
+/** Object storage addressed by gs://bucket/name URIs (Cloud Storage, or a local directory). */
+export interface ObjectStore {
+  /** null when there is no such object */
+  get(uri: string): Promise<Buffer | null>;
+  put(uri: string, bytes: Buffer, opts: { contentType: string; metadata?: Record<string, string> }): Promise<void>;
+  /** URIs of the objects whose name starts with the prefix */
+  list(prefixUri: string): Promise<string[]>;
+  /** the URL a person opens to see the object (never a public one) */
+  viewUrl(uri: string): string;
+}

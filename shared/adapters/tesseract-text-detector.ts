@@ -1,0 +1,104 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createWorker, OEM, PSM, type Worker } from 'tesseract.js';
+import { cropForOcr, decodePng, locateTextRegions, toGray } from '../image.js';
+import { fitPlateSyntax, type TextDetection } from '../plate.js';
+import type { TextDetector } from '../ports.js';
+
+const require = createRequire(import.meta.url);
+
+/** The tesseract language data shipped in @tesseract.js-data/eng: no download, works offline. */
+function langPath(): string {
+  return join(dirname(require.resolve('@tesseract.js-data/eng/package.json')), '4.0.0_best_int');
+}
+
+/** Reads of one region: (scale, binarise). Further passes only run when the first is unsure. */
+const PASSES: [number, boolean][] = [
+  [3, true],
+  [2, false],
+  [4, true],
+];
+const SURE = 0.85;
+
+/**
+ * Local OCR. Tesseract reads a cropped text line far better than a whole scene, so the adapter first
+ * finds candidate text regions (`locateTextRegions`), then reads each crop in up to three ways and
+ * votes. Detections come back in the photo's coordinates, like Vision's.
+ */
+export class TesseractTextDetector implements TextDetector {
+  private worker: Promise<Worker> | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private getWorker(): Promise<Worker> {
+    this.worker ??= (async () => {
+      const w = await createWorker('eng', OEM.LSTM_ONLY, {
+        langPath: langPath(),
+        gzip: true,
+        cacheMethod: 'none',
+        errorHandler: () => undefined, // load errors surface as rejections below, not as uncaught exceptions
+      });
+      await w.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK, tessedit_char_whitelist: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789' });
+      return w;
+    })().catch((err: unknown) => {
+      this.worker = null;
+      throw new Error(`tesseract could not start: ${String(err)}`);
+    });
+    return this.worker;
+  }
+
+  async detect(image: { bytes: Buffer }): Promise<TextDetection[]> {
+    // One worker, one image at a time: requests queue here rather than inside tesseract.
+    const run = this.queue.then(() => this.read(image.bytes));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async read(bytes: Buffer): Promise<TextDetection[]> {
+    const gray = toGray(decodePng(bytes));
+    const worker = await this.getWorker();
+    const regions = locateTextRegions(gray);
+    const out: TextDetection[] = [];
+    for (const region of regions) {
+      const votes = new Map<string, { confidence: number; n: number }>();
+      const raw: TextDetection[] = [];
+      for (const [i, [scale, binarize]] of PASSES.entries()) {
+        const { data } = await worker.recognize(cropForOcr(gray, region, scale, binarize), {}, { blocks: true });
+        for (const line of (data.blocks ?? []).flatMap((b) => b.paragraphs.flatMap((p) => p.lines))) {
+          const texts = [line.words.map((w) => w.text).join(''), ...line.words.map((w) => w.text)];
+          const confs = [line.confidence, ...line.words.map((w) => w.confidence)];
+          const seen = new Set<string>();
+          texts.forEach((t, k) => {
+            const fit = fitPlateSyntax(t);
+            const key = fit?.plate ?? t;
+            if (seen.has(key) || key.length === 0) return;
+            seen.add(key);
+            const v = votes.get(key) ?? { confidence: 0, n: 0 };
+            votes.set(key, { confidence: v.confidence + confs[k]! / 100, n: v.n + 1 });
+          });
+          if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: region });
+        }
+        const best = [...votes.entries()].filter(([t]) => fitPlateSyntax(t)).sort((a, b) => b[1].confidence - a[1].confidence)[0];
+        if (i === 0 && best && best[1].confidence >= SURE) break;
+      }
+      const ranked = [...votes.entries()].filter(([t]) => fitPlateSyntax(t)).sort((a, b) => b[1].confidence - a[1].confidence);
+      if (ranked.length > 0) {
+        const [text, v] = ranked[0]!;
+        // The plate is found; the other regions are the car.
+        return [{ text, confidence: Math.min(1, v.confidence / v.n), box: region }];
+      }
+      out.push(...raw);
+    }
+    // No region held a plate (the crop took in a headlight, say): read the whole photo as sparse text.
+    await worker.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT });
+    const { data } = await worker.recognize(bytes, {}, { blocks: true }).finally(() => worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK }));
+    for (const word of (data.blocks ?? []).flatMap((b) => b.paragraphs.flatMap((p) => p.lines.flatMap((l) => l.words)))) {
+      out.push({ text: word.text, confidence: word.confidence / 100, box: { x0: word.bbox.x0, y0: word.bbox.y0, x1: word.bbox.x1, y1: word.bbox.y1 } });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.worker) await (await this.worker.catch(() => null))?.terminate();
+    this.worker = null;
+  }
+}
