@@ -1,6 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { Radar } from '../shared/config.js';
+import { gsUri, objectName } from '../shared/object-names.js';
+import type { ObjectStore } from '../shared/ports.js';
+import { renderCapturePhoto } from './capture-photo.js';
 
 export interface TrafficOptions {
   mode: 'seed' | 'timed';
@@ -16,6 +19,8 @@ export interface TrafficOptions {
   radarAttribute?: string;
   topic: string;
   random?: () => number;
+  /** where the cameras' photos go (captures bucket); without it no photos are taken */
+  captures?: { store: ObjectStore; bucket: string };
   onProgress?: (p: TrafficProgress) => void;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -33,6 +38,9 @@ export interface GeneratedVehicle {
   messages: string[];
   /** the spot speeds (seed) or the travel speed (timed), km/h */
   speeds: number[];
+  /** the licence plate in the photo (the truth OCR is measured against) */
+  plate: string;
+  captureUri: string | null;
   lastPublishAckMs: number;
 }
 
@@ -72,8 +80,7 @@ export function seedSpeed(random: () => number, fastShare: number): number {
   return random() < 1 - fastShare ? 25 + random() * 15 : 40 + random() * 50;
 }
 
-export function seedVehicleMessages(radar: Radar, random: () => number, fastShare: number): { vehicleId: string; messages: string[]; speeds: number[] } {
-  const vehicleId = seedVehicleId();
+export function seedVehicleMessages(radar: Radar, random: () => number, fastShare: number, vehicleId = seedVehicleId()): { vehicleId: string; messages: string[]; speeds: number[] } {
   const speeds: number[] = [];
   const messages = sectionPoints(radar.entry, radar.exit, 10).map((loc) => {
     const v = seedSpeed(random, fastShare);
@@ -83,16 +90,15 @@ export function seedVehicleMessages(radar: Radar, random: () => number, fastShar
   return { vehicleId, messages, speeds };
 }
 
-export function timedVehicleMessages(radar: Radar, random: () => number, speedingShare: number, nowMs: number): { vehicleId: string; messages: string[]; speeds: number[] } {
-  const plate = plateId();
+export function timedVehicleMessages(radar: Radar, random: () => number, speedingShare: number, nowMs: number, plate = plateId(), imageUri?: string): { vehicleId: string; messages: string[]; speeds: number[] } {
   const limit = radar.speedLimitKmh + radar.toleranceKmh;
   const v = random() < speedingShare ? limit + 1 + random() * 50 : 20 + random() * (limit - 21);
   const travelMs = (radar.lengthKm / v) * 3_600_000;
   const exitMs = nowMs;
   const entryMs = Math.round(exitMs - travelMs);
-  const obs = (camera: string, t: number, loc: readonly [number, number]) =>
-    JSON.stringify({ radar_id: radar.id, vehicle_id: plate, timestamp: new Date(t).toISOString(), location: loc, camera, plate });
-  return { vehicleId: plate, messages: [obs('entry', entryMs, radar.entry), obs('exit', exitMs, radar.exit)], speeds: [v] };
+  const obs = (camera: string, t: number, loc: readonly [number, number], image?: string) =>
+    JSON.stringify({ radar_id: radar.id, vehicle_id: plate, timestamp: new Date(t).toISOString(), location: loc, camera, plate, ...(image ? { image_uri: image } : {}) });
+  return { vehicleId: plate, messages: [obs('entry', entryMs, radar.entry), obs('exit', exitMs, radar.exit, imageUri)], speeds: [v] };
 }
 
 /**
@@ -109,7 +115,19 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
   const started = Date.now();
 
   const sendVehicle = async () => {
-    const v = opts.mode === 'seed' ? seedVehicleMessages(opts.radar, random, opts.speedingShare) : timedVehicleMessages(opts.radar, random, opts.speedingShare, Date.now());
+    const plate = plateId();
+    const vehicleId = opts.mode === 'seed' ? seedVehicleId() : plate;
+    let captureUri: string | null = null;
+    if (opts.captures) {
+      // The camera's photo goes up before the observations: captures/<radar>/<vehicle>/<time ms>.png
+      const { png } = renderCapturePhoto(plate, random);
+      captureUri = gsUri(opts.captures.bucket, `${objectName(opts.radar.id, vehicleId)}/${Date.now()}.png`);
+      await opts.captures.store.put(captureUri, png, { contentType: 'image/png' });
+    }
+    const v =
+      opts.mode === 'seed'
+        ? seedVehicleMessages(opts.radar, random, opts.speedingShare, vehicleId)
+        : timedVehicleMessages(opts.radar, random, opts.speedingShare, Date.now(), plate, captureUri ?? undefined);
     const sends: Promise<string>[] = [];
     for (const m of v.messages) {
       const data = Buffer.from(m);
@@ -124,7 +142,7 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
     progress.vehicles++;
     progress.elapsedMs = Date.now() - started;
     opts.onProgress?.({ ...progress });
-    out.push({ ...v, lastPublishAckMs: Date.now() });
+    out.push({ ...v, plate, captureUri, lastPublishAckMs: Date.now() });
   };
 
   if (opts.rate !== undefined) {

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
 import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
+import { GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
+import { LocalObjectStore } from '../shared/adapters/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { formatSummary, runDemo } from './demo.js';
 import { generateTraffic } from './generate-traffic.js';
@@ -47,6 +50,7 @@ program
       functionsPort: o.functionsPort,
       flushIntervalMs: o.flushInterval * 1000,
       dataDir: o.dataDir,
+      isolate: ['fines'],
     });
     process.stdout.write(`READY ${JSON.stringify(stack.info)}\n`);
     let stopping = false;
@@ -100,7 +104,11 @@ generate
   .option('--project <id>', 'project id', process.env['GOOGLE_CLOUD_PROJECT'] ?? 'demo-speedcam')
   .option('--topic <name>', 'input topic', 'vehicle-observations')
   .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
-  .action(async (o: { mode: 'seed' | 'timed'; vehicles: number; rate?: number; speedingShare: number; duplicateShare: number; radarId?: string; project: string; topic: string; emulator?: string }) => {
+  .option('--no-photos', 'do not take the cameras\' photos')
+  .option('--captures-bucket <bucket>', 'bucket for the photos', 'speedcam-captures')
+  .option('--objects-dir <dir>', 'local Cloud Storage directory (default with the emulator: .speedcam/objects; without: real Cloud Storage)')
+  .option('--manifest <file>', 'write what was generated (vehicles, plates, photos) as JSON, for checking results against')
+  .action(async (o: { manifest?: string; mode: 'seed' | 'timed'; vehicles: number; rate?: number; speedingShare: number; duplicateShare: number; radarId?: string; project: string; topic: string; emulator?: string; photos: boolean; capturesBucket: string; objectsDir?: string }) => {
     if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
     // Against the emulator there is no metadata server to probe for credentials (saves ~200 ms and a warning).
     if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
@@ -112,7 +120,12 @@ generate
     process.stderr.write(`publishing ${o.vehicles} vehicles (${o.mode}) to projects/${o.project}/topics/${o.topic} on ${target}\n`);
     const tty = process.stderr.isTTY;
     let lastLine = 0;
+    const objectsDir = o.objectsDir ?? (process.env['PUBSUB_EMULATOR_HOST'] ? '.speedcam/objects' : undefined);
+    const captures = o.photos
+      ? { store: objectsDir ? new LocalObjectStore(objectsDir) : new GcsObjectStore(new Storage({ projectId: o.project })), bucket: o.capturesBucket }
+      : undefined;
     const vehicles = await generateTraffic(new PubSub({ projectId: o.project }), {
+      captures,
       mode: o.mode,
       vehicles: o.vehicles,
       rate: o.rate,
@@ -131,6 +144,7 @@ generate
       },
     });
     if (tty) process.stderr.write('\n');
+    if (o.manifest) writeFileSync(o.manifest, JSON.stringify(vehicles));
     process.stderr.write(`done: ${vehicles.length} vehicles, ${vehicles.reduce((n, v) => n + v.messages.length, 0)} distinct messages\n`);
   });
 

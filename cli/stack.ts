@@ -1,4 +1,7 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
@@ -23,6 +26,11 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** minimum severity echoed to stderr (everything goes to <dataDir>/stack.log) */
   echoSeverity?: string;
+  /**
+   * functions served by their own process (as they run in their own instances in Google Cloud), so
+   * CPU-bound work (OCR) does not stall the others; needs the compiled build (dist/).
+   */
+  isolate?: string[];
 }
 
 export interface ReadyInfo {
@@ -31,6 +39,8 @@ export interface ReadyInfo {
   firestore: string;
   functions: Record<string, string>;
   warehouse: string;
+  /** the local Cloud Storage: gs://bucket/name is <objects>/bucket/name */
+  objects: string;
   log: string;
   topics: Config['topics'];
 }
@@ -56,11 +66,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const servers: Server[] = [];
   let tick: NodeJS.Timeout | undefined;
   const relays: { close(): Promise<void> }[] = [];
+  const children: ChildProcess[] = [];
   let runtime: Runtime | undefined;
   const stop = async () => {
     if (tick) clearInterval(tick);
     await Promise.all(relays.map((r) => r.close().catch(() => undefined)));
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    await Promise.all(children.map((c) => stopChild(c)));
     if (runtime) await runtime.close().catch(() => undefined);
     setRuntime(undefined);
     await Promise.all(emulators.map((e) => e.stop()));
@@ -80,6 +92,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SPEEDCAM_WAREHOUSE: 'duckdb',
       SPEEDCAM_DUCKDB_PATH: warehousePath,
       SPEEDCAM_EXPORT_GRACE_S: process.env['SPEEDCAM_EXPORT_GRACE_S'] ?? '5',
+      SPEEDCAM_OBJECTS: 'local',
+      SPEEDCAM_OBJECTS_DIR: join(dataDir, 'objects'),
+      SPEEDCAM_OCR: 'tesseract',
       ...opts.env,
     });
     const config = loadConfig(process.env);
@@ -101,8 +116,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const functions: Record<string, string> = {};
     let port = opts.functionsPort ?? 8090;
     for (const spec of FUNCTIONS) {
-      const server = await getTestServer(spec.entryPoint);
       const p = port === 0 ? await freePort() : port++;
+      if (opts.isolate?.includes(spec.entryPoint)) {
+        children.push(await startFunctionProcess(spec.entryPoint, p, logFile));
+        functions[spec.entryPoint] = `http://127.0.0.1:${p}`;
+        continue;
+      }
+      const server = await getTestServer(spec.entryPoint);
       await new Promise<void>((res, rej) => {
         server.once('error', rej);
         server.listen(p, '127.0.0.1', () => res());
@@ -120,6 +140,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           project,
           subscription: functionSubscription(topic, spec.entryPoint),
           endpoint: `${functions[spec.entryPoint]}/projects/${project}/topics/${topic}`,
+          maxInFlight: spec.concurrency,
           logger,
         }),
       );
@@ -140,6 +161,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       firestore: firestore.host,
       functions,
       warehouse: warehousePath,
+      objects: join(dataDir, 'objects'),
       log: logPath,
       topics: config.topics,
     };
@@ -179,4 +201,33 @@ export async function provisionPubSub(ps: PubSub, config: Config, functions: Rec
   for (const topic of [config.topics.nonFinedVehicles, config.topics.speedingVehicles, config.topics.fineNotifications, config.topics.deadLetters]) {
     await ps.topic(topic).createSubscription(`${topic}-sub`).catch(ignoreExists);
   }
+}
+
+/** Starts cli/serve-functions.js for one function; resolves once it listens. Its logs go to the stack log. */
+async function startFunctionProcess(entryPoint: string, port: number, log: WriteStream): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('./serve-functions.js', import.meta.url));
+  if (!existsSync(script)) throw new Error(`cannot isolate ${entryPoint}: ${script} is not built (run npm run build)`);
+  const child = spawn(process.execPath, [script, `${entryPoint}=${port}`], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.pipe(log, { end: false });
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entryPoint} server did not start within 30 s`)), 30_000);
+    child.once('exit', (code) => reject(new Error(`${entryPoint} server exited with ${code} during start-up`)));
+    lines.on('line', (line) => {
+      if (line.startsWith('LISTENING ')) {
+        clearTimeout(timer);
+        resolve();
+      } else log.write(line + '\n');
+    });
+  });
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(timer);
 }

@@ -52,7 +52,12 @@ export interface Config {
   flushLeaseMs: number;
   retentionMs: number;
   warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
-  collections: { passages: string; archive: string; deadLetters: string; control: string };
+  objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
+  buckets: { captures: string; evidence: string };
+  ocr: 'vision' | 'tesseract';
+  /** a plate read with less confidence is still issued, but flagged for manual review */
+  plateReviewBelow: number;
+  collections: { passages: string; archive: string; deadLetters: string; control: string; fines: string };
 }
 
 /** seed 000: 5th Avenue, from the Apple Store to Zara. */
@@ -107,6 +112,12 @@ const envSchema = z.object({
   SPEEDCAM_DUCKDB_PATH: z.string().min(1).default('.speedcam/warehouse.duckdb'),
   SPEEDCAM_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).default('speedcam'),
   SPEEDCAM_BQ_LOCATION: z.string().min(1).default('US'),
+  SPEEDCAM_OBJECTS: z.enum(['gcs', 'local']).default('gcs'),
+  SPEEDCAM_OBJECTS_DIR: z.string().min(1).default('.speedcam/objects'),
+  SPEEDCAM_CAPTURES_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-captures'),
+  SPEEDCAM_EVIDENCE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-evidence'),
+  SPEEDCAM_OCR: z.enum(['vision', 'tesseract']).default('vision'),
+  SPEEDCAM_PLATE_REVIEW_BELOW: num(0).default(0.6),
   SPEEDCAM_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   TOPIC_VEHICLE_OBSERVATIONS: z.string().min(3).default('vehicle-observations'),
   TOPIC_NON_FINED_VEHICLES: z.string().min(3).default('non-fined-vehicles'),
@@ -209,7 +220,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.SPEEDCAM_WAREHOUSE === 'duckdb'
         ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
         : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET, location: e.SPEEDCAM_BQ_LOCATION },
+    objects: e.SPEEDCAM_OBJECTS === 'local' ? { kind: 'local', dir: e.SPEEDCAM_OBJECTS_DIR } : { kind: 'gcs' },
+    buckets: { captures: e.SPEEDCAM_CAPTURES_BUCKET, evidence: e.SPEEDCAM_EVIDENCE_BUCKET },
+    ocr: e.SPEEDCAM_OCR,
+    plateReviewBelow: e.SPEEDCAM_PLATE_REVIEW_BELOW,
     collections: {
+      fines: `${p}fines`,
       passages: `${p}passages`,
       archive: `${p}passage_archive`,
       deadLetters: `${p}dead_letters`,

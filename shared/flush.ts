@@ -3,6 +3,7 @@ import type { FirestoreDeadLetterStore, FirestoreFlushControl, Watermarks } from
 import type { Config } from './config.js';
 import type { DeadLetter } from './dead-letter.js';
 import { passageRow } from './decision-output.js';
+import { fineRow, notifyFine, type FineStore } from './fine.js';
 import type { Logger } from './logger.js';
 import type { PassageStore } from './passage-store.js';
 import type { Clock, Faults, Publisher, Row, Warehouse } from './ports.js';
@@ -12,6 +13,7 @@ export interface FlushDeps {
   config: Config;
   store: PassageStore;
   deadLetters: Pick<FirestoreDeadLetterStore, 'scanForExport'>;
+  fines: Pick<FineStore, 'scanForExport' | 'markNotified'>;
   control: Pick<FirestoreFlushControl, 'acquire' | 'commit'>;
   publisher: Publisher;
   /** opened only when there is something to write, closed after the run (DuckDB: one writer) */
@@ -36,8 +38,8 @@ const MAX_PAGES = 4;
 const DEAD_LETTER_LAG_MS = 2_000;
 
 /**
- * The scheduled flush: closes passages whose gap expired, republishes decisions a crashed closer did
- * not publish, and exports decided passages and dead letters to the warehouse, exactly once per row
+ * The scheduled flush: closes passages whose gap expired, republishes decisions and fine notifications
+ * that a crashed function did not publish, and exports passages, fines and dead letters to the warehouse, exactly once per row
  * (row ids), under a lease so that two runs never export concurrently.
  */
 export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<FlushReport> {
@@ -80,6 +82,15 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
         return page.map((p) => p.exportAtMs);
       }, report);
     }
+    next['fines'] = await pageThrough(next['fines'] ?? 0, now - config.exportGraceMs, async (from, to) => {
+      const page = await deps.fines.scanForExport(from, to, config.flushBatchLimit);
+      await write('fined_vehicles', page.map((p) => fineRow(p.record)));
+      for (const p of page.filter((x) => x.pendingNotify)) {
+        await notifyFine(deps, p.record);
+        report.republished++;
+      }
+      return page.map((p) => p.exportAtMs);
+    }, report);
     next['dead_letters'] = await pageThrough(next['dead_letters'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
       const page = await deps.deadLetters.scanForExport(from, to, config.flushBatchLimit);
       await write('dead_letters', page.map((p) => deadLetterRow(p.dl)));

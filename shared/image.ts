@@ -10,7 +10,12 @@ const FONT_DIR = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')),
 const FONT_FILES = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSansMono.ttf', 'DejaVuSansMono-Bold.ttf'].map((f) => join(FONT_DIR, f));
 
 export function renderSvg(svg: string): Buffer {
-  return new Resvg(svg, { font: { fontFiles: FONT_FILES, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' } }).render().asPng();
+  return renderSvgImage(svg).asPng();
+}
+
+/** The rendered image, for callers that work on its RGBA pixels before encoding. */
+export function renderSvgImage(svg: string) {
+  return new Resvg(svg, { font: { fontFiles: FONT_FILES, loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' } }).render();
 }
 
 export interface Gray {
@@ -160,4 +165,52 @@ export function cropForOcr(g: Gray, b: Box, scale: number, binarize: boolean): B
     out.data[4 * i + 3] = 255;
   }
   return PNG.sync.write(out);
+}
+
+/**
+ * Narrows a text region to the plate around the text: within the region (binarised), the largest
+ * bright connected component is the plate's background; its bounds, inset past the plate's border,
+ * leave out headlights and bodywork that the band took in.
+ */
+export function refineToPlate(g: Gray, b: Box): Box {
+  const w = b.x1 - b.x0;
+  const h = b.y1 - b.y0;
+  if (w < 8 || h < 8) return b;
+  const vals = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) vals[y * w + x] = g.data[(b.y0 + y) * g.width + b.x0 + x]!;
+  const th = otsu(vals);
+  const label = new Int32Array(w * h).fill(-1);
+  let best = { size: 0, x0: 0, y0: 0, x1: w, y1: h };
+  const stack: number[] = [];
+  for (let start = 0; start < w * h; start++) {
+    if (label[start] !== -1 || vals[start]! <= th) continue;
+    let size = 0;
+    let x0 = w;
+    let y0 = h;
+    let x1 = 0;
+    let y1 = 0;
+    label[start] = start;
+    stack.push(start);
+    while (stack.length) {
+      const i = stack.pop()!;
+      const x = i % w;
+      const y = (i / w) | 0;
+      size++;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+      for (const j of [x > 0 ? i - 1 : -1, x < w - 1 ? i + 1 : -1, y > 0 ? i - w : -1, y < h - 1 ? i + w : -1]) {
+        if (j >= 0 && label[j] === -1 && vals[j]! > th) {
+          label[j] = start;
+          stack.push(j);
+        }
+      }
+    }
+    if (size > best.size) best = { size, x0, y0, x1: x1 + 1, y1: y1 + 1 };
+  }
+  // Too small to be the plate around the text: keep the band's box.
+  if (best.size < w * h * 0.2) return b;
+  const inset = Math.max(1, Math.round((best.y1 - best.y0) * 0.04));
+  return { x0: b.x0 + best.x0 + inset, y0: b.y0 + best.y0 + inset, x1: b.x0 + best.x1 - inset, y1: b.y0 + best.y1 - inset };
 }

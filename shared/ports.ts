@@ -53,7 +53,10 @@ export type FaultPoint =
   | 'deadLetter.beforePublish'
   | 'deadLetterSink.beforeWrite'
   | 'flush.afterClose'
-  | 'flush.afterWarehouse';
+  | 'flush.afterWarehouse'
+  | 'fine.beforeRecord'
+  | 'fine.afterRecord'
+  | 'fine.afterPublish';
 
 export class InjectedFault extends Error {
   constructor(readonly point: string) {

@@ -1,6 +1,14 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
+import { ImageAnnotatorClient } from '@google-cloud/vision';
+import { FirestoreFineStore } from './adapters/firestore-fine-store.js';
+import { GcsObjectStore } from './adapters/gcs-object-store.js';
+import { LocalObjectStore } from './adapters/local-object-store.js';
+import { TesseractTextDetector } from './adapters/tesseract-text-detector.js';
+import { VisionTextDetector } from './adapters/vision-text-detector.js';
+import type { FineDeps } from './fine.js';
 import { BigQueryWarehouse } from './adapters/bigquery-warehouse.js';
 import { DuckDbWarehouse } from './adapters/duckdb-warehouse.js';
 import { FirestoreDeadLetterStore, FirestoreFlushControl } from './adapters/firestore-flush-control.js';
@@ -9,7 +17,7 @@ import { PubSubPublisher } from './adapters/pubsub-publisher.js';
 import { loadConfig, type Config } from './config.js';
 import type { FlushDeps } from './flush.js';
 import { createLogger, type Logger } from './logger.js';
-import { Faults, OpsCounter, systemClock, type Clock, type Warehouse } from './ports.js';
+import { Faults, OpsCounter, systemClock, type Clock, type ObjectStore, type TextDetector, type Warehouse } from './ports.js';
 import { SpeedCheck } from './speed-check.js';
 
 /** Everything a function needs, wired to real clients (emulators when the *_EMULATOR_HOST vars are set). */
@@ -25,6 +33,7 @@ export interface Runtime {
   deadLetters: FirestoreDeadLetterStore;
   speedCheck: SpeedCheck;
   flushDeps: FlushDeps;
+  fineDeps: FineDeps;
   close(): Promise<void>;
 }
 
@@ -39,6 +48,17 @@ export function createRuntime(
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const publisher = new PubSubPublisher(new PubSub({ projectId: config.projectId }));
   const passages = new FirestorePassageStore(db, config.collections, config.retentionMs, ops, clock);
+  const fines = new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock);
+  const objects: ObjectStore = config.objects.kind === 'local' ? new LocalObjectStore(config.objects.dir) : new GcsObjectStore(new Storage({ projectId: config.projectId }));
+  // Created on first use: tesseract's worker or Vision's client cost start-up time the other functions need not pay.
+  let detector: (TextDetector & { close?(): Promise<void> }) | undefined;
+  const ocr: TextDetector & { close(): Promise<void> } = {
+    detect: (image) => {
+      detector ??= config.ocr === 'tesseract' ? new TesseractTextDetector() : new VisionTextDetector(new ImageAnnotatorClient({ projectId: config.projectId }));
+      return detector.detect(image);
+    },
+    close: async () => detector?.close?.(),
+  };
   const deadLetters = new FirestoreDeadLetterStore(db, config.collections.deadLetters, config.retentionMs, ops, clock);
   const control = new FirestoreFlushControl(db, config.collections.control, ops, clock);
   const wh = config.warehouse;
@@ -56,8 +76,10 @@ export function createRuntime(
     passages,
     deadLetters,
     speedCheck: new SpeedCheck(base),
-    flushDeps: { ...base, deadLetters, control, openWarehouse },
+    flushDeps: { ...base, deadLetters, fines, control, openWarehouse },
+    fineDeps: { config, logger, clock, faults, publisher, fines, objects, ocr },
     async close() {
+      await ocr.close();
       await publisher.close();
       await db.terminate();
     },

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createWorker, OEM, PSM, type Worker } from 'tesseract.js';
-import { cropForOcr, decodePng, locateTextRegions, toGray } from '../image.js';
+import { cropForOcr, decodePng, locateTextRegions, refineToPlate, toGray } from '../image.js';
 import { fitPlateSyntax, type TextDetection } from '../plate.js';
 import type { TextDetector } from '../ports.js';
 
@@ -56,7 +56,7 @@ export class TesseractTextDetector implements TextDetector {
   private async read(bytes: Buffer): Promise<TextDetection[]> {
     const gray = toGray(decodePng(bytes));
     const worker = await this.getWorker();
-    const regions = locateTextRegions(gray);
+    const regions = locateTextRegions(gray).map((r) => refineToPlate(gray, r));
     const out: TextDetection[] = [];
     for (const region of regions) {
       const votes = new Map<string, { confidence: number; n: number }>();

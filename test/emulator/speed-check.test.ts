@@ -5,6 +5,7 @@ import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbWarehouse } from '../../shared/adapters/duckdb-warehouse.js';
 import { FirestoreDeadLetterStore, FirestoreFlushControl } from '../../shared/adapters/firestore-flush-control.js';
+import { FirestoreFineStore } from '../../shared/adapters/firestore-fine-store.js';
 import { FirestorePassageStore } from '../../shared/adapters/firestore-passage-store.js';
 import type { Config } from '../../shared/config.js';
 import { recordDeadLetter } from '../../shared/dead-letter-sink.js';
@@ -58,6 +59,7 @@ function world(env: Record<string, string> = {}): World {
     flushDeps: {
       ...base,
       deadLetters,
+      fines: new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock),
       control: new FirestoreFlushControl(db, config.collections.control, ops, clock),
       openWarehouse: () => DuckDbWarehouse.open(warehousePath),
     },
