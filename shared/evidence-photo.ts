@@ -34,7 +34,7 @@ export function drawAnalysedPhoto(photo: Buffer, a: Annotation): Buffer {
   <text x="${box.x0}" y="${Math.max(0, box.y0 - 34) + 19}" font-family="DejaVu Sans Mono" font-weight="bold" font-size="17" fill="#ffffff">${esc(label)}</text>` : ''}
   <rect x="0" y="${H}" width="${W}" height="${banner}" fill="#111111"/>
   <text x="12" y="${H + 23}" font-family="DejaVu Sans" font-weight="bold" font-size="18" fill="#ffffff">${a.avgSpeedKmh.toFixed(1)} km/h average · limit ${a.speedLimitKmh} km/h${box ? '' : ` · ${esc(label)}`}</text>
-  <text x="12" y="${H + 45}" font-family="DejaVu Sans" font-size="14" fill="#cccccc">${esc(a.radarName)} · ${esc(a.observedAt)} · fine ${esc(a.fineId)}</text>
+  <text x="12" y="${H + 45}" font-family="DejaVu Sans" font-size="12" fill="#cccccc">${esc(a.radarName)} · ${esc(a.observedAt.replace(/\.\d+Z$/, 'Z'))} · fine ${esc(a.fineId)}</text>
 </svg>`;
   return renderSvg(svg);
 }

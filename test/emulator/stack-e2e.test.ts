@@ -125,7 +125,10 @@ describe('local stack end to end', () => {
           expect(await wh.query('SELECT count(*) AS n, count(DISTINCT passage_id) AS d FROM speedcam.vehicle_passages')).toEqual([{ n: 22, d: 22 }]);
           expect(await wh.query('SELECT reason FROM speedcam.dead_letters ORDER BY reason')).toEqual([{ reason: 'malformed_json' }, { reason: 'unknown_radar' }]);
           const fined = await wh.query('SELECT count(*) AS n FROM speedcam.vehicle_passages WHERE is_Ticketed');
-          expect(fined[0]!['n']).toBe([...received.values()].filter((v) => v[0]!.topic === stack.info.topics.speedingVehicles).length);
+          const speeding = [...received.values()].filter((v) => v[0]!.topic === stack.info.topics.speedingVehicles).length;
+          expect(fined[0]!['n']).toBe(speeding);
+          // no camera photos in this test: every fine is issued once, flagged photo_missing
+          expect(await wh.query("SELECT count(*) AS n, count(DISTINCT passage_id) AS d, min(review_reason) AS r FROM speedcam.fined_vehicles")).toEqual([{ n: speeding, d: speeding, r: 'photo_missing' }]);
         } finally {
           await wh.close();
         }
