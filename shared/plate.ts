@@ -25,6 +25,7 @@ export interface PlateRead {
 /** New York standard passenger plates: three letters, four digits. */
 export const NY_PLATE = /^[A-Z]{3}[0-9]{4}$/;
 
+const SYMBOL_TO_CHAR: Record<string, string> = { '}': 'J', ']': 'J', ')': 'J', '|': 'I', '!': 'I', '$': 'S', '€': 'E', '£': 'E', '§': 'S' };
 const TO_DIGIT: Record<string, string> = { O: '0', Q: '0', D: '0', I: '1', L: '1', Z: '2', S: '5', B: '8', G: '6', T: '7', A: '4' };
 const TO_LETTER: Record<string, string> = { '0': 'O', '1': 'I', '2': 'Z', '5': 'S', '8': 'B', '6': 'G', '4': 'A', '7': 'T' };
 
@@ -33,8 +34,12 @@ const TO_LETTER: Record<string, string> = { '0': 'O', '1': 'I', '2': 'Z', '5': '
  * position holds (ALPR engines do the same). Only the LLLDDDD shape is corrected.
  */
 export function fitPlateSyntax(raw: string, syntax: RegExp = NY_PLATE): { plate: string; corrected: boolean } | null {
-  const text = raw.toUpperCase().replace(/[^A-Z0-9]/g, '');
-  if (syntax.test(text)) return { plate: text, corrected: false };
+  const upper = raw.toUpperCase();
+  const clean = upper.replace(/[^A-Z0-9]/g, '');
+  if (syntax.test(clean)) return { plate: clean, corrected: false };
+  // Symbols OCR makes of plate characters (a bold J's hook reads as '}'), then O/0-style swaps.
+  const text = [...upper].map((c) => SYMBOL_TO_CHAR[c] ?? c).join('').replace(/[^A-Z0-9]/g, '');
+  if (syntax.test(text)) return { plate: text, corrected: true };
   if (syntax !== NY_PLATE || text.length !== 7) return null;
   const fixed = [...text].map((c, i) => (i < 3 ? (TO_LETTER[c] ?? c) : (TO_DIGIT[c] ?? c))).join('');
   return syntax.test(fixed) ? { plate: fixed, corrected: true } : null;

@@ -12,11 +12,16 @@ function langPath(): string {
   return join(dirname(require.resolve('@tesseract.js-data/eng/package.json')), '4.0.0_best_int');
 }
 
-/** Reads of one region: (scale, binarise). Further passes only run when the first is unsure. */
-const PASSES: [number, boolean][] = [
-  [3, true],
-  [2, false],
-  [4, true],
+/**
+ * Reads of one region: (scale, binarise, page segmentation). Further passes run only while no read is
+ * sure; the single-line ones catch characters (a J after a Y, say) that block mode sometimes drops.
+ */
+const PASSES: [number, boolean, PSM][] = [
+  [3, true, PSM.SINGLE_BLOCK],
+  [2, false, PSM.SINGLE_BLOCK],
+  [4, true, PSM.SINGLE_BLOCK],
+  [3, true, PSM.SINGLE_LINE],
+  [2, false, PSM.SINGLE_LINE],
 ];
 const SURE = 0.85;
 
@@ -37,7 +42,9 @@ export class TesseractTextDetector implements TextDetector {
         cacheMethod: 'none',
         errorHandler: () => undefined, // load errors surface as rejections below, not as uncaught exceptions
       });
-      await w.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK, tessedit_char_whitelist: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789' });
+      // No character whitelist: it deletes what it cannot map (a bold J read as '}'), while
+      // fitPlateSyntax maps look-alikes back to plate characters.
+      await w.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK });
       return w;
     })().catch((err: unknown) => {
       this.worker = null;
@@ -61,8 +68,12 @@ export class TesseractTextDetector implements TextDetector {
     for (const region of regions) {
       const votes = new Map<string, { confidence: number; n: number }>();
       const raw: TextDetection[] = [];
-      for (const [i, [scale, binarize]] of PASSES.entries()) {
-        const { data } = await worker.recognize(cropForOcr(gray, region, scale, binarize), {}, { blocks: true });
+      for (const [i, [scale, binarize, psm]] of PASSES.entries()) {
+        if (psm !== PSM.SINGLE_BLOCK && [...votes.keys()].some((t) => fitPlateSyntax(t))) break; // block mode already found a plate
+        if (psm !== PSM.SINGLE_BLOCK) await worker.setParameters({ tessedit_pageseg_mode: psm });
+        const { data } = await worker
+          .recognize(cropForOcr(gray, region, scale, binarize), {}, { blocks: true })
+          .finally(() => (psm !== PSM.SINGLE_BLOCK ? worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK }) : undefined));
         for (const line of (data.blocks ?? []).flatMap((b) => b.paragraphs.flatMap((p) => p.lines))) {
           const texts = [line.words.map((w) => w.text).join(''), ...line.words.map((w) => w.text)];
           const confs = [line.confidence, ...line.words.map((w) => w.confidence)];
@@ -73,7 +84,9 @@ export class TesseractTextDetector implements TextDetector {
             if (seen.has(key) || key.length === 0) return;
             seen.add(key);
             const v = votes.get(key) ?? { confidence: 0, n: 0 };
-            votes.set(key, { confidence: v.confidence + confs[k]! / 100, n: v.n + 1 });
+            // A read that needed O/0-style swaps counts for less, as in pickPlate.
+            const weight = fit?.corrected ? 0.75 : 1;
+            votes.set(key, { confidence: v.confidence + (confs[k]! / 100) * weight, n: v.n + 1 });
           });
           if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: region });
         }
