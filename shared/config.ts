@@ -33,6 +33,9 @@ export interface Topics {
   fineNotifications: string;
   deadLetters: string;
   flushTicks: string;
+  clickEvents: string;
+  transactions: string;
+  userRegistrations: string;
 }
 
 export interface Config {
@@ -49,6 +52,10 @@ export interface Config {
   /** How long a closer has to publish its decision before the flush republishes it. */
   exportGraceMs: number;
   flushBatchLimit: number;
+  /** how long after its end a window still takes events */
+  windowLatenessMs: number;
+  /** how much longer the flush waits, so that every batch written before the lateness ran out is committed */
+  windowFlushMarginMs: number;
   flushLeaseMs: number;
   retentionMs: number;
   warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
@@ -57,7 +64,7 @@ export interface Config {
   ocr: 'vision' | 'tesseract';
   /** a plate read with less confidence is still issued, but flagged for manual review */
   plateReviewBelow: number;
-  collections: { passages: string; archive: string; deadLetters: string; control: string; fines: string };
+  collections: { passages: string; archive: string; deadLetters: string; control: string; fines: string; users: string; windowState: string; windowBatchesPrefix: string };
 }
 
 /** seed 000: 5th Avenue, from the Apple Store to Zara. */
@@ -125,6 +132,11 @@ const envSchema = z.object({
   TOPIC_FINE_NOTIFICATIONS: z.string().min(3).default('fine-notifications'),
   TOPIC_DEAD_LETTERS: z.string().min(3).default('dead-letters'),
   TOPIC_FLUSH_TICKS: z.string().min(3).default('flush-ticks'),
+  TOPIC_CLICK_EVENTS: z.string().min(3).default('click-events'),
+  TOPIC_TRANSACTIONS: z.string().min(3).default('transactions'),
+  TOPIC_USER_REGISTRATIONS: z.string().min(3).default('user-registrations'),
+  SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
+  SPEEDCAM_WINDOW_FLUSH_MARGIN_S: num(0).default(10),
 });
 
 export class ConfigError extends Error {
@@ -204,6 +216,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       fineNotifications: e.TOPIC_FINE_NOTIFICATIONS,
       deadLetters: e.TOPIC_DEAD_LETTERS,
       flushTicks: e.TOPIC_FLUSH_TICKS,
+      clickEvents: e.TOPIC_CLICK_EVENTS,
+      transactions: e.TOPIC_TRANSACTIONS,
+      userRegistrations: e.TOPIC_USER_REGISTRATIONS,
     },
     radars,
     defaultRadarId,
@@ -214,6 +229,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxEventFutureMs: e.SPEEDCAM_MAX_EVENT_FUTURE_S * 1000,
     exportGraceMs: e.SPEEDCAM_EXPORT_GRACE_S * 1000,
     flushBatchLimit: e.SPEEDCAM_FLUSH_BATCH_LIMIT,
+    windowLatenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000,
+    windowFlushMarginMs: e.SPEEDCAM_WINDOW_FLUSH_MARGIN_S * 1000,
     flushLeaseMs: e.SPEEDCAM_FLUSH_LEASE_S * 1000,
     retentionMs: e.SPEEDCAM_RETENTION_DAYS * 86_400_000,
     warehouse:
@@ -226,6 +243,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     plateReviewBelow: e.SPEEDCAM_PLATE_REVIEW_BELOW,
     collections: {
       fines: `${p}fines`,
+      users: `${p}users`,
+      windowState: `${p}window_state`,
+      windowBatchesPrefix: `${p}wb_`,
       passages: `${p}passages`,
       archive: `${p}passage_archive`,
       deadLetters: `${p}dead_letters`,

@@ -8,12 +8,19 @@ import type { Logger } from './logger.js';
 import type { PassageStore } from './passage-store.js';
 import type { Clock, Faults, Publisher, Row, Warehouse } from './ports.js';
 import { publishDecision } from './speed-check.js';
+import type { FirestoreWindowStore } from './adapters/firestore-window-store.js';
+import type { PassageDecision } from './passage.js';
+import { flushWindows } from './windows/window-engine.js';
+import { sectionTrafficPipeline, windowPipelines, type WindowEvent } from './windows/pipelines.js';
+import type { FirestoreUserStore } from './windows/users.js';
 
 export interface FlushDeps {
   config: Config;
   store: PassageStore;
   deadLetters: Pick<FirestoreDeadLetterStore, 'scanForExport'>;
   fines: Pick<FineStore, 'scanForExport' | 'markNotified'>;
+  windows: Pick<FirestoreWindowStore, 'append' | 'nextClosedWindow' | 'readWindow' | 'getState' | 'markExported' | 'deleteBatches'>;
+  users: Pick<FirestoreUserStore, 'scanForExport'>;
   control: Pick<FirestoreFlushControl, 'acquire' | 'commit'>;
   publisher: Publisher;
   /** opened only when there is something to write, closed after the run (DuckDB: one writer) */
@@ -75,6 +82,7 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
       next[key] = await pageThrough(next[key] ?? 0, now - config.exportGraceMs, async (from, to) => {
         const page = await store.scanForExport(collection, from, to, config.flushBatchLimit);
         await write('vehicle_passages', page.map((p) => passageRow(p.ref.decision)));
+        await feedSectionTraffic(deps, page.map((p) => p.ref.decision));
         for (const p of page.filter((x) => x.pendingPublish)) {
           await publishDecision(deps, p.ref);
           report.republished++;
@@ -91,6 +99,15 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
       }
       return page.map((p) => p.exportAtMs);
     }, report);
+    next['users'] = await pageThrough(next['users'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
+      const page = await deps.users.scanForExport(from, to, config.flushBatchLimit);
+      await write('users', page.map((p) => p.row));
+      return page.map((p) => p.exportAtMs);
+    }, report);
+    for (const pipeline of windowPipelines(config)) {
+      const r = await flushWindows(deps, pipeline, write);
+      report.more ||= r.more;
+    }
     next['dead_letters'] = await pageThrough(next['dead_letters'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
       const page = await deps.deadLetters.scanForExport(from, to, config.flushBatchLimit);
       await write('dead_letters', page.map((p) => deadLetterRow(p.dl)));
@@ -136,4 +153,20 @@ export function deadLetterRow(dl: DeadLetter): Row {
     message_id: dl.message_id,
     publish_time: dl.publish_time,
   };
+}
+
+/**
+ * Completed passages feed section_traffic_minute: each becomes an event (id = passage_id, so a passage
+ * exported twice counts once) keyed by radar at the time of its last observation.
+ */
+async function feedSectionTraffic(deps: FlushDeps, decisions: readonly PassageDecision[]): Promise<void> {
+  if (decisions.length === 0) return;
+  const pipeline = sectionTrafficPipeline(deps.config);
+  const events: WindowEvent[] = decisions.map((d) => ({
+    id: d.passageId,
+    key: d.radarId,
+    timeMs: d.lastSeenMs,
+    values: { fined: d.isTicketed ? 1 : 0, ...(d.avgSpeedKmh !== null ? { speed: d.avgSpeedKmh } : {}) },
+  }));
+  await deps.windows.append(pipeline.name, pipeline.window.sizeMs, events);
 }

@@ -56,7 +56,11 @@ export type FaultPoint =
   | 'flush.afterWarehouse'
   | 'fine.beforeRecord'
   | 'fine.afterRecord'
-  | 'fine.afterPublish';
+  | 'fine.afterPublish'
+  | 'window.beforeCommit'
+  | 'window.afterCommit'
+  | 'window.afterWarehouse'
+  | 'window.afterMark';
 
 export class InjectedFault extends Error {
   constructor(readonly point: string) {

@@ -9,6 +9,10 @@ import { LocalObjectStore } from './adapters/local-object-store.js';
 import { TesseractTextDetector } from './adapters/tesseract-text-detector.js';
 import { VisionTextDetector } from './adapters/vision-text-detector.js';
 import type { FineDeps } from './fine.js';
+import { FirestoreWindowStore } from './adapters/firestore-window-store.js';
+import { WindowIngest, type WindowDeps } from './windows/window-engine.js';
+import { clickPipeline, transactionPipeline } from './windows/pipelines.js';
+import { FirestoreUserStore } from './windows/users.js';
 import { BigQueryWarehouse } from './adapters/bigquery-warehouse.js';
 import { DuckDbWarehouse } from './adapters/duckdb-warehouse.js';
 import { FirestoreDeadLetterStore, FirestoreFlushControl } from './adapters/firestore-flush-control.js';
@@ -17,7 +21,7 @@ import { PubSubPublisher } from './adapters/pubsub-publisher.js';
 import { loadConfig, type Config } from './config.js';
 import type { FlushDeps } from './flush.js';
 import { createLogger, type Logger } from './logger.js';
-import { Faults, OpsCounter, systemClock, type Clock, type ObjectStore, type TextDetector, type Warehouse } from './ports.js';
+import { Faults, OpsCounter, systemClock, type Clock, type ObjectStore, type Publisher, type TextDetector, type Warehouse } from './ports.js';
 import { SpeedCheck } from './speed-check.js';
 
 /** Everything a function needs, wired to real clients (emulators when the *_EMULATOR_HOST vars are set). */
@@ -28,33 +32,46 @@ export interface Runtime {
   faults: Faults;
   ops: OpsCounter;
   db: Firestore;
-  publisher: PubSubPublisher;
+  publisher: Publisher;
   passages: FirestorePassageStore;
   deadLetters: FirestoreDeadLetterStore;
   speedCheck: SpeedCheck;
   flushDeps: FlushDeps;
   fineDeps: FineDeps;
+  windows: FirestoreWindowStore;
+  users: FirestoreUserStore;
+  windowDeps: WindowDeps;
+  clicks: WindowIngest;
+  transactions: WindowIngest;
   close(): Promise<void>;
 }
 
-export function createRuntime(
-  config: Config,
-  overrides: { logger?: Logger; clock?: Clock; faults?: Faults } = {},
-): Runtime {
+export interface RuntimeOverrides {
+  logger?: Logger;
+  clock?: Clock;
+  faults?: Faults;
+  /** tests record publishes instead of sending them */
+  publisher?: Publisher;
+  objects?: ObjectStore;
+  ocr?: TextDetector;
+}
+
+export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   const logger = overrides.logger ?? createLogger({ component: 'speedcam' });
   const clock = overrides.clock ?? systemClock;
   const faults = overrides.faults ?? new Faults();
   const ops = new OpsCounter();
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
-  const publisher = new PubSubPublisher(new PubSub({ projectId: config.projectId }));
+  const pubsub = overrides.publisher ? null : new PubSubPublisher(new PubSub({ projectId: config.projectId }));
+  const publisher: Publisher = overrides.publisher ?? pubsub!;
   const passages = new FirestorePassageStore(db, config.collections, config.retentionMs, ops, clock);
   const fines = new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock);
-  const objects: ObjectStore = config.objects.kind === 'local' ? new LocalObjectStore(config.objects.dir) : new GcsObjectStore(new Storage({ projectId: config.projectId }));
+  const objects: ObjectStore = overrides.objects ?? (config.objects.kind === 'local' ? new LocalObjectStore(config.objects.dir) : new GcsObjectStore(new Storage({ projectId: config.projectId })));
   // Created on first use: tesseract's worker or Vision's client cost start-up time the other functions need not pay.
   let detector: (TextDetector & { close?(): Promise<void> }) | undefined;
   const ocr: TextDetector & { close(): Promise<void> } = {
     detect: (image) => {
-      detector ??= config.ocr === 'tesseract' ? new TesseractTextDetector() : new VisionTextDetector(new ImageAnnotatorClient({ projectId: config.projectId }));
+      detector ??= overrides.ocr ?? (config.ocr === 'tesseract' ? new TesseractTextDetector() : new VisionTextDetector(new ImageAnnotatorClient({ projectId: config.projectId })));
       return detector.detect(image);
     },
     close: async () => detector?.close?.(),
@@ -64,7 +81,10 @@ export function createRuntime(
   const wh = config.warehouse;
   const openWarehouse = async (): Promise<Warehouse> =>
     wh.kind === 'duckdb' ? DuckDbWarehouse.open(wh.path) : new BigQueryWarehouse(new BigQuery({ projectId: config.projectId }), wh.dataset);
+  const windows = new FirestoreWindowStore(db, config.collections, config.retentionMs, ops, clock);
+  const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, ops, clock);
   const base = { config, logger, clock, faults, publisher, store: passages };
+  const windowDeps: WindowDeps = { config, logger, clock, faults, publisher, windows };
   return {
     config,
     logger,
@@ -76,11 +96,16 @@ export function createRuntime(
     passages,
     deadLetters,
     speedCheck: new SpeedCheck(base),
-    flushDeps: { ...base, deadLetters, fines, control, openWarehouse },
+    flushDeps: { ...base, deadLetters, fines, control, openWarehouse, windows, users },
+    windows,
+    users,
+    windowDeps,
+    clicks: new WindowIngest(windowDeps, clickPipeline(config)),
+    transactions: new WindowIngest(windowDeps, transactionPipeline(config)),
     fineDeps: { config, logger, clock, faults, publisher, fines, objects, ocr },
     async close() {
       await ocr.close();
-      await publisher.close();
+      await pubsub?.close();
       await db.terminate();
     },
   };

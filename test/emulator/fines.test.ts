@@ -1,63 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TesseractTextDetector } from '../../shared/adapters/tesseract-text-detector.js';
+import { LocalObjectStore } from '../../shared/adapters/local-object-store.js';
+import { PLATE_BOX_COLOUR } from '../../shared/evidence-photo.js';
+import { fineIdOf, issueFine } from '../../shared/fine.js';
+import { runFlush } from '../../shared/flush.js';
+import { decodePng } from '../../shared/image.js';
+import { gsUri } from '../../shared/object-names.js';
+import type { FaultPoint, TextDetector } from '../../shared/ports.js';
+import { renderCapturePhoto } from '../../cli/capture-photo.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../shared/adapters/duckdb-warehouse.js';
-import { FirestoreDeadLetterStore, FirestoreFlushControl } from '../../shared/adapters/firestore-flush-control.js';
-import { FirestoreFineStore } from '../../shared/adapters/firestore-fine-store.js';
-import { FirestorePassageStore } from '../../shared/adapters/firestore-passage-store.js';
-import { LocalObjectStore } from '../../shared/adapters/local-object-store.js';
-import { TesseractTextDetector } from '../../shared/adapters/tesseract-text-detector.js';
-import { PLATE_BOX_COLOUR } from '../../shared/evidence-photo.js';
-import { fineIdOf, issueFine, type FineDeps } from '../../shared/fine.js';
-import { runFlush } from '../../shared/flush.js';
-import { decodePng } from '../../shared/image.js';
-import { silentLogger } from '../../shared/logger.js';
-import { gsUri } from '../../shared/object-names.js';
-import { Faults, OpsCounter, type FaultPoint, type TextDetector } from '../../shared/ports.js';
-import { renderCapturePhoto } from '../../cli/capture-photo.js';
-import { inbound, ManualClock, RecordingPublisher, testConfig, useEmulators } from '../support/fixtures.js';
+import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../support/fixtures.js';
 
-let db: Firestore;
 const ocr = new TesseractTextDetector();
-let n = 0;
 
 beforeAll(() => {
-  db = new Firestore({ projectId: useEmulators(), ignoreUndefinedProperties: true });
+  useEmulatorProject();
 });
 afterAll(async () => {
   await ocr.close();
-  await db.terminate();
+  await closeWorlds();
 });
 
 function world(detector: TextDetector = ocr) {
-  const config = testConfig({ SPEEDCAM_COLLECTION_PREFIX: `f${++n}_`, SPEEDCAM_EXPORT_GRACE_S: '30' });
-  const clock = new ManualClock(Date.now());
-  const ops = new OpsCounter();
-  const faults = new Faults();
-  const publisher = new RecordingPublisher();
   const objects = new LocalObjectStore(mkdtempSync(join(tmpdir(), 'objects-')));
-  const fines = new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock);
-  const deps: FineDeps = { config, fines, objects, ocr: detector, publisher, logger: silentLogger, clock, faults };
-  const warehousePath = join(mkdtempSync(join(tmpdir(), 'wh-')), 'wh.duckdb');
-  const flush = () =>
-    runFlush({
-      config, publisher, clock, faults, logger: silentLogger, fines,
-      store: new FirestorePassageStore(db, config.collections, config.retentionMs, ops, clock),
-      deadLetters: new FirestoreDeadLetterStore(db, config.collections.deadLetters, config.retentionMs, ops, clock),
-      control: new FirestoreFlushControl(db, config.collections.control, ops, clock),
-      openWarehouse: () => DuckDbWarehouse.open(warehousePath),
-    });
-  const rows = async () => {
-    const wh = await DuckDbWarehouse.open(warehousePath, { readOnly: true });
-    try {
-      return await wh.query('SELECT fine_id, license_plate, review_reason, image_sha256 FROM speedcam.fined_vehicles');
-    } finally {
-      await wh.close();
-    }
-  };
-  return { config, clock, faults, publisher, objects, deps, flush, rows };
+  const t = testWorld({}, { objects, ocr: detector });
+  const rows = () => t.query('SELECT fine_id, license_plate, review_reason, image_sha256 FROM speedcam.fined_vehicles');
+  return { ...t, objects, deps: t.rt.fineDeps, flush: () => runFlush(t.rt.flushDeps), rows };
 }
 
 type World = ReturnType<typeof world>;

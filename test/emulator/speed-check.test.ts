@@ -1,70 +1,24 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../shared/adapters/duckdb-warehouse.js';
-import { FirestoreDeadLetterStore, FirestoreFlushControl } from '../../shared/adapters/firestore-flush-control.js';
-import { FirestoreFineStore } from '../../shared/adapters/firestore-fine-store.js';
-import { FirestorePassageStore } from '../../shared/adapters/firestore-passage-store.js';
-import type { Config } from '../../shared/config.js';
+import { FirestoreFlushControl } from '../../shared/adapters/firestore-flush-control.js';
 import { recordDeadLetter } from '../../shared/dead-letter-sink.js';
 import type { DeadLetter } from '../../shared/dead-letter.js';
-import { runFlush, type FlushDeps } from '../../shared/flush.js';
+import { runFlush } from '../../shared/flush.js';
 import { silentLogger } from '../../shared/logger.js';
-import { Faults, OpsCounter, type FaultPoint } from '../../shared/ports.js';
-import { SpeedCheck } from '../../shared/speed-check.js';
+import type { FaultPoint } from '../../shared/ports.js';
 import { seedMessage, sectionPoints } from '../../cli/generate-traffic.js';
-import { inbound, ManualClock, RecordingPublisher, testConfig, useEmulators } from '../support/fixtures.js';
-
-let project: string;
-let db: Firestore;
-let prefix = 0;
+import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../support/fixtures.js';
 
 beforeAll(() => {
-  project = useEmulators();
-  db = new Firestore({ projectId: project, ignoreUndefinedProperties: true });
+  useEmulatorProject();
 });
-afterAll(async () => {
-  await db.terminate();
-});
+afterAll(closeWorlds);
 
-interface World {
-  config: Config;
-  clock: ManualClock;
-  faults: Faults;
-  ops: OpsCounter;
-  publisher: RecordingPublisher;
-  store: FirestorePassageStore;
-  check: SpeedCheck;
-  flushDeps: FlushDeps;
-  deadLetters: FirestoreDeadLetterStore;
-  warehousePath: string;
+/** A fresh world per test: the production wiring, its own collections, clock, faults and warehouse. */
+function world(env: Record<string, string> = {}) {
+  const t = testWorld(env);
+  return { ...t, ops: t.rt.ops, store: t.rt.passages, check: t.rt.speedCheck, flushDeps: t.rt.flushDeps, deadLetters: t.rt.deadLetters };
 }
-
-/** A fresh world per test: its own collections (prefix), clock, faults and warehouse file. */
-function world(env: Record<string, string> = {}): World {
-  const config = testConfig({ SPEEDCAM_COLLECTION_PREFIX: `t${++prefix}_`, SPEEDCAM_GROUP_COMMIT_WAIT_MS: '20', SPEEDCAM_EXPORT_GRACE_S: '30', ...env });
-  const clock = new ManualClock(Date.now());
-  const faults = new Faults();
-  const ops = new OpsCounter();
-  const publisher = new RecordingPublisher();
-  const store = new FirestorePassageStore(db, config.collections, config.retentionMs, ops, clock);
-  const deadLetters = new FirestoreDeadLetterStore(db, config.collections.deadLetters, config.retentionMs, ops, clock);
-  const warehousePath = join(mkdtempSync(join(tmpdir(), 'speedcam-')), 'wh.duckdb');
-  const base = { config, store, publisher, logger: silentLogger, clock, faults };
-  return {
-    config, clock, faults, ops, publisher, store, deadLetters, warehousePath,
-    check: new SpeedCheck(base),
-    flushDeps: {
-      ...base,
-      deadLetters,
-      fines: new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock),
-      control: new FirestoreFlushControl(db, config.collections.control, ops, clock),
-      openWarehouse: () => DuckDbWarehouse.open(warehousePath),
-    },
-  };
-}
+type World = ReturnType<typeof world>;
 
 const pts = (w: World) => {
   const r = w.config.radars.get(w.config.defaultRadarId)!;
@@ -92,14 +46,7 @@ async function deliverUntilAcked(w: World, msgs: ReturnType<typeof vehicle>) {
   }
 }
 
-async function warehouseRows(w: World, sql: string) {
-  const wh = await DuckDbWarehouse.open(w.warehousePath, { readOnly: true });
-  try {
-    return await wh.query(sql);
-  } finally {
-    await wh.close();
-  }
-}
+const warehouseRows = (w: World, sql: string) => w.query(sql);
 
 describe('speed check on the Firestore emulator', () => {
   let w: World;
@@ -243,7 +190,7 @@ describe('flush on the Firestore emulator', () => {
 
   it('is fenced: a second flush while one holds the lease does nothing', async () => {
     const w = world();
-    const control = new FirestoreFlushControl(db, w.config.collections.control, w.ops, w.clock);
+    const control = new FirestoreFlushControl(w.rt.db, w.config.collections.control, w.ops, w.clock);
     expect(await control.acquire('other-run', 60_000)).not.toBeNull();
     expect(await runFlush(w.flushDeps)).toMatchObject({ skipped: 'lease_held' });
   });

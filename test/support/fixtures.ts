@@ -1,4 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDbWarehouse } from '../../shared/adapters/duckdb-warehouse.js';
+import { silentLogger } from '../../shared/logger.js';
+import { Faults } from '../../shared/ports.js';
+import { createRuntime, type RuntimeOverrides } from '../../shared/runtime.js';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../shared/config.js';
 import type { Publisher } from '../../shared/ports.js';
@@ -51,4 +58,50 @@ export class ManualClock {
   advance(ms: number) {
     this.t += ms;
   }
+}
+
+let project = 'demo-speedcam-test';
+let worlds = 0;
+const open: { close(): Promise<void> }[] = [];
+
+/** Call in beforeAll: this file's clients go to the run's emulators under a fresh demo- project. */
+export function useEmulatorProject(): string {
+  project = useEmulators();
+  return project;
+}
+
+/**
+ * A runtime wired exactly as in production, on the emulators, with its own collections (prefix), a
+ * clock the test moves, a fault switch, a recording publisher and a DuckDB warehouse in a temp file.
+ */
+export function testWorld(env: Record<string, string> = {}, overrides: Omit<RuntimeOverrides, 'clock' | 'faults' | 'publisher' | 'logger'> = {}) {
+  const warehousePath = join(mkdtempSync(join(tmpdir(), 'speedcam-wh-')), 'wh.duckdb');
+  const config = loadConfig({
+    GOOGLE_CLOUD_PROJECT: project,
+    SPEEDCAM_WAREHOUSE: 'duckdb',
+    SPEEDCAM_DUCKDB_PATH: warehousePath,
+    SPEEDCAM_COLLECTION_PREFIX: `w${++worlds}_`,
+    SPEEDCAM_GROUP_COMMIT_WAIT_MS: '20',
+    SPEEDCAM_EXPORT_GRACE_S: '30',
+    ...env,
+  });
+  const clock = new ManualClock(Date.now());
+  const faults = new Faults();
+  const publisher = new RecordingPublisher();
+  const rt = createRuntime(config, { logger: silentLogger, clock, faults, publisher, ...overrides });
+  open.push(rt);
+  const query = async (sql: string) => {
+    const wh = await DuckDbWarehouse.open(warehousePath, { readOnly: true });
+    try {
+      return await wh.query(sql);
+    } finally {
+      await wh.close();
+    }
+  };
+  return { rt, config, clock, faults, publisher, warehousePath, query };
+}
+
+/** Call in afterAll: closes every runtime testWorld made. */
+export async function closeWorlds(): Promise<void> {
+  await Promise.all(open.splice(0).map((r) => r.close()));
 }
