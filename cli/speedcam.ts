@@ -9,6 +9,7 @@ import { GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
 import { LocalObjectStore } from '../shared/adapters/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { formatSummary, runDemo } from './demo.js';
+import { generateEvents } from './generate-events.js';
 import { generateTraffic } from './generate-traffic.js';
 import { startStack } from './stack.js';
 
@@ -147,6 +148,41 @@ generate
     if (o.manifest) writeFileSync(o.manifest, JSON.stringify(vehicles));
     process.stderr.write(`done: ${vehicles.length} vehicles, ${vehicles.reduce((n, v) => n + v.messages.length, 0)} distinct messages\n`);
   });
+
+for (const [kind, what, topic] of [
+  ['clicks', 'GA4 export rows (seed 002) from a pool of users', 'click-events'],
+  ['transactions', 'transactions (seed 003): TXN-id, amount, naive UTC timestamp, store', 'transactions'],
+  ['users', 'randomuser.me responses (seed 004) of 1-3 users each', 'user-registrations'],
+] as const) {
+  generate
+    .command(kind)
+    .description(`${what}; publishes to the emulator when PUBSUB_EMULATOR_HOST is set`)
+    .option('--count <n>', 'messages', positiveInt, 1000)
+    .option('--rate <messages/s>', 'publishing rate (default: as fast as Pub/Sub takes them)', positive)
+    .option('--duplicate-share <p>', 'share of messages published twice', share, 0)
+    .option('--malformed-share <p>', 'share of malformed messages (truncated, wrong types, missing fields)', share, 0)
+    .option('--project <id>', 'project id', process.env['GOOGLE_CLOUD_PROJECT'] ?? 'demo-speedcam')
+    .option('--topic <name>', 'input topic', topic)
+    .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
+    .option('--manifest <file>', 'write the distinct well-formed messages sent as JSON')
+    .action(async (o: { count: number; rate?: number; duplicateShare: number; malformedShare: number; project: string; topic: string; emulator?: string; manifest?: string }) => {
+      if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
+      if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+      process.stderr.write(`publishing ${o.count} ${kind} messages to projects/${o.project}/topics/${o.topic}\n`);
+      const result = await generateEvents(new PubSub({ projectId: o.project }), {
+        kind,
+        count: o.count,
+        rate: o.rate,
+        duplicateShare: o.duplicateShare,
+        malformedShare: o.malformedShare,
+        topic: o.topic,
+        onProgress: (p) => process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${p.sent}/${o.count} sent (${p.duplicates} duplicates, ${p.malformed} malformed)${process.stderr.isTTY ? '   ' : '\n'}`),
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      if (o.manifest) writeFileSync(o.manifest, JSON.stringify(result.messages));
+      process.stderr.write(`done: ${result.messages.length} distinct messages, ${result.duplicates} duplicates, ${result.malformed} malformed\n`);
+    });
+}
 
 program
   .command('query')
