@@ -9,6 +9,7 @@ import { GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
 import { LocalObjectStore } from '../shared/adapters/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { formatSummary, runDemo } from './demo.js';
+import { defaultSource, deploySteps, packageSource, render, runSteps } from './deploy.js';
 import { generateEvents } from './generate-events.js';
 import { generateTraffic } from './generate-traffic.js';
 import { startStack } from './stack.js';
@@ -183,6 +184,33 @@ for (const [kind, what, topic] of [
       process.stderr.write(`done: ${result.messages.length} distinct messages, ${result.duplicates} duplicates, ${result.malformed} malformed\n`);
     });
 }
+
+program
+  .command('package')
+  .description('stage the deployable source (compiled dist/, schemas/, lockfile) in .deploy/source for terraform or gcloud')
+  .action(() => {
+    packageSource(process.cwd(), defaultSource());
+    process.stderr.write(`staged ${defaultSource()}\n`);
+  });
+
+program
+  .command('deploy')
+  .description('create everything with gcloud and bq (topics, Firestore TTLs, BigQuery tables, buckets, service accounts, functions, scheduler)')
+  .requiredOption('--project <id>', 'Google Cloud project')
+  .option('--region <region>', 'region', 'us-east1')
+  .option('--prefix <name>', 'prefix of function, service account and bucket names', 'speedcam')
+  .option('--firestore-location <loc>', 'Firestore location', 'nam5')
+  .option('--bigquery-location <loc>', 'BigQuery location', 'US')
+  .option('--dry-run', 'print the exact commands, run nothing')
+  .action((o: { project: string; region: string; prefix: string; firestoreLocation: string; bigqueryLocation: string; dryRun?: boolean }) => {
+    const steps = deploySteps({ project: o.project, region: o.region, prefix: o.prefix, firestoreLocation: o.firestoreLocation, bigqueryLocation: o.bigqueryLocation, source: defaultSource() });
+    if (o.dryRun) {
+      process.stdout.write(steps.map(render).join('\n') + '\n');
+      return;
+    }
+    packageSource(process.cwd(), defaultSource());
+    runSteps(steps, (l) => process.stderr.write(l + '\n'));
+  });
 
 program
   .command('query')

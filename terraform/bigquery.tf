@@ -1,0 +1,36 @@
+locals {
+  schema_files = fileset("${path.module}/../schemas", "*.json")
+  # Day partition on the table's time column, clustering on its keys.
+  table_layout = {
+    vehicle_passages       = { time = "decided_at", cluster = ["radar_id", "vehicle_id"] }
+    fined_vehicles         = { time = "issued_at", cluster = ["radar_id", "license_plate"] }
+    section_traffic_minute = { time = "minute_start", cluster = ["radar_id"] }
+    user_event_counts      = { time = "window_start", cluster = ["user_pseudo_id"] }
+    transaction_windows    = { time = "window_start_time", cluster = [] }
+    users                  = { time = null, cluster = ["country"] }
+    dead_letters           = { time = "timestamp", cluster = ["source", "reason"] }
+  }
+}
+
+resource "google_bigquery_dataset" "speedcam" {
+  dataset_id = var.dataset
+  location   = var.bigquery_location
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_bigquery_table" "tables" {
+  for_each            = { for f in local.schema_files : trimsuffix(f, ".json") => f }
+  dataset_id          = google_bigquery_dataset.speedcam.dataset_id
+  table_id            = each.key
+  schema              = file("${path.module}/../schemas/${each.value}")
+  deletion_protection = true
+  clustering          = length(local.table_layout[each.key].cluster) > 0 ? local.table_layout[each.key].cluster : null
+
+  dynamic "time_partitioning" {
+    for_each = local.table_layout[each.key].time == null ? [] : [local.table_layout[each.key].time]
+    content {
+      type  = "DAY"
+      field = time_partitioning.value
+    }
+  }
+}

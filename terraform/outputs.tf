@@ -1,0 +1,23 @@
+output "topics" {
+  description = "Pub/Sub topic ids by role."
+  value       = { for k, t in google_pubsub_topic.topics : k => t.id }
+}
+
+output "buckets" {
+  description = "Captures (camera photos), evidence (analysed photos) and function source buckets."
+  value = {
+    captures = google_storage_bucket.captures.name
+    evidence = google_storage_bucket.evidence.name
+    source   = google_storage_bucket.source.name
+  }
+}
+
+output "dataset" {
+  description = "BigQuery dataset of the output tables."
+  value       = google_bigquery_dataset.speedcam.id
+}
+
+output "functions" {
+  description = "Deployed functions and their service accounts."
+  value       = { for k, f in google_cloudfunctions2_function.functions : k => { name = f.name, service_account = google_service_account.functions[k].email } }
+}
