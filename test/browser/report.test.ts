@@ -1,0 +1,63 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { drawAnalysedPhoto } from '../../shared/evidence-photo.js';
+import { renderCapturePhoto } from '../../cli/capture-photo.js';
+import { renderReport, type ReportData } from '../../cli/report.js';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const REPORT_DIR = resolve('.speedcam/report-test');
+
+function data(): ReportData {
+  let s = 17;
+  const random = () => (s = (s * 48271) % 2147483647) / 2147483647;
+  const fines = ['KXT4821', 'ABC1234', 'MYJ4650'].map((plate, i) => {
+    const { png, plateBox } = renderCapturePhoto(plate, random);
+    const photo = drawAnalysedPhoto(png, { plate, plateConfidence: 0.9, plateBox, avgSpeedKmh: 55 + i, speedLimitKmh: 40, radarName: '5th Avenue', observedAt: '2026-11-21T10:00:00Z', fineId: `F${i}` });
+    return { fine_id: `F${i}`, vehicle_id: `v${i}`, plate_read: plate, plate_truth: plate, plate_confidence: 0.9, review_reason: null, avg_speed: 55 + i, photo };
+  });
+  fines.push({ fine_id: 'F9', vehicle_id: 'v9', plate_read: null as unknown as string, plate_truth: 'ZZZ0000', plate_confidence: null as unknown as number, review_reason: 'photo_missing' as unknown as null, avg_speed: 61, photo: null as unknown as Buffer });
+  return {
+    generatedAt: '2026-11-21T10:05:00Z',
+    headline: [['vehicles', '300'], ['fined', '84'], ['plates read exactly', '98.8 %']],
+    fines,
+    radars: [{ radar_id: 'nyc-5th-ave-apple-zara', name: '5th Avenue: Apple Store to Zara', speed_limit: 40, minutes: [{ minute: '2026-11-21T10:00:00.000Z', vehicles: 120, fined: 30 }, { minute: '2026-11-21T10:01:00.000Z', vehicles: 180, fined: 54 }], speeds: Array.from({ length: 300 }, () => 25 + random() * 40) }],
+    clickWindows: [{ window_start: '2026-11-21T10:00:00Z', user_pseudo_id: '111.1', event_count: 12 }],
+    transactionWindows: [{ window_start_time: '2026-11-21T10:00:00Z', total_transactions: 60, total_amount_sum: 15432.1 }],
+    deadLetters: [{ reason: 'malformed_json', source: 'click-events', n: 3 }],
+    latencies: [['decision p50', '89 ms']],
+  };
+}
+
+describe('the demo report', () => {
+  it('renders in headless Chromium: photos loaded, charts drawn, no console errors; screenshot saved', async () => {
+    mkdirSync(REPORT_DIR, { recursive: true });
+    const file = join(REPORT_DIR, 'index.html');
+    writeFileSync(file, renderReport(data()));
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('requestfailed', (r) => errors.push(`request failed: ${r.url().slice(0, 80)}`));
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      const images = await page.$$eval('img.evidence', (els) => els.map((e) => ({ complete: (e as HTMLImageElement).complete, width: (e as HTMLImageElement).naturalWidth })));
+      expect(images).toHaveLength(3);
+      expect(images.every((i) => i.complete && i.width === 320)).toBe(true);
+      expect(await page.$$eval('svg.chart rect.bar', (els) => els.length)).toBe(2);
+      expect(await page.$$eval('svg.chart rect.bin', (els) => els.filter((e) => Number(e.getAttribute('height')) > 0).length)).toBeGreaterThan(3);
+      expect(await page.$$eval('svg.chart line.limit', (els) => els.length)).toBe(1);
+      expect(await page.locator('text=photo_missing').count()).toBe(1);
+      await page.screenshot({ path: join(REPORT_DIR, 'screenshot.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
