@@ -61,7 +61,7 @@ try {
     }),
   );
   const engineSeconds = (performance.now() - t0) / 1000;
-  const ops = rt.ops.snapshot();
+  const ops = rt.windowOps.snapshot();
   await rt.close();
 
   // 2. naive: a read-modify-write transaction per event on one document

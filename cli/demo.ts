@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
@@ -7,6 +7,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
 import type { OpsCounter } from '../shared/ports.js';
+import type { GeneratedEvents } from './generate-events.js';
+import { renderReport, type ReportData } from './report.js';
+import { hasChromium, openInChromium } from './report-browser.js';
+import type { Config } from '../shared/config.js';
 import type { GeneratedVehicle } from './generate-traffic.js';
 import { resetFirestore } from './emulators.js';
 import { startStack, type ReadyInfo } from './stack.js';
@@ -48,6 +52,16 @@ export interface DemoSummary {
   analysed_photos_on_disk: number;
   ocr_ms: { p50: number; p95: number };
   example_fine: Record<string, unknown> | null;
+  windows: {
+    clicks: { distinct_sent: number; duplicates_sent: number; counted: number; late: number };
+    transactions: { distinct_sent: number; duplicates_sent: number; counted: number; late: number };
+    firestore_per_event: number;
+    users: { distinct_sent: number; duplicates_sent: number; rows: number };
+    section_traffic: { passages: number; counted: number };
+  };
+  malformed_sent: number;
+  report: string;
+  screenshot: string | null;
   dead_lettered: number;
   dead_letters_by_reason: Record<string, number>;
   mean_avg_speed_kmh: number;
@@ -67,7 +81,15 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
   rmSync(join(opts.dataDir, 'warehouse.duckdb'), { force: true });
   rmSync(join(opts.dataDir, 'warehouse.duckdb.wal'), { force: true });
   opts.log('starting the local stack (Pub/Sub and Firestore emulators, functions, DuckDB warehouse)…');
-  const stack = await startStack({ dataDir: opts.dataDir, functionsPort: 0, flushIntervalMs: 2000, isolate: ['fines'] });
+  const stack = await startStack({
+    dataDir: opts.dataDir,
+    functionsPort: 0,
+    flushIntervalMs: 2000,
+    isolate: ['fines'],
+    // Shorter waits so that windows close within the demo (defaults: 30 s, 10 s, 10 min); 20 s of
+    // lateness still covers delivery delays on a busy 2-core machine.
+    env: { SPEEDCAM_WINDOW_LATENESS_S: '20', SPEEDCAM_WINDOW_FLUSH_MARGIN_S: '2', SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: '30' },
+  });
   try {
     const { info, runtime } = stack;
     await resetFirestore(info.firestore, info.project);
@@ -120,8 +142,15 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     await waitDecided(seed.length);
     const afterSeed = runtime.ops.snapshot();
     const opsSeed = diffOps(afterSeed, opsBefore);
-    opts.log(`publishing ${opts.timedVehicles} vehicles in the timed format (entry and exit cameras) and ${DEMO_BAD_MESSAGES.length} malformed messages…`);
-    const timed = await generate('timed', opts.timedVehicles);
+    opts.log(`publishing ${opts.timedVehicles} vehicles in the timed format (entry and exit cameras) and ${DEMO_BAD_MESSAGES.length} malformed messages, with clicks, transactions and registrations (10 % duplicated, 2 % malformed) at the same time…`);
+    const [timed, clicks, transactions, registrations] = await Promise.all([
+      generate('timed', opts.timedVehicles),
+      runEventGenerator(opts, info, 'clicks', 1500, 100),
+      runEventGenerator(opts, info, 'transactions', 750, 50),
+      runEventGenerator(opts, info, 'users', 60, 5),
+    ]);
+    const usersSent = registrations.messages.reduce((n, m) => n + (JSON.parse(m) as { results: unknown[] }).results.length, 0);
+    const malformedSent = DEMO_BAD_MESSAGES.length + clicks.malformed + transactions.malformed + registrations.malformed;
     const badTopic = ps.topic(info.topics.vehicleObservations);
     for (const bad of DEMO_BAD_MESSAGES) await badTopic.publishMessage({ data: Buffer.from(bad) });
     const vehicles: GeneratedVehicle[] = [...seed, ...timed];
@@ -137,18 +166,34 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     let rows: Record<string, unknown>[] = [];
     let deadRows: Record<string, unknown>[] = [];
     let fineRows: Record<string, unknown>[] = [];
+    let windowTotals: Record<string, unknown> = {};
+    // Events that reached a closed window: dead-lettered as late, by source topic.
+    let late: Record<string, number> = {};
     while (Date.now() < deadline) {
       await stack.flush();
       const wh = await DuckDbWarehouse.open(info.warehouse, { readOnly: true });
       try {
         rows = await wh.query('SELECT passage_id, avg_speed, is_Ticketed, review_reason, epoch_ms(decided_at) - epoch_ms(last_published) AS latency_ms FROM speedcam.vehicle_passages');
         deadRows = await wh.query('SELECT reason, count(*) AS n FROM speedcam.dead_letters GROUP BY reason ORDER BY reason');
+        late = Object.fromEntries((await wh.query("SELECT source, count(*) AS n FROM speedcam.dead_letters WHERE reason = 'late' GROUP BY source")).map((r) => [String(r['source']), Number(r['n'])]));
         fineRows = await wh.query('SELECT fine_id FROM speedcam.fined_vehicles');
+        windowTotals = (await wh.query(`SELECT
+            (SELECT coalesce(sum(event_count), 0) FROM speedcam.user_event_counts) AS clicks,
+            (SELECT coalesce(sum(total_transactions), 0) FROM speedcam.transaction_windows) AS transactions,
+            (SELECT count(*) FROM speedcam.users) AS users,
+            (SELECT coalesce(sum(vehicles), 0) FROM speedcam.section_traffic_minute) AS section_vehicles`))[0]!;
       } finally {
         await wh.close();
       }
       const dl = deadRows.reduce((n, r) => n + Number(r['n']), 0);
-      if (rows.length >= decisions.size && dl >= DEMO_BAD_MESSAGES.length && fineRows.length >= fines.size) break;
+      // Every distinct event is counted in its window or dead-lettered as late: nothing else.
+      const windowsDone =
+        Number(windowTotals['clicks']) + (late[info.topics.clickEvents] ?? 0) >= clicks.messages.length &&
+        Number(windowTotals['transactions']) + (late[info.topics.transactions] ?? 0) >= transactions.messages.length &&
+        Number(windowTotals['users']) >= usersSent &&
+        Number(windowTotals['section_vehicles']) >= decisions.size;
+      const lateTotal = Object.values(late).reduce((a, b) => a + b, 0);
+      if (rows.length >= decisions.size && dl - lateTotal >= malformedSent && fineRows.length >= fines.size && windowsDone) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
     await Promise.all(subs.map((s) => s.close()));
@@ -169,7 +214,22 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const reviewByReason: Record<string, number> = {};
     for (const f of fineList) if (f['review_reason']) reviewByReason[String(f['review_reason'])] = (reviewByReason[String(f['review_reason'])] ?? 0) + 1;
     const deadByReason = Object.fromEntries(deadRows.map((r) => [String(r['reason']), Number(r['n'])]));
+    const report = await writeReport(opts, info, runtime.config, fineList, truth, [
+      ['decision latency (publish → decision)', `p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms`],
+      ['OCR per photo', `p50 ${opct(0.5)} ms, p95 ${opct(0.95)} ms`],
+      ['throughput', `${round(decisions.size / ((lastDecisionMs - genStart) / 1000), 1)} vehicles/s`],
+    ], [
+      ['vehicles', String(vehicles.length)],
+      ['fined', String(fines.size)],
+      ['plates read exactly', `${exact}/${fines.size}`],
+      ['clicks counted', `${Number(windowTotals['clicks'])}/${clicks.messages.length}`],
+      ['transactions counted', `${Number(windowTotals['transactions'])}/${transactions.messages.length}`],
+      ['users', `${Number(windowTotals['users'])}/${usersSent}`],
+      ['dead letters', `${Object.values(deadByReason).reduce((a, b) => a + b, 0)}/${malformedSent}`],
+    ]);
     const summary: DemoSummary = {
+      report: report.file,
+      screenshot: report.screenshot,
       vehicles: vehicles.length,
       observations_published: observations,
       passages_decided: decisions.size,
@@ -187,6 +247,14 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
       analysed_photos_on_disk: photosResolve,
       ocr_ms: { p50: opct(0.5), p95: opct(0.95) },
       example_fine: fineList[0] ?? null,
+      windows: {
+        clicks: { distinct_sent: clicks.messages.length, duplicates_sent: clicks.duplicates, counted: Number(windowTotals['clicks']), late: late[info.topics.clickEvents] ?? 0 },
+        transactions: { distinct_sent: transactions.messages.length, duplicates_sent: transactions.duplicates, counted: Number(windowTotals['transactions']), late: late[info.topics.transactions] ?? 0 },
+        firestore_per_event: round((runtime.windowOps.snapshot().writes + runtime.windowOps.snapshot().reads) / Math.max(1, clicks.messages.length + transactions.messages.length + usersSent), 4),
+        users: { distinct_sent: usersSent, duplicates_sent: registrations.duplicates, rows: Number(windowTotals['users']) },
+        section_traffic: { passages: decisions.size, counted: Number(windowTotals['section_vehicles']) },
+      },
+      malformed_sent: malformedSent,
       dead_lettered: Object.values(deadByReason).reduce((a, b) => a + b, 0),
       dead_letters_by_reason: deadByReason,
       mean_avg_speed_kmh: round(speeds.reduce((a, b) => a + b, 0) / speeds.length, 2),
@@ -202,7 +270,11 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const ok =
       summary.passages_decided === vehicles.length &&
       summary.warehouse_passages === vehicles.length &&
-      summary.dead_lettered === DEMO_BAD_MESSAGES.length &&
+      summary.dead_lettered - summary.windows.clicks.late - summary.windows.transactions.late === summary.malformed_sent &&
+      summary.windows.clicks.counted + summary.windows.clicks.late === summary.windows.clicks.distinct_sent &&
+      summary.windows.transactions.counted + summary.windows.transactions.late === summary.windows.transactions.distinct_sent &&
+      summary.windows.users.rows === summary.windows.users.distinct_sent &&
+      summary.windows.section_traffic.counted === summary.passages_decided &&
       summary.fines_issued === summary.fined &&
       summary.warehouse_fines === summary.fines_issued &&
       summary.analysed_photos_on_disk === summary.fines_issued;
@@ -212,18 +284,90 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
   }
 }
 
+/** The HTML report (and, where Chromium is installed, its screenshot) in <dataDir>/report/. */
+async function writeReport(
+  opts: DemoOptions,
+  info: ReadyInfo,
+  config: Config,
+  fines: Record<string, unknown>[],
+  truth: Map<string, string>,
+  latencies: [string, string][],
+  headline: [string, string][],
+): Promise<{ file: string; screenshot: string | null }> {
+  const dir = join(opts.dataDir, 'report');
+  mkdirSync(dir, { recursive: true });
+  const wh = await DuckDbWarehouse.open(info.warehouse, { readOnly: true });
+  let data: ReportData;
+  try {
+    const minutes = await wh.query("SELECT radar_id, strftime(minute_start, '%Y-%m-%dT%H:%M:%S.000Z') AS minute, vehicles, fined FROM speedcam.section_traffic_minute ORDER BY minute");
+    const speeds = await wh.query('SELECT radar_id, avg_speed FROM speedcam.vehicle_passages WHERE avg_speed IS NOT NULL');
+    data = {
+      generatedAt: new Date().toISOString(),
+      headline,
+      fines: fines.map((f) => {
+        const url = typeof f['image_url'] === 'string' ? String(f['image_url']) : null;
+        const file = url?.startsWith('file:') ? fileURLToPath(url) : null;
+        return {
+          fine_id: String(f['fine_id']),
+          vehicle_id: String(f['vehicle_id']),
+          plate_read: (f['license_plate'] as string | null) ?? null,
+          plate_truth: truth.get(String(f['vehicle_id'])) ?? null,
+          plate_confidence: (f['plate_confidence'] as number | null) ?? null,
+          review_reason: (f['review_reason'] as string | null) ?? null,
+          avg_speed: Number(f['avg_speed']),
+          photo: file && existsSync(file) && file.endsWith('.png') && !file.includes('captures') ? readFileSync(file) : null,
+        };
+      }),
+      radars: [...config.radars.values()].map((r) => ({
+        radar_id: r.id,
+        name: r.name,
+        speed_limit: r.speedLimitKmh,
+        minutes: minutes.filter((m) => m['radar_id'] === r.id).map((m) => ({ minute: String(m['minute']), vehicles: Number(m['vehicles']), fined: Number(m['fined']) })),
+        speeds: speeds.filter((x) => x['radar_id'] === r.id).map((x) => Number(x['avg_speed'])),
+      })),
+      clickWindows: (await wh.query("SELECT strftime(window_start, '%H:%M') AS window_start, user_pseudo_id, event_count FROM speedcam.user_event_counts ORDER BY window_start, event_count DESC")) as ReportData['clickWindows'],
+      transactionWindows: await wh.query("SELECT strftime(window_start_time, '%H:%M:%S') AS window_start, total_transactions, total_amount_sum, avg_transaction_amount, max_amount, min_amount FROM speedcam.transaction_windows ORDER BY window_start"),
+      deadLetters: (await wh.query('SELECT reason, source, count(*) AS n FROM speedcam.dead_letters GROUP BY reason, source ORDER BY n DESC, reason')) as ReportData['deadLetters'],
+      latencies,
+    };
+  } finally {
+    await wh.close();
+  }
+  const file = join(dir, 'index.html');
+  writeFileSync(file, renderReport(data));
+  if (!hasChromium()) return { file, screenshot: null };
+  const screenshot = join(dir, 'screenshot.png');
+  const errors = await openInChromium(file, screenshot);
+  if (errors.length > 0) opts.log(`report: Chromium reported ${errors.length} console error(s): ${errors[0]}`);
+  return { file, screenshot };
+}
+
+/** Runs `speedcam generate clicks|transactions|users` as a child process and reads its manifest. */
+async function runEventGenerator(opts: DemoOptions, info: ReadyInfo, kind: 'clicks' | 'transactions' | 'users', count: number, rate: number): Promise<GeneratedEvents> {
+  const manifest = join(opts.dataDir, `generated-${kind}.json`);
+  const topic = kind === 'clicks' ? info.topics.clickEvents : kind === 'transactions' ? info.topics.transactions : info.topics.userRegistrations;
+  const args = [fileURLToPath(new URL('./speedcam.js', import.meta.url)), 'generate', kind, '--count', String(count), '--rate', String(rate), '--duplicate-share', '0.1', '--malformed-share', '0.02',
+    '--project', info.project, '--topic', topic, '--emulator', info.pubsub, '--manifest', manifest];
+  await runChild(opts, kind, args, /^done/);
+  return JSON.parse(readFileSync(manifest, 'utf8')) as GeneratedEvents;
+}
+
+async function runChild(opts: DemoOptions, label: string, args: string[], show: RegExp): Promise<void> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, METADATA_SERVER_DETECTION: 'none' } });
+  createInterface({ input: child.stderr! }).on('line', (l) => {
+    if (show.test(l) || /rror/.test(l)) opts.log(`  ${label}: ${l.trim()}`);
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  if (code !== 0) throw new Error(`the ${label} generator exited with ${code}`);
+}
+
 /** Runs `speedcam generate traffic` as a child process against the stack and reads its manifest. */
 async function runGenerator(opts: DemoOptions, info: ReadyInfo, mode: 'seed' | 'timed', vehicles: number, rate: number, capturesBucket: string): Promise<GeneratedVehicle[]> {
   const manifest = join(opts.dataDir, `generated-${mode}.json`);
   const cli = fileURLToPath(new URL('./speedcam.js', import.meta.url));
   const args = [cli, 'generate', 'traffic', '--mode', mode, '--vehicles', String(vehicles), '--rate', String(rate), '--speeding-share', mode === 'seed' ? '0.25' : '0.3',
     '--project', info.project, '--topic', info.topics.vehicleObservations, '--emulator', info.pubsub, '--objects-dir', info.objects, '--captures-bucket', capturesBucket, '--manifest', manifest];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, METADATA_SERVER_DETECTION: 'none' } });
-  createInterface({ input: child.stderr! }).on('line', (l) => {
-    if (/vehicles, \d+ messages|^done|rror/.test(l)) opts.log(`  ${mode}: ${l.trim()}`);
-  });
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  if (code !== 0) throw new Error(`the ${mode} generator exited with ${code}`);
+  await runChild(opts, mode, args, /vehicles, \d+ messages|^done/);
   return JSON.parse(readFileSync(manifest, 'utf8')) as GeneratedVehicle[];
 }
 
@@ -265,7 +409,12 @@ export function formatSummary(s: DemoSummary): string {
     ['plates read exactly', `${s.plates_read_exactly}/${s.fines_issued} = ${(s.plate_accuracy * 100).toFixed(1)} % (OCR against the generator's plates)`],
     ['OCR time per photo', `p50 ${s.ocr_ms.p50} ms, p95 ${s.ocr_ms.p95} ms (tesseract.js, locate + read)`],
     ['analysed photos', `${s.analysed_photos_on_disk}/${s.fines_issued} image_url resolve to a PNG on disk${s.example_fine ? `, e.g. ${String(s.example_fine['image_url'])}` : ''}`],
-    ['dead-lettered', `${s.dead_lettered} ${JSON.stringify(s.dead_letters_by_reason)}`],
+    ['clicks (events per user per minute)', `${s.windows.clicks.counted}/${s.windows.clicks.distinct_sent} counted, ${s.windows.clicks.late} late (${s.windows.clicks.duplicates_sent} duplicates sent)`],
+    ['transactions (30 s windows)', `${s.windows.transactions.counted}/${s.windows.transactions.distinct_sent} counted, ${s.windows.transactions.late} late (${s.windows.transactions.duplicates_sent} duplicates sent)`],
+    ['registrations', `${s.windows.users.rows}/${s.windows.users.distinct_sent} users (${s.windows.users.duplicates_sent} duplicate responses sent)`],
+    ['section traffic per minute', `${s.windows.section_traffic.counted}/${s.windows.section_traffic.passages} passages counted`],
+    ['window pipelines, Firestore', `${s.windows.firestore_per_event} operations per event`],
+    ['dead-lettered', `${s.dead_lettered}: ${s.malformed_sent} malformed sent + ${s.windows.clicks.late + s.windows.transactions.late} late ${JSON.stringify(s.dead_letters_by_reason)}`],
     ['mean average speed', `${s.mean_avg_speed_kmh} km/h`],
     ['decision latency', `p50 ${s.decision_latency_ms.p50} ms, p95 ${s.decision_latency_ms.p95} ms, max ${s.decision_latency_ms.max} ms (publish → decision)`],
     ['throughput', `${s.vehicles_per_second} vehicles/s through the local stack`],
@@ -277,6 +426,7 @@ export function formatSummary(s: DemoSummary): string {
       ];
     }),
     ['wall time', `${s.wall_seconds} s`],
+    ['report', `${s.report}${s.screenshot ? ` (screenshot: ${s.screenshot})` : ''}`],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');

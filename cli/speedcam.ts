@@ -165,7 +165,7 @@ for (const [kind, what, topic] of [
     .option('--project <id>', 'project id', process.env['GOOGLE_CLOUD_PROJECT'] ?? 'demo-speedcam')
     .option('--topic <name>', 'input topic', topic)
     .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
-    .option('--manifest <file>', 'write the distinct well-formed messages sent as JSON')
+    .option('--manifest <file>', 'write what was sent as JSON: the distinct well-formed messages, and the duplicate and malformed counts')
     .action(async (o: { count: number; rate?: number; duplicateShare: number; malformedShare: number; project: string; topic: string; emulator?: string; manifest?: string }) => {
       if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
       if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
@@ -180,7 +180,7 @@ for (const [kind, what, topic] of [
         onProgress: (p) => process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${p.sent}/${o.count} sent (${p.duplicates} duplicates, ${p.malformed} malformed)${process.stderr.isTTY ? '   ' : '\n'}`),
       });
       if (process.stderr.isTTY) process.stderr.write('\n');
-      if (o.manifest) writeFileSync(o.manifest, JSON.stringify(result.messages));
+      if (o.manifest) writeFileSync(o.manifest, JSON.stringify(result));
       process.stderr.write(`done: ${result.messages.length} distinct messages, ${result.duplicates} duplicates, ${result.malformed} malformed\n`);
     });
 }
@@ -222,7 +222,10 @@ program
     if (!existsSync(o.db)) throw new InvalidArgumentError(`no local warehouse at ${o.db}: run "npm run stack" or "npm run demo" first, or pass --db`);
     const wh = await DuckDbWarehouse.open(o.db, { readOnly: true });
     try {
-      const rows = await wh.query(sql);
+      const rows = await wh.query(sql).catch(async (err: unknown) => {
+        const tables = await wh.query("SELECT table_schema || '.' || table_name AS t FROM information_schema.tables ORDER BY t").catch(() => []);
+        throw new Error(`${String(err instanceof Error ? err.message : err).split('\n')[0]} (tables: ${tables.map((r) => r['t']).join(', ')})`);
+      });
       if (o.json) process.stdout.write(JSON.stringify(rows) + '\n');
       else console.table(rows);
     } finally {

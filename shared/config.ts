@@ -56,6 +56,8 @@ export interface Config {
   windowLatenessMs: number;
   /** how much longer the flush waits, so that every batch written before the lateness ran out is committed */
   windowFlushMarginMs: number;
+  /** section_traffic_minute waits longer: passages reach it a gap + export grace + flush interval after their exit */
+  sectionTrafficLatenessMs: number;
   flushLeaseMs: number;
   retentionMs: number;
   warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
@@ -137,6 +139,7 @@ const envSchema = z.object({
   TOPIC_USER_REGISTRATIONS: z.string().min(3).default('user-registrations'),
   SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
   SPEEDCAM_WINDOW_FLUSH_MARGIN_S: num(0).default(10),
+  SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: num(0).default(600),
 });
 
 export class ConfigError extends Error {
@@ -231,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     flushBatchLimit: e.SPEEDCAM_FLUSH_BATCH_LIMIT,
     windowLatenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000,
     windowFlushMarginMs: e.SPEEDCAM_WINDOW_FLUSH_MARGIN_S * 1000,
+    sectionTrafficLatenessMs: e.SPEEDCAM_SECTION_TRAFFIC_LATENESS_S * 1000,
     flushLeaseMs: e.SPEEDCAM_FLUSH_LEASE_S * 1000,
     retentionMs: e.SPEEDCAM_RETENTION_DAYS * 86_400_000,
     warehouse:

@@ -30,7 +30,10 @@ export interface Runtime {
   logger: Logger;
   clock: Clock;
   faults: Faults;
+  /** Firestore operations of the speed path, fines and flush */
   ops: OpsCounter;
+  /** Firestore operations of the window pipelines and registrations, counted apart */
+  windowOps: OpsCounter;
   db: Firestore;
   publisher: Publisher;
   passages: FirestorePassageStore;
@@ -61,6 +64,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const clock = overrides.clock ?? systemClock;
   const faults = overrides.faults ?? new Faults();
   const ops = new OpsCounter();
+  const windowOps = new OpsCounter();
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const pubsub = overrides.publisher ? null : new PubSubPublisher(new PubSub({ projectId: config.projectId }));
   const publisher: Publisher = overrides.publisher ?? pubsub!;
@@ -81,8 +85,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const wh = config.warehouse;
   const openWarehouse = async (): Promise<Warehouse> =>
     wh.kind === 'duckdb' ? DuckDbWarehouse.open(wh.path) : new BigQueryWarehouse(new BigQuery({ projectId: config.projectId }), wh.dataset);
-  const windows = new FirestoreWindowStore(db, config.collections, config.retentionMs, ops, clock);
-  const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, ops, clock);
+  const windows = new FirestoreWindowStore(db, config.collections, config.retentionMs, windowOps, clock);
+  const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, windowOps, clock);
   const base = { config, logger, clock, faults, publisher, store: passages };
   const windowDeps: WindowDeps = { config, logger, clock, faults, publisher, windows };
   return {
@@ -91,6 +95,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     clock,
     faults,
     ops,
+    windowOps,
     db,
     publisher,
     passages,

@@ -164,7 +164,7 @@ export function sectionTrafficPipeline(config: Config): WindowPipeline {
     parse: () => new Rejection('invalid_fields', 'section traffic is fed by the flush'),
     window: { kind: 'fixed', sizeMs: 60_000 },
     // Passages reach the flush up to a session gap + the export grace + a flush interval after their exit.
-    allowedLatenessMs: Math.max(config.windowLatenessMs, 10 * 60_000),
+    allowedLatenessMs: config.sectionTrafficLatenessMs,
     // A flush that crashed before its watermark re-feeds passages already counted.
     rememberIds: true,
     aggregates: [

@@ -1,13 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { drawAnalysedPhoto } from '../../shared/evidence-photo.js';
 import { renderCapturePhoto } from '../../cli/capture-photo.js';
 import { renderReport, type ReportData } from '../../cli/report.js';
+import { openInChromium } from '../../cli/report-browser.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 export const REPORT_DIR = resolve('.speedcam/report-test');
 
 function data(): ReportData {
@@ -36,17 +34,7 @@ describe('the demo report', () => {
     mkdirSync(REPORT_DIR, { recursive: true });
     const file = join(REPORT_DIR, 'index.html');
     writeFileSync(file, renderReport(data()));
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('requestfailed', (r) => errors.push(`request failed: ${r.url().slice(0, 80)}`));
-      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+    const errors = await openInChromium(file, join(REPORT_DIR, 'screenshot.png'), async (page) => {
       const images = await page.$$eval('img.evidence', (els) => els.map((e) => ({ complete: (e as HTMLImageElement).complete, width: (e as HTMLImageElement).naturalWidth })));
       expect(images).toHaveLength(3);
       expect(images.every((i) => i.complete && i.width === 320)).toBe(true);
@@ -54,10 +42,7 @@ describe('the demo report', () => {
       expect(await page.$$eval('svg.chart rect.bin', (els) => els.filter((e) => Number(e.getAttribute('height')) > 0).length)).toBeGreaterThan(3);
       expect(await page.$$eval('svg.chart line.limit', (els) => els.length)).toBe(1);
       expect(await page.locator('text=photo_missing').count()).toBe(1);
-      await page.screenshot({ path: join(REPORT_DIR, 'screenshot.png'), fullPage: true });
-      expect(errors).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    });
+    expect(errors).toEqual([]);
   });
 });
