@@ -86,6 +86,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     functionsPort: 0,
     flushIntervalMs: 2000,
     isolate: ['fines'],
+    // The functions' logs go to <dataDir>/stack.log; the terminal keeps the demo's progress readable.
+    echoSeverity: 'ERROR',
     // Shorter waits so that windows close within the demo (defaults: 30 s, 10 s, 10 min); 20 s of
     // lateness still covers delivery delays on a busy 2-core machine.
     env: { SPEEDCAM_WINDOW_LATENESS_S: '20', SPEEDCAM_WINDOW_FLUSH_MARGIN_S: '2', SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: '30' },
