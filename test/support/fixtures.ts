@@ -74,7 +74,7 @@ export function useEmulatorProject(): string {
  * A runtime wired exactly as in production, on the emulators, with its own collections (prefix), a
  * clock the test moves, a fault switch, a recording publisher and a DuckDB warehouse in a temp file.
  */
-export function testWorld(env: Record<string, string> = {}, overrides: Omit<RuntimeOverrides, 'clock' | 'faults' | 'publisher' | 'logger'> = {}) {
+export function testWorld(env: Record<string, string> = {}, overrides: Omit<RuntimeOverrides, 'clock' | 'faults' | 'publisher'> = {}) {
   const warehousePath = join(mkdtempSync(join(tmpdir(), 'speedcam-wh-')), 'wh.duckdb');
   const config = loadConfig({
     GOOGLE_CLOUD_PROJECT: project,
@@ -83,6 +83,10 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
     SPEEDCAM_COLLECTION_PREFIX: `w${++worlds}_`,
     SPEEDCAM_GROUP_COMMIT_WAIT_MS: '20',
     SPEEDCAM_EXPORT_GRACE_S: '30',
+    // Never the real Cloud Storage or Vision from a test.
+    SPEEDCAM_OBJECTS: 'local',
+    SPEEDCAM_OBJECTS_DIR: mkdtempSync(join(tmpdir(), 'speedcam-objects-')),
+    SPEEDCAM_OCR: 'tesseract',
     ...env,
   });
   const clock = new ManualClock(Date.now());
