@@ -345,7 +345,7 @@ async function writeReport(
 }
 
 /** Runs `speedcam generate clicks|transactions|users` as a child process and reads its manifest. */
-async function runEventGenerator(opts: DemoOptions, info: ReadyInfo, kind: 'clicks' | 'transactions' | 'users', count: number, rate: number): Promise<GeneratedEvents> {
+export async function runEventGenerator(opts: DemoOptions, info: ReadyInfo, kind: 'clicks' | 'transactions' | 'users', count: number, rate: number): Promise<GeneratedEvents> {
   const manifest = join(opts.dataDir, `generated-${kind}.json`);
   const topic = kind === 'clicks' ? info.topics.clickEvents : kind === 'transactions' ? info.topics.transactions : info.topics.userRegistrations;
   const args = [fileURLToPath(new URL('./speedcam.js', import.meta.url)), 'generate', kind, '--count', String(count), '--rate', String(rate), '--duplicate-share', '0.1', '--malformed-share', '0.02',
@@ -364,7 +364,7 @@ async function runChild(opts: DemoOptions, label: string, args: string[], show: 
 }
 
 /** Runs `speedcam generate traffic` as a child process against the stack and reads its manifest. */
-async function runGenerator(opts: DemoOptions, info: ReadyInfo, mode: 'seed' | 'timed', vehicles: number, rate: number, capturesBucket: string): Promise<GeneratedVehicle[]> {
+export async function runGenerator(opts: DemoOptions, info: ReadyInfo, mode: 'seed' | 'timed', vehicles: number, rate: number, capturesBucket: string): Promise<GeneratedVehicle[]> {
   const manifest = join(opts.dataDir, `generated-${mode}.json`);
   const cli = fileURLToPath(new URL('./speedcam.js', import.meta.url));
   const args = [cli, 'generate', 'traffic', '--mode', mode, '--vehicles', String(vehicles), '--rate', String(rate), '--speeding-share', mode === 'seed' ? '0.25' : '0.3',

@@ -12,8 +12,9 @@ import type { Logger } from '../shared/logger.js';
  */
 export function startPushRelay(
   ps: PubSub,
-  opts: { project: string; subscription: string; endpoint: string; maxInFlight?: number; logger: Logger },
-): { close(): Promise<void> } {
+  opts: { project: string; subscription: string; endpoint: string; maxInFlight?: number; logger: Logger; replayShare?: number },
+): { close(): Promise<void>; stats: { delivered: number; failed: number; replayed: number } } {
+  const stats = { delivered: 0, failed: 0, replayed: 0 };
   const sub: Subscription = ps.subscription(opts.subscription, {
     flowControl: { maxMessages: opts.maxInFlight ?? 256, allowExcessMessages: false },
   });
@@ -29,17 +30,29 @@ export function startPushRelay(
         deliveryAttempt: m.deliveryAttempt,
       },
     });
-    fetch(opts.endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const post = () => fetch(opts.endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    post()
       .then(async (res) => {
         await res.arrayBuffer();
-        if (res.ok) m.ack();
-        else setTimeout(() => m.nack(), 1000);
+        if (res.ok) {
+          stats.delivered++;
+          m.ack();
+          // The chaos run's replays: the same message, same messageId, again after its ack.
+          if (opts.replayShare && Math.random() < opts.replayShare) {
+            stats.replayed++;
+            post().then((r) => r.arrayBuffer()).catch(() => undefined);
+          }
+        } else {
+          stats.failed++;
+          setTimeout(() => m.nack(), 1000);
+        }
       })
       .catch((err: unknown) => {
+        stats.failed++;
         opts.logger.warn('push relay: delivery failed', { subscription: opts.subscription, error: String(err) });
         setTimeout(() => m.nack(), 1000);
       });
   });
   sub.on('error', (err: unknown) => opts.logger.error('push relay: subscription error', { subscription: opts.subscription, error: String(err) }));
-  return { close: () => sub.close() };
+  return { close: () => sub.close(), stats };
 }

@@ -30,7 +30,9 @@ export interface StackOptions {
    * functions served by their own process (as they run in their own instances in Google Cloud), so
    * CPU-bound work (OCR) does not stall the others; needs the compiled build (dist/).
    */
-  isolate?: string[];
+  isolate?: string[] | 'all';
+  /** chaos: share of delivered messages the relay delivers once more, with the same messageId */
+  replayShare?: number;
 }
 
 export interface ReadyInfo {
@@ -50,6 +52,10 @@ export interface Stack {
   runtime: Runtime;
   /** runs one flush now (as the scheduled one would) */
   flush(): Promise<FlushReport>;
+  /** chaos: kills an isolated function's process (SIGKILL), and starts a new one on the same port */
+  crashFunction(entryPoint: string, downMs: number): Promise<void>;
+  /** deliveries made, failed (redelivered later) and replayed by the push relays */
+  deliveryStats(): { delivered: number; failed: number; replayed: number };
   stop(): Promise<void>;
 }
 
@@ -65,14 +71,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const emulators: Emulator[] = [];
   const servers: Server[] = [];
   let tick: NodeJS.Timeout | undefined;
-  const relays: { close(): Promise<void> }[] = [];
-  const children: ChildProcess[] = [];
+  const relays: { close(): Promise<void>; stats: { delivered: number; failed: number; replayed: number } }[] = [];
+  const children = new Map<string, { child: ChildProcess; port: number }>();
   let runtime: Runtime | undefined;
   const stop = async () => {
     if (tick) clearInterval(tick);
     await Promise.all(relays.map((r) => r.close().catch(() => undefined)));
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    await Promise.all(children.map((c) => stopChild(c)));
+    await Promise.all([...children.values()].map((c) => stopChild(c.child)));
     if (runtime) await runtime.close().catch(() => undefined);
     setRuntime(undefined);
     await Promise.all(emulators.map((e) => e.stop()));
@@ -117,8 +123,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     let port = opts.functionsPort ?? 8090;
     for (const spec of FUNCTIONS) {
       const p = port === 0 ? await freePort() : port++;
-      if (opts.isolate?.includes(spec.entryPoint)) {
-        children.push(await startFunctionProcess(spec.entryPoint, p, logFile));
+      if (opts.isolate === 'all' || opts.isolate?.includes(spec.entryPoint)) {
+        children.set(spec.entryPoint, { child: await startFunctionProcess(spec.entryPoint, p, logFile), port: p });
         functions[spec.entryPoint] = `http://127.0.0.1:${p}`;
         continue;
       }
@@ -141,6 +147,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           subscription: functionSubscription(topic, spec.entryPoint),
           endpoint: `${functions[spec.entryPoint]}/projects/${project}/topics/${topic}`,
           maxInFlight: spec.concurrency,
+          replayShare: opts.replayShare,
           logger,
         }),
       );
@@ -165,7 +172,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       log: logPath,
       topics: config.topics,
     };
-    return { info, runtime: rt, flush, stop };
+    const crashFunction = async (entryPoint: string, downMs: number) => {
+      const c = children.get(entryPoint);
+      if (!c) throw new Error(`${entryPoint} does not run in its own process`);
+      const gone = new Promise<void>((r) => c.child.once('exit', () => r()));
+      c.child.kill('SIGKILL');
+      await gone;
+      await new Promise((r) => setTimeout(r, downMs));
+      children.set(entryPoint, { child: await startFunctionProcess(entryPoint, c.port, logFile), port: c.port });
+    };
+    const deliveryStats = () =>
+      relays.reduce((t, r) => ({ delivered: t.delivered + r.stats.delivered, failed: t.failed + r.stats.failed, replayed: t.replayed + r.stats.replayed }), { delivered: 0, failed: 0, replayed: 0 });
+    return { info, runtime: rt, flush, stop, crashFunction, deliveryStats };
   } catch (err) {
     await stop();
     throw err;

@@ -58,6 +58,8 @@ export interface Config {
   windowFlushMarginMs: number;
   /** section_traffic_minute waits longer: passages reach it a gap + export grace + flush interval after their exit */
   sectionTrafficLatenessMs: number;
+  /** injected transient failures for the chaos run ("point:probability,…"); empty in production */
+  faultSpec: string;
   flushLeaseMs: number;
   retentionMs: number;
   warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
@@ -140,6 +142,7 @@ const envSchema = z.object({
   SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
   SPEEDCAM_WINDOW_FLUSH_MARGIN_S: num(0).default(10),
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: num(0).default(600),
+  SPEEDCAM_FAULTS: z.string().default(''),
 });
 
 export class ConfigError extends Error {
@@ -235,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     windowLatenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000,
     windowFlushMarginMs: e.SPEEDCAM_WINDOW_FLUSH_MARGIN_S * 1000,
     sectionTrafficLatenessMs: e.SPEEDCAM_SECTION_TRAFFIC_LATENESS_S * 1000,
+    faultSpec: e.SPEEDCAM_FAULTS,
     flushLeaseMs: e.SPEEDCAM_FLUSH_LEASE_S * 1000,
     retentionMs: e.SPEEDCAM_RETENTION_DAYS * 86_400_000,
     warehouse:

@@ -62,7 +62,7 @@ export interface RuntimeOverrides {
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   const logger = overrides.logger ?? createLogger({ component: 'speedcam' });
   const clock = overrides.clock ?? systemClock;
-  const faults = overrides.faults ?? new Faults();
+  const faults = overrides.faults ?? (config.faultSpec ? Faults.fromSpec(config.faultSpec) : new Faults());
   const ops = new OpsCounter();
   const windowOps = new OpsCounter();
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
