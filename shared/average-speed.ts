@@ -66,7 +66,7 @@ function latest(xs: readonly SpeedSample[]): SpeedSample | undefined {
   return xs.reduce<SpeedSample | undefined>((m, x) => (m === undefined || x.t > m.t ? x : m), undefined);
 }
 
-export type ReviewReason = 'implausible_speed' | 'insufficient_data';
+export type ReviewReason = 'implausible_speed' | 'insufficient_data' | 'incomplete_passage';
 
 export interface SpeedVerdict {
   isTicketed: boolean;

@@ -18,6 +18,11 @@ export interface Radar {
    * (45 s at 40 km/h over 500 m) exceeds the 15 s gap that separates bursts.
    */
   maxTravelMs: number;
+  /**
+   * How much longer than the gap, in processing time, the flush waits before closing a passage by gap:
+   * observations delayed by an outage (redelivered after a crash) still join it.
+   */
+  gapCloseDelayMs: number;
   /** A passage closes once it holds this many observations (the seed generator sends 10). */
   expectedObservations: number | null;
   /** Average speeds above this are flagged for review instead of fined. */
@@ -107,6 +112,7 @@ const envSchema = z.object({
   SPEEDCAM_TOLERANCE_KMH: num(0).default(0),
   SPEEDCAM_SESSION_GAP_S: num(0.001).default(15),
   SPEEDCAM_MIN_SPEED_KMH: num(0.1).default(5),
+  SPEEDCAM_GAP_CLOSE_DELAY_S: num(0).default(120),
   SPEEDCAM_EXPECTED_OBSERVATIONS: num(2).default(10),
   SPEEDCAM_PLAUSIBLE_MAX_KMH: num(1).default(250),
   SPEEDCAM_MAX_SPOT_SPEED_KMH: num(1).default(400),
@@ -190,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         toleranceKmh: r.tolerance_kmh ?? defaults.toleranceKmh,
         sessionGapMs: r.session_gap_s !== undefined ? r.session_gap_s * 1000 : defaults.sessionGapMs,
         maxTravelMs: maxTravelMs(r.length_km ?? haversineKm(r.entry, r.exit), r.min_speed_kmh ?? e.SPEEDCAM_MIN_SPEED_KMH),
+        gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
         expectedObservations: r.expected_observations === undefined ? defaults.expectedObservations : r.expected_observations,
         plausibleMaxKmh: r.plausible_max_kmh ?? defaults.plausibleMaxKmh,
         offSectionToleranceKm: r.off_section_tolerance_m !== undefined ? r.off_section_tolerance_m / 1000 : defaults.offSectionToleranceKm,
@@ -203,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       exit: SEED_RADAR_EXIT,
       lengthKm: haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT),
       maxTravelMs: maxTravelMs(haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT), e.SPEEDCAM_MIN_SPEED_KMH),
+      gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
       ...defaults,
     });
   }

@@ -183,7 +183,7 @@ export function completionReason(state: PassageState, radar: Radar): CloseReason
 
 /** Closes an open passage whose gap expired in processing time (the scheduled flush calls this). */
 export function closeIfExpired(state: PassageState, radar: Radar, nowMs: number): PassageState | null {
-  if (state.status !== 'open' || nowMs < state.lastArrivalMs + sessionGap(state, radar)) return null;
+  if (state.status !== 'open' || nowMs < state.lastArrivalMs + sessionGap(state, radar) + radar.gapCloseDelayMs) return null;
   return close(state, radar, 'gap', nowMs);
 }
 
@@ -193,7 +193,9 @@ export function close(state: PassageState, radar: Radar, reason: CloseReason, no
     obs.map((x) => ({ t: x.t, location: [x.lat, x.lon] as const, speedKmh: x.v, camera: x.c })),
     radar,
   );
-  const verdict = judgeSpeed(speed.avgSpeedKmh, radar);
+  // Short of the radar's expected observations when the gap closes it: never fined on partial data.
+  const incomplete = reason === 'gap' && radar.expectedObservations !== null && obs.length < radar.expectedObservations && speed.method !== 'entry_exit';
+  const verdict = incomplete && speed.avgSpeedKmh !== null ? { isTicketed: false, reviewReason: 'incomplete_passage' as const } : judgeSpeed(speed.avgSpeedKmh, radar);
   const byTime = [...obs].sort((a, b) => a.t - b.t);
   const decision: PassageDecision = {
     passageId: passageIdOf(state),

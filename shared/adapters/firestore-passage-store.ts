@@ -143,7 +143,7 @@ export class FirestorePassageStore implements PassageStore {
       decision: state.decision,
       expireAt: Timestamp.fromMillis(now + this.retentionMs),
     };
-    if (state.status === 'open') doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + sessionGap(state, radar));
+    if (state.status === 'open') doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + sessionGap(state, radar) + radar.gapCloseDelayMs);
     if (state.status === 'closed' && exportNow) doc['exportAt'] = FieldValue.serverTimestamp();
     if (pendingPublish && state.decision) doc['pendingPublish'] = { [state.decision.passageId]: true };
     return doc;

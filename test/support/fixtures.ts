@@ -20,7 +20,7 @@ export function useEmulators(): string {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SPEEDCAM_WAREHOUSE: 'duckdb', ...env });
+  return loadConfig({ SPEEDCAM_WAREHOUSE: 'duckdb', SPEEDCAM_GAP_CLOSE_DELAY_S: '0', ...env });
 }
 
 let seq = 0;
@@ -83,6 +83,7 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
     SPEEDCAM_COLLECTION_PREFIX: `w${++worlds}_`,
     SPEEDCAM_GROUP_COMMIT_WAIT_MS: '20',
     SPEEDCAM_EXPORT_GRACE_S: '30',
+    SPEEDCAM_GAP_CLOSE_DELAY_S: '0',
     // Never the real Cloud Storage or Vision from a test.
     SPEEDCAM_OBJECTS: 'local',
     SPEEDCAM_OBJECTS_DIR: mkdtempSync(join(tmpdir(), 'speedcam-objects-')),

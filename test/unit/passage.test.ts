@@ -59,6 +59,20 @@ describe('close rules', () => {
     expect(closed.decision).toMatchObject({ closeReason: 'gap', observations: 3, method: 'space_mean' });
   });
 
+  it('waits the delivery slack beyond the gap before closing by gap, so observations delayed by an outage still join', () => {
+    const slow = { ...radar, gapCloseDelayMs: 120_000 };
+    const r = applyObservations(null, burst(T0, [50, 60, 70]), slow, T0);
+    expect(closeIfExpired(r.state, slow, T0 + 60_000)).toBeNull();
+    const more = applyObservations(r.state, burst(T0 + 3, [55, 65]).map((o, i) => ({ ...o, location: pts[3 + i]! })), slow, T0 + 66_000);
+    expect(Object.keys(more.state.obs)).toHaveLength(5);
+    expect(closeIfExpired(more.state, slow, T0 + 66_000 + 15_000 + 120_000)).not.toBeNull();
+  });
+
+  it('a passage closed by gap short of its expected observations is never fined, only flagged', () => {
+    const r = applyObservations(null, burst(T0, [90, 95, 99]), radar, T0);
+    expect(closeIfExpired(r.state, radar, T0 + 15_000)!.decision).toMatchObject({ isTicketed: false, reviewReason: 'incomplete_passage', observations: 3 });
+  });
+
   it('an observation beyond the gap starts a new passage and closes the old one by gap', () => {
     const r1 = applyObservations(null, burst(T0, [30, 30, 30]), radar, T0);
     const r2 = applyObservations(r1.state, [obs({ t: T0 + 60_000, speedKmh: 45 })], radar, T0 + 60_000);
