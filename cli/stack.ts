@@ -137,7 +137,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       functions[spec.entryPoint] = `http://127.0.0.1:${p}`;
     }
 
-    await provisionPubSub(new PubSub({ projectId: project }), config, functions, project);
+    await provisionPubSub(new PubSub({ projectId: project }), config, project);
 
     for (const spec of FUNCTIONS) {
       const topic = spec.triggerTopic(config);
@@ -195,7 +195,7 @@ export function functionSubscription(topic: string, entryPoint: string): string 
 }
 
 /** Topics, one subscription per function (delivered by the push relay), pull subscriptions on the outputs. */
-export async function provisionPubSub(ps: PubSub, config: Config, functions: Record<string, string>, project: string): Promise<void> {
+export async function provisionPubSub(ps: PubSub, config: Config, project: string): Promise<void> {
   const ignoreExists = (err: { code?: number }) => {
     if (err.code !== 6) throw err;
   };

@@ -1,6 +1,7 @@
 import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
 import type { FineRecord, FineStore, StoredFine } from '../fine.js';
 import type { Clock, OpsCounter } from '../ports.js';
+import { scanByExportAt } from './firestore-export-scan.js';
 
 /**
  * Fine records, one document per fine id (derived from the passage): a retried fine finds its record
@@ -46,15 +47,7 @@ export class FirestoreFineStore implements FineStore {
   }
 
   async scanForExport(fromMs: number, toMs: number, limit: number): Promise<(StoredFine & { exportAtMs: number })[]> {
-    const snap = await this.db
-      .collection(this.collection)
-      .where('exportAt', '>=', Timestamp.fromMillis(fromMs))
-      .where('exportAt', '<', Timestamp.fromMillis(toMs))
-      .orderBy('exportAt')
-      .limit(limit)
-      .get();
-    this.ops.reads += Math.max(1, snap.size);
-    return snap.docs.map((d) => ({ ...toStored(d.data()), exportAtMs: (d.data()['exportAt'] as Timestamp).toMillis() }));
+    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => ({ ...toStored(data), exportAtMs }));
   }
 }
 

@@ -1,6 +1,7 @@
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { DeadLetter } from '../dead-letter.js';
 import type { Clock, OpsCounter } from '../ports.js';
+import { scanByExportAt } from './firestore-export-scan.js';
 
 export type Watermarks = Record<string, number>;
 
@@ -67,17 +68,9 @@ export class FirestoreDeadLetterStore {
   }
 
   async scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ dl: DeadLetter; exportAtMs: number }[]> {
-    const snap = await this.db
-      .collection(this.collection)
-      .where('exportAt', '>=', Timestamp.fromMillis(fromMs))
-      .where('exportAt', '<', Timestamp.fromMillis(toMs))
-      .orderBy('exportAt')
-      .limit(limit)
-      .get();
-    this.ops.reads += Math.max(1, snap.size);
-    return snap.docs.map((doc) => {
-      const { exportAt, expireAt: _expireAt, ...dl } = doc.data();
-      return { dl: dl as DeadLetter, exportAtMs: (exportAt as Timestamp).toMillis() };
+    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => {
+      const { exportAt: _e, expireAt: _x, ...dl } = data;
+      return { dl: dl as DeadLetter, exportAtMs };
     });
   }
 }

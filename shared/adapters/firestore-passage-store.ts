@@ -4,6 +4,7 @@ import type { Observation } from '../observation.js';
 import { applyObservations, closeIfExpired, passageKey, sessionGap, type PassageState } from '../passage.js';
 import type { Clock, OpsCounter } from '../ports.js';
 import type { BatchOutcome, DecisionRef, ExportedPassage, PassageStore } from '../passage-store.js';
+import { scanByExportAt } from './firestore-export-scan.js';
 
 /**
  * Passage state in Firestore. One document per (radar, vehicle) holds its current passage; a closed
@@ -108,25 +109,12 @@ export class FirestorePassageStore implements PassageStore {
   /** Closed passages whose exportAt lies in [fromMs, toMs), oldest first. */
   async scanForExport(collection: 'passages' | 'archive', fromMs: number, toMs: number, limit: number): Promise<ExportedPassage[]> {
     const name = this.collections[collection];
-    const snap = await this.db
-      .collection(name)
-      .where('exportAt', '>=', Timestamp.fromMillis(fromMs))
-      .where('exportAt', '<', Timestamp.fromMillis(toMs))
-      .orderBy('exportAt')
-      .limit(limit)
-      .get();
-    this.ops.reads += Math.max(1, snap.size);
     const out: ExportedPassage[] = [];
-    for (const doc of snap.docs) {
-      const data = doc.data();
+    for (const { id, data, exportAtMs } of await scanByExportAt(this.db, name, fromMs, toMs, limit, this.ops)) {
       const state = fromDoc(data);
       if (!state.decision) continue;
       const pending = (data['pendingPublish'] as Record<string, boolean> | undefined) ?? {};
-      out.push({
-        ref: { collection: name, docId: doc.id, decision: state.decision },
-        pendingPublish: state.decision.passageId in pending,
-        exportAtMs: (data['exportAt'] as Timestamp).toMillis(),
-      });
+      out.push({ ref: { collection: name, docId: id, decision: state.decision }, pendingPublish: state.decision.passageId in pending, exportAtMs });
     }
     return out;
   }

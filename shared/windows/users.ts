@@ -6,6 +6,7 @@ import type { Clock, OpsCounter, Publisher, Row } from '../ports.js';
 import type { Logger } from '../logger.js';
 import type { Faults } from '../ports.js';
 import type { InboundMessage } from '../pubsub-message.js';
+import { scanByExportAt } from '../adapters/firestore-export-scan.js';
 import { sendToDeadLetters } from '../speed-check.js';
 
 /**
@@ -70,9 +71,7 @@ export class FirestoreUserStore {
   }
 
   async scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ row: UserRow; exportAtMs: number }[]> {
-    const snap = await this.db.collection(this.collection).where('exportAt', '>=', Timestamp.fromMillis(fromMs)).where('exportAt', '<', Timestamp.fromMillis(toMs)).orderBy('exportAt').limit(limit).get();
-    this.ops.reads += Math.max(1, snap.size);
-    return snap.docs.map((d) => ({ row: d.data()['row'] as UserRow, exportAtMs: (d.data()['exportAt'] as Timestamp).toMillis() }));
+    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => ({ row: data['row'] as UserRow, exportAtMs }));
   }
 }
 
