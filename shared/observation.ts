@@ -3,6 +3,7 @@ import type { Config, Radar } from './config.js';
 import { radarIdPattern } from './config.js';
 import { Rejection, sha256 } from './dead-letter.js';
 import { projectOnSection, type LatLon } from './geo.js';
+import { decodeJsonObject } from './json-payload.js';
 import type { InboundMessage } from './pubsub-message.js';
 
 /** One radar observation of one vehicle, normalised from either input format. */
@@ -74,25 +75,8 @@ function describeIssues(error: z.ZodError): string {
 
 /** Decodes, validates and normalises one message; a Rejection says why it goes to the dead letters. */
 export function parseObservation(msg: InboundMessage, config: Config, nowMs: number): Observation | Rejection {
-  if (msg.data.length === 0) return new Rejection('empty_payload', 'message has no data');
-  if (msg.data.length > config.maxMessageBytes) {
-    return new Rejection('oversized', `payload is ${msg.data.length} bytes; the limit is ${config.maxMessageBytes}`);
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(msg.data);
-  } catch {
-    return new Rejection('not_utf8', 'payload is not valid UTF-8');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return new Rejection('malformed_json', `payload is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return new Rejection('not_an_object', `payload is JSON ${Array.isArray(json) ? 'array' : typeof json}, expected an object`);
-  }
+  const json = decodeJsonObject(msg, config.maxMessageBytes);
+  if (json instanceof Rejection) return json;
   const isTimed = 'timestamp' in json || 'radar_id' in json || 'camera' in json;
   return isTimed ? parseTimed(json, msg, config, nowMs) : parseSeed(json, msg, config);
 }

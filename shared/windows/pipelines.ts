@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { Rejection, sha256 } from '../dead-letter.js';
 import { parseIsoTimestamp } from '../observation.js';
 import type { Row } from '../ports.js';
+import { decodeJsonObject } from '../json-payload.js';
 import type { InboundMessage } from '../pubsub-message.js';
 
 /** One event for the window engine: identity (for dedupe), key, event time and numeric values. */
@@ -48,24 +49,6 @@ export interface WindowPipeline {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function parseJson(msg: InboundMessage, maxBytes: number): unknown | Rejection {
-  if (msg.data.length === 0) return new Rejection('empty_payload', 'message has no data');
-  if (msg.data.length > maxBytes) return new Rejection('oversized', `payload is ${msg.data.length} bytes; the limit is ${maxBytes}`);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(msg.data);
-  } catch {
-    return new Rejection('not_utf8', 'payload is not valid UTF-8');
-  }
-  try {
-    const json: unknown = JSON.parse(text);
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) return new Rejection('not_an_object', 'payload is not a JSON object');
-    return json;
-  } catch (err) {
-    return new Rejection('malformed_json', `payload is not JSON: ${(err as Error).message}`);
-  }
-}
-
 const issues = (e: z.ZodError) => e.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
 /** Event time must be plausible: not before 2000, not more than the configured future skew. */
@@ -87,7 +70,7 @@ export function clickPipeline(config: Config): WindowPipeline {
     name: 'clicks',
     inputTopic: (c) => c.topics.clickEvents,
     parse(msg, nowMs) {
-      const json = parseJson(msg, config.maxMessageBytes);
+      const json = decodeJsonObject(msg, config.maxMessageBytes);
       if (json instanceof Rejection) return json;
       const r = schema.safeParse(json);
       if (!r.success) return new Rejection('invalid_fields', `click event: ${issues(r.error)}`);
@@ -118,7 +101,7 @@ export function transactionPipeline(config: Config): WindowPipeline {
     name: 'transactions',
     inputTopic: (c) => c.topics.transactions,
     parse(msg, nowMs) {
-      const json = parseJson(msg, config.maxMessageBytes);
+      const json = decodeJsonObject(msg, config.maxMessageBytes);
       if (json instanceof Rejection) return json;
       const r = schema.safeParse(json);
       if (!r.success) return new Rejection('invalid_fields', `transaction: ${issues(r.error)}`);

@@ -5,6 +5,7 @@ import { Rejection, sha256 } from '../dead-letter.js';
 import type { Clock, OpsCounter, Publisher, Row } from '../ports.js';
 import type { Logger } from '../logger.js';
 import type { Faults } from '../ports.js';
+import { decodeJsonObject } from '../json-payload.js';
 import type { InboundMessage } from '../pubsub-message.js';
 import { scanByExportAt } from '../adapters/firestore-export-scan.js';
 import { sendToDeadLetters } from '../speed-check.js';
@@ -27,14 +28,8 @@ const response = z.object({ results: z.array(result).min(1).max(5000), info: z.o
 export type UserRow = Row & { login_username: string };
 
 export function parseRegistrations(msg: InboundMessage, maxBytes: number): UserRow[] | Rejection {
-  if (msg.data.length === 0) return new Rejection('empty_payload', 'message has no data');
-  if (msg.data.length > maxBytes) return new Rejection('oversized', `payload is ${msg.data.length} bytes; the limit is ${maxBytes}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(msg.data));
-  } catch (err) {
-    return new Rejection(err instanceof TypeError ? 'not_utf8' : 'malformed_json', `payload is not UTF-8 JSON: ${(err as Error).message}`);
-  }
+  const json = decodeJsonObject(msg, maxBytes);
+  if (json instanceof Rejection) return json;
   const r = response.safeParse(json);
   if (!r.success) return new Rejection('invalid_fields', `randomuser response: ${r.error.issues.slice(0, 6).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data.results.map((u) => ({
