@@ -67,6 +67,11 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
       tolerateExisting: true,
     });
   }
+  for (const table of loadSchemas().keys()) {
+    // insertId dedupes for about a minute only: a view keeps one row per row_id.
+    const query = `SELECT * EXCEPT(_n) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY row_id) AS _n FROM \`${o.project}.speedcam.${table}\`) WHERE _n = 1`;
+    steps.push({ argv: ['bq', `--project_id=${o.project}`, 'mk', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:speedcam.${table}_latest`], tolerateExisting: true });
+  }
   steps.push({ argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${captures}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', p], tolerateExisting: true });
   steps.push({ argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${evidence}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', '--retention-period=400d', p], tolerateExisting: true });
 

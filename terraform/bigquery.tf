@@ -34,3 +34,16 @@ resource "google_bigquery_table" "tables" {
     }
   }
 }
+
+# Streaming inserts deduplicate on insertId only within about a minute: a flush retried later can land a
+# row twice. Each table has a view that keeps one row per row_id; analysts query the views.
+resource "google_bigquery_table" "latest" {
+  for_each            = google_bigquery_table.tables
+  dataset_id          = google_bigquery_dataset.speedcam.dataset_id
+  table_id            = "${each.key}_latest"
+  deletion_protection = false
+  view {
+    use_legacy_sql = false
+    query          = "SELECT * EXCEPT(_n) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY row_id) AS _n FROM `${var.project_id}.${var.dataset}.${each.key}`) WHERE _n = 1"
+  }
+}

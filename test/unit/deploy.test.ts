@@ -79,6 +79,12 @@ describe('terraform/', () => {
     expect(Object.keys(tf['locals'].table_layout).sort()).toEqual([...loadSchemas().keys()].sort());
   });
 
+  it('gives every table a view that keeps one row per row_id (insertId dedupes for a minute only)', () => {
+    const view = tf['resource']['google_bigquery_table'].latest[0];
+    expect(view.for_each).toBe('${google_bigquery_table.tables}');
+    expect(view.view[0].query).toMatch(/ROW_NUMBER\(\) OVER \(PARTITION BY row_id\).*WHERE _n = 1/);
+  });
+
   it('has no public IAM member anywhere', () => {
     for (const f of readdirSync(TF).filter((x) => x.endsWith('.tf'))) {
       expect(readFileSync(join(TF, f), 'utf8'), f).not.toMatch(/allUsers|allAuthenticatedUsers/);
@@ -117,7 +123,10 @@ describe('speedcam deploy --dry-run', () => {
   });
 
   it('creates a table per schema file and grants nothing public', () => {
-    for (const table of loadSchemas().keys()) expect(lines.some((l) => l.includes(`my-proj:speedcam.${table} `)), table).toBe(true);
+    for (const table of loadSchemas().keys()) {
+      expect(lines.some((l) => l.includes(`my-proj:speedcam.${table} `)), table).toBe(true);
+      expect(lines.some((l) => l.endsWith(`my-proj:speedcam.${table}_latest`) && l.includes('PARTITION BY row_id')), `${table}_latest`).toBe(true);
+    }
     expect(lines.join('\n')).not.toMatch(/allUsers|allAuthenticatedUsers/);
   });
 });
