@@ -3,21 +3,17 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join, resolve } from 'node:path';
 import { FUNCTIONS, type FunctionSpec, type Grant } from '../functions/catalog.js';
 import { loadConfig, type Config } from '../shared/config.js';
-import { loadSchemas, schemasDir } from '../shared/schemas.js';
+import { loadSchemas, repoPath, schemasDir } from '../shared/schemas.js';
 
-/** Firestore collections that carry expireAt (the TTL field). */
-const TTL_COLLECTIONS = ['passages', 'passage_archive', 'dead_letters', 'fines', 'users', 'window_state', 'wb_clicks', 'wb_transactions', 'wb_section_traffic'];
-/** Day partition column and clustering of each table (as in terraform/bigquery.tf). */
-const TABLE_LAYOUT: Record<string, { time: string | null; cluster: string[] }> = {
-  vehicle_passages: { time: 'decided_at', cluster: ['radar_id', 'vehicle_id'] },
-  fined_vehicles: { time: 'issued_at', cluster: ['radar_id', 'license_plate'] },
-  section_traffic_minute: { time: 'minute_start', cluster: ['radar_id'] },
-  user_event_counts: { time: 'window_start', cluster: ['user_pseudo_id'] },
-  transaction_windows: { time: 'window_start_time', cluster: [] },
-  users: { time: null, cluster: ['country'] },
-  dead_letters: { time: 'timestamp', cluster: ['source', 'reason'] },
-};
-const APIS = ['artifactregistry', 'bigquery', 'cloudbuild', 'cloudfunctions', 'cloudscheduler', 'eventarc', 'firestore', 'iam', 'pubsub', 'run', 'storage', 'vision'];
+/** APIs, TTL collections and table layouts, shared with Terraform (terraform/resources.json). */
+interface Resources {
+  apis: string[];
+  ttl_collections: string[];
+  tables: Record<string, { time: string | null; cluster: string[] }>;
+}
+export function deployResources(): Resources {
+  return JSON.parse(readFileSync(repoPath('terraform/resources.json'), 'utf8')) as Resources;
+}
 
 export interface DeployOptions {
   project: string;
@@ -46,17 +42,18 @@ function serviceAccount(o: DeployOptions, spec: FunctionSpec): string {
 
 /** Every command that creates the system with gcloud, bq and nothing else, in order. */
 export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): Step[] {
+  const { apis, ttl_collections, tables } = deployResources();
   const captures = `${o.project}-${o.prefix}-captures`;
   const evidence = `${o.project}-${o.prefix}-evidence`;
   const p = `--project=${o.project}`;
   const steps: Step[] = [];
-  steps.push({ argv: ['gcloud', 'services', 'enable', ...APIS.map((a) => `${a}.googleapis.com`), p] });
+  steps.push({ argv: ['gcloud', 'services', 'enable', ...apis.map((a) => `${a}.googleapis.com`), p] });
   for (const topic of Object.values(config.topics)) steps.push({ argv: ['gcloud', 'pubsub', 'topics', 'create', topic, p], tolerateExisting: true });
   steps.push({ argv: ['gcloud', 'firestore', 'databases', 'create', `--location=${o.firestoreLocation}`, p], tolerateExisting: true });
-  for (const c of TTL_COLLECTIONS) steps.push({ argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, '--enable-ttl', '--async', p] });
+  for (const c of ttl_collections) steps.push({ argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, '--enable-ttl', '--async', p] });
   steps.push({ argv: ['bq', `--project_id=${o.project}`, 'mk', '--dataset', `--location=${o.bigqueryLocation}`, `${o.project}:${config.warehouse.kind === 'bigquery' ? config.warehouse.dataset : 'speedcam'}`], tolerateExisting: true });
   for (const table of loadSchemas().keys()) {
-    const layout = TABLE_LAYOUT[table] ?? { time: null, cluster: [] };
+    const layout = tables[table] ?? { time: null, cluster: [] };
     steps.push({
       argv: [
         'bq', `--project_id=${o.project}`, 'mk', '--table',

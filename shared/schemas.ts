@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,18 +10,19 @@ export interface SchemaField {
   description?: string;
 }
 
-/** The repository's schemas/ folder, from src (shared/) or build output (dist/shared/). */
-export function schemasDir(): string {
+/** A path in the repository, from src (shared/) or build output (dist/shared/). */
+export function repoPath(relative: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    try {
-      if (readdirSync(join(dir, 'schemas')).some((f) => f.endsWith('.json'))) return join(dir, 'schemas');
-    } catch {
-      /* not here: look one level up */
-    }
+    if (existsSync(join(dir, relative))) return join(dir, relative);
     dir = dirname(dir);
   }
-  throw new Error('schemas/ folder not found next to the code');
+  throw new Error(`${relative} not found next to the code`);
+}
+
+/** The repository's schemas/ folder. */
+export function schemasDir(): string {
+  return repoPath('schemas');
 }
 
 export function loadSchemas(dir = schemasDir()): Map<string, SchemaField[]> {

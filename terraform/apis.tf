@@ -1,18 +1,7 @@
 locals {
-  apis = [
-    "artifactregistry.googleapis.com",
-    "bigquery.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudfunctions.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "eventarc.googleapis.com",
-    "firestore.googleapis.com",
-    "iam.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "storage.googleapis.com",
-    "vision.googleapis.com",
-  ]
+  # APIs, TTL collections and table layouts: one list, also read by `speedcam deploy` (cli/deploy.ts).
+  resources = jsondecode(file("${path.module}/resources.json"))
+  apis      = [for a in local.resources.apis : "${a}.googleapis.com"]
 }
 
 resource "google_project_service" "apis" {

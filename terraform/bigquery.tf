@@ -1,15 +1,7 @@
 locals {
   schema_files = fileset("${path.module}/../schemas", "*.json")
-  # Day partition on the table's time column, clustering on its keys.
-  table_layout = {
-    vehicle_passages       = { time = "decided_at", cluster = ["radar_id", "vehicle_id"] }
-    fined_vehicles         = { time = "issued_at", cluster = ["radar_id", "license_plate"] }
-    section_traffic_minute = { time = "minute_start", cluster = ["radar_id"] }
-    user_event_counts      = { time = "window_start", cluster = ["user_pseudo_id"] }
-    transaction_windows    = { time = "window_start_time", cluster = [] }
-    users                  = { time = null, cluster = ["country"] }
-    dead_letters           = { time = "timestamp", cluster = ["source", "reason"] }
-  }
+  # Day partition on the table's time column, clustering on its keys (resources.json).
+  table_layout = local.resources.tables
 }
 
 resource "google_bigquery_dataset" "speedcam" {

@@ -7,7 +7,7 @@ resource "google_firestore_database" "default" {
 
 locals {
   # Every collection speedcam writes carries expireAt: Firestore's TTL deletes the state after retention_days.
-  ttl_collections = ["passages", "passage_archive", "dead_letters", "fines", "users", "window_state", "wb_clicks", "wb_transactions", "wb_section_traffic"]
+  ttl_collections = local.resources.ttl_collections
 
   # Fields never queried: no single-field index. The monotonically increasing ones would otherwise make
   # index hot spots at high write rates; the large maps would add hundreds of index entries per write.

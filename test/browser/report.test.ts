@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drawAnalysedPhoto } from '../../shared/evidence-photo.js';
 import { renderCapturePhoto } from '../../cli/capture-photo.js';
-import { renderReport, type ReportData } from '../../cli/report.js';
+import { renderReport, type ReportData, type ReportFine } from '../../cli/report.js';
 import { openInChromium } from '../../cli/report-browser.js';
 
 export const REPORT_DIR = resolve('.speedcam/report-test');
@@ -11,16 +11,16 @@ export const REPORT_DIR = resolve('.speedcam/report-test');
 function data(): ReportData {
   let s = 17;
   const random = () => (s = (s * 48271) % 2147483647) / 2147483647;
-  const fines = ['KXT4821', 'ABC1234', 'MYJ4650'].map((plate, i) => {
+  const fines: ReportFine[] = ['KXT4821', 'ABC1234', 'MYJ4650'].map((plate, i) => {
     const { png, plateBox } = renderCapturePhoto(plate, random);
     const photo = drawAnalysedPhoto(png, { plate, plateConfidence: 0.9, plateBox, avgSpeedKmh: 55 + i, speedLimitKmh: 40, radarName: '5th Avenue', observedAt: '2026-11-21T10:00:00Z', fineId: `F${i}` });
     return { fine_id: `F${i}`, vehicle_id: `v${i}`, plate_read: plate, plate_truth: plate, plate_confidence: 0.9, review_reason: null, avg_speed: 55 + i, photo };
   });
-  fines.push({ fine_id: 'F9', vehicle_id: 'v9', plate_read: null as unknown as string, plate_truth: 'ZZZ0000', plate_confidence: null as unknown as number, review_reason: 'photo_missing' as unknown as null, avg_speed: 61, photo: null as unknown as Buffer });
+  const missing: ReportFine = { fine_id: 'F9', vehicle_id: 'v9', plate_read: null, plate_truth: 'ZZZ0000', plate_confidence: null, review_reason: 'photo_missing', avg_speed: 61, photo: null };
   return {
     generatedAt: '2026-11-21T10:05:00Z',
     headline: [['vehicles', '300'], ['fined', '84'], ['plates read exactly', '98.8 %']],
-    fines,
+    fines: [...fines, missing],
     radars: [{ radar_id: 'nyc-5th-ave-apple-zara', name: '5th Avenue: Apple Store to Zara', speed_limit: 40, minutes: [{ minute: '2026-11-21T10:00:00.000Z', vehicles: 120, fined: 30 }, { minute: '2026-11-21T10:01:00.000Z', vehicles: 180, fined: 54 }], speeds: Array.from({ length: 300 }, () => 25 + random() * 40) }],
     clickWindows: [{ window_start: '2026-11-21T10:00:00Z', user_pseudo_id: '111.1', event_count: 12 }],
     transactionWindows: [{ window_start_time: '2026-11-21T10:00:00Z', total_transactions: 60, total_amount_sum: 15432.1 }],

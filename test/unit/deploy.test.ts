@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../functions/catalog.js';
 import { loadConfig } from '../../shared/config.js';
 import { loadSchemas } from '../../shared/schemas.js';
-import { deploySteps, functionName, render } from '../../cli/deploy.js';
+import { deployResources, deploySteps, functionName, render } from '../../cli/deploy.js';
 
 const TF = 'terraform';
 type Hcl = Record<string, any>;
@@ -76,7 +76,8 @@ describe('terraform/', () => {
     const table = tf['resource']['google_bigquery_table'].tables[0];
     expect(table.for_each).toContain('local.schema_files');
     expect(tf['locals'].schema_files).toContain('fileset');
-    expect(Object.keys(tf['locals'].table_layout).sort()).toEqual([...loadSchemas().keys()].sort());
+    expect(tf['locals'].table_layout).toBe('${local.resources.tables}');
+    expect(Object.keys(deployResources().tables).sort()).toEqual([...loadSchemas().keys()].sort());
   });
 
   it('gives every table a view that keeps one row per row_id (insertId dedupes for a minute only)', () => {
