@@ -251,8 +251,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   // The functions, built by the build account from the source zip, as HTTP functions.
   const source = `gs://${n.bucket('source')}/speedcam-${o.sourceSha256}.zip`;
   steps.push({ argv: ['gcloud', 'storage', 'cp', o.sourceZip, source, p] });
-  const env = Object.entries(functionEnv(o, config)).map(([k, v]) => `${k}=${v}`);
-  if (env.some((e) => e.includes(';'))) throw new Error('a function environment value contains ";", which --set-env-vars cannot carry here');
+  const env = dictFlag(functionEnv(o, config));
   for (const spec of FUNCTIONS) {
     const name = n.function(spec);
     const region = `--region=${o.region}`;
@@ -262,7 +261,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
         '--trigger-http', '--no-allow-unauthenticated', `--service-account=${n.account(spec)}`,
         `--build-service-account=projects/${o.project}/serviceAccounts/${n.buildAccount}`, `--docker-repository=${n.repositoryPath}`,
         `--memory=${spec.memory}`, `--cpu=${spec.cpu}`, `--concurrency=${spec.concurrency}`, `--max-instances=${spec.maxInstances}`,
-        '--ingress-settings=internal-only', `--timeout=${spec.timeoutS}s`, `--set-env-vars=^;^${env.join(';')}`, p,
+        '--ingress-settings=internal-only', `--timeout=${spec.timeoutS}s`, `--set-env-vars=${env}`, p,
       ],
     });
     steps.push({ argv: ['gcloud', 'functions', 'describe', name, '--gen2', region, p, '--format=value(serviceConfig.uri)'], capture: urlVar(spec) });
@@ -296,10 +295,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
 
   // Operations: request-log exclusion, log-based metrics, dashboard, alerts.
   const ex = r.request_log_exclusion;
-  steps.push({
-    argv: ['gcloud', 'logging', 'sinks', 'update', '_Default', `--add-exclusion=^;^name=${ex.name.replaceAll('{prefix}', o.prefix)};description=${ex.description};filter=${ex.filter.replaceAll('{prefix}', o.prefix)}`, p],
-    tolerateExisting: true,
-  });
+  steps.push({ argv: ['gcloud', 'logging', 'sinks', 'update', '_Default', `--add-exclusion=${dictFlag({ name: ex.name.replaceAll('{prefix}', o.prefix), description: ex.description, filter: ex.filter.replaceAll('{prefix}', o.prefix) })}`, p], tolerateExisting: true });
   for (const key of Object.keys(r.log_metrics)) {
     const f = file(`metric-${key}.json`, JSON.stringify(logMetric(r, key, o.prefix), null, 2));
     const path = Object.keys(f)[0]!;
@@ -322,6 +318,14 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     });
   }
   return steps;
+}
+
+/** A gcloud dictionary flag value, with a delimiter (gcloud's ^DELIM^ prefix) that no value contains. */
+function dictFlag(entries: Record<string, string>): string {
+  const values = Object.values(entries).join('');
+  const delim = ['~', '|', '#', '!'].find((d) => !values.includes(d));
+  if (!delim) throw new Error('no delimiter free for a gcloud dictionary flag');
+  return `^${delim}^${Object.entries(entries).map(([k, v]) => `${k}=${v}`).join(delim)}`;
 }
 
 const urlVar = (spec: FunctionSpec) => `URL_${spec.dir.replace(/-/g, '_').toUpperCase()}`;

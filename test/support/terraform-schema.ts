@@ -54,7 +54,7 @@ function readBindings(file: string): BlockSchema {
   if (!root) throw new Error(`no Config interface in ${file}`);
   const getters = (cls: string | undefined) => {
     const c = cls ? classes.get(cls) : undefined;
-    return new Set((c?.members ?? []).filter(ts.isGetAccessor).map((g) => g.name.getText()).filter((n) => !n.endsWith('Input') && n !== 'internalValue').map(snake));
+    return new Set((c?.members ?? []).filter(ts.isGetAccessor).map((g) => g.name?.getText() ?? "").filter((n) => !n.endsWith('Input') && n !== 'internalValue').map(snake));
   };
   const build = (name: string, cls: string | undefined): BlockSchema => {
     const schema: BlockSchema = { args: new Map(), blocks: new Map(), reads: getters(cls) };
