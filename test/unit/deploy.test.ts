@@ -159,7 +159,8 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(await differs(terraformCopy([['firestore.tf', 'each.value == "ascending" ? ["ASCENDING"] : []', '[]']]))).toEqual(['firestoreFields']);
     expect(await differs(terraformCopy([['scheduler.tf', 'google_pubsub_topic.topics["flush_ticks"].id', 'google_pubsub_topic.topics["flush_ticks"].name']]))).toEqual(['scheduler']);
     // And the deploy side: one command changed.
-    const steps: Step[] = deploySteps(o, config).map((s) => (s.argv[3] === 'subscriptions' && s.argv[4] === 'create' ? { ...s, argv: s.argv.map((a) => a.replace('--min-retry-delay=10s', '--min-retry-delay=20s')) } : s));
+    const steps: Step[] = deploySteps(o, config).map((s) => (s.argv[2] === 'subscriptions' && s.argv[3] === 'create' ? { ...s, argv: s.argv.map((a) => a.replace('--min-retry-delay=10s', '--min-retry-delay=20s')) } : s));
+    expect(steps.map(render).join('\n')).toContain('--min-retry-delay=20s');
     const tf = await systemFromTerraform('terraform', tfVars(o));
     expect(systemFromDeploy(steps, o.project).subscriptions).not.toEqual(tf.subscriptions);
   });
