@@ -1,9 +1,10 @@
-// The deployed source's entry module: importing registers every function with functions-framework;
-// `--entry-point` (gcloud) or `entry_point` (Terraform) picks one.
-import './vehicle-observations/index.js';
-import './fines/index.js';
-import './click-events/index.js';
-import './transactions/index.js';
-import './user-registrations/index.js';
-import './dead-letters/index.js';
-import './flush/index.js';
+// The deployed source's entry module. In Google Cloud, FUNCTION_TARGET names the one function this
+// instance serves (`--entry-point` / Terraform's `entry_point`): only its module is imported, so it loads
+// only the clients and native modules it uses (cold start). Without it (the local stack, tests), every
+// function is registered with functions-framework.
+import { FUNCTIONS } from './catalog.js';
+
+const target = process.env['FUNCTION_TARGET'];
+const spec = FUNCTIONS.find((f) => f.entryPoint === target);
+if (spec) await import(`./${spec.dir}/index.js`);
+else await Promise.all(FUNCTIONS.map((f) => import(`./${f.dir}/index.js`)));
