@@ -2,9 +2,19 @@
 // instance serves (`--entry-point` / Terraform's `entry_point`): only its module is imported, so it loads
 // only the clients and native modules it uses (cold start). Without it (the local stack, tests), every
 // function is registered with functions-framework.
-import { FUNCTIONS } from './catalog.js';
+
+/** Each function's module by entry point (functions/catalog.ts; a test keeps the two in step). */
+export const FUNCTION_MODULES: Record<string, () => Promise<unknown>> = {
+  vehicleObservations: () => import('./vehicle-observations/index.js'),
+  fines: () => import('./fines/index.js'),
+  clickEvents: () => import('./click-events/index.js'),
+  transactions: () => import('./transactions/index.js'),
+  userRegistrations: () => import('./user-registrations/index.js'),
+  deadLetters: () => import('./dead-letters/index.js'),
+  flush: () => import('./flush/index.js'),
+};
 
 const target = process.env['FUNCTION_TARGET'];
-const spec = FUNCTIONS.find((f) => f.entryPoint === target);
-if (spec) await import(`./${spec.dir}/index.js`);
-else await Promise.all(FUNCTIONS.map((f) => import(`./${f.dir}/index.js`)));
+const only = target ? FUNCTION_MODULES[target] : undefined;
+if (only) await only();
+else await Promise.all(Object.values(FUNCTION_MODULES).map((load) => load()));
