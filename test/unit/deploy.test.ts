@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, terraformCatalog } from '../../functions/catalog.js';
 import { loadConfig } from '../../shared/config.js';
 import { loadSchemas } from '../../shared/schemas.js';
-import { deployResources, deploySteps, NAME_PREFIX, names, render, type DeployOptions, type Step } from '../../cli/deploy.js';
+import { deployResources, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../cli/deploy.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../support/system-model.js';
 
 const config = loadConfig({});
@@ -190,5 +190,50 @@ describe('speedcam deploy --dry-run', () => {
     // Captured values are shell variables filled by the command before them.
     expect(script).toMatch(/^URL_FINES=\$\(gcloud functions describe speedcam-fines /m);
     expect(script).toContain('"--push-endpoint=${URL_FINES}/projects/my-proj/topics/speeding-vehicles"');
+  });
+});
+
+describe('speedcam deploy runs its steps', () => {
+  const node = process.execPath;
+  const js = (code: string) => [node, '-e', code];
+
+  it('captures values for later steps, skips what exists or updates it, honours `unless`, waits where told', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'speedcam-steps-'));
+    temps.push(dir);
+    const out = join(dir, 'out.txt');
+    const append = (text: string) => [...js(`require('fs').appendFileSync(${JSON.stringify(out)}, ${JSON.stringify(text)} + process.argv.slice(1).join(' ') + '\\n')`), '--'];
+    const exists = js(`process.stderr.write('ERROR: ALREADY_EXISTS: resource exists'); process.exit(1)`);
+    const waits: number[] = [];
+    runSteps(
+      [
+        { argv: js(`process.stdout.write('https://fn-abc.a.run.app\\n')`), capture: 'URL' },
+        { argv: [...append('created '), '--push-endpoint=${URL}/projects/p/topics/t'] },
+        { argv: exists, tolerateExisting: true },
+        { argv: exists, onExisting: append('updated ') },
+        { argv: append('never '), unless: js(`process.stdout.write('projects/p/dashboards/1')`) },
+        { argv: append('made '), unless: js('') },
+        { argv: [], waitS: 7 },
+      ],
+      () => undefined,
+      (s) => waits.push(s),
+    );
+    expect(readFileSync(out, 'utf8')).toBe('created --push-endpoint=https://fn-abc.a.run.app/projects/p/topics/t\nupdated \nmade \n');
+    expect(waits).toEqual([7]);
+    expect(() => runSteps([{ argv: js('process.exit(3)') }], () => undefined)).toThrow(/step 1 failed/);
+    expect(() => runSteps([{ argv: exists }], () => undefined)).toThrow(/ALREADY_EXISTS/);
+  });
+
+  it('zips the same build to the same bytes (the source object is named by its SHA-256)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'speedcam-zip-'));
+    temps.push(dir);
+    mkdirSync(join(dir, 'src', 'dist'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'dist', 'a.js'), 'export const a = 1;\n');
+    writeFileSync(join(dir, 'src', 'package.json'), '{}');
+    const first = await zipSource(join(dir, 'src'), join(dir, 'one.zip'));
+    const second = await zipSource(join(dir, 'src'), join(dir, 'two.zip'));
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(second).toBe(first);
+    writeFileSync(join(dir, 'src', 'dist', 'a.js'), 'export const a = 2;\n');
+    expect(await zipSource(join(dir, 'src'), join(dir, 'three.zip'))).not.toBe(first);
   });
 });
