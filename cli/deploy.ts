@@ -172,6 +172,8 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   const steps: Step[] = [];
 
   steps.push({ argv: ['gcloud', 'services', 'enable', ...r.apis.map((a) => `${a}.googleapis.com`), p] });
+  // Enabling an API creates its service agent a little later; the first grants to it wait.
+  steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
   steps.push({ argv: ['gcloud', 'projects', 'describe', o.project, '--format=value(projectNumber)'], capture: 'PROJECT_NUMBER' });
 
   // Topics; Pub/Sub forwards undeliverable messages to dead-letters as its own service agent.

@@ -65,6 +65,7 @@ resource "google_service_account_iam_member" "push_token" {
   service_account_id = google_service_account.functions[each.key].name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.pubsub_agent
+  depends_on         = [time_sleep.service_agents]
 }
 
 # Cloud Build builds the functions as this account: logs, the image repository, the source bucket.

@@ -6,9 +6,10 @@ resource "google_pubsub_topic" "topics" {
 
 # Pub/Sub forwards undeliverable messages to the dead-letters topic as its own service agent.
 resource "google_pubsub_topic_iam_member" "dead_letter_forwarding" {
-  topic  = google_pubsub_topic.topics["dead_letters"].name
-  role   = "roles/pubsub.publisher"
-  member = local.pubsub_agent
+  topic      = google_pubsub_topic.topics["dead_letters"].name
+  role       = "roles/pubsub.publisher"
+  member     = local.pubsub_agent
+  depends_on = [time_sleep.service_agents]
 }
 
 locals {
