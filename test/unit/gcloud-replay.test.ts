@@ -99,9 +99,14 @@ function replay(argv: string[]): Promise<Replay> {
     CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: '1',
     ...Object.fromEntries(APIS.map((a) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${a.toUpperCase()}`, a === 'storage' ? `${base}storage/v1/` : base])),
   };
+  const bqFlags = [`--bigqueryrc=${join(work, 'bigqueryrc')}`, '--oauth_access_token=placeholder-token', `--api=${base.replace(/\/$/, '')}`, '--apilog=stderr'];
+  // bq.py under the SDK's bundled Python; the `bq` wrapper on PATH where the SDK ships no Python of its own.
+  const python = join(sdk, 'platform/bundledpythonunix/bin/python3');
   const [program, args] =
     argv[0] === 'bq'
-      ? [join(sdk, 'platform/bundledpythonunix/bin/python3'), [join(sdk, 'platform/bq/bq.py'), `--bigqueryrc=${join(work, 'bigqueryrc')}`, '--oauth_access_token=placeholder-token', `--api=${base.replace(/\/$/, '')}`, '--apilog=stderr', ...argv.slice(1)]]
+      ? existsSync(python)
+        ? [python, [join(sdk, 'platform/bq/bq.py'), ...bqFlags, ...argv.slice(1)]]
+        : ['bq', [...bqFlags, ...argv.slice(1)]]
       : ['gcloud', [...argv.slice(1), '--log-http', `--access-token-file=${join(work, 'token')}`]];
   return new Promise((ok) => {
     execFile(program, args, { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 32 * 1024 * 1024 }, (_err, stdout, stderr) => {
