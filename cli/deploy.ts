@@ -1,15 +1,25 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { FUNCTIONS, type FunctionSpec, type Grant } from '../functions/catalog.js';
+import { createHash } from 'node:crypto';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { FUNCTIONS, BUILD_ACCOUNT, type FunctionSpec, type Grant } from '../functions/catalog.js';
 import { loadConfig, type Config } from '../shared/config.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/schemas.js';
 
-/** APIs, TTL collections and table layouts, shared with Terraform (terraform/resources.json). */
-interface Resources {
+type Threshold = { kind: 'threshold' | 'absent'; display_name: string; documentation: string; filter: string; comparison: string; threshold: number; duration_s: number; alignment_s: number; aligner: string; reducer: string; group_by: string[] };
+
+/** What Terraform and this script both create, declared once (terraform/resources.json). */
+export interface Resources {
   apis: string[];
   ttl_collections: string[];
+  /** "collection/field" → "none" (no single-field index) | "ascending" (the ascending index only) */
+  index_exemptions: Record<string, 'none' | 'ascending'>;
   tables: Record<string, { time: string | null; cluster: string[] }>;
+  latest_view: { query: string };
+  subscriptions: { min_backoff_s: number; max_backoff_s: number; max_delivery_attempts: number };
+  request_log_exclusion: { name: string; description: string; filter: string };
+  log_metrics: Record<string, { description: string; filter: string; value_type: 'INT64' | 'DISTRIBUTION'; value_extractor: string; labels: Record<string, string>; buckets: { num_finite_buckets: number; growth_factor: number; scale: number } | null }>;
+  alerts: Record<string, Threshold>;
 }
 export function deployResources(): Resources {
   return JSON.parse(readFileSync(repoPath('terraform/resources.json'), 'utf8')) as Resources;
@@ -19,109 +29,373 @@ export interface DeployOptions {
   project: string;
   region: string;
   prefix: string;
+  /** `create` the Firestore (default) database, or use the `existing` one */
+  firestoreDatabase: 'create' | 'existing';
   firestoreLocation: string;
   bigqueryLocation: string;
-  source: string;
+  /** the source zip (`speedcam package`), uploaded to the source bucket under its SHA-256 */
+  sourceZip: string;
+  sourceSha256: string;
+  /** extra function environment (Terraform: var.function_env) */
+  env?: Record<string, string>;
+  alertChannels?: string[];
+  /** where the JSON files some commands read are written */
+  filesDir: string;
+  iamWaitS?: number;
 }
 
-/** A command, and whether "already exists" from it is fine (re-running the deploy is safe). */
+/**
+ * One command. `${NAME}` in an argument is a value an earlier step captured (its trimmed stdout).
+ * Re-running the deploy is safe: creating what exists is skipped (tolerateExisting) or becomes the
+ * update (onExisting); `unless` skips the step when that query prints something.
+ */
 export interface Step {
   argv: string[];
   tolerateExisting?: boolean;
-  /** a shell line (uses command substitution) rather than one program */
-  shell?: boolean;
+  onExisting?: string[];
+  capture?: string;
+  unless?: string[];
+  /** files the command reads, written before it runs: path → content */
+  files?: Record<string, string>;
+  /** not a command: wait this long (IAM propagation) */
+  waitS?: number;
 }
 
-export function functionName(prefix: string, spec: FunctionSpec): string {
-  return `${prefix}-${spec.dir}`;
+/** Every id derived from the prefix; name_prefix validation guarantees they are valid. */
+export function names(project: string, prefix: string, region: string) {
+  const sa = (account: string) => `${prefix}-${account}@${project}.iam.gserviceaccount.com`;
+  return {
+    function: (spec: FunctionSpec) => `${prefix}-${spec.dir}`,
+    subscription: (spec: FunctionSpec) => `${prefix}-${spec.dir}`,
+    accountId: (spec: FunctionSpec) => `${prefix}-${spec.account}`,
+    account: (spec: FunctionSpec) => sa(spec.account),
+    buildAccountId: `${prefix}-${BUILD_ACCOUNT}`,
+    buildAccount: sa(BUILD_ACCOUNT),
+    bucket: (role: 'captures' | 'evidence' | 'source') => `${project}-${prefix}-${role}`,
+    repository: `${prefix}-functions`,
+    repositoryPath: `projects/${project}/locations/${region}/repositories/${prefix}-functions`,
+    scheduler: `${prefix}-flush`,
+    topic: (name: string) => `projects/${project}/topics/${name}`,
+    metric: (key: string) => `${prefix}-${key}`,
+  };
 }
 
-function serviceAccount(o: DeployOptions, spec: FunctionSpec): string {
-  return `${`${o.prefix}-${spec.dir}`.slice(0, 30)}@${o.project}.iam.gserviceaccount.com`;
+/** The name_prefix rule Terraform's variable validation states: every derived id fits. */
+export const NAME_PREFIX = /^[a-z]([a-z0-9-]{0,14}[a-z0-9])?$/;
+
+/** The functions' environment: the same keys and values as Terraform's local.function_env. */
+export function functionEnv(o: DeployOptions, config: Config): Record<string, string> {
+  const n = names(o.project, o.prefix, o.region);
+  const t = config.topics;
+  return {
+    GOOGLE_CLOUD_PROJECT: o.project,
+    SPEEDCAM_WAREHOUSE: 'bigquery',
+    SPEEDCAM_DATASET: dataset(config),
+    SPEEDCAM_OBJECTS: 'gcs',
+    SPEEDCAM_OCR: 'vision',
+    SPEEDCAM_CAPTURES_BUCKET: n.bucket('captures'),
+    SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
+    SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
+    TOPIC_VEHICLE_OBSERVATIONS: t.vehicleObservations,
+    TOPIC_NON_FINED_VEHICLES: t.nonFinedVehicles,
+    TOPIC_SPEEDING_VEHICLES: t.speedingVehicles,
+    TOPIC_FINE_NOTIFICATIONS: t.fineNotifications,
+    TOPIC_DEAD_LETTERS: t.deadLetters,
+    TOPIC_FLUSH_TICKS: t.flushTicks,
+    TOPIC_CLICK_EVENTS: t.clickEvents,
+    TOPIC_TRANSACTIONS: t.transactions,
+    TOPIC_USER_REGISTRATIONS: t.userRegistrations,
+    METADATA_SERVER_DETECTION: 'assume-present',
+    ...(o.env ?? {}),
+  };
+}
+
+const dataset = (config: Config) => (config.warehouse.kind === 'bigquery' ? config.warehouse.dataset : 'speedcam');
+
+/** The `_latest` view of a table (resources.json's template, as Terraform fills it). */
+export function latestViewQuery(r: Resources, table: string, fullTable: string): string {
+  const time = r.tables[table]?.time;
+  return r.latest_view.query.replace('{partition_by}', ['row_id', ...(time ? [time] : [])].join(', ')).replace('{table}', fullTable);
+}
+
+/** A log-based metric as the Logging API takes it (gcloud --config-from-file; Terraform google_logging_metric). */
+export function logMetric(r: Resources, key: string, prefix: string) {
+  const m = r.log_metrics[key]!;
+  return {
+    name: `${prefix}-${key}`,
+    description: m.description,
+    filter: m.filter.replaceAll('{prefix}', prefix),
+    ...(m.value_extractor ? { valueExtractor: m.value_extractor } : {}),
+    ...(Object.keys(m.labels).length ? { labelExtractors: m.labels } : {}),
+    metricDescriptor: {
+      metricKind: 'DELTA',
+      valueType: m.value_type,
+      unit: '1',
+      ...(Object.keys(m.labels).length ? { labels: Object.keys(m.labels).map((key) => ({ key, valueType: 'STRING' })) } : {}),
+    },
+    ...(m.buckets ? { bucketOptions: { exponentialBuckets: { numFiniteBuckets: m.buckets.num_finite_buckets, growthFactor: m.buckets.growth_factor, scale: m.buckets.scale } } } : {}),
+  };
+}
+
+/** An alert policy as the Monitoring API takes it (gcloud --policy-from-file; Terraform google_monitoring_alert_policy). */
+export function alertPolicy(r: Resources, key: string, prefix: string, channels: string[] = []) {
+  const a = r.alerts[key]!;
+  const aggregations = [{ alignmentPeriod: `${a.alignment_s}s`, perSeriesAligner: a.aligner, crossSeriesReducer: a.reducer, groupByFields: a.group_by }];
+  const filter = a.filter.replaceAll('{prefix}', prefix);
+  return {
+    displayName: `${prefix}: ${a.display_name}`,
+    combiner: 'OR',
+    notificationChannels: channels,
+    documentation: { content: a.documentation, mimeType: 'text/markdown' },
+    conditions: [
+      a.kind === 'threshold'
+        ? { displayName: a.display_name, conditionThreshold: { filter, comparison: a.comparison, thresholdValue: a.threshold, duration: `${a.duration_s}s`, aggregations } }
+        : { displayName: a.display_name, conditionAbsent: { filter, duration: `${a.duration_s}s`, aggregations } },
+    ],
+  };
+}
+
+export function dashboardJson(prefix: string): string {
+  return readFileSync(repoPath('terraform/dashboard.json'), 'utf8').replaceAll('{prefix}', prefix);
 }
 
 /** Every command that creates the system with gcloud, bq and nothing else, in order. */
 export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): Step[] {
-  const { apis, ttl_collections, tables } = deployResources();
-  const captures = `${o.project}-${o.prefix}-captures`;
-  const evidence = `${o.project}-${o.prefix}-evidence`;
+  if (!NAME_PREFIX.test(o.prefix)) throw new Error(`--prefix: 1-16 lower-case letters, digits or '-', starting with a letter, not ending with '-' (got "${o.prefix}")`);
+  const r = deployResources();
+  const n = names(o.project, o.prefix, o.region);
   const p = `--project=${o.project}`;
+  const ds = dataset(config);
+  const db = '--database=(default)';
+  const pubsubAgent = `--member=serviceAccount:service-\${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+  const file = (name: string, content: string) => ({ [join(o.filesDir, name)]: content });
   const steps: Step[] = [];
-  steps.push({ argv: ['gcloud', 'services', 'enable', ...apis.map((a) => `${a}.googleapis.com`), p] });
-  for (const topic of Object.values(config.topics)) steps.push({ argv: ['gcloud', 'pubsub', 'topics', 'create', topic, p], tolerateExisting: true });
-  steps.push({ argv: ['gcloud', 'firestore', 'databases', 'create', `--location=${o.firestoreLocation}`, p], tolerateExisting: true });
-  for (const c of ttl_collections) steps.push({ argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, '--enable-ttl', '--async', p] });
-  steps.push({ argv: ['bq', `--project_id=${o.project}`, 'mk', '--dataset', `--location=${o.bigqueryLocation}`, `${o.project}:${config.warehouse.kind === 'bigquery' ? config.warehouse.dataset : 'speedcam'}`], tolerateExisting: true });
+
+  steps.push({ argv: ['gcloud', 'services', 'enable', ...r.apis.map((a) => `${a}.googleapis.com`), p] });
+  // Enabling an API creates its service agent a little later; the first grants to it wait.
+  steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
+  steps.push({ argv: ['gcloud', 'projects', 'describe', o.project, '--format=value(projectNumber)'], capture: 'PROJECT_NUMBER' });
+
+  // Topics; Pub/Sub forwards undeliverable messages to dead-letters as its own service agent.
+  for (const topic of Object.values(config.topics)) steps.push({ argv: ['gcloud', 'pubsub', 'topics', 'create', n.topic(topic), p], tolerateExisting: true });
+  steps.push({ argv: ['gcloud', 'pubsub', 'topics', 'add-iam-policy-binding', n.topic(config.topics.deadLetters), pubsubAgent, '--role=roles/pubsub.publisher', p] });
+
+  // Firestore: TTL on expireAt everywhere, and the index exemptions.
+  if (o.firestoreDatabase === 'create') steps.push({ argv: ['gcloud', 'firestore', 'databases', 'create', db, `--location=${o.firestoreLocation}`, '--type=firestore-native', p], tolerateExisting: true });
+  for (const c of r.ttl_collections) {
+    steps.push({ argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, db, '--enable-ttl', '--async', p] });
+    steps.push({ argv: ['gcloud', 'firestore', 'indexes', 'fields', 'update', 'expireAt', `--collection-group=${c}`, db, '--disable-indexes', '--async', p] });
+  }
+  for (const [path, mode] of Object.entries(r.index_exemptions)) {
+    const [c, field] = path.split('/') as [string, string];
+    steps.push({ argv: ['gcloud', 'firestore', 'indexes', 'fields', 'update', field, `--collection-group=${c}`, db, mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING', '--async', p] });
+  }
+
+  // BigQuery: dataset, one table per schema file, one `_latest` view per table.
+  const bq = ['bq', `--project_id=${o.project}`];
+  steps.push({ argv: [...bq, 'mk', '--dataset', `--location=${o.bigqueryLocation}`, `${o.project}:${ds}`], tolerateExisting: true });
   for (const table of loadSchemas().keys()) {
-    const layout = tables[table] ?? { time: null, cluster: [] };
+    const layout = r.tables[table] ?? { time: null, cluster: [] };
     steps.push({
       argv: [
-        'bq', `--project_id=${o.project}`, 'mk', '--table',
+        ...bq, 'mk', '--table',
         ...(layout.time ? ['--time_partitioning_type=DAY', `--time_partitioning_field=${layout.time}`] : []),
         ...(layout.cluster.length ? [`--clustering_fields=${layout.cluster.join(',')}`] : []),
-        `${o.project}:speedcam.${table}`, join(schemasDir(), `${table}.json`),
+        `${o.project}:${ds}.${table}`, join(schemasDir(), `${table}.json`),
       ],
       tolerateExisting: true,
     });
   }
   for (const table of loadSchemas().keys()) {
-    // insertId dedupes for about a minute only: a view keeps one row per row_id.
-    const query = `SELECT * EXCEPT(_n) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY row_id) AS _n FROM \`${o.project}.speedcam.${table}\`) WHERE _n = 1`;
-    steps.push({ argv: ['bq', `--project_id=${o.project}`, 'mk', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:speedcam.${table}_latest`], tolerateExisting: true });
+    const query = latestViewQuery(r, table, `${o.project}.${ds}.${table}`);
+    steps.push({ argv: [...bq, 'mk', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:${ds}.${table}_latest`], onExisting: [...bq, 'update', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:${ds}.${table}_latest`] });
   }
-  steps.push({ argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${captures}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', p], tolerateExisting: true });
-  steps.push({ argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${evidence}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', '--retention-period=400d', p], tolerateExisting: true });
 
-  const env = [
-    `GOOGLE_CLOUD_PROJECT=${o.project}`, 'SPEEDCAM_WAREHOUSE=bigquery', 'SPEEDCAM_OBJECTS=gcs', 'SPEEDCAM_OCR=vision',
-    `SPEEDCAM_CAPTURES_BUCKET=${captures}`, `SPEEDCAM_EVIDENCE_BUCKET=${evidence}`,
-  ].join(';');
+  // Buckets: captures expire; evidence is retained (no versioning: Cloud Storage refuses both); source zips.
+  const captures = n.bucket('captures');
+  const evidence = n.bucket('evidence');
+  const bucket = (name: string, extra: string[], lifecycle?: object) => {
+    const lc = lifecycle ? file(`lifecycle-${name}.json`, JSON.stringify(lifecycle, null, 2)) : {};
+    steps.push({
+      argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${name}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', ...extra, ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`), p],
+      onExisting: ['gcloud', 'storage', 'buckets', 'update', `gs://${name}`, ...extra, ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`), p],
+      files: lc,
+    });
+  };
+  bucket(captures, [], { rule: [{ action: { type: 'Delete' }, condition: { age: 30 } }] });
+  bucket(evidence, ['--retention-period=400d'], { rule: [{ action: { type: 'SetStorageClass', storageClass: 'ARCHIVE' }, condition: { age: 430 } }] });
+  bucket(n.bucket('source'), []);
+
+  // The functions' image repository, with its cleanup policy.
+  steps.push({ argv: ['gcloud', 'artifacts', 'repositories', 'create', n.repository, '--repository-format=docker', `--location=${o.region}`, '--description=speedcam function images (built by Cloud Build)', p], tolerateExisting: true });
+  const cleanup = [
+    { name: 'delete-old', action: { type: 'Delete' }, condition: { olderThan: '2592000s' } },
+    { name: 'keep-recent', action: { type: 'Keep' }, mostRecentVersions: { keepCount: 3 } },
+  ];
+  const cleanupFile = file('artifact-cleanup.json', JSON.stringify(cleanup, null, 2));
+  steps.push({ argv: ['gcloud', 'artifacts', 'repositories', 'set-cleanup-policies', n.repository, `--location=${o.region}`, `--policy=${Object.keys(cleanupFile)[0]}`, '--no-dry-run', p], files: cleanupFile });
+
+  // Service accounts: the build account with exactly the build roles; one per function with its grants.
+  const buildMember = `--member=serviceAccount:${n.buildAccount}`;
+  steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'create', n.buildAccountId, '--display-name=speedcam function builds', p], tolerateExisting: true });
+  steps.push({ argv: ['gcloud', 'projects', 'add-iam-policy-binding', o.project, buildMember, '--role=roles/logging.logWriter', '--condition=None'] });
+  steps.push({ argv: ['gcloud', 'artifacts', 'repositories', 'add-iam-policy-binding', n.repository, `--location=${o.region}`, buildMember, '--role=roles/artifactregistry.writer', p] });
+  steps.push({ argv: ['gcloud', 'storage', 'buckets', 'add-iam-policy-binding', `gs://${n.bucket('source')}`, buildMember, '--role=roles/storage.objectViewer', p] });
   for (const spec of FUNCTIONS) {
-    const sa = serviceAccount(o, spec);
-    const member = `--member=serviceAccount:${sa}`;
-    steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'create', `${o.prefix}-${spec.dir}`.slice(0, 30), `--display-name=speedcam ${spec.dir} function`, p], tolerateExisting: true });
-    for (const g of [...spec.grants, { role: 'roles/eventarc.eventReceiver', on: 'project' } as const]) steps.push(grantStep(o, g, member, captures, evidence, config));
+    const member = `--member=serviceAccount:${n.account(spec)}`;
+    steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'create', n.accountId(spec), `--display-name=speedcam ${spec.dir} function`, p], tolerateExisting: true });
+    for (const g of spec.grants) steps.push(grantStep(o, g, member, config));
+    // The Pub/Sub service agent mints the push tokens of this account.
+    steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'add-iam-policy-binding', n.account(spec), pubsubAgent, '--role=roles/iam.serviceAccountTokenCreator', p] });
+  }
+  steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
+
+  // The functions, built by the build account from the source zip, as HTTP functions.
+  const source = `gs://${n.bucket('source')}/speedcam-${o.sourceSha256}.zip`;
+  steps.push({ argv: ['gcloud', 'storage', 'cp', o.sourceZip, source, p] });
+  const env = dictFlag(functionEnv(o, config));
+  for (const spec of FUNCTIONS) {
+    const name = n.function(spec);
+    const region = `--region=${o.region}`;
     steps.push({
       argv: [
-        'gcloud', 'functions', 'deploy', functionName(o.prefix, spec), '--gen2', '--runtime=nodejs22', `--region=${o.region}`, `--source=${o.source}`,
-        `--entry-point=${spec.entryPoint}`, `--trigger-topic=${spec.triggerTopic(config)}`, '--retry',
-        `--service-account=${sa}`, `--trigger-service-account=${sa}`, `--memory=${spec.memory}`, `--cpu=${spec.concurrency > 1 ? '1' : '0.583'}`,
-        `--concurrency=${spec.concurrency}`, `--max-instances=${spec.maxInstances}`, '--ingress-settings=internal-only', '--timeout=120s',
-        `--set-env-vars=^;^${env}`, p,
+        'gcloud', 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', region, `--source=${source}`, `--entry-point=${spec.entryPoint}`,
+        '--trigger-http', '--no-allow-unauthenticated', `--service-account=${n.account(spec)}`,
+        `--build-service-account=projects/${o.project}/serviceAccounts/${n.buildAccount}`, `--docker-repository=${n.repositoryPath}`,
+        `--memory=${spec.memory}`, `--cpu=${spec.cpu}`, `--concurrency=${spec.concurrency}`, `--max-instances=${spec.maxInstances}`,
+        '--ingress-settings=internal-only', `--timeout=${spec.timeoutS}s`, `--set-env-vars=${env}`, p,
       ],
     });
-    steps.push({ argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', functionName(o.prefix, spec), `--region=${o.region}`, member, '--role=roles/run.invoker', p] });
-    if (spec.triggerTopic(config) !== config.topics.deadLetters) {
-      // The trigger's subscription belongs to Eventarc: find it, then give it the dead-letter policy.
-      const trig = `$(gcloud functions describe ${functionName(o.prefix, spec)} --gen2 --region=${o.region} ${p} --format='value(eventTrigger.trigger)')`;
-      const sub = `$(gcloud eventarc triggers describe ${trig} --location=${o.region} ${p} --format='value(transport.pubsub.subscription)')`;
-      steps.push({ shell: true, argv: [`gcloud pubsub subscriptions update ${sub} ${p} --dead-letter-topic=projects/${o.project}/topics/${config.topics.deadLetters} --max-delivery-attempts=10`] });
-    }
+    steps.push({ argv: ['gcloud', 'functions', 'describe', name, '--gen2', region, p, '--format=value(serviceConfig.uri)'], capture: urlVar(spec) });
+    steps.push({ argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', name, region, `--member=serviceAccount:${n.account(spec)}`, '--role=roles/run.invoker', p] });
   }
-  // Pub/Sub forwards undeliverable messages to the dead-letters topic as its own service agent.
-  steps.push({ shell: true, argv: [`gcloud pubsub topics add-iam-policy-binding ${config.topics.deadLetters} --member=serviceAccount:service-$(gcloud projects describe ${o.project} --format='value(projectNumber)')@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher ${p}`] });
-  steps.push({ argv: ['gcloud', 'scheduler', 'jobs', 'create', 'pubsub', `${o.prefix}-flush`, `--location=${o.region}`, '--schedule=* * * * *', `--topic=${config.topics.flushTicks}`, '--message-body={"tick":"flush"}', p], tolerateExisting: true });
+  steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
+
+  // One push subscription per function, with its retry and dead-letter policies.
+  const policy = r.subscriptions;
+  for (const spec of FUNCTIONS) {
+    const topic = n.topic(spec.triggerTopic(config));
+    const settings = [
+      `--push-endpoint=\${${urlVar(spec)}}/${topic}`, `--push-auth-service-account=${n.account(spec)}`, `--push-auth-token-audience=\${${urlVar(spec)}}`,
+      `--ack-deadline=${spec.timeoutS}`, `--message-retention-duration=${spec.subscription.retentionS}s`, '--expiration-period=never',
+      `--min-retry-delay=${policy.min_backoff_s}s`, `--max-retry-delay=${policy.max_backoff_s}s`,
+      ...(spec.subscription.deadLetter ? [`--dead-letter-topic=${n.topic(config.topics.deadLetters)}`, `--max-delivery-attempts=${policy.max_delivery_attempts}`] : []),
+      p,
+    ];
+    steps.push({
+      argv: ['gcloud', 'pubsub', 'subscriptions', 'create', n.subscription(spec), `--topic=${topic}`, ...settings],
+      onExisting: ['gcloud', 'pubsub', 'subscriptions', 'update', n.subscription(spec), ...settings],
+    });
+    if (spec.subscription.deadLetter) steps.push({ argv: ['gcloud', 'pubsub', 'subscriptions', 'add-iam-policy-binding', n.subscription(spec), pubsubAgent, '--role=roles/pubsub.subscriber', p] });
+  }
+
+  // The flush every minute, published by Cloud Scheduler's own service agent to the full topic path.
+  steps.push({
+    argv: ['gcloud', 'scheduler', 'jobs', 'create', 'pubsub', n.scheduler, `--location=${o.region}`, '--schedule=* * * * *', '--time-zone=Etc/UTC', `--topic=${n.topic(config.topics.flushTicks)}`, '--message-body={"tick":"flush"}', p],
+    onExisting: ['gcloud', 'scheduler', 'jobs', 'update', 'pubsub', n.scheduler, `--location=${o.region}`, '--schedule=* * * * *', '--time-zone=Etc/UTC', `--topic=${n.topic(config.topics.flushTicks)}`, '--message-body={"tick":"flush"}', p],
+  });
+
+  // Operations: request-log exclusion, log-based metrics, dashboard, alerts.
+  const ex = r.request_log_exclusion;
+  steps.push({ argv: ['gcloud', 'logging', 'sinks', 'update', '_Default', `--add-exclusion=${dictFlag({ name: ex.name.replaceAll('{prefix}', o.prefix), description: ex.description, filter: ex.filter.replaceAll('{prefix}', o.prefix) })}`, p], tolerateExisting: true });
+  for (const key of Object.keys(r.log_metrics)) {
+    const f = file(`metric-${key}.json`, JSON.stringify(logMetric(r, key, o.prefix), null, 2));
+    const path = Object.keys(f)[0]!;
+    steps.push({ argv: ['gcloud', 'logging', 'metrics', 'create', n.metric(key), `--config-from-file=${path}`, p], onExisting: ['gcloud', 'logging', 'metrics', 'update', n.metric(key), `--config-from-file=${path}`, p], files: f });
+  }
+  const dash = file('dashboard.json', dashboardJson(o.prefix));
+  const dashName = (JSON.parse(dashboardJson(o.prefix)) as { displayName: string }).displayName;
+  steps.push({
+    argv: ['gcloud', 'monitoring', 'dashboards', 'create', `--config-from-file=${Object.keys(dash)[0]}`, p],
+    unless: ['gcloud', 'monitoring', 'dashboards', 'list', `--filter=displayName="${dashName}"`, '--format=value(name)', p],
+    files: dash,
+  });
+  for (const key of Object.keys(r.alerts)) {
+    const policyJson = alertPolicy(r, key, o.prefix, o.alertChannels);
+    const f = file(`alert-${key}.json`, JSON.stringify(policyJson, null, 2));
+    steps.push({
+      argv: ['gcloud', 'alpha', 'monitoring', 'policies', 'create', `--policy-from-file=${Object.keys(f)[0]}`, p],
+      unless: ['gcloud', 'alpha', 'monitoring', 'policies', 'list', `--filter=displayName="${policyJson.displayName}"`, '--format=value(name)', p],
+      files: f,
+    });
+  }
   return steps;
 }
 
-function grantStep(o: DeployOptions, g: Grant | { role: 'roles/eventarc.eventReceiver'; on: 'project' }, member: string, captures: string, evidence: string, config: Config): Step {
+/** A gcloud dictionary flag value, with a delimiter (gcloud's ^DELIM^ prefix) that no value contains. */
+function dictFlag(entries: Record<string, string>): string {
+  const values = Object.values(entries).join('');
+  const delim = ['~', '|', '#', '!'].find((d) => !values.includes(d));
+  if (!delim) throw new Error('no delimiter free for a gcloud dictionary flag');
+  return `^${delim}^${Object.entries(entries).map(([k, v]) => `${k}=${v}`).join(delim)}`;
+}
+
+const urlVar = (spec: FunctionSpec) => `URL_${spec.dir.replace(/-/g, '_').toUpperCase()}`;
+
+function grantStep(o: DeployOptions, g: Grant, member: string, config: Config): Step {
   const p = `--project=${o.project}`;
+  const n = names(o.project, o.prefix, o.region);
   switch (g.on) {
     case 'project':
       return { argv: ['gcloud', 'projects', 'add-iam-policy-binding', o.project, member, `--role=${g.role}`, '--condition=None'] };
     case 'topic':
-      return { argv: ['gcloud', 'pubsub', 'topics', 'add-iam-policy-binding', config.topics[g.topic], member, `--role=${g.role}`, p] };
+      return { argv: ['gcloud', 'pubsub', 'topics', 'add-iam-policy-binding', n.topic(config.topics[g.topic]), member, `--role=${g.role}`, p] };
     case 'bucket':
-      return { argv: ['gcloud', 'storage', 'buckets', 'add-iam-policy-binding', `gs://${g.bucket === 'captures' ? captures : evidence}`, member, `--role=${g.role}`, p] };
+      return { argv: ['gcloud', 'storage', 'buckets', 'add-iam-policy-binding', `gs://${n.bucket(g.bucket)}`, member, `--role=${g.role}`, p] };
     case 'dataset':
-      return { argv: ['bq', `--project_id=${o.project}`, 'add-iam-policy-binding', member, `--role=${g.role}`, `${o.project}:speedcam`] };
+      return { argv: ['bq', `--project_id=${o.project}`, 'add-iam-policy-binding', member, `--role=${g.role}`, `${o.project}:${dataset(config)}`] };
   }
 }
 
-/** Shell-quotes a command for printing (what --dry-run shows is what would run). */
+const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+/** Captured values as shell variables: what --dry-run prints runs as a bash script. */
+const shellArg = (a: string) => (a.includes('${') ? `"${a.replace(/["\\`]/g, (c) => `\\${c}`)}"` : quote(a));
+
+/** The step as a bash line (what --dry-run shows is what would run). */
 export function render(step: Step): string {
-  if (step.shell) return step.argv[0]!;
-  return step.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  if (step.waitS !== undefined) return `sleep ${step.waitS}  # IAM propagation`;
+  const files = Object.entries(step.files ?? {}).map(([path, content]) => `cat > ${quote(path)} <<'JSON'\n${content}\nJSON\n`).join('');
+  const cmd = step.argv.map(shellArg).join(' ');
+  const line = step.capture ? `${step.capture}=$(${cmd})` : cmd;
+  const guarded = step.unless ? `[ -n "$(${step.unless.map(shellArg).join(' ')})" ] || ${line}` : line;
+  const alt = step.onExisting ? `${guarded} || ${step.onExisting.map(shellArg).join(' ')}` : step.tolerateExisting ? `${guarded} || true  # already exists` : guarded;
+  return files + alt;
+}
+
+/** Fills `${NAME}` with captured values. */
+export function substitute(argv: readonly string[], vars: Record<string, string>): string[] {
+  return argv.map((a) => a.replace(/\$\{([A-Z0-9_]+)\}/g, (_, k: string) => {
+    if (!(k in vars)) throw new Error(`no value captured for \${${k}}`);
+    return vars[k]!;
+  }));
+}
+
+const EXISTS = /already exists|ALREADY_EXISTS|409/;
+
+/** Runs the steps; "already exists" is fine where the step says so. */
+export function runSteps(steps: Step[], log: (s: string) => void, sleep: (s: number) => void = (s) => spawnSync('sleep', [String(s)])): void {
+  const vars: Record<string, string> = {};
+  const run = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [i, step] of steps.entries()) {
+    log(`[${i + 1}/${steps.length}] ${render(step).split('\n').pop()}`);
+    if (step.waitS !== undefined) {
+      sleep(step.waitS);
+      continue;
+    }
+    for (const [path, content] of Object.entries(step.files ?? {})) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+    }
+    if (step.unless && (run(substitute(step.unless, vars)).stdout ?? '').trim() !== '') continue;
+    let r = run(substitute(step.argv, vars));
+    if (r.status !== 0 && EXISTS.test(r.stderr ?? '')) {
+      if (step.tolerateExisting) continue;
+      if (step.onExisting) r = run(substitute(step.onExisting, vars));
+    }
+    if (r.status !== 0) throw new Error(`step ${i + 1} failed (${render(step).slice(0, 120)}…): ${(r.stderr ?? '').trim().split('\n').pop()}`);
+    if (step.capture) vars[step.capture] = (r.stdout ?? '').trim();
+    else if (r.stdout) process.stdout.write(r.stdout);
+  }
 }
 
 /**
@@ -132,7 +406,7 @@ export function packageSource(root: string, out: string): void {
   if (!existsSync(join(root, 'dist/functions/index.js'))) throw new Error('dist/ is not built: run npm run build first');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  cpSync(join(root, 'dist'), join(out, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'bench')}`) });
+  cpSync(join(root, 'dist'), join(out, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'bench')}`) && !src.includes(join('dist', 'test')) });
   cpSync(join(root, 'schemas'), join(out, 'schemas'), { recursive: true });
   cpSync(join(root, 'package-lock.json'), join(out, 'package-lock.json'));
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
@@ -140,18 +414,15 @@ export function packageSource(root: string, out: string): void {
   writeFileSync(join(out, 'package.json'), JSON.stringify(pkg, null, 2));
 }
 
-/** Runs the steps; "already exists" is fine where the step says so. */
-export function runSteps(steps: Step[], log: (s: string) => void): void {
-  for (const [i, step] of steps.entries()) {
-    log(`[${i + 1}/${steps.length}] ${render(step)}`);
-    const r = step.shell
-      ? spawnSync('bash', ['-c', step.argv[0]!], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] })
-      : spawnSync(step.argv[0]!, step.argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
-    if (r.status !== 0) {
-      if (step.tolerateExisting && /already exists|ALREADY_EXISTS|409/.test(r.stderr ?? '')) continue;
-      throw new Error(`step ${i + 1} failed (${render(step).slice(0, 120)}…): ${(r.stderr ?? '').trim().split('\n').pop()}`);
-    }
-  }
+/** Zips the staged source with fixed timestamps (the same tree gives the same bytes); returns its SHA-256. */
+export async function zipSource(dir: string, out: string): Promise<string> {
+  const { ZipFile } = await import('yazl');
+  const zip = new ZipFile();
+  const walk = (d: string): string[] => readdirSync(d).sort().flatMap((e) => (statSync(join(d, e)).isDirectory() ? walk(join(d, e)) : [join(d, e)]));
+  for (const f of walk(dir)) zip.addFile(f, relative(dir, f).split('\\').join('/'), { mtime: new Date('2020-01-01T00:00:00Z') });
+  zip.end();
+  await new Promise<void>((ok, fail) => zip.outputStream.pipe(createWriteStream(out)).on('close', ok).on('error', fail));
+  return createHash('sha256').update(readFileSync(out)).digest('hex');
 }
 
 export function defaultSource(): string {

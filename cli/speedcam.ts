@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
@@ -8,8 +8,9 @@ import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
 import { GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
 import { LocalObjectStore } from '../shared/adapters/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
+import { repoPath } from '../shared/schemas.js';
 import { formatSummary, runDemo } from './demo.js';
-import { defaultSource, deploySteps, packageSource, render, runSteps } from './deploy.js';
+import { defaultSource, deploySteps, packageSource, render, runSteps, zipSource } from './deploy.js';
 import { generateEvents } from './generate-events.js';
 import { generateTraffic } from './generate-traffic.js';
 import { startStack } from './stack.js';
@@ -194,21 +195,46 @@ program
   });
 
 program
+  .command('terraform-catalog')
+  .description('write terraform/functions.json from functions/catalog.ts (Terraform reads the functions, their scaling and grants from it)')
+  .action(async () => {
+    const { terraformCatalog } = await import('../functions/catalog.js');
+    writeFileSync(join(dirname(repoPath('terraform/resources.json')), 'functions.json'), JSON.stringify(terraformCatalog(), null, 2) + '\n');
+    process.stderr.write('wrote terraform/functions.json\n');
+  });
+
+program
   .command('deploy')
-  .description('create everything with gcloud and bq (topics, Firestore TTLs, BigQuery tables, buckets, service accounts, functions, scheduler)')
+  .description('create everything Terraform creates, with gcloud and bq: topics, push subscriptions, Firestore TTLs and index exemptions, BigQuery tables and views, buckets, service accounts and grants, functions, scheduler, log exclusion, metrics, dashboard, alerts')
   .requiredOption('--project <id>', 'Google Cloud project')
   .option('--region <region>', 'region', 'us-east1')
-  .option('--prefix <name>', 'prefix of function, service account and bucket names', 'speedcam')
+  .option('--prefix <name>', 'prefix of function, subscription, service account and bucket names (1-16 of a-z0-9-)', 'speedcam')
+  .option('--firestore-database <mode>', '"create" the (default) database, or use the "existing" one', 'create')
   .option('--firestore-location <loc>', 'Firestore location', 'nam5')
   .option('--bigquery-location <loc>', 'BigQuery location', 'US')
-  .option('--dry-run', 'print the exact commands, run nothing')
-  .action((o: { project: string; region: string; prefix: string; firestoreLocation: string; bigqueryLocation: string; dryRun?: boolean }) => {
-    const steps = deploySteps({ project: o.project, region: o.region, prefix: o.prefix, firestoreLocation: o.firestoreLocation, bigqueryLocation: o.bigqueryLocation, source: defaultSource() });
+  .option('--env <KEY=VALUE>', 'extra function environment, repeatable (Terraform: function_env)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--alert-channel <id>', 'notification channel of the alert policies, repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--dry-run', 'print the exact commands as a bash script, run nothing')
+  .action(async (o: { project: string; region: string; prefix: string; firestoreDatabase: string; firestoreLocation: string; bigqueryLocation: string; env: string[]; alertChannel: string[]; dryRun?: boolean }) => {
+    if (o.firestoreDatabase !== 'create' && o.firestoreDatabase !== 'existing') throw new Error(`--firestore-database: "create" or "existing" (got "${o.firestoreDatabase}")`);
+    const env = Object.fromEntries(
+      o.env.map((kv) => {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new Error(`--env: KEY=VALUE (got "${kv}")`);
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }),
+    );
+    packageSource(process.cwd(), defaultSource());
+    const zip = resolve('.deploy/source.zip');
+    const sha = await zipSource(defaultSource(), zip);
+    const steps = deploySteps({
+      project: o.project, region: o.region, prefix: o.prefix, firestoreDatabase: o.firestoreDatabase, firestoreLocation: o.firestoreLocation,
+      bigqueryLocation: o.bigqueryLocation, sourceZip: zip, sourceSha256: sha, env, alertChannels: o.alertChannel, filesDir: resolve('.deploy/gcloud'),
+    });
     if (o.dryRun) {
-      process.stdout.write(steps.map(render).join('\n') + '\n');
+      process.stdout.write(['set -euo pipefail', ...steps.map(render)].join('\n') + '\n');
       return;
     }
-    packageSource(process.cwd(), defaultSource());
     runSteps(steps, (l) => process.stderr.write(l + '\n'));
   });
 

@@ -1,39 +1,94 @@
 import type { Config } from '../shared/config.js';
 
-/** Every deployable function: its entry point and the topic that triggers it. */
+type TopicKey = keyof Config['topics'];
+
+/** Every deployable function: its entry point, the topic that triggers it, its scaling and its grants. */
 export interface FunctionSpec {
   /** folder under functions/ */
   dir: string;
   entryPoint: string;
+  /** the topic whose push subscription delivers to this function */
+  trigger: TopicKey;
   triggerTopic: (c: Config) => string;
-  /** requests one instance handles at once (Cloud Functions concurrency; the local relay's flow control) */
+  /** service account id suffix: `<name_prefix>-<account>` must fit in 30 characters */
+  account: string;
+  /** requests one instance handles at once (Cloud Run concurrency; the local relay's flow control) */
   concurrency: number;
   memory: '256Mi' | '512Mi' | '1Gi' | '2Gi';
+  /** vCPUs: more than one request at a time needs a whole vCPU (Cloud Run's rule for concurrency > 1) */
+  cpu: '0.583' | '1' | '2';
   maxInstances: number;
+  /** request timeout; the push subscription's ack deadline equals it */
+  timeoutS: number;
+  /**
+   * Its push subscription: whether a message that keeps failing goes to dead-letters (not for the
+   * dead-letters function itself, nor for flush ticks, which are disposable: a tick that cannot be
+   * delivered while the one flush instance is busy just expires), and how long an unacked message is kept.
+   */
+  subscription: { deadLetter: boolean; retentionS: number };
   /** what the function's own service account may do (least privilege; Terraform and the deploy script grant these) */
   grants: readonly Grant[];
 }
 
 export type Grant =
   | { role: 'roles/datastore.user'; on: 'project' }
-  | { role: 'roles/pubsub.publisher'; on: 'topic'; topic: keyof Config['topics'] }
+  | { role: 'roles/pubsub.publisher'; on: 'topic'; topic: TopicKey }
   | { role: 'roles/bigquery.dataEditor'; on: 'dataset' }
-  | { role: 'roles/bigquery.jobUser'; on: 'project' }
-  | { role: 'roles/storage.objectViewer' | 'roles/storage.objectCreator' | 'roles/storage.objectAdmin'; on: 'bucket'; bucket: 'captures' | 'evidence' };
+  | { role: 'roles/storage.objectViewer' | 'roles/storage.objectCreator'; on: 'bucket'; bucket: 'captures' | 'evidence' };
+
+/** A week of backlog survives an outage, as long as the Firestore state it joins (SPEEDCAM_RETENTION_DAYS). */
+const KEEP = { deadLetter: true, retentionS: 7 * 86_400 };
 
 const firestore: Grant = { role: 'roles/datastore.user', on: 'project' };
-const publishes = (...topics: (keyof Config['topics'])[]): Grant[] => topics.map((topic) => ({ role: 'roles/pubsub.publisher', on: 'topic', topic }));
+const publishes = (...topics: TopicKey[]): Grant[] => topics.map((topic) => ({ role: 'roles/pubsub.publisher', on: 'topic', topic }));
+
+type Declared = Omit<FunctionSpec, 'triggerTopic'>;
+const declare = (d: Declared): FunctionSpec => ({ ...d, triggerTopic: (c) => c.topics[d.trigger] });
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   // Many concurrent deliveries per instance: the group commit needs the burst in one place.
-  { dir: 'vehicle-observations', entryPoint: 'vehicleObservations', triggerTopic: (c) => c.topics.vehicleObservations, concurrency: 250, memory: '512Mi', maxInstances: 20, grants: [firestore, ...publishes('nonFinedVehicles', 'speedingVehicles', 'deadLetters')] },
-  // OCR is CPU-bound: a few photos at a time per instance.
-  { dir: 'fines', entryPoint: 'fines', triggerTopic: (c) => c.topics.speedingVehicles, concurrency: 4, memory: '1Gi', maxInstances: 10, grants: [firestore, ...publishes('fineNotifications', 'deadLetters'), { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' }, { role: 'roles/storage.objectAdmin', on: 'bucket', bucket: 'evidence' }] },
+  declare({ dir: 'vehicle-observations', entryPoint: 'vehicleObservations', trigger: 'vehicleObservations', account: 'observations', concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('nonFinedVehicles', 'speedingVehicles', 'deadLetters')] }),
+  // OCR is CPU-bound: a few photos at a time per instance. Evidence: create only (no overwrite, no delete);
+  // read, to compare an existing object's SHA-256 when a retried upload meets ifGenerationMatch=0.
+  declare({ dir: 'fines', entryPoint: 'fines', trigger: 'speedingVehicles', account: 'fines', concurrency: 4, memory: '1Gi', cpu: '1', maxInstances: 10, timeoutS: 120, subscription: KEEP, grants: [firestore, ...publishes('fineNotifications', 'deadLetters'), { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' }, { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' }, { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' }] }),
   // Window pipelines: one group commit per instance for all keys, so many concurrent deliveries.
-  { dir: 'click-events', entryPoint: 'clickEvents', triggerTopic: (c) => c.topics.clickEvents, concurrency: 250, memory: '512Mi', maxInstances: 20, grants: [firestore, ...publishes('deadLetters')] },
-  { dir: 'transactions', entryPoint: 'transactions', triggerTopic: (c) => c.topics.transactions, concurrency: 250, memory: '512Mi', maxInstances: 20, grants: [firestore, ...publishes('deadLetters')] },
-  { dir: 'user-registrations', entryPoint: 'userRegistrations', triggerTopic: (c) => c.topics.userRegistrations, concurrency: 50, memory: '256Mi', maxInstances: 5, grants: [firestore, ...publishes('deadLetters')] },
-  { dir: 'dead-letters', entryPoint: 'deadLetters', triggerTopic: (c) => c.topics.deadLetters, concurrency: 50, memory: '256Mi', maxInstances: 5, grants: [firestore] },
+  declare({ dir: 'click-events', entryPoint: 'clickEvents', trigger: 'clickEvents', account: 'clicks', concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
+  declare({ dir: 'transactions', entryPoint: 'transactions', trigger: 'transactions', account: 'transactions', concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
+  declare({ dir: 'user-registrations', entryPoint: 'userRegistrations', trigger: 'userRegistrations', account: 'registrations', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
+  declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
-  { dir: 'flush', entryPoint: 'flush', triggerTopic: (c) => c.topics.flushTicks, concurrency: 1, memory: '512Mi', maxInstances: 1, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, { role: 'roles/bigquery.jobUser', on: 'project' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] },
+  // Streaming inserts need bigquery.tables.updateData on the dataset and run no jobs: no bigquery.jobUser.
+  declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: 300, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
 ];
+
+/** The Cloud Build service account's id suffix: it builds every function and holds only the build roles. */
+export const BUILD_ACCOUNT = 'build';
+
+/**
+ * What Terraform reads (terraform/functions.json, written by `speedcam terraform-catalog`; a test keeps
+ * the file equal to this): the same declarations, with topic keys in Terraform's snake_case.
+ */
+export function terraformCatalog() {
+  const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return {
+    build_account: BUILD_ACCOUNT,
+    functions: Object.fromEntries(
+      FUNCTIONS.map((f) => [
+        f.dir,
+        {
+          entry_point: f.entryPoint,
+          trigger: snake(f.trigger),
+          account: f.account,
+          concurrency: f.concurrency,
+          memory: f.memory,
+          cpu: f.cpu,
+          max_instances: f.maxInstances,
+          timeout_s: f.timeoutS,
+          dead_letter: f.subscription.deadLetter,
+          retention_s: f.subscription.retentionS,
+          grants: f.grants.map((g) => ({ role: g.role, on: g.on, target: g.on === 'topic' ? snake(g.topic) : g.on === 'bucket' ? g.bucket : '' })),
+        },
+      ]),
+    ),
+  };
+}

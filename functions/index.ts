@@ -1,9 +1,20 @@
-// The deployed source's entry module: importing registers every function with functions-framework;
-// `--entry-point` (gcloud) or `entry_point` (Terraform) picks one.
-import './vehicle-observations/index.js';
-import './fines/index.js';
-import './click-events/index.js';
-import './transactions/index.js';
-import './user-registrations/index.js';
-import './dead-letters/index.js';
-import './flush/index.js';
+// The deployed source's entry module. In Google Cloud, FUNCTION_TARGET names the one function this
+// instance serves (`--entry-point` / Terraform's `entry_point`): only its module is imported, so it loads
+// only the clients and native modules it uses (cold start). Without it (the local stack, tests), every
+// function is registered with functions-framework.
+
+/** Each function's module by entry point (functions/catalog.ts; a test keeps the two in step). */
+export const FUNCTION_MODULES: Record<string, () => Promise<unknown>> = {
+  vehicleObservations: () => import('./vehicle-observations/index.js'),
+  fines: () => import('./fines/index.js'),
+  clickEvents: () => import('./click-events/index.js'),
+  transactions: () => import('./transactions/index.js'),
+  userRegistrations: () => import('./user-registrations/index.js'),
+  deadLetters: () => import('./dead-letters/index.js'),
+  flush: () => import('./flush/index.js'),
+};
+
+const target = process.env['FUNCTION_TARGET'];
+const only = target ? FUNCTION_MODULES[target] : undefined;
+if (only) await only();
+else await Promise.all(Object.values(FUNCTION_MODULES).map((load) => load()));

@@ -15,7 +15,9 @@ export type DeadLetterReason =
   | 'speed_out_of_range'
   | 'timestamp_out_of_range'
   | 'late'
-  | 'delivery_attempts_exhausted';
+  | 'delivery_attempts_exhausted'
+  /** the warehouse refused the row (the flush's export; error = the warehouse's reason and message) */
+  | 'warehouse_rejected';
 
 export class Rejection {
   constructor(

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FirestoreDeadLetterStore, FirestoreFlushControl, Watermarks } from './adapters/firestore-flush-control.js';
 import type { Config } from './config.js';
-import type { DeadLetter } from './dead-letter.js';
+import { sha256, type DeadLetter } from './dead-letter.js';
 import { passageRow } from './decision-output.js';
 import { fineRow, notifyFine, type FineStore } from './fine.js';
 import type { Logger } from './logger.js';
 import type { PassageStore } from './passage-store.js';
-import type { Clock, Faults, Publisher, Row, Warehouse } from './ports.js';
+import type { Clock, Faults, Publisher, RejectedRow, Row, Warehouse } from './ports.js';
 import { publishDecision } from './speed-check.js';
 import type { FirestoreWindowStore } from './adapters/firestore-window-store.js';
 import type { PassageDecision } from './passage.js';
@@ -35,6 +35,8 @@ export interface FlushReport {
   closedByGap: number;
   republished: number;
   exported: Record<string, number>;
+  /** rows the warehouse refused for good, per table: each went to dead_letters with the warehouse's reason */
+  rejected: Record<string, number>;
   /** true when a page limit stopped the run: the next run continues from the watermark */
   more: boolean;
 }
@@ -51,7 +53,7 @@ const DEAD_LETTER_LAG_MS = 2_000;
  */
 export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<FlushReport> {
   const { config, store, logger, clock } = deps;
-  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, more: false };
+  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, rejected: {}, more: false };
   const marks = await deps.control.acquire(owner, config.flushLeaseMs);
   if (marks === null) return { ...report, skipped: 'lease_held' };
   const radarOf = (id: string) => config.radars.get(id);
@@ -70,8 +72,17 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
   const write = async (table: string, rows: Row[]) => {
     if (rows.length === 0) return;
     warehouse ??= await deps.openWarehouse();
-    await warehouse.upsert(table, rows);
-    report.exported[table] = (report.exported[table] ?? 0) + rows.length;
+    const { rejected } = await warehouse.upsert(table, rows);
+    report.exported[table] = (report.exported[table] ?? 0) + rows.length - rejected.length;
+    if (rejected.length === 0) return;
+    // A refused row must not hold back the watermark (Firestore's TTL would delete what follows it
+    // unexported): it becomes a dead letter with the warehouse's reason and the row itself.
+    report.rejected[table] = (report.rejected[table] ?? 0) + rejected.length;
+    const letters = rejected.map((r) => rejectedRowLetter(table, r, clock.now()));
+    for (const dl of letters) logger.error('dead letter recorded', { dead_letter_id: dl.dead_letter_id, source: dl.source, reason: dl.reason, error: dl.error });
+    const again = table === 'dead_letters' ? rejected : (await warehouse.upsert('dead_letters', letters.map(deadLetterRow))).rejected;
+    // Nowhere left to put it: the log line carries the whole row, for a person.
+    for (const r of again) logger.error('warehouse rejected a dead letter', { table, row: r.row, reason: r.reason, error: r.error });
   };
   const next: Watermarks = { ...marks };
   try {
@@ -118,7 +129,10 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
     if (warehouse) await (warehouse as Warehouse).close();
   }
   await deps.control.commit(owner, next);
-  logger.info('flush done', { ...report });
+  // How far behind now the oldest export watermark is: the dashboard's flush lag (a log-based metric).
+  const marksMs = Object.values(next).filter((v) => typeof v === 'number' && v > 0);
+  const watermark_age_s = marksMs.length ? Math.max(0, Math.round((clock.now() - Math.min(...marksMs)) / 1000)) : null;
+  logger.info('flush done', { ...report, watermark_age_s });
   return report;
 
   async function pageThrough(
@@ -138,6 +152,22 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
     r.more = true;
     return wm;
   }
+}
+
+/** The dead letter of a row the warehouse refused: same id for the same row, so a re-export collapses onto it. */
+export function rejectedRowLetter(table: string, r: RejectedRow, nowMs: number): DeadLetter {
+  return {
+    dead_letter_id: sha256(`warehouse:${table}\n${r.row.row_id}`).slice(0, 32),
+    timestamp: new Date(nowMs).toISOString(),
+    source: `warehouse:${table}`,
+    reason: 'warehouse_rejected',
+    error: `${r.reason}: ${r.error}`.slice(0, 2000),
+    payload: JSON.stringify(r.row),
+    payload_encoding: 'utf8',
+    attributes: { table, row_id: r.row.row_id },
+    message_id: '',
+    publish_time: new Date(nowMs).toISOString(),
+  };
 }
 
 export function deadLetterRow(dl: DeadLetter): Row {

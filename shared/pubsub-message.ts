@@ -38,3 +38,34 @@ export function decodeCloudEvent(
     publishTimeMs: Number.isFinite(parsed) ? parsed : nowMs,
   };
 }
+
+/** Thrown when a request is not a Pub/Sub delivery in any shape speedcam knows. */
+export class NotAPushRequest extends Error {}
+
+/**
+ * Decodes a Pub/Sub delivery as it reaches an HTTP function, in each shape it can arrive in:
+ * - the push body of a push subscription, `{message:{data?, attributes?, messageId, message_id,
+ *   publishTime, publish_time}, subscription, deliveryAttempt?}` (data is absent for an attributes-only
+ *   message, which the functions-framework's own conversion drops);
+ * - a binary-mode CloudEvent (Eventarc: `ce-id`/`ce-time` headers, body `{message, subscription}`);
+ * - a structured CloudEvent (`{specversion, id, time, data:{message, subscription}}`).
+ */
+export function decodePushRequest(headers: Record<string, string | string[] | undefined>, body: unknown, nowMs: number): InboundMessage {
+  const header = (k: string) => {
+    const v = headers[k];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const b = (body !== null && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+  const ce = typeof b['specversion'] === 'string' ? b : null;
+  const envelope = (ce ? ce['data'] : b) as MessagePublishedData | undefined;
+  const m = envelope?.message;
+  if (!m || typeof m !== 'object' || (m.data !== undefined && typeof m.data !== 'string')) throw new NotAPushRequest('no Pub/Sub message in the request');
+  return decodeCloudEvent(
+    {
+      id: (ce?.['id'] as string | undefined) ?? header('ce-id'),
+      time: (ce?.['time'] as string | undefined) ?? header('ce-time'),
+      data: envelope,
+    },
+    nowMs,
+  );
+}

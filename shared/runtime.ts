@@ -1,20 +1,17 @@
-import { BigQuery } from '@google-cloud/bigquery';
+import { createRequire } from 'node:module';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { Storage } from '@google-cloud/storage';
-import { ImageAnnotatorClient } from '@google-cloud/vision';
+import type { Storage } from '@google-cloud/storage';
+import type { ImageAnnotatorClient } from '@google-cloud/vision';
+import type { BigQuery } from '@google-cloud/bigquery';
 import { FirestoreFineStore } from './adapters/firestore-fine-store.js';
 import { GcsObjectStore } from './adapters/gcs-object-store.js';
 import { LocalObjectStore } from './adapters/local-object-store.js';
-import { TesseractTextDetector } from './adapters/tesseract-text-detector.js';
-import { VisionTextDetector } from './adapters/vision-text-detector.js';
 import type { FineDeps } from './fine.js';
 import { FirestoreWindowStore } from './adapters/firestore-window-store.js';
 import { WindowIngest, type WindowDeps } from './windows/window-engine.js';
 import { clickPipeline, transactionPipeline } from './windows/pipelines.js';
 import { FirestoreUserStore } from './windows/users.js';
-import { BigQueryWarehouse } from './adapters/bigquery-warehouse.js';
-import { DuckDbWarehouse } from './adapters/duckdb-warehouse.js';
 import { FirestoreDeadLetterStore, FirestoreFlushControl } from './adapters/firestore-flush-control.js';
 import { FirestorePassageStore } from './adapters/firestore-passage-store.js';
 import { PubSubPublisher } from './adapters/pubsub-publisher.js';
@@ -59,6 +56,25 @@ export interface RuntimeOverrides {
   ocr?: TextDetector;
 }
 
+const require = createRequire(import.meta.url);
+
+/**
+ * A client created on its first use. Each deployed function loads only the clients and native modules it
+ * uses (cold start: the observation path never loads Cloud Storage, Vision, BigQuery, DuckDB or
+ * tesseract; `npm run bench:cold-start` measures it). The Google clients are CommonJS, so the first
+ * use can require them synchronously.
+ */
+function onFirstUse<T extends object>(create: () => T): T {
+  let client: T | undefined;
+  return new Proxy({} as T, {
+    get(_, prop) {
+      client ??= create();
+      const v = (client as Record<string | symbol, unknown>)[prop];
+      return typeof v === 'function' ? v.bind(client) : v;
+    },
+  });
+}
+
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   const logger = overrides.logger ?? createLogger({ component: 'speedcam' });
   const clock = overrides.clock ?? systemClock;
@@ -70,21 +86,38 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const publisher: Publisher = overrides.publisher ?? pubsub!;
   const passages = new FirestorePassageStore(db, config.collections, config.retentionMs, ops, clock);
   const fines = new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock);
-  const objects: ObjectStore = overrides.objects ?? (config.objects.kind === 'local' ? new LocalObjectStore(config.objects.dir) : new GcsObjectStore(new Storage({ projectId: config.projectId })));
+  const objects: ObjectStore =
+    overrides.objects ??
+    (config.objects.kind === 'local'
+      ? new LocalObjectStore(config.objects.dir)
+      : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId }))));
   // Created on first use: tesseract's worker or Vision's client cost start-up time the other functions need not pay.
-  let detector: (TextDetector & { close?(): Promise<void> }) | undefined;
+  let detector: Promise<TextDetector & { close?(): Promise<void> }> | undefined;
+  const createDetector = async (): Promise<TextDetector & { close?(): Promise<void> }> => {
+    if (overrides.ocr) return overrides.ocr;
+    if (config.ocr === 'tesseract') return new (await import('./adapters/tesseract-text-detector.js')).TesseractTextDetector();
+    const { ImageAnnotatorClient: Client } = require('@google-cloud/vision') as { ImageAnnotatorClient: typeof ImageAnnotatorClient };
+    return new (await import('./adapters/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
+  };
   const ocr: TextDetector & { close(): Promise<void> } = {
-    detect: (image) => {
-      detector ??= overrides.ocr ?? (config.ocr === 'tesseract' ? new TesseractTextDetector() : new VisionTextDetector(new ImageAnnotatorClient({ projectId: config.projectId })));
-      return detector.detect(image);
+    detect: async (image) => {
+      // A failed start (a missing language file, a client error) is tried again on the next photo.
+      detector ??= createDetector().catch((err: unknown) => {
+        detector = undefined;
+        throw err;
+      });
+      return (await detector).detect(image);
     },
-    close: async () => detector?.close?.(),
+    close: async () => (await detector)?.close?.(),
   };
   const deadLetters = new FirestoreDeadLetterStore(db, config.collections.deadLetters, config.retentionMs, ops, clock);
   const control = new FirestoreFlushControl(db, config.collections.control, ops, clock);
   const wh = config.warehouse;
-  const openWarehouse = async (): Promise<Warehouse> =>
-    wh.kind === 'duckdb' ? DuckDbWarehouse.open(wh.path) : new BigQueryWarehouse(new BigQuery({ projectId: config.projectId }), wh.dataset);
+  const openWarehouse = async (): Promise<Warehouse> => {
+    if (wh.kind === 'duckdb') return (await import('./adapters/duckdb-warehouse.js')).DuckDbWarehouse.open(wh.path);
+    const { BigQuery: Client } = require('@google-cloud/bigquery') as { BigQuery: typeof BigQuery };
+    return new (await import('./adapters/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
+  };
   const windows = new FirestoreWindowStore(db, config.collections, config.retentionMs, windowOps, clock);
   const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, windowOps, clock);
   const base = { config, logger, clock, faults, publisher, store: passages };

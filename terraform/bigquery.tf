@@ -28,7 +28,8 @@ resource "google_bigquery_table" "tables" {
 }
 
 # Streaming inserts deduplicate on insertId only within about a minute: a flush retried later can land a
-# row twice. Each table has a view that keeps one row per row_id; analysts query the views.
+# row twice. Each table has a view that keeps one row per row_id (resources.json latest_view); a filter on
+# the table's time column prunes partitions through it. Analysts query the views.
 resource "google_bigquery_table" "latest" {
   for_each            = google_bigquery_table.tables
   dataset_id          = google_bigquery_dataset.speedcam.dataset_id
@@ -36,6 +37,9 @@ resource "google_bigquery_table" "latest" {
   deletion_protection = false
   view {
     use_legacy_sql = false
-    query          = "SELECT * EXCEPT(_n) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY row_id) AS _n FROM `${var.project_id}.${var.dataset}.${each.key}`) WHERE _n = 1"
+    query = replace(
+      replace(local.resources.latest_view.query, "{partition_by}", join(", ", compact(["row_id", local.table_layout[each.key].time]))),
+      "{table}", "${var.project_id}.${var.dataset}.${each.key}",
+    )
   }
 }

@@ -3,6 +3,11 @@ output "topics" {
   value       = { for k, t in google_pubsub_topic.topics : k => t.id }
 }
 
+output "subscriptions" {
+  description = "Each function's push subscription."
+  value       = { for k, s in google_pubsub_subscription.push : k => s.id }
+}
+
 output "buckets" {
   description = "Captures (camera photos), evidence (analysed photos) and function source buckets."
   value = {
@@ -18,6 +23,11 @@ output "dataset" {
 }
 
 output "functions" {
-  description = "Deployed functions and their service accounts."
-  value       = { for k, f in google_cloudfunctions2_function.functions : k => { name = f.name, service_account = google_service_account.functions[k].email } }
+  description = "Deployed functions, their URLs and service accounts."
+  value       = { for k, f in google_cloudfunctions2_function.functions : k => { name = f.name, uri = f.service_config[0].uri, service_account = google_service_account.functions[k].email } }
+}
+
+output "dashboard" {
+  description = "The Cloud Monitoring dashboard."
+  value       = google_monitoring_dashboard.pipelines.id
 }

@@ -11,11 +11,14 @@ variable "region" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of function, service account and bucket names."
+  description = "Prefix of function, subscription, service account, bucket, metric and alert names."
   default     = "speedcam"
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
-    error_message = "name_prefix: 2-21 lower-case letters, digits or '-', starting with a letter."
+    # The longest derived id is a service account, <prefix>-registrations, and those are at most 30
+    # characters of [a-z0-9-], starting with a letter and not ending with '-' (test/unit/deploy.test.ts
+    # derives every id from the longest prefix this allows).
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,14}[a-z0-9])?$", var.name_prefix))
+    error_message = "name_prefix: 1-16 lower-case letters, digits or '-', starting with a letter, not ending with '-'."
   }
 }
 
@@ -57,9 +60,19 @@ variable "bigquery_location" {
   default     = "US"
 }
 
+variable "firestore_database" {
+  type        = string
+  description = "\"create\": create the Firestore (default) database; \"existing\": the project already has one (creating it again fails)."
+  default     = "create"
+  validation {
+    condition     = contains(["create", "existing"], var.firestore_database)
+    error_message = "firestore_database: \"create\" or \"existing\"."
+  }
+}
+
 variable "firestore_location" {
   type        = string
-  description = "Location of the Firestore (default) database, created if it does not exist."
+  description = "Location of the Firestore (default) database when firestore_database = \"create\"."
   default     = "nam5"
 }
 
@@ -77,11 +90,18 @@ variable "flush_schedule" {
 
 variable "scaling" {
   type = map(object({
-    max_instances = number
-    concurrency   = number
-    memory        = string
+    max_instances = optional(number)
+    concurrency   = optional(number)
+    memory        = optional(string)
+    cpu           = optional(string)
   }))
-  description = "Per-function overrides of max instances, concurrency and memory (keys: folder names under functions/)."
+  description = "Per-function overrides of max instances, concurrency, memory and CPU (keys: folder names under functions/; unset = functions/catalog.ts)."
+  default     = {}
+}
+
+variable "function_env" {
+  type        = map(string)
+  description = "Extra environment of every function (SPEEDCAM_* settings, see the README); overrides the defaults set in functions.tf."
   default     = {}
 }
 
@@ -103,8 +123,14 @@ variable "captures_lifecycle_days" {
   default     = 30
 }
 
-variable "configure_dead_letter_policies" {
-  type        = bool
-  description = "After apply, set the dead-letter policy of each trigger's Eventarc-managed subscription with gcloud (needs gcloud where terraform runs)."
-  default     = true
+variable "iam_propagation_wait" {
+  type        = string
+  description = "How long the first apply waits after granting roles before building and pushing (IAM changes take time to apply)."
+  default     = "90s"
+}
+
+variable "alert_notification_channels" {
+  type        = list(string)
+  description = "Notification channel ids (projects/P/notificationChannels/N) the alert policies notify; empty = alerts show in the console only."
+  default     = []
 }

@@ -1,10 +1,9 @@
-import * as ff from '@google-cloud/functions-framework';
 import { recordDeadLetter } from '../../shared/dead-letter-sink.js';
-import { decodeCloudEvent, type MessagePublishedData } from '../../shared/pubsub-message.js';
 import { runtime } from '../../shared/runtime.js';
+import { pushFunction } from '../push.js';
 
 /** dead-letters → kept in Firestore until the flush writes the dead_letters table. */
-ff.cloudEvent('deadLetters', async (event: ff.CloudEvent<MessagePublishedData>) => {
+pushFunction('deadLetters', (msg) => {
   const rt = runtime();
-  await recordDeadLetter({ store: rt.deadLetters, logger: rt.logger, clock: rt.clock, faults: rt.faults }, decodeCloudEvent(event, rt.clock.now()));
+  return recordDeadLetter({ store: rt.deadLetters, logger: rt.logger, clock: rt.clock, faults: rt.faults }, msg);
 });

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import type { Row, Warehouse } from '../ports.js';
+import type { RejectedRow, Row, Warehouse } from '../ports.js';
 import { loadSchemas, type SchemaField } from '../schemas.js';
 
 const DUCK_TYPE: Record<SchemaField['type'], string> = {
@@ -50,30 +50,46 @@ export class DuckDbWarehouse implements Warehouse {
     for (const [table, fields] of this.schemas) {
       const cols = fields.map((f) => {
         const type = DUCK_TYPE[f.type] + (f.mode === 'REPEATED' ? '[]' : '');
-        const pk = f.name === 'row_id' ? ' PRIMARY KEY' : '';
+        const pk = f.name === 'row_id' ? ' PRIMARY KEY' : f.mode === 'REQUIRED' ? ' NOT NULL' : '';
         return `"${f.name}" ${type}${pk}`;
       });
       await this.conn.run(`CREATE TABLE IF NOT EXISTS ${LOCAL_DATASET}."${table}" (${cols.join(', ')})`);
     }
   }
 
-  async upsert(table: string, rows: readonly Row[]): Promise<void> {
-    if (rows.length === 0) return;
+  /**
+   * All rows in one transaction. When one of them fails for a reason of its own (a value the schema
+   * refuses, a missing required value), the transaction is rolled back and the rows go in one by one, so
+   * the rejected rows come back with DuckDB's reason and the others land: BigQuery's skipInvalidRows contract.
+   */
+  async upsert(table: string, rows: readonly Row[]): Promise<{ rejected: RejectedRow[] }> {
+    const rejected: RejectedRow[] = [];
+    if (rows.length === 0) return { rejected };
     const fields = this.schemas.get(table);
     if (!fields) throw new Error(`no schema file for table ${table}`);
     const names = fields.map((f) => `"${f.name}"`).join(', ');
     const params = fields.map((_, i) => `$${i + 1}`).join(', ');
     const sql = `INSERT OR REPLACE INTO ${LOCAL_DATASET}."${table}" (${names}) VALUES (${params})`;
+    const insert = (row: Row) => this.conn.run(sql, fields.map((f) => toDuck(row[f.name], f)));
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      for (const row of rows) {
-        await this.conn.run(sql, fields.map((f) => toDuck(row[f.name], f)));
-      }
+      for (const row of rows) await insert(row);
       await this.conn.run('COMMIT');
+      return { rejected };
     } catch (err) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
-      throw err;
+      if (rowErrorClass(err) === null) throw err;
     }
+    for (const row of rows) {
+      try {
+        await insert(row);
+      } catch (err) {
+        const reason = rowErrorClass(err);
+        if (reason === null) throw err;
+        rejected.push({ row, reason, error: String((err as Error).message ?? err).slice(0, 2000) });
+      }
+    }
+    return { rejected };
   }
 
   /** Runs SQL and returns plain JSON-able rows (BIGINT as number when exact, timestamps as ISO text). */
@@ -86,6 +102,15 @@ export class DuckDbWarehouse implements Warehouse {
     this.conn.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** DuckDB's error classes that belong to one row's values (permanent); null for anything else (I/O, locks). */
+function rowErrorClass(err: unknown): string | null {
+  const m = /^(Conversion|Constraint|Invalid Input|Out of Range|Mismatch Type|Invalid Type) Error/.exec(String((err as Error)?.message ?? ''));
+  if (m) return `${m[1]!.toLowerCase().replace(/ /g, '_')}_error`;
+  // Values the client cannot bind at all (an object where a number belongs) are the row's fault too.
+  if (err instanceof TypeError || /^Cannot (create|bind) value/.test(String((err as Error)?.message ?? ''))) return 'invalid_value';
+  return null;
 }
 
 function toDuck(v: unknown, f: SchemaField): DuckDBValue {

@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { FUNCTIONS } from '../functions/catalog.js';
+
+/**
+ * Cold start per deployed function, as Cloud Run starts it: a fresh node process with FUNCTION_TARGET
+ * set and the production configuration, importing the deployed entry module (dist/functions/index.js)
+ * and building the function's runtime, as its first request does. No network is touched. Reports wall
+ * time and process CPU time of each phase (median of --runs), the files loaded and which of the heavy
+ * packages came in. `npm run bench:cold-start [-- --runs 5] [--json]`.
+ */
+const HEAVY = ['@duckdb/node-api', '@duckdb/node-bindings', 'tesseract.js', '@resvg/resvg-js', 'sharp', 'pngjs', '@google-cloud/vision', '@google-cloud/bigquery', '@google-cloud/storage', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/functions-framework'];
+
+const here = dirname(fileURLToPath(import.meta.url));
+const entry = pathToFileURL(join(here, '..', 'functions', 'index.js')).href;
+const runtimeModule = pathToFileURL(join(here, '..', 'shared', 'runtime.js')).href;
+
+/** What the child process runs: import, build the runtime the handler uses, report. */
+const CHILD = `
+import { createRequire } from 'node:module';
+const cpu0 = process.cpuUsage(); const t0 = performance.now();
+await import(${JSON.stringify(entry)});
+const t1 = performance.now(); const cpu1 = process.cpuUsage(cpu0);
+const { runtime } = await import(${JSON.stringify(runtimeModule)});
+const rt = runtime();
+// What the target's handler touches on its first request, short of the network.
+const use = { vehicleObservations: () => rt.speedCheck, fines: () => rt.fineDeps, clickEvents: () => rt.clicks, transactions: () => rt.transactions, userRegistrations: () => rt.users, deadLetters: () => rt.deadLetters, flush: () => rt.flushDeps }[process.env.FUNCTION_TARGET];
+use?.();
+const t2 = performance.now(); const cpu2 = process.cpuUsage(cpu0);
+// What the first request adds: the clients a function creates on first use (no call is made).
+const require = createRequire(import.meta.url);
+for (const m of JSON.parse(process.env.FIRST_USE || '[]')) m.startsWith('.') ? await import(new URL(m, ${JSON.stringify(runtimeModule)}).href) : require(m);
+const t3 = performance.now(); const cpu3 = process.cpuUsage(cpu0);
+const files = Object.keys(createRequire(import.meta.url).cache);
+process.stdout.write(JSON.stringify({ importMs: t1 - t0, importCpuMs: (cpu1.user + cpu1.system) / 1000, readyMs: t2 - t0, readyCpuMs: (cpu2.user + cpu2.system) / 1000, firstUseMs: t3 - t2, firstUseCpuMs: (cpu3.user + cpu3.system - cpu2.user - cpu2.system) / 1000, files }));
+process.exit(0);
+`;
+
+/** Loaded on a function's first request (runtime.ts creates these on first use), in Google Cloud's configuration. */
+const FIRST_USE: Record<string, string[]> = {
+  fines: ['@google-cloud/storage', '@google-cloud/vision', './adapters/vision-text-detector.js'],
+  flush: ['@google-cloud/bigquery', './adapters/bigquery-warehouse.js'],
+};
+
+interface Sample {
+  firstUseMs: number;
+  firstUseCpuMs: number;
+  importMs: number;
+  importCpuMs: number;
+  readyMs: number;
+  readyCpuMs: number;
+  files: string[];
+}
+
+function sample(target: string): Promise<Sample> {
+  const env = {
+    ...process.env,
+    FUNCTION_TARGET: target,
+    FIRST_USE: JSON.stringify(FIRST_USE[FUNCTIONS.find((f) => f.entryPoint === target)!.dir] ?? []),
+    GOOGLE_CLOUD_PROJECT: 'demo-cold-start',
+    SPEEDCAM_WAREHOUSE: 'bigquery',
+    SPEEDCAM_OBJECTS: 'gcs',
+    SPEEDCAM_OCR: 'vision',
+    METADATA_SERVER_DETECTION: 'none',
+  };
+  return new Promise((ok, fail) =>
+    execFile(process.execPath, ['--input-type=module', '-e', CHILD], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return fail(new Error(`${target}: ${stderr || err.message}`));
+      ok(JSON.parse(stdout) as Sample);
+    }),
+  );
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function coldStart(runs: number) {
+  const rows = [];
+  for (const spec of FUNCTIONS) {
+    const samples: Sample[] = [];
+    for (let i = 0; i < runs; i++) samples.push(await sample(spec.entryPoint));
+    const files = samples[0]!.files;
+    const heavy = HEAVY.filter((p) => files.some((f) => f.includes(`/node_modules/${p}/`)));
+    rows.push({
+      function: spec.dir,
+      import_ms: Math.round(median(samples.map((s) => s.importMs))),
+      import_cpu_ms: Math.round(median(samples.map((s) => s.importCpuMs))),
+      ready_ms: Math.round(median(samples.map((s) => s.readyMs))),
+      ready_cpu_ms: Math.round(median(samples.map((s) => s.readyCpuMs))),
+      first_request_extra_ms: Math.round(median(samples.map((s) => s.firstUseMs))),
+      first_request_extra_cpu_ms: Math.round(median(samples.map((s) => s.firstUseCpuMs))),
+      cjs_files: files.length,
+      heavy_packages: heavy.map((p) => p.replace('@google-cloud/', 'gc/')),
+    });
+  }
+  return rows;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const runsArg = process.argv.indexOf('--runs');
+  const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+  const rows = await coldStart(runs);
+  if (process.argv.includes('--json')) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else {
+    process.stdout.write(`cold start per function (median of ${runs} fresh processes; node ${process.version})\n`);
+    process.stdout.write('function              import ms  import CPU ms  ready ms  ready CPU ms  first use ms (CPU)  CJS files  heavy packages loaded (by the first request)\n');
+    for (const r of rows) {
+      process.stdout.write(`${r.function.padEnd(22)}${String(r.import_ms).padStart(9)}${String(r.import_cpu_ms).padStart(15)}${String(r.ready_ms).padStart(10)}${String(r.ready_cpu_ms).padStart(14)}${`${r.first_request_extra_ms} (${r.first_request_extra_cpu_ms})`.padStart(20)}${String(r.cjs_files).padStart(11)}  ${r.heavy_packages.join(', ')}\n`);
+    }
+  }
+}
