@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AverageSpeedRule } from './average-speed.js';
 import { haversineKm, type LatLon } from './geo.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
@@ -29,6 +30,8 @@ export interface Radar {
   plausibleMaxKmh: number;
   /** Observations farther than this from the section are rejected as off-section. */
   offSectionToleranceKm: number;
+  /** how spot speeds are averaged: space-mean (distance over time) or the seeds' arithmetic mean */
+  averageSpeed: AverageSpeedRule;
 }
 
 export interface Topics {
@@ -98,6 +101,7 @@ const radarInput = z
     expected_observations: z.number().int().min(2).nullable().optional(),
     plausible_max_kmh: z.number().positive().optional(),
     off_section_tolerance_m: z.number().positive().optional(),
+    average_speed: z.enum(['space_mean', 'arithmetic']).optional(),
   })
   .strict();
 
@@ -117,6 +121,7 @@ const envSchema = z.object({
   SPEEDCAM_PLAUSIBLE_MAX_KMH: num(1).default(250),
   SPEEDCAM_MAX_SPOT_SPEED_KMH: num(1).default(400),
   SPEEDCAM_OFF_SECTION_TOLERANCE_M: num(1).default(250),
+  SPEEDCAM_AVERAGE_SPEED: z.enum(['space_mean', 'arithmetic']).default('space_mean'),
   SPEEDCAM_GROUP_COMMIT_WAIT_MS: num(0).default(40),
   SPEEDCAM_MAX_MESSAGE_BYTES: num(64).default(65536),
   SPEEDCAM_MAX_EVENT_AGE_H: num(0.01).default(24 * 7),
@@ -170,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     expectedObservations: e.SPEEDCAM_EXPECTED_OBSERVATIONS,
     plausibleMaxKmh: e.SPEEDCAM_PLAUSIBLE_MAX_KMH,
     offSectionToleranceKm: e.SPEEDCAM_OFF_SECTION_TOLERANCE_M / 1000,
+    averageSpeed: e.SPEEDCAM_AVERAGE_SPEED,
   };
   const radars = new Map<string, Radar>();
   if (e.SPEEDCAM_RADARS) {
@@ -200,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         expectedObservations: r.expected_observations === undefined ? defaults.expectedObservations : r.expected_observations,
         plausibleMaxKmh: r.plausible_max_kmh ?? defaults.plausibleMaxKmh,
         offSectionToleranceKm: r.off_section_tolerance_m !== undefined ? r.off_section_tolerance_m / 1000 : defaults.offSectionToleranceKm,
+        averageSpeed: r.average_speed ?? defaults.averageSpeed,
       });
     }
   } else {
