@@ -20,7 +20,7 @@ const ms: number[] = [];
 const exactConfidence: number[] = [];
 for (let i = 0; i < n; i++) {
   const plate = plateId();
-  const { png } = renderCapturePhoto(plate, random);
+  const { image: png } = await renderCapturePhoto(plate, random);
   const t0 = performance.now();
   const read = pickPlate(await detector.detect({ bytes: png }));
   ms.push(performance.now() - t0);

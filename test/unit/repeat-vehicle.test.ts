@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Rejection } from '../../shared/dead-letter.js';
 import { parseObservation, type Observation } from '../../shared/observation.js';
 import { applyObservations, type PassageDecision, type PassageState } from '../../shared/passage.js';
 import { seedMessage, sectionPoints } from '../../cli/generate-traffic.js';
@@ -17,7 +18,7 @@ const SPEEDS = [52.1, 48.3, 61.0, 55.5, 47.2, 58.8, 50.4, 49.9, 63.3, 51.7];
 function burst(vehicleId: string, publishMs: number, messageIdPrefix: string): Observation[] {
   return pts.map((p, i) => {
     const o = parseObservation(inbound(seedMessage(vehicleId, SPEEDS[i]!, p), { publishTimeMs: publishMs + i, messageId: `${messageIdPrefix}-${i}` }), config, publishMs);
-    if (!('obsId' in o)) throw new Error(`rejected: ${JSON.stringify(o)}`);
+    if (o instanceof Rejection) throw new Error(`rejected: ${o.reason} ${o.detail}`);
     return o;
   });
 }
