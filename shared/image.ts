@@ -87,21 +87,26 @@ export async function locateTextRegions(g0: Gray, max = 3): Promise<Box[]> {
   const strong = 40;
   const edge = new Uint8Array(w * h);
   const rowCount = new Int32Array(h);
+  // Counted per edge (a run of edge pixels), not per pixel: a blurred outline of a tail light is one
+  // edge however wide its ramp, while a line of characters crosses dozens.
   for (let y = 0; y < h; y++) {
     let c = 0;
     for (let x = 3; x < w; x++) {
       const i = y * w + x;
       if (Math.abs(g.data[i]! - g.data[i - 1]!) > strong / 2 && Math.abs(g.data[i]! - g.data[i - 3]!) > strong) {
         edge[i] = 1;
-        c++;
+        if (!edge[i - 1]) c++;
       }
     }
     rowCount[y] = c;
   }
+  let peak = 0;
+  for (let y = 0; y < h; y++) peak = Math.max(peak, rowCount[y]!);
+  const rowMin = Math.max(8, Math.round(peak * 0.3));
   const bands: { y0: number; y1: number; sum: number }[] = [];
   let start = -1;
   for (let y = 0; y <= h; y++) {
-    const on = y < h && rowCount[y]! >= 10;
+    const on = y < h && rowCount[y]! >= rowMin;
     if (on && start < 0) start = y;
     if (!on && start >= 0) {
       let sum = 0;
@@ -116,7 +121,8 @@ export async function locateTextRegions(g0: Gray, max = 3): Promise<Box[]> {
     const colCount = new Int32Array(w);
     for (let y = band.y0; y < band.y1; y++) for (let x = 0; x < w; x++) colCount[x]! += edge[y * w + x]!;
     const bh = band.y1 - band.y0;
-    const gap = Math.max(4, Math.round(bh * 0.35));
+    // Words of one plate ("CT56 SKK", "SW 849DV") are one span: gaps up to about a character height.
+    const gap = Math.max(4, Math.round(bh * 1.2));
     const spans: [number, number][] = [];
     let s = -1;
     let last = -1e9;
@@ -183,11 +189,12 @@ export async function cropForOcr(g: Gray, b: Box, scale: number, binarize: boole
     .resize(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)), { kernel: 'cubic' })
     .normalise();
   if (invert) img = img.negate();
-  if (binarize) {
-    const scaled = await toGray(img);
-    return rawGray(scaled).threshold(Math.max(1, otsu(scaled.data))).png().toBuffer();
-  }
-  return img.png().toBuffer();
+  // A margin of ground around the text: tesseract misreads characters that touch the crop's edge.
+  const pad = Math.round(Math.max(1, height * scale) * 0.15);
+  const scaled = await toGray(img);
+  const framed = (i: Sharp) => i.extend({ top: pad, bottom: pad, left: pad, right: pad, background: { r: 255, g: 255, b: 255 } });
+  if (binarize) return framed(rawGray(scaled).threshold(Math.max(1, otsu(scaled.data)))).png().toBuffer();
+  return framed(rawGray(scaled)).png().toBuffer();
 }
 
 /**

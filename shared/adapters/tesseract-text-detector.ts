@@ -75,16 +75,22 @@ export class TesseractTextDetector implements TextDetector {
       const region = refineToPlate(gray, band, dark);
       const votes = new Map<string, { confidence: number; n: number }>();
       const raw: TextDetection[] = [];
+      let passes = 0;
       for (const [i, [height, binarize, psm]] of PASSES.entries()) {
         if (psm !== PSM.SINGLE_BLOCK && [...votes.keys()].some(plateLike)) break; // block mode already found a plate
+        passes++;
         if (psm !== PSM.SINGLE_BLOCK) await worker.setParameters({ tessedit_pageseg_mode: psm });
         const crop = await cropForOcr(gray, region, height / Math.max(1, region.y1 - region.y0), binarize, dark);
         const { data } = await worker
           .recognize(crop, {}, { blocks: true })
           .finally(() => (psm !== PSM.SINGLE_BLOCK ? worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK }) : undefined));
         for (const line of (data.blocks ?? []).flatMap((b) => b.paragraphs.flatMap((p) => p.lines))) {
-          const texts = [line.words.map((w) => w.text).join(''), ...line.words.map((w) => w.text)];
-          const confs = [line.confidence, ...line.words.map((w) => w.confidence)];
+          // The plate's characters are the line's tallest: an EU band's country letter, a state name
+          // or a frame's text beside them are smaller, and are left out of the joined read.
+          const tallest = Math.max(1, ...line.words.map((w) => w.bbox.y1 - w.bbox.y0));
+          const main = line.words.filter((w) => w.bbox.y1 - w.bbox.y0 >= tallest * 0.65);
+          const texts = [main.map((w) => w.text).join(''), line.words.map((w) => w.text).join(''), ...line.words.map((w) => w.text)];
+          const confs = [main.length ? Math.min(...main.map((w) => w.confidence)) : 0, line.confidence, ...line.words.map((w) => w.confidence)];
           const seen = new Set<string>();
           texts.forEach((t, k) => {
             const fit = fitPlate(t, formats);
@@ -98,14 +104,15 @@ export class TesseractTextDetector implements TextDetector {
           });
           if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: toPhoto(region) });
         }
+        // Two differently prepared crops reading the same plate, surely: done.
         const best = [...votes.entries()].filter(([t]) => plateLike(t)).sort((a, b) => b[1].confidence - a[1].confidence)[0];
-        if (i === 0 && best && best[1].confidence >= SURE) break;
+        if (i === 1 && best && best[1].n >= 2 && best[1].confidence / passes >= SURE) break;
       }
       const ranked = [...votes.entries()].filter(([t]) => plateLike(t)).sort((a, b) => b[1].confidence - a[1].confidence);
       if (ranked.length > 0) {
         const [text, v] = ranked[0]!;
-        // The plate is found; the other regions are the car.
-        return [{ text, confidence: Math.min(1, v.confidence / v.n), box: toPhoto(region) }];
+        // Confidence is agreement too: a read that only some passes gave counts for less.
+        return [{ text, confidence: Math.min(1, v.confidence / Math.max(passes, v.n)), box: toPhoto(region) }];
       }
       out.push(...raw);
     }
