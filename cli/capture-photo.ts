@@ -24,6 +24,8 @@ export async function renderCapturePhoto(plate: string, random: () => number, fo
   const plateBg = random() < 0.5 ? '#f4f1e6' : '#f2c230';
   const ink = `rgb(${(20 + random() * 40) | 0},${(30 + random() * 40) | 0},${(90 + random() * 60) | 0})`;
   const noise = 20 + random() * 35;
+  // librsvg (sharp) ignores textLength: the size makes the plate's characters fill 86 % of its width.
+  const size = Math.min(46 * sc, (pw * 0.86) / (plate.length * 0.74));
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">
   <rect width="${W}" height="${H}" fill="#5a5d60"/>
   <rect x="60" y="120" width="520" height="300" rx="40" fill="${car}"/>
@@ -32,7 +34,7 @@ export async function renderCapturePhoto(plate: string, random: () => number, fo
   <g transform="rotate(${rot.toFixed(2)} ${px + pw / 2} ${py + ph / 2})">
     <rect x="${px}" y="${py}" width="${pw}" height="${ph}" rx="${8 * sc}" fill="${plateBg}" stroke="${ink}" stroke-width="${4 * sc}"/>
     <text x="${px + pw / 2}" y="${py + 22 * sc}" font-family="DejaVu Sans" font-size="${14 * sc}" fill="${ink}" text-anchor="middle">NEW YORK</text>
-    <text x="${px + pw / 2}" y="${py + 80 * sc}" font-family="DejaVu Sans" font-weight="bold" font-size="${46 * sc}" textLength="${pw * 0.78}" lengthAdjust="spacingAndGlyphs" fill="${ink}" text-anchor="middle">${plate}</text>
+    <text x="${px + pw / 2}" y="${py + 80 * sc}" font-family="DejaVu Sans" font-weight="bold" font-size="${size}" fill="${ink}" text-anchor="middle">${plate}</text>
   </g>
 </svg>`;
   // The rotated plate's axis-aligned bounds.

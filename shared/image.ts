@@ -144,7 +144,9 @@ export async function locateTextRegions(g0: Gray, max = 3): Promise<Box[]> {
     if (!best) continue;
     const mx = Math.round(bh * 0.15);
     const my = Math.round(bh * 0.2);
-    boxes.push({ x0: Math.max(0, best[0] - mx), y0: Math.max(0, band.y0 - my), x1: Math.min(w, best[1] + 1 + mx), y1: Math.min(h, band.y1 + my) });
+    // More room below the line than above: descenders (a J's hook) have few vertical edges.
+    const below = Math.round(bh * 0.35);
+    boxes.push({ x0: Math.max(0, best[0] - mx), y0: Math.max(0, band.y0 - my), x1: Math.min(w, best[1] + 1 + mx), y1: Math.min(h, band.y1 + below) });
   }
   return boxes;
 }

@@ -98,12 +98,36 @@ const fits = (text: string, template: string) =>
  * position holds (ALPR engines do the same). Without expected formats any 2–8 letters and digits are a
  * plate. Returns null when the text cannot be a plate at all.
  */
-export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): { plate: string; corrected: boolean; formatMatch: boolean } | null {
+export function fitPlate(
+  raw: string,
+  formats: readonly string[] = NY_FORMATS,
+  opts: { repairExtra?: boolean } = {},
+): { plate: string; corrected: boolean; formatMatch: boolean } | null {
   const text = normalizePlate(raw);
-  if (text.length < MIN_LEN || text.length > MAX_LEN) return null;
+  if (text.length < MIN_LEN || text.length > MAX_LEN + (opts.repairExtra ? 1 : 0)) return null;
   const templates = formats.length ? resolvePlateFormats(formats) : [];
-  if (templates.length === 0) return { plate: text, corrected: false, formatMatch: true };
+  if (templates.length === 0) return text.length <= MAX_LEN ? { plate: text, corrected: false, formatMatch: true } : null;
   if (templates.some((t) => fits(text, t))) return { plate: text, corrected: false, formatMatch: true };
+  const swapped = bestSwap(text, templates);
+  if (swapped) return { plate: swapped.plate, corrected: true, formatMatch: true };
+  // An engine that doubles a character ("GMGO0742", an O read beside a 0): drop one that repeats or
+  // looks like its neighbour, when that alone makes the text fit.
+  if (opts.repairExtra) {
+    const alike = (a: string, b: string) => a === b || TO_DIGIT[a] === b || TO_LETTER[a] === b || TO_DIGIT[b] === a || TO_LETTER[b] === a;
+    for (let i = 0; i < text.length; i++) {
+      if (!((i > 0 && alike(text[i]!, text[i - 1]!)) || (i + 1 < text.length && alike(text[i]!, text[i + 1]!)))) continue;
+      const shorter = text.slice(0, i) + text.slice(i + 1);
+      if (templates.some((t) => fits(shorter, t))) return { plate: shorter, corrected: true, formatMatch: true };
+      const fixed = bestSwap(shorter, templates);
+      if (fixed) return { plate: fixed.plate, corrected: true, formatMatch: true };
+    }
+  }
+  if (text.length > MAX_LEN) return null;
+  return { plate: text, corrected: false, formatMatch: false };
+}
+
+/** The text swapped into a template of its length with the fewest look-alike swaps, if any. */
+function bestSwap(text: string, templates: readonly string[]): { plate: string; swaps: number } | null {
   let best: { plate: string; swaps: number } | null = null;
   for (const t of templates) {
     if (t.length !== text.length) continue;
@@ -116,8 +140,7 @@ export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): 
     }).join('');
     if (fits(fixed, t) && (!best || swaps < best.swaps)) best = { plate: fixed, swaps };
   }
-  if (best) return { plate: best.plate, corrected: true, formatMatch: true };
-  return { plate: text, corrected: false, formatMatch: false };
+  return best;
 }
 
 /** New York's syntax only: the plate when the text fits LLLDDDD (after look-alike swaps), else null. */

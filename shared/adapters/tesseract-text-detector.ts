@@ -89,19 +89,27 @@ export class TesseractTextDetector implements TextDetector {
           // or a frame's text beside them are smaller, and are left out of the joined read.
           const tallest = Math.max(1, ...line.words.map((w) => w.bbox.y1 - w.bbox.y0));
           const main = line.words.filter((w) => w.bbox.y1 - w.bbox.y0 >= tallest * 0.65);
-          const texts = [main.map((w) => w.text).join(''), line.words.map((w) => w.text).join(''), ...line.words.map((w) => w.text)];
-          const confs = [main.length ? Math.min(...main.map((w) => w.confidence)) : 0, line.confidence, ...line.words.map((w) => w.confidence)];
-          const seen = new Set<string>();
-          texts.forEach((t, k) => {
-            const fit = fitPlate(t, formats);
-            const key = fit?.plate ?? t;
-            if (seen.has(key) || key.length === 0) return;
-            seen.add(key);
+          // Candidates: every run of neighbouring main words ("WSS-UE 531" without a stray "J" before
+          // it), weighted by the share of the line's characters they cover, so that a part of the plate
+          // that happens to fit a format ("LEG-G" as LEG6) loses to the whole.
+          const chars = (ws: typeof main) => ws.reduce((n, w) => n + w.text.replace(/[^A-Za-z0-9]/g, '').length, 0);
+          const total = Math.max(1, chars(main));
+          const seen = new Map<string, number>();
+          for (let a = 0; a < main.length; a++)
+            for (let z = a; z < main.length; z++) {
+              const run = main.slice(a, z + 1);
+              const text = run.map((w) => w.text).join('');
+              const fit = fitPlate(text, formats, { repairExtra: true });
+              const key = fit?.plate ?? text;
+              if (key.length === 0) continue;
+              // A read that needed O/0-style swaps counts for less, as in pickPlate.
+              const weight = (fit?.corrected ? 0.75 : 1) * (chars(run) / total) * (Math.min(...run.map((w) => w.confidence)) / 100);
+              seen.set(key, Math.max(seen.get(key) ?? 0, weight));
+            }
+          for (const [key, weight] of seen) {
             const v = votes.get(key) ?? { confidence: 0, n: 0 };
-            // A read that needed O/0-style swaps counts for less, as in pickPlate.
-            const weight = fit?.corrected ? 0.75 : 1;
-            votes.set(key, { confidence: v.confidence + (confs[k]! / 100) * weight, n: v.n + 1 });
-          });
+            votes.set(key, { confidence: v.confidence + weight, n: v.n + 1 });
+          }
           if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: toPhoto(region) });
         }
         // Two differently prepared crops reading the same plate, surely: done.
