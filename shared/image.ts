@@ -181,7 +181,7 @@ function otsu(vals: ArrayLike<number>): number {
  * threshold; dark text on light ground whatever the plate's colours (`invert` for light-on-dark plates).
  * A PNG for OCR.
  */
-export async function cropForOcr(g: Gray, b: Box, scale: number, binarize: boolean, invert = false): Promise<Buffer> {
+export async function cropForOcr(g: Gray, b: Box, scale: number, binarize: boolean, invert = false, skewDeg = 0): Promise<Buffer> {
   const left = Math.max(0, Math.floor(b.x0));
   const top = Math.max(0, Math.floor(b.y0));
   const width = Math.max(1, Math.min(g.width - left, Math.ceil(b.x1 - b.x0)));
@@ -191,12 +191,50 @@ export async function cropForOcr(g: Gray, b: Box, scale: number, binarize: boole
     .resize(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)), { kernel: 'cubic' })
     .normalise();
   if (invert) img = img.negate();
+  // A tilted plate (a camera off-axis, a bent bracket) read level: tesseract wants horizontal lines.
+  if (Math.abs(skewDeg) >= 0.75) img = sharp(await img.png().toBuffer()).rotate(-skewDeg, { background: { r: 255, g: 255, b: 255 } }).greyscale();
   // A margin of ground around the text: tesseract misreads characters that touch the crop's edge.
   const pad = Math.round(Math.max(1, height * scale) * 0.15);
   const scaled = await toGray(img);
   const framed = (i: Sharp) => i.extend({ top: pad, bottom: pad, left: pad, right: pad, background: { r: 255, g: 255, b: 255 } });
   if (binarize) return framed(rawGray(scaled).threshold(Math.max(1, otsu(scaled.data)))).png().toBuffer();
   return framed(rawGray(scaled)).png().toBuffer();
+}
+
+/**
+ * The tilt of the text in a region, in degrees (positive: the line falls to the right): the angle at
+ * which the ink's rows line up best (projection profile). Plate-specific: one line of large characters.
+ */
+export function estimateSkew(g: Gray, b: Box, dark = false, maxDeg = 7, stepDeg = 0.5): number {
+  const x0 = Math.max(0, Math.round(b.x0));
+  const y0 = Math.max(0, Math.round(b.y0));
+  const x1 = Math.min(g.width, Math.round(b.x1));
+  const y1 = Math.min(g.height, Math.round(b.y1));
+  if (x1 - x0 < 8 || y1 - y0 < 8) return 0;
+  const vals: number[] = [];
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) vals.push(g.data[y * g.width + x]!);
+  const th = otsu(vals);
+  const ink: [number, number][] = [];
+  for (let y = y0; y < y1; y++)
+    for (let x = x0; x < x1; x++) {
+      const v = g.data[y * g.width + x]!;
+      if (dark ? v > th : v <= th) ink.push([x - x0, y - y0]);
+    }
+  if (ink.length < 20) return 0;
+  const h = y1 - y0;
+  const w = x1 - x0;
+  let best = { deg: 0, score: -1 };
+  for (let deg = -maxDeg; deg <= maxDeg + 1e-9; deg += stepDeg) {
+    const t = Math.tan((deg * Math.PI) / 180);
+    const off = Math.ceil(Math.abs(t) * w);
+    const bins = new Float64Array(h + 2 * off + 2);
+    for (const [x, y] of ink) bins[Math.round(y - x * t) + off]!++;
+    let score = 0;
+    for (const c of bins) score += c * c;
+    // Ties (a level line) go to the smaller angle.
+    if (score > best.score * 1.0005 || (Math.abs(score - best.score) <= best.score * 0.0005 && Math.abs(deg) < Math.abs(best.deg))) best = { deg, score };
+  }
+  return best.deg;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createWorker, OEM, PSM, type Worker } from 'tesseract.js';
-import { cropForOcr, loadGray, locateTextRegions, refineToPlate, type Gray } from '../image.js';
+import { cropForOcr, estimateSkew, loadGray, locateTextRegions, refineToPlate, type Gray } from '../image.js';
 import { fitPlate, NY_FORMATS, type Box, type TextDetection } from '../plate.js';
 import type { TextDetector } from '../ports.js';
 
@@ -73,6 +73,7 @@ export class TesseractTextDetector implements TextDetector {
     for (const band of await locateTextRegions(gray)) {
       const dark = isDarkPlate(gray, band);
       const region = refineToPlate(gray, band, dark);
+      const skew = estimateSkew(gray, region, dark);
       const votes = new Map<string, { confidence: number; n: number }>();
       const raw: TextDetection[] = [];
       let passes = 0;
@@ -80,7 +81,7 @@ export class TesseractTextDetector implements TextDetector {
         if (psm !== PSM.SINGLE_BLOCK && [...votes.keys()].some(plateLike)) break; // block mode already found a plate
         passes++;
         if (psm !== PSM.SINGLE_BLOCK) await worker.setParameters({ tessedit_pageseg_mode: psm });
-        const crop = await cropForOcr(gray, region, height / Math.max(1, region.y1 - region.y0), binarize, dark);
+        const crop = await cropForOcr(gray, region, height / Math.max(1, region.y1 - region.y0), binarize, dark, skew);
         const { data } = await worker
           .recognize(crop, {}, { blocks: true })
           .finally(() => (psm !== PSM.SINGLE_BLOCK ? worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK }) : undefined));
@@ -112,6 +113,7 @@ export class TesseractTextDetector implements TextDetector {
           }
           if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: toPhoto(region) });
         }
+        if (process.env['SPEEDCAM_OCR_DEBUG']) process.stderr.write(`pass ${i}: ${JSON.stringify(data.text)} ${JSON.stringify([...votes.entries()].filter(([t]) => plateLike(t)))}\n`);
         // Two differently prepared crops reading the same plate, surely: done.
         const best = [...votes.entries()].filter(([t]) => plateLike(t)).sort((a, b) => b[1].confidence - a[1].confidence)[0];
         if (i === 1 && best && best[1].n >= 2 && best[1].confidence / passes >= SURE) break;
