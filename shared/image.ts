@@ -287,6 +287,40 @@ export function refineToPlate(g: Gray, b: Box, dark = false): Box {
 }
 
 /**
+ * An EU plate's blue band (or any solid dark strip) at the left of a light plate region, cut off: its
+ * country letter would otherwise be read as the plate's first character. A strip is a run of columns
+ * dark over 85 % of the region's middle rows (a character's stem is shorter than the region).
+ */
+export function trimBand(g: Gray, b: Box): Box {
+  const x0 = Math.max(0, Math.round(b.x0));
+  const x1 = Math.min(g.width, Math.round(b.x1));
+  const y0 = Math.max(0, Math.round(b.y0 + (b.y1 - b.y0) * 0.1));
+  const y1 = Math.min(g.height, Math.round(b.y1 - (b.y1 - b.y0) * 0.1));
+  const h = y1 - y0;
+  if (x1 - x0 < 16 || h < 6) return b;
+  const vals: number[] = [];
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) vals.push(g.data[y * g.width + x]!);
+  const th = otsu(vals);
+  const darkShare = (x: number) => {
+    let n = 0;
+    for (let y = y0; y < y1; y++) if (g.data[y * g.width + x]! <= th) n++;
+    return n / h;
+  };
+  const limit = x0 + Math.round((x1 - x0) * 0.35);
+  let x = x0;
+  while (x < limit && darkShare(x) < 0.85) x++;
+  const start = x;
+  while (x < limit && darkShare(x) >= 0.85) x++;
+  const run = x - start;
+  // The band is at the plate's left edge and about a third of its height wide; a border line is a few
+  // pixels, a character's stem narrower and further in.
+  if (run < h * 0.25 || start - x0 > (x1 - x0) * 0.1 || x >= limit) return b;
+  // The band's letter and stars sit inside it: skip to the first light column past its dark edge.
+  while (x < limit && darkShare(x) >= 0.3) x++;
+  return { ...b, x0: x };
+}
+
+/**
  * Zero-mean sensor noise of the given amplitude over an image, drawn from `random` (so a seeded
  * generator gives the same photo), blended by sharp.
  */

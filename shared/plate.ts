@@ -111,11 +111,12 @@ export function fitPlate(
   const swapped = bestSwap(text, templates);
   if (swapped) return { plate: swapped.plate, corrected: true, formatMatch: true };
   // An engine that doubles a character ("GMGO0742", an O read beside a 0): drop one that repeats or
-  // looks like its neighbour, when that alone makes the text fit.
+  // looks like its neighbour, when that alone makes the text fit…
   if (opts.repairExtra) {
     const alike = (a: string, b: string) => a === b || TO_DIGIT[a] === b || TO_LETTER[a] === b || TO_DIGIT[b] === a || TO_LETTER[b] === a;
-    for (let i = 0; i < text.length; i++) {
-      if (!((i > 0 && alike(text[i]!, text[i - 1]!)) || (i + 1 < text.length && alike(text[i]!, text[i + 1]!)))) continue;
+    const doubled = [...Array(text.length).keys()].filter((i) => (i > 0 && alike(text[i]!, text[i - 1]!)) || (i + 1 < text.length && alike(text[i]!, text[i + 1]!)));
+    // …or else a stray glyph at either end (an EU band's letter, a bolt, the frame's edge).
+    for (const i of [...doubled, 0, text.length - 1]) {
       const shorter = text.slice(0, i) + text.slice(i + 1);
       if (templates.some((t) => fits(shorter, t))) return { plate: shorter, corrected: true, formatMatch: true };
       const fixed = bestSwap(shorter, templates);

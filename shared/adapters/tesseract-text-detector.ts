@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createWorker, OEM, PSM, type Worker } from 'tesseract.js';
-import { cropForOcr, estimateSkew, loadGray, locateTextRegions, refineToPlate, type Gray } from '../image.js';
+import { cropForOcr, estimateSkew, loadGray, locateTextRegions, refineToPlate, trimBand, type Gray } from '../image.js';
 import { fitPlate, NY_FORMATS, type Box, type TextDetection } from '../plate.js';
 import type { TextDetector } from '../ports.js';
 
@@ -72,7 +72,7 @@ export class TesseractTextDetector implements TextDetector {
     const out: TextDetection[] = [];
     for (const band of await locateTextRegions(gray)) {
       const dark = isDarkPlate(gray, band);
-      const region = refineToPlate(gray, band, dark);
+      const region = dark ? refineToPlate(gray, band, dark) : trimBand(gray, refineToPlate(gray, band, dark));
       const skew = estimateSkew(gray, region, dark);
       const votes = new Map<string, { confidence: number; n: number }>();
       const raw: TextDetection[] = [];
@@ -113,7 +113,6 @@ export class TesseractTextDetector implements TextDetector {
           }
           if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: toPhoto(region) });
         }
-        if (process.env['SPEEDCAM_OCR_DEBUG']) process.stderr.write(`pass ${i}: ${JSON.stringify(data.text)} ${JSON.stringify([...votes.entries()].filter(([t]) => plateLike(t)))}\n`);
         // Two differently prepared crops reading the same plate, surely: done.
         const best = [...votes.entries()].filter(([t]) => plateLike(t)).sort((a, b) => b[1].confidence - a[1].confidence)[0];
         if (i === 1 && best && best[1].n >= 2 && best[1].confidence / passes >= SURE) break;
