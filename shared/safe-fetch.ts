@@ -146,7 +146,15 @@ function getOnce(url: URL, policy: FetchPolicy, deadline: number, accept: 'image
       (callback as (e: null, a: string, f: number) => void)(null, list[0]!.address, list[0]!.family);
     });
   };
-  return new Promise((resolve, reject) => {
+  return new Promise((resolveOnce, rejectOnce) => {
+    // Settled once: destroying a response emits 'aborted' and 'error' after the failure that caused it.
+    let settled = false;
+    const resolve = (v: { status: number; location?: string; contentType: string; body?: Buffer }) => {
+      if (!settled) (settled = true), resolveOnce(v);
+    };
+    const reject = (e: Error) => {
+      if (!settled) (settled = true), rejectOnce(e);
+    };
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(
       url,
@@ -159,8 +167,8 @@ function getOnce(url: URL, policy: FetchPolicy, deadline: number, accept: 'image
         const status = res.statusCode ?? 0;
         const contentType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
         const fail = (e: Error) => {
-          res.destroy();
           reject(e);
+          res.destroy();
         };
         if (status >= 300 && status < 400) {
           res.resume();
