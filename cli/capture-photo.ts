@@ -1,5 +1,6 @@
-import { PNG } from 'pngjs';
-import { renderSvgImage } from '../shared/image.js';
+import sharp from 'sharp';
+import { ensureFonts } from '../shared/fonts.js';
+import { withSensorNoise, type PhotoFormat } from '../shared/image.js';
 import type { Box } from '../shared/plate.js';
 
 const CAR_COLOURS = ['#8b1a1a', '#1a3a8b', '#222222', '#777777', '#dddddd', '#2f6b2f', '#c9c9c9', '#4a2a6a'];
@@ -7,9 +8,10 @@ const CAR_COLOURS = ['#8b1a1a', '#1a3a8b', '#222222', '#777777', '#dddddd', '#2f
 /**
  * A synthetic camera photo of a car's rear with a NY-style plate. Position, scale, rotation, plate
  * colours, ink contrast and noise vary with `random`, so the OCR is exercised honestly.
- * Returns the PNG and where the plate is (the truth for tests).
+ * Returns the image (PNG by default, or JPEG/WebP as a camera or the cars API serves) and where the
+ * plate is (the truth for tests).
  */
-export function renderCapturePhoto(plate: string, random: () => number): { png: Buffer; plateBox: Box } {
+export async function renderCapturePhoto(plate: string, random: () => number, format: PhotoFormat = 'png'): Promise<{ image: Buffer; plateBox: Box }> {
   const W = 640;
   const H = 480;
   const sc = 0.8 + random() * 0.5;
@@ -22,6 +24,8 @@ export function renderCapturePhoto(plate: string, random: () => number): { png: 
   const plateBg = random() < 0.5 ? '#f4f1e6' : '#f2c230';
   const ink = `rgb(${(20 + random() * 40) | 0},${(30 + random() * 40) | 0},${(90 + random() * 60) | 0})`;
   const noise = 20 + random() * 35;
+  // librsvg (sharp) ignores textLength: the size makes the plate's characters fill 86 % of its width.
+  const size = Math.min(46 * sc, (pw * 0.86) / (plate.length * 0.74));
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">
   <rect width="${W}" height="${H}" fill="#5a5d60"/>
   <rect x="60" y="120" width="520" height="300" rx="40" fill="${car}"/>
@@ -30,7 +34,7 @@ export function renderCapturePhoto(plate: string, random: () => number): { png: 
   <g transform="rotate(${rot.toFixed(2)} ${px + pw / 2} ${py + ph / 2})">
     <rect x="${px}" y="${py}" width="${pw}" height="${ph}" rx="${8 * sc}" fill="${plateBg}" stroke="${ink}" stroke-width="${4 * sc}"/>
     <text x="${px + pw / 2}" y="${py + 22 * sc}" font-family="DejaVu Sans" font-size="${14 * sc}" fill="${ink}" text-anchor="middle">NEW YORK</text>
-    <text x="${px + pw / 2}" y="${py + 80 * sc}" font-family="DejaVu Sans" font-weight="bold" font-size="${46 * sc}" textLength="${pw * 0.78}" lengthAdjust="spacingAndGlyphs" fill="${ink}" text-anchor="middle">${plate}</text>
+    <text x="${px + pw / 2}" y="${py + 80 * sc}" font-family="DejaVu Sans" font-weight="bold" font-size="${size}" fill="${ink}" text-anchor="middle">${plate}</text>
   </g>
 </svg>`;
   // The rotated plate's axis-aligned bounds.
@@ -40,24 +44,9 @@ export function renderCapturePhoto(plate: string, random: () => number): { png: 
   const bh = pw * s + ph * c;
   const cx = px + pw / 2;
   const cy = py + ph / 2;
-  return { png: addSensorNoise(renderSvgImage(svg), noise, random), plateBox: { x0: cx - bw / 2, y0: cy - bh / 2, x1: cx + bw / 2, y1: cy + bh / 2 } };
-}
-
-/**
- * Grey sensor noise of the given amplitude (luminance units), added per pixel. Much cheaper than an
- * SVG turbulence filter (88 ms a photo), and just as hard on the OCR.
- */
-function addSensorNoise(rendered: { pixels: Buffer; width: number; height: number }, amplitude: number, random: () => number): Buffer {
-  const img = new PNG({ width: rendered.width, height: rendered.height });
-  rendered.pixels.copy(img.data);
-  let seed = Math.floor(random() * 2 ** 31) | 1;
-  for (let i = 0; i < img.width * img.height; i++) {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    const n = ((seed >>> 0) / 2 ** 32 - 0.5) * amplitude;
-    for (let c = 0; c < 3; c++) img.data[4 * i + c] = Math.max(0, Math.min(255, img.data[4 * i + c]! + n));
-  }
+  ensureFonts();
+  const noisy = await withSensorNoise(sharp(Buffer.from(svg)), W, H, noise, random);
   // Fast deflate: noise compresses poorly anyway, and the camera must keep up with traffic.
-  return PNG.sync.write(img, { deflateLevel: 1, filterType: 0 });
+  const image = await (format === 'jpeg' ? noisy.jpeg({ quality: 85 }) : format === 'webp' ? noisy.webp({ quality: 85 }) : noisy.png({ compressionLevel: 1 })).toBuffer();
+  return { image, plateBox: { x0: cx - bw / 2, y0: cy - bh / 2, x1: cx + bw / 2, y1: cy + bh / 2 } };
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
 import type { OpsCounter } from '../shared/ports.js';
 import type { GeneratedEvents } from './generate-events.js';
-import { renderReport, type ReportData } from './report.js';
+import { renderReport, thumbnail, type ReportData } from './report.js';
 import { hasChromium, openInChromium } from './report-browser.js';
 import type { Config } from '../shared/config.js';
 import type { GeneratedVehicle } from './generate-traffic.js';
@@ -306,7 +306,7 @@ async function writeReport(
     data = {
       generatedAt: new Date().toISOString(),
       headline,
-      fines: fines.map((f) => {
+      fines: await Promise.all(fines.map(async (f) => {
         const url = typeof f['image_url'] === 'string' ? String(f['image_url']) : null;
         const file = url?.startsWith('file:') ? fileURLToPath(url) : null;
         return {
@@ -317,9 +317,9 @@ async function writeReport(
           plate_confidence: (f['plate_confidence'] as number | null) ?? null,
           review_reason: (f['review_reason'] as string | null) ?? null,
           avg_speed: Number(f['avg_speed']),
-          photo: file && existsSync(file) && file.endsWith('.png') && !file.includes('captures') ? readFileSync(file) : null,
+          photo: file && existsSync(file) && file.endsWith('.png') && !file.includes('captures') ? await thumbnail(readFileSync(file)) : null,
         };
-      }),
+      })),
       radars: [...config.radars.values()].map((r) => ({
         radar_id: r.id,
         name: r.name,

@@ -4,6 +4,7 @@ import type { Radar } from '../shared/config.js';
 import { gsUri, objectName } from '../shared/object-names.js';
 import type { ObjectStore } from '../shared/ports.js';
 import { renderCapturePhoto } from './capture-photo.js';
+import { plateForVehicle } from './cars-api.js';
 
 export interface TrafficOptions {
   mode: 'seed' | 'timed';
@@ -19,7 +20,10 @@ export interface TrafficOptions {
   radarAttribute?: string;
   topic: string;
   random?: () => number;
-  /** where the cameras' photos go (captures bucket); without it no photos are taken */
+  /**
+   * timed mode: where the cameras' photos go (captures bucket, referenced by the exit's image_uri);
+   * without it no photos are taken. Seed mode takes none, as seed 001: the cars API photographs those.
+   */
   captures?: { store: ObjectStore; bucket: string };
   onProgress?: (p: TrafficProgress) => void;
   sleep?: (ms: number) => Promise<void>;
@@ -115,14 +119,16 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
   const started = Date.now();
 
   const sendVehicle = async () => {
-    const plate = plateId();
-    const vehicleId = opts.mode === 'seed' ? seedVehicleId() : plate;
+    // Seed mode: the plate the cars API photographs for this id (the truth fines are checked against).
+    const seedId = opts.mode === 'seed' ? seedVehicleId() : null;
+    const plate = seedId ? plateForVehicle(seedId) : plateId();
+    const vehicleId = seedId ?? plate;
     let captureUri: string | null = null;
-    if (opts.captures) {
+    if (opts.captures && opts.mode === 'timed') {
       // The camera's photo goes up before the observations: captures/<radar>/<vehicle>/<time ms>.png
-      const { png } = renderCapturePhoto(plate, random);
+      const { image } = await renderCapturePhoto(plate, random);
       captureUri = gsUri(opts.captures.bucket, `${objectName(opts.radar.id, vehicleId)}/${Date.now()}.png`);
-      await opts.captures.store.put(captureUri, png, { contentType: 'image/png' });
+      await opts.captures.store.put(captureUri, image, { contentType: 'image/png' });
     }
     const v =
       opts.mode === 'seed'

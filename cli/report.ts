@@ -1,4 +1,4 @@
-import { decodePng, renderSvg } from '../shared/image.js';
+import sharp from 'sharp';
 
 export interface ReportFine {
   fine_id: string;
@@ -36,12 +36,15 @@ export interface ReportData {
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const MAX_PHOTOS = 12;
 
-/** A smaller copy of a photo, for embedding (the report is one file). */
-export function thumbnail(png: Buffer, width = 320): string {
-  const { width: w, height: h } = decodePng(png);
-  const height = Math.round((h * width) / w);
-  const small = renderSvg(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><image width="${width}" height="${height}" href="data:image/png;base64,${png.toString('base64')}"/></svg>`);
-  return `data:image/png;base64,${small.toString('base64')}`;
+/** A smaller copy of a photo (JPEG), for embedding (the report is one file). */
+export async function thumbnail(photo: Buffer, width = 320): Promise<Buffer> {
+  return sharp(photo).rotate().resize({ width, withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
+}
+
+/** A data: URL of a photo's bytes, with its type read from its first bytes. */
+function photoDataUrl(bytes: Buffer): string {
+  const type = bytes[0] === 0xff && bytes[1] === 0xd8 ? 'image/jpeg' : bytes.subarray(8, 12).toString('latin1') === 'WEBP' ? 'image/webp' : 'image/png';
+  return `data:${type};base64,${bytes.toString('base64')}`;
 }
 
 function barChart(r: ReportRadar): string {
@@ -107,7 +110,7 @@ export function renderReport(d: ReportData): string {
     .slice(0, MAX_PHOTOS)
     .map(
       (f) => `<figure class="fine">
-${f.photo ? `<img class="evidence" alt="analysed photo of fine ${esc(f.fine_id)}" src="${thumbnail(f.photo)}">` : '<div class="nophoto">no photo</div>'}
+${f.photo ? `<img class="evidence" alt="analysed photo of fine ${esc(f.fine_id)}" src="${photoDataUrl(f.photo)}">` : '<div class="nophoto">no photo</div>'}
 <figcaption><b>${esc(f.plate_read ?? 'not read')}</b> ${f.plate_read === f.plate_truth ? '<span class="ok">= truth</span>' : `<span class="bad">truth ${esc(f.plate_truth)}</span>`}
 · ${f.avg_speed.toFixed(1)} km/h${f.plate_confidence !== null ? ` · confidence ${Math.round(f.plate_confidence * 100)} %` : ''}${f.review_reason ? ` · <i>review: ${esc(f.review_reason)}</i>` : ''}</figcaption>
 </figure>`,

@@ -45,7 +45,9 @@ program
   .option('--functions-port <port>', 'first port of the function servers (0 = free ports)', positiveInt, 8090)
   .option('--flush-interval <seconds>', 'how often the flush runs (Cloud Scheduler in Google Cloud)', positive, 5)
   .option('--data-dir <dir>', 'where the warehouse file and logs go', '.speedcam')
-  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string }) => {
+  .option('--cars-api-port <port>', 'port of the local cars API that photographs vehicles for fines (0 = a free one; not started when SPEEDCAM_CARS_API is set)', (v: string) => Number(v), 0)
+  .option('--no-cars-api', 'no local cars API (fines then find photos only in image_uri and the captures bucket)')
+  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string; carsApiPort: number; carsApi: boolean }) => {
     const stack = await startStack({
       project: o.project,
       pubsubPort: o.pubsubPort,
@@ -54,6 +56,7 @@ program
       flushIntervalMs: o.flushInterval * 1000,
       dataDir: o.dataDir,
       isolate: ['fines'],
+      carsApi: o.carsApi ? o.carsApiPort : false,
     });
     process.stdout.write(`READY ${JSON.stringify(stack.info)}\n`);
     let stopping = false;
@@ -107,7 +110,7 @@ generate
   .option('--project <id>', 'project id', process.env['GOOGLE_CLOUD_PROJECT'] ?? 'demo-speedcam')
   .option('--topic <name>', 'input topic', 'vehicle-observations')
   .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
-  .option('--no-photos', 'do not take the cameras\' photos')
+  .option('--no-photos', 'timed mode: do not take the cameras\' photos (seed mode takes none, as seed 001: the stack\'s cars API photographs those vehicles)')
   .option('--captures-bucket <bucket>', 'bucket for the photos', 'speedcam-captures')
   .option('--objects-dir <dir>', 'local Cloud Storage directory (default with the emulator: .speedcam/objects; without: real Cloud Storage)')
   .option('--manifest <file>', 'write what was generated (vehicles, plates, photos) as JSON, for checking results against')

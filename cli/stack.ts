@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../shared/config.js';
 import { runFlush, type FlushReport } from '../shared/flush.js';
 import { createLogger, parseSeverity } from '../shared/logger.js';
 import { createRuntime, setRuntime, type Runtime } from '../shared/runtime.js';
+import { startCarsApi, type CarsApi } from './cars-api.js';
 import { ensureEmulator, freePort, type Emulator } from './emulators.js';
 import { startPushRelay } from './push-relay.js';
 
@@ -33,6 +34,11 @@ export interface StackOptions {
   isolate?: string[] | 'all';
   /** chaos: share of delivered messages the relay delivers once more, with the same messageId */
   replayShare?: number;
+  /**
+   * the local cars API (seed 001's `--cars_api`) that photographs vehicles for fines: served on this
+   * port (0: a free one) unless SPEEDCAM_CARS_API points elsewhere; false: none
+   */
+  carsApi?: number | false;
 }
 
 export interface ReadyInfo {
@@ -43,6 +49,8 @@ export interface ReadyInfo {
   warehouse: string;
   /** the local Cloud Storage: gs://bucket/name is <objects>/bucket/name */
   objects: string;
+  /** the cars API the fines use (SPEEDCAM_CARS_API), when there is one */
+  carsApi: string | null;
   log: string;
   topics: Config['topics'];
 }
@@ -74,8 +82,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const relays: { close(): Promise<void>; stats: { delivered: number; failed: number; replayed: number } }[] = [];
   const children = new Map<string, { child: ChildProcess; port: number }>();
   let runtime: Runtime | undefined;
+  let carsApi: CarsApi | undefined;
   const stop = async () => {
     if (tick) clearInterval(tick);
+    if (carsApi) {
+      await carsApi.close().catch(() => undefined);
+      // The next stack in this process starts its own.
+      if (process.env['SPEEDCAM_CARS_API'] === carsApi.url) delete process.env['SPEEDCAM_CARS_API'];
+    }
     await Promise.all(relays.map((r) => r.close().catch(() => undefined)));
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     await Promise.all([...children.values()].map((c) => stopChild(c.child)));
@@ -103,6 +117,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SPEEDCAM_OCR: 'tesseract',
       ...opts.env,
     });
+    // Seed 001's generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.
+    if (opts.carsApi !== false && !process.env['SPEEDCAM_CARS_API']) {
+      carsApi = await startCarsApi({ port: opts.carsApi ?? 0 });
+      Object.assign(process.env, { SPEEDCAM_CARS_API: carsApi.url, SPEEDCAM_PHOTO_ALLOW_LOOPBACK: process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] ?? 'true' });
+    }
     const config = loadConfig(process.env);
     const logPath = join(dataDir, 'stack.log');
     const logFile = createWriteStream(logPath, { flags: 'a' });
@@ -169,6 +188,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       functions,
       warehouse: warehousePath,
       objects: join(dataDir, 'objects'),
+      carsApi: config.photos.carsApi,
       log: logPath,
       topics: config.topics,
     };

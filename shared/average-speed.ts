@@ -10,7 +10,10 @@ export interface SpeedSample {
   camera: string | null;
 }
 
-export type SpeedMethod = 'entry_exit' | 'space_mean' | 'harmonic_mean' | 'none';
+export type SpeedMethod = 'entry_exit' | 'space_mean' | 'harmonic_mean' | 'arithmetic_mean' | 'none';
+
+/** How a passage's spot speeds are averaged (SPEEDCAM_AVERAGE_SPEED, or a radar's `average_speed`). */
+export type AverageSpeedRule = 'space_mean' | 'arithmetic';
 
 export interface AverageSpeed {
   avgSpeedKmh: number | null;
@@ -26,6 +29,8 @@ export interface AverageSpeed {
  *   of the pair's spot speeds (the time-weighted average over the road, unlike the arithmetic mean of
  *   spot speeds, which overweights fast points because the car spends less time there);
  * - one spot speed, or no distance between them: their harmonic mean.
+ * With the radar's rule `arithmetic`, spot speeds are averaged as the seeds do (their arithmetic mean),
+ * which overstates the speed of a car that was fast at a few points; entry/exit timing is unaffected.
  */
 export function averageSpeed(samples: readonly SpeedSample[], radar: Radar): AverageSpeed {
   const ordered = samples
@@ -43,6 +48,9 @@ export function averageSpeed(samples: readonly SpeedSample[], radar: Radar): Ave
 
   const spots = ordered.filter((s) => s.speedKmh !== null && s.speedKmh > 0);
   if (spots.length === 0) return { avgSpeedKmh: null, method: 'none', coordinates };
+  if (radar.averageSpeed === 'arithmetic') {
+    return { avgSpeedKmh: spots.reduce((acc, s) => acc + s.speedKmh!, 0) / spots.length, method: 'arithmetic_mean', coordinates };
+  }
   let distance = 0;
   let hours = 0;
   for (let i = 0; i + 1 < spots.length; i++) {

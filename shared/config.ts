@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import type { AverageSpeedRule } from './average-speed.js';
 import { haversineKm, type LatLon } from './geo.js';
+import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './plate.js';
+import type { FetchPolicy } from './safe-fetch.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
 export interface Radar {
@@ -29,6 +32,10 @@ export interface Radar {
   plausibleMaxKmh: number;
   /** Observations farther than this from the section are rejected as off-section. */
   offSectionToleranceKm: number;
+  /** how spot speeds are averaged: space-mean (distance over time) or the seeds' arithmetic mean */
+  averageSpeed: AverageSpeedRule;
+  /** plate formats expected here (presets or L/D/A templates) to rank OCR candidates; empty: any plate */
+  plateFormats: readonly string[];
 }
 
 export interface Topics {
@@ -73,6 +80,8 @@ export interface Config {
   ocr: 'vision' | 'tesseract';
   /** a plate read with less confidence is still issued, but flagged for manual review */
   plateReviewBelow: number;
+  /** where fines get photos beyond the observation's image_uri and the captures bucket */
+  photos: { carsApi: string | null; fetch: FetchPolicy };
   collections: { passages: string; archive: string; deadLetters: string; control: string; fines: string; users: string; windowState: string; windowBatchesPrefix: string };
 }
 
@@ -98,6 +107,8 @@ const radarInput = z
     expected_observations: z.number().int().min(2).nullable().optional(),
     plausible_max_kmh: z.number().positive().optional(),
     off_section_tolerance_m: z.number().positive().optional(),
+    average_speed: z.enum(['space_mean', 'arithmetic']).optional(),
+    plate_formats: z.array(z.string().min(1).max(40)).max(32).optional(),
   })
   .strict();
 
@@ -117,6 +128,7 @@ const envSchema = z.object({
   SPEEDCAM_PLAUSIBLE_MAX_KMH: num(1).default(250),
   SPEEDCAM_MAX_SPOT_SPEED_KMH: num(1).default(400),
   SPEEDCAM_OFF_SECTION_TOLERANCE_M: num(1).default(250),
+  SPEEDCAM_AVERAGE_SPEED: z.enum(['space_mean', 'arithmetic']).default('space_mean'),
   SPEEDCAM_GROUP_COMMIT_WAIT_MS: num(0).default(40),
   SPEEDCAM_MAX_MESSAGE_BYTES: num(64).default(65536),
   SPEEDCAM_MAX_EVENT_AGE_H: num(0.01).default(24 * 7),
@@ -135,6 +147,17 @@ const envSchema = z.object({
   SPEEDCAM_EVIDENCE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-evidence'),
   SPEEDCAM_OCR: z.enum(['vision', 'tesseract']).default('vision'),
   SPEEDCAM_PLATE_REVIEW_BELOW: num(0).default(0.6),
+  SPEEDCAM_PLATE_FORMATS: z.string().default('us-ny'),
+  SPEEDCAM_CARS_API: z
+    .string()
+    .url('an http(s) URL, e.g. https://example.com/cars-api')
+    .refine((u) => /^https?:\/\//i.test(u), 'an http(s) URL')
+    .optional()
+    .or(z.literal('')),
+  SPEEDCAM_PHOTO_HOSTS: z.string().default('storage.googleapis.com'),
+  SPEEDCAM_PHOTO_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  SPEEDCAM_PHOTO_MAX_BYTES: num(1024).default(10 * 1024 * 1024),
+  SPEEDCAM_PHOTO_TIMEOUT_MS: num(100).default(10_000),
   SPEEDCAM_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   TOPIC_VEHICLE_OBSERVATIONS: z.string().min(3).default('vehicle-observations'),
   TOPIC_NON_FINED_VEHICLES: z.string().min(3).default('non-fined-vehicles'),
@@ -170,6 +193,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     expectedObservations: e.SPEEDCAM_EXPECTED_OBSERVATIONS,
     plausibleMaxKmh: e.SPEEDCAM_PLAUSIBLE_MAX_KMH,
     offSectionToleranceKm: e.SPEEDCAM_OFF_SECTION_TOLERANCE_M / 1000,
+    averageSpeed: e.SPEEDCAM_AVERAGE_SPEED,
+    plateFormats: plateFormats('SPEEDCAM_PLATE_FORMATS', e.SPEEDCAM_PLATE_FORMATS.split(',').map((x) => x.trim()).filter(Boolean)),
   };
   const radars = new Map<string, Radar>();
   if (e.SPEEDCAM_RADARS) {
@@ -200,6 +225,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         expectedObservations: r.expected_observations === undefined ? defaults.expectedObservations : r.expected_observations,
         plausibleMaxKmh: r.plausible_max_kmh ?? defaults.plausibleMaxKmh,
         offSectionToleranceKm: r.off_section_tolerance_m !== undefined ? r.off_section_tolerance_m / 1000 : defaults.offSectionToleranceKm,
+        averageSpeed: r.average_speed ?? defaults.averageSpeed,
+        plateFormats: r.plate_formats ? plateFormats(`SPEEDCAM_RADARS [${r.id}].plate_formats`, r.plate_formats) : defaults.plateFormats,
       });
     }
   } else {
@@ -257,6 +284,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     buckets: { captures: e.SPEEDCAM_CAPTURES_BUCKET, evidence: e.SPEEDCAM_EVIDENCE_BUCKET },
     ocr: e.SPEEDCAM_OCR,
     plateReviewBelow: e.SPEEDCAM_PLATE_REVIEW_BELOW,
+    photos: {
+      carsApi: e.SPEEDCAM_CARS_API || null,
+      fetch: {
+        allowedHosts: e.SPEEDCAM_PHOTO_HOSTS.split(',').map((h) => h.trim()).filter(Boolean),
+        allowLoopback: e.SPEEDCAM_PHOTO_ALLOW_LOOPBACK === 'true',
+        maxBytes: e.SPEEDCAM_PHOTO_MAX_BYTES,
+        timeoutMs: e.SPEEDCAM_PHOTO_TIMEOUT_MS,
+        maxRedirects: 3,
+      },
+    },
     collections: {
       fines: `${p}fines`,
       users: `${p}users`,
@@ -268,6 +305,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       control: `${p}control`,
     },
   };
+}
+
+/** Validates plate formats (preset names or templates), naming the setting when one is wrong. */
+function plateFormats(setting: string, list: string[]): string[] {
+  try {
+    resolvePlateFormats(list);
+  } catch (err) {
+    throw new ConfigError(`${setting}: ${(err as Error).message}; or a preset: ${Object.keys(PLATE_FORMAT_PRESETS).join(', ')}`);
+  }
+  return list;
 }
 
 function maxTravelMs(lengthKm: number, minSpeedKmh: number): number {

@@ -1,4 +1,5 @@
-import { decodePng, renderSvg } from './image.js';
+import sharp from 'sharp';
+import { ensureFonts } from './fonts.js';
 import type { Box } from './plate.js';
 
 export interface Annotation {
@@ -18,23 +19,31 @@ export const PLATE_BOX_COLOUR: readonly [number, number, number] = [255, 23, 68]
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
- * The analysed photo kept as evidence: the camera photo, a box around the plate that was read, and a
- * banner with the measured speed, the limit, the radar and the time.
+ * The analysed photo kept as evidence (PNG): the camera photo (JPEG, PNG or WebP, turned upright), a
+ * box around the plate that was read, and a banner with the measured speed, the limit, the radar and
+ * the time. Sizes follow the photo's width, so a 4000-pixel photo gets a readable banner too.
  */
-export function drawAnalysedPhoto(photo: Buffer, a: Annotation): Buffer {
-  const { width: W, height: H } = decodePng(photo);
-  const banner = 56;
+export async function drawAnalysedPhoto(photo: Buffer, a: Annotation): Promise<Buffer> {
+  ensureFonts();
+  const upright = await sharp(photo).rotate().png({ compressionLevel: 1 }).toBuffer({ resolveWithObject: true });
+  const { width: W, height: H } = upright.info;
+  const k = Math.max(1, W / 640);
+  const banner = Math.round(56 * k);
   const [r, g, b] = PLATE_BOX_COLOUR;
   const box = a.plateBox;
   const label = a.plate ? `${a.plate}${a.plateConfidence !== null ? ` (${Math.round(a.plateConfidence * 100)} %)` : ''}` : 'plate not read: manual review';
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${W}" height="${H + banner}">
-  <image x="0" y="0" width="${W}" height="${H}" href="data:image/png;base64,${photo.toString('base64')}"/>
-  ${box ? `<rect x="${box.x0 - 4}" y="${box.y0 - 4}" width="${box.x1 - box.x0 + 8}" height="${box.y1 - box.y0 + 8}" fill="none" stroke="rgb(${r},${g},${b})" stroke-width="4"/>
-  <rect x="${box.x0 - 6}" y="${Math.max(0, box.y0 - 34)}" width="${Math.max(120, label.length * 11)}" height="26" fill="rgb(${r},${g},${b})"/>
-  <text x="${box.x0}" y="${Math.max(0, box.y0 - 34) + 19}" font-family="DejaVu Sans Mono" font-weight="bold" font-size="17" fill="#ffffff">${esc(label)}</text>` : ''}
+  const px = (n: number) => Math.round(n * k);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + banner}">
+  ${box ? `<rect x="${box.x0 - px(4)}" y="${box.y0 - px(4)}" width="${box.x1 - box.x0 + px(8)}" height="${box.y1 - box.y0 + px(8)}" fill="none" stroke="rgb(${r},${g},${b})" stroke-width="${px(4)}"/>
+  <rect x="${box.x0 - px(6)}" y="${Math.max(0, box.y0 - px(34))}" width="${Math.max(px(120), label.length * px(11))}" height="${px(26)}" fill="rgb(${r},${g},${b})"/>
+  <text x="${box.x0}" y="${Math.max(0, box.y0 - px(34)) + px(19)}" font-family="DejaVu Sans Mono" font-weight="bold" font-size="${px(17)}" fill="#ffffff">${esc(label)}</text>` : ''}
   <rect x="0" y="${H}" width="${W}" height="${banner}" fill="#111111"/>
-  <text x="12" y="${H + 23}" font-family="DejaVu Sans" font-weight="bold" font-size="18" fill="#ffffff">${a.avgSpeedKmh.toFixed(1)} km/h average · limit ${a.speedLimitKmh} km/h${box ? '' : ` · ${esc(label)}`}</text>
-  <text x="12" y="${H + 45}" font-family="DejaVu Sans" font-size="12" fill="#cccccc">${esc(a.radarName)} · ${esc(a.observedAt.replace(/\.\d+Z$/, 'Z'))} · fine ${esc(a.fineId)}</text>
+  <text x="${px(12)}" y="${H + px(23)}" font-family="DejaVu Sans" font-weight="bold" font-size="${px(18)}" fill="#ffffff">${a.avgSpeedKmh.toFixed(1)} km/h average · limit ${a.speedLimitKmh} km/h${box ? '' : ` · ${esc(label)}`}</text>
+  <text x="${px(12)}" y="${H + px(45)}" font-family="DejaVu Sans" font-size="${px(12)}" fill="#cccccc">${esc(a.radarName)} · ${esc(a.observedAt.replace(/\.\d+Z$/, 'Z'))} · fine ${esc(a.fineId)}</text>
 </svg>`;
-  return renderSvg(svg);
+  return sharp(upright.data)
+    .extend({ bottom: banner, background: '#111111' })
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .png()
+    .toBuffer();
 }

@@ -2,15 +2,22 @@ import { z } from 'zod';
 import type { Config } from './config.js';
 import { Rejection, sha256 } from './dead-letter.js';
 import { drawAnalysedPhoto } from './evidence-photo.js';
-import { decodePng } from './image.js';
 import type { Logger } from './logger.js';
-import { gsUri, objectName, parseGsUri } from './object-names.js';
-import { pickPlate, type PlateRead } from './plate.js';
+import { gsUri, objectName } from './object-names.js';
+import { findPhoto, type PhotoProblem, type PhotoSource } from './photo-sources.js';
+import { normalizePlate, pickPlate, type PlateRead } from './plate.js';
 import type { Clock, Faults, ObjectStore, Publisher, Row, TextDetector } from './ports.js';
 import type { InboundMessage } from './pubsub-message.js';
 import { sendToDeadLetters } from './speed-check.js';
 
-export type FineReviewReason = 'photo_missing' | 'photo_unreadable' | 'ocr_error' | 'plate_not_read' | 'low_confidence' | 'plate_mismatch';
+export type FineReviewReason =
+  | PhotoProblem
+  | 'ocr_error'
+  | 'plate_not_read'
+  | 'low_confidence'
+  | 'plate_format_unexpected'
+  | 'plate_mismatch'
+  | 'evidence_conflict';
 
 /** The fine as stored, notified and exported (seed 000's fined_vehicles columns and more). */
 export interface FineRecord {
@@ -28,7 +35,10 @@ export interface FineRecord {
   image_url: string | null;
   image_uri: string | null;
   image_sha256: string | null;
+  /** the camera photo that was analysed (gs:// or the URL it was fetched from) */
   capture_uri: string | null;
+  /** where that photo came from: the observation's image_uri, the captures bucket or the cars API */
+  photo_source: PhotoSource | null;
   first_seen: string;
   last_seen: string;
   issued_at: string;
@@ -136,32 +146,34 @@ export function fineNotification(r: FineRecord): Record<string, unknown> {
   return { ...r, is_Ticketed: true };
 }
 
-type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'ocr_ms'>;
+type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'ocr_ms' | 'photo_source'>;
 
 async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>, fineId: string): Promise<Evidence> {
   const { config, objects, logger } = deps;
-  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, ocr_ms: null };
-  const captureUri = m.image_uri ?? (await findCapture(objects, config.buckets.captures, m.radar_id, m.vehicle_id, Date.parse(m.first_seen), Date.parse(m.last_seen)));
-  if (!captureUri) return { ...none, review_reason: 'photo_missing' };
-  let photo: Buffer | null;
-  try {
-    photo = await objects.get(captureUri);
-  } catch (err) {
-    if (/not a gs:|unsafe object name/.test(String(err))) photo = null;
-    else throw err; // storage unavailable: transient, retried
+  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, ocr_ms: null, photo_source: null };
+  const radar = config.radars.get(m.radar_id);
+  const found = await findPhoto(objects, { capturesBucket: config.buckets.captures, ...config.photos }, {
+    radarId: m.radar_id,
+    vehicleId: m.vehicle_id,
+    imageUri: m.image_uri,
+    firstSeenMs: Date.parse(m.first_seen),
+    lastSeenMs: Date.parse(m.last_seen),
+  });
+  if (!found.photo) {
+    // Permanent: retrying would find the same. The fine stands; a person looks at it.
+    logger.warn('no photo for the fine; flagged for review', { fine_id: fineId, review_reason: found.problem, detail: found.detail });
+    const gs = found.uri?.startsWith('gs://') ? found.uri : null;
+    return { ...none, capture_uri: found.uri, image_url: found.problem === 'photo_unreadable' && gs ? objects.viewUrl(gs) : null, review_reason: found.problem };
   }
-  if (!photo) return { ...none, capture_uri: captureUri, review_reason: 'photo_missing' };
-  try {
-    decodePng(photo);
-  } catch {
-    return { ...none, capture_uri: captureUri, image_url: objects.viewUrl(captureUri), review_reason: 'photo_unreadable' };
-  }
+  const photo = found.photo;
 
   let read: PlateRead | null = null;
   let review: FineReviewReason | null = null;
+  const formats = radar?.plateFormats ?? [];
   const t0 = Date.now();
   try {
-    read = pickPlate(await withRetries(() => deps.ocr.detect({ gcsUri: captureUri, bytes: photo })));
+    // The bytes already downloaded go to the OCR (Vision too): no second read from storage.
+    read = pickPlate(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats })), formats);
   } catch (err) {
     logger.warn('OCR failed; fine flagged for review', { fine_id: fineId, error: String(err) });
     review = 'ocr_error';
@@ -170,11 +182,11 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
   if (!review) {
     if (!read) review = 'plate_not_read';
     else if (read.confidence < config.plateReviewBelow) review = 'low_confidence';
-    else if (m.license_plate && m.license_plate.replace(/[^A-Z0-9]/gi, '').toUpperCase() !== read.plate) review = 'plate_mismatch';
+    else if (!read.formatMatch) review = 'plate_format_unexpected';
+    else if (m.license_plate && normalizePlate(m.license_plate) !== read.plate) review = 'plate_mismatch';
   }
 
-  const radar = config.radars.get(m.radar_id);
-  const analysed = drawAnalysedPhoto(photo, {
+  const analysed = await drawAnalysedPhoto(photo.bytes, {
     plate: read?.plate ?? null,
     plateConfidence: read?.confidence ?? null,
     plateBox: read?.box ?? null,
@@ -185,9 +197,29 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     fineId,
   });
   const imageUri = gsUri(config.buckets.evidence, `${objectName(m.radar_id, fineId)}.png`);
-  const digest = sha256(analysed);
-  // Same name on a retry: the object is overwritten with the same picture, never duplicated.
-  await objects.put(imageUri, analysed, { contentType: 'image/png', metadata: { sha256: digest, fine_id: fineId, passage_id: m.passage_id, capture_uri: captureUri } });
+  let digest = sha256(analysed);
+  // Created once: the evidence bucket keeps objects under a retention policy, so a retry (after a crash
+  // between this upload and the fine record) must not rewrite one. The same picture there is success.
+  const created = await objects.create(imageUri, analysed, {
+    contentType: 'image/png',
+    metadata: { sha256: digest, fine_id: fineId, passage_id: m.passage_id, photo_uri: photo.uri.slice(0, 1024) },
+  });
+  if (created === 'exists') {
+    const stored = await objects.get(imageUri);
+    const storedDigest = stored ? sha256(stored) : null;
+    if (storedDigest !== digest) {
+      // A different picture from an earlier attempt (another photo from the cars API, another OCR read):
+      // the stored one is the evidence the record points at, and a person checks the plate.
+      logger.error('evidence photo already stored with different content; fine flagged for review', {
+        fine_id: fineId,
+        image_uri: imageUri,
+        sha256_stored: storedDigest,
+        sha256_now: digest,
+      });
+      if (storedDigest) digest = storedDigest;
+      review = 'evidence_conflict';
+    }
+  }
   return {
     license_plate: read?.plate ?? null,
     plate_confidence: read ? Math.round(read.confidence * 1000) / 1000 : null,
@@ -195,26 +227,10 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     image_url: objects.viewUrl(imageUri),
     image_uri: imageUri,
     image_sha256: digest,
-    capture_uri: captureUri,
+    capture_uri: photo.uri,
     ocr_ms: ocrMs,
+    photo_source: photo.source,
   };
-}
-
-/**
- * Seed-format observations carry no photo: the camera stores it by convention at
- * captures/<radar>/<vehicle>/<time ms>.png; the capture closest to the passage (within a minute) is it.
- */
-export async function findCapture(objects: ObjectStore, bucket: string, radarId: string, vehicleId: string, firstMs: number, lastMs: number): Promise<string | null> {
-  const prefix = gsUri(bucket, `${objectName(radarId, vehicleId)}/`);
-  const uris = await objects.list(prefix);
-  let best: { uri: string; d: number } | null = null;
-  for (const uri of uris) {
-    const t = Number(/\/(\d+)\.png$/.exec(parseGsUri(uri).name)?.[1]);
-    if (!Number.isFinite(t)) continue;
-    const d = t < firstMs ? firstMs - t : t > lastMs ? t - lastMs : 0;
-    if (d <= 60_000 && (!best || d < best.d)) best = { uri, d };
-  }
-  return best?.uri ?? null;
 }
 
 async function withRetries<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {

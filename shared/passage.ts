@@ -100,7 +100,9 @@ function openWith(o: Observation, nowMs: number): PassageState {
  *
  * Session rule: an observation joins the passage when it lies within the gap of the passage's span;
  * beyond the end it starts a new passage (closing the current one by gap); before a passage that is
- * closed, or before the start of the open one, it is late.
+ * closed, or before the start of the open one, it is late. An observation already in the passage
+ * (same content id) is a duplicate only within that span: a vehicle seen again after the gap with the
+ * same spot speeds at the same points is a new passage.
  */
 export function applyObservations(
   initial: PassageState | null,
@@ -116,12 +118,14 @@ export function applyObservations(
   const ordered = [...batch].sort((a, b) => a.eventTimeMs - b.eventTimeMs || (a.obsId < b.obsId ? -1 : 1));
 
   for (const o of ordered) {
-    if (outcomes.has(o.obsId) || (state && o.obsId in state.obs)) {
+    const t = o.eventTimeMs;
+    const gap = state ? sessionGap(state, radar) : radar.sessionGapMs;
+    // The same content within the passage is a duplicate (a redelivery keeps its publish time, so it
+    // falls inside); the same vehicle again beyond the gap is a new passage, even with identical content.
+    if (state && o.obsId in state.obs && t >= state.firstSeenMs - gap && t <= state.lastSeenMs + gap) {
       if (!outcomes.has(o.obsId)) outcomes.set(o.obsId, { kind: 'duplicate' });
       continue;
     }
-    const t = o.eventTimeMs;
-    const gap = state ? sessionGap(state, radar) : radar.sessionGapMs;
     if (state === null) {
       state = openWith(o, nowMs);
     } else if (t > state.lastSeenMs + gap) {

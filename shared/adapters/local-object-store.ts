@@ -1,8 +1,8 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseGsUri } from '../object-names.js';
-import type { ObjectStore } from '../ports.js';
+import { ObjectAccessDenied, type ObjectStore } from '../ports.js';
 
 /** Cloud Storage stand-in: gs://bucket/name is the file <root>/bucket/name. */
 export class LocalObjectStore implements ObjectStore {
@@ -24,6 +24,7 @@ export class LocalObjectStore implements ObjectStore {
       return await readFile(this.path(uri));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new ObjectAccessDenied(`${uri}: ${(err as Error).message}`);
       throw err;
     }
   }
@@ -36,6 +37,25 @@ export class LocalObjectStore implements ObjectStore {
     await writeFile(tmp, bytes);
     await rename(tmp, p);
     if (opts.metadata) await writeFile(`${p}.metadata.json`, JSON.stringify({ contentType: opts.contentType, ...opts.metadata }));
+  }
+
+  async create(uri: string, bytes: Buffer, opts: { contentType: string; metadata?: Record<string, string> }): Promise<'created' | 'exists'> {
+    const p = this.path(uri);
+    await mkdir(dirname(p), { recursive: true });
+    // The object appears whole and only if absent (link fails on an existing name), as Cloud Storage's
+    // ifGenerationMatch: 0 does.
+    const tmp = `${p}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(tmp, bytes);
+    try {
+      await link(tmp, p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+      throw err;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    if (opts.metadata) await writeFile(`${p}.metadata.json`, JSON.stringify({ contentType: opts.contentType, ...opts.metadata }));
+    return 'created';
   }
 
   async list(prefixUri: string): Promise<string[]> {

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createWorker, OEM, PSM, type Worker } from 'tesseract.js';
-import { cropForOcr, decodePng, locateTextRegions, refineToPlate, toGray } from '../image.js';
-import { fitPlateSyntax, type TextDetection } from '../plate.js';
+import { cropForOcr, estimateSkew, loadGray, locateTextRegions, refineToPlate, trimBand, type Gray } from '../image.js';
+import { fitPlate, NY_FORMATS, type Box, type TextDetection } from '../plate.js';
 import type { TextDetector } from '../ports.js';
 
 const require = createRequire(import.meta.url);
@@ -13,22 +13,22 @@ function langPath(): string {
 }
 
 /**
- * Reads of one region: (scale, binarise, page segmentation). Further passes run only while no read is
- * sure; the single-line ones catch characters (a J after a Y, say) that block mode sometimes drops.
+ * Reads of one region: (crop height in pixels, binarise, page segmentation). Further passes run only
+ * while no read is sure; the single-line ones catch characters that block mode sometimes drops.
  */
 const PASSES: [number, boolean, PSM][] = [
-  [3, true, PSM.SINGLE_BLOCK],
-  [2, false, PSM.SINGLE_BLOCK],
-  [4, true, PSM.SINGLE_BLOCK],
-  [3, true, PSM.SINGLE_LINE],
-  [2, false, PSM.SINGLE_LINE],
+  [110, true, PSM.SINGLE_BLOCK],
+  [80, false, PSM.SINGLE_BLOCK],
+  [150, true, PSM.SINGLE_BLOCK],
+  [110, true, PSM.SINGLE_LINE],
+  [80, false, PSM.SINGLE_LINE],
 ];
 const SURE = 0.85;
 
 /**
  * Local OCR. Tesseract reads a cropped text line far better than a whole scene, so the adapter first
- * finds candidate text regions (`locateTextRegions`), then reads each crop in up to three ways and
- * votes. Detections come back in the photo's coordinates, like Vision's.
+ * finds candidate text regions (`locateTextRegions`), narrows each to the plate, then reads the crop in
+ * up to five ways and votes. Detections come back in the photo's coordinates, like Vision's.
  */
 export class TesseractTextDetector implements TextDetector {
   private worker: Promise<Worker> | null = null;
@@ -43,7 +43,7 @@ export class TesseractTextDetector implements TextDetector {
         errorHandler: () => undefined, // load errors surface as rejections below, not as uncaught exceptions
       });
       // No character whitelist: it deletes what it cannot map (a bold J read as '}'), while
-      // fitPlateSyntax maps look-alikes back to plate characters.
+      // fitPlate maps look-alikes back to plate characters.
       await w.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK });
       return w;
     })().catch((err: unknown) => {
@@ -53,51 +53,75 @@ export class TesseractTextDetector implements TextDetector {
     return this.worker;
   }
 
-  async detect(image: { bytes: Buffer }): Promise<TextDetection[]> {
+  async detect(image: { bytes: Buffer; formats?: readonly string[] }): Promise<TextDetection[]> {
     // One worker, one image at a time: requests queue here rather than inside tesseract.
-    const run = this.queue.then(() => this.read(image.bytes));
+    const run = this.queue.then(() => this.read(image.bytes, image.formats ?? NY_FORMATS));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async read(bytes: Buffer): Promise<TextDetection[]> {
-    const gray = toGray(decodePng(bytes));
+  private async read(bytes: Buffer, formats: readonly string[]): Promise<TextDetection[]> {
+    const { gray, scale } = await loadGray(bytes);
     const worker = await this.getWorker();
-    const regions = locateTextRegions(gray).map((r) => refineToPlate(gray, r));
+    const toPhoto = (b: Box): Box => ({ x0: b.x0 * scale, y0: b.y0 * scale, x1: b.x1 * scale, y1: b.y1 * scale });
+    // A plate's text is the main thing its region holds: a read is plate-like when it fits a format.
+    const plateLike = (t: string) => {
+      const f = fitPlate(t, formats);
+      return f !== null && f.formatMatch && /[A-Z]/.test(f.plate) && /[0-9]/.test(f.plate);
+    };
     const out: TextDetection[] = [];
-    for (const region of regions) {
+    for (const band of await locateTextRegions(gray)) {
+      const dark = isDarkPlate(gray, band);
+      const region = dark ? refineToPlate(gray, band, dark) : trimBand(gray, refineToPlate(gray, band, dark));
+      const skew = estimateSkew(gray, region, dark);
       const votes = new Map<string, { confidence: number; n: number }>();
       const raw: TextDetection[] = [];
-      for (const [i, [scale, binarize, psm]] of PASSES.entries()) {
-        if (psm !== PSM.SINGLE_BLOCK && [...votes.keys()].some((t) => fitPlateSyntax(t))) break; // block mode already found a plate
+      let passes = 0;
+      for (const [i, [height, binarize, psm]] of PASSES.entries()) {
+        if (psm !== PSM.SINGLE_BLOCK && [...votes.keys()].some(plateLike)) break; // block mode already found a plate
+        passes++;
         if (psm !== PSM.SINGLE_BLOCK) await worker.setParameters({ tessedit_pageseg_mode: psm });
+        const crop = await cropForOcr(gray, region, height / Math.max(1, region.y1 - region.y0), binarize, dark, skew);
         const { data } = await worker
-          .recognize(cropForOcr(gray, region, scale, binarize), {}, { blocks: true })
+          .recognize(crop, {}, { blocks: true })
           .finally(() => (psm !== PSM.SINGLE_BLOCK ? worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK }) : undefined));
         for (const line of (data.blocks ?? []).flatMap((b) => b.paragraphs.flatMap((p) => p.lines))) {
-          const texts = [line.words.map((w) => w.text).join(''), ...line.words.map((w) => w.text)];
-          const confs = [line.confidence, ...line.words.map((w) => w.confidence)];
-          const seen = new Set<string>();
-          texts.forEach((t, k) => {
-            const fit = fitPlateSyntax(t);
-            const key = fit?.plate ?? t;
-            if (seen.has(key) || key.length === 0) return;
-            seen.add(key);
+          // The plate's characters are the line's tallest: an EU band's country letter, a state name
+          // or a frame's text beside them are smaller, and are left out of the joined read.
+          const tallest = Math.max(1, ...line.words.map((w) => w.bbox.y1 - w.bbox.y0));
+          const main = line.words.filter((w) => w.bbox.y1 - w.bbox.y0 >= tallest * 0.65);
+          // Candidates: every run of neighbouring main words ("WSS-UE 531" without a stray "J" before
+          // it), weighted by the share of the line's characters they cover, so that a part of the plate
+          // that happens to fit a format ("LEG-G" as LEG6) loses to the whole.
+          const chars = (ws: typeof main) => ws.reduce((n, w) => n + w.text.replace(/[^A-Za-z0-9]/g, '').length, 0);
+          const total = Math.max(1, chars(main));
+          const seen = new Map<string, number>();
+          for (let a = 0; a < main.length; a++)
+            for (let z = a; z < main.length; z++) {
+              const run = main.slice(a, z + 1);
+              const text = run.map((w) => w.text).join('');
+              const fit = fitPlate(text, formats, { repairExtra: true });
+              const key = fit?.plate ?? text;
+              if (key.length === 0) continue;
+              // A read that needed O/0-style swaps counts for less, as in pickPlate.
+              const weight = (fit?.corrected ? 0.75 : 1) * (chars(run) / total) * (Math.min(...run.map((w) => w.confidence)) / 100);
+              seen.set(key, Math.max(seen.get(key) ?? 0, weight));
+            }
+          for (const [key, weight] of seen) {
             const v = votes.get(key) ?? { confidence: 0, n: 0 };
-            // A read that needed O/0-style swaps counts for less, as in pickPlate.
-            const weight = fit?.corrected ? 0.75 : 1;
-            votes.set(key, { confidence: v.confidence + (confs[k]! / 100) * weight, n: v.n + 1 });
-          });
-          if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: region });
+            votes.set(key, { confidence: v.confidence + weight, n: v.n + 1 });
+          }
+          if (i === 0) raw.push({ text: line.text.trim(), confidence: line.confidence / 100, box: toPhoto(region) });
         }
-        const best = [...votes.entries()].filter(([t]) => fitPlateSyntax(t)).sort((a, b) => b[1].confidence - a[1].confidence)[0];
-        if (i === 0 && best && best[1].confidence >= SURE) break;
+        // Two differently prepared crops reading the same plate, surely: done.
+        const best = [...votes.entries()].filter(([t]) => plateLike(t)).sort((a, b) => b[1].confidence - a[1].confidence)[0];
+        if (i === 1 && best && best[1].n >= 2 && best[1].confidence / passes >= SURE) break;
       }
-      const ranked = [...votes.entries()].filter(([t]) => fitPlateSyntax(t)).sort((a, b) => b[1].confidence - a[1].confidence);
+      const ranked = [...votes.entries()].filter(([t]) => plateLike(t)).sort((a, b) => b[1].confidence - a[1].confidence);
       if (ranked.length > 0) {
         const [text, v] = ranked[0]!;
-        // The plate is found; the other regions are the car.
-        return [{ text, confidence: Math.min(1, v.confidence / v.n), box: region }];
+        // Confidence is agreement too: a read that only some passes gave counts for less.
+        return [{ text, confidence: Math.min(1, v.confidence / Math.max(passes, v.n)), box: toPhoto(region) }];
       }
       out.push(...raw);
     }
@@ -114,4 +138,18 @@ export class TesseractTextDetector implements TextDetector {
     if (this.worker) await (await this.worker.catch(() => null))?.terminate();
     this.worker = null;
   }
+}
+
+/** Light text on a dark plate (white-on-black, white-on-blue): the median of the region is dark. */
+function isDarkPlate(g: Gray, b: Box): boolean {
+  const hist = new Array<number>(256).fill(0);
+  let n = 0;
+  for (let y = Math.round(b.y0); y < Math.round(b.y1); y++)
+    for (let x = Math.round(b.x0); x < Math.round(b.x1); x++) {
+      hist[g.data[y * g.width + x]!]!++;
+      n++;
+    }
+  let acc = 0;
+  for (let v = 0; v < 256; v++) if ((acc += hist[v]!) >= n / 2) return v < 90;
+  return false;
 }

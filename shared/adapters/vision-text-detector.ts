@@ -58,12 +58,16 @@ export function parseVisionResponse(res: VisionTextResponse): TextDetection[] {
     });
 }
 
-/** Cloud Vision TEXT_DETECTION, reading the image straight from Cloud Storage by its gs:// URI. */
+/**
+ * Cloud Vision TEXT_DETECTION on the photo's bytes, already downloaded and checked by the fine path
+ * (as seed 001's pipeline sends `content`): no second read from Cloud Storage, no storage grant for
+ * Vision, and the same call for photos from the cars API or an https URL.
+ */
 export class VisionTextDetector implements TextDetector {
   constructor(private readonly client: Pick<ImageAnnotatorClient, 'textDetection'>) {}
 
-  async detect(image: { gcsUri: string; bytes: Buffer }): Promise<TextDetection[]> {
-    const [res] = await this.client.textDetection({ image: { source: { imageUri: image.gcsUri } } });
+  async detect(image: { bytes: Buffer }): Promise<TextDetection[]> {
+    const [res] = await this.client.textDetection({ image: { content: image.bytes } });
     return parseVisionResponse(res as VisionTextResponse);
   }
 }

@@ -3,19 +3,20 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drawAnalysedPhoto } from '../../shared/evidence-photo.js';
 import { renderCapturePhoto } from '../../cli/capture-photo.js';
-import { renderReport, type ReportData, type ReportFine } from '../../cli/report.js';
+import { renderReport, thumbnail, type ReportData, type ReportFine } from '../../cli/report.js';
 import { openInChromium } from '../../cli/report-browser.js';
 
 export const REPORT_DIR = resolve('.speedcam/report-test');
 
-function data(): ReportData {
+async function data(): Promise<ReportData> {
   let s = 17;
   const random = () => (s = (s * 48271) % 2147483647) / 2147483647;
-  const fines: ReportFine[] = ['KXT4821', 'ABC1234', 'MYJ4650'].map((plate, i) => {
-    const { png, plateBox } = renderCapturePhoto(plate, random);
-    const photo = drawAnalysedPhoto(png, { plate, plateConfidence: 0.9, plateBox, avgSpeedKmh: 55 + i, speedLimitKmh: 40, radarName: '5th Avenue', observedAt: '2026-11-21T10:00:00Z', fineId: `F${i}` });
-    return { fine_id: `F${i}`, vehicle_id: `v${i}`, plate_read: plate, plate_truth: plate, plate_confidence: 0.9, review_reason: null, avg_speed: 55 + i, photo };
-  });
+  const fines: ReportFine[] = [];
+  for (const [i, plate] of ['KXT4821', 'ABC1234', 'MYJ4650'].entries()) {
+    const { image, plateBox } = await renderCapturePhoto(plate, random);
+    const photo = await thumbnail(await drawAnalysedPhoto(image, { plate, plateConfidence: 0.9, plateBox, avgSpeedKmh: 55 + i, speedLimitKmh: 40, radarName: '5th Avenue', observedAt: '2026-11-21T10:00:00Z', fineId: `F${i}` }));
+    fines.push({ fine_id: `F${i}`, vehicle_id: `v${i}`, plate_read: plate, plate_truth: plate, plate_confidence: 0.9, review_reason: null, avg_speed: 55 + i, photo });
+  }
   const missing: ReportFine = { fine_id: 'F9', vehicle_id: 'v9', plate_read: null, plate_truth: 'ZZZ0000', plate_confidence: null, review_reason: 'photo_missing', avg_speed: 61, photo: null };
   return {
     generatedAt: '2026-11-21T10:05:00Z',
@@ -33,7 +34,7 @@ describe('the demo report', () => {
   it('renders in headless Chromium: photos loaded, charts drawn, no console errors; screenshot saved', async () => {
     mkdirSync(REPORT_DIR, { recursive: true });
     const file = join(REPORT_DIR, 'index.html');
-    writeFileSync(file, renderReport(data()));
+    writeFileSync(file, renderReport(await data()));
     const errors = await openInChromium(file, join(REPORT_DIR, 'screenshot.png'), async (page) => {
       const images = await page.$$eval('img.evidence', (els) => els.map((e) => ({ complete: (e as HTMLImageElement).complete, width: (e as HTMLImageElement).naturalWidth })));
       expect(images).toHaveLength(3);

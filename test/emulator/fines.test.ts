@@ -4,7 +4,7 @@ import { LocalObjectStore } from '../../shared/adapters/local-object-store.js';
 import { PLATE_BOX_COLOUR } from '../../shared/evidence-photo.js';
 import { fineIdOf, issueFine } from '../../shared/fine.js';
 import { runFlush } from '../../shared/flush.js';
-import { decodePng } from '../../shared/image.js';
+import sharp from 'sharp';
 import { gsUri } from '../../shared/object-names.js';
 import type { FaultPoint, TextDetector } from '../../shared/ports.js';
 import { renderCapturePhoto } from '../../cli/capture-photo.js';
@@ -38,9 +38,9 @@ async function speeding(w: World, vehicleId: string, opts: { plate?: string; pho
   const t = w.clock.now();
   let plateBox = null;
   if (opts.photo !== null) {
-    const rendered = renderCapturePhoto(opts.plate ?? 'KXT4821', () => 0.42);
+    const rendered = await renderCapturePhoto(opts.plate ?? 'KXT4821', () => 0.42);
     plateBox = rendered.plateBox;
-    await w.objects.put(gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t}.png`), opts.photo ?? rendered.png, { contentType: 'image/png' });
+    await w.objects.put(gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t}.png`), opts.photo ?? rendered.image, { contentType: 'image/png' });
   }
   const body = {
     passage_id: `${radar.id}~${vehicleId}~${t}`, radar_id: radar.id, vehicle_id: vehicleId, avg_speed: 61.5, speed_limit: 40,
@@ -77,7 +77,8 @@ describe('fine issuance', () => {
     const png = (await w.objects.get(fine.image_uri!))!;
     const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(png).digest('hex')).toBe(fine.image_sha256);
-    const img = decodePng(png);
+    const raw = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const img = { width: raw.info.width, height: raw.info.height, data: raw.data };
     const isBox = (x: number, y: number) => {
       const i = 4 * (y * img.width + x);
       return Math.abs(img.data[i]! - PLATE_BOX_COLOUR[0]) < 30 && Math.abs(img.data[i + 1]! - PLATE_BOX_COLOUR[1]) < 30 && Math.abs(img.data[i + 2]! - PLATE_BOX_COLOUR[2]) < 30;
@@ -166,10 +167,10 @@ describe('fine issuance', () => {
     expect(fine).toMatchObject({ license_plate: 'KXT4821', review_reason: 'plate_mismatch' });
   });
 
-  it('an image_uri that tries to leave its bucket is treated as no photo', async () => {
+  it('an image_uri that tries to leave its bucket is never read: no photo, flagged photo_forbidden', async () => {
     const w = world();
     const { msg } = await speeding(w, 'Evil01', { photo: null, imageUri: 'gs://speedcam-captures/../../etc/passwd' });
-    expect(await issueFine(w.deps, msg)).toMatchObject({ review_reason: 'photo_missing' });
+    expect(await issueFine(w.deps, msg)).toMatchObject({ review_reason: 'photo_forbidden', license_plate: null, image_url: null });
   });
 
   it('a malformed speeding message goes to the dead letters', async () => {

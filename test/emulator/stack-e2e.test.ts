@@ -1,12 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { DuckDbWarehouse } from '../../shared/adapters/duckdb-warehouse.js';
 import { haversineKm } from '../../shared/geo.js';
 import { seedMessage, sectionPoints } from '../../cli/generate-traffic.js';
 import { startStack, type Stack } from '../../cli/stack.js';
+import { plateForVehicle } from '../../cli/cars-api.js';
 import { useEmulators } from '../support/fixtures.js';
 
 /**
@@ -127,8 +129,14 @@ describe('local stack end to end', () => {
           const fined = await wh.query('SELECT count(*) AS n FROM speedcam.vehicle_passages WHERE is_Ticketed');
           const speeding = [...received.values()].filter((v) => v[0]!.topic === stack.info.topics.speedingVehicles).length;
           expect(fined[0]!['n']).toBe(speeding);
-          // no camera photos in this test: every fine is issued once, flagged photo_missing
-          expect(await wh.query("SELECT count(*) AS n, count(DISTINCT passage_id) AS d, min(review_reason) AS r FROM speedcam.fined_vehicles")).toEqual([{ n: speeding, d: speeding, r: 'photo_missing' }]);
+          // seed 001 sends no photos: the stack's cars API photographs each fined vehicle, once per fine
+          expect(await wh.query("SELECT count(*) AS n, count(DISTINCT passage_id) AS d, count(image_url) AS photos, count(license_plate) AS plates, min(photo_source) AS s, max(photo_source) AS s2 FROM speedcam.fined_vehicles")).toEqual([
+            { n: speeding, d: speeding, photos: speeding, plates: speeding, s: 'cars_api', s2: 'cars_api' },
+          ]);
+          const fines = await wh.query('SELECT vehicle_id, license_plate, image_url FROM speedcam.fined_vehicles');
+          for (const f of fines) expect(existsSync(fileURLToPath(String(f['image_url'])))).toBe(true);
+          const exact = fines.filter((f) => f['license_plate'] === plateForVehicle(String(f['vehicle_id']))).length;
+          expect(exact).toBeGreaterThanOrEqual(fines.length - 1);
         } finally {
           await wh.close();
         }

@@ -89,3 +89,42 @@ describe('judgeSpeed', () => {
     expect(judgeSpeed(null, radar)).toEqual({ isTicketed: false, reviewReason: 'insufficient_data' });
   });
 });
+
+describe('the seeds\' arithmetic mean, as an option', () => {
+  const seedRule = (speeds: number[]) => speeds.reduce((a, b) => a + b, 0) / speeds.length; // the seeds' avgSpeedDoFn
+  it('SPEEDCAM_AVERAGE_SPEED=arithmetic: the mean of the spot speeds, fined when above the limit', () => {
+    const arithmetic = testConfig({ SPEEDCAM_AVERAGE_SPEED: 'arithmetic' }).radars.values().next().value!;
+    const speeds = [30, 30, 30, 30, 30, 90, 90, 30, 30, 30];
+    const r = averageSpeed(spots(speeds), arithmetic);
+    expect(r).toMatchObject({ method: 'arithmetic_mean', avgSpeedKmh: 42 });
+    expect(judgeSpeed(r.avgSpeedKmh, arithmetic).isTicketed).toBe(seedRule(speeds) > 40);
+    // arrival order does not matter, and entry/exit timing is still a measured time, not spot speeds
+    expect(averageSpeed([...spots(speeds)].reverse(), arithmetic).avgSpeedKmh).toBeCloseTo(42, 12);
+    const timed = averageSpeed([{ t: 0, location: SEED_RADAR_ENTRY, speedKmh: 90, camera: 'entry' }, { t: 36_000, location: SEED_RADAR_EXIT, speedKmh: 90, camera: 'exit' }], arithmetic);
+    expect(timed.method).toBe('entry_exit');
+  });
+
+  it('per radar: average_speed overrides the default, and a wrong value names the variable and the valid ones', () => {
+    const radars = JSON.stringify([
+      { id: 'seed-rule', entry: SEED_RADAR_ENTRY, exit: SEED_RADAR_EXIT, average_speed: 'arithmetic' },
+      { id: 'space-mean', entry: SEED_RADAR_ENTRY, exit: SEED_RADAR_EXIT },
+    ]);
+    const c = testConfig({ SPEEDCAM_RADARS: radars });
+    expect(c.radars.get('seed-rule')!.averageSpeed).toBe('arithmetic');
+    expect(c.radars.get('space-mean')!.averageSpeed).toBe('space_mean');
+    expect(() => testConfig({ SPEEDCAM_AVERAGE_SPEED: 'median' })).toThrow(/SPEEDCAM_AVERAGE_SPEED.*space_mean.*arithmetic/);
+    expect(() => testConfig({ SPEEDCAM_RADARS: radars.replace('"arithmetic"', '"mean"') })).toThrow(/average_speed/);
+  });
+
+  it('equals the seed rule on the seed generator\'s own stream (1,000 vehicles)', () => {
+    const arithmetic = testConfig({ SPEEDCAM_AVERAGE_SPEED: 'arithmetic' }).radars.values().next().value!;
+    let s = 11;
+    const random = () => (s = (s * 48271) % 2147483647) / 2147483647;
+    for (let v = 0; v < 1000; v++) {
+      const speeds = points.map(() => (random() < 0.75 ? 25 + random() * 15 : 40 + random() * 50));
+      const r = averageSpeed(spots(speeds), arithmetic);
+      expect(r.avgSpeedKmh).toBeCloseTo(seedRule(speeds), 9);
+      expect(judgeSpeed(r.avgSpeedKmh, arithmetic).isTicketed).toBe(seedRule(speeds) > 40);
+    }
+  });
+});

@@ -61,11 +61,13 @@ describe('Vision response parsing and plate picking', () => {
     expect(() => parseVisionResponse({ error: { code: 3, message: 'Bad image data.' } })).toThrow(/Bad image data/);
   });
 
-  it('the detector asks Vision to read the photo from Cloud Storage', async () => {
+  it('the detector sends Vision the bytes already downloaded (content), not a second read from Cloud Storage', async () => {
     const calls: unknown[] = [];
     const detector = new VisionTextDetector({ textDetection: (async (req: unknown) => (calls.push(req), [twoCandidates])) as never });
-    const found = await detector.detect({ gcsUri: 'gs://speedcam-captures/r/v/1.png', bytes: Buffer.alloc(0) });
-    expect(calls).toEqual([{ image: { source: { imageUri: 'gs://speedcam-captures/r/v/1.png' } } }]);
+    const bytes = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+    const found = await detector.detect({ bytes });
+    expect(calls).toEqual([{ image: { content: bytes } }]);
+    expect(JSON.stringify(calls)).not.toMatch(/gs:|imageUri|source/);
     expect(pickPlate(found)?.plate).toBe('KXT4821');
   });
 
