@@ -22,6 +22,8 @@ export interface DeployOptions {
   firestoreLocation: string;
   bigqueryLocation: string;
   source: string;
+  /** SPEEDCAM_PIPELINES for every function (event time, time zone, window, lateness, late policy) */
+  pipelines?: string;
 }
 
 /** A command, and whether "already exists" from it is fine (re-running the deploy is safe). */
@@ -65,8 +67,9 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     });
   }
   for (const table of loadSchemas().keys()) {
-    // insertId dedupes for about a minute only: a view keeps one row per row_id.
-    const query = `SELECT * EXCEPT(_n) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY row_id) AS _n FROM \`${o.project}.speedcam.${table}\`) WHERE _n = 1`;
+    // insertId dedupes for about a minute only: a view keeps one row per row_id (its latest revision, where rows have one).
+    const order = loadSchemas().get(table)!.some((f) => f.name === 'row_revision') ? ' ORDER BY row_revision DESC' : '';
+    const query = `SELECT * EXCEPT(_n) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY row_id${order}) AS _n FROM \`${o.project}.speedcam.${table}\`) WHERE _n = 1`;
     steps.push({ argv: ['bq', `--project_id=${o.project}`, 'mk', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:speedcam.${table}_latest`], tolerateExisting: true });
   }
   steps.push({ argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${captures}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', p], tolerateExisting: true });
@@ -75,6 +78,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   const env = [
     `GOOGLE_CLOUD_PROJECT=${o.project}`, 'SPEEDCAM_WAREHOUSE=bigquery', 'SPEEDCAM_OBJECTS=gcs', 'SPEEDCAM_OCR=vision',
     `SPEEDCAM_CAPTURES_BUCKET=${captures}`, `SPEEDCAM_EVIDENCE_BUCKET=${evidence}`,
+    ...(o.pipelines ? [`SPEEDCAM_PIPELINES=${pipelinesEnv(o.pipelines)}`] : []),
   ].join(';');
   for (const spec of FUNCTIONS) {
     const sa = serviceAccount(o, spec);
@@ -102,6 +106,14 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   steps.push({ shell: true, argv: [`gcloud pubsub topics add-iam-policy-binding ${config.topics.deadLetters} --member=serviceAccount:service-$(gcloud projects describe ${o.project} --format='value(projectNumber)')@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher ${p}`] });
   steps.push({ argv: ['gcloud', 'scheduler', 'jobs', 'create', 'pubsub', `${o.prefix}-flush`, `--location=${o.region}`, '--schedule=* * * * *', `--topic=${config.topics.flushTicks}`, '--message-body={"tick":"flush"}', p], tolerateExisting: true });
   return steps;
+}
+
+/** SPEEDCAM_PIPELINES checked as the functions will check it, compact (';' separates the env vars). */
+export function pipelinesEnv(json: string): string {
+  loadConfig({ SPEEDCAM_PIPELINES: json });
+  const compact = JSON.stringify(JSON.parse(json));
+  if (compact.includes(';')) throw new Error('SPEEDCAM_PIPELINES: ";" cannot be passed through gcloud --set-env-vars here');
+  return compact;
 }
 
 function grantStep(o: DeployOptions, g: Grant | { role: 'roles/eventarc.eventReceiver'; on: 'project' }, member: string, captures: string, evidence: string, config: Config): Step {

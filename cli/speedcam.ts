@@ -201,9 +201,10 @@ program
   .option('--prefix <name>', 'prefix of function, service account and bucket names', 'speedcam')
   .option('--firestore-location <loc>', 'Firestore location', 'nam5')
   .option('--bigquery-location <loc>', 'BigQuery location', 'US')
+  .option('--pipelines <json>', 'SPEEDCAM_PIPELINES for the functions, e.g. \'{"transactions":{"event_time":"payload","timezone":"Europe/Madrid"}}\' (default: $SPEEDCAM_PIPELINES, else the seeds\' publish-time windows)', process.env['SPEEDCAM_PIPELINES'])
   .option('--dry-run', 'print the exact commands, run nothing')
-  .action((o: { project: string; region: string; prefix: string; firestoreLocation: string; bigqueryLocation: string; dryRun?: boolean }) => {
-    const steps = deploySteps({ project: o.project, region: o.region, prefix: o.prefix, firestoreLocation: o.firestoreLocation, bigqueryLocation: o.bigqueryLocation, source: defaultSource() });
+  .action((o: { project: string; region: string; prefix: string; firestoreLocation: string; bigqueryLocation: string; pipelines?: string; dryRun?: boolean }) => {
+    const steps = deploySteps({ project: o.project, region: o.region, prefix: o.prefix, firestoreLocation: o.firestoreLocation, bigqueryLocation: o.bigqueryLocation, source: defaultSource(), pipelines: o.pipelines });
     if (o.dryRun) {
       process.stdout.write(steps.map(render).join('\n') + '\n');
       return;

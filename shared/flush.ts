@@ -19,7 +19,7 @@ export interface FlushDeps {
   store: PassageStore;
   deadLetters: Pick<FirestoreDeadLetterStore, 'scanForExport'>;
   fines: Pick<FineStore, 'scanForExport' | 'markNotified'>;
-  windows: Pick<FirestoreWindowStore, 'append' | 'nextClosedWindow' | 'readWindow' | 'getState' | 'markExported' | 'deleteBatches'>;
+  windows: Pick<FirestoreWindowStore, 'append' | 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
   users: Pick<FirestoreUserStore, 'scanForExport'>;
   control: Pick<FirestoreFlushControl, 'acquire' | 'commit'>;
   publisher: Publisher;
@@ -35,23 +35,47 @@ export interface FlushReport {
   closedByGap: number;
   republished: number;
   exported: Record<string, number>;
+  /** window pipelines: windows exported, rows revised by late events, late and counted-again events */
+  windows: { exported: number; revised: number; late: number; duplicates: number; passes: number };
   /** true when a page limit stopped the run: the next run continues from the watermark */
   more: boolean;
+}
+
+export interface FlushOptions {
+  /**
+   * Keep exporting windows as they fall due until this time (the next scheduler tick), while any
+   * window is open; without it the run makes one pass. A run with nothing open ends at once.
+   */
+  runUntilMs?: number;
+  /** waits between passes (tests pass one that moves their clock) */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Pages per source per run: bounded work, the watermark carries the rest to the next run. */
 const MAX_PAGES = 4;
 /** Commit-time lag for dead letters, which have no publish to wait for (clock skew margin). */
 const DEAD_LETTER_LAG_MS = 2_000;
+/** A running flush stops this long before its lease would expire. */
+const LEASE_SAFETY_MS = 10_000;
+
+/**
+ * When a run started by a tick at `tickMs` stops exporting, so that it has released the lease when the
+ * next tick's run starts (a tick that found the lease held would wait for the one after).
+ */
+export function runUntilForTick(tickMs: number, periodMs: number): number {
+  return tickMs + periodMs - Math.min(2_000, periodMs / 2);
+}
 
 /**
  * The scheduled flush: closes passages whose gap expired, republishes decisions and fine notifications
  * that a crashed function did not publish, and exports passages, fines and dead letters to the warehouse, exactly once per row
  * (row ids), under a lease so that two runs never export concurrently.
  */
-export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<FlushReport> {
+export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: FlushOptions = {}): Promise<FlushReport> {
   const { config, store, logger, clock } = deps;
-  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, more: false };
+  const started = performance.now();
+  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, windows: { exported: 0, revised: 0, late: 0, duplicates: 0, passes: 0 }, more: false };
+  const leaseFrom = clock.now();
   const marks = await deps.control.acquire(owner, config.flushLeaseMs);
   if (marks === null) return { ...report, skipped: 'lease_held' };
   const radarOf = (id: string) => config.radars.get(id);
@@ -72,6 +96,26 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
     warehouse ??= await deps.openWarehouse();
     await warehouse.upsert(table, rows);
     report.exported[table] = (report.exported[table] ?? 0) + rows.length;
+  };
+  // Closed after every pass: the local warehouse (DuckDB) has one writer, and readers wait for it.
+  const closeWarehouse = async () => {
+    const w = warehouse as Warehouse | null;
+    warehouse = null;
+    if (w) await w.close();
+  };
+  const pipelines = windowPipelines(config);
+  const nextCheck = new Map<string, number>();
+  const windowPass = async (due: (name: string) => boolean) => {
+    report.windows.passes++;
+    for (const pipeline of pipelines.filter((p) => due(p.name))) {
+      const r = await flushWindows(deps, pipeline, write);
+      report.more ||= r.more;
+      report.windows.exported += r.windows;
+      report.windows.revised += r.revisions;
+      report.windows.late += r.late;
+      report.windows.duplicates += r.duplicates;
+      nextCheck.set(pipeline.name, r.nextCheckMs);
+    }
   };
   const next: Watermarks = { ...marks };
   try {
@@ -104,10 +148,7 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
       await write('users', page.map((p) => p.row));
       return page.map((p) => p.exportAtMs);
     }, report);
-    for (const pipeline of windowPipelines(config)) {
-      const r = await flushWindows(deps, pipeline, write);
-      report.more ||= r.more;
-    }
+    await windowPass(() => true);
     next['dead_letters'] = await pageThrough(next['dead_letters'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
       const page = await deps.deadLetters.scanForExport(from, to, config.flushBatchLimit);
       await write('dead_letters', page.map((p) => deadLetterRow(p.dl)));
@@ -115,10 +156,29 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
     }, report);
     deps.faults.check('flush.afterWarehouse');
   } finally {
-    if (warehouse) await (warehouse as Warehouse).close();
+    await closeWarehouse();
+  }
+  if (opts.runUntilMs !== undefined) {
+    // Windows fall due between scheduler ticks (a minute apart in Google Cloud): export each as it does,
+    // under this run's lease, until the next tick's run takes over; stop at once when nothing can fall
+    // due before then (no window open: a run costs milliseconds).
+    const until = Math.min(opts.runUntilMs, leaseFrom + config.flushLeaseMs - LEASE_SAFETY_MS);
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    for (;;) {
+      const wake = Math.min(...nextCheck.values());
+      if (!(wake < until)) break;
+      await sleep(Math.max(0, wake - clock.now()));
+      const now = clock.now();
+      if (now >= until) break;
+      try {
+        await windowPass((name) => (nextCheck.get(name) ?? 0) <= now);
+      } finally {
+        await closeWarehouse();
+      }
+    }
   }
   await deps.control.commit(owner, next);
-  logger.info('flush done', { ...report });
+  logger.info('flush done', { ...report, durationMs: Math.round(performance.now() - started) });
   return report;
 
   async function pageThrough(

@@ -26,6 +26,7 @@ locals {
     "wb_section_traffic/events"    = "wb_section_traffic"
     "wb_section_traffic/createdAt" = "wb_section_traffic"
     "window_state/ids"             = "window_state"
+    "window_state/acc"             = "window_state"
     "dead_letters/payload"         = "dead_letters"
     "fines/issued_at"              = "fines"
   }

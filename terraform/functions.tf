@@ -82,6 +82,7 @@ locals {
       TOPIC_USER_REGISTRATIONS   = var.topics.user_registrations
     },
     var.radars_json == "" ? {} : { SPEEDCAM_RADARS = var.radars_json },
+    var.pipelines_json == "" ? {} : { SPEEDCAM_PIPELINES = var.pipelines_json },
   )
 }
 

@@ -16,7 +16,8 @@ export class BigQueryWarehouse implements Warehouse {
     const t = this.bq.dataset(this.dataset).table(table);
     for (let i = 0; i < rows.length; i += 500) {
       const chunk = rows.slice(i, i + 500).map((r) => ({
-        insertId: r.row_id,
+        // A revised window row (row_revision) must not be dropped as a repeat of the version before it.
+        insertId: typeof r['row_revision'] === 'number' ? `${r.row_id}~${r['row_revision']}` : r.row_id,
         json: Object.fromEntries(
           Object.entries(r).map(([k, v]) => [k, v !== null && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : v]),
         ),
