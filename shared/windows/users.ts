@@ -111,10 +111,15 @@ export async function handleRegistrations(
     await sendToDeadLetters(deps, source, msg, parsed);
     return 0;
   }
+  if (parsed.rows.length === 0) {
+    // Nothing usable: the message goes to the dead letters whole.
+    await sendToDeadLetters(deps, source, msg, new Rejection('invalid_fields', parsed.bad.slice(0, 3).map((b) => b.rejection.detail).join('; ')));
+    return 0;
+  }
   // One bad result does not cost the others: it goes to the dead letters alone, with its own JSON.
   for (const b of parsed.bad) {
     await sendToDeadLetters(deps, source, { ...msg, data: Buffer.from(JSON.stringify(b.result) ?? 'null'), attributes: { ...msg.attributes, result_index: String(b.index) } }, b.rejection);
   }
-  if (parsed.rows.length > 0) await deps.users.save(parsed.rows);
+  await deps.users.save(parsed.rows);
   return parsed.rows.length;
 }

@@ -83,7 +83,10 @@ describe('terraform/', () => {
   it('gives every table a view that keeps one row per row_id (insertId dedupes for a minute only)', () => {
     const view = tf['resource']['google_bigquery_table'].latest[0];
     expect(view.for_each).toBe('${google_bigquery_table.tables}');
-    expect(view.view[0].query).toMatch(/ROW_NUMBER\(\) OVER \(PARTITION BY row_id\).*WHERE _n = 1/);
+    expect(view.view[0].query).toMatch(/ROW_NUMBER\(\) OVER \(PARTITION BY row_id.*\) AS _n FROM .*WHERE _n = 1/);
+    // rows revised by late events: the highest row_revision wins, for exactly the tables whose schema has it
+    expect(view.view[0].query).toMatch(/PARTITION BY row_id%\{if contains\(local\.revised_tables, each\.key\)\} ORDER BY row_revision DESC%\{endif\}\)/);
+    expect(tf['locals'].revised_tables).toContain('row_revision');
   });
 
   it('has no public IAM member anywhere', () => {
@@ -101,6 +104,12 @@ describe('terraform/', () => {
     expect(tf['resource']['google_pubsub_topic'].topics[0].for_each).toBe('${var.topics}');
     expect(tf['resource']['google_firestore_field'].ttl[0].ttl_config).toBeDefined();
     expect(tf['resource']['google_cloud_scheduler_job'].flush[0].pubsub_target[0].topic_name).toContain('flush_ticks');
+  });
+
+  it('passes SPEEDCAM_PIPELINES (var.pipelines_json) to every function', () => {
+    expect(tf['variable'].pipelines_json[0].default).toBe('');
+    expect(tf['locals'].function_env).toContain('var.pipelines_json == "" ? {} : { SPEEDCAM_PIPELINES = var.pipelines_json }');
+    expect(tf['resource']['google_cloudfunctions2_function'].functions[0].service_config[0].environment_variables).toBe('${local.function_env}');
   });
 });
 
@@ -123,10 +132,24 @@ describe('speedcam deploy --dry-run', () => {
     }
   });
 
+  it('passes --pipelines to every function as SPEEDCAM_PIPELINES, checked first', () => {
+    const json = '{ "transactions": { "event_time": "payload", "timezone": "Europe/Madrid" } }';
+    const withPipelines = deploySteps({ project: 'my-proj', region: 'us-east1', prefix: 'speedcam', firestoreLocation: 'nam5', bigqueryLocation: 'US', source: '.deploy/source', pipelines: json }).map(render);
+    const deploys = withPipelines.filter((l) => l.startsWith('gcloud functions deploy '));
+    expect(deploys).toHaveLength(FUNCTIONS.length);
+    for (const l of deploys) expect(l).toContain(';SPEEDCAM_PIPELINES={"transactions":{"event_time":"payload","timezone":"Europe/Madrid"}}');
+    expect(lines.filter((l) => l.includes('SPEEDCAM_PIPELINES'))).toEqual([]);
+    expect(() => deploySteps({ project: 'p', region: 'r', prefix: 'speedcam', firestoreLocation: 'nam5', bigqueryLocation: 'US', source: 's', pipelines: '{"transactions":{"late":"drop"}}' })).toThrow(
+      'SPEEDCAM_PIPELINES: transactions.late: "drop" is not valid; valid: dead_letter, update',
+    );
+  });
+
   it('creates a table per schema file and grants nothing public', () => {
     for (const table of loadSchemas().keys()) {
       expect(lines.some((l) => l.includes(`my-proj:speedcam.${table} `)), table).toBe(true);
-      expect(lines.some((l) => l.endsWith(`my-proj:speedcam.${table}_latest`) && l.includes('PARTITION BY row_id')), `${table}_latest`).toBe(true);
+      const revised = loadSchemas().get(table)!.some((f) => f.name === 'row_revision');
+      const partition = revised ? 'PARTITION BY row_id ORDER BY row_revision DESC)' : 'PARTITION BY row_id)';
+      expect(lines.some((l) => l.endsWith(`my-proj:speedcam.${table}_latest`) && l.includes(partition)), `${table}_latest`).toBe(true);
     }
     expect(lines.join('\n')).not.toMatch(/allUsers|allAuthenticatedUsers/);
   });
