@@ -145,8 +145,7 @@ export interface WindowFlushDeps {
 const MAX_WINDOWS_PER_PASS = 50;
 /** Batch documents read per pass when looking for due windows. */
 const PAGE_DOCS = 300;
-/** How often, at most, a running flush looks again at a pipeline whose next due time it cannot predict. */
-export const MAX_POLL_MS = 5_000;
+/** A running flush looks at a pipeline again no sooner than this. */
 export const MIN_POLL_MS = 250;
 
 export interface WindowPass {
@@ -197,18 +196,15 @@ export async function flushWindows(
   const now = clock.now();
   const out: WindowPass = { windows: 0, revisions: 0, rows: 0, duplicates: 0, late: 0, open: false, more: false, nextCheckMs: Infinity };
   const probe = await windows.probe(pipeline.name);
-  if (!probe) {
-    // Nothing stored: whatever arrives next cannot be due before `lateness` after it is written.
-    out.nextCheckMs = now + L;
-    return out;
-  }
+  // Nothing stored: nothing can fall due before the next scheduled run (a run with no open window ends at once).
+  if (!probe) return out;
   out.open = true;
   const pipelineIdle = probe.newestWrittenMs <= now - L;
   const cutoff = Math.max(probe.maxSeenMs - L, pipelineIdle ? now - L : -Infinity);
-  // Prediction for the earliest window when nothing is due yet: in real time the data moves with the
-  // clock; a replay moves faster, and the poll bound catches up with it.
+  // When the earliest window can fall due, if nothing is due now: in real time the data moves with the
+  // clock (a replay moving faster is caught by the next run).
   const predicted = Math.min(now + (probe.earliestEnd + L - probe.maxSeenMs), Math.max(probe.newestWrittenMs + L, probe.earliestEnd + L));
-  out.nextCheckMs = clamp(predicted, now + MIN_POLL_MS, now + MAX_POLL_MS);
+  out.nextCheckMs = Math.max(predicted, now + MIN_POLL_MS);
   if (probe.earliestEnd > cutoff) return out;
 
   const page = await windows.batchesEndingBy(pipeline.name, cutoff, PAGE_DOCS);
@@ -352,10 +348,6 @@ function groupByWindow(batches: readonly WindowBatch[]): WindowBatch[][] {
     else groups.set(k, [b]);
   }
   return [...groups.values()];
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.min(Math.max(x, lo), hi);
 }
 
 async function deadLetterLate(deps: WindowFlushDeps, pipeline: WindowPipeline, e: WindowEvent, start: number, end: number): Promise<void> {
