@@ -99,7 +99,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
       // The trigger's subscription belongs to Eventarc: find it, then give it the dead-letter policy.
       const trig = `$(gcloud functions describe ${functionName(o.prefix, spec)} --gen2 --region=${o.region} ${p} --format='value(eventTrigger.trigger)')`;
       const sub = `$(gcloud eventarc triggers describe ${trig} --location=${o.region} ${p} --format='value(transport.pubsub.subscription)')`;
-      steps.push({ shell: true, argv: [`gcloud pubsub subscriptions update ${sub} ${p} --dead-letter-topic=projects/${o.project}/topics/${config.topics.deadLetters} --max-delivery-attempts=10`] });
+      steps.push({ shell: true, argv: [`gcloud pubsub subscriptions update ${sub} ${p} --dead-letter-topic=projects/${o.project}/topics/${config.topics.deadLetters} --max-delivery-attempts=10 --ack-deadline=120`] });
     }
   }
   // Pub/Sub forwards undeliverable messages to the dead-letters topic as its own service agent.

@@ -59,11 +59,11 @@ const DEAD_LETTER_LAG_MS = 2_000;
 const LEASE_SAFETY_MS = 10_000;
 
 /**
- * When a run started by a tick at `tickMs` stops exporting, so that it has released the lease when the
+ * When a run started by a tick at `tickMs` must be done, so that it has released the lease when the
  * next tick's run starts (a tick that found the lease held would wait for the one after).
  */
 export function runUntilForTick(tickMs: number, periodMs: number): number {
-  return tickMs + periodMs - Math.min(2_000, periodMs / 2);
+  return tickMs + periodMs - Math.min(500, periodMs / 2);
 }
 
 /**
@@ -164,17 +164,21 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
     // due before then (no window open: a run costs milliseconds).
     const until = Math.min(opts.runUntilMs, leaseFrom + config.flushLeaseMs - LEASE_SAFETY_MS);
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    // A pass is started only if twice the longest one so far still ends before `until`.
+    let longestPassMs = 0;
     for (;;) {
       const wake = Math.min(...nextCheck.values());
-      if (!(wake < until)) break;
+      if (!(wake + 2 * longestPassMs < until)) break;
       await sleep(Math.max(0, wake - clock.now()));
       const now = clock.now();
-      if (now >= until) break;
+      if (now + 2 * longestPassMs >= until) break;
+      const passStarted = performance.now();
       try {
         await windowPass((name) => (nextCheck.get(name) ?? 0) <= now);
       } finally {
         await closeWarehouse();
       }
+      longestPassMs = Math.max(longestPassMs, performance.now() - passStarted);
     }
   }
   await deps.control.commit(owner, next);

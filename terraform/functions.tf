@@ -150,7 +150,8 @@ resource "terraform_data" "dead_letter_policy" {
     command     = <<-EOT
       set -euo pipefail
       sub=$(gcloud eventarc triggers describe "${google_cloudfunctions2_function.functions[each.key].event_trigger[0].trigger}" --location=${var.region} --project=${var.project_id} --format='value(transport.pubsub.subscription)')
-      gcloud pubsub subscriptions update "$sub" --project=${var.project_id} --dead-letter-topic=${google_pubsub_topic.topics["dead_letters"].id} --max-delivery-attempts=10
+      # The ack deadline is how long push waits for the function before delivering again: its timeout (a flush run lasts up to a minute).
+      gcloud pubsub subscriptions update "$sub" --project=${var.project_id} --dead-letter-topic=${google_pubsub_topic.topics["dead_letters"].id} --max-delivery-attempts=10 --ack-deadline=120
       gcloud pubsub subscriptions add-iam-policy-binding "$sub" --project=${var.project_id} --member=serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.subscriber >/dev/null
     EOT
   }
