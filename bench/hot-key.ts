@@ -131,7 +131,7 @@ try {
     return {
       close: () => wh.close(),
       upsert: async (table, rows) => {
-        await wh.upsert(table, rows);
+        const result = await wh.upsert(table, rows);
         const now = Date.now();
         for (const r of rows) {
           const end = r['window_end_time'] ?? r['window_end'];
@@ -139,6 +139,7 @@ try {
           const k = `${table}|${Date.parse(end)}`;
           if (!firstSeen.has(k)) firstSeen.set(k, now);
         }
+        return result;
       },
     };
   };

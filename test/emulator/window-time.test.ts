@@ -31,7 +31,7 @@ function recordAppends(w: World): Map<string, Row[]> {
     return {
       upsert: async (table, rows) => {
         appended.set(table, [...(appended.get(table) ?? []), ...rows]);
-        await wh.upsert(table, rows);
+        return wh.upsert(table, rows);
       },
       close: () => wh.close(),
     };
