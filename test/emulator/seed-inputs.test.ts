@@ -146,5 +146,5 @@ describe('the seeds\' producers, unchanged, against the local stack with the def
     expect(userBatches).toBe(2);
 
     expect(await query("SELECT source, reason FROM speedcam.dead_letters WHERE source IN ('click-events', 'transactions', 'user-registrations')")).toEqual([]);
-  });
+  }, 200_000);
 });

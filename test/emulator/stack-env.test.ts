@@ -67,7 +67,7 @@ describe('npm run stack', () => {
           await wh.close();
         }
       },
-      { timeout: 60_000, interval: 1000 },
+      { timeout: 90_000, interval: 1000 },
     );
-  });
+  }, 120_000);
 });

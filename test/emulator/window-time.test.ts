@@ -140,7 +140,7 @@ describe('a replay of history with event time from the payload', () => {
       expect(w.faults.injected.get(p), p).toBeGreaterThanOrEqual(1);
     }
     expect(crashedFlushes).toBeGreaterThanOrEqual(3);
-  });
+  }, 180_000);
 });
 
 describe('late: update', () => {
@@ -310,7 +310,7 @@ describe('several instances', () => {
     await runFlush(w.rt.flushDeps);
     expect(w.publisher.on(w.config.topics.deadLetters)).toEqual([]);
     expect(await w.query(TX_QUERY)).toEqual(expectedTransactionWindows(sent.map((s) => ({ utcMs: s.publishTimeMs, amount: s.amount })), 30_000));
-  });
+  }, 120_000);
 });
 
 describe('publish time (the default)', () => {
