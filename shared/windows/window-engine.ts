@@ -56,6 +56,8 @@ export class WindowIngest {
         await deps.windows.append(pipeline.name, pipeline.window.sizeMs, events);
         const at = deps.clock.now();
         for (const e of events) this.wroteAt.set(windowOf(e.timeMs, pipeline.window.sizeMs).start, at);
+        // Only writes within the lateness matter: forget older ones (a replay writes many windows).
+        if (this.wroteAt.size > 1000) for (const [w, t] of this.wroteAt) if (t <= at - pipeline.allowedLatenessMs) this.wroteAt.delete(w);
         deps.faults.check('window.afterCommit');
         return items.map(() => undefined);
       },
