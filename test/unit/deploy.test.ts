@@ -132,6 +132,13 @@ describe('speedcam deploy --dry-run', () => {
     }
   });
 
+  it('gives each trigger subscription an acknowledgement deadline as long as the function timeout (a flush run lasts up to a minute)', () => {
+    const updates = lines.filter((l) => l.startsWith('gcloud pubsub subscriptions update '));
+    expect(updates.length).toBe(FUNCTIONS.length - 1);
+    for (const l of updates) expect(l).toContain('--ack-deadline=120');
+    expect(lines.filter((l) => l.startsWith('gcloud functions deploy ')).every((l) => l.includes('--timeout=120s'))).toBe(true);
+  });
+
   it('passes --pipelines to every function as SPEEDCAM_PIPELINES, checked first', () => {
     const json = '{ "transactions": { "event_time": "payload", "timezone": "Europe/Madrid" } }';
     const withPipelines = deploySteps({ project: 'my-proj', region: 'us-east1', prefix: 'speedcam', firestoreLocation: 'nam5', bigqueryLocation: 'US', source: '.deploy/source', pipelines: json }).map(render);

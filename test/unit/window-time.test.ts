@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../../shared/config.js';
 import { isDue } from '../../shared/windows/window-engine.js';
 import { clickPipeline, parseAttributeTime, parseZonedTimestamp, pythonFloat, transactionPipeline } from '../../shared/windows/pipelines.js';
 import { DigestSet, digestOf, shardCount, shardOfDigest, shardOfKey, splitShards } from '../../shared/windows/window-state.js';
+import { pythonIsoformat, pythonJsonDumps, replayClock, transactionMessage } from '../../cli/generate-events.js';
 import { inbound } from '../support/fixtures.js';
 
 const pipelines = (v: unknown) => loadConfig({ SPEEDCAM_PIPELINES: typeof v === 'string' ? v : JSON.stringify(v) }).pipelines;
@@ -150,5 +151,25 @@ describe('exported window state', () => {
     expect(shards[shardOfDigest(digestOf('click-7'), S)]!.ids.has(digestOf('click-7'))).toBe(true);
     expect(shards[shardOfKey('user-7', S)]!.acc.has('user-7')).toBe(true);
     for (const s of shards) expect(s.ids.bytes.length).toBeLessThan(600_000);
+  });
+});
+
+describe('the generators, as the seeds\' producers write', () => {
+  it('seed 003: datetime.now().isoformat() is local time without a zone, µs, no fraction when zero; json.dumps spacing', () => {
+    const t = Date.parse('2026-07-01T12:00:00.250Z');
+    expect(pythonIsoformat(t, 'Africa/Johannesburg', 17)).toBe('2026-07-01T14:00:00.250017');
+    expect(pythonIsoformat(Date.parse('2026-01-15T12:00:00Z'), 'America/Bogota', 0)).toBe('2026-01-15T07:00:00');
+    expect(pythonJsonDumps({ transaction_id: 'TXN-1', amount: 100, timestamp: 't', store_id: 'NYC01' })).toBe('{"transaction_id": "TXN-1", "amount": 100.0, "timestamp": "t", "store_id": "NYC01"}');
+    let x = 3;
+    const msg = JSON.parse(transactionMessage(t, () => (x = (x * 48271) % 2147483647) / 2147483647, 'Europe/Madrid')) as Record<string, unknown>;
+    expect(Object.keys(msg)).toEqual(['transaction_id', 'amount', 'timestamp', 'store_id']);
+    expect(msg['timestamp']).toMatch(/^2026-07-01T14:00:00\.250\d{3}$/);
+  });
+
+  it('a replay clock spreads events from --start, speed times faster than publishing', () => {
+    const start = Date.parse('2025-01-01T05:00:00Z');
+    const clock = replayClock(start, 288, 5, 0)!;
+    expect([clock(0), clock(1), clock(1500)]).toEqual([start, start + 57_600, start + 86_400_000]);
+    expect(replayClock(undefined, 1, 5, 0)).toBeUndefined();
   });
 });
