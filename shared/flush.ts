@@ -166,19 +166,26 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
     const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     // A pass is started only if twice the longest one so far still ends before `until`.
     let longestPassMs = 0;
-    for (;;) {
-      const wake = Math.min(...nextCheck.values());
-      if (!(wake + 2 * longestPassMs < until)) break;
-      await sleep(Math.max(0, wake - clock.now()));
-      const now = clock.now();
-      if (now + 2 * longestPassMs >= until) break;
-      const passStarted = performance.now();
-      try {
-        await windowPass((name) => (nextCheck.get(name) ?? 0) <= now);
-      } finally {
-        await closeWarehouse();
+    try {
+      for (;;) {
+        const wake = Math.min(...nextCheck.values());
+        if (!(wake + 2 * longestPassMs < until)) break;
+        await sleep(Math.max(0, wake - clock.now()));
+        const now = clock.now();
+        if (now + 2 * longestPassMs >= until) break;
+        const passStarted = performance.now();
+        try {
+          await windowPass((name) => (nextCheck.get(name) ?? 0) <= now);
+        } finally {
+          await closeWarehouse();
+        }
+        longestPassMs = Math.max(longestPassMs, performance.now() - passStarted);
       }
-      longestPassMs = Math.max(longestPassMs, performance.now() - passStarted);
+    } catch (err) {
+      // Release the lease with what the first pass exported, so that the next tick (or this tick's
+      // redelivery, since the error is thrown after) is not kept out for the lease's length.
+      await deps.control.commit(owner, next);
+      throw err;
     }
   }
   await deps.control.commit(owner, next);

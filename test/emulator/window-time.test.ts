@@ -378,6 +378,17 @@ describe('the flush between scheduler ticks', () => {
     expect(report.windows.exported).toBe(2);
     expect(report.windows.passes).toBeLessThan(40);
 
+    // a pass that fails releases the lease: the tick's redelivery is not kept out for the lease's length
+    const f = testWorld({ SPEEDCAM_FLUSH_LEASE_S: '120' });
+    const t = Math.floor(f.clock.now() / 30_000) * 30_000;
+    f.clock.t = t - 10_000;
+    await f.rt.transactions.handle(inbound(transactionMessage(t - 10_000, random), { publishTimeMs: t - 10_000 }));
+    f.clock.t = t;
+    f.faults.arm('window.afterWarehouse');
+    await expect(runFlush(f.rt.flushDeps, undefined, { runUntilMs: t + 58_000, sleep: async (ms) => void (f.clock.t += ms) })).rejects.toThrow('window.afterWarehouse');
+    const retried = await runFlush(f.rt.flushDeps);
+    expect([retried.skipped, retried.windows.exported]).toEqual([undefined, 1]);
+
     // nothing open: one pass, no sleep
     const quiet = testWorld({});
     const quietSleeps: number[] = [];
