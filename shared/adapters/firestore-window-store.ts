@@ -141,7 +141,7 @@ export class FirestoreWindowStore {
       aggregatedAsOfMs: (d?.['aggregatedAsOfMs'] as number | undefined) ?? null,
       revision: (d?.['revision'] as number | undefined) ?? null,
       shards,
-      inline: d?.['exported'] === true && shards === 1 ? { acc: decodeAcc(d['acc'] as string | undefined), ids: DigestSet.fromBytes(d['ids'] as Buffer | undefined) } : null,
+      inline: d?.['exported'] === true && shards === 1 ? { acc: decodeAcc(d['acc'] as string | undefined), ids: DigestSet.fromBytes(d['ids']) } : null,
     };
   }
 
@@ -156,7 +156,7 @@ export class FirestoreWindowStore {
     if (wanted.length === 0) return out;
     const snaps: DocumentSnapshot[] = await this.db.getAll(...wanted.map((i) => this.shardRef(pipeline, windowStart, i)));
     this.ops.reads += snaps.length;
-    snaps.forEach((s, i) => out.set(wanted[i]!, { acc: decodeAcc(s.get('acc') as string | undefined), ids: DigestSet.fromBytes(s.get('ids') as Buffer | undefined) }));
+    snaps.forEach((s, i) => out.set(wanted[i]!, { acc: decodeAcc(s.get('acc') as string | undefined), ids: DigestSet.fromBytes(s.get('ids')) }));
     return out;
   }
 

@@ -38,8 +38,9 @@ export class DigestSet {
     const list = [...unique.values()].sort(Buffer.compare);
     return new DigestSet(Buffer.concat(list));
   }
-  static fromBytes(bytes: Buffer | Uint8Array | undefined): DigestSet {
-    return new DigestSet(bytes ? Buffer.from(bytes) : Buffer.alloc(0));
+  /** From stored bytes; anything else (an older version's list of ids) is an empty set. */
+  static fromBytes(bytes: unknown): DigestSet {
+    return new DigestSet(bytes instanceof Uint8Array && bytes.length % DIGEST_BYTES === 0 ? Buffer.from(bytes) : Buffer.alloc(0));
   }
 
   get size(): number {
