@@ -220,6 +220,26 @@ describe('late: update', () => {
   });
 });
 
+describe('a large window', () => {
+  it('60,000 clicks in one minute: the export is sharded; a late click and a redelivered one after it are told apart', async () => {
+    const w = testWorld(pipelinesEnv({ clicks: { event_time: 'payload', late: 'update' } }));
+    const ws = Math.floor((w.clock.now() - 150_000) / 60_000) * 60_000;
+    const events = Array.from({ length: 60_000 }, (_, i) => ({ id: `click-${i}`, key: `user-${i % 3000}`, timeMs: ws + (i % 60_000), values: {} }));
+    for (let i = 0; i < events.length; i += 2000) await w.rt.windows.append('clicks', 60_000, events.slice(i, i + 2000));
+    w.clock.advance(40_000);
+    expect((await runFlush(w.rt.flushDeps)).windows.exported).toBe(1);
+    const state = await w.rt.windows.getState('clicks', ws);
+    expect([state.exported, state.shards > 1, state.inline]).toEqual([true, true, null]);
+    // a new click of user-7 and one counted already, both after the export
+    await w.rt.windows.append('clicks', 60_000, [{ id: 'click-late', key: 'user-7', timeMs: ws + 59_000, values: {} }, events[3007]!]);
+    w.clock.advance(40_000);
+    expect((await runFlush(w.rt.flushDeps)).windows).toMatchObject({ revised: 1, duplicates: 1 });
+    const rows = await w.query("SELECT user_pseudo_id, event_count FROM speedcam.user_event_counts WHERE user_pseudo_id IN ('user-7', 'user-8') ORDER BY 1");
+    expect(rows).toEqual([{ user_pseudo_id: 'user-7', event_count: 21 }, { user_pseudo_id: 'user-8', event_count: 20 }]);
+    expect((await w.query('SELECT sum(event_count) AS n FROM speedcam.user_event_counts'))[0]!['n']).toBe(60_001);
+  }, 120_000);
+});
+
 describe('late: dead_letter (the default)', () => {
   it('an event counted already and delivered again after the export is recognised, not dead-lettered; a new late one is, once', async () => {
     const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload' } }));
