@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,12 +38,13 @@ const MINUTES = Number(args.minutes);
 const SCHEDULER_MS = 60_000;
 const log = (s: string) => process.stderr.write(s + '\n');
 
+const dataDir = mkdtempSync(join(tmpdir(), 'speedcam-bench-'));
 const stack = await startStack({
   project: `demo-bench-${Date.now()}`,
   functionsPort: 0,
   // Cloud Scheduler's cadence: one flush tick a minute
   flushIntervalMs: SCHEDULER_MS,
-  dataDir: mkdtempSync(join(tmpdir(), 'speedcam-bench-')),
+  dataDir,
   env: { SPEEDCAM_EXPORT_GRACE_S: '1' },
   echoSeverity: 'ERROR',
 });
@@ -201,6 +202,7 @@ try {
   );
 } finally {
   await stack.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 /** Calls `fn` every `ms` until `until`; resolves with the number of calls once their promises settle. */
