@@ -35,7 +35,8 @@ const stack = await startStack({
   env: {
     SPEEDCAM_FAULTS: FAULTS,
     SPEEDCAM_WINDOW_LATENESS_S: '30',
-    SPEEDCAM_WINDOW_FLUSH_MARGIN_S: '2',
+    // the independent computation below windows on the events' own times
+    SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload' }, transactions: { event_time: 'payload' } }),
     SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: '45',
     SPEEDCAM_EXPORT_GRACE_S: '3',
     // A killed flush must not hold the lease for long.

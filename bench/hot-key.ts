@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,15 +8,18 @@ import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
 import { loadConfig } from '../shared/config.js';
 import { silentLogger } from '../shared/logger.js';
 import { createRuntime } from '../shared/runtime.js';
-import { transactionMessage } from '../cli/generate-events.js';
+import { clickRow, randomUserResponse, transactionMessage } from '../cli/generate-events.js';
 import { startStack } from '../cli/stack.js';
 
 /**
- * `npm run bench`: on the local stack (Firestore and Pub/Sub emulators), side by side in one run:
+ * `npm run bench`: on the local stack (Firestore and Pub/Sub emulators), in one run:
  * 1. events/s on ONE hot key (seed 003's global transaction key) through the window engine, with
  *    concurrent deliveries as a function instance gets them, and Firestore operations per event;
  * 2. the same events through a naive engine: one transaction per event on one document;
- * 3. the delay from a window's end to its row in the warehouse, end to end through Pub/Sub.
+ * 3. window end → row in the warehouse, p50/p95, with the flush ticked every 60 s as Cloud Scheduler
+ *    does and the default configuration (publish time, 30 s lateness), at the seeds' load (seed 003:
+ *    a transaction every 0.5 s; seed 002: a GA4 row every 2 s; seed 004: a response every 20 s), and
+ *    the flush's billable seconds per hour at zero load and at that load.
  * It prints figures; no test asserts a timing.
  */
 const { values: args } = parseArgs({
@@ -25,19 +28,24 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '500' },
     'naive-seconds': { type: 'string', default: '10' },
     'naive-concurrency': { type: 'string', default: '20' },
+    minutes: { type: 'string', default: '5' },
+    'zero-ticks': { type: 'string', default: '10' },
   },
 });
 const EVENTS = Number(args.events);
 const CONCURRENCY = Number(args.concurrency);
+const MINUTES = Number(args.minutes);
+const SCHEDULER_MS = 60_000;
 const log = (s: string) => process.stderr.write(s + '\n');
 
+const dataDir = mkdtempSync(join(tmpdir(), 'speedcam-bench-'));
 const stack = await startStack({
   project: `demo-bench-${Date.now()}`,
   functionsPort: 0,
-  flushIntervalMs: 500,
-  dataDir: mkdtempSync(join(tmpdir(), 'speedcam-bench-')),
-  // Short lateness so that the end-to-end delay is measured in seconds, not minutes.
-  env: { SPEEDCAM_WINDOW_LATENESS_S: '10', SPEEDCAM_WINDOW_FLUSH_MARGIN_S: '1', SPEEDCAM_EXPORT_GRACE_S: '1' },
+  // Cloud Scheduler's cadence: one flush tick a minute
+  flushIntervalMs: SCHEDULER_MS,
+  dataDir,
+  env: { SPEEDCAM_EXPORT_GRACE_S: '1' },
   echoSeverity: 'ERROR',
 });
 try {
@@ -93,54 +101,77 @@ try {
   const naiveRate = naiveDone / ((performance.now() - n0) / 1000);
   await db.terminate();
 
-  // 3. window end → row, through Pub/Sub and the deployed-shape functions
-  log('end to end: transactions through Pub/Sub until their 30 s window lands in the warehouse…');
+  // 3a. the flush at zero load: ticks as Cloud Scheduler sends them, straight to the flush function
+  log(`flush at zero load: ${args['zero-ticks']} ticks…`);
+  const zeroRuns: number[] = [];
+  for (let i = 0; i < Number(args['zero-ticks']); i++) {
+    zeroRuns.push(await tick(stack.info.functions['flush']!, stack.info.project, stack.info.topics.flushTicks));
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  // 3b. the seeds' load for a few minutes, the flush ticked every 60 s
+  log(`seed load for ${MINUTES} min (a transaction every 0.5 s, a GA4 row every 2 s, a randomuser response every 20 s), flush every 60 s…`);
   const ps = new PubSub({ projectId: stack.info.project });
-  const topic = ps.topic(stack.info.topics.transactions);
-  // A full window: from the next 30 s boundary to the one after.
-  const windowStart = Math.ceil(Date.now() / 30_000) * 30_000;
-  const windowEnd = windowStart + 30_000;
-  await new Promise((r) => setTimeout(r, windowStart - Date.now() + 50));
-  let published = 0;
-  while (Date.now() < windowEnd - 200) {
-    await Promise.all(Array.from({ length: 100 }, () => topic.publishMessage({ data: Buffer.from(transactionMessage(Date.now(), Math.random)) })));
-    published += 100;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  let delayMs = NaN;
-  let rowCount = 0;
-  // Poll once a second: a reader holds the DuckDB file briefly, and the flush must get it to write.
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 1000))) {
-    const wh = await DuckDbWarehouse.open(stack.info.warehouse, { readOnly: true }).catch(() => null);
-    if (!wh) continue;
-    try {
-      const rows = await wh.query(`SELECT total_transactions FROM speedcam.transaction_windows WHERE epoch_ms(window_end_time) = ${windowEnd}`);
-      if (rows.length > 0) {
-        delayMs = Date.now() - windowEnd;
-        rowCount = Number(rows[0]!['total_transactions']);
-        break;
-      }
-    } finally {
-      await wh.close();
-    }
-  }
-  // Every published event is either in the row or dead-lettered as late (delivery lagged past the lateness).
-  let late = 0;
-  const lateBefore = await countLate(stack.info.warehouse);
-  for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const wh = await DuckDbWarehouse.open(stack.info.warehouse, { readOnly: true }).catch(() => null);
-    if (!wh) continue;
-    try {
-      const r = await wh.query("SELECT count(*) AS n FROM speedcam.dead_letters WHERE source = 'transactions' AND reason = 'late'");
-      const n = Number(r[0]!['n']) - lateBefore;
-      if (n === late && rowCount + n >= published) break;
-      late = n;
-    } finally {
-      await wh.close();
-    }
-  }
+  const loadStart = Date.now();
+  const tEnd = loadStart + MINUTES * 60_000;
+  const firstSeen = new Map<string, number>();
+  const opsBefore = stack.runtime.windowOps.snapshot();
+  let sent = 0;
+  const publishers = [
+    every(500, tEnd, () => ps.topic(stack.info.topics.transactions).publishMessage({ data: Buffer.from(transactionMessage(Date.now(), Math.random)) })),
+    every(2_000, tEnd, () => ps.topic(stack.info.topics.clickEvents).publishMessage({ data: Buffer.from(clickRow(`U${Math.floor(Math.random() * 20)}`, Date.parse('2018-10-03T10:00:00Z') + Math.floor(Math.random() * 86_400_000), Math.random)) })),
+    every(20_000, tEnd, () => ps.topic(stack.info.topics.userRegistrations).publishMessage({ data: Buffer.from(randomUserResponse(1, Math.random)) })),
+  ].map((p) => p.then((n) => (sent += n)));
+  // When each window's row is in the warehouse: the flush's writes, as they complete (polling the file
+  // would hold DuckDB's lock and delay the very writes it measures).
+  const lateness = stack.runtime.config.pipelines.transactions.latenessMs;
+  const lastEnd = tEnd + lateness + SCHEDULER_MS + 15_000;
+  const open = stack.runtime.flushDeps.openWarehouse;
+  stack.runtime.flushDeps.openWarehouse = async () => {
+    const wh = await open();
+    return {
+      close: () => wh.close(),
+      upsert: async (table, rows) => {
+        const result = await wh.upsert(table, rows);
+        const now = Date.now();
+        for (const r of rows) {
+          const end = r['window_end_time'] ?? r['window_end'];
+          if (typeof end !== 'string') continue;
+          const k = `${table}|${Date.parse(end)}`;
+          if (!firstSeen.has(k)) firstSeen.set(k, now);
+        }
+        return result;
+      },
+    };
+  };
+  await new Promise((r) => setTimeout(r, lastEnd - Date.now()));
+  await Promise.all(publishers);
   await ps.close();
+  const opsAfter = stack.runtime.windowOps.snapshot();
+
+  // Window end → row. Steady state leaves out the first scheduler interval (a run with nothing open had
+  // ended at once) and the windows within the lateness of the traffic's end (with no later data they close
+  // by the idle rule, the lateness after the last write).
+  const windows = [...firstSeen.entries()]
+    .map(([k, seen]) => ({ table: k.split('|')[0]!, end: Number(k.split('|')[1]), seen }))
+    .filter((x) => x.end > loadStart && x.end <= tEnd)
+    .sort((a, b) => a.end - b.end || (a.table < b.table ? -1 : 1));
+  const delays = (from: number, to: number) => windows.filter((x) => x.end > from && x.end <= to).map((x) => x.seen - x.end).sort((a, b) => a - b);
+  const all = delays(loadStart, tEnd);
+  const steady = delays(loadStart + SCHEDULER_MS, tEnd - lateness);
+  // The flush's runs (the stack log has one "flush done" line per run, with its duration).
+  const runs = readFileSync(stack.info.log, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"flush done"'))
+    .map((l) => JSON.parse(l) as { time: string; durationMs: number })
+    .map((r) => ({ end: Date.parse(r.time), ms: r.durationMs }));
+  // Run time inside the steady span (each run clipped to it), as a share of the span.
+  const [spanFrom, spanTo] = [loadStart + SCHEDULER_MS, tEnd];
+  const steadyRuns = runs
+    .map((r) => ({ ms: Math.max(0, Math.min(r.end, spanTo) - Math.max(r.end - r.ms, spanFrom)) }))
+    .filter((r) => r.ms > 0);
+  const steadySpanS = (spanTo - spanFrom) / 1000;
+  const billed = (ms: number) => Math.ceil(ms / 100) / 10; // Cloud Run bills a request by the 100 ms
 
   const engineRate = EVENTS / engineSeconds;
   console.log(
@@ -149,9 +180,21 @@ try {
         hot_key_events_per_second: { engine: Math.round(engineRate), naive_one_transaction_per_event: Math.round(naiveRate * 10) / 10, ratio: Math.round(engineRate / naiveRate) },
         engine: { events: EVENTS, seconds: Math.round(engineSeconds * 100) / 100, in_flight: CONCURRENCY, firestore_writes_per_event: ops.writes / EVENTS, firestore_reads_per_event: ops.reads / EVENTS },
         naive: { committed: naiveDone, gave_up: naiveFailed, writers: naiveConcurrency, seconds: naiveSeconds, firestore_writes_per_event: 1, firestore_reads_per_event: 1 },
-        window_end_to_warehouse_row_ms: delayMs,
-        window_end_to_row_config: { lateness_s: 10, flush_margin_s: 1, flush_interval_s: 0.5, note: 'defaults are lateness 30 s + margin 10 s + one scheduler interval' },
-        end_to_end_window: { published, counted_in_row: rowCount, dead_lettered_late: late, accounted: rowCount + late === published },
+        window_end_to_row: {
+          config: { scheduler_s: SCHEDULER_MS / 1000, lateness_s: lateness / 1000, event_time: stack.runtime.config.pipelines.transactions.eventTime.kind, load: 'seed 003 2/s, seed 002 0.5/s, seed 004 0.05/s', minutes: MINUTES },
+          all_windows: summary(all, lateness),
+          steady_state: { ...summary(steady, lateness), note: 'windows ending after the first scheduler interval of traffic and before its last lateness' },
+          windows: windows.map((x) => `${x.table} ${new Date(x.end).toISOString().slice(11, 19)} +${Math.round((x.seen - x.end) / 100) / 10} s`),
+        },
+        flush_billable_seconds_per_hour: {
+          zero_load: { runs_measured: zeroRuns.length, run_ms: summary([...zeroRuns].sort((a, b) => a - b), 0), seconds_per_hour: Math.round((3600 / (SCHEDULER_MS / 1000)) * (zeroRuns.reduce((s, ms) => s + billed(ms), 0) / zeroRuns.length) * 10) / 10 },
+          seed_load: {
+            runs_measured: steadyRuns.length,
+            seconds_per_hour: steadyRuns.length ? Math.round((steadyRuns.reduce((s, r) => s + billed(r.ms), 0) / steadySpanS) * 3600) : null,
+            run_seconds: steadyRuns.map((r) => Math.round(r.ms / 100) / 10),
+          },
+        },
+        window_pipelines_firestore_at_seed_load: { messages: sent, reads: opsAfter.reads - opsBefore.reads, writes: opsAfter.writes - opsBefore.writes, deletes: opsAfter.deletes - opsBefore.deletes, reads_per_hour: Math.round(((opsAfter.reads - opsBefore.reads) / ((lastEnd - loadStart) / 1000)) * 3600) },
       },
       null,
       2,
@@ -159,13 +202,35 @@ try {
   );
 } finally {
   await stack.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
-async function countLate(path: string): Promise<number> {
-  const wh = await DuckDbWarehouse.open(path, { readOnly: true });
-  try {
-    return Number((await wh.query("SELECT count(*) AS n FROM speedcam.dead_letters WHERE source = 'transactions' AND reason = 'late'"))[0]!['n']);
-  } finally {
-    await wh.close();
+/** Calls `fn` every `ms` until `until`; resolves with the number of calls once their promises settle. */
+async function every(ms: number, until: number, fn: () => Promise<unknown>): Promise<number> {
+  const pending: Promise<unknown>[] = [];
+  for (let next = Date.now(); next < until; next += ms) {
+    await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    pending.push(fn());
   }
+  await Promise.all(pending);
+  return pending.length;
+}
+
+/** One flush tick as Cloud Scheduler's Pub/Sub push delivers it; resolves with the request's duration. */
+async function tick(url: string, project: string, topic: string): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${url}/projects/${project}/topics/${topic}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ subscription: `projects/${project}/subscriptions/bench`, message: { data: Buffer.from('{"tick":"flush"}').toString('base64'), attributes: {}, messageId: `bench-${Date.now()}`, publishTime: new Date().toISOString() } }),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`flush tick answered ${res.status}`);
+  return performance.now() - started;
+}
+
+function summary(sortedMs: number[], latenessMs: number) {
+  const q = (p: number) => sortedMs[Math.min(sortedMs.length - 1, Math.floor(p * sortedMs.length))] ?? NaN;
+  const s = (ms: number) => Math.round(ms / 100) / 10;
+  return { n: sortedMs.length, p50_s: s(q(0.5)), p95_s: s(q(0.95)), max_s: s(sortedMs[sortedMs.length - 1] ?? NaN), ...(latenessMs ? { p95_minus_lateness_s: s(q(0.95) - latenessMs) } : {}) };
 }

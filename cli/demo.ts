@@ -88,9 +88,14 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     isolate: ['fines'],
     // The functions' logs go to <dataDir>/stack.log; the terminal keeps the demo's progress readable.
     echoSeverity: 'ERROR',
-    // Shorter waits so that windows close within the demo (defaults: 30 s, 10 s, 10 min); 20 s of
-    // lateness still covers delivery delays on a busy 2-core machine.
-    env: { SPEEDCAM_WINDOW_LATENESS_S: '20', SPEEDCAM_WINDOW_FLUSH_MARGIN_S: '2', SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: '30' },
+    // Shorter waits so that windows close within the demo (defaults: 30 s and 10 min); 20 s of
+    // lateness still covers delivery delays on a busy 2-core machine. The generators stamp each event
+    // with its time: windows on that time (a copy published again then always shares the original's window).
+    env: {
+      SPEEDCAM_WINDOW_LATENESS_S: '20',
+      SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: '30',
+      SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload' }, transactions: { event_time: 'payload' } }),
+    },
   });
   try {
     const { info, runtime } = stack;

@@ -110,12 +110,24 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
   };
 }
 
+/** SPEEDCAM_PIPELINES checked as the functions will check it (errors name the key), compact. */
+export function pipelinesEnv(json: string): string {
+  loadConfig({ SPEEDCAM_PIPELINES: json });
+  return JSON.stringify(JSON.parse(json));
+}
+
 const dataset = (config: Config) => (config.warehouse.kind === 'bigquery' ? config.warehouse.dataset : 'speedcam');
 
-/** The `_latest` view of a table (resources.json's template, as Terraform fills it). */
-export function latestViewQuery(r: Resources, table: string, fullTable: string): string {
+/**
+ * The `_latest` view of a table (resources.json's template, as Terraform fills it): one row per row_id,
+ * its latest revision where rows have one (window rows revised by late events).
+ */
+export function latestViewQuery(r: Resources, table: string, fullTable: string, revised = loadSchemas().get(table)?.some((f) => f.name === 'row_revision') ?? false): string {
   const time = r.tables[table]?.time;
-  return r.latest_view.query.replace('{partition_by}', ['row_id', ...(time ? [time] : [])].join(', ')).replace('{table}', fullTable);
+  return r.latest_view.query
+    .replace('{partition_by}', ['row_id', ...(time ? [time] : [])].join(', '))
+    .replace('{order_by}', revised ? ' ORDER BY row_revision DESC' : '')
+    .replace('{table}', fullTable);
 }
 
 /** A log-based metric as the Logging API takes it (gcloud --config-from-file; Terraform google_logging_metric). */

@@ -2,6 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { IANAZone } from 'luxon';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
@@ -10,8 +11,8 @@ import { LocalObjectStore } from '../shared/adapters/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { repoPath } from '../shared/schemas.js';
 import { formatSummary, runDemo } from './demo.js';
-import { defaultSource, deploySteps, packageSource, render, runSteps, zipSource } from './deploy.js';
-import { generateEvents } from './generate-events.js';
+import { defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
+import { generateEvents, replayClock } from './generate-events.js';
 import { generateTraffic } from './generate-traffic.js';
 import { startStack } from './stack.js';
 
@@ -29,6 +30,13 @@ const share = (v: string) => {
   const n = Number(v);
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a share between 0 and 1');
   return n;
+};
+
+/** An instant: ISO 8601 (a time without a zone is UTC) or epoch milliseconds. */
+const instant = (v: string) => {
+  const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) || !v.includes('T') ? v : `${v}Z`);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected an ISO 8601 time (e.g. 2025-01-01T00:00:00Z) or epoch milliseconds');
+  return ms;
 };
 
 const program = new Command()
@@ -170,14 +178,23 @@ for (const [kind, what, topic] of [
     .option('--topic <name>', 'input topic', topic)
     .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
     .option('--manifest <file>', 'write what was sent as JSON: the distinct well-formed messages, and the duplicate and malformed counts')
-    .action(async (o: { count: number; rate?: number; duplicateShare: number; malformedShare: number; project: string; topic: string; emulator?: string; manifest?: string }) => {
+    .option('--start <time>', 'replay history: event time of the first event (ISO 8601, or epoch ms); default: now', instant)
+    .option('--speed <x>', 'replay speed: event time advances x times faster than publishing (with --rate: 1 message every x/rate s of event time)', positive, 1)
+    .option('--timezone <zone>', "transactions: the publisher's IANA time zone; its timestamps are local time without a zone, like datetime.now().isoformat()", 'UTC')
+    .option('--results <n>', 'users: results per response (randomuser.me ?results=N; default 1-3)', positiveInt)
+    .action(async (o: { count: number; rate?: number; duplicateShare: number; malformedShare: number; project: string; topic: string; emulator?: string; manifest?: string; start?: number; speed: number; timezone: string; results?: number }) => {
       if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
       if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
-      process.stderr.write(`publishing ${o.count} ${kind} messages to projects/${o.project}/topics/${o.topic}\n`);
+      if (!IANAZone.isValidZone(o.timezone)) throw new InvalidArgumentError(`--timezone ${o.timezone} is not an IANA time zone (e.g. Europe/Madrid)`);
+      process.stderr.write(`publishing ${o.count} ${kind} messages to projects/${o.project}/topics/${o.topic}${o.start !== undefined ? ` from event time ${new Date(o.start).toISOString()} at ${o.speed}× speed` : ''}\n`);
+      const t0 = Date.now();
       const result = await generateEvents(new PubSub({ projectId: o.project }), {
         kind,
         count: o.count,
         rate: o.rate,
+        eventTime: replayClock(o.start, o.speed, o.rate, t0),
+        timezone: o.timezone,
+        results: o.results,
         duplicateShare: o.duplicateShare,
         malformedShare: o.malformedShare,
         topic: o.topic,
@@ -217,8 +234,9 @@ program
   .option('--bigquery-location <loc>', 'BigQuery location', 'US')
   .option('--env <KEY=VALUE>', 'extra function environment, repeatable (Terraform: function_env)', (v: string, all: string[]) => [...all, v], [] as string[])
   .option('--alert-channel <id>', 'notification channel of the alert policies, repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--pipelines <json>', 'SPEEDCAM_PIPELINES for the functions, e.g. \'{"transactions":{"event_time":"payload","timezone":"Europe/Madrid"}}\' (default: $SPEEDCAM_PIPELINES, else the seeds\' publish-time windows)', process.env['SPEEDCAM_PIPELINES'])
   .option('--dry-run', 'print the exact commands as a bash script, run nothing')
-  .action(async (o: { project: string; region: string; prefix: string; firestoreDatabase: string; firestoreLocation: string; bigqueryLocation: string; env: string[]; alertChannel: string[]; dryRun?: boolean }) => {
+  .action(async (o: { project: string; region: string; prefix: string; firestoreDatabase: string; firestoreLocation: string; bigqueryLocation: string; env: string[]; alertChannel: string[]; pipelines?: string; dryRun?: boolean }) => {
     if (o.firestoreDatabase !== 'create' && o.firestoreDatabase !== 'existing') throw new Error(`--firestore-database: "create" or "existing" (got "${o.firestoreDatabase}")`);
     const env = Object.fromEntries(
       o.env.map((kv) => {
@@ -227,6 +245,7 @@ program
         return [kv.slice(0, i), kv.slice(i + 1)];
       }),
     );
+    if (o.pipelines) env['SPEEDCAM_PIPELINES'] = pipelinesEnv(o.pipelines);
     packageSource(process.cwd(), defaultSource());
     const zip = resolve('.deploy/source.zip');
     const sha = await zipSource(defaultSource(), zip);

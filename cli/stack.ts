@@ -112,6 +112,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SPEEDCAM_WAREHOUSE: 'duckdb',
       SPEEDCAM_DUCKDB_PATH: warehousePath,
       SPEEDCAM_EXPORT_GRACE_S: process.env['SPEEDCAM_EXPORT_GRACE_S'] ?? '5',
+      // The flush tick below plays Cloud Scheduler: a run exports windows as they fall due until the next tick.
+      SPEEDCAM_FLUSH_PERIOD_S: String((opts.flushIntervalMs ?? 5000) / 1000),
       SPEEDCAM_OBJECTS: 'local',
       SPEEDCAM_OBJECTS_DIR: join(dataDir, 'objects'),
       SPEEDCAM_OCR: 'tesseract',

@@ -3,6 +3,7 @@ import type { AverageSpeedRule } from './average-speed.js';
 import { haversineKm, type LatLon } from './geo.js';
 import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './plate.js';
 import type { FetchPolicy } from './safe-fetch.js';
+import { parsePipelines, type PipelinesConfig } from './windows/pipeline-config.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
 export interface Radar {
@@ -64,10 +65,12 @@ export interface Config {
   /** How long a closer has to publish its decision before the flush republishes it. */
   exportGraceMs: number;
   flushBatchLimit: number;
-  /** how long after its end a window still takes events */
+  /** how long after its end a window still takes events (the default of SPEEDCAM_PIPELINES' lateness_s) */
   windowLatenessMs: number;
-  /** how much longer the flush waits, so that every batch written before the lateness ran out is committed */
-  windowFlushMarginMs: number;
+  /** SPEEDCAM_PIPELINES: event time source, time zone, window, lateness and late policy per pipeline */
+  pipelines: PipelinesConfig;
+  /** the scheduler's cadence: a flush run keeps exporting windows as they fall due until the next tick */
+  flushPeriodMs: number;
   /** section_traffic_minute waits longer: passages reach it a gap + export grace + flush interval after their exit */
   sectionTrafficLatenessMs: number;
   /** injected transient failures for the chaos run ("point:probability,…"); empty in production */
@@ -169,7 +172,8 @@ const envSchema = z.object({
   TOPIC_TRANSACTIONS: z.string().min(3).default('transactions'),
   TOPIC_USER_REGISTRATIONS: z.string().min(3).default('user-registrations'),
   SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
-  SPEEDCAM_WINDOW_FLUSH_MARGIN_S: num(0).default(10),
+  SPEEDCAM_PIPELINES: z.string().optional(),
+  SPEEDCAM_FLUSH_PERIOD_S: num(0.1).default(60),
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: num(0).default(600),
   SPEEDCAM_FAULTS: z.string().default(''),
 });
@@ -247,6 +251,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `SPEEDCAM_DEFAULT_RADAR: "${defaultRadarId}" is not a configured radar; valid: ${[...radars.keys()].join(', ')}`,
     );
   }
+  const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 });
+  if ('error' in pipelines) throw new ConfigError(`SPEEDCAM_PIPELINES: ${pipelines.error}`);
   const p = e.SPEEDCAM_COLLECTION_PREFIX;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT ?? 'demo-speedcam',
@@ -271,7 +277,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     exportGraceMs: e.SPEEDCAM_EXPORT_GRACE_S * 1000,
     flushBatchLimit: e.SPEEDCAM_FLUSH_BATCH_LIMIT,
     windowLatenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000,
-    windowFlushMarginMs: e.SPEEDCAM_WINDOW_FLUSH_MARGIN_S * 1000,
+    pipelines,
+    flushPeriodMs: e.SPEEDCAM_FLUSH_PERIOD_S * 1000,
     sectionTrafficLatenessMs: e.SPEEDCAM_SECTION_TRAFFIC_LATENESS_S * 1000,
     faultSpec: e.SPEEDCAM_FAULTS,
     flushLeaseMs: e.SPEEDCAM_FLUSH_LEASE_S * 1000,

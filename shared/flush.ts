@@ -19,7 +19,7 @@ export interface FlushDeps {
   store: PassageStore;
   deadLetters: Pick<FirestoreDeadLetterStore, 'scanForExport'>;
   fines: Pick<FineStore, 'scanForExport' | 'markNotified'>;
-  windows: Pick<FirestoreWindowStore, 'append' | 'nextClosedWindow' | 'readWindow' | 'getState' | 'markExported' | 'deleteBatches'>;
+  windows: Pick<FirestoreWindowStore, 'append' | 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
   users: Pick<FirestoreUserStore, 'scanForExport'>;
   control: Pick<FirestoreFlushControl, 'acquire' | 'commit'>;
   publisher: Publisher;
@@ -37,23 +37,47 @@ export interface FlushReport {
   exported: Record<string, number>;
   /** rows the warehouse refused for good, per table: each went to dead_letters with the warehouse's reason */
   rejected: Record<string, number>;
+  /** window pipelines: windows exported, rows revised by late events, late and counted-again events */
+  windows: { exported: number; revised: number; late: number; duplicates: number; passes: number };
   /** true when a page limit stopped the run: the next run continues from the watermark */
   more: boolean;
+}
+
+export interface FlushOptions {
+  /**
+   * Keep exporting windows as they fall due until this time (the next scheduler tick), while any
+   * window is open; without it the run makes one pass. A run with nothing open ends at once.
+   */
+  runUntilMs?: number;
+  /** waits between passes (tests pass one that moves their clock) */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Pages per source per run: bounded work, the watermark carries the rest to the next run. */
 const MAX_PAGES = 4;
 /** Commit-time lag for dead letters, which have no publish to wait for (clock skew margin). */
 const DEAD_LETTER_LAG_MS = 2_000;
+/** A running flush stops this long before its lease would expire. */
+const LEASE_SAFETY_MS = 10_000;
+
+/**
+ * When a run started by a tick at `tickMs` must be done, so that it has released the lease when the
+ * next tick's run starts (a tick that found the lease held would wait for the one after).
+ */
+export function runUntilForTick(tickMs: number, periodMs: number): number {
+  return tickMs + periodMs - Math.min(500, periodMs / 2);
+}
 
 /**
  * The scheduled flush: closes passages whose gap expired, republishes decisions and fine notifications
  * that a crashed function did not publish, and exports passages, fines and dead letters to the warehouse, exactly once per row
  * (row ids), under a lease so that two runs never export concurrently.
  */
-export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<FlushReport> {
+export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: FlushOptions = {}): Promise<FlushReport> {
   const { config, store, logger, clock } = deps;
-  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, rejected: {}, more: false };
+  const started = performance.now();
+  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, rejected: {}, windows: { exported: 0, revised: 0, late: 0, duplicates: 0, passes: 0 }, more: false };
+  const leaseFrom = clock.now();
   const marks = await deps.control.acquire(owner, config.flushLeaseMs);
   if (marks === null) return { ...report, skipped: 'lease_held' };
   const radarOf = (id: string) => config.radars.get(id);
@@ -83,6 +107,26 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
     const again = table === 'dead_letters' ? rejected : (await warehouse.upsert('dead_letters', letters.map(deadLetterRow))).rejected;
     // Nowhere left to put it: the log line carries the whole row, for a person.
     for (const r of again) logger.error('warehouse rejected a dead letter', { table, row: r.row, reason: r.reason, error: r.error });
+  };
+  // Closed after every pass: the local warehouse (DuckDB) has one writer, and readers wait for it.
+  const closeWarehouse = async () => {
+    const w = warehouse as Warehouse | null;
+    warehouse = null;
+    if (w) await w.close();
+  };
+  const pipelines = windowPipelines(config);
+  const nextCheck = new Map<string, number>();
+  const windowPass = async (due: (name: string) => boolean) => {
+    report.windows.passes++;
+    for (const pipeline of pipelines.filter((p) => due(p.name))) {
+      const r = await flushWindows(deps, pipeline, write);
+      report.more ||= r.more;
+      report.windows.exported += r.windows;
+      report.windows.revised += r.revisions;
+      report.windows.late += r.late;
+      report.windows.duplicates += r.duplicates;
+      nextCheck.set(pipeline.name, r.nextCheckMs);
+    }
   };
   const next: Watermarks = { ...marks };
   try {
@@ -115,10 +159,7 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
       await write('users', page.map((p) => p.row));
       return page.map((p) => p.exportAtMs);
     }, report);
-    for (const pipeline of windowPipelines(config)) {
-      const r = await flushWindows(deps, pipeline, write);
-      report.more ||= r.more;
-    }
+    await windowPass(() => true);
     next['dead_letters'] = await pageThrough(next['dead_letters'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
       const page = await deps.deadLetters.scanForExport(from, to, config.flushBatchLimit);
       await write('dead_letters', page.map((p) => deadLetterRow(p.dl)));
@@ -126,13 +167,43 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
     }, report);
     deps.faults.check('flush.afterWarehouse');
   } finally {
-    if (warehouse) await (warehouse as Warehouse).close();
+    await closeWarehouse();
+  }
+  if (opts.runUntilMs !== undefined) {
+    // Windows fall due between scheduler ticks (a minute apart in Google Cloud): export each as it does,
+    // under this run's lease, until the next tick's run takes over; stop at once when nothing can fall
+    // due before then (no window open: a run costs milliseconds).
+    const until = Math.min(opts.runUntilMs, leaseFrom + config.flushLeaseMs - LEASE_SAFETY_MS);
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    // A pass is started only if twice the longest one so far still ends before `until`.
+    let longestPassMs = 0;
+    try {
+      for (;;) {
+        const wake = Math.min(...nextCheck.values());
+        if (!(wake + 2 * longestPassMs < until)) break;
+        await sleep(Math.max(0, wake - clock.now()));
+        const now = clock.now();
+        if (now + 2 * longestPassMs >= until) break;
+        const passStarted = performance.now();
+        try {
+          await windowPass((name) => (nextCheck.get(name) ?? 0) <= now);
+        } finally {
+          await closeWarehouse();
+        }
+        longestPassMs = Math.max(longestPassMs, performance.now() - passStarted);
+      }
+    } catch (err) {
+      // Release the lease with what the first pass exported, so that the next tick (or this tick's
+      // redelivery, since the error is thrown after) is not kept out for the lease's length.
+      await deps.control.commit(owner, next);
+      throw err;
+    }
   }
   await deps.control.commit(owner, next);
   // How far behind now the oldest export watermark is: the dashboard's flush lag (a log-based metric).
   const marksMs = Object.values(next).filter((v) => typeof v === 'number' && v > 0);
   const watermark_age_s = marksMs.length ? Math.max(0, Math.round((clock.now() - Math.min(...marksMs)) / 1000)) : null;
-  logger.info('flush done', { ...report, watermark_age_s });
+  logger.info('flush done', { ...report, watermark_age_s, durationMs: Math.round(performance.now() - started) });
   return report;
 
   async function pageThrough(

@@ -2,6 +2,8 @@ locals {
   schema_files = fileset("${path.module}/../schemas", "*.json")
   # Day partition on the table's time column, clustering on its keys (resources.json).
   table_layout = local.resources.tables
+  # Window rows revised by late events (late: update) carry row_revision: the _latest view keeps the highest.
+  revised_tables = [for f in local.schema_files : trimsuffix(f, ".json") if contains([for c in jsondecode(file("${path.module}/../schemas/${f}")) : c.name], "row_revision")]
 }
 
 resource "google_bigquery_dataset" "speedcam" {
@@ -37,8 +39,9 @@ resource "google_bigquery_table" "latest" {
   deletion_protection = false
   view {
     use_legacy_sql = false
-    query = replace(
+    query = replace(replace(
       replace(local.resources.latest_view.query, "{partition_by}", join(", ", compact(["row_id", local.table_layout[each.key].time]))),
+      "{order_by}", contains(local.revised_tables, each.key) ? " ORDER BY row_revision DESC" : ""),
       "{table}", "${var.project_id}.${var.dataset}.${each.key}",
     )
   }

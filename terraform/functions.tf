@@ -24,6 +24,7 @@ locals {
       METADATA_SERVER_DETECTION = "assume-present"
     },
     var.radars_json == "" ? {} : { SPEEDCAM_RADARS = var.radars_json },
+    var.pipelines_json == "" ? {} : { SPEEDCAM_PIPELINES = var.pipelines_json },
     var.function_env,
   )
 }

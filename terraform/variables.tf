@@ -82,6 +82,16 @@ variable "radars_json" {
   default     = ""
 }
 
+variable "pipelines_json" {
+  type        = string
+  description = "SPEEDCAM_PIPELINES: per window pipeline (clicks, transactions) event_time (publish_time | payload | attribute:NAME), timezone, window_s, lateness_s, late (dead_letter | update), as JSON; empty = the seeds' behaviour (publish time, 60 s and 30 s windows, 30 s lateness)."
+  default     = ""
+  validation {
+    condition     = var.pipelines_json == "" || can(keys(jsondecode(var.pipelines_json)))
+    error_message = "pipelines_json: a JSON object keyed by pipeline, e.g. {\"transactions\":{\"event_time\":\"payload\",\"timezone\":\"Europe/Madrid\"}}; the functions check the rest at start."
+  }
+}
+
 variable "flush_schedule" {
   type        = string
   description = "Cloud Scheduler cron of the flush (closes passages and windows, writes BigQuery)."

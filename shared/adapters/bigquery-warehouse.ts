@@ -31,7 +31,7 @@ export class BigQueryWarehouse implements Warehouse {
     const rejected: RejectedRow[] = [];
     if (rows.length === 0) return { rejected };
     const t = this.bq.dataset(this.dataset).table(table);
-    const byId = new Map(rows.map((r) => [r.row_id, r]));
+    const byId = new Map(rows.map((r) => [insertIdOf(r), r]));
     let chunk: { insertId: string; json: Record<string, unknown> }[] = [];
     let bytes = 0;
     const send = async () => {
@@ -69,7 +69,7 @@ export class BigQueryWarehouse implements Warehouse {
         continue;
       }
       if (chunk.length >= MAX_ROWS_PER_REQUEST || bytes + size > MAX_BYTES_PER_REQUEST) await send();
-      chunk.push({ insertId: r.row_id, json });
+      chunk.push({ insertId: insertIdOf(r), json });
       bytes += size;
     }
     await send();
@@ -77,4 +77,9 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A revised window row (row_revision) must not be dropped by BigQuery as a repeat of the version before it. */
+function insertIdOf(r: Row): string {
+  return typeof r['row_revision'] === 'number' ? `${r.row_id}~${r['row_revision']}` : r.row_id;
 }

@@ -55,6 +55,15 @@ export class DuckDbWarehouse implements Warehouse {
       });
       await this.conn.run(`CREATE TABLE IF NOT EXISTS ${LOCAL_DATASET}."${table}" (${cols.join(', ')})`);
     }
+    // A warehouse file from an older version: nullable columns added to a schema since are added to it.
+    const have = new Set(
+      (await (await this.conn.run(`SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = '${LOCAL_DATASET}'`)).getRowObjects()).map((r) => String(r['c'])),
+    );
+    for (const [table, fields] of this.schemas) {
+      for (const f of fields.filter((x) => x.mode !== 'REQUIRED' && !have.has(`${table}.${x.name}`))) {
+        await this.conn.run(`ALTER TABLE ${LOCAL_DATASET}."${table}" ADD COLUMN "${f.name}" ${DUCK_TYPE[f.type]}${f.mode === 'REPEATED' ? '[]' : ''}`);
+      }
+    }
   }
 
   /**

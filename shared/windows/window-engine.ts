@@ -1,4 +1,4 @@
-import type { FirestoreWindowStore, WindowBatch } from '../adapters/firestore-window-store.js';
+import type { FirestoreWindowStore, WindowBatch, WindowState } from '../adapters/firestore-window-store.js';
 import type { Config } from '../config.js';
 import { Rejection } from '../dead-letter.js';
 import { GroupCommitter } from '../group-commit.js';
@@ -6,11 +6,12 @@ import type { Logger } from '../logger.js';
 import type { Clock, Faults, Publisher, Row } from '../ports.js';
 import type { InboundMessage } from '../pubsub-message.js';
 import { sendToDeadLetters } from '../speed-check.js';
-import { aggregate, windowOf, type WindowEvent, type WindowPipeline } from './pipelines.js';
+import { accumulate, aggregatesOf, emptyAccumulator, windowOf, type Accumulator, type WindowEvent, type WindowPipeline } from './pipelines.js';
+import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type WindowShard } from './window-state.js';
 
 export interface WindowDeps {
   config: Config;
-  windows: Pick<FirestoreWindowStore, 'append'>;
+  windows: Pick<FirestoreWindowStore, 'append' | 'getState' | 'getShards'>;
   publisher: Publisher;
   logger: Logger;
   clock: Clock;
@@ -19,13 +20,30 @@ export interface WindowDeps {
 
 /** Largest group commit: a batch document must stay well under Firestore's 1 MiB. */
 const MAX_BATCH_EVENTS = 2000;
+/** How long an instance trusts "this window is not exported" before asking again. */
+const OPEN_CHECK_TTL_MS = 1000;
+/** Exported windows an instance remembers (their state is final under `late: dead_letter`). */
+const EXPORTED_CACHE = 64;
+
+export type IngestResult = { accepted: number; late: number; duplicates?: number } | { rejected: string };
 
 /**
- * The windowed pipelines' function logic: parse → reject late events → group-commit the rest into
- * new batch documents. A message resolves once its events are durable; the flush aggregates.
+ * The windowed pipelines' function logic: parse → (late: dead_letter) set aside events of exported
+ * windows → group-commit the rest into new batch documents. A message resolves once its events are
+ * durable; the flush aggregates.
+ *
+ * Whether a window is exported is the flush's fact, recorded in the window's state document. An
+ * instance reads it for a window it has not itself written to within the lateness (a window it wrote
+ * to that recently cannot have closed: the flush waits until a window has had no write for the
+ * lateness), so on-time data costs no read. Under `late: update` nothing is set aside: events of an
+ * exported window are stored, and the flush folds them into a revision of the row.
  */
 export class WindowIngest {
   private readonly committer: GroupCommitter<WindowEvent[], void>;
+  /** window start → this instance's last commit to it */
+  private readonly wroteAt = new Map<number, number>();
+  private readonly openChecks = new Map<number, { at: number; state: Promise<WindowState> }>();
+  private readonly exported = new Map<number, { state: WindowState; shards: Map<number, Promise<WindowShard | undefined>> }>();
 
   constructor(
     private readonly deps: WindowDeps,
@@ -33,8 +51,13 @@ export class WindowIngest {
   ) {
     this.committer = new GroupCommitter<WindowEvent[], void>(
       async (_key, items) => {
+        const events = items.flat();
         deps.faults.check('window.beforeCommit');
-        await deps.windows.append(pipeline.name, pipeline.window.sizeMs, items.flat());
+        await deps.windows.append(pipeline.name, pipeline.window.sizeMs, events);
+        const at = deps.clock.now();
+        for (const e of events) this.wroteAt.set(windowOf(e.timeMs, pipeline.window.sizeMs).start, at);
+        // Only writes within the lateness matter: forget older ones (a replay writes many windows).
+        if (this.wroteAt.size > 1000) for (const [w, t] of this.wroteAt) if (t <= at - pipeline.allowedLatenessMs) this.wroteAt.delete(w);
         deps.faults.check('window.afterCommit');
         return items.map(() => undefined);
       },
@@ -43,110 +66,299 @@ export class WindowIngest {
     );
   }
 
-  async handle(msg: InboundMessage): Promise<{ accepted: number; late: number } | { rejected: string }> {
+  async handle(msg: InboundMessage): Promise<IngestResult> {
     const { config, clock } = this.deps;
     const source = this.pipeline.inputTopic(config) ?? this.pipeline.name;
-    const now = clock.now();
-    const parsed = this.pipeline.parse(msg, now);
+    const parsed = this.pipeline.parse(msg, clock.now());
     if (parsed instanceof Rejection) {
       await sendToDeadLetters(this.deps, source, msg, parsed);
       return { rejected: parsed.reason };
     }
-    const onTime = parsed.filter((e) => !isLate(e, this.pipeline, now));
-    const late = parsed.filter((e) => isLate(e, this.pipeline, now));
-    for (const e of late) {
-      const w = windowOf(e.timeMs, this.pipeline.window.sizeMs);
-      await sendToDeadLetters(this.deps, source, msg, new Rejection('late', `event time ${new Date(e.timeMs).toISOString()} is in window ${new Date(w.start).toISOString()}, closed at ${new Date(w.end + this.pipeline.allowedLatenessMs).toISOString()}`, `${this.pipeline.name}:${e.id}`));
+    let onTime = parsed;
+    let duplicates = 0;
+    let late = 0;
+    if (this.pipeline.late === 'dead_letter') {
+      onTime = [];
+      for (const e of parsed) {
+        const verdict = await this.exportedVerdict(e);
+        if (verdict === 'open') onTime.push(e);
+        else if (verdict === 'counted') duplicates++;
+        else {
+          late++;
+          const w = windowOf(e.timeMs, this.pipeline.window.sizeMs);
+          await sendToDeadLetters(
+            this.deps,
+            source,
+            msg,
+            new Rejection('late', `event time ${new Date(e.timeMs).toISOString()} (${this.pipeline.eventTime}) is in window ${new Date(w.start).toISOString()}–${new Date(w.end).toISOString()}, already exported`, `${this.pipeline.name}:${e.id}`),
+          );
+        }
+      }
     }
     if (onTime.length > 0) await this.committer.submit(this.pipeline.name, onTime);
-    return { accepted: onTime.length, late: late.length };
+    return duplicates > 0 ? { accepted: onTime.length, late, duplicates } : { accepted: onTime.length, late };
   }
-}
 
-export function isLate(e: WindowEvent, p: WindowPipeline, nowMs: number): boolean {
-  return windowOf(e.timeMs, p.window.sizeMs).end + p.allowedLatenessMs < nowMs;
+  /** open: store it; counted: its window was exported with this event in it (a redelivery); late. */
+  private async exportedVerdict(e: WindowEvent): Promise<'open' | 'counted' | 'late'> {
+    const { clock, windows } = this.deps;
+    const { start } = windowOf(e.timeMs, this.pipeline.window.sizeMs);
+    const now = clock.now();
+    let known = this.exported.get(start);
+    if (!known) {
+      if ((this.wroteAt.get(start) ?? -Infinity) > now - this.pipeline.allowedLatenessMs) return 'open';
+      let check = this.openChecks.get(start);
+      if (!check || check.at < now - OPEN_CHECK_TTL_MS) {
+        check = { at: now, state: windows.getState(this.pipeline.name, start) };
+        this.openChecks.set(start, check);
+        if (this.openChecks.size > EXPORTED_CACHE) this.openChecks.delete(this.openChecks.keys().next().value!);
+      }
+      const state = await check.state.catch((err: unknown) => {
+        this.openChecks.delete(start);
+        throw err;
+      });
+      if (!state.exported) return 'open';
+      known = this.exported.get(start) ?? { state, shards: new Map() };
+      this.exported.set(start, known);
+      if (this.exported.size > EXPORTED_CACHE) this.exported.delete(this.exported.keys().next().value!);
+    }
+    const d = digestOf(e.id);
+    const k = shardOfDigest(d, known.state.shards);
+    let shard = known.shards.get(k);
+    if (!shard) {
+      shard = windows.getShards(this.pipeline.name, start, known.state, [k]).then((m) => m.get(k));
+      known.shards.set(k, shard);
+      shard.catch(() => known.shards.delete(k));
+    }
+    return (await shard)?.ids.has(d) ? 'counted' : 'late';
+  }
 }
 
 export interface WindowFlushDeps {
   config: Config;
-  windows: Pick<FirestoreWindowStore, 'nextClosedWindow' | 'readWindow' | 'getState' | 'markExported' | 'deleteBatches'>;
+  windows: Pick<FirestoreWindowStore, 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
   publisher: Publisher;
   logger: Logger;
   clock: Clock;
   faults: Faults;
 }
 
-/** Windows exported per pipeline per flush run: bounded work; the rest waits for the next run. */
-const MAX_WINDOWS_PER_RUN = 20;
+/** Windows handled per pipeline per pass: bounded work; the next pass (or run) continues. */
+const MAX_WINDOWS_PER_PASS = 50;
+/** Batch documents read per pass when looking for due windows. */
+const PAGE_DOCS = 300;
+/** A running flush looks at a pipeline again no sooner than this. */
+export const MIN_POLL_MS = 250;
+
+export interface WindowPass {
+  windows: number;
+  revisions: number;
+  rows: number;
+  /** events of exported windows found again: counted already, not counted twice */
+  duplicates: number;
+  /** events of exported windows dead-lettered as late */
+  late: number;
+  /** the pipeline has windows not yet exported */
+  open: boolean;
+  /** true when a limit stopped the pass with due windows left */
+  more: boolean;
+  /** when this pipeline should be looked at again (a running flush sleeps until the earliest) */
+  nextCheckMs: number;
+}
 
 /**
- * Exports closed windows of one pipeline (the flush calls this under its lease). For each window:
- * read its batches, dedupe events by id (a redelivered event sits in two batches), aggregate per key,
- * upsert the rows, record the window exported with the read time of the query, then delete the
- * batches. A crash anywhere reruns the same steps on the same batches: the same rows. Batches committed
- * after that read time missed the export: their events go to the dead letters as late.
+ * When a window closes. Lateness is granted in both clocks: a window [start, end) is due when
+ *  - no batch has been written to it for `lateness` of processing time (an instance holding its
+ *    events, or receiving them late, would have written), and
+ *  - the data has moved past end + lateness (some stored event is that late in event time), or the
+ *    whole pipeline has had no write for `lateness` and the wall clock is past end + lateness.
+ * Never merely because the wall clock passed it: history replayed now closes window by window as the
+ * data moves on, each `lateness` of processing time after its last event arrived.
+ */
+export function isDue(w: { end: number; lastWriteMs: number }, p: { maxSeenMs: number; newestWrittenMs: number }, latenessMs: number, nowMs: number): boolean {
+  if (w.lastWriteMs > nowMs - latenessMs) return false;
+  if (p.maxSeenMs >= w.end + latenessMs) return true;
+  return p.newestWrittenMs <= nowMs - latenessMs && nowMs >= w.end + latenessMs;
+}
+
+/**
+ * One pass of the flush over one pipeline (under the flush lease): finds the due windows and exports
+ * each (rows, then its state, then its batches deleted), or, for a window exported already, handles
+ * the batches written after its export: events counted already are dropped; new ones are late, either
+ * dead-lettered or (late: update) folded into a revision of the rows. A crash anywhere reruns the same
+ * steps on the same batches: the same rows.
  */
 export async function flushWindows(
   deps: WindowFlushDeps,
   pipeline: WindowPipeline,
   write: (table: string, rows: Row[]) => Promise<void>,
-): Promise<{ windows: number; rows: number; orphans: number; more: boolean }> {
+): Promise<WindowPass> {
   const { windows, clock } = deps;
-  const cutoff = clock.now() - pipeline.allowedLatenessMs - deps.config.windowFlushMarginMs;
-  const out = { windows: 0, rows: 0, orphans: 0, more: false };
-  for (let i = 0; i < MAX_WINDOWS_PER_RUN; i++) {
-    const start = await windows.nextClosedWindow(pipeline.name, cutoff);
-    if (start === null) return out;
-    const end = start + pipeline.window.sizeMs;
-    const state = await windows.getState(pipeline.name, start);
-    const { batches, readTimeMs } = await windows.readWindow(pipeline.name, start);
-    if (state.exported) {
-      // Left behind by a crash after the export (counted already), or written after it (orphans).
-      const orphans = batches
-        .filter((b) => state.aggregatedAsOfMs === null || b.createdMs >= state.aggregatedAsOfMs)
-        .map((b) => ({ ...b, events: b.events.filter((e) => !state.ids?.has(e.id)) }));
-      for (const b of orphans) await deadLetterOrphans(deps, pipeline, b, start, end);
-      out.orphans += orphans.reduce((n, b) => n + b.events.length, 0);
-    } else {
-      const rows = windowRows(pipeline, batches, start, end);
-      await write(pipeline.table, rows);
-      deps.faults.check('window.afterWarehouse');
-      const ids = pipeline.rememberIds ? [...new Set(batches.flatMap((b) => b.events.map((e) => e.id)))] : undefined;
-      await windows.markExported(pipeline.name, start, readTimeMs, ids);
-      deps.faults.check('window.afterMark');
-      out.rows += rows.length;
-      out.windows++;
+  const L = pipeline.allowedLatenessMs;
+  const now = clock.now();
+  const out: WindowPass = { windows: 0, revisions: 0, rows: 0, duplicates: 0, late: 0, open: false, more: false, nextCheckMs: Infinity };
+  const probe = await windows.probe(pipeline.name);
+  // Nothing stored: nothing can fall due before the next scheduled run (a run with no open window ends at once).
+  if (!probe) return out;
+  out.open = true;
+  const pipelineIdle = probe.newestWrittenMs <= now - L;
+  const cutoff = Math.max(probe.maxSeenMs - L, pipelineIdle ? now - L : -Infinity);
+  // When the earliest window can fall due, if nothing is due now: in real time the data moves with the
+  // clock (a replay moving faster is caught by the next run).
+  const predicted = Math.min(now + (probe.earliestEnd + L - probe.maxSeenMs), Math.max(probe.newestWrittenMs + L, probe.earliestEnd + L));
+  out.nextCheckMs = Math.max(predicted, now + MIN_POLL_MS);
+  if (probe.earliestEnd > cutoff) return out;
+
+  const page = await windows.batchesEndingBy(pipeline.name, cutoff, PAGE_DOCS);
+  const groups = groupByWindow(page.batches);
+  // A full page may have cut its last window short: that one waits for the next pass, unless it is alone.
+  if (page.full && groups.length > 1) groups.pop();
+  let handled = 0;
+  for (let g of groups) {
+    if (handled >= MAX_WINDOWS_PER_PASS) {
+      out.more = true;
+      break;
     }
-    await windows.deleteBatches(pipeline.name, batches.map((b) => b.docId));
+    let readTimeMs = page.readTimeMs;
+    if (page.full && groups.length === 1) ({ batches: g, readTimeMs } = await windows.readWindow(pipeline.name, g[0]!.windowStart));
+    const start = g[0]!.windowStart;
+    const end = g[0]!.windowEnd;
+    const lastWriteMs = Math.max(...g.map((b) => b.writtenAtMs));
+    if (!isDue({ end, lastWriteMs }, probe, L, now)) {
+      out.nextCheckMs = Math.min(out.nextCheckMs, Math.max(lastWriteMs + L, now + MIN_POLL_MS));
+      continue;
+    }
+    handled++;
+    const state = await windows.getState(pipeline.name, start);
+    if (!state.exported) await exportWindow(deps, pipeline, write, g, start, end, readTimeMs, out);
+    else await handleAfterExport(deps, pipeline, write, g, state, start, end, readTimeMs, out);
   }
-  out.more = true;
+  if (out.more || handled > 0) out.nextCheckMs = now + MIN_POLL_MS;
   return out;
 }
 
-/** The rows of one window from its batches: events deduplicated by id, aggregated per key. */
-export function windowRows(pipeline: WindowPipeline, batches: readonly WindowBatch[], start: number, end: number): Row[] {
+async function exportWindow(
+  deps: WindowFlushDeps,
+  pipeline: WindowPipeline,
+  write: (table: string, rows: Row[]) => Promise<void>,
+  batches: WindowBatch[],
+  start: number,
+  end: number,
+  readTimeMs: number,
+  out: WindowPass,
+): Promise<void> {
+  const events = uniqueEvents(batches);
+  const acc = new Map<string, Accumulator>();
+  for (const e of events) {
+    let a = acc.get(e.key);
+    if (!a) acc.set(e.key, (a = emptyAccumulator()));
+    accumulate(a, e);
+  }
+  const rows = rowsOf(pipeline, acc, acc.keys(), start, end, readTimeMs);
+  await write(pipeline.table, rows);
+  deps.faults.check('window.afterWarehouse');
+  const digests = events.map((e) => digestOf(e.id));
+  const shards = shardCount(acc, digests.length);
+  const changed = new Map(splitShards(acc, digests, shards).map((s, i) => [i, s]));
+  await deps.windows.saveState(pipeline.name, start, { aggregatedAsOfMs: readTimeMs, revision: readTimeMs, shards, changed });
+  deps.faults.check('window.afterMark');
+  await deps.windows.deleteBatches(pipeline.name, batches.map((b) => b.docId));
+  out.windows++;
+  out.rows += rows.length;
+}
+
+/**
+ * Batches of an exported window: left by a crash after its export (their events are counted), or
+ * written after it. Counted events are recognised by their digests and dropped; the others are late.
+ */
+async function handleAfterExport(
+  deps: WindowFlushDeps,
+  pipeline: WindowPipeline,
+  write: (table: string, rows: Row[]) => Promise<void>,
+  batches: WindowBatch[],
+  state: WindowState,
+  start: number,
+  end: number,
+  readTimeMs: number,
+  out: WindowPass,
+): Promise<void> {
+  const events = uniqueEvents(batches).map((e) => ({ e, d: digestOf(e.id) }));
+  const S = state.shards;
+  const update = pipeline.late === 'update';
+  const shards = await deps.windows.getShards(pipeline.name, start, state, [
+    ...events.map(({ d }) => shardOfDigest(d, S)),
+    ...(update ? events.map(({ e }) => shardOfKey(e.key, S)) : []),
+  ]);
+  const late = events.filter(({ d }) => !shards.get(shardOfDigest(d, S))?.ids.has(d));
+  out.duplicates += events.length - late.length;
+  if (late.length > 0 && !update) {
+    for (const { e } of late) await deadLetterLate(deps, pipeline, e, start, end);
+    out.late += late.length;
+  } else if (late.length > 0) {
+    const changed = new Map<number, WindowShard>();
+    const keys = new Set<string>();
+    const newIds = new Map<number, Buffer[]>();
+    for (const { e, d } of late) {
+      const ks = shardOfKey(e.key, S);
+      const shard = shards.get(ks)!;
+      let a = shard.acc.get(e.key);
+      if (!a) shard.acc.set(e.key, (a = emptyAccumulator()));
+      accumulate(a, e);
+      keys.add(e.key);
+      changed.set(ks, shard);
+      const is = shardOfDigest(d, S);
+      newIds.set(is, [...(newIds.get(is) ?? []), d]);
+    }
+    for (const [is, ds] of newIds) {
+      const shard = shards.get(is)!;
+      changed.set(is, { acc: shard.acc, ids: shard.ids.with(ds) });
+    }
+    const accOf = new Map([...keys].map((k) => [k, shards.get(shardOfKey(k, S))!.acc.get(k)!]));
+    const revision = Math.max(readTimeMs, (state.revision ?? 0) + 1);
+    const rows = rowsOf(pipeline, accOf, keys, start, end, revision);
+    await write(pipeline.table, rows);
+    deps.faults.check('window.afterWarehouse');
+    await deps.windows.saveState(pipeline.name, start, { aggregatedAsOfMs: readTimeMs, revision, shards: S, changed });
+    deps.faults.check('window.afterMark');
+    deps.logger.info('window revised with late events', { pipeline: pipeline.name, window_start: new Date(start).toISOString(), late: late.length, rows: rows.length, row_revision: revision });
+    out.revisions++;
+    out.rows += rows.length;
+  }
+  await deps.windows.deleteBatches(pipeline.name, batches.map((b) => b.docId));
+}
+
+function rowsOf(pipeline: WindowPipeline, acc: ReadonlyMap<string, Accumulator>, keys: Iterable<string>, start: number, end: number, revision: number): Row[] {
+  return [...keys].sort().map((key) => ({ ...pipeline.row(key, start, end, aggregatesOf(acc.get(key)!, pipeline.aggregates)), row_revision: revision }));
+}
+
+/** Events of a window's batches, deduplicated by id; if two batches disagree about one id, the first written wins. */
+export function uniqueEvents(batches: readonly WindowBatch[]): WindowEvent[] {
   const unique = new Map<string, WindowEvent>();
-  // Oldest batch first: if two batches disagree about one id, the first written wins, every time.
   for (const b of [...batches].sort((x, y) => x.createdMs - y.createdMs || (x.docId < y.docId ? -1 : 1))) {
     for (const e of b.events) if (!unique.has(e.id)) unique.set(e.id, e);
   }
-  const byKey = new Map<string, WindowEvent[]>();
-  for (const e of unique.values()) {
-    const list = byKey.get(e.key);
-    if (list) list.push(e);
-    else byKey.set(e.key, [e]);
-  }
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, events]) => pipeline.row(key, start, end, aggregate(events, pipeline.aggregates)));
+  return [...unique.values()];
 }
 
-async function deadLetterOrphans(deps: WindowFlushDeps, pipeline: WindowPipeline, b: WindowBatch, start: number, end: number): Promise<void> {
-  for (const e of b.events) {
-    const payload = Buffer.from(JSON.stringify({ pipeline: pipeline.name, id: e.id, key: e.key, time: new Date(e.timeMs).toISOString(), values: e.values }));
-    await sendToDeadLetters(
-      deps,
-      pipeline.inputTopic(deps.config) ?? pipeline.name,
-      { data: payload, attributes: { pipeline: pipeline.name }, messageId: `${pipeline.name}:${e.id}`, publishTimeMs: e.timeMs },
-      new Rejection('late', `window ${new Date(start).toISOString()}–${new Date(end).toISOString()} was exported before this event was stored`, `${pipeline.name}:${e.id}`),
-    );
+/** Batches (ordered by window end) grouped per window, in that order. */
+function groupByWindow(batches: readonly WindowBatch[]): WindowBatch[][] {
+  const groups = new Map<string, WindowBatch[]>();
+  for (const b of batches) {
+    const k = `${b.windowStart}:${b.windowEnd}`;
+    const g = groups.get(k);
+    if (g) g.push(b);
+    else groups.set(k, [b]);
   }
+  return [...groups.values()];
+}
+
+async function deadLetterLate(deps: WindowFlushDeps, pipeline: WindowPipeline, e: WindowEvent, start: number, end: number): Promise<void> {
+  // The original message is not kept with the batches; the event as stored stands in for it.
+  const payload = Buffer.from(JSON.stringify({ pipeline: pipeline.name, id: e.id, key: e.key, time: new Date(e.timeMs).toISOString(), values: e.values }));
+  await sendToDeadLetters(
+    deps,
+    pipeline.inputTopic(deps.config) ?? pipeline.name,
+    { data: payload, attributes: { pipeline: pipeline.name }, messageId: `${pipeline.name}:${e.id}`, publishTimeMs: e.timeMs },
+    new Rejection('late', `window ${new Date(start).toISOString()}–${new Date(end).toISOString()} was exported before this event was stored`, `${pipeline.name}:${e.id}`),
+  );
 }

@@ -51,7 +51,10 @@ function corpus(now: number): { source: 'obs' | 'clicks' | 'transactions' | 'use
 describe('bad-input and abuse corpus, through the functions and the flush', () => {
   it('dead-letters every case with its reason and the original payload; nothing crashes; logs stay one JSON line each', async () => {
     const lines: string[] = [];
-    const w = testWorld({}, { logger: createLogger({ minSeverity: 'DEBUG', write: (l) => lines.push(l) }) });
+    // Event time from the payload, so that the timestamp cases are read (with the default publish time
+    // a field the pipeline does not use is only required to be present, as in the seeds).
+    const payloadTime = { SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload' }, transactions: { event_time: 'payload' } }) };
+    const w = testWorld(payloadTime, { logger: createLogger({ minSeverity: 'DEBUG', write: (l) => lines.push(l) }) });
     const now = w.clock.now();
     const cases = corpus(now);
     const handlers = {

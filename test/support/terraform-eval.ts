@@ -102,6 +102,7 @@ const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = {
   toset: (list) => [...new Set(list as unknown[])],
   length: (x) => (Array.isArray(x) ? x.length : Object.keys(x as object).length),
   trimsuffix: (s, suffix) => (String(s).endsWith(String(suffix)) ? String(s).slice(0, -String(suffix).length) : String(s)),
+  contains: (list, value) => (list as unknown[]).includes(value),
 };
 
 class Parser {

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, terraformCatalog } from '../../functions/catalog.js';
 import { loadConfig } from '../../shared/config.js';
 import { loadSchemas } from '../../shared/schemas.js';
-import { deployResources, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../cli/deploy.js';
+import { deployResources, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../cli/deploy.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../support/system-model.js';
 
 const config = loadConfig({});
@@ -172,6 +172,25 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(lint(long).join('\n')).toMatch(/service account id speedcam-vehicle-observations-sa@my-proj.iam.gserviceaccount.com: invalid/);
     const bare = await systemFromTerraform(terraformCopy([['scheduler.tf', 'google_pubsub_topic.topics["flush_ticks"].id', 'google_pubsub_topic.topics["flush_ticks"].name']]), tfVars(options()));
     expect(lint(bare)).toEqual(['scheduler: topic is not a full path']);
+  });
+
+  it('passes SPEEDCAM_PIPELINES to every function (terraform: pipelines_json; deploy: --pipelines, checked first)', async () => {
+    const json = '{"transactions":{"event_time":"payload","timezone":"Europe/Madrid"}}';
+    const o = options({ env: { SPEEDCAM_PIPELINES: pipelinesEnv(` ${json.replace(/,/g, ', ')} `) } });
+    const tf = await systemFromTerraform('terraform', tfVars(o, { pipelines_json: json, function_env: {} }));
+    const gcloud = systemFromDeploy(deploySteps(o, config), o.project);
+    expect(gcloud.functions).toEqual(tf.functions);
+    for (const f of Object.values(tf.functions)) expect((f as { env: Record<string, string> }).env['SPEEDCAM_PIPELINES']).toBe(json);
+    expect(() => pipelinesEnv('{"transactions":{"late":"drop"}}')).toThrow('SPEEDCAM_PIPELINES: transactions.late: "drop" is not valid; valid: dead_letter, update');
+  });
+
+  it('keeps the latest revision of a window row revised by late events (late: update), in both paths', async () => {
+    const s = await systemFromTerraform('terraform', tfVars(options()));
+    for (const [table, fields] of loadSchemas()) {
+      const revised = fields.some((f) => f.name === 'row_revision');
+      expect(s.views[`${table}_latest`]!.includes('ORDER BY row_revision DESC'), table).toBe(revised);
+    }
+    expect(s.views['transaction_windows_latest']).toContain('PARTITION BY row_id, window_start_time ORDER BY row_revision DESC)');
   });
 });
 

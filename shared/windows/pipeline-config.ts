@@ -1,0 +1,112 @@
+import { IANAZone } from 'luxon';
+
+/**
+ * SPEEDCAM_PIPELINES: per window pipeline, where event time comes from, how local times without a zone
+ * are read, the window size, the allowed lateness and what happens to late events. Pure: loadConfig
+ * calls it with the variable's text and turns an error string into a ConfigError.
+ */
+
+/** Where a pipeline reads an event's time. */
+export type EventTimeSource =
+  /** the Pub/Sub publish time: what every seed's Beam pipeline uses (no timestamp_attribute) */
+  | { kind: 'publish_time' }
+  /** the event's own field (GA4 event_timestamp µs; the transaction's timestamp) */
+  | { kind: 'payload' }
+  /** a message attribute, as Beam's timestamp_attribute: RFC 3339 or epoch milliseconds */
+  | { kind: 'attribute'; name: string };
+
+export type LatePolicy = 'dead_letter' | 'update';
+
+export interface PipelineSettings {
+  eventTime: EventTimeSource;
+  /** IANA zone for timestamps without a zone (payload or attribute) */
+  timezone: string;
+  windowMs: number;
+  latenessMs: number;
+  late: LatePolicy;
+}
+
+/** The pipelines a user configures, with their window sizes (seed 002: 1 minute; seed 003: 30 s). */
+export const CONFIGURABLE_PIPELINES = { clicks: { windowS: 60 }, transactions: { windowS: 30 } } as const;
+export type ConfigurablePipeline = keyof typeof CONFIGURABLE_PIPELINES;
+export type PipelinesConfig = Record<ConfigurablePipeline, PipelineSettings>;
+
+const FIELDS = ['event_time', 'timezone', 'window_s', 'lateness_s', 'late'] as const;
+const EVENT_TIME_VALUES = 'publish_time, payload, attribute:NAME';
+/** Pub/Sub attribute keys: up to 256 bytes, and the goog prefix is reserved. */
+const ATTRIBUTE = /^(?!goog)[^\s]{1,256}$/;
+/** a day: windows must fit the warehouse's day partitions and the flush's bounded runs */
+const MAX_WINDOW_S = 86_400;
+
+export function describeEventTime(s: EventTimeSource): string {
+  return s.kind === 'attribute' ? `attribute:${s.name}` : s.kind;
+}
+
+/**
+ * Parses SPEEDCAM_PIPELINES (a JSON object keyed by pipeline). Returns the settings of every pipeline,
+ * defaults filled in, or a message naming the key at fault and its valid values.
+ */
+export function parsePipelines(raw: string | undefined, defaults: { latenessMs: number }): PipelinesConfig | { error: string } {
+  const out = {} as PipelinesConfig;
+  for (const [name, { windowS }] of Object.entries(CONFIGURABLE_PIPELINES) as [ConfigurablePipeline, { windowS: number }][]) {
+    out[name] = { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: windowS * 1000, latenessMs: defaults.latenessMs, late: 'dead_letter' };
+  }
+  if (raw === undefined || raw.trim() === '') return out;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    return { error: `not JSON (${(err as Error).message}); expected an object keyed by pipeline (${Object.keys(CONFIGURABLE_PIPELINES).join(', ')})` };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { error: `expected an object keyed by pipeline (${Object.keys(CONFIGURABLE_PIPELINES).join(', ')}), got ${Array.isArray(json) ? 'an array' : String(json)}` };
+  }
+  for (const [name, settings] of Object.entries(json)) {
+    if (!(name in CONFIGURABLE_PIPELINES)) return { error: `unknown pipeline "${name}"; valid: ${Object.keys(CONFIGURABLE_PIPELINES).join(', ')}` };
+    const p = out[name as ConfigurablePipeline];
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+      return { error: `${name}: expected an object with ${FIELDS.join(', ')}` };
+    }
+    for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
+      const at = `${name}.${key}`;
+      switch (key) {
+        case 'event_time': {
+          if (value === 'publish_time' || value === 'payload') p.eventTime = { kind: value };
+          else if (typeof value === 'string' && value.startsWith('attribute:') && ATTRIBUTE.test(value.slice('attribute:'.length))) {
+            p.eventTime = { kind: 'attribute', name: value.slice('attribute:'.length) };
+          } else return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: ${EVENT_TIME_VALUES} (NAME: a Pub/Sub attribute key)` };
+          break;
+        }
+        case 'timezone': {
+          if (typeof value !== 'string' || !IANAZone.isValidZone(value)) {
+            return { error: `${at}: ${JSON.stringify(value)} is not an IANA time zone; valid: names such as UTC, Europe/Madrid, America/New_York` };
+          }
+          p.timezone = value;
+          break;
+        }
+        case 'window_s': {
+          if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_WINDOW_S) {
+            return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: a whole number of seconds from 1 to ${MAX_WINDOW_S}` };
+          }
+          p.windowMs = value * 1000;
+          break;
+        }
+        case 'lateness_s': {
+          if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_WINDOW_S) {
+            return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: seconds from 0 to ${MAX_WINDOW_S}` };
+          }
+          p.latenessMs = value * 1000;
+          break;
+        }
+        case 'late': {
+          if (value !== 'dead_letter' && value !== 'update') return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: dead_letter, update` };
+          p.late = value;
+          break;
+        }
+        default:
+          return { error: `${at}: unknown setting; valid: ${FIELDS.join(', ')}` };
+      }
+    }
+  }
+  return out;
+}
