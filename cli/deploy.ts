@@ -116,6 +116,12 @@ export function pipelinesEnv(json: string): string {
   return JSON.stringify(JSON.parse(json));
 }
 
+/** SPEEDCAM_CARS_API checked as the functions will check it. */
+export function carsApiEnv(url: string): string {
+  loadConfig({ SPEEDCAM_CARS_API: url });
+  return url;
+}
+
 const dataset = (config: Config) => (config.warehouse.kind === 'bigquery' ? config.warehouse.dataset : 'speedcam');
 
 /**

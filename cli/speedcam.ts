@@ -11,7 +11,7 @@ import { LocalObjectStore } from '../shared/adapters/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { repoPath } from '../shared/schemas.js';
 import { formatSummary, runDemo } from './demo.js';
-import { defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
+import { carsApiEnv, defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
 import { generateEvents, replayClock } from './generate-events.js';
 import { generateTraffic } from './generate-traffic.js';
 import { startStack } from './stack.js';
@@ -235,8 +235,9 @@ program
   .option('--env <KEY=VALUE>', 'extra function environment, repeatable (Terraform: function_env)', (v: string, all: string[]) => [...all, v], [] as string[])
   .option('--alert-channel <id>', 'notification channel of the alert policies, repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
   .option('--pipelines <json>', 'SPEEDCAM_PIPELINES for the functions, e.g. \'{"transactions":{"event_time":"payload","timezone":"Europe/Madrid"}}\' (default: $SPEEDCAM_PIPELINES, else the seeds\' publish-time windows)', process.env['SPEEDCAM_PIPELINES'])
+  .option('--cars-api <url>', 'SPEEDCAM_CARS_API: the cars API that gives a vehicle\'s photo (GET <url>?vehicle_id=…&radar_id=… → {"image_url": …}) (default: $SPEEDCAM_CARS_API, else none)', process.env['SPEEDCAM_CARS_API'])
   .option('--dry-run', 'print the exact commands as a bash script, run nothing')
-  .action(async (o: { project: string; region: string; prefix: string; firestoreDatabase: string; firestoreLocation: string; bigqueryLocation: string; env: string[]; alertChannel: string[]; pipelines?: string; dryRun?: boolean }) => {
+  .action(async (o: { project: string; region: string; prefix: string; firestoreDatabase: string; firestoreLocation: string; bigqueryLocation: string; env: string[]; alertChannel: string[]; pipelines?: string; carsApi?: string; dryRun?: boolean }) => {
     if (o.firestoreDatabase !== 'create' && o.firestoreDatabase !== 'existing') throw new Error(`--firestore-database: "create" or "existing" (got "${o.firestoreDatabase}")`);
     const env = Object.fromEntries(
       o.env.map((kv) => {
@@ -246,6 +247,7 @@ program
       }),
     );
     if (o.pipelines) env['SPEEDCAM_PIPELINES'] = pipelinesEnv(o.pipelines);
+    if (o.carsApi) env['SPEEDCAM_CARS_API'] = carsApiEnv(o.carsApi);
     packageSource(process.cwd(), defaultSource());
     const zip = resolve('.deploy/source.zip');
     const sha = await zipSource(defaultSource(), zip);

@@ -25,6 +25,7 @@ locals {
     },
     var.radars_json == "" ? {} : { SPEEDCAM_RADARS = var.radars_json },
     var.pipelines_json == "" ? {} : { SPEEDCAM_PIPELINES = var.pipelines_json },
+    var.cars_api_url == "" ? {} : { SPEEDCAM_CARS_API = var.cars_api_url },
     var.function_env,
   )
 }

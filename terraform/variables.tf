@@ -92,6 +92,16 @@ variable "pipelines_json" {
   }
 }
 
+variable "cars_api_url" {
+  type        = string
+  description = "SPEEDCAM_CARS_API: the cars API the fines function asks for a vehicle's photo when neither the observation's image_uri nor a camera capture has one (GET <url>?vehicle_id=…&radar_id=… answers {\"image_url\": …}); its host is allowed for photo fetches. Empty: no cars API."
+  default     = ""
+  validation {
+    condition     = var.cars_api_url == "" || can(regex("^https?://[^/?#]+", var.cars_api_url))
+    error_message = "cars_api_url: an http(s) URL, e.g. https://cars.example.com/api/vehicle-image."
+  }
+}
+
 variable "flush_schedule" {
   type        = string
   description = "Cloud Scheduler cron of the flush (closes passages and windows, writes BigQuery)."

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, terraformCatalog } from '../../functions/catalog.js';
 import { loadConfig } from '../../shared/config.js';
 import { loadSchemas } from '../../shared/schemas.js';
-import { deployResources, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../cli/deploy.js';
+import { carsApiEnv, deployResources, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../cli/deploy.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../support/system-model.js';
 
 const config = loadConfig({});
@@ -182,6 +182,15 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(gcloud.functions).toEqual(tf.functions);
     for (const f of Object.values(tf.functions)) expect((f as { env: Record<string, string> }).env['SPEEDCAM_PIPELINES']).toBe(json);
     expect(() => pipelinesEnv('{"transactions":{"late":"drop"}}')).toThrow('SPEEDCAM_PIPELINES: transactions.late: "drop" is not valid; valid: dead_letter, update');
+  });
+
+  it('passes the cars API to every function (terraform: cars_api_url; deploy: --cars-api, checked first)', async () => {
+    const url = 'https://cars.example.com/api/vehicle-image';
+    const o = options({ env: { SPEEDCAM_CARS_API: carsApiEnv(url) } });
+    const tf = await systemFromTerraform('terraform', tfVars(o, { cars_api_url: url, function_env: {} }));
+    expect(systemFromDeploy(deploySteps(o, config), o.project).functions).toEqual(tf.functions);
+    for (const f of Object.values(tf.functions)) expect((f as { env: Record<string, string> }).env['SPEEDCAM_CARS_API']).toBe(url);
+    expect(() => carsApiEnv('ftp://cars.example.com')).toThrow(/SPEEDCAM_CARS_API/);
   });
 
   it('keeps the latest revision of a window row revised by late events (late: update), in both paths', async () => {
