@@ -13,6 +13,9 @@ import { ensureFonts } from '../shared/fonts.js';
  * (60–90). Half the photos are for tuning, half held out (the figure to report).
  *
  * Run once; the files are committed (`npm run -s build && node dist/bench/make-plate-eval-set.js`).
+ * A second held-out set, drawn with another seed after the tuning was done and never used for it:
+ * `node dist/bench/make-plate-eval-set.js --out test/fixtures/plates-holdout2 --seed 90210 --per 10 --split holdout`.
+ * A tuning set with yet another seed need not be committed (`--out /tmp/plates-tune2 --seed 7001 --split tune`).
  */
 
 interface Style {
@@ -127,7 +130,16 @@ async function photo(s: Style, r: R) {
   return { jpeg, printed, colour: colour.name, font, width: W, height: H, plateWidthPx: plateW, tilt: Math.round(tilt * 10) / 10, blur: Math.round(blur * 100) / 100, noise: Math.round(noise * 10) / 10, quality, plateBox };
 }
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'test/fixtures/plates' }, per: { type: 'string', default: '20' }, seed: { type: 'string', default: '4242' } } });
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'test/fixtures/plates' },
+    per: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '4242' },
+    // alternate: half tune, half held out (the first set); tune or holdout: the whole set is one of them
+    split: { type: 'string', default: 'alternate' },
+  },
+});
+if (!['alternate', 'tune', 'holdout'].includes(values.split!)) throw new Error(`--split: alternate, tune or holdout, not ${values.split}`);
 let seed = Number(values.seed);
 const random: R = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
 const out = values.out!;
@@ -141,7 +153,7 @@ for (let k = 0; k < Number(values.per); k++) {
     const file = `${String(i).padStart(3, '0')}-${style.country.toLowerCase()}.jpg`;
     writeFileSync(join(out, file), p.jpeg);
     const { jpeg: _jpeg, ...rest } = p;
-    manifest.push({ file, plate: p.printed.replace(/[^A-Z0-9]/g, ''), country: style.country, formats: style.formats, split: (k + si) % 2 === 0 ? 'tune' : 'holdout', ...rest });
+    manifest.push({ file, plate: p.printed.replace(/[^A-Z0-9]/g, ''), country: style.country, formats: style.formats, split: values.split === 'alternate' ? ((k + si) % 2 === 0 ? 'tune' : 'holdout') : values.split, ...rest });
     i++;
   }
 }
