@@ -38,6 +38,14 @@ const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const letters = (r: R, n: number, alphabet = L) => Array.from({ length: n }, () => pick(r, [...alphabet])).join('');
 const digits = (r: R, n: number, first = '0123456789') => pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
 
+/** Germany's "B-MW 1234": at most 8 letters and digits in all (the digits give way), as the registration rules say. */
+function germanPlate(r: R): string {
+  const district = letters(r, 1 + Math.floor(r() * 3), 'ABDEFGHKLMNRSW');
+  const middle = letters(r, 1 + Math.floor(r() * 2));
+  const number = digits(r, 1 + Math.floor(r() * 4), '123456789');
+  return `${district}-${middle} ${number.slice(0, 8 - district.length - middle.length)}`;
+}
+
 const WHITE = { bg: '#f7f7f2', ink: '#111111', name: 'black on white' };
 const YELLOW = { bg: '#f5c400', ink: '#111111', name: 'black on yellow' };
 const DARK = { bg: '#1d1f24', ink: '#e8e8e8', name: 'white on dark' };
@@ -50,7 +58,7 @@ const STYLES: Style[] = [
   { country: 'US-NJ', formats: 'us-nj', make: (r) => `${letters(r, 1)}${digits(r, 2)}-${letters(r, 3)}`, aspect: 2, colours: [{ bg: '#f3e9b5', ink: '#111111', name: 'black on cream' }], bottom: 'GARDEN STATE' },
   { country: 'UK', formats: 'uk', make: (r) => `${letters(r, 2)}${digits(r, 2)} ${letters(r, 3, 'ABCDEFGHJKLMNOPRSTUVWXYZ')}`, aspect: 4.7, colours: [YELLOW, WHITE, DARK], band: 'UK' },
   { country: 'SE', formats: 'se', make: (r) => `${letters(r, 3)} ${r() < 0.7 ? digits(r, 3) : digits(r, 2) + letters(r, 1)}`, aspect: 4.7, colours: [WHITE], band: 'S' },
-  { country: 'DE', formats: 'de', make: (r) => `${letters(r, 1 + Math.floor(r() * 3), 'ABDEFGHKLMNRSW')}-${letters(r, 1 + Math.floor(r() * 2))} ${digits(r, 1 + Math.floor(r() * 4), '123456789')}`, aspect: 4.7, colours: [WHITE], band: 'D' },
+  { country: 'DE', formats: 'de', make: germanPlate, aspect: 4.7, colours: [WHITE], band: 'D' },
   { country: 'ES', formats: 'es', make: (r) => `${digits(r, 4)} ${letters(r, 3, 'BCDFGHJKLMNPRSTVWXYZ')}`, aspect: 4.7, colours: [WHITE], band: 'E' },
   { country: 'FR', formats: 'fr', make: (r) => `${letters(r, 2)}-${digits(r, 3)}-${letters(r, 2)}`, aspect: 4.7, colours: [WHITE], band: 'F' },
   { country: 'IT', formats: 'it', make: (r) => `${letters(r, 2)} ${digits(r, 3)}${letters(r, 2)}`, aspect: 4.7, colours: [WHITE], band: 'I' },
