@@ -259,13 +259,16 @@ export interface OcrPass {
   lines: readonly { words: readonly OcrWord[] }[];
 }
 
+/** The most a read that needed look-alike swaps is trusted: below SPEEDCAM_PLATE_REVIEW_BELOW's default 0.6. */
+export const CORRECTED_AT_MOST = 0.5;
+
 export interface PlateVote {
   plate: string;
   /** 0–1: agreement of the passes, weighed by how sure each was */
   confidence: number;
   /** passes that read this plate */
   passes: number;
-  /** characters were swapped or dropped to fit a format in every pass that read it */
+  /** characters were swapped or dropped to fit a format in every pass that read it (swaps cap the confidence) */
   corrected: boolean;
 }
 
@@ -281,11 +284,11 @@ const overlap = (a: Box, b: Box) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(
  * edge read as "1"). Each variant without some suspects that fits a format is a candidate too, for a
  * little less.
  */
-export function passCandidates(pass: OcrPass, formats: readonly string[]): Map<string, { weight: number; corrected: boolean }> {
-  const out = new Map<string, { weight: number; corrected: boolean }>();
-  const put = (plate: string, weight: number, corrected: boolean) => {
+export function passCandidates(pass: OcrPass, formats: readonly string[]): Map<string, { weight: number; swapped: boolean; dropped: boolean }> {
+  const out = new Map<string, { weight: number; swapped: boolean; dropped: boolean }>();
+  const put = (plate: string, weight: number, swapped: boolean, dropped: boolean) => {
     const v = out.get(plate);
-    if (!v || weight > v.weight) out.set(plate, { weight, corrected });
+    if (!v || weight > v.weight) out.set(plate, { weight, swapped, dropped });
   };
   for (const line of pass.lines) {
     const words = line.words
@@ -330,7 +333,10 @@ export function passCandidates(pass: OcrPass, formats: readonly string[]): Map<s
           if (!fit || !fit.formatMatch || !/[A-Z]/.test(fit.plate) || !/[0-9]/.test(fit.plate)) continue;
           const sure = kept.reduce((n, s) => n + s.confidence, 0) / kept.length;
           const penalty = 0.8 ** drop.length;
-          put(fit.plate, coverage * (0.5 + 0.5 * sure) * penalty * (fit.corrected ? 0.85 : 1), fit.corrected || drop.length > 0);
+          // Each look-alike swapped to fit counts: a badge's "MODEL3" bent into a plate needs several.
+          const text = kept.map((s) => s.text).join('');
+          const swaps = [...fit.plate].filter((c, i) => c !== text[i]).length;
+          put(fit.plate, coverage * (0.5 + 0.5 * sure) * penalty * 0.85 ** swaps, swaps > 0, drop.length > 0);
         }
       }
   }
@@ -343,11 +349,11 @@ export function passCandidates(pass: OcrPass, formats: readonly string[]): Map<s
  * for less; a plate that needed correcting in every pass is marked so.
  */
 export function votePlate(passes: readonly OcrPass[], formats: readonly string[]): PlateVote | null {
-  const votes = new Map<string, { weight: number; passes: number; corrected: boolean }>();
+  const votes = new Map<string, { weight: number; passes: number; swapped: boolean; corrected: boolean }>();
   for (const pass of passes) {
     for (const [plate, c] of passCandidates(pass, formats)) {
-      const v = votes.get(plate) ?? { weight: 0, passes: 0, corrected: true };
-      votes.set(plate, { weight: v.weight + c.weight, passes: v.passes + 1, corrected: v.corrected && c.corrected });
+      const v = votes.get(plate) ?? { weight: 0, passes: 0, swapped: true, corrected: true };
+      votes.set(plate, { weight: v.weight + c.weight, passes: v.passes + 1, swapped: v.swapped && c.swapped, corrected: v.corrected && (c.swapped || c.dropped) });
     }
   }
   const ranked = [...votes.entries()].sort((a, b) => b[1].weight - a[1].weight || b[0].length - a[0].length);
@@ -356,5 +362,8 @@ export function votePlate(passes: readonly OcrPass[], formats: readonly string[]
   const [plate, v] = best;
   // A pass that read another plate (or none) is dissent: the read is less sure than its weight says.
   const dissent = v.passes / Math.max(1, passes.length);
-  return { plate, confidence: Math.min(1, (v.weight / Math.max(1, passes.length)) * dissent), passes: v.passes, corrected: v.corrected };
+  const confidence = Math.min(1, (v.weight / Math.max(1, passes.length)) * dissent);
+  // A plate read only by swapping look-alikes to fit a format (every pass needed it) is a guess a person
+  // checks: at most CORRECTED_AT_MOST, below the default review threshold.
+  return { plate, confidence: v.swapped ? Math.min(confidence, CORRECTED_AT_MOST) : confidence, passes: v.passes, corrected: v.corrected };
 }

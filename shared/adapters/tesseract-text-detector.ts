@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createWorker, OEM, PSM, type Block, type Worker } from 'tesseract.js';
 import { cropForOcr, estimateSkew, loadGray, locateTextRegions, refineToPlate, trimBand, type Gray } from '../image.js';
-import { NY_FORMATS, votePlate, type Box, type OcrPass, type TextDetection } from '../plate.js';
+import { NY_FORMATS, votePlate, type Box, type OcrPass, type PlateVote, type TextDetection } from '../plate.js';
 import type { TextDetector } from '../ports.js';
 
 const require = createRequire(import.meta.url);
@@ -27,6 +27,8 @@ const MORE: [number, boolean][] = [
   [110, true],
   [110, false],
 ];
+/** A region's read at least this sure ends the search (the default review threshold). */
+const SURE = 0.6;
 
 /**
  * Local OCR. Tesseract reads a cropped text line far better than a whole scene, so the adapter first
@@ -69,6 +71,7 @@ export class TesseractTextDetector implements TextDetector {
     const worker = await this.getWorker();
     const toPhoto = (b: Box): Box => ({ x0: b.x0 * scale, y0: b.y0 * scale, x1: b.x1 * scale, y1: b.y1 * scale });
     const out: TextDetection[] = [];
+    let best: { vote: PlateVote; box: Box } | null = null;
     for (const band of await locateTextRegions(gray)) {
       const dark = isDarkPlate(gray, band);
       const region = dark ? refineToPlate(gray, band, dark) : trimBand(gray, refineToPlate(gray, band, dark));
@@ -85,7 +88,11 @@ export class TesseractTextDetector implements TextDetector {
         for (const p of MORE) await readAs(p);
         vote = votePlate(passes, formats);
       }
-      if (vote) return [{ text: vote.plate, confidence: vote.confidence, box: toPhoto(region) }];
+      if (vote && (!best || vote.confidence > best.vote.confidence)) best = { vote, box: toPhoto(region) };
+      // A sure plate ends the search; an unsure one (a badge's "MODEL3" bent into a format) lets the
+      // other regions have their say, and the surest read wins.
+      if (best && best.vote.confidence >= SURE) break;
+      if (vote) continue;
       // No plate in this region: its lines as read, for pickPlate (a plate outside the formats, flagged).
       for (const line of passes[0]?.lines ?? []) {
         const text = line.words.map((w) => w.text).join(' ').trim();
@@ -93,6 +100,7 @@ export class TesseractTextDetector implements TextDetector {
         if (text) out.push({ text, confidence: symbols.reduce((n, s) => n + s.confidence, 0) / Math.max(1, symbols.length) / 2, box: toPhoto(region) });
       }
     }
+    if (best) return [{ text: best.vote.plate, confidence: best.vote.confidence, box: best.box }];
     // No region held a plate (the crop took in a headlight, say): read the whole photo as sparse text.
     await worker.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT });
     const { data } = await worker.recognize(bytes, {}, { blocks: true }).finally(() => worker.setParameters({ tessedit_pageseg_mode: PSM.SINGLE_BLOCK }));

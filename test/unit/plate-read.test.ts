@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { passCandidates, votePlate, type OcrPass } from '../../shared/plate.js';
+import { CORRECTED_AT_MOST, passCandidates, votePlate, type OcrPass } from '../../shared/plate.js';
 
 /**
  * The plate reader's voting on what tesseract really answered: each pass below is tesseract.js 7's
@@ -34,6 +34,9 @@ const german = pass([['WSSUE531', [12, 30, 508, 110], [['W', 20, 12, 30, 161, 11
 const californiaGrey = pass([['9XKT761', [57, 20, 326, 76], [['9', 92, 57, 20, 89, 75], ['X', 97, 92, 20, 132, 75], ['K', 99, 138, 20, 179, 75], ['T', 98, 181, 20, 220, 75], ['7', 98, 223, 21, 253, 75], ['6', 99, 258, 20, 289, 76], ['1', 99, 296, 21, 326, 76]]]]);
 const californiaBinary = pass([['5XKT761', [43, 15, 244, 57], [['5', 96, 43, 15, 67, 56], ['X', 98, 69, 15, 99, 56], ['K', 98, 103, 15, 134, 56], ['T', 98, 136, 15, 164, 56], ['7', 98, 167, 16, 190, 56], ['6', 98, 193, 15, 217, 57], ['1', 98, 222, 16, 244, 57]]]]);
 
+// 219-us-nj.jpg of a third tuning set (T92JRE): the car's "MODEL 3" badge, the first text region found.
+const badge = pass([['MODEL3', [19, 16, 379, 76], [['M', 99, 19, 17, 76, 75], ['O', 99, 87, 16, 145, 76], ['D', 98, 156, 17, 207, 75], ['E', 98, 189, 16, 240, 76], ['L', 99, 217, 17, 312, 75], ['3', 45, 339, 16, 379, 76]]]]);
+
 const REVIEW_BELOW = 0.6;
 
 describe('reading a plate from the engine\'s symbols', () => {
@@ -62,6 +65,18 @@ describe('reading a plate from the engine\'s symbols', () => {
     expect(votePlate([britishJ], ['uk'])).toMatchObject({ plate: 'GZ01CJN', corrected: true });
     // where I is issued, the read stays as it is
     expect(votePlate([britishJ], ['LLDDLLL'])).toMatchObject({ plate: 'GZ01CIN' });
+  });
+
+  it('a read that needed look-alike swaps to fit is left for review, however sure the engine was', () => {
+    expect(CORRECTED_AT_MOST).toBeLessThan(REVIEW_BELOW);
+    expect(votePlate([britishJ, britishJ], ['uk'])!.confidence).toBeLessThanOrEqual(CORRECTED_AT_MOST);
+    expect(votePlate([californiaDoubled], ['us-ca'])!.confidence).toBeLessThanOrEqual(CORRECTED_AT_MOST);
+    // a badge bent into New Jersey's LDDLLL (O→0 twice, 3→B): each swap costs, and it stays unsure
+    const v = votePlate([badge, badge], ['us-nj'])!;
+    expect(v).toMatchObject({ plate: 'M00ELB', corrected: true });
+    expect(v.confidence).toBeLessThan(REVIEW_BELOW);
+    // dropping an invented symbol is no swap: a read agreed on by two preparations stays sure
+    expect(votePlate([jerseyGrey, jerseyBinary], ['us-nj'])!.confidence).toBeGreaterThanOrEqual(REVIEW_BELOW);
   });
 
   it('a whole read that fits is kept as read, even with an unsure end character', () => {
