@@ -12,8 +12,9 @@ import { plateId } from '../cli/generate-traffic.js';
  * - `eval`: test/fixtures/plates, photos of 12 countries' plates drawn by another renderer
  *   (bench/make-plate-eval-set.ts) with other fonts, colours, layouts, blur, noise and JPEG quality;
  *   `tune` is the half the adapter was tuned on, `holdout` the half it never was (the honest figure).
- * - `holdout2`: test/fixtures/plates-holdout2, drawn by the same renderer with another seed after the
- *   tuning was done, and read once to check the held-out figure;
+ * - `holdout2`, `holdout3`: test/fixtures/plates-holdout{2,3}, drawn by the same renderer with other
+ *   seeds; the second before the first round of tuning, the third before the second round (after the
+ *   second set had been read once), each read by the code it checks only when that code was done;
  * - `--photo file:PLATE:formats` (repeatable): any other photo, e.g. the course's sample photo, whose
  *   licence keeps it out of the repository.
  * A read is flagged for review as the fine path flags it: confidence below SPEEDCAM_PLATE_REVIEW_BELOW
@@ -107,7 +108,8 @@ const evalSet = (dir: string, label: string) => {
   });
 };
 if (values.set === 'all' || values.set === 'eval') for (const { label, samples } of evalSet('test/fixtures/plates', 'eval')) results.push(await measure(label, samples));
-if (values.set === 'all' || values.set === 'holdout2') for (const { label, samples } of evalSet('test/fixtures/plates-holdout2', 'eval2')) results.push(await measure(label, samples));
+for (const n of [2, 3])
+  if (values.set === 'all' || values.set === `holdout${n}`) for (const { label, samples } of evalSet(`test/fixtures/plates-holdout${n}`, `eval${n}`)) results.push(await measure(label, samples));
 for (const dir of values.dir ?? []) for (const { label, samples } of evalSet(dir, dir)) results.push(await measure(label, samples));
 if (values.set === 'all' || values.set === 'eval' || values.set === 'genuine') {
   const dir = 'test/fixtures/plates/genuine';
