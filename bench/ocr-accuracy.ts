@@ -49,6 +49,7 @@ interface Outcome {
   truth: string;
   read: string | null;
   confidence: number | null;
+  formatMatch: boolean;
   flagged: boolean;
   ms: number;
 }
@@ -61,7 +62,7 @@ async function measure(label: string, samples: Sample[]) {
     const read: PlateRead | null = pickPlate(await detector.detect({ bytes, formats: s.formats }), s.formats);
     const ms = performance.now() - t0;
     const flagged = !read || read.confidence < REVIEW_BELOW || !read.formatMatch;
-    outcomes.push({ name: s.name, truth: s.truth, read: read?.plate ?? null, confidence: read ? Math.round(read.confidence * 100) / 100 : null, flagged, ms });
+    outcomes.push({ name: s.name, truth: s.truth, read: read?.plate ?? null, confidence: read ? Math.round(read.confidence * 100) / 100 : null, formatMatch: read?.formatMatch ?? false, flagged, ms });
     if ((i + 1) % 50 === 0) process.stderr.write(`${label}: ${i + 1}/${samples.length}\n`);
   }
   return summarise(label, outcomes);
@@ -83,6 +84,11 @@ function summarise(label: string, o: Outcome[]) {
     wrong: wrong.length,
     wrong_unflagged: wrong.filter((x) => !x.flagged).length,
     ocr_ms: { p50: pct(0.5), p95: pct(0.95), mean: Math.round(ms.reduce((a, b) => a + b, 0) / Math.max(1, n)) },
+    // What another SPEEDCAM_PLATE_REVIEW_BELOW would leave unflagged: [threshold, exact, wrong].
+    unflagged_by_threshold: [0.5, 0.6, 0.7, 0.8, 0.9].map((t) => {
+      const sure = o.filter((x) => x.read !== null && x.formatMatch && (x.confidence ?? 0) >= t);
+      return [t, sure.filter((x) => x.read === x.truth).length, sure.filter((x) => x.read !== x.truth).length];
+    }),
     misses: o.filter((x) => x.read !== x.truth).map((x) => ({ photo: x.name, truth: x.truth, read: x.read, confidence: x.confidence, flagged: x.flagged })).slice(0, values.verbose ? 1000 : 20),
   };
 }
