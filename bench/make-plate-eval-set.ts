@@ -13,6 +13,9 @@ import { ensureFonts } from '../shared/fonts.js';
  * (60–90). Half the photos are for tuning, half held out (the figure to report).
  *
  * Run once; the files are committed (`npm run -s build && node dist/bench/make-plate-eval-set.js`).
+ * A second held-out set, drawn with another seed after the tuning was done and never used for it:
+ * `node dist/bench/make-plate-eval-set.js --out test/fixtures/plates-holdout2 --seed 90210 --per 10 --split holdout`.
+ * A tuning set with yet another seed need not be committed (`--out /tmp/plates-tune2 --seed 7001 --split tune`).
  */
 
 interface Style {
@@ -35,6 +38,14 @@ const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const letters = (r: R, n: number, alphabet = L) => Array.from({ length: n }, () => pick(r, [...alphabet])).join('');
 const digits = (r: R, n: number, first = '0123456789') => pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
 
+/** Germany's "B-MW 1234": at most 8 letters and digits in all (the digits give way), as the registration rules say. */
+function germanPlate(r: R): string {
+  const district = letters(r, 1 + Math.floor(r() * 3), 'ABDEFGHKLMNRSW');
+  const middle = letters(r, 1 + Math.floor(r() * 2));
+  const number = digits(r, 1 + Math.floor(r() * 4), '123456789');
+  return `${district}-${middle} ${number.slice(0, 8 - district.length - middle.length)}`;
+}
+
 const WHITE = { bg: '#f7f7f2', ink: '#111111', name: 'black on white' };
 const YELLOW = { bg: '#f5c400', ink: '#111111', name: 'black on yellow' };
 const DARK = { bg: '#1d1f24', ink: '#e8e8e8', name: 'white on dark' };
@@ -47,7 +58,7 @@ const STYLES: Style[] = [
   { country: 'US-NJ', formats: 'us-nj', make: (r) => `${letters(r, 1)}${digits(r, 2)}-${letters(r, 3)}`, aspect: 2, colours: [{ bg: '#f3e9b5', ink: '#111111', name: 'black on cream' }], bottom: 'GARDEN STATE' },
   { country: 'UK', formats: 'uk', make: (r) => `${letters(r, 2)}${digits(r, 2)} ${letters(r, 3, 'ABCDEFGHJKLMNOPRSTUVWXYZ')}`, aspect: 4.7, colours: [YELLOW, WHITE, DARK], band: 'UK' },
   { country: 'SE', formats: 'se', make: (r) => `${letters(r, 3)} ${r() < 0.7 ? digits(r, 3) : digits(r, 2) + letters(r, 1)}`, aspect: 4.7, colours: [WHITE], band: 'S' },
-  { country: 'DE', formats: 'de', make: (r) => `${letters(r, 1 + Math.floor(r() * 3), 'ABDEFGHKLMNRSW')}-${letters(r, 1 + Math.floor(r() * 2))} ${digits(r, 1 + Math.floor(r() * 4), '123456789')}`, aspect: 4.7, colours: [WHITE], band: 'D' },
+  { country: 'DE', formats: 'de', make: germanPlate, aspect: 4.7, colours: [WHITE], band: 'D' },
   { country: 'ES', formats: 'es', make: (r) => `${digits(r, 4)} ${letters(r, 3, 'BCDFGHJKLMNPRSTVWXYZ')}`, aspect: 4.7, colours: [WHITE], band: 'E' },
   { country: 'FR', formats: 'fr', make: (r) => `${letters(r, 2)}-${digits(r, 3)}-${letters(r, 2)}`, aspect: 4.7, colours: [WHITE], band: 'F' },
   { country: 'IT', formats: 'it', make: (r) => `${letters(r, 2)} ${digits(r, 3)}${letters(r, 2)}`, aspect: 4.7, colours: [WHITE], band: 'I' },
@@ -127,7 +138,16 @@ async function photo(s: Style, r: R) {
   return { jpeg, printed, colour: colour.name, font, width: W, height: H, plateWidthPx: plateW, tilt: Math.round(tilt * 10) / 10, blur: Math.round(blur * 100) / 100, noise: Math.round(noise * 10) / 10, quality, plateBox };
 }
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'test/fixtures/plates' }, per: { type: 'string', default: '20' }, seed: { type: 'string', default: '4242' } } });
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'test/fixtures/plates' },
+    per: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '4242' },
+    // alternate: half tune, half held out (the first set); tune or holdout: the whole set is one of them
+    split: { type: 'string', default: 'alternate' },
+  },
+});
+if (!['alternate', 'tune', 'holdout'].includes(values.split!)) throw new Error(`--split: alternate, tune or holdout, not ${values.split}`);
 let seed = Number(values.seed);
 const random: R = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
 const out = values.out!;
@@ -141,7 +161,7 @@ for (let k = 0; k < Number(values.per); k++) {
     const file = `${String(i).padStart(3, '0')}-${style.country.toLowerCase()}.jpg`;
     writeFileSync(join(out, file), p.jpeg);
     const { jpeg: _jpeg, ...rest } = p;
-    manifest.push({ file, plate: p.printed.replace(/[^A-Z0-9]/g, ''), country: style.country, formats: style.formats, split: (k + si) % 2 === 0 ? 'tune' : 'holdout', ...rest });
+    manifest.push({ file, plate: p.printed.replace(/[^A-Z0-9]/g, ''), country: style.country, formats: style.formats, split: values.split === 'alternate' ? ((k + si) % 2 === 0 ? 'tune' : 'holdout') : values.split, ...rest });
     i++;
   }
 }

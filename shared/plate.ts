@@ -47,6 +47,17 @@ export const PLATE_FORMAT_PRESETS: Record<string, readonly string[]> = {
 };
 export const NY_FORMATS: readonly string[] = PLATE_FORMAT_PRESETS['us-ny']!;
 
+/**
+ * Letters a country's registration series never issue (its rules leave out those that look like digits or
+ * like each other): a read with one of them at a letter position is mistaken. Only where the rule is
+ * national and certain; a preset not listed here accepts every letter.
+ */
+export const PLATE_LETTERS_UNUSED: Record<string, string> = {
+  uk: 'IQ', // DVLA: I and Q are not used in the current series
+  es: 'AEIOUQ', // since 2000: consonants only, no Q (nor Ñ)
+  nl: 'AEIOUCQ', // sidecodes: no vowels, no C or Q
+};
+
 const MIN_LEN = 2;
 const MAX_LEN = 8;
 
@@ -76,22 +87,51 @@ export function expandFormat(format: string): string[] {
 
 /** Formats by preset name or template, expanded once. */
 export function resolvePlateFormats(list: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const f of list) for (const g of PLATE_FORMAT_PRESETS[f] ?? [f]) out.push(...expandFormat(g));
-  return [...new Set(out)];
+  return [...new Set(resolveTemplates(list).map((t) => t.pattern))];
+}
+
+interface Template {
+  /** L, D and A, one per character */
+  pattern: string;
+  /** letters that never stand at an L position (the preset's country does not issue them) */
+  unused: string;
+}
+const templateCache = new Map<string, Template[]>();
+
+function resolveTemplates(list: readonly string[]): Template[] {
+  const key = list.join('\u0000');
+  let out = templateCache.get(key);
+  if (!out) {
+    const seen = new Map<string, Template>();
+    for (const f of list)
+      for (const g of PLATE_FORMAT_PRESETS[f] ?? [f])
+        for (const pattern of expandFormat(g)) {
+          const unused = PLATE_LETTERS_UNUSED[f] ?? '';
+          const prev = seen.get(pattern);
+          // The same pattern from two presets: a letter is unused only if both leave it out.
+          seen.set(pattern, { pattern, unused: prev ? [...unused].filter((c) => prev.unused.includes(c)).join('') : unused });
+        }
+    out = [...seen.values()];
+    if (templateCache.size > 256) templateCache.clear();
+    templateCache.set(key, out);
+  }
+  return out;
 }
 
 const SYMBOL_TO_CHAR: Record<string, string> = { '}': 'J', ']': 'J', ')': 'J', '|': 'I', '!': 'I', '$': 'S', '€': 'E', '£': 'E', '§': 'S' };
 const TO_DIGIT: Record<string, string> = { O: '0', Q: '0', D: '0', U: '0', I: '1', L: '1', J: '1', T: '7', Z: '2', S: '5', B: '8', G: '6', A: '4' };
 const TO_LETTER: Record<string, string> = { '0': 'O', '1': 'I', '2': 'Z', '5': 'S', '8': 'B', '6': 'G', '4': 'A', '7': 'T', '3': 'B' };
+/** A letter a country does not issue, read for the one it most looks like (a monospace J's bar makes an I). */
+const TO_OTHER_LETTER: Record<string, string> = { I: 'J', O: 'D', Q: 'O', U: 'V', '1': 'J', '0': 'D' };
 
 /** Letters and digits, upper case, with the symbols OCR makes of plate characters mapped back. */
 export function normalizePlate(raw: string): string {
   return [...raw.toUpperCase()].map((c) => SYMBOL_TO_CHAR[c] ?? c).join('').replace(/[^A-Z0-9]/g, '');
 }
 
-const fits = (text: string, template: string) =>
-  text.length === template.length && [...template].every((t, i) => t === 'A' || (t === 'L' ? /[A-Z]/.test(text[i]!) : /[0-9]/.test(text[i]!)));
+const fits = (text: string, t: Template) =>
+  text.length === t.pattern.length &&
+  [...t.pattern].every((p, i) => p === 'A' || (p === 'L' ? /[A-Z]/.test(text[i]!) && !t.unused.includes(text[i]!) : /[0-9]/.test(text[i]!)));
 
 /**
  * Fits OCR text to the expected formats: OCR confuses O/0, S/5, B/8…, and the template says which one a
@@ -105,7 +145,7 @@ export function fitPlate(
 ): { plate: string; corrected: boolean; formatMatch: boolean } | null {
   const text = normalizePlate(raw);
   if (text.length < MIN_LEN || text.length > MAX_LEN + (opts.repairExtra ? 1 : 0)) return null;
-  const templates = formats.length ? resolvePlateFormats(formats) : [];
+  const templates = formats.length ? resolveTemplates(formats) : [];
   if (templates.length === 0) return text.length <= MAX_LEN ? { plate: text, corrected: false, formatMatch: true } : null;
   if (templates.some((t) => fits(text, t))) return { plate: text, corrected: false, formatMatch: true };
   const swapped = bestSwap(text, templates);
@@ -128,17 +168,21 @@ export function fitPlate(
 }
 
 /** The text swapped into a template of its length with the fewest look-alike swaps, if any. */
-function bestSwap(text: string, templates: readonly string[]): { plate: string; swaps: number } | null {
+function bestSwap(text: string, templates: readonly Template[]): { plate: string; swaps: number } | null {
   let best: { plate: string; swaps: number } | null = null;
   for (const t of templates) {
-    if (t.length !== text.length) continue;
+    if (t.pattern.length !== text.length) continue;
     let swaps = 0;
-    const fixed = [...text].map((c, i) => {
-      const want = t[i];
-      const d = want === 'D' && /[A-Z]/.test(c) ? TO_DIGIT[c] : want === 'L' && /[0-9]/.test(c) ? TO_LETTER[c] : undefined;
-      if (d) swaps++;
-      return d ?? c;
-    }).join('');
+    const fixed = [...text]
+      .map((c, i) => {
+        const want = t.pattern[i];
+        let d = want === 'D' && /[A-Z]/.test(c) ? TO_DIGIT[c] : want === 'L' && /[0-9]/.test(c) ? TO_LETTER[c] : undefined;
+        // a letter the country does not issue, or a digit whose look-alike it does not issue
+        if (want === 'L' && t.unused.includes(d ?? c)) d = TO_OTHER_LETTER[d ?? c] ?? TO_OTHER_LETTER[c];
+        if (d) swaps++;
+        return d ?? c;
+      })
+      .join('');
     if (fits(fixed, t) && (!best || swaps < best.swaps)) best = { plate: fixed, swaps };
   }
   return best;
@@ -197,4 +241,129 @@ export function union(boxes: readonly Box[]): Box {
     x1: Math.max(...boxes.map((b) => b.x1)),
     y1: Math.max(...boxes.map((b) => b.y1)),
   };
+}
+
+/** One character as an OCR engine read it (tesseract's symbols), confidence 0–1, in the crop's pixels. */
+export interface OcrSymbol {
+  text: string;
+  confidence: number;
+  box: Box;
+}
+export interface OcrWord {
+  text: string;
+  box: Box;
+  symbols: readonly OcrSymbol[];
+}
+/** One reading of a plate crop (one preparation of the image): its text lines. */
+export interface OcrPass {
+  lines: readonly { words: readonly OcrWord[] }[];
+}
+
+/** The most a read that needed look-alike swaps is trusted: below SPEEDCAM_PLATE_REVIEW_BELOW's default 0.6. */
+export const CORRECTED_AT_MOST = 0.5;
+
+export interface PlateVote {
+  plate: string;
+  /** 0–1: agreement of the passes, weighed by how sure each was */
+  confidence: number;
+  /** passes that read this plate */
+  passes: number;
+  /** characters were swapped or dropped to fit a format in every pass that read it (swaps cap the confidence) */
+  corrected: boolean;
+}
+
+const height = (b: Box) => b.y1 - b.y0;
+const overlap = (a: Box, b: Box) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) / Math.max(1, Math.min(a.x1 - a.x0, b.x1 - b.x0));
+
+/**
+ * The plate candidates one pass gives, each with a weight 0–1. The plate's characters are a line's
+ * tallest words (a state name, an EU band's letter or a frame's text are smaller); every run of
+ * neighbouring main words is a candidate, weighted by the share of the line's characters it covers.
+ * Within a run, symbols an LSTM engine invents are suspects: one drawn over its neighbour (an "O" and a
+ * "0" over one glyph), one far shorter than the others (a speck, a bolt), one at either end (a band's
+ * edge read as "1"). Each variant without some suspects that fits a format is a candidate too, for a
+ * little less.
+ */
+export function passCandidates(pass: OcrPass, formats: readonly string[]): Map<string, { weight: number; swapped: boolean; dropped: boolean }> {
+  const out = new Map<string, { weight: number; swapped: boolean; dropped: boolean }>();
+  const put = (plate: string, weight: number, swapped: boolean, dropped: boolean) => {
+    const v = out.get(plate);
+    if (!v || weight > v.weight) out.set(plate, { weight, swapped, dropped });
+  };
+  for (const line of pass.lines) {
+    const words = line.words
+      .map((w) => ({ ...w, symbols: w.symbols.flatMap((s) => normalizePlate(s.text).split('').map((c) => ({ ...s, text: c }))) }))
+      .filter((w) => w.symbols.length > 0);
+    const tallest = Math.max(1, ...words.map((w) => height(w.box)));
+    const main = words.filter((w) => height(w.box) >= tallest * 0.65);
+    const total = Math.max(1, main.reduce((n, w) => n + w.symbols.length, 0));
+    for (let a = 0; a < main.length; a++)
+      for (let z = a; z < main.length; z++) {
+        const run = main.slice(a, z + 1);
+        const syms = run.flatMap((w) => w.symbols);
+        if (syms.length < MIN_LEN) continue;
+        const coverage = syms.length / total;
+        const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] ?? 0;
+        const medianH = median(syms.map((s) => height(s.box)));
+        const medianW = median(syms.map((s) => s.box.x1 - s.box.x0));
+        const medianGap = median(syms.slice(1).map((s, i) => s.box.x0 - syms[i]!.box.x1));
+        const suspect = new Set<number>();
+        syms.forEach((s, i) => {
+          const w = Math.max(1, s.box.x1 - s.box.x0);
+          const prev = syms[i - 1];
+          const next = syms[i + 1];
+          // drawn over its neighbours: the engine read one glyph twice
+          const covered = ((prev ? Math.max(0, prev.box.x1 - s.box.x0) : 0) + (next ? Math.max(0, s.box.x1 - next.box.x0) : 0)) / w;
+          if (covered > 0.5 && w <= medianW * 1.2) suspect.add(i);
+          // a speck or a frame's edge: far shorter, or a sliver
+          if (height(s.box) < medianH * 0.6 || w < medianW * 0.25) suspect.add(i);
+          // at either end, set apart or of another size: a band's edge, a bolt, a sticker
+          if (i === 0 || i === syms.length - 1) {
+            const gap = i === 0 ? (next ? next.box.x0 - s.box.x1 : 0) : prev ? s.box.x0 - prev.box.x1 : 0;
+            if (gap > Math.max(medianGap * 2, medianW * 0.5) || Math.abs(height(s.box) - medianH) > medianH * 0.3) suspect.add(i);
+          }
+        });
+        const ss = [...suspect];
+        const drops: number[][] = [[], ...ss.map((i) => [i])];
+        for (let i = 0; i < ss.length; i++) for (let j = i + 1; j < ss.length; j++) drops.push([ss[i]!, ss[j]!]);
+        for (const drop of drops) {
+          const kept = syms.filter((_, i) => !drop.includes(i));
+          if (kept.length < MIN_LEN || kept.length > MAX_LEN) continue;
+          const fit = fitPlate(kept.map((s) => s.text).join(''), formats);
+          if (!fit || !fit.formatMatch || !/[A-Z]/.test(fit.plate) || !/[0-9]/.test(fit.plate)) continue;
+          const sure = kept.reduce((n, s) => n + s.confidence, 0) / kept.length;
+          const penalty = 0.8 ** drop.length;
+          // Each look-alike swapped to fit counts: a badge's "MODEL3" bent into a plate needs several.
+          const text = kept.map((s) => s.text).join('');
+          const swaps = [...fit.plate].filter((c, i) => c !== text[i]).length;
+          put(fit.plate, coverage * (0.5 + 0.5 * sure) * penalty * 0.85 ** swaps, swaps > 0, drop.length > 0);
+        }
+      }
+  }
+  return out;
+}
+
+/**
+ * The plate several passes agree on: each pass's candidates vote with their weights. The confidence is
+ * the winner's share of the passes' weight, so a plate that only some passes read, or read unsure, counts
+ * for less; a plate that needed correcting in every pass is marked so.
+ */
+export function votePlate(passes: readonly OcrPass[], formats: readonly string[]): PlateVote | null {
+  const votes = new Map<string, { weight: number; passes: number; swapped: boolean; corrected: boolean }>();
+  for (const pass of passes) {
+    for (const [plate, c] of passCandidates(pass, formats)) {
+      const v = votes.get(plate) ?? { weight: 0, passes: 0, swapped: true, corrected: true };
+      votes.set(plate, { weight: v.weight + c.weight, passes: v.passes + 1, swapped: v.swapped && c.swapped, corrected: v.corrected && (c.swapped || c.dropped) });
+    }
+  }
+  const ranked = [...votes.entries()].sort((a, b) => b[1].weight - a[1].weight || b[0].length - a[0].length);
+  const best = ranked[0];
+  if (!best) return null;
+  const [plate, v] = best;
+  // A pass that read another plate (or none) is dissent: the read is less sure than its weight says.
+  const dissent = v.passes / Math.max(1, passes.length);
+  const confidence = Math.min(1, (v.weight / Math.max(1, passes.length)) * dissent);
+  // A plate read only by swapping look-alikes to fit a format (every pass needed it) is a guess a person
+  // checks: at most CORRECTED_AT_MOST, below the default review threshold.
+  return { plate, confidence: v.swapped ? Math.min(confidence, CORRECTED_AT_MOST) : confidence, passes: v.passes, corrected: v.corrected };
 }

@@ -14,7 +14,7 @@ describe('plates of any country, normalised', () => {
     ['0000 BBB', 'es', '0000BBB'], // Spanish
     ['AB12 CDE', 'uk', 'AB12CDE'],
     ['AB-123-CD', 'fr', 'AB123CD'],
-    ['12-ABC-3', 'nl', '12ABC3'],
+    ['12-BDF-3', 'nl', '12BDF3'], // Dutch sidecodes carry no vowels
     ['7ABC123', 'us-ca', '7ABC123'],
     ['KXT 4821', 'us-ny', 'KXT4821'],
     ['WA 12345', 'pl', 'WA12345'],
@@ -35,6 +35,17 @@ describe('plates of any country, normalised', () => {
     expect(fitPlate('CCC 4A4', ['se'])).toEqual({ plate: 'CCC444', corrected: true, formatMatch: true });
     expect(fitPlate('0000 8BB', ['es'])).toEqual({ plate: '0000BBB', corrected: true, formatMatch: true });
     expect(fitPlate('AB-1Z3-CD', ['fr'])).toEqual({ plate: 'AB123CD', corrected: true, formatMatch: true });
+  });
+
+  it('letters a country does not issue: read as their look-alike, or else outside the format', () => {
+    expect(fitPlate('GZ01 CIN', ['uk'])).toEqual({ plate: 'GZ01CJN', corrected: true, formatMatch: true }); // no I on British plates
+    expect(fitPlate('12-ABC-3', ['nl'])).toMatchObject({ formatMatch: false }); // no vowels on Dutch ones, and A looks like no consonant
+    expect(fitPlate('1234 BOB', ['es'])).toEqual({ plate: '1234BDB', corrected: true, formatMatch: true }); // Spanish: consonants only
+    // a template alone, or a preset without such a rule, accepts every letter
+    expect(fitPlate('GZ01 CIN', ['LLDDLLL'])).toEqual({ plate: 'GZ01CIN', corrected: false, formatMatch: true });
+    expect(fitPlate('ABC 1234', ['us-ny'])).toEqual({ plate: 'ABC1234', corrected: false, formatMatch: true });
+    // two presets with the same pattern: a letter is refused only if both refuse it
+    expect(fitPlate('GZ01 CIN', ['uk', 'LLDDLLL'])).toMatchObject({ plate: 'GZ01CIN', formatMatch: true });
   });
 
   it('repairs a doubled character or a stray end glyph only when asked (the local OCR does)', () => {
