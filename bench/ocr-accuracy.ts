@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TesseractTextDetector } from '../shared/adapters/tesseract-text-detector.js';
 import { pickPlate, NY_FORMATS, type PlateRead } from '../shared/plate.js';
+import { PLATE_REVIEW_BELOW } from '../shared/config.js';
 import { renderCapturePhoto } from '../cli/capture-photo.js';
 import { plateId } from '../cli/generate-traffic.js';
 
@@ -34,7 +35,7 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
   },
 });
-const REVIEW_BELOW = Number(process.env['SPEEDCAM_PLATE_REVIEW_BELOW'] ?? 0.6);
+const REVIEW_BELOW = Number(process.env['SPEEDCAM_PLATE_REVIEW_BELOW'] ?? PLATE_REVIEW_BELOW.tesseract);
 const detector = new TesseractTextDetector();
 
 interface Sample {

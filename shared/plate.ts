@@ -259,7 +259,7 @@ export interface OcrPass {
   lines: readonly { words: readonly OcrWord[] }[];
 }
 
-/** The most a read that needed look-alike swaps is trusted: below SPEEDCAM_PLATE_REVIEW_BELOW's default 0.6. */
+/** The most a read that needed look-alike swaps is trusted: below every default of SPEEDCAM_PLATE_REVIEW_BELOW. */
 export const CORRECTED_AT_MOST = 0.5;
 
 export interface PlateVote {
