@@ -13,6 +13,7 @@ import { defaultSource, deploySteps, packageSource, render, runSteps } from './d
 import { generateEvents } from './generate-events.js';
 import { generateTraffic } from './generate-traffic.js';
 import { startStack } from './stack.js';
+import { FUNCTIONS } from '../functions/catalog.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -30,6 +31,24 @@ const share = (v: string) => {
   return n;
 };
 
+/** `--instances 4` (every function) or `--instances vehicleObservations=4,fines=2` (repeatable). */
+const instancesOption = (v: string, previous: number | Record<string, number> | undefined) => {
+  const count = (text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${text}" is not a whole number >= 1`);
+    return n;
+  };
+  if (/^\d+$/.test(v)) return count(v);
+  const out: Record<string, number> = typeof previous === 'object' ? { ...previous } : {};
+  for (const part of v.split(',').filter(Boolean)) {
+    const [name, n] = part.split('=');
+    if (!name || n === undefined) throw new InvalidArgumentError(`"${part}" is not <function>=<count>`);
+    if (!FUNCTIONS.some((f) => f.entryPoint === name)) throw new InvalidArgumentError(`unknown function "${name}"; functions: ${FUNCTIONS.map((f) => f.entryPoint).join(', ')}`);
+    out[name] = count(n);
+  }
+  return out;
+};
+
 const program = new Command()
   .name('speedcam')
   .description('Average-speed enforcement and event-time windows on Google Cloud Functions, locally on the emulators.')
@@ -44,7 +63,9 @@ program
   .option('--functions-port <port>', 'first port of the function servers (0 = free ports)', positiveInt, 8090)
   .option('--flush-interval <seconds>', 'how often the flush runs (Cloud Scheduler in Google Cloud)', positive, 5)
   .option('--data-dir <dir>', 'where the warehouse file and logs go', '.speedcam')
-  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string }) => {
+  .option('--instances <n|function=n,…>', 'processes per function behind a dispatcher, as Cloud Run runs instances: a number for every function, or per function (e.g. vehicleObservations=4)', instancesOption)
+  .addOption(new Option('--dispatch <strategy>', 'how the dispatcher spreads requests over a function\'s instances').choices(['random', 'round-robin']).default('random'))
+  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string; instances?: number | Record<string, number>; dispatch: 'random' | 'round-robin' }) => {
     const stack = await startStack({
       project: o.project,
       pubsubPort: o.pubsubPort,
@@ -53,6 +74,8 @@ program
       flushIntervalMs: o.flushInterval * 1000,
       dataDir: o.dataDir,
       isolate: ['fines'],
+      instances: o.instances,
+      dispatch: o.dispatch,
     });
     process.stdout.write(`READY ${JSON.stringify(stack.info)}\n`);
     let stopping = false;

@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, type WriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { startDispatcher, type DispatchStrategy, type InstanceLoad } from './dispatcher.js';
+import type { InstanceReport } from './serve-functions.js';
+
+/** One instance as the stack sees it: its process, the load the dispatcher gave it and what it reports. */
+export interface InstanceStats extends InstanceLoad {
+  index: number;
+  pid: number | null;
+  /** times this instance's process was killed and restarted */
+  restarts: number;
+  /** null when the process could not answer (down, or killed) */
+  report: InstanceReport | null;
+  /** reports of this slot's earlier processes, killed since (their CPU and operations still count) */
+  earlier: InstanceReport[];
+}
+
+export interface InstancePool {
+  entryPoint: string;
+  url: string;
+  size: number;
+  /** SIGKILLs instance `index` (random when omitted), waits downMs, starts a new process in its place */
+  crash(downMs: number, index?: number): Promise<number>;
+  stats(): Promise<InstanceStats[]>;
+  stop(): Promise<void>;
+}
+
+interface Instance {
+  child: ChildProcess | null;
+  port: number;
+  restarts: number;
+  /** last report of the current process (kept so a kill does not lose its figures) */
+  last: InstanceReport | null;
+  earlier: InstanceReport[];
+}
+
+/**
+ * A function served as Cloud Run serves it: `size` processes (cli/serve-functions.js, one instance each)
+ * behind a dispatcher (cli/dispatcher.ts) that spreads requests over them. Needs the compiled build (dist/).
+ */
+export async function startInstancePool(opts: {
+  entryPoint: string;
+  size: number;
+  concurrency: number;
+  port: number;
+  /** ports for the instances (0 = free ports) */
+  instancePort: () => Promise<number>;
+  strategy?: DispatchStrategy;
+  log: WriteStream;
+  env?: NodeJS.ProcessEnv;
+}): Promise<InstancePool> {
+  const dispatcher = await startDispatcher({ port: opts.port, instances: opts.size, concurrency: opts.concurrency, strategy: opts.strategy });
+  const instances: Instance[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < opts.size; i++) ports.push(await opts.instancePort());
+    const children = await Promise.all(ports.map((p) => startFunctionProcess(opts.entryPoint, p, opts.log, opts.env)));
+    children.forEach((child, i) => {
+      instances.push({ child, port: ports[i]!, restarts: 0, last: null, earlier: [] });
+      dispatcher.up(i, `http://127.0.0.1:${ports[i]!}`);
+    });
+  } catch (err) {
+    await Promise.all(instances.map((x) => (x.child ? stopChild(x.child) : undefined)));
+    await dispatcher.close();
+    throw err;
+  }
+
+  const refresh = async (x: Instance) => {
+    if (!x.child) return null;
+    const r = await askReport(x.child);
+    if (r) x.last = r;
+    return r;
+  };
+
+  return {
+    entryPoint: opts.entryPoint,
+    url: dispatcher.url,
+    size: opts.size,
+    async crash(downMs, index) {
+      const i = index ?? Math.floor(Math.random() * instances.length);
+      const x = instances[i]!;
+      if (!x.child) return i; // already down (a crash in progress)
+      await refresh(x).catch(() => undefined);
+      dispatcher.down(i);
+      const child = x.child;
+      x.child = null;
+      if (x.last) x.earlier.push(x.last);
+      x.last = null;
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await gone;
+      await new Promise((r) => setTimeout(r, downMs));
+      x.child = await startFunctionProcess(opts.entryPoint, x.port, opts.log, opts.env);
+      x.restarts++;
+      dispatcher.up(i, `http://127.0.0.1:${x.port}`);
+      return i;
+    },
+    async stats() {
+      const load = dispatcher.load();
+      return Promise.all(
+        instances.map(async (x, i) => ({
+          index: i,
+          pid: x.child?.pid ?? null,
+          restarts: x.restarts,
+          ...load[i]!,
+          report: await refresh(x).catch(() => null),
+          earlier: [...x.earlier],
+        })),
+      );
+    },
+    async stop() {
+      await dispatcher.close();
+      await Promise.all(instances.map((x) => (x.child ? stopChild(x.child) : undefined)));
+    },
+  };
+}
+
+let reportSeq = 0;
+/** Asks a function process for its report over IPC; null if it does not answer within 2 s. */
+function askReport(child: ChildProcess): Promise<InstanceReport | null> {
+  if (!child.connected) return Promise.resolve(null);
+  const id = ++reportSeq;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(null), 2000);
+    const onMessage = (m: { type?: string; id?: number; report?: InstanceReport }) => {
+      if (m?.type === 'report' && m.id === id) done(m.report ?? null);
+    };
+    const done = (r: InstanceReport | null) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(r);
+    };
+    child.on('message', onMessage);
+    try {
+      child.send({ type: 'report', id });
+    } catch {
+      done(null);
+    }
+  });
+}
+
+/** Starts cli/serve-functions.js for one function; resolves once it listens. Its logs go to the stack log. */
+export async function startFunctionProcess(entryPoint: string, port: number, log: WriteStream, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('./serve-functions.js', import.meta.url));
+  if (!existsSync(script)) throw new Error(`cannot serve ${entryPoint} in its own process: ${script} is not built (run npm run build)`);
+  const child = spawn(process.execPath, [script, `${entryPoint}=${port}`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.stderr!.pipe(log, { end: false });
+  const lines = createInterface({ input: child.stdout! });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${entryPoint} server did not start within 30 s`)), 30_000);
+      child.once('exit', (code) => reject(new Error(`${entryPoint} server exited with ${code} during start-up`)));
+      lines.on('line', (line) => {
+        if (line.startsWith('LISTENING ')) {
+          clearTimeout(timer);
+          resolve();
+        } else log.write(line + '\n');
+      });
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return child;
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(timer);
+}
