@@ -1,36 +1,76 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
 import { haversineKm } from '../shared/geo.js';
+import type { FaultPoint } from '../shared/ports.js';
 import { FUNCTIONS } from '../functions/catalog.js';
 import { runEventGenerator, runGenerator, type DemoOptions } from '../cli/demo.js';
 import { startStack } from '../cli/stack.js';
 
 /**
- * `npm run chaos`: the whole local stack under faults, then every output compared with an independent
- * computation. Every function runs in its own process; processes are killed (SIGKILL) and restarted
- * at random; the adapters fail transiently at random points (SPEEDCAM_FAULTS); the relay replays
- * delivered messages with the same messageId. Prints what was sent and injected, and the differences.
+ * `npm run chaos`: the whole local stack under faults for `--minutes`, then every output compared with
+ * an independent computation. Every function runs in several processes (instances) behind a dispatcher;
+ * instances are killed (SIGKILL) and restarted at random; the adapters fail transiently at every fault
+ * point (SPEEDCAM_FAULTS); the relay replays delivered messages with the same messageId. Traffic of every
+ * kind is published for the whole run. Prints what was sent and injected, and the differences.
  */
-const { values: args } = parseArgs({ options: { vehicles: { type: 'string', default: '150' }, seconds: { type: 'string', default: '300' } } });
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '3' },
+    instances: { type: 'string', default: '2' },
+    'seed-rate': { type: 'string', default: '2' },
+    'kill-every': { type: 'string', default: '1.5-4' },
+    'down-for': { type: 'string', default: '0.3-2' },
+    'replay-share': { type: 'string', default: '0.25' },
+    'fault-scale': { type: 'string', default: '1' },
+    'wait-seconds': { type: 'string', default: '300' },
+    'pubsub-port': { type: 'string', default: '0' },
+    'firestore-port': { type: 'string', default: '0' },
+    'functions-port': { type: 'string', default: '0' },
+    'data-dir': { type: 'string' },
+  },
+});
 const log = (s: string) => process.stderr.write(s + '\n');
-const FAULTS = [
-  'observation.beforeCommit:0.02', 'observation.afterCommit:0.03', 'decision.afterPublish:0.03', 'deadLetter.beforePublish:0.02',
-  'deadLetterSink.beforeWrite:0.03', 'fine.beforeRecord:0.03', 'fine.afterRecord:0.03', 'fine.afterPublish:0.03',
-  'window.beforeCommit:0.02', 'window.afterCommit:0.03', 'window.afterWarehouse:0.1', 'window.afterMark:0.1', 'flush.afterWarehouse:0.1',
-].join(',');
+const range = (name: string, text: string): [number, number] => {
+  const [a, b = a] = text.split('-').map(Number);
+  if (!(a! >= 0 && b! >= a!)) throw new Error(`--${name}: "${text}" is not <seconds> or <min>-<max>`);
+  return [a! * 1000, b! * 1000];
+};
+const between = ([a, b]: [number, number]) => a + Math.random() * (b - a);
+const MINUTES = Number(args.minutes);
+const SECONDS = Math.round(MINUTES * 60);
+const SEED_RATE = Number(args['seed-rate']);
+const KILL_EVERY = range('kill-every', args['kill-every']!);
+const DOWN_FOR = range('down-for', args['down-for']!);
+const REPLAY_SHARE = Number(args['replay-share']);
+const FAULT_SCALE = Number(args['fault-scale']);
+if (!(MINUTES > 0 && SEED_RATE > 0 && REPLAY_SHARE >= 0 && REPLAY_SHARE <= 1 && FAULT_SCALE >= 0)) throw new Error('--minutes and --seed-rate take numbers > 0, --replay-share a share, --fault-scale a number >= 0');
+const INSTANCES: number | Record<string, number> = /^\d+$/.test(args.instances!)
+  ? Number(args.instances)
+  : Object.fromEntries(args.instances!.split(',').map((p) => [p.split('=')[0]!, Number(p.split('=')[1])]));
 
-const dataDir = mkdtempSync(join(tmpdir(), 'speedcam-chaos-'));
+/** A transient failure at every fault point: each named once here, checked against FaultPoint when compiling. */
+const FAULT_CHANCES = {
+  'observation.beforeCommit': 0.02, 'observation.afterCommit': 0.03, 'decision.afterPublish': 0.03, 'deadLetter.beforePublish': 0.02,
+  'deadLetterSink.beforeWrite': 0.03, 'flush.afterClose': 0.1, 'flush.afterWarehouse': 0.1, 'fine.beforeRecord': 0.03, 'fine.afterRecord': 0.03,
+  'fine.afterPublish': 0.03, 'window.beforeCommit': 0.02, 'window.afterCommit': 0.03, 'window.afterWarehouse': 0.1, 'window.afterMark': 0.1,
+} satisfies Record<FaultPoint, number>;
+const FAULTS = Object.entries(FAULT_CHANCES).map(([point, p]) => `${point}:${Math.min(1, p * FAULT_SCALE)}`).join(',');
+
+const dataDir = args['data-dir'] ? resolve(args['data-dir']) : mkdtempSync(join(tmpdir(), 'speedcam-chaos-'));
+const port = (text: string | undefined, fallback?: number) => (Number(text) > 0 ? Number(text) : fallback);
 const stack = await startStack({
   project: `demo-chaos-${Date.now()}`,
-  functionsPort: 0,
+  pubsubPort: port(args['pubsub-port']),
+  firestorePort: port(args['firestore-port']),
+  functionsPort: port(args['functions-port'], 0),
   flushIntervalMs: 1000,
   dataDir,
-  isolate: 'all',
-  replayShare: 0.05,
+  instances: INSTANCES,
+  replayShare: REPLAY_SHARE,
   echoSeverity: 'ERROR',
   env: {
     SPEEDCAM_FAULTS: FAULTS,
@@ -40,11 +80,12 @@ const stack = await startStack({
     SPEEDCAM_EXPORT_GRACE_S: '3',
     // A killed flush must not hold the lease for long.
     SPEEDCAM_FLUSH_LEASE_S: '8',
+    LOG_LEVEL: 'INFO',
   },
 });
 const opts: DemoOptions = { seedVehicles: 0, timedVehicles: 0, rate: 0, timeoutMs: 0, dataDir, log };
 const { info } = stack;
-const crashes: string[] = [];
+const crashes: { fn: string; instance: number }[] = [];
 let stopCrashing = false;
 try {
   // Watch the topics: decisions and fines, by id (repeats of one id are the documented at-least-once).
@@ -59,30 +100,34 @@ try {
     });
   }
 
-  // Kill a function's process every 1-2.5 s (each function in turn, in a shuffled order), down 0.3-2 s.
+  // Kill an instance every KILL_EVERY: each function in turn (shuffled), a random instance of it.
   const crasher = (async () => {
     let order: string[] = [];
     while (!stopCrashing) {
-      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1500));
+      await new Promise((r) => setTimeout(r, between(KILL_EVERY)));
       if (stopCrashing) break;
       if (order.length === 0) order = FUNCTIONS.map((f) => f.entryPoint).sort(() => Math.random() - 0.5);
       const victim = order.pop()!;
-      crashes.push(victim);
-      await stack.crashFunction(victim, 300 + Math.random() * 1700).catch((err: unknown) => log(`restart of ${victim} failed: ${String(err)}`));
+      await stack
+        .crashFunction(victim, between(DOWN_FOR))
+        .then((instance) => crashes.push({ fn: victim, instance }))
+        .catch((err: unknown) => log(`restart of ${victim} failed: ${String(err)}`));
     }
   })();
 
-  const vehicles = Number(args.vehicles);
-  log(`chaos: ${vehicles} seed vehicles, ${Math.round(vehicles / 4)} timed, 1,000 clicks, 500 transactions, 40 registrations; crashes every 2-5 s; faults ${FAULTS}`);
+  const seedVehicles = Math.max(1, Math.round(SEED_RATE * SECONDS));
+  const timedVehicles = Math.max(1, Math.round((SEED_RATE / 4) * SECONDS));
+  const volume = { clicks: Math.round(10 * SEED_RATE * SECONDS), transactions: Math.round(5 * SEED_RATE * SECONDS), users: Math.max(3, Math.round(0.25 * SEED_RATE * SECONDS)) };
+  log(`chaos: ${MINUTES} min, instances ${JSON.stringify(stack.info.instances)}; ${seedVehicles} seed vehicles (${SEED_RATE}/s), ${timedVehicles} timed, ${volume.clicks} clicks, ${volume.transactions} transactions, ${volume.users} registrations; a kill every ${KILL_EVERY.map((x) => x / 1000).join('-')} s; replays ${REPLAY_SHARE}; faults ${FAULTS}`);
   const [seed, timed, clicks, transactions, users] = await Promise.all([
-    runGenerator(opts, info, 'seed', vehicles, 8, 'speedcam-captures'),
-    runGenerator(opts, info, 'timed', Math.round(vehicles / 4), 2, 'speedcam-captures'),
-    runEventGenerator(opts, info, 'clicks', 1000, 60),
-    runEventGenerator(opts, info, 'transactions', 500, 30),
-    runEventGenerator(opts, info, 'users', 40, 3),
+    runGenerator(opts, info, 'seed', seedVehicles, SEED_RATE, 'speedcam-captures'),
+    runGenerator(opts, info, 'timed', timedVehicles, SEED_RATE / 4, 'speedcam-captures'),
+    runEventGenerator(opts, info, 'clicks', volume.clicks, volume.clicks / SECONDS),
+    runEventGenerator(opts, info, 'transactions', volume.transactions, volume.transactions / SECONDS),
+    runEventGenerator(opts, info, 'users', volume.users, volume.users / SECONDS),
   ]);
   const sentAt = Date.now();
-  log('all sent; waiting for every output (crashes go on for 30 s more)…');
+  log('all sent; waiting for every output (kills go on for 30 s more)…');
   await new Promise((r) => setTimeout(r, 30_000));
   stopCrashing = true;
   await crasher;
@@ -122,7 +167,7 @@ try {
   const malformed = clicks.malformed + transactions.malformed + users.malformed;
 
   // Wait until the warehouse holds it all (or time runs out), then compare.
-  const deadline = Date.now() + Number(args.seconds) * 1000;
+  const deadline = Date.now() + Number(args['wait-seconds']) * 1000;
   let diff: Record<string, number> = {};
   let details: string[] = [];
   for (;;) {
@@ -175,13 +220,20 @@ try {
 
   const repeats = [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0);
   const delivery = stack.deliveryStats();
+  const instances = await stack.instanceStats();
+  const faultsInjected: Record<string, number> = Object.fromEntries(Object.keys(FAULT_CHANCES).map((k) => [k, 0]));
+  for (const list of Object.values(instances))
+    for (const x of list) for (const r of [...x.earlier, ...(x.report ? [x.report] : [])]) for (const [k, n] of Object.entries(r.faults)) faultsInjected[k] = (faultsInjected[k] ?? 0) + n;
   const sent = seed.length * 10 + timed.length * 2 + clicks.messages.length + clicks.duplicates + clicks.malformed + transactions.messages.length + transactions.duplicates + transactions.malformed + users.messages.length + users.duplicates + users.malformed;
   const report = {
+    minutes: MINUTES,
+    instances: stack.info.instances,
     messages_sent: sent,
     deliveries: delivery,
+    replayed_share_of_deliveries: Math.round((delivery.replayed / Math.max(1, delivery.delivered)) * 1000) / 1000,
     function_processes_killed: crashes.length,
-    kills_by_function: Object.fromEntries(FUNCTIONS.map((f) => [f.entryPoint, crashes.filter((c) => c === f.entryPoint).length])),
-    transient_faults_configured: FAULTS,
+    kills_by_function: Object.fromEntries(FUNCTIONS.map((f) => [f.entryPoint, crashes.filter((c) => c.fn === f.entryPoint).length])),
+    transient_faults_injected: faultsInjected,
     differences: diff,
     difference_details: details,
     topic_messages_repeated_with_same_id: repeats,

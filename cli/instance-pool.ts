@@ -36,6 +36,8 @@ interface Instance {
   earlier: InstanceReport[];
 }
 
+const START_PARALLEL = 4;
+
 /**
  * A function served as Cloud Run serves it: `size` processes (cli/serve-functions.js, one instance each)
  * behind a dispatcher (cli/dispatcher.ts) that spreads requests over them. Needs the compiled build (dist/).
@@ -56,11 +58,16 @@ export async function startInstancePool(opts: {
   try {
     const ports: number[] = [];
     for (let i = 0; i < opts.size; i++) ports.push(await opts.instancePort());
-    const children = await Promise.all(ports.map((p) => startFunctionProcess(opts.entryPoint, p, opts.log, opts.env)));
-    children.forEach((child, i) => {
-      instances.push({ child, port: ports[i]!, restarts: 0, last: null, earlier: [] });
-      dispatcher.up(i, `http://127.0.0.1:${ports[i]!}`);
-    });
+    // A few at a time: sixteen Node processes loading their modules at once starve a 2-core machine.
+    for (let i = 0; i < ports.length; i += START_PARALLEL) {
+      const started = await Promise.allSettled(ports.slice(i, i + START_PARALLEL).map((p) => startFunctionProcess(opts.entryPoint, p, opts.log, opts.env)));
+      started.forEach((r, k) => {
+        if (r.status === 'fulfilled') instances.push({ child: r.value, port: ports[i + k]!, restarts: 0, last: null, earlier: [] });
+      });
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    instances.forEach((x, i) => dispatcher.up(i, `http://127.0.0.1:${x.port}`));
   } catch (err) {
     await Promise.all(instances.map((x) => (x.child ? stopChild(x.child) : undefined)));
     await dispatcher.close();
@@ -146,11 +153,11 @@ export async function startFunctionProcess(entryPoint: string, port: number, log
   const script = fileURLToPath(new URL('./serve-functions.js', import.meta.url));
   if (!existsSync(script)) throw new Error(`cannot serve ${entryPoint} in its own process: ${script} is not built (run npm run build)`);
   const child = spawn(process.execPath, [script, `${entryPoint}=${port}`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  child.stderr!.pipe(log, { end: false });
+  child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
   const lines = createInterface({ input: child.stdout! });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${entryPoint} server did not start within 30 s`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`${entryPoint} server did not start within 90 s`)), 90_000);
       child.once('exit', (code) => reject(new Error(`${entryPoint} server exited with ${code} during start-up`)));
       lines.on('line', (line) => {
         if (line.startsWith('LISTENING ')) {

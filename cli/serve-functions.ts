@@ -11,7 +11,8 @@ export interface InstanceReport {
   cpuMs: number;
   ops: { reads: number; writes: number; deletes: number; transactions: number };
   windowOps: { reads: number; writes: number; deletes: number; transactions: number };
-  faultsInjected: number;
+  /** transient faults injected (SPEEDCAM_FAULTS), by fault point */
+  faults: Record<string, number>;
 }
 
 /**
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
       cpuMs: (cpu.user + cpu.system) / 1000,
       ops: runtime.ops.snapshot(),
       windowOps: runtime.windowOps.snapshot(),
-      faultsInjected: [...runtime.faults.injected.values()].reduce((a, b) => a + b, 0),
+      faults: Object.fromEntries(runtime.faults.injected),
     };
     process.send({ type: 'report', id: m.id, report });
   });

@@ -98,7 +98,10 @@ program
   .option('--rate <vehicles/s>', 'publishing rate (12 keeps a 2-core machine, which also renders every photo and OCRs every fine, at low latency)', positive, 12)
   .option('--timeout <seconds>', 'give up after', positive, 180)
   .option('--data-dir <dir>', 'where the warehouse file, logs and summary go', '.speedcam')
-  .action(async (o: { seedVehicles: number; timedVehicles: number; rate: number; timeout: number; dataDir: string }) => {
+  .option('--pubsub-port <port>', 'Pub/Sub emulator port (reused if one answers there)', positiveInt, 8085)
+  .option('--firestore-port <port>', 'Firestore emulator port (reused if one answers there)', positiveInt, 8080)
+  .option('--functions-port <port>', 'first port of the function servers (0 = free ports)', positiveInt, 0)
+  .action(async (o: { seedVehicles: number; timedVehicles: number; rate: number; timeout: number; dataDir: string; pubsubPort: number; firestorePort: number; functionsPort: number }) => {
     const log = (l: string) => process.stderr.write(l + '\n');
     const { summary, ok } = await runDemo({
       seedVehicles: o.seedVehicles,
@@ -107,6 +110,7 @@ program
       timeoutMs: o.timeout * 1000,
       dataDir: resolve(o.dataDir),
       log,
+      ports: { pubsub: o.pubsubPort, firestore: o.firestorePort, functions: o.functionsPort },
     });
     process.stdout.write('\nspeedcam demo summary\n' + formatSummary(summary) + '\n');
     process.stdout.write(`(also in ${resolve(o.dataDir, 'demo-summary.json')})\n`);
