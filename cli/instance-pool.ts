@@ -21,7 +21,10 @@ export interface InstancePool {
   entryPoint: string;
   url: string;
   size: number;
-  /** SIGKILLs instance `index` (random when omitted), waits downMs, starts a new process in its place */
+  /**
+   * SIGKILLs instance `index` (a random one that is up when omitted), waits downMs, starts a new process in
+   * its place; resolves with the index once it is back (-1 when no instance was up to kill)
+   */
   crash(downMs: number, index?: number): Promise<number>;
   stats(): Promise<InstanceStats[]>;
   stop(): Promise<void>;
@@ -86,9 +89,10 @@ export async function startInstancePool(opts: {
     url: dispatcher.url,
     size: opts.size,
     async crash(downMs, index) {
-      const i = index ?? Math.floor(Math.random() * instances.length);
-      const x = instances[i]!;
-      if (!x.child) return i; // already down (a crash in progress)
+      const up = instances.map((x, k) => (x.child ? k : -1)).filter((k) => k >= 0);
+      const i = index ?? up[Math.floor(Math.random() * up.length)] ?? -1;
+      const x = instances[i];
+      if (!x?.child) return -1; // down already (a crash in progress)
       await refresh(x).catch(() => undefined);
       dispatcher.down(i);
       const child = x.child;

@@ -73,7 +73,20 @@ export interface Config {
   ocr: 'vision' | 'tesseract';
   /** a plate read with less confidence is still issued, but flagged for manual review */
   plateReviewBelow: number;
-  collections: { passages: string; archive: string; deadLetters: string; control: string; fines: string; users: string; windowState: string; windowBatchesPrefix: string };
+  collections: {
+    passages: string;
+    archive: string;
+    deadLetters: string;
+    control: string;
+    fines: string;
+    users: string;
+    windowState: string;
+    windowBatchesPrefix: string;
+    /** the speed path's observation log, its sweep leases and its publish marks (shared/passage-sweep.ts) */
+    passageLog: string;
+    passageSweeps: string;
+    published: string;
+  };
 }
 
 /** seed 000: 5th Avenue, from the Apple Store to Zara. */
@@ -266,6 +279,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       archive: `${p}passage_archive`,
       deadLetters: `${p}dead_letters`,
       control: `${p}control`,
+      passageLog: `${p}passage_log`,
+      passageSweeps: `${p}passage_sweeps`,
+      published: `${p}published`,
     },
   };
 }

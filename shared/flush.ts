@@ -28,6 +28,8 @@ export interface FlushDeps {
   logger: Logger;
   clock: Clock;
   faults: Faults;
+  /** sweeps the speed path's observation logs a sweeper that died left behind (speed-check.ts) */
+  sweepPassages?: () => Promise<void>;
 }
 
 export interface FlushReport {
@@ -56,6 +58,7 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
   if (marks === null) return { ...report, skipped: 'lease_held' };
   const radarOf = (id: string) => config.radars.get(id);
 
+  await deps.sweepPassages?.();
   const expired = await store.findExpiredOpen(config.flushBatchLimit);
   for (const docId of expired) {
     const ref = await store.closeIfExpired(docId, radarOf);
