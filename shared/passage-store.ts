@@ -40,11 +40,18 @@ export interface LogEntry {
   items: LoggedObservation[];
 }
 
-/** A position in a radar's log: every entry committed at or before it has been read. */
+/** Where an episode has read a radar's log up to (the commit time of the last entry it read). */
 export interface LogCursor {
   /** Firestore timestamp as seconds and nanoseconds (the log's commit times are finer than ms) */
   seconds: number;
   nanos: number;
+}
+
+export interface SweepLease {
+  /** the owner of a live lease; null when free or expired */
+  holder: string | null;
+  /** the lease document's version as read (null: no document yet) */
+  version: string | null;
 }
 
 /** One vehicle's observation batches, in log order, to apply on top of its passage document. */
@@ -80,23 +87,29 @@ export interface PassageStore {
 
   /** Appends observations that did not complete a passage where they arrived to the radar's log (one blind create). */
   appendLog(radarId: string, items: readonly LoggedObservation[]): Promise<void>;
-  /** Who sweeps a radar's log now (a plain read): null when nobody holds a live lease. */
-  sweepHolder(radarId: string): Promise<string | null>;
-  /** Takes the radar's sweep lease if it is free or expired; returns the log position to continue from. */
-  acquireSweep(radarId: string, owner: string, leaseMs: number): Promise<LogCursor | null>;
-  /** Log entries committed after the cursor, in commit order, and the cursor after them. */
-  readLog(radarId: string, after: LogCursor, limit: number): Promise<{ entries: LogEntry[]; next: LogCursor }>;
+  /** Who sweeps a radar's log now (a plain read, no lock). */
+  sweepLease(radarId: string): Promise<SweepLease>;
+  /**
+   * Takes the radar's sweep lease, if it is still as `seen` showed it (free, expired or ours): a write
+   * with a precondition, so instances racing for it do not wait on each other's locks; one wins.
+   */
+  acquireSweep(radarId: string, owner: string, leaseMs: number, seen: SweepLease): Promise<boolean>;
+  /**
+   * The radar's log entries in commit order: those committed after `after`, or all of them (null). An
+   * entry stays in the log until the sweep that wrote its observations deletes it.
+   */
+  readLog(radarId: string, after: LogCursor | null, limit: number): Promise<{ entries: LogEntry[]; last: LogCursor | null }>;
   /**
    * In one transaction fenced by the lease: reads the vehicles' passage documents, applies each vehicle's
-   * batches in order, writes what changed, and moves the log position (and releases the lease if asked).
-   * `beforeCommit` sees every outcome first (dead letters for late observations go out before the commit
-   * that skips them). Null when the lease was lost.
+   * batches in order, writes what changed, deletes the log entries whose observations are now all written,
+   * renews the lease (or releases it). `beforeCommit` sees every outcome first (dead letters for late
+   * observations go out before the commit that deletes them). Null when the lease was lost.
    */
   commitSweep(
     radar: Radar,
     owner: string,
     vehicles: readonly VehicleBatches[],
-    position: { cursor: LogCursor; leaseMs: number; release: boolean },
+    then: { deleteEntries: readonly string[]; leaseMs: number; release: boolean },
     beforeCommit: (swept: readonly SweptVehicle[]) => Promise<void>,
   ): Promise<SweptVehicle[] | null>;
 }

@@ -3,7 +3,7 @@ import type { Config, Radar } from './config.js';
 import type { Logger } from './logger.js';
 import type { Observation } from './observation.js';
 import { applyObservations, type ObservationOutcome, type PassageState } from './passage.js';
-import type { DecisionRef, LogCursor, LoggedObservation, PassageStore, SweptVehicle, VehicleBatches } from './passage-store.js';
+import type { DecisionRef, LogCursor, LogEntry, LoggedObservation, PassageStore, SweepLease, SweptVehicle, VehicleBatches } from './passage-store.js';
 import type { Clock, Faults, Publisher } from './ports.js';
 
 /** What the sweep learnt about one observation: its outcome, and the dead letter sent when it was late. */
@@ -43,14 +43,11 @@ export interface SweepTiming {
   readLimit: number;
 }
 
-export const DEFAULT_SWEEP_TIMING: SweepTiming = { leaseMs: 15_000, episodeMs: 3_000, maxSweepMs: 10_000, paceMs: 25, quietReads: 2, quietMs: 50, commitEveryMs: 100, readLimit: 500 };
+export const DEFAULT_SWEEP_TIMING: SweepTiming = { leaseMs: 15_000, episodeMs: 3_000, maxSweepMs: 10_000, paceMs: 25, quietReads: 2, quietMs: 50, commitEveryMs: 100, readLimit: 200 };
 
-/** Observations of one vehicle read from the log and not written yet, batch by batch in log order. */
-interface Pending {
-  batches: Observation[][];
-  /** log position just before the earliest entry holding one of them (the durable position may not pass it) */
-  before: LogCursor;
-}
+/** Per sweep commit: vehicles (with a displaced passage, up to 2 writes each) and log entries deleted, within a transaction's 500 writes. */
+const COMMIT_VEHICLES = 150;
+const COMMIT_DELETES = 150;
 
 /**
  * The sweep: applies a radar's observation log to its passage documents, one sweeper at a time.
@@ -63,15 +60,17 @@ interface Pending {
  * it and sweeps: it reads the new entries (each entry read once), gathers each vehicle's observations in
  * log order, and writes a vehicle when its passage closes (one transaction per commit, one read and one
  * write per vehicle, the lease document fencing it), publishing the decisions after the commit. When the
- * log stays quiet it writes what is still open, releases the lease and reads the log once more, so an
- * entry appended while it was releasing is not left behind.
+ * log stays quiet it writes what is still open, deletes what it wrote, releases the lease and reads the
+ * log once more, so an entry appended while it was releasing is not left behind.
  *
  * Exactly the passages the per-vehicle transactions would give: entries are applied in commit order, each
  * as one batch (applyObservations), on top of the document read in the committing transaction.
- * Crash-safe: the log position in the lease document only moves past entries whose observations are
- * written; a successor re-reads from there and finds the written ones duplicates. Late observations are
- * dead-lettered before the commit that skips them; decisions committed but not published are flagged, and
- * the flush publishes them.
+ * Crash-safe: an entry is deleted by the same transaction that writes the last of its observations, so
+ * the log holds exactly what is not written yet; a successor reads it from the start and finds anything
+ * already written a duplicate. Nothing relies on the order in which commits become visible: before an
+ * episode ends it reads whatever is left in the log. Late observations are dead-lettered before the
+ * commit that deletes them; decisions committed but not published stay flagged, and the flush publishes
+ * them.
  */
 export class PassageSweeper {
   private readonly owner = `sweeper-${randomUUID()}`;
@@ -92,26 +91,26 @@ export class PassageSweeper {
   async afterAppend(radarId: string, obsIds: readonly string[]): Promise<Map<string, SweepOutcome>> {
     this.appends.set(radarId, (this.appends.get(radarId) ?? 0) + 1);
     if (this.running.has(radarId)) return new Map(); // this instance's episode reads the log until it is quiet
-    const holder = await this.deps.store.sweepHolder(radarId);
-    if (holder !== null && holder !== this.owner) return new Map();
+    const lease = await this.deps.store.sweepLease(radarId);
+    if (lease.holder !== null && lease.holder !== this.owner) return new Map();
     if (this.running.has(radarId)) return new Map();
-    const outcomes = await this.sweep(radarId);
+    const outcomes = await this.sweep(radarId, lease);
     return new Map(obsIds.filter((id) => outcomes.has(id)).map((id) => [id, outcomes.get(id)!]));
   }
 
   /** Sweeps every radar whose lease is free (the flush calls this: a sweeper that died leaves entries behind). */
   async sweepAll(): Promise<void> {
-    for (const radarId of this.deps.config.radars.keys()) if (!this.running.has(radarId)) await this.sweep(radarId);
+    for (const radarId of this.deps.config.radars.keys()) if (!this.running.has(radarId)) await this.sweep(radarId, null);
   }
 
   /** Episodes until the log is swept or another instance holds the lease; every outcome learnt, by observation. */
-  private sweep(radarId: string): Promise<Map<string, SweepOutcome>> {
+  private sweep(radarId: string, lease: SweepLease | null): Promise<Map<string, SweepOutcome>> {
     const run = (async () => {
       const all = new Map<string, SweepOutcome>();
       const started = performance.now();
       try {
-        for (;;) {
-          const r = await this.episode(radarId);
+        for (let seen = lease; ; seen = null) {
+          const r = await this.episode(radarId, seen ?? (await this.deps.store.sweepLease(radarId)));
           for (const [k, v] of r.outcomes) all.set(k, v);
           // An entry appended while the episode released the lease: its author saw the lease held (or this
           // episode running) and left it to us. The episode's last read finds it, or the count of appends does.
@@ -127,88 +126,115 @@ export class PassageSweeper {
     return run;
   }
 
-  private async episode(radarId: string): Promise<{ outcomes: Map<string, SweepOutcome>; more: boolean; appendsAtLastRead: number | undefined }> {
+  private async episode(radarId: string, lease: SweepLease): Promise<{ outcomes: Map<string, SweepOutcome>; more: boolean; appendsAtLastRead: number | undefined }> {
     const { store, faults, logger } = this.deps;
     const t = this.timing;
     const outcomes = new Map<string, SweepOutcome>();
     const radar = this.deps.config.radars.get(radarId);
-    if (!radar) return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
-    const acquired = await store.acquireSweep(radarId, this.owner, t.leaseMs);
-    if (!acquired) return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
-    let cursor = acquired;
-    /** the log position committed last: a failed episode releases the lease there */
-    let durable = acquired;
+    if (!radar || !(await store.acquireSweep(radarId, this.owner, t.leaseMs, lease))) return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
 
     // Episode pacing is operational time (performance.now), not the domain clock tests move by hand.
     const started = performance.now();
-    const pending = new Map<string, Pending>();
+    /** each unwritten vehicle's batches, in log order */
+    const pending = new Map<string, Observation[][]>();
+    /** entries read and not deleted yet, with the vehicles of theirs still unwritten */
+    const open = new Map<string, Set<string>>();
+    const seen = new Set<string>();
     const logged = new Map<string, LoggedObservation>();
     /** states as this episode wrote them (other vehicles are read in the committing transaction) */
     const known = new Map<string, PassageState>();
+    let cursor: LogCursor | null = null;
     let quiet = 0;
     let lastCommit = -Infinity;
+    const take = (entries: readonly LogEntry[]) => {
+      let fresh = 0;
+      for (const e of entries) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        fresh++;
+        const byVehicle = new Map<string, Observation[]>();
+        for (const item of e.items) {
+          logged.set(item.obs.obsId, item);
+          byVehicle.set(item.obs.vehicleId, [...(byVehicle.get(item.obs.vehicleId) ?? []), item.obs]);
+        }
+        for (const [vehicleId, batch] of byVehicle) pending.set(vehicleId, [...(pending.get(vehicleId) ?? []), batch]);
+        open.set(e.id, new Set(byVehicle.keys()));
+      }
+      return fresh;
+    };
+    /** entries that hold no unwritten observation once these vehicles are written */
+    const deletable = (vehicleIds: readonly string[]) => {
+      const written = new Set(vehicleIds);
+      return [...open].filter(([, vs]) => [...vs].every((v) => written.has(v))).map(([id]) => id);
+    };
+    const commit = async (vehicleIds: readonly string[], release: boolean): Promise<boolean> => {
+      const deleteEntries = deletable(vehicleIds).slice(0, COMMIT_DELETES);
+      faults.check('sweep.beforeCommit');
+      const swept = await store.commitSweep(
+        radar,
+        this.owner,
+        vehicleIds.map((vehicleId): VehicleBatches => ({ vehicleId, batches: pending.get(vehicleId)! })),
+        { deleteEntries, leaseMs: t.leaseMs, release },
+        (s) => this.deadLetterLate(s, logged, outcomes),
+      );
+      lastCommit = performance.now();
+      if (swept === null) {
+        logger.warn('sweep lease lost', { radar_id: radarId });
+        return false;
+      }
+      for (const v of vehicleIds) pending.delete(v);
+      for (const id of deleteEntries) open.delete(id);
+      for (const [, vs] of open) for (const v of vehicleIds) vs.delete(v);
+      for (const s of swept) {
+        known.set(s.vehicleId, s.state);
+        for (const [id, o] of s.outcomes) if (!outcomes.has(id)) outcomes.set(id, o);
+      }
+      faults.check('sweep.afterCommit');
+      await this.publish(swept);
+      if (swept.length > 0) logger.debug('sweep committed', { radar_id: radarId, vehicles: swept.length, decided: swept.reduce((n, s) => n + s.toPublish.length, 0), entries_deleted: deleteEntries.length });
+      return true;
+    };
+
     try {
       for (;;) {
-        const before = cursor;
-        const { entries, next } = await store.readLog(radarId, cursor, t.readLimit);
-        cursor = next;
-        for (const e of entries) {
-          const byVehicle = new Map<string, Observation[]>();
-          for (const item of e.items) {
-            logged.set(item.obs.obsId, item);
-            byVehicle.set(item.obs.vehicleId, [...(byVehicle.get(item.obs.vehicleId) ?? []), item.obs]);
-          }
-          for (const [vehicleId, batch] of byVehicle) {
-            const p = pending.get(vehicleId);
-            if (p) p.batches.push(batch);
-            else pending.set(vehicleId, { batches: [batch], before });
+        const { entries, last } = await store.readLog(radarId, cursor, t.readLimit);
+        if (last) cursor = last;
+        quiet = take(entries) === 0 ? quiet + 1 : 0;
+        let ending = quiet >= t.quietReads || performance.now() - started >= t.episodeMs;
+        if (ending) {
+          // Reading by commit time can miss an entry that became visible after a later one: whatever is
+          // still in the log (entries are deleted once written) is read once more before the episode ends.
+          if (take((await store.readLog(radarId, null, t.readLimit)).entries) > 0 && performance.now() - started < t.episodeMs) {
+            ending = false;
+            quiet = 0;
           }
         }
-        quiet = entries.length === 0 ? quiet + 1 : 0;
-        const ending = quiet >= t.quietReads || performance.now() - started >= t.episodeMs;
-        const now = this.deps.clock.now();
-        // Mid-episode a vehicle is written when its passage closes (or an observation is late or a
-        // duplicate); at the end everything read is written, open passages too.
-        const due = [...pending].filter(([vehicleId, p]) => ending || (performance.now() - lastCommit >= t.commitEveryMs && settles(known.get(vehicleId) ?? null, p.batches, radar, now)));
-        if (due.length > 0 || ending) {
-          for (const [vehicleId] of due) pending.delete(vehicleId);
-          // The durable position stays before the earliest entry that still holds an unwritten observation.
-          const keep = [...pending.values()].map((p) => p.before);
-          const position = keep.length === 0 ? cursor : keep.reduce((a, b) => (compare(a, b) <= 0 ? a : b));
-          faults.check('sweep.beforeCommit');
-          const swept = await store.commitSweep(
-            radar,
-            this.owner,
-            due.map(([vehicleId, p]): VehicleBatches => ({ vehicleId, batches: p.batches })),
-            { cursor: position, leaseMs: t.leaseMs, release: ending },
-            (s) => this.deadLetterLate(s, logged, outcomes),
-          );
-          lastCommit = performance.now();
-          if (swept === null) {
-            logger.warn('sweep lease lost', { radar_id: radarId });
-            return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
+        if (ending) {
+          // Everything read is written now, open passages too, in chunks a transaction takes.
+          for (;;) {
+            const vehicles = [...pending.keys()].slice(0, COMMIT_VEHICLES);
+            const last = pending.size <= COMMIT_VEHICLES && deletable(vehicles).length <= COMMIT_DELETES;
+            if (!(await commit(vehicles, last))) return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
+            if (last) break;
           }
-          durable = position;
-          for (const s of swept) {
-            known.set(s.vehicleId, s.state);
-            for (const [id, o] of s.outcomes) if (!outcomes.has(id)) outcomes.set(id, o);
-          }
-          faults.check('sweep.afterCommit');
-          await this.publish(swept);
-          if (swept.length > 0) logger.debug('sweep committed', { radar_id: radarId, vehicles: swept.length, decided: swept.reduce((n, s) => n + s.toPublish.length, 0) });
+          break;
         }
-        if (ending) break;
+        // Mid-episode a vehicle is written when its passage closes (or an observation is late or a duplicate).
+        if (performance.now() - lastCommit >= t.commitEveryMs) {
+          const now = this.deps.clock.now();
+          const due = [...pending].filter(([vehicleId, batches]) => settles(known.get(vehicleId) ?? null, batches, radar, now)).map(([v]) => v);
+          if (due.length > 0 && !(await commit(due.slice(0, COMMIT_VEHICLES), false))) return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
+        }
         await new Promise((r) => setTimeout(r, entries.length === 0 ? t.quietMs : t.paceMs));
       }
     } catch (err) {
-      // Leave the log where it was committed last, and the lease free for the next sweeper (best effort:
-      // otherwise it expires).
-      await store.commitSweep(radar, this.owner, [], { cursor: durable, leaseMs: t.leaseMs, release: true }, async () => {}).catch(() => undefined);
+      // The lease free for the next sweeper (best effort: otherwise it expires). Nothing unwritten was deleted.
+      await store.commitSweep(radar, this.owner, [], { deleteEntries: [], leaseMs: t.leaseMs, release: true }, async () => {}).catch(() => undefined);
       throw err;
     }
     // Released: an entry appended since our last read saw the lease held and left it to us.
     const appendsAtLastRead = this.appends.get(radarId);
-    const { entries } = await store.readLog(radarId, cursor, 1);
+    const { entries } = await store.readLog(radarId, null, 1);
     return { outcomes, more: entries.length > 0, appendsAtLastRead };
   }
 
@@ -241,7 +267,4 @@ function settles(state: PassageState | null, batches: readonly Observation[][], 
   return false;
 }
 
-function compare(a: LogCursor, b: LogCursor): number {
-  return a.seconds - b.seconds || a.nanos - b.nanos;
-}
 

@@ -12,6 +12,7 @@ import type {
   LogEntry,
   LoggedObservation,
   PassageStore,
+  SweepLease,
   SweptVehicle,
   VehicleBatches,
 } from '../passage-store.js';
@@ -30,8 +31,8 @@ export interface PassageCollections {
 
 /** The log's documents live in this subcollection of their radar's document (one TTL policy for all radars). */
 export const LOG_ENTRIES = 'passage_log_entries';
-/** Log entries are only needed until swept; a day leaves room for outages. */
-const LOG_RETENTION_MS = 86_400_000;
+/** The sweep deletes an entry once it wrote its observations; this TTL is only a safety net. */
+const LOG_RETENTION_MS = 7 * 86_400_000;
 
 /**
  * Passage state in Firestore. One document per (radar, vehicle) holds its current passage; a closed
@@ -218,31 +219,37 @@ export class FirestorePassageStore implements PassageStore {
     this.ops.writes++;
   }
 
-  async sweepHolder(radarId: string): Promise<string | null> {
+  async sweepLease(radarId: string): Promise<SweepLease> {
     const snap = await this.sweepRef(radarId).get();
     this.ops.reads++;
     const d = snap.data();
-    return d && typeof d['owner'] === 'string' && (d['untilMs'] as number) > this.clock.now() ? (d['owner'] as string) : null;
+    const live = d && typeof d['owner'] === 'string' && (d['untilMs'] as number) > this.clock.now();
+    return { holder: live ? (d['owner'] as string) : null, version: snap.updateTime ? `${snap.updateTime.seconds}:${snap.updateTime.nanoseconds}` : null };
   }
 
-  async acquireSweep(radarId: string, owner: string, leaseMs: number): Promise<LogCursor | null> {
+  async acquireSweep(radarId: string, owner: string, leaseMs: number, seen: SweepLease): Promise<boolean> {
+    if (seen.holder !== null && seen.holder !== owner) return false;
     const ref = this.sweepRef(radarId);
-    return this.db.runTransaction(async (tx) => {
-      this.ops.transactions++;
-      const snap = await tx.get(ref);
-      this.ops.reads++;
-      const d = snap.data();
-      const now = this.clock.now();
-      if (d && typeof d['owner'] === 'string' && d['owner'] !== owner && (d['untilMs'] as number) > now) return null;
-      tx.set(ref, { owner, untilMs: now + leaseMs }, { merge: true });
+    const lease = { owner, untilMs: this.clock.now() + leaseMs };
+    try {
+      if (seen.version === null) await ref.create(lease);
+      else {
+        const [seconds, nanos] = seen.version.split(':').map(Number);
+        await ref.update(lease, { lastUpdateTime: new Timestamp(seconds!, nanos!) });
+      }
       this.ops.writes++;
-      const c = d?.['cursor'] as Timestamp | undefined;
-      return c ? { seconds: c.seconds, nanos: c.nanoseconds } : { seconds: 0, nanos: 0 };
-    });
+      return true;
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      if (code === 6 || code === 9) return false; // ALREADY_EXISTS, FAILED_PRECONDITION: another instance took it first
+      throw err;
+    }
   }
 
-  async readLog(radarId: string, after: LogCursor, limit: number): Promise<{ entries: LogEntry[]; next: LogCursor }> {
-    const snap = await this.logOf(radarId).where('createdAt', '>', new Timestamp(after.seconds, after.nanos)).orderBy('createdAt').limit(limit).get();
+  async readLog(radarId: string, after: LogCursor | null, limit: number): Promise<{ entries: LogEntry[]; last: LogCursor | null }> {
+    let q = this.logOf(radarId).orderBy('createdAt');
+    if (after) q = q.where('createdAt', '>', new Timestamp(after.seconds, after.nanos));
+    const snap = await q.limit(limit).get();
     this.ops.reads += Math.max(1, snap.size);
     const entries = snap.docs.map((doc) => {
       const raw = JSON.parse(doc.data()['items'] as string) as { o: Observation; m: { d: string; a: Record<string, string>; id: string; pt: number } }[];
@@ -252,18 +259,16 @@ export class FirestorePassageStore implements PassageStore {
         items: raw.map(({ o, m }) => ({ obs: o, msg: { data: Buffer.from(m.d, 'base64'), attributes: m.a, messageId: m.id, publishTimeMs: m.pt } })),
       };
     });
-    // A full page continues after its last entry; otherwise everything committed up to the read time was seen
-    // (Firestore queries are strongly consistent: a commit at or before the read time is in the result).
-    const last = snap.docs[snap.docs.length - 1];
-    const at = snap.size >= limit && last ? (last.data()['createdAt'] as Timestamp) : snap.readTime;
-    return { entries, next: { seconds: at.seconds, nanos: at.nanoseconds } };
+    const lastDoc = snap.docs[snap.docs.length - 1];
+    const at = lastDoc ? (lastDoc.data()['createdAt'] as Timestamp) : null;
+    return { entries, last: at ? { seconds: at.seconds, nanos: at.nanoseconds } : null };
   }
 
   async commitSweep(
     radar: Radar,
     owner: string,
     vehicles: readonly VehicleBatches[],
-    position: { cursor: LogCursor; leaseMs: number; release: boolean },
+    then: { deleteEntries: readonly string[]; leaseMs: number; release: boolean },
     beforeCommit: (swept: readonly SweptVehicle[]) => Promise<void>,
   ): Promise<SweptVehicle[] | null> {
     const leaseRef = this.sweepRef(radar.id);
@@ -291,11 +296,9 @@ export class FirestorePassageStore implements PassageStore {
         return { vehicleId: v.vehicleId, state: merged.state, outcomes: merged.outcomes, toPublish, unconfirmed };
       });
       await beforeCommit(swept);
-      tx.set(
-        leaseRef,
-        { owner: position.release ? null : owner, untilMs: position.release ? 0 : now + position.leaseMs, cursor: new Timestamp(position.cursor.seconds, position.cursor.nanos) },
-        { merge: true },
-      );
+      for (const id of then.deleteEntries) tx.delete(this.logOf(radar.id).doc(id));
+      this.ops.deletes += then.deleteEntries.length;
+      tx.set(leaseRef, { owner: then.release ? null : owner, untilMs: then.release ? 0 : now + then.leaseMs });
       this.ops.writes++;
       return swept;
     });
