@@ -60,6 +60,7 @@ const FAULT_CHANCES = {
 } satisfies Record<FaultPoint, number>;
 const FAULTS = Object.entries(FAULT_CHANCES).map(([point, p]) => `${point}:${Math.min(1, p * FAULT_SCALE)}`).join(',');
 
+let stopCrashing = false;
 const dataDir = args['data-dir'] ? resolve(args['data-dir']) : mkdtempSync(join(tmpdir(), 'speedcam-chaos-'));
 const port = (text: string | undefined, fallback?: number) => (Number(text) > 0 ? Number(text) : fallback);
 const stack = await startStack({
@@ -83,11 +84,16 @@ const stack = await startStack({
     LOG_LEVEL: 'INFO',
   },
 });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stopCrashing = true;
+    void stack.stop().finally(() => process.exit(130));
+  });
+}
 const opts: DemoOptions = { seedVehicles: 0, timedVehicles: 0, rate: 0, timeoutMs: 0, dataDir, log };
 const { info } = stack;
 const crashes: { fn: string; instance: number }[] = [];
 const restarts: Promise<unknown>[] = [];
-let stopCrashing = false;
 try {
   // Watch the topics: decisions and fines, by id (repeats of one id are the documented at-least-once).
   const ps = new PubSub({ projectId: info.project });

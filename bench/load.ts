@@ -163,6 +163,7 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     // Production log level in the function processes (their CPU is measured); decisions exportable 1 s after.
     env: { LOG_LEVEL: 'INFO', SPEEDCAM_EXPORT_GRACE_S: '1' },
   });
+  current = stack;
   const ps = new PubSub({ projectId: project });
   try {
     const radar = stack.runtime.config.radars.get(stack.runtime.config.defaultRadarId)!;
@@ -251,6 +252,7 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     };
   } finally {
     await ps.close().catch(() => undefined);
+    current = null;
     await stack.stop();
     rmSync(join(dataDir, `cell-${cell}`), { recursive: true, force: true });
   }
@@ -263,6 +265,14 @@ const [pubsub, firestore] = await Promise.all([
   ensureEmulator('pubsub', pubsubPort, { logDir: dataDir }),
   ensureEmulator('firestore', firestorePort, { logDir: dataDir }),
 ]);
+// Ctrl-C: stop what this run started (the cell's stack and its processes, the emulators) before leaving.
+let current: Stack | null = null;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping…`);
+    void Promise.allSettled([current?.stop(), pubsub.stop(), firestore.stop()]).then(() => process.exit(130));
+  });
+}
 const cells: CellMeasurement[] = [];
 try {
   let cell = 0;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startDispatcher, type DispatchStrategy, type InstanceLoad } from './dispatcher.js';
@@ -32,7 +33,6 @@ export interface InstancePool {
 
 interface Instance {
   child: ChildProcess | null;
-  port: number;
   restarts: number;
   /** last report of the current process (kept so a kill does not lose its figures) */
   last: InstanceReport | null;
@@ -50,8 +50,6 @@ export async function startInstancePool(opts: {
   size: number;
   concurrency: number;
   port: number;
-  /** ports for the instances (0 = free ports) */
-  instancePort: () => Promise<number>;
   strategy?: DispatchStrategy;
   log: WriteStream;
   env?: NodeJS.ProcessEnv;
@@ -59,18 +57,17 @@ export async function startInstancePool(opts: {
   const dispatcher = await startDispatcher({ port: opts.port, instances: opts.size, concurrency: opts.concurrency, strategy: opts.strategy });
   const instances: Instance[] = [];
   try {
-    const ports: number[] = [];
-    for (let i = 0; i < opts.size; i++) ports.push(await opts.instancePort());
     // A few at a time: sixteen Node processes loading their modules at once starve a 2-core machine.
-    for (let i = 0; i < ports.length; i += START_PARALLEL) {
-      const started = await Promise.allSettled(ports.slice(i, i + START_PARALLEL).map((p) => startFunctionProcess(opts.entryPoint, p, opts.log, opts.env)));
-      started.forEach((r, k) => {
-        if (r.status === 'fulfilled') instances.push({ child: r.value, port: ports[i + k]!, restarts: 0, last: null, earlier: [] });
-      });
+    for (let i = 0; i < opts.size; i += START_PARALLEL) {
+      const started = await Promise.allSettled(Array.from({ length: Math.min(START_PARALLEL, opts.size - i) }, () => startFunctionProcess(opts.entryPoint, opts.log, opts.env)));
+      for (const r of started) {
+        if (r.status !== 'fulfilled') continue;
+        dispatcher.up(instances.length, r.value.url);
+        instances.push({ child: r.value.child, restarts: 0, last: null, earlier: [] });
+      }
       const failed = started.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     }
-    instances.forEach((x, i) => dispatcher.up(i, `http://127.0.0.1:${x.port}`));
   } catch (err) {
     await Promise.all(instances.map((x) => (x.child ? stopChild(x.child) : undefined)));
     await dispatcher.close();
@@ -103,10 +100,18 @@ export async function startInstancePool(opts: {
       child.kill('SIGKILL');
       await gone;
       await new Promise((r) => setTimeout(r, downMs));
-      x.child = await startFunctionProcess(opts.entryPoint, x.port, opts.log, opts.env);
-      x.restarts++;
-      dispatcher.up(i, `http://127.0.0.1:${x.port}`);
-      return i;
+      // A restart that fails (a busy machine) is tried again: Cloud Run replaces a crashed instance too.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const { child: next, url } = await startFunctionProcess(opts.entryPoint, opts.log, opts.env);
+          x.child = next;
+          x.restarts++;
+          dispatcher.up(i, url);
+          return i;
+        } catch (err) {
+          if (attempt >= 3) throw err;
+        }
+      }
     },
     async stats() {
       const load = dispatcher.load();
@@ -152,29 +157,41 @@ function askReport(child: ChildProcess): Promise<InstanceReport | null> {
   });
 }
 
-/** Starts cli/serve-functions.js for one function; resolves once it listens. Its logs go to the stack log. */
-export async function startFunctionProcess(entryPoint: string, port: number, log: WriteStream, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
-  const script = fileURLToPath(new URL('./serve-functions.js', import.meta.url));
+/**
+ * The compiled function server: next to this module when it runs compiled (dist/cli), else (tests run the
+ * TypeScript sources) the build's copy under dist/.
+ */
+function serveScript(): string {
+  const here = fileURLToPath(new URL('./serve-functions.js', import.meta.url));
+  return existsSync(here) ? here : join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'serve-functions.js');
+}
+
+/**
+ * Starts cli/serve-functions.js for one function on a port the system picks (no clash with anything else
+ * on the machine); resolves with its URL once it listens. Its logs go to the stack log.
+ */
+export async function startFunctionProcess(entryPoint: string, log: WriteStream, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+  const script = serveScript();
   if (!existsSync(script)) throw new Error(`cannot serve ${entryPoint} in its own process: ${script} is not built (run npm run build)`);
-  const child = spawn(process.execPath, [script, `${entryPoint}=${port}`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, [script, `${entryPoint}=0`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
   const lines = createInterface({ input: child.stdout! });
   try {
-    await new Promise<void>((resolve, reject) => {
+    const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${entryPoint} server did not start within 90 s`)), 90_000);
       child.once('exit', (code) => reject(new Error(`${entryPoint} server exited with ${code} during start-up`)));
       lines.on('line', (line) => {
         if (line.startsWith('LISTENING ')) {
           clearTimeout(timer);
-          resolve();
+          resolve((JSON.parse(line.slice('LISTENING '.length)) as Record<string, string>)[entryPoint]!);
         } else log.write(line + '\n');
       });
     });
+    return { child, url };
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
   }
-  return child;
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {

@@ -17,7 +17,7 @@ export interface InstanceReport {
 
 /**
  * A function server process of the local stack (one instance of a function, as Cloud Run runs it):
- * serves the named functions (one port each, 127.0.0.1), configured from the environment like a deployed
+ * serves the named functions (one port each, 127.0.0.1; 0 = a free one), configured from the environment like a deployed
  * instance. Prints `LISTENING {"name":"url"}` once ready; stops on SIGTERM. When started with an IPC
  * channel it answers `{type:"report"}` with an InstanceReport. Usage: serve-functions.js <entryPoint>=<port> …
  */
@@ -35,7 +35,8 @@ async function main(): Promise<void> {
       server.listen(Number(portText), '127.0.0.1', () => res());
     });
     servers.push(server);
-    urls[name!] = `http://127.0.0.1:${Number(portText)}`;
+    const address = server.address();
+    urls[name!] = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : Number(portText)}`;
   }
   process.on('message', (m: { type?: string; id?: number }) => {
     if (m?.type !== 'report' || !process.send) return;

@@ -19,8 +19,7 @@ export interface StackOptions {
   firestorePort?: number;
   /**
    * first port for the function servers (one each, consecutive, in catalog order; a function served by
-   * several instances has its dispatcher there and its instances on the ports after the last function);
-   * 0 picks free ports
+   * its own processes has its dispatcher there, its instances on ports the system picks); 0 picks free ports
    */
   functionsPort?: number;
   /** how often a flush tick is published (Cloud Scheduler's job); 0: never (call flush() yourself) */
@@ -145,14 +144,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const counts = instanceCounts(opts);
     const base = opts.functionsPort ?? 8090;
     let port = base;
-    let instancePort = base + FUNCTIONS.length;
-    const nextInstancePort = async () => (base === 0 ? freePort() : instancePort++);
     for (const spec of FUNCTIONS) {
       const p = base === 0 ? await freePort() : port++;
       if (!served.includes(spec)) continue;
       const size = counts.get(spec.entryPoint);
       if (size !== undefined) {
-        const pool = await startInstancePool({ entryPoint: spec.entryPoint, size, concurrency: spec.concurrency, port: p, instancePort: nextInstancePort, strategy: opts.dispatch, log: logFile });
+        const pool = await startInstancePool({ entryPoint: spec.entryPoint, size, concurrency: spec.concurrency, port: p, strategy: opts.dispatch, log: logFile });
         pools.set(spec.entryPoint, pool);
         functions[spec.entryPoint] = pool.url;
         continue;
