@@ -44,6 +44,10 @@ export interface CellMeasurement {
   windowMs: number;
   /** operations of the observation function's processes */
   functionOps: Ops;
+  /** the same, by what they were for (log appends, sweep commits, publish marks…) */
+  functionOpsByKind?: Record<string, Ops>;
+  /** each request's duration at the function (dispatcher → answer), ms */
+  requestMs?: number[];
   /** operations of the flush runs that exported these passages */
   flushOps: Ops;
   /** CPU time of the observation function's processes, ms */
@@ -62,6 +66,7 @@ export interface CellMeasurement {
 export interface CellFigures {
   label: string;
   latency: { p50: number; p95: number; p99: number };
+  request: { p50: number; p95: number };
   perObservation: { reads: number; writes: number; transactions: number; flushReads: number; flushWrites: number };
   transactionsPerVehicle: number;
   cpuMsPerObservation: number;
@@ -96,6 +101,7 @@ export function figures(m: CellMeasurement): CellFigures {
   return {
     label: `${m.rateMultiplier}× · ${m.instances} inst.`,
     latency: { p50: percentile(m.latenciesMs, 0.5), p95: percentile(m.latenciesMs, 0.95), p99: percentile(m.latenciesMs, 0.99) },
+    request: { p50: percentile(m.requestMs ?? [], 0.5), p95: percentile(m.requestMs ?? [], 0.95) },
     perObservation: {
       reads: m.functionOps.reads / n,
       writes: m.functionOps.writes / n,
@@ -126,6 +132,7 @@ export function renderTable(cells: readonly CellMeasurement[]): string {
     ['vehicles (observations)', (m) => `${m.vehicles} (${m.observations})`],
     ['decided · wrong · duplicate decisions', (m) => `${m.decided} · ${m.wrong} · ${m.duplicateDecisions}`],
     ['decision latency p50 / p95 / p99, ms', (_, x) => `${ms(x.latency.p50)} / ${ms(x.latency.p95)} / ${ms(x.latency.p99)}`],
+    ['request duration at the function p50 / p95, ms', (_, x) => `${ms(x.request.p50)} / ${ms(x.request.p95)}`],
     ['Firestore per observation: reads / writes', (_, x) => `${f(x.perObservation.reads, 3)} / ${f(x.perObservation.writes, 3)}`],
     ['transactions per vehicle', (_, x) => f(x.transactionsPerVehicle)],
     ['flush export per observation: reads / writes', (_, x) => `${f(x.perObservation.flushReads, 3)} / ${f(x.perObservation.flushWrites, 3)}`],

@@ -131,15 +131,19 @@ async function functionTotals(stack: Stack) {
   const stats = (await stack.instanceStats())['vehicleObservations'] ?? [];
   let ops = ZERO;
   let cpuMs = 0;
+  const byKind: Record<string, Ops> = {};
   for (const s of stats) {
     for (const r of [...s.earlier, ...(s.report ? [s.report] : [])]) {
       ops = addOps(ops, r.ops);
       cpuMs += r.cpuMs;
+      for (const [k, o] of Object.entries(r.passageOpsByKind)) byKind[k] = addOps(byKind[k] ?? ZERO, o);
     }
   }
   return {
     ops,
     cpuMs,
+    byKind,
+    durations: stats.map((s) => s.durationsMs),
     busyMs: stats.map((s) => s.busyMs),
     busyRoundedMs: stats.map((s) => s.busyRoundedMs),
     requests: stats.reduce((a, s) => a + s.requests, 0),
@@ -240,6 +244,8 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
       latenciesMs: latencies,
       windowMs: lastDecision - t0,
       functionOps: subOps(after.ops, before.ops),
+      functionOpsByKind: Object.fromEntries(Object.entries(after.byKind).map(([k, o]) => [k, subOps(o, before.byKind[k] ?? ZERO)])),
+      requestMs: after.durations.flatMap((d, i) => d.slice(before.durations[i]!.length)),
       flushOps,
       functionCpuMs: after.cpuMs - before.cpuMs,
       busyMs: after.busyMs.map((b, i) => b - before.busyMs[i]!),

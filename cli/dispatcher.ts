@@ -12,6 +12,8 @@ export interface InstanceLoad {
   /** the same with every busy period rounded up to 100 ms (Cloud Run rounds billable time up to 100 ms) */
   busyRoundedMs: number;
   maxInFlight: number;
+  /** each request's time from forwarding to its answer, ms */
+  durationsMs: number[];
 }
 
 export interface Dispatcher {
@@ -53,7 +55,7 @@ export async function startDispatcher(opts: {
     target: null,
     inFlight: 0,
     busySince: 0,
-    load: { requests: 0, failed: 0, busyMs: 0, busyRoundedMs: 0, maxInFlight: 0 },
+    load: { requests: 0, failed: 0, busyMs: 0, busyRoundedMs: 0, maxInFlight: 0, durationsMs: [] },
   }));
   const waiting: ((i: number) => void)[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: Math.max(16, opts.concurrency) });
@@ -111,9 +113,11 @@ export async function startDispatcher(opts: {
     const i = await acquire();
     const targetUrl = slots[i]!.target;
     let done = false;
+    const sent = now();
     const finish = (status: number | null) => {
       if (done) return;
       done = true;
+      slots[i]!.load.durationsMs.push(now() - sent);
       if (status === null || status >= 500) slots[i]!.load.failed++;
       end(i);
     };
@@ -168,6 +172,7 @@ export async function startDispatcher(opts: {
       // The busy period in progress counts up to now (rounded as if it ended now).
       return slots.map((s) => ({
         ...s.load,
+        durationsMs: [...s.load.durationsMs],
         busyMs: s.load.busyMs + (s.inFlight > 0 ? t - s.busySince : 0),
         busyRoundedMs: s.load.busyRoundedMs + (s.inFlight > 0 ? Math.ceil((t - s.busySince) / 100) * 100 : 0),
       }));

@@ -13,6 +13,8 @@ export interface InstanceReport {
   windowOps: { reads: number; writes: number; deletes: number; transactions: number };
   /** transient faults injected (SPEEDCAM_FAULTS), by fault point */
   faults: Record<string, number>;
+  /** the speed path's operations by what they were for */
+  passageOpsByKind: Record<string, { reads: number; writes: number; deletes: number; transactions: number }>;
 }
 
 /**
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
       ops: runtime.ops.snapshot(),
       windowOps: runtime.windowOps.snapshot(),
       faults: Object.fromEntries(runtime.faults.injected),
+      passageOpsByKind: runtime.passages.opsByKind,
     };
     process.send({ type: 'report', id: m.id, report });
   });

@@ -49,6 +49,8 @@ export interface Config {
   radars: ReadonlyMap<string, Radar>;
   defaultRadarId: string;
   groupCommitWaitMs: number;
+  /** how long the speed path's log commit waits for more observations (of any vehicle) before it writes */
+  logCommitWaitMs: number;
   maxMessageBytes: number;
   /** Spot speeds outside (0, maxSpotSpeedKmh] are rejected as absurd. */
   maxSpotSpeedKmh: number;
@@ -131,6 +133,7 @@ const envSchema = z.object({
   SPEEDCAM_MAX_SPOT_SPEED_KMH: num(1).default(400),
   SPEEDCAM_OFF_SECTION_TOLERANCE_M: num(1).default(250),
   SPEEDCAM_GROUP_COMMIT_WAIT_MS: num(0).default(40),
+  SPEEDCAM_LOG_COMMIT_WAIT_MS: num(0).default(50),
   SPEEDCAM_MAX_MESSAGE_BYTES: num(64).default(65536),
   SPEEDCAM_MAX_EVENT_AGE_H: num(0.01).default(24 * 7),
   SPEEDCAM_MAX_EVENT_FUTURE_S: num(0).default(300),
@@ -250,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     radars,
     defaultRadarId,
     groupCommitWaitMs: e.SPEEDCAM_GROUP_COMMIT_WAIT_MS,
+    logCommitWaitMs: e.SPEEDCAM_LOG_COMMIT_WAIT_MS,
     maxMessageBytes: e.SPEEDCAM_MAX_MESSAGE_BYTES,
     maxSpotSpeedKmh: e.SPEEDCAM_MAX_SPOT_SPEED_KMH,
     maxEventAgeMs: e.SPEEDCAM_MAX_EVENT_AGE_H * 3600_000,

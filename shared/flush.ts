@@ -58,7 +58,8 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID()): Promise<F
   if (marks === null) return { ...report, skipped: 'lease_held' };
   const radarOf = (id: string) => config.radars.get(id);
 
-  await deps.sweepPassages?.();
+  // A safety net (the instances sweep as observations arrive): its failure does not hold up the exports.
+  await deps.sweepPassages?.().catch((err: unknown) => logger.warn('flush: sweep of the observation logs failed', { error: String(err) }));
   const expired = await store.findExpiredOpen(config.flushBatchLimit);
   for (const docId of expired) {
     const ref = await store.closeIfExpired(docId, radarOf);

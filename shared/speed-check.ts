@@ -52,19 +52,19 @@ export class SpeedCheck {
   private readonly perRadarLog: GroupCommitter<LoggedObservation, Later>;
   private readonly marks: GroupCommitter<DecisionRef, undefined>;
   readonly sweeper: PassageSweeper;
+  private readonly bursts = new BurstLocality();
 
   constructor(private readonly deps: SpeedCheckDeps) {
     this.perVehicle = new GroupCommitter((key, items) => this.commitVehicle(key, items), {
       waitMs: deps.config.groupCommitWaitMs,
       maxBatch: (key) => deps.config.radars.get(key.slice(0, key.indexOf('~')))?.expectedObservations ?? 50,
     });
-    // No wait: what arrives while a log commit is in flight goes in the next one.
-    this.perRadarLog = new GroupCommitter((radarId, items) => this.commitLog(radarId, items), { waitMs: 0, maxBatch: () => 500 });
+    this.perRadarLog = new GroupCommitter((radarId, items) => this.commitLog(radarId, items), { waitMs: deps.config.logCommitWaitMs, maxBatch: () => 500 });
     // Publish marks of decisions taken one vehicle at a time share a write.
     this.marks = new GroupCommitter(async (_, refs) => {
       await deps.store.markPublished(...refs);
       return refs.map(() => undefined);
-    }, { waitMs: 0, maxBatch: () => 500 });
+    }, { waitMs: MARK_WAIT_MS, maxBatch: () => 500 });
     this.sweeper = new PassageSweeper(
       {
         ...deps,
@@ -80,7 +80,9 @@ export class SpeedCheck {
     const { config, clock, logger } = this.deps;
     const parsed = parseObservation(msg, config, clock.now());
     if (parsed instanceof Rejection) return this.deadLetter(msg, parsed);
-    const outcome = await (await this.perVehicle.submit(passageKey(parsed.radarId, parsed.vehicleId), { obs: parsed, msg })).outcome;
+    // Where bursts arrive spread over instances, waiting for the rest of a vehicle here only adds latency.
+    const later = this.bursts.arriveWhole() ? this.perVehicle.submit(passageKey(parsed.radarId, parsed.vehicleId), { obs: parsed, msg }) : this.perRadarLog.submit(parsed.radarId, { obs: parsed, msg });
+    const outcome = await (await later).outcome;
     logger.debug('observation recorded', { obs_id: parsed.obsId, vehicle_id: parsed.vehicleId, outcome: outcome.kind });
     if (outcome.kind === 'late') {
       // Dead-lettered already when the sweep found it late; else here, with this message.
@@ -105,7 +107,9 @@ export class SpeedCheck {
     const radar = config.radars.get(first.radarId)!;
     const batch = items.map((i) => i.obs);
     const alone = applyObservations(null, batch, radar, clock.now());
-    if (!(alone.state.status === 'closed' && alone.displaced.length === 0)) {
+    const whole = alone.state.status === 'closed' && alone.displaced.length === 0;
+    this.bursts.record(whole);
+    if (!whole) {
       // Part of a passage: to the radar's log (one write for every vehicle that arrived meanwhile).
       return Promise.all(items.map((i) => this.perRadarLog.submit(radar.id, i)));
     }
@@ -137,6 +141,29 @@ export class SpeedCheck {
   private async deadLetter(msg: InboundMessage, rejection: Rejection): Promise<ObservationResult> {
     const dl = await sendToDeadLetters(this.deps, this.deps.config.topics.vehicleObservations, msg, rejection);
     return { status: 'dead_letter', reason: dl.reason, deadLetterId: dl.dead_letter_id };
+  }
+}
+
+/** How long publish marks wait for more marks before they are written together. */
+const MARK_WAIT_MS = 20;
+
+/**
+ * Whether this instance receives vehicles' bursts whole (one instance, or deliveries that stick) or spread
+ * over instances (Cloud Run's load balancer, several instances): the share of per-vehicle batches that
+ * formed a whole passage, over the last ones. While it stays low, observations go to the log straight
+ * away; one in `PROBE_EVERY` still tries the per-vehicle batch, so the share follows the traffic.
+ */
+export class BurstLocality {
+  private recent: boolean[] = [];
+  private seen = 0;
+  constructor(private readonly window = 40, private readonly threshold = 0.2, private readonly probeEvery = 20) {}
+  record(whole: boolean): void {
+    this.recent.push(whole);
+    if (this.recent.length > this.window) this.recent.shift();
+  }
+  arriveWhole(): boolean {
+    if (this.recent.length < this.window / 2 || this.seen++ % this.probeEvery === 0) return true;
+    return this.recent.filter(Boolean).length / this.recent.length >= this.threshold;
   }
 }
 

@@ -53,6 +53,9 @@ const LOG_RETENTION_MS = 7 * 86_400_000;
  * applies them to these documents (`commitSweep`). See shared/passage-sweep.ts.
  */
 export class FirestorePassageStore implements PassageStore {
+  /** the same operations as `ops`, by what they were for (the load bench reports where the cost goes) */
+  readonly opsByKind: Record<string, { reads: number; writes: number; deletes: number; transactions: number }> = {};
+
   constructor(
     private readonly db: Firestore,
     private readonly collections: PassageCollections,
@@ -60,6 +63,11 @@ export class FirestorePassageStore implements PassageStore {
     private readonly ops: OpsCounter,
     private readonly clock: Clock,
   ) {}
+
+  private count(kind: string, op: 'reads' | 'writes' | 'deletes' | 'transactions', n = 1): void {
+    this.ops[op] += n;
+    (this.opsByKind[kind] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 })[op] += n;
+  }
 
   private passageRef(radarId: string, vehicleId: string): DocumentReference {
     return this.db.collection(this.collections.passages).doc(passageKey(radarId, vehicleId));
@@ -81,7 +89,7 @@ export class FirestorePassageStore implements PassageStore {
       if (alone.state.status === 'closed' && alone.displaced.length === 0 && alone.decided.length === 1) {
         try {
           await ref.create(this.toDoc(alone.state, radar, now, true, true));
-          this.ops.writes++;
+          this.count('passage_create', 'writes');
           return { ...alone, toPublish: [{ collection: this.collections.passages, docId, decision: alone.decided[0]! }], unconfirmed: [] };
         } catch (err) {
           if ((err as { code?: number }).code !== 6) throw err; // ALREADY_EXISTS: the vehicle has a document; apply to it
@@ -89,12 +97,12 @@ export class FirestorePassageStore implements PassageStore {
       }
     }
     return this.db.runTransaction(async (tx) => {
-      this.ops.transactions++;
+      this.count('vehicle_transaction', 'transactions');
       const snap = await tx.get(ref);
-      this.ops.reads++;
+      this.count('vehicle_transaction', 'reads');
       const data = snap.exists ? snap.data()! : null;
       const result = applyObservations(data ? fromDoc(data) : null, batch, radar, this.clock.now());
-      return { ...result, ...this.write(tx, radar, docId, data, result) };
+      return { ...result, ...this.write(tx, radar, docId, data, result, 'vehicle_transaction') };
     });
   }
 
@@ -102,7 +110,7 @@ export class FirestorePassageStore implements PassageStore {
    * Writes what applying observations changed: displaced passages to the archive, the vehicle's document.
    * Returns the decisions taken now, and earlier ones a redelivery shows may never have been published.
    */
-  private write(tx: Transaction, radar: Radar, docId: string, data: DocumentData | null, result: ApplyResult): { toPublish: DecisionRef[]; unconfirmed: DecisionRef[] } {
+  private write(tx: Transaction, radar: Radar, docId: string, data: DocumentData | null, result: ApplyResult, kind: string): { toPublish: DecisionRef[]; unconfirmed: DecisionRef[] } {
     const now = this.clock.now();
     const pending = new Set(Object.keys((data?.['pendingPublish'] as Record<string, boolean> | undefined) ?? {}));
     const toPublish: DecisionRef[] = [];
@@ -111,13 +119,13 @@ export class FirestorePassageStore implements PassageStore {
     for (const d of result.displaced) {
       const id = d.decision!.passageId;
       tx.set(this.db.collection(this.collections.archive).doc(id), this.toDoc(d, radar, now, decidedNow.has(id) || pending.has(id), true));
-      this.ops.writes++;
+      this.count(kind, 'writes');
       if (decidedNow.has(id)) toPublish.push({ collection: this.collections.archive, docId: id, decision: d.decision! });
     }
     if (result.changed) {
       const closedHere = result.state.status === 'closed' && decidedNow.has(result.state.decision!.passageId);
       tx.set(this.db.collection(this.collections.passages).doc(docId), this.toDoc(result.state, radar, now, closedHere, closedHere));
-      this.ops.writes++;
+      this.count(kind, 'writes');
       if (closedHere) toPublish.push({ collection: this.collections.passages, docId, decision: result.state.decision! });
     } else if (result.state.status === 'closed' && pending.has(result.state.decision!.passageId)) {
       // A redelivery after a crash between commit and publish: the caller publishes it unless recorded.
@@ -131,9 +139,9 @@ export class FirestorePassageStore implements PassageStore {
   async closeIfExpired(docId: string, radarOf: (id: string) => Radar | undefined): Promise<DecisionRef | null> {
     const ref = this.db.collection(this.collections.passages).doc(docId);
     return this.db.runTransaction(async (tx) => {
-      this.ops.transactions++;
+      this.count('gap_close', 'transactions');
       const snap = await tx.get(ref);
-      this.ops.reads++;
+      this.count('gap_close', 'reads');
       if (!snap.exists) return null;
       const state = fromDoc(snap.data()!);
       const radar = radarOf(state.radarId);
@@ -142,7 +150,7 @@ export class FirestorePassageStore implements PassageStore {
       const closed = closeIfExpired(state, radar, now);
       if (!closed) return null;
       tx.set(ref, this.toDoc(closed, radar, now, true, true));
-      this.ops.writes++;
+      this.count('gap_close', 'writes');
       return { collection: this.collections.passages, docId, decision: closed.decision! };
     });
   }
@@ -153,7 +161,7 @@ export class FirestorePassageStore implements PassageStore {
       .where('expiresAt', '<=', Timestamp.fromMillis(this.clock.now()))
       .limit(limit)
       .get();
-    this.ops.reads += Math.max(1, snap.size);
+    this.count('find_expired', 'reads', Math.max(1, snap.size));
     return snap.docs.map((d) => d.id);
   }
 
@@ -168,12 +176,12 @@ export class FirestorePassageStore implements PassageStore {
         // As long as the passages: a flag on an archived passage is checked against these marks.
         expireAt: Timestamp.fromMillis(this.clock.now() + this.retentionMs),
       });
-    this.ops.writes++;
+    this.count('publish_mark', 'writes');
   }
 
   async isPublished(passageId: string): Promise<boolean> {
     const snap = await this.db.collection(this.collections.published).where('ids', 'array-contains', passageId).limit(1).get();
-    this.ops.reads++;
+    this.count('publish_mark_lookup', 'reads');
     return !snap.empty;
   }
 
@@ -183,7 +191,7 @@ export class FirestorePassageStore implements PassageStore {
     for (let i = 0; i < ids.length; i += 30) {
       const chunk = ids.slice(i, i + 30);
       const snap = await this.db.collection(this.collections.published).where('ids', 'array-contains-any', chunk).get();
-      this.ops.reads += Math.max(1, snap.size);
+      this.count('publish_mark_lookup', 'reads', Math.max(1, snap.size));
       for (const d of snap.docs) for (const id of d.data()['ids'] as string[]) if (chunk.includes(id)) found.add(id);
     }
     return found;
@@ -216,12 +224,12 @@ export class FirestorePassageStore implements PassageStore {
         createdAt: FieldValue.serverTimestamp(),
         expireAt: Timestamp.fromMillis(this.clock.now() + LOG_RETENTION_MS),
       });
-    this.ops.writes++;
+    this.count('log_append', 'writes');
   }
 
   async sweepLease(radarId: string): Promise<SweepLease> {
     const snap = await this.sweepRef(radarId).get();
-    this.ops.reads++;
+    this.count('lease_read', 'reads');
     const d = snap.data();
     const live = d && typeof d['owner'] === 'string' && (d['untilMs'] as number) > this.clock.now();
     return { holder: live ? (d['owner'] as string) : null, version: snap.updateTime ? `${snap.updateTime.seconds}:${snap.updateTime.nanoseconds}` : null };
@@ -237,7 +245,7 @@ export class FirestorePassageStore implements PassageStore {
         const [seconds, nanos] = seen.version.split(':').map(Number);
         await ref.update(lease, { lastUpdateTime: new Timestamp(seconds!, nanos!) });
       }
-      this.ops.writes++;
+      this.count('lease_acquire', 'writes');
       return true;
     } catch (err) {
       const code = (err as { code?: number }).code;
@@ -250,7 +258,7 @@ export class FirestorePassageStore implements PassageStore {
     let q = this.logOf(radarId).orderBy('createdAt');
     if (after) q = q.where('createdAt', '>', new Timestamp(after.seconds, after.nanos));
     const snap = await q.limit(limit).get();
-    this.ops.reads += Math.max(1, snap.size);
+    this.count('log_read', 'reads', Math.max(1, snap.size));
     const entries = snap.docs.map((doc) => {
       const raw = JSON.parse(doc.data()['items'] as string) as { o: Observation; m: { d: string; a: Record<string, string>; id: string; pt: number } }[];
       return {
@@ -274,9 +282,9 @@ export class FirestorePassageStore implements PassageStore {
     const leaseRef = this.sweepRef(radar.id);
     const refs = vehicles.map((v) => this.passageRef(radar.id, v.vehicleId));
     return this.db.runTransaction(async (tx) => {
-      this.ops.transactions++;
+      this.count('sweep_commit', 'transactions');
       const [lease, ...snaps] = await tx.getAll(leaseRef, ...refs);
-      this.ops.reads += 1 + snaps.length;
+      this.count('sweep_commit', 'reads', 1 + snaps.length);
       if (lease!.data()?.['owner'] !== owner) return null; // fenced: another sweeper took over
       const now = this.clock.now();
       const swept: SweptVehicle[] = vehicles.map((v, i) => {
@@ -292,14 +300,14 @@ export class FirestorePassageStore implements PassageStore {
           merged.displaced.push(...r.displaced);
           for (const [id, o] of r.outcomes) if (!merged.outcomes.has(id)) merged.outcomes.set(id, o);
         }
-        const { toPublish, unconfirmed } = this.write(tx, radar, passageKey(radar.id, v.vehicleId), data, merged);
+        const { toPublish, unconfirmed } = this.write(tx, radar, passageKey(radar.id, v.vehicleId), data, merged, 'sweep_commit');
         return { vehicleId: v.vehicleId, state: merged.state, outcomes: merged.outcomes, toPublish, unconfirmed };
       });
       await beforeCommit(swept);
       for (const id of then.deleteEntries) tx.delete(this.logOf(radar.id).doc(id));
-      this.ops.deletes += then.deleteEntries.length;
+      this.count('log_delete', 'deletes', then.deleteEntries.length);
       tx.set(leaseRef, { owner: then.release ? null : owner, untilMs: then.release ? 0 : now + then.leaseMs });
-      this.ops.writes++;
+      this.count('sweep_commit', 'writes');
       return swept;
     });
   }
