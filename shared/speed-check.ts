@@ -118,7 +118,7 @@ export class SpeedCheck {
     faults.check('observation.afterCommit');
     const refs = [...outcome.toPublish];
     for (const ref of outcome.unconfirmed) if (!(await store.isPublished(ref.decision.passageId))) refs.push(ref);
-    for (const ref of refs) await publishOne(this.deps, ref);
+    await Promise.all(refs.map((ref) => publishOne(this.deps, ref)));
     faults.check('decision.afterPublish');
     await Promise.all(refs.map((ref) => this.marks.submit('marks', ref)));
     this.deps.logger.debug('batch committed', { key, size: items.length, decided: outcome.decided.length });
@@ -191,7 +191,7 @@ export async function publishDecisions(
   deps: Pick<SpeedCheckDeps, 'config' | 'store' | 'publisher' | 'faults' | 'logger'>,
   refs: readonly DecisionRef[],
 ): Promise<void> {
-  for (const ref of refs) await publishOne(deps, ref);
+  await Promise.all(refs.map((ref) => publishOne(deps, ref))); // concurrent publishes share a request
   deps.faults.check('decision.afterPublish');
   await deps.store.markPublished(...refs);
 }
