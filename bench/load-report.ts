@@ -61,6 +61,11 @@ export interface CellMeasurement {
   firestoreEmulatorCpuMs: number | null;
   pubsubEmulatorCpuMs: number | null;
   benchProcessCpuMs: number;
+  /** the decisions that differ from the independent computation, and the vehicles never decided */
+  wrongDetails?: Record<string, unknown>[];
+  undecided?: string[];
+  /** error lines of the function processes' log, by text */
+  errors?: Record<string, number>;
 }
 
 export interface CellFigures {

@@ -168,6 +168,7 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     env: { LOG_LEVEL: 'INFO', SPEEDCAM_EXPORT_GRACE_S: '1' },
   });
   current = stack;
+  let clean = false;
   const ps = new PubSub({ projectId: project });
   try {
     const radar = stack.runtime.config.radars.get(stack.runtime.config.defaultRadarId)!;
@@ -222,6 +223,7 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     const flushOps = subOps(flushWork, { reads: idle.reads * (runs + 1), writes: idle.writes * (runs + 1), deletes: idle.deletes * (runs + 1), transactions: idle.transactions * (runs + 1) });
 
     let wrong = 0;
+    const wrongDetails: Record<string, unknown>[] = [];
     let duplicates = 0;
     const latencies: number[] = [];
     for (const v of sent) {
@@ -229,8 +231,18 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
       if (got.length === 0) continue;
       duplicates += got.length - 1;
       const d = got[0]!;
-      if (Math.abs(Number(d.body['avg_speed']) - expectedSpeed(v)) > 1e-6 || d.body['observations'] !== 10) wrong++;
+      if (Math.abs(Number(d.body['avg_speed']) - expectedSpeed(v)) > 1e-6 || d.body['observations'] !== 10) {
+        wrong++;
+        wrongDetails.push({ vehicle_id: v.vehicleId, expected_avg_speed: expectedSpeed(v), ...d.body });
+      }
       latencies.push(d.at - Date.parse(String(d.body['last_published'])));
+    }
+    clean = wrong === 0 && ids.every((id) => decisions.has(id));
+    // What failed requests said (the function processes log to the stack log): kinds and counts.
+    const errors: Record<string, number> = {};
+    for (const line of readFileSync(stack.info.log, 'utf8').split('\n')) {
+      const m = /(\w*Error[^\n]{0,100})/.exec(line);
+      if (m && !line.includes('"severity":"INFO"') && !line.includes('"severity":"DEBUG"')) errors[m[1]!] = (errors[m[1]!] ?? 0) + 1;
     }
     return {
       rateMultiplier: rate,
@@ -255,12 +267,16 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
       firestoreEmulatorCpuMs: cpu0.fs === null || cpu1.fs === null ? null : cpu1.fs - cpu0.fs,
       pubsubEmulatorCpuMs: cpu0.ps === null || cpu1.ps === null ? null : cpu1.ps - cpu0.ps,
       benchProcessCpuMs: (benchCpu.user + benchCpu.system) / 1000,
+      wrongDetails,
+      errors,
+      undecided: sent.filter((v) => !decisions.has(v.vehicleId)).map((v) => v.vehicleId),
     };
   } finally {
     await ps.close().catch(() => undefined);
     current = null;
     await stack.stop();
-    rmSync(join(dataDir, `cell-${cell}`), { recursive: true, force: true });
+    // A cell that went wrong keeps its logs (cell-N/stack.log) for a look.
+    if (clean) rmSync(join(dataDir, `cell-${cell}`), { recursive: true, force: true });
   }
 }
 

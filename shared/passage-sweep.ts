@@ -43,7 +43,7 @@ export interface SweepTiming {
   readLimit: number;
 }
 
-export const DEFAULT_SWEEP_TIMING: SweepTiming = { leaseMs: 15_000, episodeMs: 3_000, maxSweepMs: 10_000, paceMs: 25, quietReads: 2, quietMs: 50, commitEveryMs: 100, readLimit: 200 };
+export const DEFAULT_SWEEP_TIMING: SweepTiming = { leaseMs: 15_000, episodeMs: 3_000, maxSweepMs: 30_000, paceMs: 25, quietReads: 2, quietMs: 50, commitEveryMs: 100, readLimit: 200 };
 
 /** Per sweep commit: vehicles (with a displaced passage, up to 2 writes each) and log entries deleted, within a transaction's 500 writes. */
 const COMMIT_VEHICLES = 150;
