@@ -68,10 +68,13 @@ describe('several instances per function', () => {
     const vehicles = Array.from({ length: 24 }, (_, i) => ({ id: `Ins${String(i).padStart(3, '0')}`, speeds: pts.map(() => 25 + rand() * 65) }));
     const topic = ps.topic(stack.info.topics.vehicleObservations);
     const publish = (vs: typeof vehicles) => Promise.all(vs.flatMap((v) => pts.map((p, j) => topic.publishMessage({ data: Buffer.from(seedMessage(v.id, v.speeds[j]!, p)) }))));
+    const servedBy = async (i: number) => (await stack!.instanceStats())['vehicleObservations']![i]!.requests;
     await publish(vehicles.slice(0, 12));
-    const killed = stack.crashFunction('vehicleObservations', 200, 0);
+    await vi.waitFor(async () => expect(await servedBy(0)).toBeGreaterThan(0), { timeout: 30_000, interval: 100 });
+    // SIGKILL while deliveries are under way; the dispatcher routes around it until its replacement listens.
+    await stack.crashFunction('vehicleObservations', 200, 0);
+    const beforeRestart = await servedBy(0);
     await publish(vehicles.slice(12));
-    await killed;
     await vi.waitFor(() => expect(decided.size).toBe(24), { timeout: 60_000, interval: 250 });
 
     for (const v of vehicles) {
@@ -92,6 +95,7 @@ describe('several instances per function', () => {
     expect(stats).toHaveLength(3);
     expect(stats.every((s) => s.requests > 0)).toBe(true);
     expect(stats[0]!.restarts).toBe(1);
+    expect(stats[0]!.requests).toBeGreaterThan(beforeRestart); // the new process serves
     expect(stats.every((s) => s.report !== null && s.report.cpuMs > 0)).toBe(true);
   });
 
