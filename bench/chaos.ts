@@ -8,6 +8,7 @@ import { haversineKm } from '../shared/geo.js';
 import type { FaultPoint } from '../shared/ports.js';
 import { FUNCTIONS } from '../functions/catalog.js';
 import { runEventGenerator, runGenerator, type DemoOptions } from '../cli/demo.js';
+import { seedVehicleMessages } from '../cli/generate-traffic.js';
 import { startStack } from '../cli/stack.js';
 
 /**
@@ -132,6 +133,21 @@ try {
   const timedVehicles = Math.max(1, Math.round((SEED_RATE / 4) * SECONDS));
   const volume = { clicks: Math.round(10 * SEED_RATE * SECONDS), transactions: Math.round(5 * SEED_RATE * SECONDS), users: Math.max(3, Math.round(0.25 * SEED_RATE * SECONDS)) };
   log(`chaos: ${MINUTES} min, instances ${JSON.stringify(stack.info.instances)}; ${seedVehicles} seed vehicles (${SEED_RATE}/s), ${timedVehicles} timed, ${volume.clicks} clicks, ${volume.transactions} transactions, ${volume.users} registrations; a kill every ${KILL_EVERY.map((x) => x / 1000).join('-')} s; replays ${REPLAY_SHARE}; faults ${FAULTS}`);
+  // Some vehicles' bursts are cut short (7 of 10 observations): the flush must close them by gap,
+  // 135 s later, unfined and flagged incomplete (and so the flush's close step meets its faults too).
+  const cutShort: { vehicleId: string; messages: string[] }[] = [];
+  const radarForCuts = stack.runtime.config.radars.get(stack.runtime.config.defaultRadarId)!;
+  const cutsDone = (async () => {
+    const topic = new PubSub({ projectId: info.project }).topic(info.topics.vehicleObservations);
+    const n = Math.max(2, Math.round(seedVehicles / 50));
+    for (let i = 0; i < n; i++) {
+      await new Promise((r) => setTimeout(r, (SECONDS * 1000) / n));
+      const v = seedVehicleMessages(radarForCuts, Math.random, 0.25, `Cut${String(i).padStart(3, '0')}`);
+      const messages = v.messages.slice(0, 7);
+      cutShort.push({ vehicleId: v.vehicleId, messages });
+      await Promise.all(messages.map((m) => topic.publishMessage({ data: Buffer.from(m) })));
+    }
+  })();
   const [seed, timed, clicks, transactions, users] = await Promise.all([
     runGenerator(opts, info, 'seed', seedVehicles, SEED_RATE, 'speedcam-captures'),
     runGenerator(opts, info, 'timed', timedVehicles, SEED_RATE / 4, 'speedcam-captures'),
@@ -139,6 +155,7 @@ try {
     runEventGenerator(opts, info, 'transactions', volume.transactions, volume.transactions / SECONDS),
     runEventGenerator(opts, info, 'users', volume.users, volume.users / SECONDS),
   ]);
+  await cutsDone;
   const sentAt = Date.now();
   log('all sent; waiting for every output (kills go on for 30 s more)…');
   await new Promise((r) => setTimeout(r, 30_000));
@@ -148,7 +165,7 @@ try {
   // Independent computation of what must come out.
   const radar = stack.runtime.config.radars.get(stack.runtime.config.defaultRadarId)!;
   const expectedSpeed = new Map<string, number>();
-  for (const v of seed) {
+  for (const v of [...seed, ...cutShort]) {
     const obs = v.messages.map((m) => JSON.parse(m) as { speed: number; location: [number, number] });
     let d = 0;
     let h = 0;
@@ -163,7 +180,8 @@ try {
     const [entry, exit] = v.messages.map((m) => Date.parse((JSON.parse(m) as { timestamp: string }).timestamp));
     expectedSpeed.set(v.vehicleId, radar.lengthKm / ((exit! - entry!) / 3_600_000));
   }
-  const expectedFines = [...expectedSpeed.values()].filter((s) => s > radar.speedLimitKmh + radar.toleranceKmh).length;
+  const incomplete = new Set(cutShort.map((v) => v.vehicleId));
+  const expectedFines = [...expectedSpeed].filter(([v, s]) => !incomplete.has(v) && s > radar.speedLimitKmh + radar.toleranceKmh).length;
   const clickKey = (m: string) => {
     const r = JSON.parse(m) as { user_pseudo_id: string; event_timestamp: number };
     return `${Math.floor(r.event_timestamp / 1000 / 60_000) * 60_000}|${r.user_pseudo_id}`;
@@ -192,7 +210,7 @@ try {
     const wh = await DuckDbWarehouse.open(info.warehouse, { readOnly: true }).catch(() => null);
     if (!wh) continue;
     try {
-      const passages = await wh.query('SELECT vehicle_id, avg_speed, is_Ticketed FROM speedcam.vehicle_passages');
+      const passages = await wh.query('SELECT vehicle_id, avg_speed, is_Ticketed, review_reason, observations FROM speedcam.vehicle_passages');
       const fines = await wh.query('SELECT passage_id FROM speedcam.fined_vehicles');
       const clickRows = await wh.query('SELECT epoch_ms(window_start) AS w, user_pseudo_id AS u, event_count AS n FROM speedcam.user_event_counts');
       const txRows = await wh.query('SELECT epoch_ms(window_start_time) AS w, total_transactions AS n, total_amount_sum AS s, max_amount AS mx, min_amount AS mn FROM speedcam.transaction_windows');
@@ -203,7 +221,11 @@ try {
       details = [];
       const byVehicle = new Map<string, number>();
       for (const p of passages) byVehicle.set(String(p['vehicle_id']), (byVehicle.get(String(p['vehicle_id'])) ?? 0) + 1);
-      const wrongSpeed = passages.filter((p) => Math.abs(Number(p['avg_speed']) - (expectedSpeed.get(String(p['vehicle_id'])) ?? NaN)) > 1e-6 || !expectedSpeed.has(String(p['vehicle_id'])));
+      const wrongSpeed = passages.filter((p) => {
+        const v = String(p['vehicle_id']);
+        const cut = incomplete.has(v) && (p['is_Ticketed'] !== false || p['review_reason'] !== 'incomplete_passage' || Number(p['observations']) !== 7);
+        return cut || Math.abs(Number(p['avg_speed']) - (expectedSpeed.get(v) ?? NaN)) > 1e-6 || !expectedSpeed.has(v);
+      });
       for (const p of wrongSpeed.slice(0, 3)) details.push(`passage ${String(p['vehicle_id'])}: ${String(p['avg_speed'])} vs ${expectedSpeed.get(String(p['vehicle_id']))}`);
       // An event delivered after its window closed (lateness 30 s) is dead-lettered `late` by design, not
       // counted: each window must hold exactly the events sent minus those late ones, never more.
@@ -227,19 +249,17 @@ try {
         }).length + [...gotClicks.keys()].filter((k) => !clickKeys.has(k)).length;
       const gotTx = new Map(txRows.map((r) => [Number(r['w']), r]));
       let txDiff = 0;
-      const stats = (cents: number[]) => ({ n: cents.length, s: cents.reduce((a, b) => a + b, 0) / 100, mx: Math.max(...cents) / 100, mn: Math.min(...cents) / 100 });
-      const matches = (r: Record<string, unknown> | undefined, cents: number[]) => {
-        if (cents.length === 0) return r === undefined;
-        const e = stats(cents);
-        return r !== undefined && Number(r['n']) === e.n && Number(r['s']) === e.s && Number(r['mx']) === e.mx && Number(r['mn']) === e.mn;
-      };
+      // A late dead letter can also be a replay of an event the window counted (documented: a duplicate
+      // shown as late), so per window: never more than sent, and whatever is missing is among the late ones.
       for (const [w, cents] of txCents) {
-        const counted = [...cents];
-        for (const c of lateTx.get(w) ?? []) {
-          const i = counted.indexOf(c);
-          if (i >= 0) counted.splice(i, 1);
-        }
-        if (!matches(gotTx.get(w), cents) && !matches(gotTx.get(w), counted)) txDiff++;
+        const r = gotTx.get(w);
+        const late = lateTx.get(w) ?? [];
+        const sent = { n: cents.length, s: cents.reduce((a, b) => a + b, 0), mx: Math.max(...cents), mn: Math.min(...cents) };
+        const got = r ? { n: Number(r['n']), s: Math.round(Number(r['s']) * 100), mx: Math.round(Number(r['mx']) * 100), mn: Math.round(Number(r['mn']) * 100) } : { n: 0, s: 0, mx: -Infinity, mn: Infinity };
+        const missing = { n: sent.n - got.n, s: sent.s - got.s };
+        const exact = missing.n === 0 && missing.s === 0 && got.mx === sent.mx && got.mn === sent.mn;
+        const lateOnly = missing.n > 0 && missing.n <= late.length && missing.s > 0 && missing.s <= late.reduce((a, b) => a + b, 0) && got.mx <= sent.mx && got.mn >= sent.mn;
+        if (!exact && !lateOnly) txDiff++;
       }
       txDiff += [...gotTx.keys()].filter((w) => !txCents.has(w)).length;
       diff = {
