@@ -56,7 +56,7 @@ const INSTANCES: number | Record<string, number> = /^\d+$/.test(args.instances!)
 /** A transient failure at every fault point: each named once here, checked against FaultPoint when compiling. */
 const FAULT_CHANCES = {
   'observation.beforeCommit': 0.02, 'observation.afterCommit': 0.03, 'sweep.beforeCommit': 0.03, 'sweep.afterCommit': 0.03, 'decision.afterPublish': 0.03, 'deadLetter.beforePublish': 0.02,
-  'deadLetterSink.beforeWrite': 0.03, 'flush.afterClose': 0.1, 'flush.afterWarehouse': 0.1, 'fine.beforeRecord': 0.03, 'fine.afterRecord': 0.03,
+  'deadLetterSink.beforeWrite': 0.03, 'flush.afterClose': 0.3, 'flush.afterWarehouse': 0.1, 'fine.beforeRecord': 0.03, 'fine.afterRecord': 0.03,
   'fine.afterPublish': 0.03, 'window.beforeCommit': 0.02, 'window.afterCommit': 0.03, 'window.afterWarehouse': 0.1, 'window.afterMark': 0.1,
 } satisfies Record<FaultPoint, number>;
 const FAULTS = Object.entries(FAULT_CHANCES).map(([point, p]) => `${point}:${Math.min(1, p * FAULT_SCALE)}`).join(',');
@@ -139,7 +139,7 @@ try {
   const radarForCuts = stack.runtime.config.radars.get(stack.runtime.config.defaultRadarId)!;
   const cutsDone = (async () => {
     const topic = new PubSub({ projectId: info.project }).topic(info.topics.vehicleObservations);
-    const n = Math.max(2, Math.round(seedVehicles / 50));
+    const n = Math.max(3, Math.round(seedVehicles / 30));
     for (let i = 0; i < n; i++) {
       await new Promise((r) => setTimeout(r, (SECONDS * 1000) / n));
       const v = seedVehicleMessages(radarForCuts, Math.random, 0.25, `Cut${String(i).padStart(3, '0')}`);
@@ -284,6 +284,8 @@ try {
   await ps.close();
 
   const repeats = [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0);
+  const repeatsByTopic: Record<string, number> = {};
+  for (const [k, n] of seen) if (n > 1) repeatsByTopic[k.split('|')[0]!] = (repeatsByTopic[k.split('|')[0]!] ?? 0) + n - 1;
   const delivery = stack.deliveryStats();
   const instances = await stack.instanceStats();
   const faultsInjected: Record<string, number> = Object.fromEntries(Object.keys(FAULT_CHANCES).map((k) => [k, 0]));
@@ -304,6 +306,7 @@ try {
     // delivered after their window closed (delays beyond the lateness on a loaded machine): dead-lettered, not counted
     events_dead_lettered_late: lateEvents,
     topic_messages_repeated_with_same_id: repeats,
+    repeats_by_topic: repeatsByTopic,
     seconds_from_last_send_to_all_outputs_checked: Math.round((Date.now() - sentAt) / 1000),
     result: Object.values(diff).every((n) => n === 0) ? '0 lost, 0 duplicated, 0 wrong' : 'DIFFERENCES FOUND',
   };
