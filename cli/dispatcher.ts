@@ -58,7 +58,8 @@ export async function startDispatcher(opts: {
     load: { requests: 0, failed: 0, busyMs: 0, busyRoundedMs: 0, maxInFlight: 0, durationsMs: [] },
   }));
   const waiting: ((i: number) => void)[] = [];
-  const agent = new Agent({ keepAlive: true, maxSockets: Math.max(16, opts.concurrency) });
+  // Idle connections are closed here after 60 s, before the instances' servers close them (65 s).
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.max(16, opts.concurrency), timeout: 60_000 });
   let next = 0;
 
   const pick = (): number | null => {
@@ -151,6 +152,7 @@ export async function startDispatcher(opts: {
     });
   });
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, '127.0.0.1', () => resolve());

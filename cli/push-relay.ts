@@ -18,7 +18,7 @@ export function startPushRelay(
   const stats = { delivered: 0, failed: 0, replayed: 0 };
   // Keep-alive connections, a bounded number: thousands of requests in flight queue here instead of
   // opening thousands of sockets (which fails on a small machine, and push does not do either).
-  const agent = new Agent({ keepAlive: true, maxSockets: Math.min(512, opts.maxInFlight ?? 256) });
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.min(512, opts.maxInFlight ?? 256), timeout: 60_000 });
   const sub: Subscription = ps.subscription(opts.subscription, {
     flowControl: { maxMessages: opts.maxInFlight ?? 256, allowExcessMessages: false },
   });

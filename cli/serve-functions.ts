@@ -32,6 +32,11 @@ async function main(): Promise<void> {
   for (const arg of process.argv.slice(2)) {
     const [name, portText] = arg.split('=');
     const server = await getTestServer(name!);
+    // Idle keep-alive connections outlive the dispatcher's (60 s): it closes them first, so it never
+    // sends a request on a connection this server is closing (node's default closes after 5 s idle,
+    // and the seed generator pauses up to 10 s).
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     await new Promise<void>((res, rej) => {
       server.once('error', rej);
       server.listen(Number(portText), '127.0.0.1', () => res());

@@ -155,6 +155,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         continue;
       }
       const server = await getTestServer(spec.entryPoint);
+      // Longer than the relay's idle connections (see serve-functions.ts).
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
       await new Promise<void>((res, rej) => {
         server.once('error', rej);
         server.listen(p, '127.0.0.1', () => res());
