@@ -68,8 +68,9 @@ export interface Stack {
   /** runs one flush now (as the scheduled one would) */
   flush(): Promise<FlushReport>;
   /**
-   * chaos: kills one instance (SIGKILL; `instance` or a random one) of a function that runs in its own
-   * processes, and starts a new one on the same port downMs later; resolves with the instance's index
+   * chaos: kills one instance (SIGKILL; `instance` or a random one that is up) of a function that runs in
+   * its own processes, and starts a new one in its place downMs later (the dispatcher routes around it
+   * meanwhile); resolves with the instance's index once the new one listens, -1 when none was up
    */
   crashFunction(entryPoint: string, downMs: number, instance?: number): Promise<number>;
   /** per function served in its own processes: each instance's load, CPU time and Firestore operations */
