@@ -22,6 +22,8 @@ export interface DemoOptions {
   timeoutMs: number;
   dataDir: string;
   log: (line: string) => void;
+  /** emulator and function ports (defaults 8085, 8080 and free ports), to run beside another stack */
+  ports?: { pubsub?: number; firestore?: number; functions?: number };
 }
 
 /** A few messages from the bad-input corpus, so the dead-letter path shows in the summary. */
@@ -83,7 +85,9 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
   opts.log('starting the local stack (Pub/Sub and Firestore emulators, functions, DuckDB warehouse)…');
   const stack = await startStack({
     dataDir: opts.dataDir,
-    functionsPort: 0,
+    pubsubPort: opts.ports?.pubsub,
+    firestorePort: opts.ports?.firestore,
+    functionsPort: opts.ports?.functions ?? 0,
     flushIntervalMs: 2000,
     isolate: ['fines'],
     // The functions' logs go to <dataDir>/stack.log; the terminal keeps the demo's progress readable.

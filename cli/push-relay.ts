@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import type { Logger } from '../shared/logger.js';
 
@@ -15,6 +16,9 @@ export function startPushRelay(
   opts: { project: string; subscription: string; endpoint: string; maxInFlight?: number; logger: Logger; replayShare?: number },
 ): { close(): Promise<void>; stats: { delivered: number; failed: number; replayed: number } } {
   const stats = { delivered: 0, failed: 0, replayed: 0 };
+  // Keep-alive connections, a bounded number: thousands of requests in flight queue here instead of
+  // opening thousands of sockets (which fails on a small machine, and push does not do either).
+  const agent = new Agent({ keepAlive: true, maxSockets: Math.min(512, opts.maxInFlight ?? 256), timeout: 60_000 });
   const sub: Subscription = ps.subscription(opts.subscription, {
     flowControl: { maxMessages: opts.maxInFlight ?? 256, allowExcessMessages: false },
   });
@@ -30,17 +34,16 @@ export function startPushRelay(
         deliveryAttempt: m.deliveryAttempt,
       },
     });
-    const post = () => fetch(opts.endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = () => postJson(opts.endpoint, body, agent);
     post()
       .then(async (res) => {
-        await res.arrayBuffer();
         if (res.ok) {
           stats.delivered++;
           m.ack();
           // The chaos run's replays: the same message, same messageId, again after its ack.
           if (opts.replayShare && Math.random() < opts.replayShare) {
             stats.replayed++;
-            post().then((r) => r.arrayBuffer()).catch(() => undefined);
+            post().catch(() => undefined);
           }
         } else {
           stats.failed++;
@@ -49,10 +52,33 @@ export function startPushRelay(
       })
       .catch((err: unknown) => {
         stats.failed++;
-        opts.logger.warn('push relay: delivery failed', { subscription: opts.subscription, error: String(err) });
+        opts.logger.warn('push relay: delivery failed', { subscription: opts.subscription, error: String(err), cause: String((err as { cause?: unknown }).cause ?? '') });
         setTimeout(() => m.nack(), 1000);
       });
   });
   sub.on('error', (err: unknown) => opts.logger.error('push relay: subscription error', { subscription: opts.subscription, error: String(err) }));
-  return { close: () => sub.close(), stats };
+  return {
+    close: async () => {
+      await sub.close();
+      agent.destroy();
+    },
+    stats,
+  };
+}
+
+/** POSTs a JSON body; resolves with whether the answer was 2xx once the answer is read. */
+function postJson(endpoint: string, body: string, agent: Agent): Promise<{ ok: boolean; status: number }> {
+  const url = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ ok: (res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 300, status: res.statusCode ?? 500 }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

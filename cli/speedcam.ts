@@ -15,6 +15,7 @@ import { carsApiEnv, defaultSource, deploySteps, packageSource, pipelinesEnv, re
 import { generateEvents, replayClock } from './generate-events.js';
 import { generateTraffic } from './generate-traffic.js';
 import { startStack } from './stack.js';
+import { FUNCTIONS } from '../functions/catalog.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -39,6 +40,24 @@ const instant = (v: string) => {
   return ms;
 };
 
+/** `--instances 4` (every function) or `--instances vehicleObservations=4,fines=2` (repeatable). */
+const instancesOption = (v: string, previous: number | Record<string, number> | undefined) => {
+  const count = (text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${text}" is not a whole number >= 1`);
+    return n;
+  };
+  if (/^\d+$/.test(v)) return count(v);
+  const out: Record<string, number> = typeof previous === 'object' ? { ...previous } : {};
+  for (const part of v.split(',').filter(Boolean)) {
+    const [name, n] = part.split('=');
+    if (!name || n === undefined) throw new InvalidArgumentError(`"${part}" is not <function>=<count>`);
+    if (!FUNCTIONS.some((f) => f.entryPoint === name)) throw new InvalidArgumentError(`unknown function "${name}"; functions: ${FUNCTIONS.map((f) => f.entryPoint).join(', ')}`);
+    out[name] = count(n);
+  }
+  return out;
+};
+
 const program = new Command()
   .name('speedcam')
   .description('Average-speed enforcement and event-time windows on Google Cloud Functions, locally on the emulators.')
@@ -55,7 +74,9 @@ program
   .option('--data-dir <dir>', 'where the warehouse file and logs go', '.speedcam')
   .option('--cars-api-port <port>', 'port of the local cars API that photographs vehicles for fines (0 = a free one; not started when SPEEDCAM_CARS_API is set)', (v: string) => Number(v), 0)
   .option('--no-cars-api', 'no local cars API (fines then find photos only in image_uri and the captures bucket)')
-  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string; carsApiPort: number; carsApi: boolean }) => {
+  .option('--instances <n|function=n,…>', 'processes per function behind a dispatcher, as Cloud Run runs instances: a number for every function, or per function (e.g. vehicleObservations=4)', instancesOption)
+  .addOption(new Option('--dispatch <strategy>', 'how the dispatcher spreads requests over a function\'s instances').choices(['random', 'round-robin']).default('random'))
+  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string; carsApiPort: number; carsApi: boolean; instances?: number | Record<string, number>; dispatch: 'random' | 'round-robin' }) => {
     const stack = await startStack({
       project: o.project,
       pubsubPort: o.pubsubPort,
@@ -65,6 +86,8 @@ program
       dataDir: o.dataDir,
       isolate: ['fines'],
       carsApi: o.carsApi ? o.carsApiPort : false,
+      instances: o.instances,
+      dispatch: o.dispatch,
     });
     process.stdout.write(`READY ${JSON.stringify(stack.info)}\n`);
     let stopping = false;
@@ -87,7 +110,10 @@ program
   .option('--rate <vehicles/s>', 'publishing rate (12 keeps a 2-core machine, which also renders every photo and OCRs every fine, at low latency)', positive, 12)
   .option('--timeout <seconds>', 'give up after', positive, 180)
   .option('--data-dir <dir>', 'where the warehouse file, logs and summary go', '.speedcam')
-  .action(async (o: { seedVehicles: number; timedVehicles: number; rate: number; timeout: number; dataDir: string }) => {
+  .option('--pubsub-port <port>', 'Pub/Sub emulator port (reused if one answers there)', positiveInt, 8085)
+  .option('--firestore-port <port>', 'Firestore emulator port (reused if one answers there)', positiveInt, 8080)
+  .option('--functions-port <port>', 'first port of the function servers (0 = free ports)', positiveInt, 0)
+  .action(async (o: { seedVehicles: number; timedVehicles: number; rate: number; timeout: number; dataDir: string; pubsubPort: number; firestorePort: number; functionsPort: number }) => {
     const log = (l: string) => process.stderr.write(l + '\n');
     const { summary, ok } = await runDemo({
       seedVehicles: o.seedVehicles,
@@ -96,6 +122,7 @@ program
       timeoutMs: o.timeout * 1000,
       dataDir: resolve(o.dataDir),
       log,
+      ports: { pubsub: o.pubsubPort, firestore: o.firestorePort, functions: o.functionsPort },
     });
     process.stdout.write('\nspeedcam demo summary\n' + formatSummary(summary) + '\n');
     process.stdout.write(`(also in ${resolve(o.dataDir, 'demo-summary.json')})\n`);

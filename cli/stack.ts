@@ -1,7 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
@@ -12,15 +9,21 @@ import { runFlush, type FlushReport } from '../shared/flush.js';
 import { createLogger, parseSeverity } from '../shared/logger.js';
 import { createRuntime, setRuntime, type Runtime } from '../shared/runtime.js';
 import { startCarsApi, type CarsApi } from './cars-api.js';
+import type { DispatchStrategy } from './dispatcher.js';
 import { ensureEmulator, freePort, type Emulator } from './emulators.js';
+import { startInstancePool, type InstancePool, type InstanceStats } from './instance-pool.js';
 import { startPushRelay } from './push-relay.js';
 
 export interface StackOptions {
   project?: string;
   pubsubPort?: number;
   firestorePort?: number;
-  /** first port for the function servers (one each, consecutive); 0 picks free ports */
+  /**
+   * first port for the function servers (one each, consecutive, in catalog order; a function served by
+   * its own processes has its dispatcher there, its instances on ports the system picks); 0 picks free ports
+   */
   functionsPort?: number;
+  /** how often a flush tick is published (Cloud Scheduler's job); 0: never (call flush() yourself) */
   flushIntervalMs?: number;
   dataDir?: string;
   /** extra SPEEDCAM_* settings for this stack */
@@ -32,6 +35,16 @@ export interface StackOptions {
    * CPU-bound work (OCR) does not stall the others; needs the compiled build (dist/).
    */
   isolate?: string[] | 'all';
+  /**
+   * processes per function, as Cloud Run runs instances: a number for every function, or per entry point
+   * ({vehicleObservations: 4}). A function given here runs in its own processes behind a dispatcher that
+   * spreads deliveries over them (see dispatcher.ts); needs the compiled build (dist/).
+   */
+  instances?: number | Record<string, number>;
+  /** how the dispatcher picks an instance for each request (Cloud Run's load balancer: about random) */
+  dispatch?: DispatchStrategy;
+  /** serve only these functions (entry points); the others get no server and no delivery */
+  only?: string[];
   /** chaos: share of delivered messages the relay delivers once more, with the same messageId */
   replayShare?: number;
   /**
@@ -46,6 +59,8 @@ export interface ReadyInfo {
   pubsub: string;
   firestore: string;
   functions: Record<string, string>;
+  /** processes per function served in their own processes */
+  instances: Record<string, number>;
   warehouse: string;
   /** the local Cloud Storage: gs://bucket/name is <objects>/bucket/name */
   objects: string;
@@ -60,8 +75,14 @@ export interface Stack {
   runtime: Runtime;
   /** runs one flush now (as the scheduled one would) */
   flush(): Promise<FlushReport>;
-  /** chaos: kills an isolated function's process (SIGKILL), and starts a new one on the same port */
-  crashFunction(entryPoint: string, downMs: number): Promise<void>;
+  /**
+   * chaos: kills one instance (SIGKILL; `instance` or a random one that is up) of a function that runs in
+   * its own processes, and starts a new one in its place downMs later (the dispatcher routes around it
+   * meanwhile); resolves with the instance's index once the new one listens, -1 when none was up
+   */
+  crashFunction(entryPoint: string, downMs: number, instance?: number): Promise<number>;
+  /** per function served in its own processes: each instance's load, CPU time and Firestore operations */
+  instanceStats(): Promise<Record<string, InstanceStats[]>>;
   /** deliveries made, failed (redelivered later) and replayed by the push relays */
   deliveryStats(): { delivered: number; failed: number; replayed: number };
   stop(): Promise<void>;
@@ -80,7 +101,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const servers: Server[] = [];
   let tick: NodeJS.Timeout | undefined;
   const relays: { close(): Promise<void>; stats: { delivered: number; failed: number; replayed: number } }[] = [];
-  const children = new Map<string, { child: ChildProcess; port: number }>();
+  const pools = new Map<string, InstancePool>();
   let runtime: Runtime | undefined;
   let carsApi: CarsApi | undefined;
   const stop = async () => {
@@ -92,7 +113,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
     await Promise.all(relays.map((r) => r.close().catch(() => undefined)));
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    await Promise.all([...children.values()].map((c) => stopChild(c.child)));
+    await Promise.all([...pools.values()].map((p) => p.stop()));
     if (runtime) await runtime.close().catch(() => undefined);
     setRuntime(undefined);
     await Promise.all(emulators.map((e) => e.stop()));
@@ -113,7 +134,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SPEEDCAM_DUCKDB_PATH: warehousePath,
       SPEEDCAM_EXPORT_GRACE_S: process.env['SPEEDCAM_EXPORT_GRACE_S'] ?? '5',
       // The flush tick below plays Cloud Scheduler: a run exports windows as they fall due until the next tick.
-      SPEEDCAM_FLUSH_PERIOD_S: String((opts.flushIntervalMs ?? 5000) / 1000),
+      ...(opts.flushIntervalMs !== 0 ? { SPEEDCAM_FLUSH_PERIOD_S: String((opts.flushIntervalMs ?? 5000) / 1000) } : {}),
       SPEEDCAM_OBJECTS: 'local',
       SPEEDCAM_OBJECTS_DIR: join(dataDir, 'objects'),
       SPEEDCAM_OCR: 'tesseract',
@@ -141,15 +162,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await import('../functions/index.js');
 
     const functions: Record<string, string> = {};
-    let port = opts.functionsPort ?? 8090;
+    const served = FUNCTIONS.filter((f) => !opts.only || opts.only.includes(f.entryPoint));
+    const counts = instanceCounts(opts);
+    const base = opts.functionsPort ?? 8090;
+    let port = base;
     for (const spec of FUNCTIONS) {
-      const p = port === 0 ? await freePort() : port++;
-      if (opts.isolate === 'all' || opts.isolate?.includes(spec.entryPoint)) {
-        children.set(spec.entryPoint, { child: await startFunctionProcess(spec.entryPoint, p, logFile), port: p });
-        functions[spec.entryPoint] = `http://127.0.0.1:${p}`;
+      const p = base === 0 ? await freePort() : port++;
+      if (!served.includes(spec)) continue;
+      const size = counts.get(spec.entryPoint);
+      if (size !== undefined) {
+        const pool = await startInstancePool({ entryPoint: spec.entryPoint, size, concurrency: spec.concurrency, port: p, strategy: opts.dispatch, log: logFile });
+        pools.set(spec.entryPoint, pool);
+        functions[spec.entryPoint] = pool.url;
         continue;
       }
       const server = await getTestServer(spec.entryPoint);
+      // Longer than the relay's idle connections (see serve-functions.ts).
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
       await new Promise<void>((res, rej) => {
         server.once('error', rej);
         server.listen(p, '127.0.0.1', () => res());
@@ -160,14 +190,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     await provisionPubSub(new PubSub({ projectId: project }), config, project);
 
-    for (const spec of FUNCTIONS) {
+    for (const spec of served) {
       const topic = spec.triggerTopic(config);
       relays.push(
         startPushRelay(new PubSub({ projectId: project }), {
           project,
           subscription: functionSubscription(topic, spec.entryPoint),
           endpoint: `${functions[spec.entryPoint]}/projects/${project}/topics/${topic}`,
-          maxInFlight: spec.concurrency,
+          // Push keeps as many requests open as the instances take (each up to its concurrency).
+          maxInFlight: spec.concurrency * (counts.get(spec.entryPoint) ?? 1),
           replayShare: opts.replayShare,
           logger,
         }),
@@ -178,34 +209,34 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const flush = () => runFlush(rt.flushDeps);
     const intervalMs = opts.flushIntervalMs ?? 5000;
     const ticks = new PubSub({ projectId: project }).topic(config.topics.flushTicks);
-    tick = setInterval(() => {
-      // Same path as Cloud Scheduler: a message on the flush topic triggers the flush function.
-      ticks.publishMessage({ json: { at: new Date().toISOString() } }).catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
-    }, intervalMs);
+    if (intervalMs > 0) {
+      tick = setInterval(() => {
+        // Same path as Cloud Scheduler: a message on the flush topic triggers the flush function.
+        ticks.publishMessage({ json: { at: new Date().toISOString() } }).catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
+      }, intervalMs);
+    }
 
     const info: ReadyInfo = {
       project,
       pubsub: pubsub.host,
       firestore: firestore.host,
       functions,
+      instances: Object.fromEntries([...pools].map(([name, p]) => [name, p.size])),
       warehouse: warehousePath,
       objects: join(dataDir, 'objects'),
       carsApi: config.photos.carsApi,
       log: logPath,
       topics: config.topics,
     };
-    const crashFunction = async (entryPoint: string, downMs: number) => {
-      const c = children.get(entryPoint);
-      if (!c) throw new Error(`${entryPoint} does not run in its own process`);
-      const gone = new Promise<void>((r) => c.child.once('exit', () => r()));
-      c.child.kill('SIGKILL');
-      await gone;
-      await new Promise((r) => setTimeout(r, downMs));
-      children.set(entryPoint, { child: await startFunctionProcess(entryPoint, c.port, logFile), port: c.port });
+    const crashFunction = async (entryPoint: string, downMs: number, instance?: number) => {
+      const pool = pools.get(entryPoint);
+      if (!pool) throw new Error(`${entryPoint} does not run in its own process`);
+      return pool.crash(downMs, instance);
     };
+    const instanceStats = async () => Object.fromEntries(await Promise.all([...pools].map(async ([name, p]) => [name, await p.stats()] as const)));
     const deliveryStats = () =>
       relays.reduce((t, r) => ({ delivered: t.delivered + r.stats.delivered, failed: t.failed + r.stats.failed, replayed: t.replayed + r.stats.replayed }), { delivered: 0, failed: 0, replayed: 0 });
-    return { info, runtime: rt, flush, stop, crashFunction, deliveryStats };
+    return { info, runtime: rt, flush, stop, crashFunction, instanceStats, deliveryStats };
   } catch (err) {
     await stop();
     throw err;
@@ -243,31 +274,22 @@ export async function provisionPubSub(ps: PubSub, config: Config, project: strin
   }
 }
 
-/** Starts cli/serve-functions.js for one function; resolves once it listens. Its logs go to the stack log. */
-async function startFunctionProcess(entryPoint: string, port: number, log: WriteStream): Promise<ChildProcess> {
-  const script = fileURLToPath(new URL('./serve-functions.js', import.meta.url));
-  if (!existsSync(script)) throw new Error(`cannot isolate ${entryPoint}: ${script} is not built (run npm run build)`);
-  const child = spawn(process.execPath, [script, `${entryPoint}=${port}`], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr!.pipe(log, { end: false });
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entryPoint} server did not start within 30 s`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`${entryPoint} server exited with ${code} during start-up`)));
-    lines.on('line', (line) => {
-      if (line.startsWith('LISTENING ')) {
-        clearTimeout(timer);
-        resolve();
-      } else log.write(line + '\n');
-    });
-  });
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(timer);
+/**
+ * Processes per function: `instances` (a number for all, or per entry point), and 1 for each function in
+ * `isolate`; functions in neither are served inside the stack process.
+ */
+export function instanceCounts(opts: Pick<StackOptions, 'instances' | 'isolate'>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const f of FUNCTIONS) {
+    const n = typeof opts.instances === 'number' ? opts.instances : opts.instances?.[f.entryPoint];
+    if (n !== undefined) {
+      if (!Number.isInteger(n) || n < 1) throw new Error(`instances of ${f.entryPoint}: ${n} is not a whole number >= 1`);
+      counts.set(f.entryPoint, n);
+    } else if (opts.isolate === 'all' || opts.isolate?.includes(f.entryPoint)) counts.set(f.entryPoint, 1);
+  }
+  if (opts.instances && typeof opts.instances === 'object') {
+    const unknown = Object.keys(opts.instances).filter((k) => !FUNCTIONS.some((f) => f.entryPoint === k));
+    if (unknown.length > 0) throw new Error(`instances: unknown function ${unknown.join(', ')}; functions: ${FUNCTIONS.map((f) => f.entryPoint).join(', ')}`);
+  }
+  return counts;
 }

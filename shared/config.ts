@@ -57,6 +57,8 @@ export interface Config {
   radars: ReadonlyMap<string, Radar>;
   defaultRadarId: string;
   groupCommitWaitMs: number;
+  /** how long the speed path's log commit waits for more observations (of any vehicle) before it writes */
+  logCommitWaitMs: number;
   maxMessageBytes: number;
   /** Spot speeds outside (0, maxSpotSpeedKmh] are rejected as absurd. */
   maxSpotSpeedKmh: number;
@@ -85,7 +87,20 @@ export interface Config {
   plateReviewBelow: number;
   /** where fines get photos beyond the observation's image_uri and the captures bucket */
   photos: { carsApi: string | null; fetch: FetchPolicy };
-  collections: { passages: string; archive: string; deadLetters: string; control: string; fines: string; users: string; windowState: string; windowBatchesPrefix: string };
+  collections: {
+    passages: string;
+    archive: string;
+    deadLetters: string;
+    control: string;
+    fines: string;
+    users: string;
+    windowState: string;
+    windowBatchesPrefix: string;
+    /** the speed path's observation log, its sweep leases and its publish marks (shared/passage-sweep.ts) */
+    passageLog: string;
+    passageSweeps: string;
+    published: string;
+  };
 }
 
 /** seed 000: 5th Avenue, from the Apple Store to Zara. */
@@ -133,6 +148,7 @@ const envSchema = z.object({
   SPEEDCAM_OFF_SECTION_TOLERANCE_M: num(1).default(250),
   SPEEDCAM_AVERAGE_SPEED: z.enum(['space_mean', 'arithmetic']).default('space_mean'),
   SPEEDCAM_GROUP_COMMIT_WAIT_MS: num(0).default(40),
+  SPEEDCAM_LOG_COMMIT_WAIT_MS: num(0).default(50),
   SPEEDCAM_MAX_MESSAGE_BYTES: num(64).default(65536),
   SPEEDCAM_MAX_EVENT_AGE_H: num(0.01).default(24 * 7),
   SPEEDCAM_MAX_EVENT_FUTURE_S: num(0).default(300),
@@ -277,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     radars,
     defaultRadarId,
     groupCommitWaitMs: e.SPEEDCAM_GROUP_COMMIT_WAIT_MS,
+    logCommitWaitMs: e.SPEEDCAM_LOG_COMMIT_WAIT_MS,
     maxMessageBytes: e.SPEEDCAM_MAX_MESSAGE_BYTES,
     maxSpotSpeedKmh: e.SPEEDCAM_MAX_SPOT_SPEED_KMH,
     maxEventAgeMs: e.SPEEDCAM_MAX_EVENT_AGE_H * 3600_000,
@@ -317,6 +334,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       archive: `${p}passage_archive`,
       deadLetters: `${p}dead_letters`,
       control: `${p}control`,
+      passageLog: `${p}passage_log`,
+      passageSweeps: `${p}passage_sweeps`,
+      published: `${p}published`,
     },
   };
 }

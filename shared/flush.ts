@@ -28,6 +28,8 @@ export interface FlushDeps {
   logger: Logger;
   clock: Clock;
   faults: Faults;
+  /** sweeps the speed path's observation logs a sweeper that died left behind (speed-check.ts) */
+  sweepPassages?: () => Promise<void>;
 }
 
 export interface FlushReport {
@@ -82,6 +84,8 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
   if (marks === null) return { ...report, skipped: 'lease_held' };
   const radarOf = (id: string) => config.radars.get(id);
 
+  // A safety net (the instances sweep as observations arrive): its failure does not hold up the exports.
+  await deps.sweepPassages?.().catch((err: unknown) => logger.warn('flush: sweep of the observation logs failed', { error: String(err) }));
   const expired = await store.findExpiredOpen(config.flushBatchLimit);
   for (const docId of expired) {
     const ref = await store.closeIfExpired(docId, radarOf);

@@ -1,11 +1,12 @@
 /**
- * Group commit: concurrent deliveries for the same key (one vehicle at one radar) that reach the same
- * instance share one Firestore transaction. The seed generator sends a vehicle's 10 observations in one
- * burst, so a burst costs one read and one write instead of ten of each, and the transactions of one
- * key never contend with each other inside an instance.
+ * Group commit: concurrent submissions for the same key that reach the same instance share one commit.
+ * The speed check uses it twice: per vehicle (a seed burst of 10 observations is one write when it
+ * reaches one instance whole), and per radar for the observation log (the parts of many vehicles'
+ * bursts that an instance received share one log document).
  *
- * A batch commits when it reaches `maxBatch(key)` items or `waitMs` after its first item, whichever is
- * first; while a key's batch commits, new arrivals form the next batch, which commits after it.
+ * A batch launches when it reaches `maxBatch(key)` items or `waitMs` after its first item, whichever is
+ * first; if a commit of the same key is still in flight then, the batch keeps taking items and launches
+ * as soon as that commit settles (so a slow commit makes the next batch bigger, not later).
  * Every caller's promise settles with its own item's result, or rejects if the batch failed (so the
  * platform redelivers every message of a failed batch: the commit is idempotent).
  */
@@ -21,30 +22,36 @@ export class GroupCommitter<I, R> {
   submit(key: string, item: I): Promise<R> {
     let batch = this.pending.get(key);
     if (!batch) {
-      batch = { items: [], waiters: [], timer: null };
+      batch = { items: [], waiters: [], timer: null, due: false };
       this.pending.set(key, batch);
       const b = batch;
-      b.timer = setTimeout(() => this.launch(key, b), this.opts.waitMs);
+      b.timer = setTimeout(() => {
+        b.due = true;
+        this.launchIfIdle(key, b);
+      }, this.opts.waitMs);
     }
     const result = new Promise<R>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     batch.items.push(item);
-    if (batch.items.length >= this.opts.maxBatch(key)) this.launch(key, batch);
+    if (batch.items.length >= this.opts.maxBatch(key)) {
+      batch.due = true;
+      this.launchIfIdle(key, batch);
+    }
     return result;
   }
 
-  private launch(key: string, batch: Batch<I, R>): void {
-    if (this.pending.get(key) !== batch) return; // already launched
+  private launchIfIdle(key: string, batch: Batch<I, R>): void {
+    if (this.pending.get(key) !== batch || this.inFlight.has(key)) return; // launched, or launches when the commit in flight settles
     this.pending.delete(key);
     if (batch.timer) clearTimeout(batch.timer);
-    const previous = this.inFlight.get(key) ?? Promise.resolve();
-    const run = previous
-      .then(() => this.commit(key, batch.items))
+    const run = this.commit(key, batch.items)
       .then(
         (results) => batch.waiters.forEach((w, i) => w.resolve(results[i]!)),
         (err: unknown) => batch.waiters.forEach((w) => w.reject(err)),
       )
       .finally(() => {
-        if (this.inFlight.get(key) === run) this.inFlight.delete(key);
+        this.inFlight.delete(key);
+        const next = this.pending.get(key);
+        if (next?.due) this.launchIfIdle(key, next);
       });
     this.inFlight.set(key, run);
   }
@@ -54,4 +61,6 @@ interface Batch<I, R> {
   items: I[];
   waiters: { resolve: (r: R) => void; reject: (e: unknown) => void }[];
   timer: ReturnType<typeof setTimeout> | null;
+  /** its wait is over (or it is full): it launches as soon as no commit of its key is in flight */
+  due: boolean;
 }

@@ -87,6 +87,8 @@ export class Faults {
 export type FaultPoint =
   | 'observation.beforeCommit'
   | 'observation.afterCommit'
+  | 'sweep.beforeCommit'
+  | 'sweep.afterCommit'
   | 'decision.afterPublish'
   | 'deadLetter.beforePublish'
   | 'deadLetterSink.beforeWrite'

@@ -122,6 +122,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, windowOps, clock);
   const base = { config, logger, clock, faults, publisher, store: passages };
   const windowDeps: WindowDeps = { config, logger, clock, faults, publisher, windows };
+  const speedCheck = new SpeedCheck(base);
   return {
     config,
     logger,
@@ -133,8 +134,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     publisher,
     passages,
     deadLetters,
-    speedCheck: new SpeedCheck(base),
-    flushDeps: { ...base, deadLetters, fines, control, openWarehouse, windows, users },
+    speedCheck,
+    flushDeps: { ...base, deadLetters, fines, control, openWarehouse, windows, users, sweepPassages: () => speedCheck.sweepAll() },
     windows,
     users,
     windowDeps,
