@@ -14,8 +14,8 @@ import type { InstanceStats } from '../cli/instance-pool.js';
  * `npm run bench:system`: every function at once at the seeds' load and at 10×, each in its own process
  * (one instance, as Cloud Run runs them at these rates), fed by the seeds' own producers' shapes:
  * seed 001's radar traffic (its cadence: 15 vehicles, then a 1-10 s pause; fines get their photos from
- * the local cars API and are read by the local OCR), 2 transactions/s, 10 GA4 clicks/s and 1 randomuser
- * response/s per 1×; the flush ticks every 60 s, as Cloud Scheduler does.
+ * the local cars API and are read by the local OCR), 2 transactions/s, a GA4 row every 2 s and a
+ * randomuser response every 20 s per 1× (see LOAD); the flush ticks every 60 s, as Cloud Scheduler does.
  *
  * For each function it measures what Cloud Run bills under request-based billing: requests, and
  * instance time with at least one request in flight (busy periods rounded up to 100 ms), with the
@@ -47,8 +47,13 @@ const port = async (text: string) => (Number(text) > 0 ? Number(text) : freePort
 export const PRICES = { request: 0.4e-6, vcpuSecond: 0.000024, gibSecond: 0.0000025, read: 0.06e-5, write: 0.18e-5, del: 0.02e-5 };
 const MONTH_S = 730 * 3600;
 
-/** The seeds' load per 1×, in messages per second. */
-const LOAD = { seedVehiclesPerS: 2.7, transactionsPerS: 2, clicksPerS: 10, registrationsPerS: 1 };
+/**
+ * The seeds' load per 1×, in messages per second, as their own producers send: seed 001's generator
+ * 15 vehicles per uniform(1, 10) s pause (2.7 vehicles/s); seed 002's data simulator one GA4 row, then
+ * sleep(2); seed 003's publisher one transaction every PUBLISHER_INTERVAL = 0.5 s; seed 004's topic
+ * writer one randomuser.me response (one result), then sleep(20).
+ */
+const LOAD = { seedVehiclesPerS: 2.7, transactionsPerS: 2, clicksPerS: 0.5, registrationsPerS: 0.05 };
 
 interface FunctionFigures {
   requests: number;
@@ -121,7 +126,7 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
       ),
       generateEvents(pubsub, { kind: 'transactions', count: count(LOAD.transactionsPerS), rate: LOAD.transactionsPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.transactions }),
       generateEvents(pubsub, { kind: 'clicks', count: count(LOAD.clicksPerS), rate: LOAD.clicksPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.clickEvents }),
-      generateEvents(pubsub, { kind: 'users', count: count(LOAD.registrationsPerS), rate: LOAD.registrationsPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.userRegistrations }),
+      generateEvents(pubsub, { kind: 'users', count: count(LOAD.registrationsPerS), rate: LOAD.registrationsPerS * rate, results: 1, duplicateShare: 0, malformedShare: 0, topic: config.topics.userRegistrations }),
     ]);
     // Rates and the month are taken over the publishing time; the drain only lets the last deliveries finish.
     const windowS = (Date.now() - started) / 1000;
