@@ -21,7 +21,7 @@ export interface FlushDeps {
   fines: Pick<FineStore, 'scanForExport' | 'markNotified'>;
   windows: Pick<FirestoreWindowStore, 'append' | 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
   users: Pick<FirestoreUserStore, 'scanForExport'>;
-  control: Pick<FirestoreFlushControl, 'acquire' | 'commit'>;
+  control: Pick<FirestoreFlushControl, 'acquire' | 'commit' | 'checkpoint'>;
   publisher: Publisher;
   /** opened only when there is something to write, closed after the run (DuckDB: one writer) */
   openWarehouse: () => Promise<Warehouse>;
@@ -83,105 +83,115 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
   const marks = await deps.control.acquire(owner, config.flushLeaseMs);
   if (marks === null) return { ...report, skipped: 'lease_held' };
   const radarOf = (id: string) => config.radars.get(id);
-
-  // A safety net (the instances sweep as observations arrive): its failure does not hold up the exports.
-  await deps.sweepPassages?.().catch((err: unknown) => logger.warn('flush: sweep of the observation logs failed', { error: String(err) }));
-  const expired = await store.findExpiredOpen(config.flushBatchLimit);
-  for (const docId of expired) {
-    const ref = await store.closeIfExpired(docId, radarOf);
-    if (!ref) continue;
-    deps.faults.check('flush.afterClose');
-    await publishDecision(deps, ref);
-    report.closedByGap++;
-  }
-  report.more ||= expired.length >= config.flushBatchLimit;
-
-  let warehouse: Warehouse | null = null;
-  const write = async (table: string, rows: Row[]) => {
-    if (rows.length === 0) return;
-    warehouse ??= await deps.openWarehouse();
-    const { rejected } = await warehouse.upsert(table, rows);
-    report.exported[table] = (report.exported[table] ?? 0) + rows.length - rejected.length;
-    if (rejected.length === 0) return;
-    // A refused row must not hold back the watermark (Firestore's TTL would delete what follows it
-    // unexported): it becomes a dead letter with the warehouse's reason and the row itself.
-    report.rejected[table] = (report.rejected[table] ?? 0) + rejected.length;
-    const letters = rejected.map((r) => rejectedRowLetter(table, r, clock.now()));
-    for (const dl of letters) logger.error('dead letter recorded', { dead_letter_id: dl.dead_letter_id, source: dl.source, reason: dl.reason, error: dl.error });
-    const again = table === 'dead_letters' ? rejected : (await warehouse.upsert('dead_letters', letters.map(deadLetterRow))).rejected;
-    // Nowhere left to put it: the log line carries the whole row, for a person.
-    for (const r of again) logger.error('warehouse rejected a dead letter', { table, row: r.row, reason: r.reason, error: r.error });
-  };
-  // Closed after every pass: the local warehouse (DuckDB) has one writer, and readers wait for it.
-  const closeWarehouse = async () => {
-    const w = warehouse as Warehouse | null;
-    warehouse = null;
-    if (w) await w.close();
-  };
-  const pipelines = windowPipelines(config);
-  const nextCheck = new Map<string, number>();
-  const windowPass = async (due: (name: string) => boolean) => {
-    report.windows.passes++;
-    for (const pipeline of pipelines.filter((p) => due(p.name))) {
-      const r = await flushWindows(deps, pipeline, write);
-      report.more ||= r.more;
-      report.windows.exported += r.windows;
-      report.windows.revised += r.revisions;
-      report.windows.late += r.late;
-      report.windows.duplicates += r.duplicates;
-      nextCheck.set(pipeline.name, r.nextCheckMs);
-    }
-  };
+  // What this run has exported so far: a watermark moves only past finished pages.
   const next: Watermarks = { ...marks };
+  // A run slower than a third of its lease saves its progress and extends the lease as it goes: a slow
+  // run (a backlog, a loaded machine) neither loses its lease and its work nor runs beside another.
+  let savedAt = clock.now();
+  const keepLease = async () => {
+    if (clock.now() - savedAt < config.flushLeaseMs / 3) return;
+    await deps.control.checkpoint(owner, next, config.flushLeaseMs);
+    savedAt = clock.now();
+  };
   try {
-    const now = clock.now();
-    // Passages: wait exportGrace so the closer has published before we look for unpublished ones.
-    for (const collection of ['passages', 'archive'] as const) {
-      const key = `passages:${collection}`;
-      next[key] = await pageThrough(next[key] ?? 0, now - config.exportGraceMs, async (from, to) => {
-        const page = await store.scanForExport(collection, from, to, config.flushBatchLimit);
-        await write('vehicle_passages', page.map((p) => passageRow(p.ref.decision)));
-        await feedSectionTraffic(deps, page.map((p) => p.ref.decision));
-        for (const p of page.filter((x) => x.pendingPublish)) {
-          await publishDecision(deps, p.ref);
+    // A safety net (the instances sweep as observations arrive): its failure does not hold up the exports.
+    await deps.sweepPassages?.().catch((err: unknown) => logger.warn('flush: sweep of the observation logs failed', { error: String(err) }));
+    const expired = await store.findExpiredOpen(config.flushBatchLimit);
+    for (const docId of expired) {
+      const ref = await store.closeIfExpired(docId, radarOf);
+      if (!ref) continue;
+      deps.faults.check('flush.afterClose');
+      await publishDecision(deps, ref);
+      report.closedByGap++;
+      await keepLease();
+    }
+    report.more ||= expired.length >= config.flushBatchLimit;
+
+    let warehouse: Warehouse | null = null;
+    const write = async (table: string, rows: Row[]) => {
+      if (rows.length === 0) return;
+      warehouse ??= await deps.openWarehouse();
+      const { rejected } = await warehouse.upsert(table, rows);
+      report.exported[table] = (report.exported[table] ?? 0) + rows.length - rejected.length;
+      if (rejected.length === 0) return;
+      // A refused row must not hold back the watermark (Firestore's TTL would delete what follows it
+      // unexported): it becomes a dead letter with the warehouse's reason and the row itself.
+      report.rejected[table] = (report.rejected[table] ?? 0) + rejected.length;
+      const letters = rejected.map((r) => rejectedRowLetter(table, r, clock.now()));
+      for (const dl of letters) logger.error('dead letter recorded', { dead_letter_id: dl.dead_letter_id, source: dl.source, reason: dl.reason, error: dl.error });
+      const again = table === 'dead_letters' ? rejected : (await warehouse.upsert('dead_letters', letters.map(deadLetterRow))).rejected;
+      // Nowhere left to put it: the log line carries the whole row, for a person.
+      for (const r of again) logger.error('warehouse rejected a dead letter', { table, row: r.row, reason: r.reason, error: r.error });
+    };
+    // Closed after every pass: the local warehouse (DuckDB) has one writer, and readers wait for it.
+    const closeWarehouse = async () => {
+      const w = warehouse as Warehouse | null;
+      warehouse = null;
+      if (w) await w.close();
+    };
+    const pipelines = windowPipelines(config);
+    const nextCheck = new Map<string, number>();
+    const windowPass = async (due: (name: string) => boolean) => {
+      report.windows.passes++;
+      for (const pipeline of pipelines.filter((p) => due(p.name))) {
+        const r = await flushWindows(deps, pipeline, write);
+        report.more ||= r.more;
+        report.windows.exported += r.windows;
+        report.windows.revised += r.revisions;
+        report.windows.late += r.late;
+        report.windows.duplicates += r.duplicates;
+        nextCheck.set(pipeline.name, r.nextCheckMs);
+        await keepLease();
+      }
+    };
+    try {
+      const now = clock.now();
+      // Passages: wait exportGrace so the closer has published before we look for unpublished ones.
+      for (const collection of ['passages', 'archive'] as const) {
+        const key = `passages:${collection}`;
+        await pageThrough(key, now - config.exportGraceMs, async (from, to) => {
+          const page = await store.scanForExport(collection, from, to, config.flushBatchLimit);
+          await write('vehicle_passages', page.map((p) => passageRow(p.ref.decision)));
+          await feedSectionTraffic(deps, page.map((p) => p.ref.decision));
+          for (const p of page.filter((x) => x.pendingPublish)) {
+            await publishDecision(deps, p.ref);
+            report.republished++;
+          }
+          return page.map((p) => p.exportAtMs);
+        }, report);
+      }
+      await pageThrough('fines', now - config.exportGraceMs, async (from, to) => {
+        const page = await deps.fines.scanForExport(from, to, config.flushBatchLimit);
+        await write('fined_vehicles', page.map((p) => fineRow(p.record)));
+        for (const p of page.filter((x) => x.pendingNotify)) {
+          await notifyFine(deps, p.record);
           report.republished++;
         }
         return page.map((p) => p.exportAtMs);
       }, report);
+      await pageThrough('users', now - DEAD_LETTER_LAG_MS, async (from, to) => {
+        const page = await deps.users.scanForExport(from, to, config.flushBatchLimit);
+        await write('users', page.map((p) => p.row));
+        return page.map((p) => p.exportAtMs);
+      }, report);
+      await windowPass(() => true);
+      await pageThrough('dead_letters', now - DEAD_LETTER_LAG_MS, async (from, to) => {
+        const page = await deps.deadLetters.scanForExport(from, to, config.flushBatchLimit);
+        await write('dead_letters', page.map((p) => deadLetterRow(p.dl)));
+        return page.map((p) => p.exportAtMs);
+      }, report);
+      deps.faults.check('flush.afterWarehouse');
+    } finally {
+      await closeWarehouse();
     }
-    next['fines'] = await pageThrough(next['fines'] ?? 0, now - config.exportGraceMs, async (from, to) => {
-      const page = await deps.fines.scanForExport(from, to, config.flushBatchLimit);
-      await write('fined_vehicles', page.map((p) => fineRow(p.record)));
-      for (const p of page.filter((x) => x.pendingNotify)) {
-        await notifyFine(deps, p.record);
-        report.republished++;
-      }
-      return page.map((p) => p.exportAtMs);
-    }, report);
-    next['users'] = await pageThrough(next['users'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
-      const page = await deps.users.scanForExport(from, to, config.flushBatchLimit);
-      await write('users', page.map((p) => p.row));
-      return page.map((p) => p.exportAtMs);
-    }, report);
-    await windowPass(() => true);
-    next['dead_letters'] = await pageThrough(next['dead_letters'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
-      const page = await deps.deadLetters.scanForExport(from, to, config.flushBatchLimit);
-      await write('dead_letters', page.map((p) => deadLetterRow(p.dl)));
-      return page.map((p) => p.exportAtMs);
-    }, report);
-    deps.faults.check('flush.afterWarehouse');
-  } finally {
-    await closeWarehouse();
-  }
-  if (opts.runUntilMs !== undefined) {
-    // Windows fall due between scheduler ticks (a minute apart in Google Cloud): export each as it does,
-    // under this run's lease, until the next tick's run takes over; stop at once when nothing can fall
-    // due before then (no window open: a run costs milliseconds).
-    const until = Math.min(opts.runUntilMs, leaseFrom + config.flushLeaseMs - LEASE_SAFETY_MS);
-    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    // A pass is started only if twice the longest one so far still ends before `until`.
-    let longestPassMs = 0;
-    try {
+    if (opts.runUntilMs !== undefined) {
+      // Windows fall due between scheduler ticks (a minute apart in Google Cloud): export each as it does,
+      // under this run's lease, until the next tick's run takes over; stop at once when nothing can fall
+      // due before then (no window open: a run costs milliseconds).
+      const until = Math.min(opts.runUntilMs, leaseFrom + config.flushLeaseMs - LEASE_SAFETY_MS);
+      const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+      // A pass is started only if twice the longest one so far still ends before `until`.
+      let longestPassMs = 0;
       for (;;) {
         const wake = Math.min(...nextCheck.values());
         if (!(wake + 2 * longestPassMs < until)) break;
@@ -196,12 +206,12 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
         }
         longestPassMs = Math.max(longestPassMs, performance.now() - passStarted);
       }
-    } catch (err) {
-      // Release the lease with what the first pass exported, so that the next tick (or this tick's
-      // redelivery, since the error is thrown after) is not kept out for the lease's length.
-      await deps.control.commit(owner, next);
-      throw err;
     }
+  } catch (err) {
+    // Release the lease with what this run exported, so that the next tick (or this tick's redelivery,
+    // since the error is thrown after) starts from there at once instead of after the lease's length.
+    await deps.control.commit(owner, next).catch((e: unknown) => logger.warn('flush: could not release the lease', { error: String(e) }));
+    throw err;
   }
   await deps.control.commit(owner, next);
   // How far behind now the oldest export watermark is: the dashboard's flush lag (a log-based metric).
@@ -210,22 +220,25 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
   logger.info('flush done', { ...report, watermark_age_s, durationMs: Math.round(performance.now() - started) });
   return report;
 
+  /** Exports `key`'s source from its watermark up to `to`, moving next[key] page by page. */
   async function pageThrough(
-    from: number,
+    key: string,
     to: number,
     page: (from: number, to: number) => Promise<number[]>,
     r: FlushReport,
-  ): Promise<number> {
-    let wm = from;
+  ): Promise<void> {
+    let wm = next[key] ?? 0;
     for (let i = 0; i < MAX_PAGES; i++) {
       const stamps = await page(wm, to);
-      if (stamps.length < config.flushBatchLimit) return Math.max(wm, to);
+      const full = stamps.length >= config.flushBatchLimit;
       // Full page: continue from its last commit time (>=: rows sharing it are re-exported, harmlessly).
-      const last = stamps[stamps.length - 1]!;
-      wm = last > wm ? last : wm + 1;
+      const last = stamps[stamps.length - 1] ?? wm;
+      wm = full ? (last > wm ? last : wm + 1) : Math.max(wm, to);
+      next[key] = wm;
+      await keepLease();
+      if (!full) return;
     }
     r.more = true;
-    return wm;
   }
 }
 

@@ -38,12 +38,24 @@ export class FirestoreFlushControl {
 
   /** Saves the watermarks and releases the lease; throws if the lease was lost meanwhile. */
   async commit(owner: string, watermarks: Watermarks): Promise<void> {
+    await this.save(owner, watermarks, null);
+  }
+
+  /**
+   * Saves the watermarks reached so far and extends the lease by `leaseMs`: a long run keeps its lease
+   * and keeps what it exported even if it fails later. Throws if the lease was lost meanwhile.
+   */
+  async checkpoint(owner: string, watermarks: Watermarks, leaseMs: number): Promise<void> {
+    await this.save(owner, watermarks, leaseMs);
+  }
+
+  private async save(owner: string, watermarks: Watermarks, extendMs: number | null): Promise<void> {
     await this.db.runTransaction(async (tx) => {
       this.ops.transactions++;
       const snap = await tx.get(this.ref);
       this.ops.reads++;
       if (snap.data()?.['owner'] !== owner) throw new Error(`flush lease lost by ${owner}; watermarks not advanced`);
-      tx.set(this.ref, { owner: null, leaseUntilMs: 0, watermarks });
+      tx.set(this.ref, extendMs === null ? { owner: null, leaseUntilMs: 0, watermarks } : { owner, leaseUntilMs: this.clock.now() + extendMs, watermarks });
       this.ops.writes++;
     });
   }

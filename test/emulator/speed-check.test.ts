@@ -188,6 +188,48 @@ describe('flush on the Firestore emulator', () => {
     ]);
   });
 
+  it('a run that fails after its exports keeps their watermarks and releases the lease', async () => {
+    const w = world();
+    for (const id of ['Fk0001', 'Fk0002']) await deliverUntilAcked(w, vehicle(w, id));
+    w.clock.advance(60_000);
+    w.faults.arm('flush.afterWarehouse');
+    await expect(runFlush(w.flushDeps)).rejects.toThrow(/injected/);
+    const control = await w.rt.db.collection(w.config.collections.control).doc('flush').get();
+    expect(control.get('owner')).toBeNull();
+    expect(control.get('watermarks')['passages:passages']).toBe(w.clock.now() - w.config.exportGraceMs);
+    // No wait for the lease: the next run starts at once, from there.
+    const report = await runFlush(w.flushDeps);
+    expect(report.skipped).toBeUndefined();
+    expect(report.exported['vehicle_passages'] ?? 0).toBe(0);
+  });
+
+  it('a run slower than its lease renews it as it goes: no other run gets in, its watermarks land', async () => {
+    // One passage per page and a clock that moves 2 s per page against a 3 s lease.
+    const w = world({ SPEEDCAM_FLUSH_LEASE_S: '3', SPEEDCAM_FLUSH_BATCH_LIMIT: '1' });
+    for (const id of ['Sl0001', 'Sl0002', 'Sl0003']) await deliverUntilAcked(w, vehicle(w, id));
+    w.clock.advance(60_000);
+    const intruder = new FirestoreFlushControl(w.rt.db, w.config.collections.control, w.ops, w.clock);
+    const intrusions: (object | null)[] = [];
+    const scan = w.store.scanForExport.bind(w.store);
+    const slow = {
+      ...w.flushDeps,
+      store: Object.assign(Object.create(w.store) as typeof w.store, {
+        scanForExport: async (...args: Parameters<typeof scan>) => {
+          w.clock.advance(2_000);
+          intrusions.push(await intruder.acquire('intruder', 60_000));
+          return scan(...args);
+        },
+      }),
+    };
+    for (let run = 0; run < 5 && (await runFlush(slow)).more; run++);
+    expect(intrusions.length).toBeGreaterThan(3);
+    expect(intrusions.every((x) => x === null)).toBe(true);
+    expect(await warehouseRows(w, 'SELECT vehicle_id FROM speedcam.vehicle_passages ORDER BY vehicle_id')).toEqual([
+      { vehicle_id: 'Sl0001' }, { vehicle_id: 'Sl0002' }, { vehicle_id: 'Sl0003' },
+    ]);
+    expect((await w.rt.db.collection(w.config.collections.control).doc('flush').get()).get('owner')).toBeNull();
+  });
+
   it('is fenced: a second flush while one holds the lease does nothing', async () => {
     const w = world();
     const control = new FirestoreFlushControl(w.rt.db, w.config.collections.control, w.ops, w.clock);
