@@ -59,7 +59,9 @@ export interface FlushOptions {
 const MAX_PAGES = 4;
 /** Commit-time lag for dead letters, which have no publish to wait for (clock skew margin). */
 const DEAD_LETTER_LAG_MS = 2_000;
-/** A running flush stops this long before its lease would expire. */
+/** The flush function's timeout (terraform/functions.json): no run holds the lease longer. */
+const FLUSH_TIMEOUT_MS = 300_000;
+/** A running flush stops this long before its timeout. */
 const LEASE_SAFETY_MS = 10_000;
 
 /**
@@ -85,14 +87,32 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
   const radarOf = (id: string) => config.radars.get(id);
   // What this run has exported so far: a watermark moves only past finished pages.
   const next: Watermarks = { ...marks };
-  // A run slower than a third of its lease saves its progress and extends the lease as it goes: a slow
-  // run (a backlog, a loaded machine) neither loses its lease and its work nor runs beside another.
+  // A live run keeps its lease: every third of it, a heartbeat (and each step, when due) saves the
+  // watermarks reached so far and extends it. A slow run (a backlog, a loaded machine) neither loses its
+  // lease and its work nor runs beside another; a dead one holds it for one lease at most, a hung one
+  // no longer than the function's timeout. A run that finds its lease lost stops at its next step.
   let savedAt = clock.now();
+  let saving = Promise.resolve();
+  let leaseLost: unknown = null;
+  const save = () =>
+    (saving = saving.then(async () => {
+      if (leaseLost !== null) return;
+      try {
+        await deps.control.checkpoint(owner, { ...next }, config.flushLeaseMs);
+        savedAt = clock.now();
+      } catch (err) {
+        leaseLost = err;
+      }
+    }));
   const keepLease = async () => {
-    if (clock.now() - savedAt < config.flushLeaseMs / 3) return;
-    await deps.control.checkpoint(owner, next, config.flushLeaseMs);
-    savedAt = clock.now();
+    if (leaseLost === null && clock.now() - savedAt >= config.flushLeaseMs / 3) await save();
+    if (leaseLost !== null) throw leaseLost;
   };
+  const heartbeatUntil = Date.now() + FLUSH_TIMEOUT_MS;
+  const heartbeat = setInterval(() => {
+    if (Date.now() < heartbeatUntil) void save();
+  }, config.flushLeaseMs / 3);
+  heartbeat.unref();
   try {
     // A safety net (the instances sweep as observations arrive): its failure does not hold up the exports.
     await deps.sweepPassages?.().catch((err: unknown) => logger.warn('flush: sweep of the observation logs failed', { error: String(err) }));
@@ -188,7 +208,7 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
       // Windows fall due between scheduler ticks (a minute apart in Google Cloud): export each as it does,
       // under this run's lease, until the next tick's run takes over; stop at once when nothing can fall
       // due before then (no window open: a run costs milliseconds).
-      const until = Math.min(opts.runUntilMs, leaseFrom + config.flushLeaseMs - LEASE_SAFETY_MS);
+      const until = Math.min(opts.runUntilMs, leaseFrom + FLUSH_TIMEOUT_MS - LEASE_SAFETY_MS);
       const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
       // A pass is started only if twice the longest one so far still ends before `until`.
       let longestPassMs = 0;
@@ -208,11 +228,15 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
       }
     }
   } catch (err) {
+    clearInterval(heartbeat);
+    await saving;
     // Release the lease with what this run exported, so that the next tick (or this tick's redelivery,
     // since the error is thrown after) starts from there at once instead of after the lease's length.
-    await deps.control.commit(owner, next).catch((e: unknown) => logger.warn('flush: could not release the lease', { error: String(e) }));
+    if (leaseLost === null) await deps.control.commit(owner, next).catch((e: unknown) => logger.warn('flush: could not release the lease', { error: String(e) }));
     throw err;
   }
+  clearInterval(heartbeat);
+  await saving;
   await deps.control.commit(owner, next);
   // How far behind now the oldest export watermark is: the dashboard's flush lag (a log-based metric).
   const marksMs = Object.values(next).filter((v) => typeof v === 'number' && v > 0);
