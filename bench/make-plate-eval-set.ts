@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { ensureFonts } from '../shared/fonts.js';
+import { ensureFonts } from '../shared/fines/fonts.js';
 
 /**
  * Writes the plate evaluation set (test/fixtures/plates/*.jpg + manifest.json): photos of plates of

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PhotoFormat } from '../shared/image.js';
+import type { PhotoFormat } from '../shared/fines/image.js';
 import { renderCapturePhoto } from './capture-photo.js';
 
 const LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';

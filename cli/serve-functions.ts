@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { loadConfig } from '../shared/config.js';
-import { createLogger, parseSeverity } from '../shared/logger.js';
+import { loadConfig } from '../shared/core/config.js';
+import { createLogger, parseSeverity } from '../shared/core/logger.js';
 import { createRuntime, setRuntime } from '../shared/runtime.js';
 
 /** What a function process reports to the stack when asked (IPC): its own CPU time and Firestore operations. */

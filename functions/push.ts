@@ -1,5 +1,5 @@
 import * as ff from '@google-cloud/functions-framework';
-import { decodePushRequest, NotAPushRequest, type InboundMessage } from '../shared/pubsub-message.js';
+import { decodePushRequest, NotAPushRequest, type InboundMessage } from '../shared/core/pubsub-message.js';
 import { runtime } from '../shared/runtime.js';
 
 /**

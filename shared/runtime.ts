@@ -4,22 +4,22 @@ import { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import type { ImageAnnotatorClient } from '@google-cloud/vision';
 import type { BigQuery } from '@google-cloud/bigquery';
-import { FirestoreFineStore } from './adapters/firestore-fine-store.js';
-import { GcsObjectStore } from './adapters/gcs-object-store.js';
-import { LocalObjectStore } from './adapters/local-object-store.js';
-import type { FineDeps } from './fine.js';
-import { FirestoreWindowStore } from './adapters/firestore-window-store.js';
+import { FirestoreFineStore } from './platform/firestore/fine-store.js';
+import { GcsObjectStore } from './platform/gcs-object-store.js';
+import { LocalObjectStore } from './platform/local-object-store.js';
+import type { FineDeps } from './fines/fine.js';
+import { FirestoreWindowStore } from './platform/firestore/window-store.js';
 import { WindowIngest, type WindowDeps } from './windows/window-engine.js';
 import { clickPipeline, transactionPipeline } from './windows/pipelines.js';
-import { FirestoreUserStore } from './windows/users.js';
-import { FirestoreDeadLetterStore, FirestoreFlushControl } from './adapters/firestore-flush-control.js';
-import { FirestorePassageStore } from './adapters/firestore-passage-store.js';
-import { PubSubPublisher } from './adapters/pubsub-publisher.js';
-import { loadConfig, type Config } from './config.js';
-import type { FlushDeps } from './flush.js';
-import { createLogger, type Logger } from './logger.js';
-import { Faults, OpsCounter, systemClock, type Clock, type ObjectStore, type Publisher, type TextDetector, type Warehouse } from './ports.js';
-import { SpeedCheck } from './speed-check.js';
+import { FirestoreUserStore } from './registrations/registrations.js';
+import { FirestoreDeadLetterStore, FirestoreFlushControl } from './platform/firestore/flush-control.js';
+import { FirestorePassageStore } from './platform/firestore/passage-store.js';
+import { PubSubPublisher } from './platform/pubsub-publisher.js';
+import { loadConfig, type Config } from './core/config.js';
+import type { FlushDeps } from './export/flush.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { Faults, OpsCounter, systemClock, type Clock, type ObjectStore, type Publisher, type TextDetector, type Warehouse } from './core/ports.js';
+import { SpeedCheck } from './speed/speed-check.js';
 
 /** Everything a function needs, wired to real clients (emulators when the *_EMULATOR_HOST vars are set). */
 export interface Runtime {
@@ -95,9 +95,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   let detector: Promise<TextDetector & { close?(): Promise<void> }> | undefined;
   const createDetector = async (): Promise<TextDetector & { close?(): Promise<void> }> => {
     if (overrides.ocr) return overrides.ocr;
-    if (config.ocr === 'tesseract') return new (await import('./adapters/tesseract-text-detector.js')).TesseractTextDetector();
+    if (config.ocr === 'tesseract') return new (await import('./platform/tesseract-text-detector.js')).TesseractTextDetector();
     const { ImageAnnotatorClient: Client } = require('@google-cloud/vision') as { ImageAnnotatorClient: typeof ImageAnnotatorClient };
-    return new (await import('./adapters/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
+    return new (await import('./platform/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
   };
   const ocr: TextDetector & { close(): Promise<void> } = {
     detect: async (image) => {
@@ -114,9 +114,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const control = new FirestoreFlushControl(db, config.collections.control, ops, clock);
   const wh = config.warehouse;
   const openWarehouse = async (): Promise<Warehouse> => {
-    if (wh.kind === 'duckdb') return (await import('./adapters/duckdb-warehouse.js')).DuckDbWarehouse.open(wh.path);
+    if (wh.kind === 'duckdb') return (await import('./platform/duckdb-warehouse.js')).DuckDbWarehouse.open(wh.path);
     const { BigQuery: Client } = require('@google-cloud/bigquery') as { BigQuery: typeof BigQuery };
-    return new (await import('./adapters/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
+    return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
   };
   const windows = new FirestoreWindowStore(db, config.collections, config.retentionMs, windowOps, clock);
   const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, windowOps, clock);

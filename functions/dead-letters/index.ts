@@ -1,4 +1,4 @@
-import { recordDeadLetter } from '../../shared/dead-letter-sink.js';
+import { recordDeadLetter } from '../../shared/dead-letters/sink.js';
 import { runtime } from '../../shared/runtime.js';
 import { pushFunction } from '../push.js';
 

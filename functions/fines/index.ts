@@ -1,4 +1,4 @@
-import { issueFine } from '../../shared/fine.js';
+import { issueFine } from '../../shared/fines/fine.js';
 import { runtime } from '../../shared/runtime.js';
 import { pushFunction } from '../push.js';
 

@@ -1,4 +1,4 @@
-import { runFlush, runUntilForTick } from '../../shared/flush.js';
+import { runFlush, runUntilForTick } from '../../shared/export/flush.js';
 import { runtime } from '../../shared/runtime.js';
 import { pushFunction } from '../push.js';
 

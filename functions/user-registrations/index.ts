@@ -1,5 +1,5 @@
 import { runtime } from '../../shared/runtime.js';
-import { handleRegistrations } from '../../shared/windows/users.js';
+import { handleRegistrations } from '../../shared/registrations/registrations.js';
 import { pushFunction } from '../push.js';
 
 /** user-registrations (randomuser.me responses) → one users row per result (through the flush). */

@@ -1,9 +1,9 @@
 import { DateTime } from 'luxon';
-import type { Config } from '../config.js';
-import { Rejection, sha256 } from '../dead-letter.js';
-import type { Row } from '../ports.js';
-import { decodeJsonObject } from '../json-payload.js';
-import type { InboundMessage } from '../pubsub-message.js';
+import type { Config } from '../core/config.js';
+import { Rejection, sha256 } from '../dead-letters/dead-letter.js';
+import type { Row } from '../core/ports.js';
+import { decodeJsonObject } from '../core/payload.js';
+import type { InboundMessage } from '../core/pubsub-message.js';
 import { describeEventTime, type LatePolicy, type PipelineSettings } from './pipeline-config.js';
 
 /** One event for the window engine: identity (for dedupe), key, event time and numeric values. */

@@ -1,11 +1,11 @@
-import type { FirestoreWindowStore, WindowBatch, WindowState } from '../adapters/firestore-window-store.js';
-import type { Config } from '../config.js';
-import { Rejection } from '../dead-letter.js';
-import { GroupCommitter } from '../group-commit.js';
-import type { Logger } from '../logger.js';
-import type { Clock, Faults, Publisher, Row } from '../ports.js';
-import type { InboundMessage } from '../pubsub-message.js';
-import { sendToDeadLetters } from '../speed-check.js';
+import type { FirestoreWindowStore, WindowBatch, WindowState } from '../platform/firestore/window-store.js';
+import type { Config } from '../core/config.js';
+import { Rejection } from '../dead-letters/dead-letter.js';
+import { GroupCommitter } from '../core/group-commit.js';
+import type { Logger } from '../core/logger.js';
+import type { Clock, Faults, Publisher, Row } from '../core/ports.js';
+import type { InboundMessage } from '../core/pubsub-message.js';
+import { sendToDeadLetters } from '../speed/speed-check.js';
 import { accumulate, aggregatesOf, emptyAccumulator, windowOf, type Accumulator, type WindowEvent, type WindowPipeline } from './pipelines.js';
 import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type WindowShard } from './window-state.js';
 

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDbWarehouse } from '../../shared/adapters/duckdb-warehouse.js';
-import { silentLogger } from '../../shared/logger.js';
-import { Faults } from '../../shared/ports.js';
+import { DuckDbWarehouse } from '../../shared/platform/duckdb-warehouse.js';
+import { silentLogger } from '../../shared/core/logger.js';
+import { Faults } from '../../shared/core/ports.js';
 import { createRuntime, type RuntimeOverrides } from '../../shared/runtime.js';
 import { inject } from 'vitest';
-import { loadConfig, type Config } from '../../shared/config.js';
-import type { Publisher } from '../../shared/ports.js';
-import type { InboundMessage } from '../../shared/pubsub-message.js';
+import { loadConfig, type Config } from '../../shared/core/config.js';
+import type { Publisher } from '../../shared/core/ports.js';
+import type { InboundMessage } from '../../shared/core/pubsub-message.js';
 
 /** Points this test file's Google clients at the run's emulators; returns a fresh demo- project id. */
 export function useEmulators(): string {

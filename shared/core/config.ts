@@ -1,0 +1,360 @@
+import { z } from 'zod';
+import type { AverageSpeedRule } from '../speed/average-speed.js';
+import { haversineKm, type LatLon } from './geo.js';
+import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from '../fines/plate.js';
+import type { FetchPolicy } from '../fines/safe-fetch.js';
+import { parsePipelines, type PipelinesConfig } from '../windows/pipeline-config.js';
+
+/** A road section watched by one radar: entry and exit cameras at its two ends. */
+export interface Radar {
+  id: string;
+  name: string;
+  entry: LatLon;
+  exit: LatLon;
+  /** Road distance between the ends; defaults to the haversine distance between them. */
+  lengthKm: number;
+  speedLimitKmh: number;
+  toleranceKmh: number;
+  sessionGapMs: number;
+  /**
+   * The longest plausible time between the entry and exit cameras (length ÷ minimum speed): while a
+   * passage has only one of them, the session stays open this long, since the travel time
+   * (45 s at 40 km/h over 500 m) exceeds the 15 s gap that separates bursts.
+   */
+  maxTravelMs: number;
+  /**
+   * How much longer than the gap, in processing time, the flush waits before closing a passage by gap:
+   * observations delayed by an outage (redelivered after a crash) still join it.
+   */
+  gapCloseDelayMs: number;
+  /** A passage closes once it holds this many observations (the seed generator sends 10). */
+  expectedObservations: number | null;
+  /** Average speeds above this are flagged for review instead of fined. */
+  plausibleMaxKmh: number;
+  /** Observations farther than this from the section are rejected as off-section. */
+  offSectionToleranceKm: number;
+  /** how spot speeds are averaged: space-mean (distance over time) or the seeds' arithmetic mean */
+  averageSpeed: AverageSpeedRule;
+  /** plate formats expected here (presets or L/D/A templates) to rank OCR candidates; empty: any plate */
+  plateFormats: readonly string[];
+}
+
+export interface Topics {
+  vehicleObservations: string;
+  nonFinedVehicles: string;
+  speedingVehicles: string;
+  fineNotifications: string;
+  deadLetters: string;
+  flushTicks: string;
+  clickEvents: string;
+  transactions: string;
+  userRegistrations: string;
+}
+
+export interface Config {
+  projectId: string;
+  topics: Topics;
+  radars: ReadonlyMap<string, Radar>;
+  defaultRadarId: string;
+  groupCommitWaitMs: number;
+  /** how long the speed path's log commit waits for more observations (of any vehicle) before it writes */
+  logCommitWaitMs: number;
+  maxMessageBytes: number;
+  /** Spot speeds outside (0, maxSpotSpeedKmh] are rejected as absurd. */
+  maxSpotSpeedKmh: number;
+  maxEventAgeMs: number;
+  maxEventFutureMs: number;
+  /** How long a closer has to publish its decision before the flush republishes it. */
+  exportGraceMs: number;
+  flushBatchLimit: number;
+  /** how long after its end a window still takes events (the default of SPEEDCAM_PIPELINES' lateness_s) */
+  windowLatenessMs: number;
+  /** SPEEDCAM_PIPELINES: event time source, time zone, window, lateness and late policy per pipeline */
+  pipelines: PipelinesConfig;
+  /** the scheduler's cadence: a flush run keeps exporting windows as they fall due until the next tick */
+  flushPeriodMs: number;
+  /** section_traffic_minute waits longer: passages reach it a gap + export grace + flush interval after their exit */
+  sectionTrafficLatenessMs: number;
+  /** injected transient failures for the chaos run ("point:probability,…"); empty in production */
+  faultSpec: string;
+  flushLeaseMs: number;
+  retentionMs: number;
+  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
+  objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
+  buckets: { captures: string; evidence: string };
+  ocr: 'vision' | 'tesseract';
+  /** a plate read with less confidence is still issued, but flagged for manual review */
+  plateReviewBelow: number;
+  /** where fines get photos beyond the observation's image_uri and the captures bucket */
+  photos: { carsApi: string | null; fetch: FetchPolicy };
+  collections: {
+    passages: string;
+    archive: string;
+    deadLetters: string;
+    control: string;
+    fines: string;
+    users: string;
+    windowState: string;
+    windowBatchesPrefix: string;
+    /** the speed path's observation log, its sweep leases and its publish marks (shared/speed/passage-sweep.ts) */
+    passageLog: string;
+    passageSweeps: string;
+    published: string;
+  };
+}
+
+/** seed 000: 5th Avenue, from the Apple Store to Zara. */
+export const SEED_RADAR_ENTRY: LatLon = [40.76384258989008, -73.97296227572797];
+export const SEED_RADAR_EXIT: LatLon = [40.7601385362864, -73.97629590579231];
+export const DEFAULT_RADAR_ID = 'nyc-5th-ave-apple-zara';
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const latLon = z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]);
+
+const radarInput = z
+  .object({
+    id: z.string().regex(ID, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+    name: z.string().min(1).optional(),
+    entry: latLon,
+    exit: latLon,
+    length_km: z.number().positive().optional(),
+    speed_limit_kmh: z.number().positive().optional(),
+    tolerance_kmh: z.number().min(0).optional(),
+    session_gap_s: z.number().positive().optional(),
+    min_speed_kmh: z.number().positive().optional(),
+    expected_observations: z.number().int().min(2).nullable().optional(),
+    plausible_max_kmh: z.number().positive().optional(),
+    off_section_tolerance_m: z.number().positive().optional(),
+    average_speed: z.enum(['space_mean', 'arithmetic']).optional(),
+    plate_formats: z.array(z.string().min(1).max(40)).max(32).optional(),
+  })
+  .strict();
+
+const num = (min: number) => z.coerce.number().refine((n) => Number.isFinite(n) && n >= min, `a number >= ${min}`);
+
+const envSchema = z.object({
+  GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
+  GCLOUD_PROJECT: z.string().min(1).optional(),
+  SPEEDCAM_RADARS: z.string().optional(),
+  SPEEDCAM_DEFAULT_RADAR: z.string().optional(),
+  SPEEDCAM_SPEED_LIMIT_KMH: num(1).default(40),
+  SPEEDCAM_TOLERANCE_KMH: num(0).default(0),
+  SPEEDCAM_SESSION_GAP_S: num(0.001).default(15),
+  SPEEDCAM_MIN_SPEED_KMH: num(0.1).default(5),
+  SPEEDCAM_GAP_CLOSE_DELAY_S: num(0).default(120),
+  SPEEDCAM_EXPECTED_OBSERVATIONS: num(2).default(10),
+  SPEEDCAM_PLAUSIBLE_MAX_KMH: num(1).default(250),
+  SPEEDCAM_MAX_SPOT_SPEED_KMH: num(1).default(400),
+  SPEEDCAM_OFF_SECTION_TOLERANCE_M: num(1).default(250),
+  SPEEDCAM_AVERAGE_SPEED: z.enum(['space_mean', 'arithmetic']).default('space_mean'),
+  SPEEDCAM_GROUP_COMMIT_WAIT_MS: num(0).default(40),
+  SPEEDCAM_LOG_COMMIT_WAIT_MS: num(0).default(50),
+  SPEEDCAM_MAX_MESSAGE_BYTES: num(64).default(65536),
+  SPEEDCAM_MAX_EVENT_AGE_H: num(0.01).default(24 * 7),
+  SPEEDCAM_MAX_EVENT_FUTURE_S: num(0).default(300),
+  SPEEDCAM_EXPORT_GRACE_S: num(0).default(30),
+  SPEEDCAM_FLUSH_BATCH_LIMIT: num(1).default(500),
+  SPEEDCAM_FLUSH_LEASE_S: num(1).default(120),
+  SPEEDCAM_RETENTION_DAYS: num(0.01).default(7),
+  SPEEDCAM_WAREHOUSE: z.enum(['duckdb', 'bigquery']).default('bigquery'),
+  SPEEDCAM_DUCKDB_PATH: z.string().min(1).default('.speedcam/warehouse.duckdb'),
+  SPEEDCAM_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).default('speedcam'),
+  SPEEDCAM_BQ_LOCATION: z.string().min(1).default('US'),
+  SPEEDCAM_OBJECTS: z.enum(['gcs', 'local']).default('gcs'),
+  SPEEDCAM_OBJECTS_DIR: z.string().min(1).default('.speedcam/objects'),
+  SPEEDCAM_CAPTURES_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-captures'),
+  SPEEDCAM_EVIDENCE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-evidence'),
+  SPEEDCAM_OCR: z.enum(['vision', 'tesseract']).default('vision'),
+  SPEEDCAM_PLATE_REVIEW_BELOW: num(0).optional(),
+  SPEEDCAM_PLATE_FORMATS: z.string().default('us-ny'),
+  SPEEDCAM_CARS_API: z
+    .string()
+    .url('an http(s) URL, e.g. https://example.com/cars-api')
+    .refine((u) => /^https?:\/\//i.test(u), 'an http(s) URL')
+    .optional()
+    .or(z.literal('')),
+  SPEEDCAM_PHOTO_HOSTS: z.string().default('storage.googleapis.com'),
+  SPEEDCAM_PHOTO_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  SPEEDCAM_PHOTO_MAX_BYTES: num(1024).default(10 * 1024 * 1024),
+  SPEEDCAM_PHOTO_TIMEOUT_MS: num(100).default(10_000),
+  SPEEDCAM_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  TOPIC_VEHICLE_OBSERVATIONS: z.string().min(3).default('vehicle-observations'),
+  TOPIC_NON_FINED_VEHICLES: z.string().min(3).default('non-fined-vehicles'),
+  TOPIC_SPEEDING_VEHICLES: z.string().min(3).default('speeding-vehicles'),
+  TOPIC_FINE_NOTIFICATIONS: z.string().min(3).default('fine-notifications'),
+  TOPIC_DEAD_LETTERS: z.string().min(3).default('dead-letters'),
+  TOPIC_FLUSH_TICKS: z.string().min(3).default('flush-ticks'),
+  TOPIC_CLICK_EVENTS: z.string().min(3).default('click-events'),
+  TOPIC_TRANSACTIONS: z.string().min(3).default('transactions'),
+  TOPIC_USER_REGISTRATIONS: z.string().min(3).default('user-registrations'),
+  SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
+  SPEEDCAM_PIPELINES: z.string().optional(),
+  SPEEDCAM_FLUSH_PERIOD_S: num(0.1).default(60),
+  SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: num(0).default(600),
+  SPEEDCAM_FAULTS: z.string().default(''),
+});
+
+/**
+ * Plate reads less confident than this are flagged for a person. The local OCR (tesseract) is held to 0.9:
+ * on the held-out evaluation sets that leaves no wrong read unflagged (at 0.6 it left 4 of 360). Vision's
+ * confidences are its own scale, not measured here: its default stays at 0.6.
+ */
+export const PLATE_REVIEW_BELOW = { tesseract: 0.9, vision: 0.6 } as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates configuration. Pure: call it from entry points, never at import time. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  }
+  const e = parsed.data;
+  const defaults = {
+    speedLimitKmh: e.SPEEDCAM_SPEED_LIMIT_KMH,
+    toleranceKmh: e.SPEEDCAM_TOLERANCE_KMH,
+    sessionGapMs: e.SPEEDCAM_SESSION_GAP_S * 1000,
+    expectedObservations: e.SPEEDCAM_EXPECTED_OBSERVATIONS,
+    plausibleMaxKmh: e.SPEEDCAM_PLAUSIBLE_MAX_KMH,
+    offSectionToleranceKm: e.SPEEDCAM_OFF_SECTION_TOLERANCE_M / 1000,
+    averageSpeed: e.SPEEDCAM_AVERAGE_SPEED,
+    plateFormats: plateFormats('SPEEDCAM_PLATE_FORMATS', e.SPEEDCAM_PLATE_FORMATS.split(',').map((x) => x.trim()).filter(Boolean)),
+  };
+  const radars = new Map<string, Radar>();
+  if (e.SPEEDCAM_RADARS) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(e.SPEEDCAM_RADARS);
+    } catch (err) {
+      throw new ConfigError(`SPEEDCAM_RADARS: not JSON (${(err as Error).message}); expected an array of radars`);
+    }
+    const list = z.array(radarInput).min(1).safeParse(raw);
+    if (!list.success) {
+      const msg = list.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ');
+      throw new ConfigError(`SPEEDCAM_RADARS: ${msg}`);
+    }
+    for (const r of list.data) {
+      if (radars.has(r.id)) throw new ConfigError(`SPEEDCAM_RADARS: duplicate radar id "${r.id}"`);
+      radars.set(r.id, {
+        id: r.id,
+        name: r.name ?? r.id,
+        entry: r.entry,
+        exit: r.exit,
+        lengthKm: r.length_km ?? haversineKm(r.entry, r.exit),
+        speedLimitKmh: r.speed_limit_kmh ?? defaults.speedLimitKmh,
+        toleranceKmh: r.tolerance_kmh ?? defaults.toleranceKmh,
+        sessionGapMs: r.session_gap_s !== undefined ? r.session_gap_s * 1000 : defaults.sessionGapMs,
+        maxTravelMs: maxTravelMs(r.length_km ?? haversineKm(r.entry, r.exit), r.min_speed_kmh ?? e.SPEEDCAM_MIN_SPEED_KMH),
+        gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
+        expectedObservations: r.expected_observations === undefined ? defaults.expectedObservations : r.expected_observations,
+        plausibleMaxKmh: r.plausible_max_kmh ?? defaults.plausibleMaxKmh,
+        offSectionToleranceKm: r.off_section_tolerance_m !== undefined ? r.off_section_tolerance_m / 1000 : defaults.offSectionToleranceKm,
+        averageSpeed: r.average_speed ?? defaults.averageSpeed,
+        plateFormats: r.plate_formats ? plateFormats(`SPEEDCAM_RADARS [${r.id}].plate_formats`, r.plate_formats) : defaults.plateFormats,
+      });
+    }
+  } else {
+    radars.set(DEFAULT_RADAR_ID, {
+      id: DEFAULT_RADAR_ID,
+      name: '5th Avenue: Apple Store to Zara',
+      entry: SEED_RADAR_ENTRY,
+      exit: SEED_RADAR_EXIT,
+      lengthKm: haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT),
+      maxTravelMs: maxTravelMs(haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT), e.SPEEDCAM_MIN_SPEED_KMH),
+      gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
+      ...defaults,
+    });
+  }
+  const defaultRadarId = e.SPEEDCAM_DEFAULT_RADAR ?? radars.keys().next().value!;
+  if (!radars.has(defaultRadarId)) {
+    throw new ConfigError(
+      `SPEEDCAM_DEFAULT_RADAR: "${defaultRadarId}" is not a configured radar; valid: ${[...radars.keys()].join(', ')}`,
+    );
+  }
+  const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 });
+  if ('error' in pipelines) throw new ConfigError(`SPEEDCAM_PIPELINES: ${pipelines.error}`);
+  const p = e.SPEEDCAM_COLLECTION_PREFIX;
+  return {
+    projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT ?? 'demo-speedcam',
+    topics: {
+      vehicleObservations: e.TOPIC_VEHICLE_OBSERVATIONS,
+      nonFinedVehicles: e.TOPIC_NON_FINED_VEHICLES,
+      speedingVehicles: e.TOPIC_SPEEDING_VEHICLES,
+      fineNotifications: e.TOPIC_FINE_NOTIFICATIONS,
+      deadLetters: e.TOPIC_DEAD_LETTERS,
+      flushTicks: e.TOPIC_FLUSH_TICKS,
+      clickEvents: e.TOPIC_CLICK_EVENTS,
+      transactions: e.TOPIC_TRANSACTIONS,
+      userRegistrations: e.TOPIC_USER_REGISTRATIONS,
+    },
+    radars,
+    defaultRadarId,
+    groupCommitWaitMs: e.SPEEDCAM_GROUP_COMMIT_WAIT_MS,
+    logCommitWaitMs: e.SPEEDCAM_LOG_COMMIT_WAIT_MS,
+    maxMessageBytes: e.SPEEDCAM_MAX_MESSAGE_BYTES,
+    maxSpotSpeedKmh: e.SPEEDCAM_MAX_SPOT_SPEED_KMH,
+    maxEventAgeMs: e.SPEEDCAM_MAX_EVENT_AGE_H * 3600_000,
+    maxEventFutureMs: e.SPEEDCAM_MAX_EVENT_FUTURE_S * 1000,
+    exportGraceMs: e.SPEEDCAM_EXPORT_GRACE_S * 1000,
+    flushBatchLimit: e.SPEEDCAM_FLUSH_BATCH_LIMIT,
+    windowLatenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000,
+    pipelines,
+    flushPeriodMs: e.SPEEDCAM_FLUSH_PERIOD_S * 1000,
+    sectionTrafficLatenessMs: e.SPEEDCAM_SECTION_TRAFFIC_LATENESS_S * 1000,
+    faultSpec: e.SPEEDCAM_FAULTS,
+    flushLeaseMs: e.SPEEDCAM_FLUSH_LEASE_S * 1000,
+    retentionMs: e.SPEEDCAM_RETENTION_DAYS * 86_400_000,
+    warehouse:
+      e.SPEEDCAM_WAREHOUSE === 'duckdb'
+        ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
+        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET, location: e.SPEEDCAM_BQ_LOCATION },
+    objects: e.SPEEDCAM_OBJECTS === 'local' ? { kind: 'local', dir: e.SPEEDCAM_OBJECTS_DIR } : { kind: 'gcs' },
+    buckets: { captures: e.SPEEDCAM_CAPTURES_BUCKET, evidence: e.SPEEDCAM_EVIDENCE_BUCKET },
+    ocr: e.SPEEDCAM_OCR,
+    plateReviewBelow: e.SPEEDCAM_PLATE_REVIEW_BELOW ?? PLATE_REVIEW_BELOW[e.SPEEDCAM_OCR],
+    photos: {
+      carsApi: e.SPEEDCAM_CARS_API || null,
+      fetch: {
+        allowedHosts: e.SPEEDCAM_PHOTO_HOSTS.split(',').map((h) => h.trim()).filter(Boolean),
+        allowLoopback: e.SPEEDCAM_PHOTO_ALLOW_LOOPBACK === 'true',
+        maxBytes: e.SPEEDCAM_PHOTO_MAX_BYTES,
+        timeoutMs: e.SPEEDCAM_PHOTO_TIMEOUT_MS,
+        maxRedirects: 3,
+      },
+    },
+    collections: {
+      fines: `${p}fines`,
+      users: `${p}users`,
+      windowState: `${p}window_state`,
+      windowBatchesPrefix: `${p}wb_`,
+      passages: `${p}passages`,
+      archive: `${p}passage_archive`,
+      deadLetters: `${p}dead_letters`,
+      control: `${p}control`,
+      passageLog: `${p}passage_log`,
+      passageSweeps: `${p}passage_sweeps`,
+      published: `${p}published`,
+    },
+  };
+}
+
+/** Validates plate formats (preset names or templates), naming the setting when one is wrong. */
+function plateFormats(setting: string, list: string[]): string[] {
+  try {
+    resolvePlateFormats(list);
+  } catch (err) {
+    throw new ConfigError(`${setting}: ${(err as Error).message}; or a preset: ${Object.keys(PLATE_FORMAT_PRESETS).join(', ')}`);
+  }
+  return list;
+}
+
+function maxTravelMs(lengthKm: number, minSpeedKmh: number): number {
+  return (lengthKm / minSpeedKmh) * 3_600_000;
+}
+
+export function radarIdPattern(): RegExp {
+  return ID;
+}

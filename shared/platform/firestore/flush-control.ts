@@ -1,0 +1,76 @@
+import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import type { DeadLetter } from '../../dead-letters/dead-letter.js';
+import type { Clock, OpsCounter } from '../../core/ports.js';
+import { scanByExportAt } from './export-scan.js';
+
+export type Watermarks = Record<string, number>;
+
+/**
+ * The flush's fence: a lease in one control document, claimed and released in transactions that
+ * re-read it, so two concurrent flushes never both export. Watermarks advance only under the lease.
+ */
+export class FirestoreFlushControl {
+  constructor(
+    private readonly db: Firestore,
+    private readonly collection: string,
+    private readonly ops: OpsCounter,
+    private readonly clock: Clock,
+  ) {}
+
+  private get ref() {
+    return this.db.collection(this.collection).doc('flush');
+  }
+
+  /** Claims the lease; null when another flush holds it. */
+  async acquire(owner: string, leaseMs: number): Promise<Watermarks | null> {
+    return this.db.runTransaction(async (tx) => {
+      this.ops.transactions++;
+      const snap = await tx.get(this.ref);
+      this.ops.reads++;
+      const d = snap.data() ?? {};
+      const now = this.clock.now();
+      if (typeof d['leaseUntilMs'] === 'number' && d['leaseUntilMs'] > now && d['owner'] !== owner) return null;
+      tx.set(this.ref, { owner, leaseUntilMs: now + leaseMs, watermarks: d['watermarks'] ?? {} });
+      this.ops.writes++;
+      return (d['watermarks'] as Watermarks | undefined) ?? {};
+    });
+  }
+
+  /** Saves the watermarks and releases the lease; throws if the lease was lost meanwhile. */
+  async commit(owner: string, watermarks: Watermarks): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      this.ops.transactions++;
+      const snap = await tx.get(this.ref);
+      this.ops.reads++;
+      if (snap.data()?.['owner'] !== owner) throw new Error(`flush lease lost by ${owner}; watermarks not advanced`);
+      tx.set(this.ref, { owner: null, leaseUntilMs: 0, watermarks });
+      this.ops.writes++;
+    });
+  }
+}
+
+/** Dead letters kept for the flush to export; the id makes a redelivered dead letter one document. */
+export class FirestoreDeadLetterStore {
+  constructor(
+    private readonly db: Firestore,
+    private readonly collection: string,
+    private readonly retentionMs: number,
+    private readonly ops: OpsCounter,
+    private readonly clock: Clock,
+  ) {}
+
+  async save(dl: DeadLetter): Promise<void> {
+    await this.db
+      .collection(this.collection)
+      .doc(dl.dead_letter_id)
+      .set({ ...dl, exportAt: FieldValue.serverTimestamp(), expireAt: Timestamp.fromMillis(this.clock.now() + this.retentionMs) });
+    this.ops.writes++;
+  }
+
+  async scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ dl: DeadLetter; exportAtMs: number }[]> {
+    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => {
+      const { exportAt: _e, expireAt: _x, ...dl } = data;
+      return { dl: dl as DeadLetter, exportAtMs };
+    });
+  }
+}

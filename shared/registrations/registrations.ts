@@ -1,0 +1,125 @@
+import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { z } from 'zod';
+import type { Config } from '../core/config.js';
+import { Rejection, sha256 } from '../dead-letters/dead-letter.js';
+import type { Clock, OpsCounter, Publisher, Row } from '../core/ports.js';
+import type { Logger } from '../core/logger.js';
+import type { Faults } from '../core/ports.js';
+import { decodeJsonObject } from '../core/payload.js';
+import type { InboundMessage } from '../core/pubsub-message.js';
+import { scanByExportAt } from '../platform/firestore/export-scan.js';
+import { sendToDeadLetters } from '../speed/speed-check.js';
+
+/**
+ * seed 004: randomuser.me responses → one `users` row per result. No window is needed, so the simplest
+ * exactly-once path: each row is set in Firestore under its id (login.uuid), which a redelivery sets
+ * again to the same value, and the flush exports by commit-time watermark into a table upserted by id.
+ */
+const result = z.object({
+  gender: z.string().max(32),
+  name: z.object({ first: z.string().max(256), last: z.string().max(256) }).passthrough(),
+  location: z.object({ country: z.string().max(256), postcode: z.union([z.string().max(64), z.number()]) }).passthrough(),
+  email: z.string().max(320),
+  login: z.object({ uuid: z.string().max(64).optional(), username: z.string().min(1).max(256) }).passthrough(),
+  dob: z.object({ date: z.string().max(64) }).passthrough(),
+}).passthrough();
+const response = z.object({ results: z.array(z.unknown()).min(1).max(5000), info: z.object({}).passthrough().optional() });
+
+export type UserRow = Row & { login_username: string };
+
+/**
+ * Registrations are accepted up to Pub/Sub's own message limit (10,000,000 bytes), not the general
+ * SPEEDCAM_MAX_MESSAGE_BYTES: one randomuser.me response of 100 results is about 105 KiB.
+ */
+export const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
+
+/** A result the response held that is not a user: dead-lettered on its own, the others are kept. */
+export interface BadResult {
+  index: number;
+  result: unknown;
+  rejection: Rejection;
+}
+
+/** One row per valid result; each invalid result apart. A Rejection when the response itself is not one. */
+export function parseRegistrations(msg: InboundMessage, maxBytes: number): { rows: UserRow[]; bad: BadResult[] } | Rejection {
+  const json = decodeJsonObject(msg, maxBytes);
+  if (json instanceof Rejection) return json;
+  const r = response.safeParse(json);
+  if (!r.success) return new Rejection('invalid_fields', `randomuser response: ${issues(r.error)}`);
+  const rows: UserRow[] = [];
+  const bad: BadResult[] = [];
+  r.data.results.forEach((raw, index) => {
+    const u = result.safeParse(raw);
+    if (!u.success) {
+      const id = sha256(JSON.stringify(raw) ?? 'undefined').slice(0, 32);
+      bad.push({ index, result: raw, rejection: new Rejection('invalid_fields', `randomuser result ${index}: ${issues(u.error)}`, `user:${id}`) });
+      return;
+    }
+    const d = u.data;
+    rows.push({
+      row_id: d.login.uuid ?? sha256(JSON.stringify(d)).slice(0, 32),
+      login_username: d.login.username,
+      first_name: d.name.first,
+      last_name: d.name.last,
+      gender: d.gender,
+      dob: d.dob.date,
+      country: d.location.country,
+      postcode: String(d.location.postcode),
+      email: d.email,
+    });
+  });
+  return { rows, bad };
+}
+
+const issues = (e: z.ZodError) => e.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+
+export class FirestoreUserStore {
+  constructor(
+    private readonly db: Firestore,
+    private readonly collection: string,
+    private readonly retentionMs: number,
+    private readonly ops: OpsCounter,
+    private readonly clock: Clock,
+  ) {}
+
+  /** One batched commit per 450 users (a 100-result response is one commit, not 100 round trips). */
+  async save(all: readonly UserRow[]): Promise<void> {
+    // A response listing one user twice: one write (a batch writes each document once).
+    const rows = [...new Map(all.map((r) => [r.row_id, r])).values()];
+    for (let i = 0; i < rows.length; i += 450) {
+      const wb = this.db.batch();
+      for (const row of rows.slice(i, i + 450)) {
+        wb.set(this.db.collection(this.collection).doc(sha256(row.row_id).slice(0, 40)), { row, exportAt: FieldValue.serverTimestamp(), expireAt: Timestamp.fromMillis(this.clock.now() + this.retentionMs) });
+        this.ops.writes++;
+      }
+      await wb.commit();
+    }
+  }
+
+  async scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ row: UserRow; exportAtMs: number }[]> {
+    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => ({ row: data['row'] as UserRow, exportAtMs }));
+  }
+}
+
+export async function handleRegistrations(
+  deps: { config: Config; users: Pick<FirestoreUserStore, 'save'>; publisher: Publisher; logger: Logger; clock: Clock; faults: Faults },
+  msg: InboundMessage,
+): Promise<number> {
+  const source = deps.config.topics.userRegistrations;
+  const parsed = parseRegistrations(msg, Math.max(deps.config.maxMessageBytes, PUBSUB_MAX_MESSAGE_BYTES));
+  if (parsed instanceof Rejection) {
+    await sendToDeadLetters(deps, source, msg, parsed);
+    return 0;
+  }
+  if (parsed.rows.length === 0) {
+    // Nothing usable: the message goes to the dead letters whole.
+    await sendToDeadLetters(deps, source, msg, new Rejection('invalid_fields', parsed.bad.slice(0, 3).map((b) => b.rejection.detail).join('; ')));
+    return 0;
+  }
+  // One bad result does not cost the others: it goes to the dead letters alone, with its own JSON.
+  for (const b of parsed.bad) {
+    await sendToDeadLetters(deps, source, { ...msg, data: Buffer.from(JSON.stringify(b.result) ?? 'null'), attributes: { ...msg.attributes, result_index: String(b.index) } }, b.rejection);
+  }
+  await deps.users.save(parsed.rows);
+  return parsed.rows.length;
+}
