@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { averageSpeed, judgeSpeed } from '../shared/speed/average-speed.js';
-import { loadConfig } from '../shared/core/config.js';
+import { loadConfig } from '../shared/config.js';
 import { sectionPoints, seedSpeed } from '../cli/generate-traffic.js';
 
 /**

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
 import { haversineKm } from '../shared/core/geo.js';
-import type { FaultPoint } from '../shared/core/ports.js';
+import type { FaultPoint } from '../shared/core/faults.js';
 import { FUNCTIONS } from '../functions/catalog.js';
 import { runEventGenerator, runGenerator, type DemoOptions } from '../cli/demo.js';
 import { seedVehicleMessages } from '../cli/generate-traffic.js';

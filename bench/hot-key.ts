@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
-import { loadConfig } from '../shared/core/config.js';
+import { loadConfig } from '../shared/config.js';
 import { silentLogger } from '../shared/core/logger.js';
 import { createRuntime } from '../shared/runtime.js';
 import { clickRow, randomUserResponse, transactionMessage } from '../cli/generate-events.js';

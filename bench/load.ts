@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
-import type { Radar } from '../shared/core/config.js';
+import type { Radar } from '../shared/config.js';
 import { haversineKm } from '../shared/core/geo.js';
 import { ensureEmulator, freePort, type Emulator } from '../cli/emulators.js';
 import { seedVehicleId, seedVehicleMessages } from '../cli/generate-traffic.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TesseractTextDetector } from '../shared/platform/tesseract-text-detector.js';
 import { pickPlate, NY_FORMATS, type PlateRead } from '../shared/fines/plate.js';
-import { PLATE_REVIEW_BELOW } from '../shared/core/config.js';
+import { PLATE_REVIEW_BELOW } from '../shared/config.js';
 import { renderCapturePhoto } from '../cli/capture-photo.js';
 import { plateId } from '../cli/generate-traffic.js';
 

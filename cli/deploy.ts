@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FUNCTIONS, BUILD_ACCOUNT, type FunctionSpec, type Grant } from '../functions/catalog.js';
-import { loadConfig, type Config } from '../shared/core/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
 type Threshold = { kind: 'threshold' | 'absent'; display_name: string; documentation: string; filter: string; comparison: string; threshold: number; duration_s: number; alignment_s: number; aligner: string; reducer: string; group_by: string[] };

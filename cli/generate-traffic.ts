@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
-import type { Radar } from '../shared/core/config.js';
+import type { Radar } from '../shared/config.js';
 import { gsUri, objectName } from '../shared/fines/object-names.js';
-import type { ObjectStore } from '../shared/core/ports.js';
+import type { ObjectStore } from '../shared/fines/ports.js';
 import { renderCapturePhoto } from './capture-photo.js';
 import { plateForVehicle } from './cars-api.js';
 

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { loadConfig } from '../shared/core/config.js';
+import { loadConfig } from '../shared/config.js';
 import { createLogger, parseSeverity } from '../shared/core/logger.js';
 import { createRuntime, setRuntime } from '../shared/runtime.js';
 

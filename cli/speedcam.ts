@@ -8,7 +8,7 @@ import { Storage } from '@google-cloud/storage';
 import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
 import { GcsObjectStore } from '../shared/platform/gcs-object-store.js';
 import { LocalObjectStore } from '../shared/platform/local-object-store.js';
-import { loadConfig } from '../shared/core/config.js';
+import { loadConfig } from '../shared/config.js';
 import { repoPath } from '../shared/export/schemas.js';
 import { formatSummary, runDemo } from './demo.js';
 import { carsApiEnv, defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { FUNCTIONS } from '../functions/catalog.js';
-import { loadConfig, type Config } from '../shared/core/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
 import { runFlush, type FlushReport } from '../shared/export/flush.js';
 import { createLogger, parseSeverity } from '../shared/core/logger.js';
 import { createRuntime, setRuntime, type Runtime } from '../shared/runtime.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../shared/core/config.js';
+import type { Config } from '../shared/config.js';
 
 type TopicKey = keyof Config['topics'];
 

@@ -11,14 +11,20 @@ import type { FineDeps } from './fines/fine.js';
 import { FirestoreWindowStore } from './platform/firestore/window-store.js';
 import { WindowIngest, type WindowDeps } from './windows/window-engine.js';
 import { clickPipeline, transactionPipeline } from './windows/pipelines.js';
-import { FirestoreUserStore } from './registrations/registrations.js';
-import { FirestoreDeadLetterStore, FirestoreFlushControl } from './platform/firestore/flush-control.js';
+import { FirestoreUserStore } from './platform/firestore/user-store.js';
+import { FirestoreDeadLetterStore } from './platform/firestore/dead-letter-store.js';
+import { FirestoreFlushControl } from './platform/firestore/flush-control.js';
 import { FirestorePassageStore } from './platform/firestore/passage-store.js';
 import { PubSubPublisher } from './platform/pubsub-publisher.js';
-import { loadConfig, type Config } from './core/config.js';
+import { loadConfig, type Config } from './config.js';
 import type { FlushDeps } from './export/flush.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { Faults, OpsCounter, systemClock, type Clock, type ObjectStore, type Publisher, type TextDetector, type Warehouse } from './core/ports.js';
+import { Faults } from './core/faults.js';
+import { OpsCounter } from './core/ops-counter.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { ObjectStore, TextDetector } from './fines/ports.js';
+import type { Publisher } from './core/publisher.js';
+import type { Warehouse } from './export/warehouse.js';
 import { SpeedCheck } from './speed/speed-check.js';
 
 /** Everything a function needs, wired to real clients (emulators when the *_EMULATOR_HOST vars are set). */
@@ -84,8 +90,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const pubsub = overrides.publisher ? null : new PubSubPublisher(new PubSub({ projectId: config.projectId }));
   const publisher: Publisher = overrides.publisher ?? pubsub!;
-  const passages = new FirestorePassageStore(db, config.collections, config.retentionMs, ops, clock);
-  const fines = new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock);
+  const firestore = { db, retentionMs: config.retentionMs, ops, clock };
+  // The window pipelines and registrations count their operations apart.
+  const windowFirestore = { ...firestore, ops: windowOps };
+  const passages = new FirestorePassageStore(firestore, config.collections);
+  const fines = new FirestoreFineStore(firestore, config.collections.fines);
   const objects: ObjectStore =
     overrides.objects ??
     (config.objects.kind === 'local'
@@ -110,7 +119,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     },
     close: async () => (await detector)?.close?.(),
   };
-  const deadLetters = new FirestoreDeadLetterStore(db, config.collections.deadLetters, config.retentionMs, ops, clock);
+  const deadLetters = new FirestoreDeadLetterStore(firestore, config.collections.deadLetters);
   const control = new FirestoreFlushControl(db, config.collections.control, ops, clock);
   const wh = config.warehouse;
   const openWarehouse = async (): Promise<Warehouse> => {
@@ -118,8 +127,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     const { BigQuery: Client } = require('@google-cloud/bigquery') as { BigQuery: typeof BigQuery };
     return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
   };
-  const windows = new FirestoreWindowStore(db, config.collections, config.retentionMs, windowOps, clock);
-  const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, windowOps, clock);
+  const windows = new FirestoreWindowStore(windowFirestore, config.collections);
+  const users = new FirestoreUserStore(windowFirestore, config.collections.users);
   const base = { config, logger, clock, faults, publisher, store: passages };
   const windowDeps: WindowDeps = { config, logger, clock, faults, publisher, windows };
   const speedCheck = new SpeedCheck(base);

@@ -1,4 +1,4 @@
-import { Rejection } from '../dead-letters/dead-letter.js';
+import { Rejection } from './rejection.js';
 import type { InboundMessage } from './pubsub-message.js';
 
 /**

@@ -1,32 +1,6 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../core/hashing.js';
+import type { DeadLetterReason, Rejection } from '../core/rejection.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
-
-/** Stable reason codes: dashboards and alerts key on them. */
-export type DeadLetterReason =
-  | 'empty_payload'
-  | 'oversized'
-  | 'not_utf8'
-  | 'malformed_json'
-  | 'not_an_object'
-  | 'invalid_fields'
-  | 'unknown_radar'
-  | 'coordinates_out_of_range'
-  | 'off_section'
-  | 'speed_out_of_range'
-  | 'timestamp_out_of_range'
-  | 'late'
-  | 'delivery_attempts_exhausted'
-  /** the warehouse refused the row (the flush's export; error = the warehouse's reason and message) */
-  | 'warehouse_rejected';
-
-export class Rejection {
-  constructor(
-    readonly reason: DeadLetterReason,
-    readonly detail: string,
-    /** observation id, when the payload parsed far enough to have one */
-    readonly obsId?: string,
-  ) {}
-}
 
 /** What travels on the dead-letters topic and lands in the dead_letters table. */
 export interface DeadLetter {
@@ -41,6 +15,14 @@ export interface DeadLetter {
   attributes: Record<string, string>;
   message_id: string;
   publish_time: string;
+}
+
+/** Where dead letters are kept until the flush exports them (Firestore: shared/platform/firestore/dead-letter-store.ts). */
+export interface DeadLetterStore {
+  /** keeps the dead letter under its id (a redelivery is the same document) */
+  save(dl: DeadLetter): Promise<void>;
+  /** dead letters kept in [fromMs, toMs) of commit time, oldest first */
+  scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ dl: DeadLetter; exportAtMs: number }[]>;
 }
 
 const MAX_ERROR_CHARS = 2000;
@@ -70,8 +52,4 @@ export function buildDeadLetter(source: string, msg: InboundMessage, rejection: 
     message_id: msg.messageId,
     publish_time: new Date(msg.publishTimeMs).toISOString(),
   };
-}
-
-export function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
 }

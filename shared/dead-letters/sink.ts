@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { buildDeadLetter, Rejection, type DeadLetter } from './dead-letter.js';
+import { buildDeadLetter, type DeadLetter } from './dead-letter.js';
+import { Rejection } from '../core/rejection.js';
 import type { Logger } from '../core/logger.js';
-import type { Clock, Faults } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import type { Faults } from '../core/faults.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 
 const envelope = z.object({

@@ -1,18 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { FirestoreDeadLetterStore, FirestoreFlushControl, Watermarks } from '../platform/firestore/flush-control.js';
-import type { Config } from '../core/config.js';
-import { sha256, type DeadLetter } from '../dead-letters/dead-letter.js';
+import type { FirestoreDeadLetterStore } from '../platform/firestore/dead-letter-store.js';
+import type { FirestoreFlushControl, Watermarks } from '../platform/firestore/flush-control.js';
+import type { Config } from '../config.js';
+import { sha256 } from '../core/hashing.js';
+import type { DeadLetter } from '../dead-letters/dead-letter.js';
 import { passageRow } from '../speed/decision.js';
 import { fineRow, notifyFine, type FineStore } from '../fines/fine.js';
 import type { Logger } from '../core/logger.js';
 import type { PassageStore } from '../speed/passage-store.js';
-import type { Clock, Faults, Publisher, RejectedRow, Row, Warehouse } from '../core/ports.js';
-import { publishDecision } from '../speed/speed-check.js';
+import type { Clock } from '../core/clock.js';
+import type { Faults } from '../core/faults.js';
+import type { Publisher } from '../core/publisher.js';
+import type { RejectedRow, Row, Warehouse } from './warehouse.js';
+import { publishDecision } from '../speed/decision.js';
 import type { FirestoreWindowStore } from '../platform/firestore/window-store.js';
 import type { PassageDecision } from '../speed/passage.js';
 import { flushWindows } from '../windows/window-engine.js';
 import { sectionTrafficPipeline, windowPipelines, type WindowEvent } from '../windows/pipelines.js';
-import type { FirestoreUserStore } from '../registrations/registrations.js';
+import type { FirestoreUserStore } from '../platform/firestore/user-store.js';
 
 export interface FlushDeps {
   config: Config;

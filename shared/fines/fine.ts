@@ -1,14 +1,19 @@
 import { z } from 'zod';
-import type { Config } from '../core/config.js';
-import { Rejection, sha256 } from '../dead-letters/dead-letter.js';
+import type { Config } from '../config.js';
+import { Rejection } from '../core/rejection.js';
+import { sha256 } from '../core/hashing.js';
 import { drawAnalysedPhoto } from './evidence-photo.js';
 import type { Logger } from '../core/logger.js';
 import { gsUri, objectName } from './object-names.js';
 import { findPhoto, type PhotoProblem, type PhotoSource } from './photo-sources.js';
 import { normalizePlate, pickPlate, type PlateRead } from './plate.js';
-import type { Clock, Faults, ObjectStore, Publisher, Row, TextDetector } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import type { Faults } from '../core/faults.js';
+import type { ObjectStore, TextDetector } from './ports.js';
+import type { Publisher } from '../core/publisher.js';
+import type { Row } from '../export/warehouse.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
-import { sendToDeadLetters } from '../speed/speed-check.js';
+import { sendToDeadLetters } from '../dead-letters/send.js';
 
 export type FineReviewReason =
   | PhotoProblem

@@ -1,6 +1,6 @@
 import { gsUri, objectName, parseGsUri } from './object-names.js';
 import { inspectPhoto, UnreadablePhoto, type PhotoInfo } from './image.js';
-import { ObjectAccessDenied, type ObjectStore } from '../core/ports.js';
+import { ObjectAccessDenied, type ObjectStore } from './ports.js';
 import { PermanentFetchError, safeGet, type FetchPolicy } from './safe-fetch.js';
 
 /** Where the photo of a passage came from. */

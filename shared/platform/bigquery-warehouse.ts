@@ -1,5 +1,5 @@
 import type { BigQuery } from '@google-cloud/bigquery';
-import type { RejectedRow, Row, Warehouse } from '../core/ports.js';
+import type { RejectedRow, Row, Warehouse } from '../export/warehouse.js';
 
 /** insertAll limits: 50,000 rows and 10 MB per request (500 rows recommended); 10 MB per row. */
 const MAX_ROWS_PER_REQUEST = 500;

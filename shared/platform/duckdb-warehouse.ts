@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import type { RejectedRow, Row, Warehouse } from '../core/ports.js';
+import type { RejectedRow, Row, Warehouse } from '../export/warehouse.js';
 import { loadSchemas, type SchemaField } from '../export/schemas.js';
 
 const DUCK_TYPE: Record<SchemaField['type'], string> = {

@@ -1,6 +1,6 @@
 import type { Storage } from '@google-cloud/storage';
 import { parseGsUri } from '../fines/object-names.js';
-import { ObjectAccessDenied, type ObjectStore } from '../core/ports.js';
+import { ObjectAccessDenied, type ObjectStore } from '../fines/ports.js';
 
 const status = (err: unknown) => (err as { code?: number }).code;
 

@@ -2,7 +2,7 @@ import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseGsUri } from '../fines/object-names.js';
-import { ObjectAccessDenied, type ObjectStore } from '../core/ports.js';
+import { ObjectAccessDenied, type ObjectStore } from '../fines/ports.js';
 
 /** Cloud Storage stand-in: gs://bucket/name is the file <root>/bucket/name. */
 export class LocalObjectStore implements ObjectStore {

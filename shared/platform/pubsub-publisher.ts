@@ -1,5 +1,5 @@
 import { PubSub, type Topic } from '@google-cloud/pubsub';
-import type { Publisher } from '../core/ports.js';
+import type { Publisher } from '../core/publisher.js';
 
 /** Publishes through @google-cloud/pubsub (the emulator when PUBSUB_EMULATOR_HOST is set). */
 export class PubSubPublisher implements Publisher {

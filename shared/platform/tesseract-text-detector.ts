@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { createWorker, OEM, PSM, type Block, type Worker } from 'tesseract.js';
 import { cropForOcr, estimateSkew, loadGray, locateTextRegions, refineToPlate, trimBand, type Gray } from '../fines/image.js';
 import { NY_FORMATS, votePlate, type Box, type OcrPass, type PlateVote, type TextDetection } from '../fines/plate.js';
-import type { TextDetector } from '../core/ports.js';
+import type { TextDetector } from '../fines/ports.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,5 +1,5 @@
 import type { ImageAnnotatorClient } from '@google-cloud/vision';
-import type { TextDetector } from '../core/ports.js';
+import type { TextDetector } from '../fines/ports.js';
 import type { Box, TextDetection } from '../fines/plate.js';
 
 interface Vertex {

@@ -1,14 +1,15 @@
-import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
-import type { Config } from '../core/config.js';
-import { Rejection, sha256 } from '../dead-letters/dead-letter.js';
-import type { Clock, OpsCounter, Publisher, Row } from '../core/ports.js';
+import type { Config } from '../config.js';
+import { Rejection } from '../core/rejection.js';
+import { sha256 } from '../core/hashing.js';
+import type { Clock } from '../core/clock.js';
+import type { Publisher } from '../core/publisher.js';
+import type { Row } from '../export/warehouse.js';
 import type { Logger } from '../core/logger.js';
-import type { Faults } from '../core/ports.js';
+import type { Faults } from '../core/faults.js';
 import { decodeJsonObject } from '../core/payload.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
-import { scanByExportAt } from '../platform/firestore/export-scan.js';
-import { sendToDeadLetters } from '../speed/speed-check.js';
+import { sendToDeadLetters } from '../dead-letters/send.js';
 
 /**
  * seed 004: randomuser.me responses → one `users` row per result. No window is needed, so the simplest
@@ -26,6 +27,14 @@ const result = z.object({
 const response = z.object({ results: z.array(z.unknown()).min(1).max(5000), info: z.object({}).passthrough().optional() });
 
 export type UserRow = Row & { login_username: string };
+
+/** Where users are kept until the flush exports them (Firestore: shared/platform/firestore/user-store.ts). */
+export interface UserStore {
+  /** sets each user's document to its row (a redelivered response writes the same values) */
+  save(rows: readonly UserRow[]): Promise<void>;
+  /** users saved in [fromMs, toMs) of commit time, oldest first */
+  scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ row: UserRow; exportAtMs: number }[]>;
+}
 
 /**
  * Registrations are accepted up to Pub/Sub's own message limit (10,000,000 bytes), not the general
@@ -73,36 +82,8 @@ export function parseRegistrations(msg: InboundMessage, maxBytes: number): { row
 
 const issues = (e: z.ZodError) => e.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
 
-export class FirestoreUserStore {
-  constructor(
-    private readonly db: Firestore,
-    private readonly collection: string,
-    private readonly retentionMs: number,
-    private readonly ops: OpsCounter,
-    private readonly clock: Clock,
-  ) {}
-
-  /** One batched commit per 450 users (a 100-result response is one commit, not 100 round trips). */
-  async save(all: readonly UserRow[]): Promise<void> {
-    // A response listing one user twice: one write (a batch writes each document once).
-    const rows = [...new Map(all.map((r) => [r.row_id, r])).values()];
-    for (let i = 0; i < rows.length; i += 450) {
-      const wb = this.db.batch();
-      for (const row of rows.slice(i, i + 450)) {
-        wb.set(this.db.collection(this.collection).doc(sha256(row.row_id).slice(0, 40)), { row, exportAt: FieldValue.serverTimestamp(), expireAt: Timestamp.fromMillis(this.clock.now() + this.retentionMs) });
-        this.ops.writes++;
-      }
-      await wb.commit();
-    }
-  }
-
-  async scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ row: UserRow; exportAtMs: number }[]> {
-    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => ({ row: data['row'] as UserRow, exportAtMs }));
-  }
-}
-
 export async function handleRegistrations(
-  deps: { config: Config; users: Pick<FirestoreUserStore, 'save'>; publisher: Publisher; logger: Logger; clock: Clock; faults: Faults },
+  deps: { config: Config; users: Pick<UserStore, 'save'>; publisher: Publisher; logger: Logger; clock: Clock; faults: Faults },
   msg: InboundMessage,
 ): Promise<number> {
   const source = deps.config.topics.userRegistrations;

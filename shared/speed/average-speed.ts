@@ -1,4 +1,4 @@
-import type { Radar } from '../core/config.js';
+import type { Radar } from '../config.js';
 import { haversineKm, projectOnSection, type LatLon } from '../core/geo.js';
 
 export interface SpeedSample {

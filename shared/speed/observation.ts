@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { Config, Radar } from '../core/config.js';
-import { radarIdPattern } from '../core/config.js';
-import { Rejection, sha256 } from '../dead-letters/dead-letter.js';
+import type { Config, Radar } from '../config.js';
+import { radarIdPattern } from '../config.js';
+import { Rejection } from '../core/rejection.js';
+import { sha256 } from '../core/hashing.js';
 import { projectOnSection, type LatLon } from '../core/geo.js';
 import { decodeJsonObject } from '../core/payload.js';
 import type { InboundMessage } from '../core/pubsub-message.js';

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Config, Radar } from '../core/config.js';
+import type { Config, Radar } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import type { Observation } from './observation.js';
 import { applyObservations, type ObservationOutcome, type PassageState } from './passage.js';
 import type { DecisionRef, LogCursor, LogEntry, LoggedObservation, PassageStore, SweepLease, SweptVehicle, VehicleBatches } from './passage-store.js';
-import type { Clock, Faults, Publisher } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import type { Faults } from '../core/faults.js';
+import type { Publisher } from '../core/publisher.js';
 
 /** What the sweep learnt about one observation: its outcome, and the dead letter sent when it was late. */
 export type SweepOutcome = ObservationOutcome & { deadLetterId?: string };

@@ -1,5 +1,5 @@
 import { averageSpeed, judgeSpeed, type ReviewReason, type SpeedMethod } from './average-speed.js';
-import type { Radar } from '../core/config.js';
+import type { Radar } from '../config.js';
 import type { LatLon } from '../core/geo.js';
 import type { Observation } from './observation.js';
 

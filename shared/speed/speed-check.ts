@@ -1,13 +1,16 @@
-import type { Config } from '../core/config.js';
-import { buildDeadLetter, Rejection, type DeadLetter } from '../dead-letters/dead-letter.js';
-import { decisionMessage } from './decision.js';
+import type { Config } from '../config.js';
+import { Rejection } from '../core/rejection.js';
+import { publishDecisionMessage, publishDecisions } from './decision.js';
+import { sendToDeadLetters } from '../dead-letters/send.js';
 import { GroupCommitter } from '../core/group-commit.js';
 import type { Logger } from '../core/logger.js';
 import { parseObservation, type Observation } from './observation.js';
 import { applyObservations, passageKey } from './passage.js';
 import type { DecisionRef, LoggedObservation, PassageStore } from './passage-store.js';
 import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
-import type { Clock, Faults, Publisher } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import type { Faults } from '../core/faults.js';
+import type { Publisher } from '../core/publisher.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 
 export interface SpeedCheckDeps {
@@ -118,7 +121,7 @@ export class SpeedCheck {
     faults.check('observation.afterCommit');
     const refs = [...outcome.toPublish];
     for (const ref of outcome.unconfirmed) if (!(await store.isPublished(ref.decision.passageId))) refs.push(ref);
-    await Promise.all(refs.map((ref) => publishOne(this.deps, ref)));
+    await Promise.all(refs.map((ref) => publishDecisionMessage(this.deps, ref)));
     faults.check('decision.afterPublish');
     await Promise.all(refs.map((ref) => this.marks.submit('marks', ref)));
     this.deps.logger.debug('batch committed', { key, size: items.length, decided: outcome.decided.length });
@@ -165,59 +168,4 @@ export class BurstLocality {
     if (this.recent.length < this.window / 2 || this.seen++ % this.probeEvery === 0) return true;
     return this.recent.filter(Boolean).length / this.recent.length >= this.threshold;
   }
-}
-
-/** Publishes a decision to its topic (`non-fined-vehicles` or `speeding-vehicles`). */
-async function publishOne(deps: Pick<SpeedCheckDeps, 'config' | 'publisher' | 'logger'>, ref: DecisionRef): Promise<void> {
-  const d = ref.decision;
-  const topic = d.isTicketed ? deps.config.topics.speedingVehicles : deps.config.topics.nonFinedVehicles;
-  await deps.publisher.publish(topic, Buffer.from(JSON.stringify(decisionMessage(d))), {
-    passage_id: d.passageId,
-    radar_id: d.radarId,
-  });
-  deps.logger.info('passage decided', {
-    passage_id: d.passageId,
-    vehicle_id: d.vehicleId,
-    avg_speed: d.avgSpeedKmh,
-    is_Ticketed: d.isTicketed,
-    review_reason: d.reviewReason,
-    close_reason: d.closeReason,
-    topic,
-  });
-}
-
-/** Publishes decisions, then records them published with one write (the flush republishes unrecorded ones). */
-export async function publishDecisions(
-  deps: Pick<SpeedCheckDeps, 'config' | 'store' | 'publisher' | 'faults' | 'logger'>,
-  refs: readonly DecisionRef[],
-): Promise<void> {
-  await Promise.all(refs.map((ref) => publishOne(deps, ref))); // concurrent publishes share a request
-  deps.faults.check('decision.afterPublish');
-  await deps.store.markPublished(...refs);
-}
-
-/** Publishes a decision to its topic, then marks it published (the flush republishes unmarked ones). */
-export async function publishDecision(
-  deps: Pick<SpeedCheckDeps, 'config' | 'store' | 'publisher' | 'faults' | 'logger'>,
-  ref: DecisionRef,
-): Promise<void> {
-  await publishDecisions(deps, [ref]);
-}
-
-/** Publishes a rejected message to the dead-letters topic; a failure throws, so the message is retried. */
-export async function sendToDeadLetters(
-  deps: Pick<SpeedCheckDeps, 'config' | 'publisher' | 'logger' | 'clock' | 'faults'>,
-  source: string,
-  msg: InboundMessage,
-  rejection: Rejection,
-): Promise<DeadLetter> {
-  const dl = buildDeadLetter(source, msg, rejection, deps.clock.now());
-  deps.faults.check('deadLetter.beforePublish');
-  await deps.publisher.publish(deps.config.topics.deadLetters, Buffer.from(JSON.stringify(dl)), {
-    dead_letter_id: dl.dead_letter_id,
-    source,
-    reason: dl.reason,
-  });
-  deps.logger.warn('message dead-lettered', { source, reason: dl.reason, error: dl.error, message_id: msg.messageId, dead_letter_id: dl.dead_letter_id });
-  return dl;
 }

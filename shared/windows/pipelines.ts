@@ -1,7 +1,8 @@
 import { DateTime } from 'luxon';
-import type { Config } from '../core/config.js';
-import { Rejection, sha256 } from '../dead-letters/dead-letter.js';
-import type { Row } from '../core/ports.js';
+import type { Config } from '../config.js';
+import { Rejection } from '../core/rejection.js';
+import { sha256 } from '../core/hashing.js';
+import type { Row } from '../export/warehouse.js';
 import { decodeJsonObject } from '../core/payload.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { describeEventTime, type LatePolicy, type PipelineSettings } from './pipeline-config.js';

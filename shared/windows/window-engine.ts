@@ -1,17 +1,20 @@
-import type { FirestoreWindowStore, WindowBatch, WindowState } from '../platform/firestore/window-store.js';
-import type { Config } from '../core/config.js';
-import { Rejection } from '../dead-letters/dead-letter.js';
+import type { WindowBatch, WindowState, WindowStore } from './window-store.js';
+import type { Config } from '../config.js';
+import { Rejection } from '../core/rejection.js';
 import { GroupCommitter } from '../core/group-commit.js';
 import type { Logger } from '../core/logger.js';
-import type { Clock, Faults, Publisher, Row } from '../core/ports.js';
+import type { Clock } from '../core/clock.js';
+import type { Faults } from '../core/faults.js';
+import type { Publisher } from '../core/publisher.js';
+import type { Row } from '../export/warehouse.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
-import { sendToDeadLetters } from '../speed/speed-check.js';
+import { sendToDeadLetters } from '../dead-letters/send.js';
 import { accumulate, aggregatesOf, emptyAccumulator, windowOf, type Accumulator, type WindowEvent, type WindowPipeline } from './pipelines.js';
 import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type WindowShard } from './window-state.js';
 
 export interface WindowDeps {
   config: Config;
-  windows: Pick<FirestoreWindowStore, 'append' | 'getState' | 'getShards'>;
+  windows: Pick<WindowStore, 'append' | 'getState' | 'getShards'>;
   publisher: Publisher;
   logger: Logger;
   clock: Clock;
@@ -136,7 +139,7 @@ export class WindowIngest {
 
 export interface WindowFlushDeps {
   config: Config;
-  windows: Pick<FirestoreWindowStore, 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
+  windows: Pick<WindowStore, 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
   publisher: Publisher;
   logger: Logger;
   clock: Clock;

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDbWarehouse } from '../../shared/platform/duckdb-warehouse.js';
 import { silentLogger } from '../../shared/core/logger.js';
-import { Faults } from '../../shared/core/ports.js';
+import { Faults } from '../../shared/core/faults.js';
 import { createRuntime, type RuntimeOverrides } from '../../shared/runtime.js';
 import { inject } from 'vitest';
-import { loadConfig, type Config } from '../../shared/core/config.js';
-import type { Publisher } from '../../shared/core/ports.js';
+import { loadConfig, type Config } from '../../shared/config.js';
+import type { Publisher } from '../../shared/core/publisher.js';
 import type { InboundMessage } from '../../shared/core/pubsub-message.js';
 
 /** Points this test file's Google clients at the run's emulators; returns a fresh demo- project id. */

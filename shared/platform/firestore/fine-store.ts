@@ -1,21 +1,19 @@
-import { FieldValue, Timestamp, type DocumentData, type Firestore } from '@google-cloud/firestore';
+import { FieldValue, type DocumentData } from '@google-cloud/firestore';
 import type { FineRecord, FineStore, StoredFine } from '../../fines/fine.js';
-import type { Clock, OpsCounter } from '../../core/ports.js';
-import { scanByExportAt } from './export-scan.js';
+import { FirestoreStore, type FirestoreContext } from './store.js';
 
 /**
  * Fine records, one document per fine id (derived from the passage): a retried fine finds its record
  * and reuses it, so there is never a second fine. `pendingNotify` is removed once the notification is
  * published; `exportAt` (commit time) drives the flush's export to fined_vehicles.
  */
-export class FirestoreFineStore implements FineStore {
+export class FirestoreFineStore extends FirestoreStore implements FineStore {
   constructor(
-    private readonly db: Firestore,
+    ctx: FirestoreContext,
     private readonly collection: string,
-    private readonly retentionMs: number,
-    private readonly ops: OpsCounter,
-    private readonly clock: Clock,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   async get(fineId: string): Promise<StoredFine | null> {
     const snap = await this.db.collection(this.collection).doc(fineId).get();
@@ -34,7 +32,7 @@ export class FirestoreFineStore implements FineStore {
         ...record,
         pendingNotify: true,
         exportAt: FieldValue.serverTimestamp(),
-        expireAt: Timestamp.fromMillis(this.clock.now() + this.retentionMs),
+        expireAt: this.expireAt(),
       });
       this.ops.writes++;
       return { record, pendingNotify: true };
@@ -47,7 +45,7 @@ export class FirestoreFineStore implements FineStore {
   }
 
   async scanForExport(fromMs: number, toMs: number, limit: number): Promise<(StoredFine & { exportAtMs: number })[]> {
-    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => ({ ...toStored(data), exportAtMs }));
+    return (await this.scanByExportAt(this.collection, fromMs, toMs, limit)).map(({ data, exportAtMs }) => ({ ...toStored(data), exportAtMs }));
   }
 }
 

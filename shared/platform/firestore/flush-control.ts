@@ -1,7 +1,6 @@
-import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
-import type { DeadLetter } from '../../dead-letters/dead-letter.js';
-import type { Clock, OpsCounter } from '../../core/ports.js';
-import { scanByExportAt } from './export-scan.js';
+import type { Firestore } from '@google-cloud/firestore';
+import type { Clock } from '../../core/clock.js';
+import type { OpsCounter } from '../../core/ops-counter.js';
 
 export type Watermarks = Record<string, number>;
 
@@ -45,32 +44,6 @@ export class FirestoreFlushControl {
       if (snap.data()?.['owner'] !== owner) throw new Error(`flush lease lost by ${owner}; watermarks not advanced`);
       tx.set(this.ref, { owner: null, leaseUntilMs: 0, watermarks });
       this.ops.writes++;
-    });
-  }
-}
-
-/** Dead letters kept for the flush to export; the id makes a redelivered dead letter one document. */
-export class FirestoreDeadLetterStore {
-  constructor(
-    private readonly db: Firestore,
-    private readonly collection: string,
-    private readonly retentionMs: number,
-    private readonly ops: OpsCounter,
-    private readonly clock: Clock,
-  ) {}
-
-  async save(dl: DeadLetter): Promise<void> {
-    await this.db
-      .collection(this.collection)
-      .doc(dl.dead_letter_id)
-      .set({ ...dl, exportAt: FieldValue.serverTimestamp(), expireAt: Timestamp.fromMillis(this.clock.now() + this.retentionMs) });
-    this.ops.writes++;
-  }
-
-  async scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ dl: DeadLetter; exportAtMs: number }[]> {
-    return (await scanByExportAt(this.db, this.collection, fromMs, toMs, limit, this.ops)).map(({ data, exportAtMs }) => {
-      const { exportAt: _e, expireAt: _x, ...dl } = data;
-      return { dl: dl as DeadLetter, exportAtMs };
     });
   }
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentData, type DocumentReference, type Firestore, type Transaction } from '@google-cloud/firestore';
-import type { Radar } from '../../core/config.js';
+import type { Radar } from '../../config.js';
 import type { Observation } from '../../speed/observation.js';
 import { applyObservations, closeIfExpired, passageKey, sessionGap, type ApplyResult, type ObservationOutcome, type PassageDecision, type PassageState } from '../../speed/passage.js';
-import type { Clock, OpsCounter } from '../../core/ports.js';
+import type { Clock } from '../../core/clock.js';
+import type { OpsCounter } from '../../core/ops-counter.js';
 import type {
   BatchOutcome,
   DecisionRef,
@@ -16,7 +17,7 @@ import type {
   SweptVehicle,
   VehicleBatches,
 } from '../../speed/passage-store.js';
-import { scanByExportAt } from './export-scan.js';
+import { FirestoreStore, type FirestoreContext } from './store.js';
 
 export interface PassageCollections {
   passages: string;
@@ -52,17 +53,16 @@ const LOG_RETENTION_MS = 7 * 86_400_000;
  * instances) go to the radar's log first (`appendLog`); one sweeper at a time per radar, under a lease,
  * applies them to these documents (`commitSweep`). See shared/speed/passage-sweep.ts.
  */
-export class FirestorePassageStore implements PassageStore {
+export class FirestorePassageStore extends FirestoreStore implements PassageStore {
   /** the same operations as `ops`, by what they were for (the load bench reports where the cost goes) */
   readonly opsByKind: Record<string, { reads: number; writes: number; deletes: number; transactions: number }> = {};
 
   constructor(
-    private readonly db: Firestore,
+    ctx: FirestoreContext,
     private readonly collections: PassageCollections,
-    private readonly retentionMs: number,
-    private readonly ops: OpsCounter,
-    private readonly clock: Clock,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   private count(kind: string, op: 'reads' | 'writes' | 'deletes' | 'transactions', n = 1): void {
     this.ops[op] += n;
@@ -174,7 +174,7 @@ export class FirestorePassageStore implements PassageStore {
         ids: [...new Set(refs.map((r) => r.decision.passageId))],
         createdAt: FieldValue.serverTimestamp(),
         // As long as the passages: a flag on an archived passage is checked against these marks.
-        expireAt: Timestamp.fromMillis(this.clock.now() + this.retentionMs),
+        expireAt: this.expireAt(),
       });
     this.count('publish_mark', 'writes');
   }
@@ -201,7 +201,7 @@ export class FirestorePassageStore implements PassageStore {
   async scanForExport(collection: 'passages' | 'archive', fromMs: number, toMs: number, limit: number): Promise<ExportedPassage[]> {
     const name = this.collections[collection];
     const page: { id: string; decision: PassageDecision; flagged: boolean; exportAtMs: number }[] = [];
-    for (const { id, data, exportAtMs } of await scanByExportAt(this.db, name, fromMs, toMs, limit, this.ops)) {
+    for (const { id, data, exportAtMs } of await this.scanByExportAt(name, fromMs, toMs, limit)) {
       const state = fromDoc(data);
       if (!state.decision) continue;
       const pending = (data['pendingPublish'] as Record<string, boolean> | undefined) ?? {};
@@ -222,7 +222,7 @@ export class FirestorePassageStore implements PassageStore {
         // One string field: one index entry however many observations the entry holds.
         items: JSON.stringify(items.map(({ obs, msg }) => ({ o: obs, m: { d: msg.data.toString('base64'), a: msg.attributes, id: msg.messageId, pt: msg.publishTimeMs } }))),
         createdAt: FieldValue.serverTimestamp(),
-        expireAt: Timestamp.fromMillis(this.clock.now() + LOG_RETENTION_MS),
+        expireAt: this.expireAt(LOG_RETENTION_MS),
       });
     this.count('log_append', 'writes');
   }

@@ -1,43 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { FieldValue, Timestamp, type DocumentSnapshot, type Firestore } from '@google-cloud/firestore';
-import type { Clock, OpsCounter } from '../../core/ports.js';
+import { FieldValue, type DocumentSnapshot, type Timestamp } from '@google-cloud/firestore';
 import type { WindowEvent } from '../../windows/pipelines.js';
 import { decodeAcc, DigestSet, encodeAcc, type WindowShard } from '../../windows/window-state.js';
+import type { PipelineProbe, WindowBatch, WindowState, WindowStore } from '../../windows/window-store.js';
+import { FirestoreStore, type FirestoreContext } from './store.js';
 
 /** Events of one window as one batch document holds them: id → [key, time ms, values]. */
 type StoredEvents = Record<string, [string, number, Record<string, number>]>;
-
-export interface WindowBatch {
-  docId: string;
-  windowStart: number;
-  windowEnd: number;
-  /** server commit time */
-  createdMs: number;
-  /** the writing instance's clock at the commit: the flush's processing-time rules compare with it */
-  writtenAtMs: number;
-  events: WindowEvent[];
-}
-
-/** What the flush needs to know of a pipeline's open windows, from three one-document queries. */
-export interface PipelineProbe {
-  /** end of the earliest window that has batches */
-  earliestEnd: number;
-  /** the latest batch's writtenAtMs: the pipeline is idle when it is older than the lateness */
-  newestWrittenMs: number;
-  /** the greatest event time stored in any batch: how far the data has moved */
-  maxSeenMs: number;
-}
-
-export interface WindowState {
-  exported: boolean;
-  /** read time of the query whose batches made the latest rows */
-  aggregatedAsOfMs: number | null;
-  /** row_revision of the latest rows (the read time that made them) */
-  revision: number | null;
-  shards: number;
-  /** the only shard, kept in the state document, when the window has one */
-  inline: WindowShard | null;
-}
 
 /**
  * Window state without hot documents: every commit of an instance's buffered events creates new batch
@@ -46,14 +15,13 @@ export interface WindowState {
  * Per-window state documents record what the flush exported: the running aggregates and the digests
  * of the counted ids, in the state document or, for large windows, in shard documents beside it.
  */
-export class FirestoreWindowStore {
+export class FirestoreWindowStore extends FirestoreStore implements WindowStore {
   constructor(
-    private readonly db: Firestore,
+    ctx: FirestoreContext,
     private readonly collections: { windowBatchesPrefix: string; windowState: string },
-    private readonly retentionMs: number,
-    private readonly ops: OpsCounter,
-    private readonly clock: Clock,
-  ) {}
+  ) {
+    super(ctx);
+  }
 
   private batches(pipeline: string) {
     return this.db.collection(`${this.collections.windowBatchesPrefix}${pipeline}`);
@@ -63,9 +31,6 @@ export class FirestoreWindowStore {
   }
   private shardRef(pipeline: string, windowStart: number, shard: number) {
     return this.db.collection(this.collections.windowState).doc(`${pipeline}~${windowStart}~${shard}`);
-  }
-  private expireAt() {
-    return Timestamp.fromMillis(this.clock.now() + this.retentionMs);
   }
 
   /**
@@ -173,13 +138,7 @@ export class FirestoreWindowStore {
     const encode = (sh: WindowShard) => ({ acc: encodeAcc(sh.acc), ids: sh.ids.bytes });
     if (s.shards > 1) {
       // A commit is limited to 10 MiB; a shard document holds up to about 1 MiB.
-      const entries = [...s.changed];
-      for (let i = 0; i < entries.length; i += 8) {
-        const wb = this.db.batch();
-        for (const [k, sh] of entries.slice(i, i + 8)) wb.set(this.shardRef(pipeline, windowStart, k), { ...encode(sh), expireAt: this.expireAt() });
-        await wb.commit();
-        this.ops.writes += Math.min(8, entries.length - i);
-      }
+      await this.inBatches([...s.changed], (wb, [k, sh]) => wb.set(this.shardRef(pipeline, windowStart, k), { ...encode(sh), expireAt: this.expireAt() }), 'writes', 8);
     }
     const inline = s.shards === 1 ? s.changed.get(0) : undefined;
     await this.stateRef(pipeline, windowStart).set({
@@ -194,12 +153,7 @@ export class FirestoreWindowStore {
   }
 
   async deleteBatches(pipeline: string, docIds: readonly string[]): Promise<void> {
-    for (let i = 0; i < docIds.length; i += 450) {
-      const wb = this.db.batch();
-      for (const id of docIds.slice(i, i + 450)) wb.delete(this.batches(pipeline).doc(id));
-      await wb.commit();
-      this.ops.deletes += Math.min(450, docIds.length - i);
-    }
+    await this.inBatches(docIds, (wb, id) => wb.delete(this.batches(pipeline).doc(id)), 'deletes');
   }
 }
 

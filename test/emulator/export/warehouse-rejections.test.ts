@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { runFlush } from '../../../shared/export/flush.js';
-import type { Row, Warehouse } from '../../../shared/core/ports.js';
+import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
-import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/core/config.js';
+import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/config.js';
 import { haversineKm } from '../../../shared/core/geo.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';

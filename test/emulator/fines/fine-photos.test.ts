@@ -8,7 +8,7 @@ import { LocalObjectStore } from '../../../shared/platform/local-object-store.js
 import { TesseractTextDetector } from '../../../shared/platform/tesseract-text-detector.js';
 import { issueFine } from '../../../shared/fines/fine.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
-import { ObjectAccessDenied, type ObjectStore } from '../../../shared/core/ports.js';
+import { ObjectAccessDenied, type ObjectStore } from '../../../shared/fines/ports.js';
 import { plateForVehicle, startCarsApi, type CarsApi } from '../../../cli/cars-api.js';
 import { renderCapturePhoto } from '../../../cli/capture-photo.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';

@@ -4,7 +4,7 @@ import { recordDeadLetter } from '../../../shared/dead-letters/sink.js';
 import type { DeadLetter } from '../../../shared/dead-letters/dead-letter.js';
 import { runFlush } from '../../../shared/export/flush.js';
 import { silentLogger } from '../../../shared/core/logger.js';
-import type { FaultPoint } from '../../../shared/core/ports.js';
+import type { FaultPoint } from '../../../shared/core/faults.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 

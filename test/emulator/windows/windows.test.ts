@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFlush } from '../../../shared/export/flush.js';
-import type { FaultPoint } from '../../../shared/core/ports.js';
+import type { FaultPoint } from '../../../shared/core/faults.js';
 import { handleRegistrations } from '../../../shared/registrations/registrations.js';
 import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generate-events.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';

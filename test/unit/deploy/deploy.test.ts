@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, terraformCatalog } from '../../../functions/catalog.js';
-import { loadConfig } from '../../../shared/core/config.js';
+import { loadConfig } from '../../../shared/config.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
 import { carsApiEnv, deployResources, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../../cli/deploy.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../../support/system-model.js';

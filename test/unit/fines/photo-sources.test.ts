@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
 import { inspectPhoto, UnreadablePhoto } from '../../../shared/fines/image.js';
 import { findPhoto, type PhotoSourceConfig } from '../../../shared/fines/photo-sources.js';
-import { ObjectAccessDenied, type ObjectStore } from '../../../shared/core/ports.js';
+import { ObjectAccessDenied, type ObjectStore } from '../../../shared/fines/ports.js';
 import { blockedAddress, PermanentFetchError, safeGet, TransientFetchError, type FetchPolicy } from '../../../shared/fines/safe-fetch.js';
 
 /** A real photo file from the evaluation set (JPEG), and the same picture as PNG and WebP. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GcsObjectStore } from '../../../shared/platform/gcs-object-store.js';
 import { testConfig } from '../../support/fixtures.js';
 import { expandFormat, fitPlate, normalizePlate, pickPlate, resolvePlateFormats, type TextDetection } from '../../../shared/fines/plate.js';
-import { ObjectAccessDenied } from '../../../shared/core/ports.js';
+import { ObjectAccessDenied } from '../../../shared/fines/ports.js';
 
 const box = (x0: number, y0: number, x1: number, y1: number) => ({ x0, y0, x1, y1 });
 

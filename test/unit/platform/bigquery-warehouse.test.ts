@@ -1,7 +1,7 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { describe, expect, it } from 'vitest';
 import { BigQueryWarehouse } from '../../../shared/platform/bigquery-warehouse.js';
-import type { Row } from '../../../shared/core/ports.js';
+import type { Row } from '../../../shared/export/warehouse.js';
 
 /**
  * The real client's Table (its insert, partial-failure handling and PartialFailureError), with only the

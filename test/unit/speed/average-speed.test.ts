@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { averageSpeed, judgeSpeed, type SpeedSample } from '../../../shared/speed/average-speed.js';
-import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/core/config.js';
+import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/config.js';
 import { haversineKm } from '../../../shared/core/geo.js';
 import { sectionPoints } from '../../../cli/generate-traffic.js';
 import { testConfig } from '../../support/fixtures.js';

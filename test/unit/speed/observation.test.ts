@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rejection } from '../../../shared/dead-letters/dead-letter.js';
+import { Rejection } from '../../../shared/core/rejection.js';
 import { parseIsoTimestamp, parseObservation, type Observation } from '../../../shared/speed/observation.js';
 import { seedMessage } from '../../../cli/generate-traffic.js';
 import { inbound, testConfig } from '../../support/fixtures.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rejection } from '../../../shared/dead-letters/dead-letter.js';
+import { Rejection } from '../../../shared/core/rejection.js';
 import { parseObservation, type Observation } from '../../../shared/speed/observation.js';
 import { applyObservations, type PassageDecision, type PassageState } from '../../../shared/speed/passage.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';

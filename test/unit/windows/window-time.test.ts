@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../shared/core/config.js';
+import { ConfigError, loadConfig } from '../../../shared/config.js';
 import { isDue } from '../../../shared/windows/window-engine.js';
 import { clickPipeline, parseAttributeTime, parseZonedTimestamp, pythonFloat, transactionPipeline } from '../../../shared/windows/pipelines.js';
 import { DigestSet, digestOf, shardCount, shardOfDigest, shardOfKey, splitShards } from '../../../shared/windows/window-state.js';

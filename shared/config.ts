@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { AverageSpeedRule } from '../speed/average-speed.js';
-import { haversineKm, type LatLon } from './geo.js';
-import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from '../fines/plate.js';
-import type { FetchPolicy } from '../fines/safe-fetch.js';
-import { parsePipelines, type PipelinesConfig } from '../windows/pipeline-config.js';
+import type { AverageSpeedRule } from './speed/average-speed.js';
+import { haversineKm, type LatLon } from './core/geo.js';
+import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './fines/plate.js';
+import type { FetchPolicy } from './fines/safe-fetch.js';
+import { parsePipelines, type PipelinesConfig } from './windows/pipeline-config.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
 export interface Radar {
