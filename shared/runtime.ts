@@ -9,8 +9,8 @@ import { GcsObjectStore } from './platform/gcs-object-store.js';
 import { LocalObjectStore } from './platform/local-object-store.js';
 import type { FineDeps } from './fines/fine.js';
 import { FirestoreWindowStore } from './platform/firestore/window-store.js';
-import { WindowIngest, type WindowDeps } from './windows/window-engine.js';
-import { clickPipeline, transactionPipeline } from './windows/pipelines.js';
+import { WindowIngest, type WindowDeps } from './windows/window-ingest.js';
+import { clickPipeline, sectionTrafficEvents, sectionTrafficPipeline, transactionPipeline, windowPipelines } from './windows/pipelines.js';
 import { FirestoreUserStore } from './platform/firestore/user-store.js';
 import { FirestoreDeadLetterStore } from './platform/firestore/dead-letter-store.js';
 import { FirestoreFlushControl } from './platform/firestore/flush-control.js';
@@ -26,6 +26,11 @@ import type { ObjectStore, TextDetector } from './fines/ports.js';
 import type { Publisher } from './core/publisher.js';
 import type { Warehouse } from './export/warehouse.js';
 import { SpeedCheck } from './speed/speed-check.js';
+import { deadLettersExporter } from './dead-letters/export.js';
+import { closeExpiredPassages, passageExporters } from './speed/passage-export.js';
+import { finesExporter } from './fines/fine-record.js';
+import { usersExporter } from './registrations/registrations.js';
+import { windowExporter } from './windows/window-flush.js';
 
 /** Everything a function needs, wired to real clients (emulators when the *_EMULATOR_HOST vars are set). */
 export interface Runtime {
@@ -132,6 +137,26 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const base = { config, logger, clock, faults, publisher, store: passages };
   const windowDeps: WindowDeps = { config, logger, clock, faults, publisher, windows };
   const speedCheck = new SpeedCheck(base);
+  const deadLetterExport = deadLettersExporter({ store: deadLetters });
+  const sectionTraffic = sectionTrafficPipeline(config);
+  const flushDeps: FlushDeps = {
+    config,
+    control,
+    openWarehouse,
+    logger,
+    clock,
+    faults,
+    closeExpired: () => closeExpiredPassages({ ...base, sweep: () => speedCheck.sweepAll() }),
+    // In this order: section traffic hears of the passages before its windows are looked at.
+    exporters: [
+      ...passageExporters(base, (decisions) => windows.append(sectionTraffic.name, sectionTraffic.window.sizeMs, sectionTrafficEvents(decisions))),
+      finesExporter({ config, publisher, faults, fines }),
+      usersExporter({ users }),
+      ...windowPipelines(config).map((p) => windowExporter({ config, logger, clock, faults, publisher, windows }, p)),
+      deadLetterExport,
+    ],
+    refused: deadLetterExport,
+  };
   return {
     config,
     logger,
@@ -144,7 +169,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     passages,
     deadLetters,
     speedCheck,
-    flushDeps: { ...base, deadLetters, fines, control, openWarehouse, windows, users, sweepPassages: () => speedCheck.sweepAll() },
+    flushDeps,
     windows,
     users,
     windowDeps,

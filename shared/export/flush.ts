@@ -1,40 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import type { FirestoreDeadLetterStore } from '../platform/firestore/dead-letter-store.js';
-import type { FirestoreFlushControl, Watermarks } from '../platform/firestore/flush-control.js';
 import type { Config } from '../config.js';
-import { sha256 } from '../core/hashing.js';
-import type { DeadLetter } from '../dead-letters/dead-letter.js';
-import { passageRow } from '../speed/decision.js';
-import { fineRow, notifyFine, type FineStore } from '../fines/fine.js';
-import type { Logger } from '../core/logger.js';
-import type { PassageStore } from '../speed/passage-store.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
-import type { Publisher } from '../core/publisher.js';
-import type { RejectedRow, Row, Warehouse } from './warehouse.js';
-import { publishDecision } from '../speed/decision.js';
-import type { FirestoreWindowStore } from '../platform/firestore/window-store.js';
-import type { PassageDecision } from '../speed/passage.js';
-import { flushWindows } from '../windows/window-engine.js';
-import { sectionTrafficPipeline, windowPipelines, type WindowEvent } from '../windows/pipelines.js';
-import type { FirestoreUserStore } from '../platform/firestore/user-store.js';
+import type { Logger } from '../core/logger.js';
+import { isWindowed, type Exporter, type RefusedRows, type WindowedExporter, type WriteRows } from './exporter.js';
+import type { Warehouse } from './warehouse.js';
+
+export type Watermarks = Record<string, number>;
+
+/**
+ * The flush's fence (Firestore: a lease in one control document, claimed and released in transactions
+ * that re-read it), so two runs never export together; watermarks advance only under the lease.
+ */
+export interface FlushControl {
+  /** claims the lease; null when another run holds it */
+  acquire(owner: string, leaseMs: number): Promise<Watermarks | null>;
+  /** saves the watermarks and releases the lease; throws if the lease was lost meanwhile */
+  commit(owner: string, watermarks: Watermarks): Promise<void>;
+}
 
 export interface FlushDeps {
-  config: Config;
-  store: PassageStore;
-  deadLetters: Pick<FirestoreDeadLetterStore, 'scanForExport'>;
-  fines: Pick<FineStore, 'scanForExport' | 'markNotified'>;
-  windows: Pick<FirestoreWindowStore, 'append' | 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
-  users: Pick<FirestoreUserStore, 'scanForExport'>;
-  control: Pick<FirestoreFlushControl, 'acquire' | 'commit'>;
-  publisher: Publisher;
-  /** opened only when there is something to write, closed after the run (DuckDB: one writer) */
+  config: Pick<Config, 'flushLeaseMs' | 'flushBatchLimit'>;
+  control: FlushControl;
+  /** opened only when there is something to write, closed after each pass (DuckDB: one writer) */
   openWarehouse: () => Promise<Warehouse>;
+  /** before the export: what fell due without a message to trigger it (passages whose gap expired), published */
+  closeExpired?: () => Promise<{ closed: number; more: boolean }>;
+  /** the tables, in the order they are exported */
+  exporters: readonly (Exporter | WindowedExporter)[];
+  /** where rows the warehouse refused go */
+  refused: RefusedRows;
   logger: Logger;
   clock: Clock;
   faults: Faults;
-  /** sweeps the speed path's observation logs a sweeper that died left behind (speed-check.ts) */
-  sweepPassages?: () => Promise<void>;
 }
 
 export interface FlushReport {
@@ -60,10 +58,8 @@ export interface FlushOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Pages per source per run: bounded work, the watermark carries the rest to the next run. */
+/** Pages per exporter per run: bounded work, the watermark carries the rest to the next run. */
 const MAX_PAGES = 4;
-/** Commit-time lag for dead letters, which have no publish to wait for (clock skew margin). */
-const DEAD_LETTER_LAG_MS = 2_000;
 /** A running flush stops this long before its lease would expire. */
 const LEASE_SAFETY_MS = 10_000;
 
@@ -76,44 +72,37 @@ export function runUntilForTick(tickMs: number, periodMs: number): number {
 }
 
 /**
- * The scheduled flush: closes passages whose gap expired, republishes decisions and fine notifications
- * that a crashed function did not publish, and exports passages, fines and dead letters to the warehouse, exactly once per row
- * (row ids), under a lease so that two runs never export concurrently.
+ * The scheduled flush, under a lease so that two runs never export together: closes what fell due, then
+ * runs every exporter in order (each table exactly once per row, by row id), then, while windows are
+ * open, passes over the windowed exporters as their windows fall due until the next tick's run.
  */
 export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: FlushOptions = {}): Promise<FlushReport> {
-  const { config, store, logger, clock } = deps;
+  const { config, logger, clock } = deps;
   const started = performance.now();
   const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, rejected: {}, windows: { exported: 0, revised: 0, late: 0, duplicates: 0, passes: 0 }, more: false };
   const leaseFrom = clock.now();
   const marks = await deps.control.acquire(owner, config.flushLeaseMs);
   if (marks === null) return { ...report, skipped: 'lease_held' };
-  const radarOf = (id: string) => config.radars.get(id);
 
-  // A safety net (the instances sweep as observations arrive): its failure does not hold up the exports.
-  await deps.sweepPassages?.().catch((err: unknown) => logger.warn('flush: sweep of the observation logs failed', { error: String(err) }));
-  const expired = await store.findExpiredOpen(config.flushBatchLimit);
-  for (const docId of expired) {
-    const ref = await store.closeIfExpired(docId, radarOf);
-    if (!ref) continue;
-    deps.faults.check('flush.afterClose');
-    await publishDecision(deps, ref);
-    report.closedByGap++;
+  if (deps.closeExpired) {
+    const { closed, more } = await deps.closeExpired();
+    report.closedByGap += closed;
+    report.more ||= more;
   }
-  report.more ||= expired.length >= config.flushBatchLimit;
 
   let warehouse: Warehouse | null = null;
-  const write = async (table: string, rows: Row[]) => {
+  const write: WriteRows = async (table, rows) => {
     if (rows.length === 0) return;
     warehouse ??= await deps.openWarehouse();
     const { rejected } = await warehouse.upsert(table, rows);
     report.exported[table] = (report.exported[table] ?? 0) + rows.length - rejected.length;
     if (rejected.length === 0) return;
     // A refused row must not hold back the watermark (Firestore's TTL would delete what follows it
-    // unexported): it becomes a dead letter with the warehouse's reason and the row itself.
+    // unexported): it becomes a row of the refused-rows table with the warehouse's reason and the row itself.
     report.rejected[table] = (report.rejected[table] ?? 0) + rejected.length;
-    const letters = rejected.map((r) => rejectedRowLetter(table, r, clock.now()));
-    for (const dl of letters) logger.error('dead letter recorded', { dead_letter_id: dl.dead_letter_id, source: dl.source, reason: dl.reason, error: dl.error });
-    const again = table === 'dead_letters' ? rejected : (await warehouse.upsert('dead_letters', letters.map(deadLetterRow))).rejected;
+    const letters = rejected.map((r) => deps.refused.rowOf(table, r, clock.now()));
+    for (const { log } of letters) logger.error('dead letter recorded', log);
+    const again = table === deps.refused.table ? rejected : (await warehouse.upsert(deps.refused.table, letters.map((l) => l.row))).rejected;
     // Nowhere left to put it: the log line carries the whole row, for a person.
     for (const r of again) logger.error('warehouse rejected a dead letter', { table, row: r.row, reason: r.reason, error: r.error });
   };
@@ -123,57 +112,28 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
     warehouse = null;
     if (w) await w.close();
   };
-  const pipelines = windowPipelines(config);
   const nextCheck = new Map<string, number>();
-  const windowPass = async (due: (name: string) => boolean) => {
-    report.windows.passes++;
-    for (const pipeline of pipelines.filter((p) => due(p.name))) {
-      const r = await flushWindows(deps, pipeline, write);
-      report.more ||= r.more;
-      report.windows.exported += r.windows;
-      report.windows.revised += r.revisions;
-      report.windows.late += r.late;
-      report.windows.duplicates += r.duplicates;
-      nextCheck.set(pipeline.name, r.nextCheckMs);
-    }
+  const windowed = deps.exporters.filter(isWindowed);
+  const passOver = async (e: WindowedExporter) => {
+    const r = await e.pass(write);
+    report.more ||= r.more;
+    report.windows.exported += r.windows;
+    report.windows.revised += r.revisions;
+    report.windows.late += r.late;
+    report.windows.duplicates += r.duplicates;
+    nextCheck.set(e.name, r.nextCheckMs);
   };
   const next: Watermarks = { ...marks };
   try {
     const now = clock.now();
-    // Passages: wait exportGrace so the closer has published before we look for unpublished ones.
-    for (const collection of ['passages', 'archive'] as const) {
-      const key = `passages:${collection}`;
-      next[key] = await pageThrough(next[key] ?? 0, now - config.exportGraceMs, async (from, to) => {
-        const page = await store.scanForExport(collection, from, to, config.flushBatchLimit);
-        await write('vehicle_passages', page.map((p) => passageRow(p.ref.decision)));
-        await feedSectionTraffic(deps, page.map((p) => p.ref.decision));
-        for (const p of page.filter((x) => x.pendingPublish)) {
-          await publishDecision(deps, p.ref);
-          report.republished++;
-        }
-        return page.map((p) => p.exportAtMs);
-      }, report);
+    let passed = false;
+    for (const e of deps.exporters) {
+      if (isWindowed(e)) {
+        if (!passed) report.windows.passes++;
+        passed = true;
+        await passOver(e);
+      } else next[e.name] = await pageThrough(e, next[e.name] ?? 0, now - e.lagMs);
     }
-    next['fines'] = await pageThrough(next['fines'] ?? 0, now - config.exportGraceMs, async (from, to) => {
-      const page = await deps.fines.scanForExport(from, to, config.flushBatchLimit);
-      await write('fined_vehicles', page.map((p) => fineRow(p.record)));
-      for (const p of page.filter((x) => x.pendingNotify)) {
-        await notifyFine(deps, p.record);
-        report.republished++;
-      }
-      return page.map((p) => p.exportAtMs);
-    }, report);
-    next['users'] = await pageThrough(next['users'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
-      const page = await deps.users.scanForExport(from, to, config.flushBatchLimit);
-      await write('users', page.map((p) => p.row));
-      return page.map((p) => p.exportAtMs);
-    }, report);
-    await windowPass(() => true);
-    next['dead_letters'] = await pageThrough(next['dead_letters'] ?? 0, now - DEAD_LETTER_LAG_MS, async (from, to) => {
-      const page = await deps.deadLetters.scanForExport(from, to, config.flushBatchLimit);
-      await write('dead_letters', page.map((p) => deadLetterRow(p.dl)));
-      return page.map((p) => p.exportAtMs);
-    }, report);
     deps.faults.check('flush.afterWarehouse');
   } finally {
     await closeWarehouse();
@@ -195,7 +155,8 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
         if (now + 2 * longestPassMs >= until) break;
         const passStarted = performance.now();
         try {
-          await windowPass((name) => (nextCheck.get(name) ?? 0) <= now);
+          report.windows.passes++;
+          for (const e of windowed) if ((nextCheck.get(e.name) ?? 0) <= now) await passOver(e);
         } finally {
           await closeWarehouse();
         }
@@ -215,68 +176,19 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
   logger.info('flush done', { ...report, watermark_age_s, durationMs: Math.round(performance.now() - started) });
   return report;
 
-  async function pageThrough(
-    from: number,
-    to: number,
-    page: (from: number, to: number) => Promise<number[]>,
-    r: FlushReport,
-  ): Promise<number> {
+  /** Exports pages from the watermark up to `to`; returns where the watermark goes. */
+  async function pageThrough(e: Exporter, from: number, to: number): Promise<number> {
     let wm = from;
     for (let i = 0; i < MAX_PAGES; i++) {
-      const stamps = await page(wm, to);
-      if (stamps.length < config.flushBatchLimit) return Math.max(wm, to);
+      const page = await e.scan(wm, to, config.flushBatchLimit);
+      await write(e.table, page.map((item) => e.toRow(item)));
+      if (e.after) report.republished += await e.after(page);
+      if (page.length < config.flushBatchLimit) return Math.max(wm, to);
       // Full page: continue from its last commit time (>=: rows sharing it are re-exported, harmlessly).
-      const last = stamps[stamps.length - 1]!;
+      const last = page[page.length - 1]!.exportAtMs;
       wm = last > wm ? last : wm + 1;
     }
-    r.more = true;
+    report.more = true;
     return wm;
   }
-}
-
-/** The dead letter of a row the warehouse refused: same id for the same row, so a re-export collapses onto it. */
-export function rejectedRowLetter(table: string, r: RejectedRow, nowMs: number): DeadLetter {
-  return {
-    dead_letter_id: sha256(`warehouse:${table}\n${r.row.row_id}`).slice(0, 32),
-    timestamp: new Date(nowMs).toISOString(),
-    source: `warehouse:${table}`,
-    reason: 'warehouse_rejected',
-    error: `${r.reason}: ${r.error}`.slice(0, 2000),
-    payload: JSON.stringify(r.row),
-    payload_encoding: 'utf8',
-    attributes: { table, row_id: r.row.row_id },
-    message_id: '',
-    publish_time: new Date(nowMs).toISOString(),
-  };
-}
-
-export function deadLetterRow(dl: DeadLetter): Row {
-  return {
-    row_id: dl.dead_letter_id,
-    timestamp: dl.timestamp,
-    source: dl.source,
-    reason: dl.reason,
-    error: dl.error,
-    payload: dl.payload,
-    payload_encoding: dl.payload_encoding,
-    attributes: dl.attributes,
-    message_id: dl.message_id,
-    publish_time: dl.publish_time,
-  };
-}
-
-/**
- * Completed passages feed section_traffic_minute: each becomes an event (id = passage_id, so a passage
- * exported twice counts once) keyed by radar at the time of its last observation.
- */
-async function feedSectionTraffic(deps: FlushDeps, decisions: readonly PassageDecision[]): Promise<void> {
-  if (decisions.length === 0) return;
-  const pipeline = sectionTrafficPipeline(deps.config);
-  const events: WindowEvent[] = decisions.map((d) => ({
-    id: d.passageId,
-    key: d.radarId,
-    timeMs: d.lastSeenMs,
-    values: { fined: d.isTicketed ? 1 : 0, ...(d.avgSpeedKmh !== null ? { speed: d.avgSpeedKmh } : {}) },
-  }));
-  await deps.windows.append(pipeline.name, pipeline.window.sizeMs, events);
 }

@@ -5,63 +5,15 @@ import { sha256 } from '../core/hashing.js';
 import { drawAnalysedPhoto } from './evidence-photo.js';
 import type { Logger } from '../core/logger.js';
 import { gsUri, objectName } from './object-names.js';
-import { findPhoto, type PhotoProblem, type PhotoSource } from './photo-sources.js';
+import { findPhoto } from './photo-sources.js';
 import { normalizePlate, pickPlate, type PlateRead } from './plate.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
 import type { ObjectStore, TextDetector } from './ports.js';
 import type { Publisher } from '../core/publisher.js';
-import type { Row } from '../export/warehouse.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
-
-export type FineReviewReason =
-  | PhotoProblem
-  | 'ocr_error'
-  | 'plate_not_read'
-  | 'low_confidence'
-  | 'plate_format_unexpected'
-  | 'plate_mismatch'
-  | 'evidence_conflict';
-
-/** The fine as stored, notified and exported (seed 000's fined_vehicles columns and more). */
-export interface FineRecord {
-  fine_id: string;
-  passage_id: string;
-  radar_id: string;
-  vehicle_id: string;
-  avg_speed: number;
-  speed_limit: number;
-  coordinates: number[];
-  license_plate: string | null;
-  plate_confidence: number | null;
-  review_reason: FineReviewReason | null;
-  /** the analysed photo, for a person to open (authenticated URL in Google Cloud, file URL locally) */
-  image_url: string | null;
-  image_uri: string | null;
-  image_sha256: string | null;
-  /** the camera photo that was analysed (gs:// or the URL it was fetched from) */
-  capture_uri: string | null;
-  /** where that photo came from: the observation's image_uri, the captures bucket or the cars API */
-  photo_source: PhotoSource | null;
-  first_seen: string;
-  last_seen: string;
-  issued_at: string;
-  ocr_ms: number | null;
-}
-
-export interface StoredFine {
-  record: FineRecord;
-  pendingNotify: boolean;
-}
-
-export interface FineStore {
-  get(fineId: string): Promise<StoredFine | null>;
-  /** stores the record unless one exists; returns what is stored */
-  createOnce(record: FineRecord): Promise<StoredFine>;
-  markNotified(fineId: string): Promise<void>;
-  scanForExport(fromMs: number, toMs: number, limit: number): Promise<(StoredFine & { exportAtMs: number })[]>;
-}
+import { fineIdOf, type FineRecord, type FineReviewReason, type FineStore, notifyFine } from './fine-record.js';
 
 export interface FineDeps {
   config: Config;
@@ -88,10 +40,6 @@ const speedingMessage = z.object({
   first_seen: z.string(),
   last_seen: z.string(),
 });
-
-export function fineIdOf(passageId: string): string {
-  return `F${sha256(`fine|${passageId}`).slice(0, 19).toUpperCase()}`;
-}
 
 /**
  * The fine function: photo → plate (OCR) → analysed photo in the evidence bucket → fine record →
@@ -135,20 +83,6 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
   if (stored.pendingNotify) await notifyFine(deps, stored.record);
   logger.info('fine issued', { fine_id: fineId, passage_id: parsed.passage_id, license_plate: stored.record.license_plate, review_reason: stored.record.review_reason });
   return stored.record;
-}
-
-/** Publishes the fine notification, then marks it sent (the flush re-sends unmarked ones). */
-export async function notifyFine(deps: Pick<FineDeps, 'config' | 'publisher' | 'faults'> & { fines: Pick<FineStore, 'markNotified'> }, record: FineRecord): Promise<void> {
-  await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(fineNotification(record))), {
-    fine_id: record.fine_id,
-    passage_id: record.passage_id,
-  });
-  deps.faults.check('fine.afterPublish');
-  await deps.fines.markNotified(record.fine_id);
-}
-
-export function fineNotification(r: FineRecord): Record<string, unknown> {
-  return { ...r, is_Ticketed: true };
 }
 
 type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'ocr_ms' | 'photo_source'>;
@@ -247,9 +181,4 @@ async function withRetries<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
       await new Promise((r) => setTimeout(r, 100 * 2 ** i * (0.5 + Math.random())));
     }
   }
-}
-
-/** A fined_vehicles row; row_id = fine_id. */
-export function fineRow(r: FineRecord): Row {
-  return { row_id: r.fine_id, ...r, is_Ticketed: true };
 }

@@ -10,6 +10,7 @@ import type { Faults } from '../core/faults.js';
 import { decodeJsonObject } from '../core/payload.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
+import { CLOCK_SKEW_LAG_MS, type Exporter } from '../export/exporter.js';
 
 /**
  * seed 004: randomuser.me responses → one `users` row per result. No window is needed, so the simplest
@@ -103,4 +104,15 @@ export async function handleRegistrations(
   }
   await deps.users.save(parsed.rows);
   return parsed.rows.length;
+}
+
+/** users: one row per registered user, by its id. */
+export function usersExporter(deps: { users: Pick<UserStore, 'scanForExport'> }): Exporter<{ row: UserRow }> {
+  return {
+    name: 'users',
+    table: 'users',
+    lagMs: CLOCK_SKEW_LAG_MS,
+    scan: (from, to, limit) => deps.users.scanForExport(from, to, limit),
+    toRow: ({ row }) => row,
+  };
 }

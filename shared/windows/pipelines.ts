@@ -28,7 +28,7 @@ export interface Aggregate {
 
 /**
  * A windowed pipeline, declared: input, parser, key, fixed window, allowed lateness, late policy,
- * aggregates and the output table's row. The engine (window-engine.ts) and the flush do the rest.
+ * aggregates and the output table's row. Ingest (window-ingest.ts) and the flush (window-flush.ts) do the rest.
  * Session windows are the passages' (passage.ts); this engine does fixed windows.
  */
 export interface WindowPipeline {
@@ -251,6 +251,28 @@ export function sectionTrafficPipeline(config: Config): WindowPipeline {
       max_avg_speed: a['max_avg_speed'] ?? null,
     }),
   };
+}
+
+/** What section traffic counts of a completed passage. */
+export interface CompletedPassage {
+  passageId: string;
+  radarId: string;
+  lastSeenMs: number;
+  isTicketed: boolean;
+  avgSpeedKmh: number | null;
+}
+
+/**
+ * Completed passages as section traffic events: id = passage id (a passage exported twice counts once),
+ * keyed by radar at the time of its last observation.
+ */
+export function sectionTrafficEvents(passages: readonly CompletedPassage[]): WindowEvent[] {
+  return passages.map((d) => ({
+    id: d.passageId,
+    key: d.radarId,
+    timeMs: d.lastSeenMs,
+    values: { fined: d.isTicketed ? 1 : 0, ...(d.avgSpeedKmh !== null ? { speed: d.avgSpeedKmh } : {}) },
+  }));
 }
 
 export function windowPipelines(config: Config): WindowPipeline[] {

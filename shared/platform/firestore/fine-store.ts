@@ -1,5 +1,5 @@
 import { FieldValue, type DocumentData } from '@google-cloud/firestore';
-import type { FineRecord, FineStore, StoredFine } from '../../fines/fine.js';
+import type { FineRecord, FineStore, StoredFine } from '../../fines/fine-record.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';
 
 /**

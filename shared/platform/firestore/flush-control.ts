@@ -1,14 +1,13 @@
 import type { Firestore } from '@google-cloud/firestore';
+import type { FlushControl, Watermarks } from '../../export/flush.js';
 import type { Clock } from '../../core/clock.js';
 import type { OpsCounter } from '../../core/ops-counter.js';
-
-export type Watermarks = Record<string, number>;
 
 /**
  * The flush's fence: a lease in one control document, claimed and released in transactions that
  * re-read it, so two concurrent flushes never both export. Watermarks advance only under the lease.
  */
-export class FirestoreFlushControl {
+export class FirestoreFlushControl implements FlushControl {
   constructor(
     private readonly db: Firestore,
     private readonly collection: string,

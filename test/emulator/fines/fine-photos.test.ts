@@ -153,7 +153,7 @@ describe('evidence is created once (a retention policy forbids rewriting it)', (
     const other = (await issueFine(probe.deps, speeding(probe, 'Other1')))!;
     const otherBytes = (await probe.objects.get(other.image_uri!))!;
     const name = other.image_uri!.replace(/F[0-9A-F]+\.png$/, '');
-    const { fineIdOf } = await import('../../../shared/fines/fine.js');
+    const { fineIdOf } = await import('../../../shared/fines/fine-record.js');
     const { passage_id } = JSON.parse(msg.data.toString()) as { passage_id: string };
     const target = `${name}${fineIdOf(passage_id)}.png`;
     expect(await w.objects.create(target, otherBytes, { contentType: 'image/png' })).toBe('created');

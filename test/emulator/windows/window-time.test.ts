@@ -5,7 +5,7 @@ import { runFlush } from '../../../shared/export/flush.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import { clickPipeline, transactionPipeline } from '../../../shared/windows/pipelines.js';
-import { WindowIngest } from '../../../shared/windows/window-engine.js';
+import { WindowIngest } from '../../../shared/windows/window-ingest.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {

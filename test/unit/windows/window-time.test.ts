@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../shared/config.js';
-import { isDue } from '../../../shared/windows/window-engine.js';
+import { isDue } from '../../../shared/windows/window-flush.js';
 import { clickPipeline, parseAttributeTime, parseZonedTimestamp, pythonFloat, transactionPipeline } from '../../../shared/windows/pipelines.js';
 import { DigestSet, digestOf, shardCount, shardOfDigest, shardOfKey, splitShards } from '../../../shared/windows/window-state.js';
 import { pythonIsoformat, pythonJsonDumps, replayClock, transactionMessage } from '../../../cli/generate-events.js';
