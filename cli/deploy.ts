@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FUNCTIONS, BUILD_ACCOUNT, type FunctionSpec, type Grant } from '../functions/catalog.js';
-import { loadConfig, type Config } from '../shared/config.js';
+import { loadConfig, TOPICS, type Config } from '../shared/config.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
 type Threshold = { kind: 'threshold' | 'absent'; display_name: string; documentation: string; filter: string; comparison: string; threshold: number; duration_s: number; alignment_s: number; aligner: string; reducer: string; group_by: string[] };
@@ -96,15 +96,8 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
     SPEEDCAM_CAPTURES_BUCKET: n.bucket('captures'),
     SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
     SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
-    TOPIC_VEHICLE_OBSERVATIONS: t.vehicleObservations,
-    TOPIC_NON_FINED_VEHICLES: t.nonFinedVehicles,
-    TOPIC_SPEEDING_VEHICLES: t.speedingVehicles,
-    TOPIC_FINE_NOTIFICATIONS: t.fineNotifications,
-    TOPIC_DEAD_LETTERS: t.deadLetters,
-    TOPIC_FLUSH_TICKS: t.flushTicks,
-    TOPIC_CLICK_EVENTS: t.clickEvents,
-    TOPIC_TRANSACTIONS: t.transactions,
-    TOPIC_USER_REGISTRATIONS: t.userRegistrations,
+    // Each topic's name, in the variable its declaration names.
+    ...Object.fromEntries(TOPICS.map((topic) => [topic.env, t[topic.key]])),
     METADATA_SERVER_DETECTION: 'assume-present',
     ...(o.env ?? {}),
   };

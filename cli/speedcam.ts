@@ -243,11 +243,11 @@ program
 
 program
   .command('terraform-catalog')
-  .description('write terraform/functions.json from functions/catalog.ts (Terraform reads the functions, their scaling and grants from it)')
+  .description('write what Terraform reads of the declarations: terraform/functions.json (functions, scaling, grants, topics) and the declared keys of terraform/resources.json (Firestore TTLs and index exemptions, table layouts)')
   .action(async () => {
-    const { terraformCatalog } = await import('../functions/catalog.js');
-    writeFileSync(join(dirname(repoPath('terraform/resources.json')), 'functions.json'), JSON.stringify(terraformCatalog(), null, 2) + '\n');
-    process.stderr.write('wrote terraform/functions.json\n');
+    const { writeTerraformCatalog } = await import('./terraform-catalog.js');
+    writeTerraformCatalog(dirname(repoPath('terraform/resources.json')));
+    process.stderr.write('wrote terraform/functions.json and terraform/resources.json\n');
   });
 
 program

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { AverageSpeedRule } from './speed/average-speed.js';
 import { haversineKm, type LatLon } from './core/geo.js';
 import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './fines/plate.js';
 import type { FetchPolicy } from './fines/safe-fetch.js';
-import { parsePipelines, type PipelinesConfig } from './windows/pipeline-config.js';
+import type { TopicDeclaration } from './core/publisher.js';
+import { parsePipelines, type PipelineSettings } from './windows/pipeline-config.js';
+import { WINDOW_PIPELINES, type ConfigurablePipeline, type PipelineTopicKey } from './windows/pipelines/index.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
 export interface Radar {
@@ -39,17 +40,28 @@ export interface Radar {
   plateFormats: readonly string[];
 }
 
-export interface Topics {
-  vehicleObservations: string;
-  nonFinedVehicles: string;
-  speedingVehicles: string;
-  fineNotifications: string;
-  deadLetters: string;
-  flushTicks: string;
-  clickEvents: string;
-  transactions: string;
-  userRegistrations: string;
-}
+/** How a passage's spot speeds are averaged (SPEEDCAM_AVERAGE_SPEED, or a radar's `average_speed`). */
+export type AverageSpeedRule = 'space_mean' | 'arithmetic';
+
+/** The topics of the speed path, the fines, the registrations, the dead letters and the flush's ticks. */
+const CORE_TOPICS = [
+  { key: 'vehicleObservations', env: 'TOPIC_VEHICLE_OBSERVATIONS', name: 'vehicle-observations' },
+  { key: 'nonFinedVehicles', env: 'TOPIC_NON_FINED_VEHICLES', name: 'non-fined-vehicles' },
+  { key: 'speedingVehicles', env: 'TOPIC_SPEEDING_VEHICLES', name: 'speeding-vehicles' },
+  { key: 'fineNotifications', env: 'TOPIC_FINE_NOTIFICATIONS', name: 'fine-notifications' },
+  { key: 'deadLetters', env: 'TOPIC_DEAD_LETTERS', name: 'dead-letters' },
+  { key: 'flushTicks', env: 'TOPIC_FLUSH_TICKS', name: 'flush-ticks' },
+  { key: 'userRegistrations', env: 'TOPIC_USER_REGISTRATIONS', name: 'user-registrations' },
+] as const satisfies readonly TopicDeclaration[];
+
+/** Every topic: those above and each window pipeline's own (declared with the pipeline). */
+export const TOPICS: readonly (TopicDeclaration & { key: TopicKey })[] = [...CORE_TOPICS, ...WINDOW_PIPELINES.flatMap((p) => (p.input.kind === 'topic' ? [p.input.topic] : []))];
+
+export type TopicKey = (typeof CORE_TOPICS)[number]['key'] | PipelineTopicKey;
+/** topic names by key (TOPIC_* renames them) */
+export type Topics = Record<TopicKey, string>;
+/** SPEEDCAM_PIPELINES: the settings of each pipeline a user configures */
+export type PipelinesConfig = Record<ConfigurablePipeline, PipelineSettings>;
 
 export interface Config {
   projectId: string;
@@ -178,21 +190,15 @@ const envSchema = z.object({
   SPEEDCAM_PHOTO_MAX_BYTES: num(1024).default(10 * 1024 * 1024),
   SPEEDCAM_PHOTO_TIMEOUT_MS: num(100).default(10_000),
   SPEEDCAM_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
-  TOPIC_VEHICLE_OBSERVATIONS: z.string().min(3).default('vehicle-observations'),
-  TOPIC_NON_FINED_VEHICLES: z.string().min(3).default('non-fined-vehicles'),
-  TOPIC_SPEEDING_VEHICLES: z.string().min(3).default('speeding-vehicles'),
-  TOPIC_FINE_NOTIFICATIONS: z.string().min(3).default('fine-notifications'),
-  TOPIC_DEAD_LETTERS: z.string().min(3).default('dead-letters'),
-  TOPIC_FLUSH_TICKS: z.string().min(3).default('flush-ticks'),
-  TOPIC_CLICK_EVENTS: z.string().min(3).default('click-events'),
-  TOPIC_TRANSACTIONS: z.string().min(3).default('transactions'),
-  TOPIC_USER_REGISTRATIONS: z.string().min(3).default('user-registrations'),
   SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
   SPEEDCAM_PIPELINES: z.string().optional(),
   SPEEDCAM_FLUSH_PERIOD_S: num(0.1).default(60),
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: num(0).default(600),
   SPEEDCAM_FAULTS: z.string().default(''),
 });
+
+/** TOPIC_*: each topic's name, by the variable its declaration names. */
+const topicsSchema = z.object(Object.fromEntries(TOPICS.map((t) => [t.env, z.string().min(3).default(t.name)])));
 
 /**
  * Plate reads less confident than this are flagged for a person. The local OCR (tesseract) is held to 0.9:
@@ -208,8 +214,9 @@ export class ConfigError extends Error {
 /** Reads and validates configuration. Pure: call it from entry points, never at import time. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const topicNames = topicsSchema.safeParse(env);
+  if (!parsed.success || !topicNames.success) {
+    const msg = [...(parsed.error?.issues ?? []), ...(topicNames.error?.issues ?? [])].map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   const e = parsed.data;
@@ -274,22 +281,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `SPEEDCAM_DEFAULT_RADAR: "${defaultRadarId}" is not a configured radar; valid: ${[...radars.keys()].join(', ')}`,
     );
   }
-  const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 });
+  const configurable = WINDOW_PIPELINES.flatMap((p) => (p.configurable ? [p as Extract<typeof p, { configurable: true }>] : []));
+  const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 }, configurable);
   if ('error' in pipelines) throw new ConfigError(`SPEEDCAM_PIPELINES: ${pipelines.error}`);
   const p = e.SPEEDCAM_COLLECTION_PREFIX;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT ?? 'demo-speedcam',
-    topics: {
-      vehicleObservations: e.TOPIC_VEHICLE_OBSERVATIONS,
-      nonFinedVehicles: e.TOPIC_NON_FINED_VEHICLES,
-      speedingVehicles: e.TOPIC_SPEEDING_VEHICLES,
-      fineNotifications: e.TOPIC_FINE_NOTIFICATIONS,
-      deadLetters: e.TOPIC_DEAD_LETTERS,
-      flushTicks: e.TOPIC_FLUSH_TICKS,
-      clickEvents: e.TOPIC_CLICK_EVENTS,
-      transactions: e.TOPIC_TRANSACTIONS,
-      userRegistrations: e.TOPIC_USER_REGISTRATIONS,
-    },
+    topics: Object.fromEntries(TOPICS.map((t) => [t.key, topicNames.data[t.env]])) as Topics,
     radars,
     defaultRadarId,
     groupCommitWaitMs: e.SPEEDCAM_GROUP_COMMIT_WAIT_MS,

@@ -9,8 +9,8 @@ import { GcsObjectStore } from './platform/gcs-object-store.js';
 import { LocalObjectStore } from './platform/local-object-store.js';
 import type { FineDeps } from './fines/fine.js';
 import { FirestoreWindowStore } from './platform/firestore/window-store.js';
-import { WindowIngest, type WindowDeps } from './windows/window-ingest.js';
-import { clickPipeline, sectionTrafficEvents, sectionTrafficPipeline, transactionPipeline, windowPipelines } from './windows/pipelines.js';
+import { passageFeed, WindowIngest, type WindowDeps } from './windows/window-ingest.js';
+import { windowPipeline, windowPipelines } from './windows/pipeline.js';
 import { FirestoreUserStore } from './platform/firestore/user-store.js';
 import { FirestoreDeadLetterStore } from './platform/firestore/dead-letter-store.js';
 import { FirestoreFlushControl } from './platform/firestore/flush-control.js';
@@ -138,7 +138,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const windowDeps: WindowDeps = { config, logger, clock, faults, publisher, windows };
   const speedCheck = new SpeedCheck(base);
   const deadLetterExport = deadLettersExporter({ store: deadLetters });
-  const sectionTraffic = sectionTrafficPipeline(config);
+  const pipelines = windowPipelines(config);
   const flushDeps: FlushDeps = {
     config,
     control,
@@ -149,10 +149,10 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     closeExpired: () => closeExpiredPassages({ ...base, sweep: () => speedCheck.sweepAll() }),
     // In this order: section traffic hears of the passages before its windows are looked at.
     exporters: [
-      ...passageExporters(base, (decisions) => windows.append(sectionTraffic.name, sectionTraffic.window.sizeMs, sectionTrafficEvents(decisions))),
+      ...passageExporters(base, passageFeed(windows, pipelines)),
       finesExporter({ config, publisher, faults, fines }),
       usersExporter({ users }),
-      ...windowPipelines(config).map((p) => windowExporter({ config, logger, clock, faults, publisher, windows }, p)),
+      ...pipelines.map((p) => windowExporter({ config, logger, clock, faults, publisher, windows }, p)),
       deadLetterExport,
     ],
     refused: deadLetterExport,
@@ -173,8 +173,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     windows,
     users,
     windowDeps,
-    clicks: new WindowIngest(windowDeps, clickPipeline(config)),
-    transactions: new WindowIngest(windowDeps, transactionPipeline(config)),
+    clicks: new WindowIngest(windowDeps, windowPipeline('clicks', config)),
+    transactions: new WindowIngest(windowDeps, windowPipeline('transactions', config)),
     fineDeps: { config, logger, clock, faults, publisher, fines, objects, ocr },
     async close() {
       await ocr.close();

@@ -25,3 +25,14 @@ export function decodeJsonObject(msg: InboundMessage, maxBytes: number): Record<
   }
   return json as Record<string, unknown>;
 }
+
+/** The fields a payload must have that it lacks, as a Rejection naming them; null when none is missing. */
+export function missingFields(json: Record<string, unknown>, fields: readonly string[]): Rejection | null {
+  const absent = fields.filter((f) => !(f in json));
+  return absent.length ? new Rejection('invalid_fields', `missing field(s) ${absent.join(', ')}`) : null;
+}
+
+/** A present JSON value as text: strings as they are, numbers and others as JSON (numeric ids stay exact). */
+export function asText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

@@ -1,7 +1,10 @@
 import { sha256 } from '../core/hashing.js';
 import { CLOCK_SKEW_LAG_MS, type Exporter, type RefusedRows } from '../export/exporter.js';
-import type { RejectedRow, Row } from '../export/warehouse.js';
+import type { RejectedRow, Row, TableDeclaration } from '../export/warehouse.js';
 import type { DeadLetter, DeadLetterStore } from './dead-letter.js';
+
+/** Every dead letter: day-partitioned by its time, clustered by source and reason (what dashboards filter on). */
+export const DEAD_LETTERS: TableDeclaration = { name: 'dead_letters', time: 'timestamp', cluster: ['source', 'reason'] };
 
 /** A dead_letters row: the dead letter as it travelled, keyed by its id. */
 export function deadLetterRow(dl: DeadLetter): Row {
@@ -42,7 +45,7 @@ export function rejectedRowLetter(table: string, r: RejectedRow, nowMs: number):
 export function deadLettersExporter(deps: { store: Pick<DeadLetterStore, 'scanForExport'> }): Exporter<{ dl: DeadLetter }> & RefusedRows {
   return {
     name: 'dead_letters',
-    table: 'dead_letters',
+    table: DEAD_LETTERS.name,
     lagMs: CLOCK_SKEW_LAG_MS,
     scan: (from, to, limit) => deps.store.scanForExport(from, to, limit),
     toRow: ({ dl }) => deadLetterRow(dl),

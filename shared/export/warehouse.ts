@@ -19,3 +19,10 @@ export interface Warehouse {
   upsert(table: string, rows: readonly Row[]): Promise<{ rejected: RejectedRow[] }>;
   close(): Promise<void>;
 }
+
+/** A warehouse table, declared with what exports to it: its day partition's time column (null: none) and clustering columns. */
+export interface TableDeclaration {
+  name: string;
+  time: string | null;
+  cluster: readonly string[];
+}

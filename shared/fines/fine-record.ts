@@ -3,7 +3,7 @@ import type { Faults } from '../core/faults.js';
 import { sha256 } from '../core/hashing.js';
 import type { Publisher } from '../core/publisher.js';
 import type { Exporter } from '../export/exporter.js';
-import type { Row } from '../export/warehouse.js';
+import type { Row, TableDeclaration } from '../export/warehouse.js';
 import type { PhotoProblem, PhotoSource } from './photo-sources.js';
 
 /**
@@ -82,11 +82,14 @@ export function fineRow(r: FineRecord): Row {
   return { row_id: r.fine_id, ...r, is_Ticketed: true };
 }
 
+/** Every fine: day-partitioned by issue time, clustered by radar and plate. */
+export const FINED_VEHICLES: TableDeclaration = { name: 'fined_vehicles', time: 'issued_at', cluster: ['radar_id', 'license_plate'] };
+
 /** fined_vehicles: every fine record once, by fine id; notifications a crash left unsent are re-sent. */
 export function finesExporter(deps: Parameters<typeof notifyFine>[0] & { config: Pick<Config, 'exportGraceMs'>; fines: FineStore }): Exporter<StoredFine> {
   return {
     name: 'fines',
-    table: 'fined_vehicles',
+    table: FINED_VEHICLES.name,
     // the fine function has this long to publish its notification before the flush re-sends it
     lagMs: deps.config.exportGraceMs,
     scan: (from, to, limit) => deps.fines.scanForExport(from, to, limit),

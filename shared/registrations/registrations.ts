@@ -4,7 +4,7 @@ import { Rejection } from '../core/rejection.js';
 import { sha256 } from '../core/hashing.js';
 import type { Clock } from '../core/clock.js';
 import type { Publisher } from '../core/publisher.js';
-import type { Row } from '../export/warehouse.js';
+import type { Row, TableDeclaration } from '../export/warehouse.js';
 import type { Logger } from '../core/logger.js';
 import type { Faults } from '../core/faults.js';
 import { decodeJsonObject } from '../core/payload.js';
@@ -106,11 +106,14 @@ export async function handleRegistrations(
   return parsed.rows.length;
 }
 
+/** One row per registered user: no time to partition by, clustered by country. */
+export const USERS: TableDeclaration = { name: 'users', time: null, cluster: ['country'] };
+
 /** users: one row per registered user, by its id. */
 export function usersExporter(deps: { users: Pick<UserStore, 'scanForExport'> }): Exporter<{ row: UserRow }> {
   return {
     name: 'users',
-    table: 'users',
+    table: USERS.name,
     lagMs: CLOCK_SKEW_LAG_MS,
     scan: (from, to, limit) => deps.users.scanForExport(from, to, limit),
     toRow: ({ row }) => row,

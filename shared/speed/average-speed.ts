@@ -12,9 +12,6 @@ export interface SpeedSample {
 
 export type SpeedMethod = 'entry_exit' | 'space_mean' | 'harmonic_mean' | 'arithmetic_mean' | 'none';
 
-/** How a passage's spot speeds are averaged (SPEEDCAM_AVERAGE_SPEED, or a radar's `average_speed`). */
-export type AverageSpeedRule = 'space_mean' | 'arithmetic';
-
 export interface AverageSpeed {
   avgSpeedKmh: number | null;
   method: SpeedMethod;

@@ -3,6 +3,10 @@ import type { Exporter } from '../export/exporter.js';
 import { passageRow, publishDecision, type DecisionPublishing } from './decision.js';
 import type { PassageDecision } from './passage.js';
 import type { ExportedPassage, PassageStore } from './passage-store.js';
+import type { TableDeclaration } from '../export/warehouse.js';
+
+/** Every decided passage: day-partitioned by decision time, clustered by radar and vehicle. */
+export const VEHICLE_PASSAGES: TableDeclaration = { name: 'vehicle_passages', time: 'decided_at', cluster: ['radar_id', 'vehicle_id'] };
 
 export interface PassageExportDeps extends DecisionPublishing {
   config: Config;
@@ -39,7 +43,7 @@ export async function closeExpiredPassages(deps: PassageExportDeps & { sweep?: (
 export function passageExporters(deps: PassageExportDeps, exported?: (decisions: readonly PassageDecision[]) => Promise<void>): Exporter<ExportedPassage>[] {
   return (['passages', 'archive'] as const).map((collection) => ({
     name: `passages:${collection}`,
-    table: 'vehicle_passages',
+    table: VEHICLE_PASSAGES.name,
     // the closer has this long to publish before the flush looks for unpublished decisions
     lagMs: deps.config.exportGraceMs,
     scan: (from, to, limit) => deps.store.scanForExport(collection, from, to, limit),

@@ -7,7 +7,8 @@ import { Rejection } from '../core/rejection.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import type { WindowedExporter, WriteRows } from '../export/exporter.js';
 import type { Row } from '../export/warehouse.js';
-import { accumulate, type Accumulator, aggregatesOf, emptyAccumulator, type WindowEvent, type WindowPipeline } from './pipelines.js';
+import { accumulate, type Accumulator, aggregatesOf, emptyAccumulator, type WindowEvent } from './aggregate.js';
+import type { WindowPipeline } from './pipeline.js';
 import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type WindowShard } from './window-state.js';
 import type { WindowBatch, WindowState, WindowStore } from './window-store.js';
 
@@ -241,7 +242,7 @@ async function deadLetterLate(deps: WindowFlushDeps, pipeline: WindowPipeline, e
   const payload = Buffer.from(JSON.stringify({ pipeline: pipeline.name, id: e.id, key: e.key, time: new Date(e.timeMs).toISOString(), values: e.values }));
   await sendToDeadLetters(
     deps,
-    pipeline.inputTopic(deps.config) ?? pipeline.name,
+    pipeline.inputTopic ?? pipeline.name,
     { data: payload, attributes: { pipeline: pipeline.name }, messageId: `${pipeline.name}:${e.id}`, publishTimeMs: e.timeMs },
     new Rejection('late', `window ${new Date(start).toISOString()}–${new Date(end).toISOString()} was exported before this event was stored`, `${pipeline.name}:${e.id}`),
   );

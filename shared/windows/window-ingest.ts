@@ -8,8 +8,10 @@ import type { Faults } from '../core/faults.js';
 import type { Publisher } from '../core/publisher.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
-import { windowOf, type WindowEvent, type WindowPipeline } from './pipelines.js';
+import { windowOf, type WindowEvent } from './aggregate.js';
+import type { WindowPipeline } from './pipeline.js';
 import { digestOf, shardOfDigest, type WindowShard } from './window-state.js';
+import type { CompletedPassage } from './declaration.js';
 
 export interface WindowDeps {
   config: Config;
@@ -70,7 +72,7 @@ export class WindowIngest {
 
   async handle(msg: InboundMessage): Promise<IngestResult> {
     const { config, clock } = this.deps;
-    const source = this.pipeline.inputTopic(config) ?? this.pipeline.name;
+    const source = this.pipeline.inputTopic ?? this.pipeline.name;
     const parsed = this.pipeline.parse(msg, clock.now());
     if (parsed instanceof Rejection) {
       await sendToDeadLetters(this.deps, source, msg, parsed);
@@ -134,4 +136,11 @@ export class WindowIngest {
     }
     return (await shard)?.ids.has(d) ? 'counted' : 'late';
   }
+}
+
+/** Feeds completed passages (exported by the flush) to the pipelines fed by passages, each once by its id. */
+export function passageFeed(windows: Pick<WindowStore, 'append'>, pipelines: readonly WindowPipeline[]): (passages: readonly CompletedPassage[]) => Promise<void> {
+  return async (passages) => {
+    for (const p of pipelines) if (p.fromPassage) await windows.append(p.name, p.window.sizeMs, passages.map(p.fromPassage));
+  };
 }

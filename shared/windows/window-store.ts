@@ -1,4 +1,4 @@
-import type { WindowEvent } from './pipelines.js';
+import type { WindowEvent } from './aggregate.js';
 import type { WindowShard } from './window-state.js';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FieldValue, type DocumentSnapshot, type Timestamp } from '@google-cloud/firestore';
-import type { WindowEvent } from '../../windows/pipelines.js';
+import type { WindowEvent } from '../../windows/aggregate.js';
 import { decodeAcc, DigestSet, encodeAcc, type WindowShard } from '../../windows/window-state.js';
 import type { PipelineProbe, WindowBatch, WindowState, WindowStore } from '../../windows/window-store.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';

@@ -4,7 +4,7 @@ import type { FirestoreWindowStore } from '../../../shared/platform/firestore/wi
 import { runFlush } from '../../../shared/export/flush.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
-import { clickPipeline, transactionPipeline } from '../../../shared/windows/pipelines.js';
+import { windowPipeline } from '../../../shared/windows/pipeline.js';
 import { WindowIngest } from '../../../shared/windows/window-ingest.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
@@ -86,8 +86,8 @@ describe('a replay of history with event time from the payload', () => {
     // roughly in time order: neighbours swapped now and then
     for (let i = 1; i < N; i++) if (random() < 0.3) [times[i - 1], times[i]] = [times[i]!, times[i - 1]!];
     const bodies = times.map((t) => transactionMessage(t, random, 'America/New_York'));
-    const A = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
-    const B = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
+    const A = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const B = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
 
     // Pub/Sub: a failed delivery comes back later; a fifth of the acked ones are delivered once more,
     // some soon, some long after their window was exported.
@@ -152,8 +152,8 @@ describe('late: update', () => {
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000; // a window that ended 90-120 s ago
     const at = (i: number) => ws + 1_000 + i * 2_000;
     const onTime = Array.from({ length: 10 }, (_, i) => transactionMessage(at(i), random));
-    const A = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
-    const B = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
+    const A = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const B = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
     for (const [i, m] of onTime.entries()) await A.handle(inbound(m, { messageId: `on-${i}` }));
     w.clock.advance(40_000);
     await runFlush(w.rt.flushDeps);
@@ -251,7 +251,7 @@ describe('late: dead_letter (the default)', () => {
     w.clock.advance(40_000);
     await runFlush(w.rt.flushDeps);
     // another instance (nothing cached) gets the redelivery and a late sale, each twice
-    const other = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
+    const other = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
     const lateSale = transactionMessage(ws + 6_000, random);
     expect(await other.handle(inbound(counted, { messageId: 'c1' }))).toEqual({ accepted: 0, late: 0, duplicates: 1 });
     expect(await other.handle(inbound(lateSale, { messageId: 'l1' }))).toEqual({ accepted: 0, late: 1 });
@@ -279,8 +279,8 @@ describe('several instances', () => {
     const random = rng(13);
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000;
     const g = gated(w.rt.windows);
-    const slow = new WindowIngest({ ...w.rt.windowDeps, windows: g.store }, transactionPipeline(w.config));
-    const fast = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
+    const slow = new WindowIngest({ ...w.rt.windowDeps, windows: g.store }, windowPipeline('transactions', w.config));
+    const fast = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
     const held = transactionMessage(ws + 10_000, random);
     const pending = slow.handle(inbound(held, { messageId: 'held' }));
     const stored = Array.from({ length: 5 }, (_, i) => transactionMessage(ws + 1_000 + i * 1_000, random));
@@ -310,8 +310,8 @@ describe('several instances', () => {
     const t0 = Math.floor(w.clock.now() / 30_000) * 30_000 + 60_000;
     w.clock.t = t0;
     const random = rng(21);
-    const A = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
-    const B = new WindowIngest(w.rt.windowDeps, transactionPipeline(w.config));
+    const A = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const B = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
     const sent: { publishTimeMs: number; amount: number }[] = [];
     const deliver = async (ingest: WindowIngest, publishTimeMs: number) => {
       const m = transactionMessage(publishTimeMs, random);

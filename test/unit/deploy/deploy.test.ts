@@ -8,6 +8,8 @@ import { FUNCTIONS, terraformCatalog } from '../../../functions/catalog.js';
 import { loadConfig } from '../../../shared/config.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
 import { carsApiEnv, deployResources, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../../cli/deploy.js';
+import { declaredResources } from '../../../cli/terraform-catalog.js';
+import { WINDOW_PIPELINES } from '../../../shared/windows/pipelines/index.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../../support/system-model.js';
 
 const config = loadConfig({});
@@ -73,6 +75,14 @@ describe('terraform/', () => {
   it('reads the functions from functions.json, which is the catalog (run `speedcam terraform-catalog` after editing functions/catalog.ts)', () => {
     expect(JSON.parse(readFileSync('terraform/functions.json', 'utf8'))).toEqual(terraformCatalog());
     expect(Object.keys(terraformCatalog().functions).sort()).toEqual([...functionDirs].sort());
+  });
+
+  it('reads the declared Firestore TTLs, index exemptions and table layouts from resources.json (run `speedcam terraform-catalog` after changing a declaration)', () => {
+    const resources = JSON.parse(readFileSync('terraform/resources.json', 'utf8')) as Record<string, unknown>;
+    const declared = declaredResources();
+    for (const [key, value] of Object.entries(declared)) expect(resources[key], key).toEqual(value);
+    expect(Object.keys(declared.tables).sort()).toEqual([...loadSchemas().keys()].sort());
+    expect(declared.ttl_collections).toEqual(expect.arrayContaining(WINDOW_PIPELINES.map((p) => `wb_${p.name}`)));
   });
 
   it('pins the google provider below 7 (the schema checked offline is 6.50)', () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../shared/config.js';
 import { isDue } from '../../../shared/windows/window-flush.js';
-import { clickPipeline, parseAttributeTime, parseZonedTimestamp, pythonFloat, transactionPipeline } from '../../../shared/windows/pipelines.js';
+import { windowPipeline } from '../../../shared/windows/pipeline.js';
+import { parseAttributeTime, parseZonedTimestamp } from '../../../shared/windows/event-time.js';
+import { pythonFloat } from '../../../shared/windows/pipelines/transactions.js';
 import { DigestSet, digestOf, shardCount, shardOfDigest, shardOfKey, splitShards } from '../../../shared/windows/window-state.js';
 import { pythonIsoformat, pythonJsonDumps, replayClock, transactionMessage } from '../../../cli/generate-events.js';
 import { inbound } from '../../support/fixtures.js';
@@ -76,26 +78,26 @@ describe('event time per pipeline', () => {
   const publishTimeMs = Date.parse('2026-11-21T10:00:07.250Z');
   it('publish time by default: a field the pipeline does not use is only required to be present', () => {
     const config = loadConfig({});
-    const tx = transactionPipeline(config).parse(inbound(JSON.stringify({ transaction_id: 1, amount: ' 12.5 ', timestamp: 'not a time', store_id: 42 }), { publishTimeMs }), publishTimeMs);
+    const tx = windowPipeline('transactions', config).parse(inbound(JSON.stringify({ transaction_id: 1, amount: ' 12.5 ', timestamp: 'not a time', store_id: 42 }), { publishTimeMs }), publishTimeMs);
     expect(tx).toEqual([expect.objectContaining({ key: 'all', timeMs: publishTimeMs, values: { amount: 12.5 } })]);
-    const click = clickPipeline(config).parse(inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'level_start', event_timestamp: '1538604000000000' }), { publishTimeMs }), publishTimeMs);
+    const click = windowPipeline('clicks', config).parse(inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'level_start', event_timestamp: '1538604000000000' }), { publishTimeMs }), publishTimeMs);
     expect(click).toEqual([expect.objectContaining({ key: 'u1', timeMs: publishTimeMs })]);
     // missing fields the seed requires are still refused
-    const missing = transactionPipeline(config).parse(inbound(JSON.stringify({ transaction_id: 'T', amount: 5, store_id: 'S' }), { publishTimeMs }), publishTimeMs);
+    const missing = windowPipeline('transactions', config).parse(inbound(JSON.stringify({ transaction_id: 'T', amount: 5, store_id: 'S' }), { publishTimeMs }), publishTimeMs);
     expect(missing).toMatchObject({ reason: 'invalid_fields', detail: 'missing field(s) timestamp' });
   });
 
   it('payload time: GA4 µs as a string, the transaction timestamp in the configured zone', () => {
     const config = loadConfig({ SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload' }, transactions: { event_time: 'payload', timezone: 'Europe/Madrid' } }) });
-    const click = clickPipeline(config).parse(inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'x', event_timestamp: '1538604000123456' }), { publishTimeMs }), publishTimeMs);
+    const click = windowPipeline('clicks', config).parse(inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'x', event_timestamp: '1538604000123456' }), { publishTimeMs }), publishTimeMs);
     expect(click).toEqual([expect.objectContaining({ timeMs: 1538604000123 })]);
-    const tx = transactionPipeline(config).parse(inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 1, timestamp: '2026-11-21T11:00:00.5', store_id: 'NYC01' }), { publishTimeMs }), publishTimeMs);
+    const tx = windowPipeline('transactions', config).parse(inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 1, timestamp: '2026-11-21T11:00:00.5', store_id: 'NYC01' }), { publishTimeMs }), publishTimeMs);
     expect(tx).toEqual([expect.objectContaining({ timeMs: Date.parse('2026-11-21T10:00:00.500Z') })]);
   });
 
   it('attribute time: missing or implausible attributes are dead-lettered with the reason', () => {
     const config = loadConfig({ SPEEDCAM_PIPELINES: JSON.stringify({ transactions: { event_time: 'attribute:event_ts' } }) });
-    const p = transactionPipeline(config);
+    const p = windowPipeline('transactions', config);
     const body = JSON.stringify({ transaction_id: 'TXN-1', amount: 1, timestamp: 'x', store_id: 'NYC01' });
     expect(p.parse(inbound(body, { attributes: { event_ts: '1795255200123' }, publishTimeMs }), publishTimeMs)).toEqual([expect.objectContaining({ timeMs: 1795255200123 })]);
     expect(p.parse(inbound(body, { publishTimeMs }), publishTimeMs)).toMatchObject({ reason: 'timestamp_out_of_range', detail: expect.stringContaining('attribute event_ts') });
