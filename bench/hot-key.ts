@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
 import { loadConfig } from '../shared/config.js';
 import { silentLogger } from '../shared/core/logger.js';
 import { createRuntime } from '../shared/runtime.js';
@@ -39,6 +38,8 @@ const SCHEDULER_MS = 60_000;
 const log = (s: string) => process.stderr.write(s + '\n');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'speedcam-bench-'));
+/** When each window's row is in the warehouse (table|window end → ms): the flush's writes, as they complete. */
+const firstSeen = new Map<string, number>();
 const stack = await startStack({
   project: `demo-bench-${Date.now()}`,
   functionsPort: 0,
@@ -47,6 +48,24 @@ const stack = await startStack({
   dataDir,
   env: { SPEEDCAM_EXPORT_GRACE_S: '1' },
   echoSeverity: 'ERROR',
+  // Polling the file would hold DuckDB's lock and delay the very writes it measures.
+  warehouse: async (configured) => {
+    const wh = await configured();
+    return {
+      close: () => wh.close(),
+      upsert: async (table, rows) => {
+        const result = await wh.upsert(table, rows);
+        const now = Date.now();
+        for (const r of rows) {
+          const end = r['window_end_time'] ?? r['window_end'];
+          if (typeof end !== 'string') continue;
+          const k = `${table}|${Date.parse(end)}`;
+          if (!firstSeen.has(k)) firstSeen.set(k, now);
+        }
+        return result;
+      },
+    };
+  },
 });
 try {
   // 1. the engine, on one hot key
@@ -65,7 +84,7 @@ try {
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < messages.length) await rt.transactions.handle(messages[next++]!);
+      while (next < messages.length) await rt.windows.transactions.handle(messages[next++]!);
     }),
   );
   const engineSeconds = (performance.now() - t0) / 1000;
@@ -114,7 +133,6 @@ try {
   const ps = new PubSub({ projectId: stack.info.project });
   const loadStart = Date.now();
   const tEnd = loadStart + MINUTES * 60_000;
-  const firstSeen = new Map<string, number>();
   const opsBefore = stack.runtime.windowOps.snapshot();
   let sent = 0;
   const publishers = [
@@ -122,28 +140,9 @@ try {
     every(2_000, tEnd, () => ps.topic(stack.info.topics.clickEvents).publishMessage({ data: Buffer.from(clickRow(`U${Math.floor(Math.random() * 20)}`, Date.parse('2018-10-03T10:00:00Z') + Math.floor(Math.random() * 86_400_000), Math.random)) })),
     every(20_000, tEnd, () => ps.topic(stack.info.topics.userRegistrations).publishMessage({ data: Buffer.from(randomUserResponse(1, Math.random)) })),
   ].map((p) => p.then((n) => (sent += n)));
-  // When each window's row is in the warehouse: the flush's writes, as they complete (polling the file
-  // would hold DuckDB's lock and delay the very writes it measures).
+  // The rows' landing times are recorded by the stack's warehouse (above).
   const lateness = stack.runtime.config.pipelines.transactions.latenessMs;
   const lastEnd = tEnd + lateness + SCHEDULER_MS + 15_000;
-  const open = stack.runtime.flushDeps.openWarehouse;
-  stack.runtime.flushDeps.openWarehouse = async () => {
-    const wh = await open();
-    return {
-      close: () => wh.close(),
-      upsert: async (table, rows) => {
-        const result = await wh.upsert(table, rows);
-        const now = Date.now();
-        for (const r of rows) {
-          const end = r['window_end_time'] ?? r['window_end'];
-          if (typeof end !== 'string') continue;
-          const k = `${table}|${Date.parse(end)}`;
-          if (!firstSeen.has(k)) firstSeen.set(k, now);
-        }
-        return result;
-      },
-    };
-  };
   await new Promise((r) => setTimeout(r, lastEnd - Date.now()));
   await Promise.all(publishers);
   await ps.close();

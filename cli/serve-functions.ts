@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       ops: runtime.ops.snapshot(),
       windowOps: runtime.windowOps.snapshot(),
       faults: Object.fromEntries(runtime.faults.injected),
-      passageOpsByKind: runtime.passages.opsByKind,
+      passageOpsByKind: runtime.stores.passages.opsByKind,
     };
     process.send({ type: 'report', id: m.id, report });
   });

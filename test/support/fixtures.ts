@@ -93,8 +93,14 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
   const clock = new ManualClock(Date.now());
   const faults = new Faults();
   const publisher = new RecordingPublisher();
-  const rt = createRuntime(config, { logger: silentLogger, clock, faults, publisher, ...overrides });
-  open.push(rt);
+  const make = (more: Omit<RuntimeOverrides, 'clock' | 'faults' | 'publisher'> = {}) => {
+    const made = createRuntime(config, { logger: silentLogger, clock, faults, publisher, ...overrides, ...more });
+    open.push(made);
+    return made;
+  };
+  const rt = make();
+  /** Another instance of the same functions: its own caches and group commits, the same collections, clock, faults and publisher. */
+  const instance = make;
   const query = async (sql: string) => {
     const wh = await DuckDbWarehouse.open(warehousePath, { readOnly: true });
     try {
@@ -103,7 +109,7 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
       await wh.close();
     }
   };
-  return { rt, config, clock, faults, publisher, warehousePath, query };
+  return { rt, instance, config, clock, faults, publisher, warehousePath, query };
 }
 
 /** Call in afterAll: closes every runtime testWorld made. */

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
-import { runFlush } from '../../../shared/export/flush.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
@@ -14,21 +12,11 @@ const SPEEDS = [61, 44, 38, 72, 55, 49, 80, 66, 43, 58];
 
 describe('a row the warehouse rejects', () => {
   it('goes to dead_letters with the warehouse reason and the row; the others land; the watermark moves on', async () => {
-    const w = testWorld();
-    const r = w.config.radars.get(w.config.defaultRadarId)!;
-    const pts = sectionPoints(r.entry, r.exit, 10);
-    const drive = async (id: string) => {
-      const msgs = pts.map((p, i) => inbound(seedMessage(id, SPEEDS[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: w.clock.now() + i }));
-      await Promise.all(msgs.map((m) => w.rt.speedCheck.handle(m)));
-    };
-    for (const id of ['Good01', 'Bad001', 'Good02']) await drive(id);
-    w.clock.advance(60_000);
-
     // The real DuckDB adapter, given one passage row with a value its TIMESTAMP column refuses (as a
     // bad value would reach BigQuery): DuckDB itself rejects it.
     const sent: Row[] = [];
-    const openWarehouse = async (): Promise<Warehouse> => {
-      const wh = await DuckDbWarehouse.open(w.warehousePath);
+    const warehouse = async (configured: () => Promise<Warehouse>): Promise<Warehouse> => {
+      const wh = await configured();
       return {
         upsert: (table, rows) => {
           const out = rows.map((row) => (table === 'vehicle_passages' && row['vehicle_id'] === 'Bad001' ? { ...row, decided_at: 'yesterday-ish' } : row));
@@ -40,9 +28,18 @@ describe('a row the warehouse rejects', () => {
     };
     const logs: { message: string; fields: Record<string, unknown> }[] = [];
     const log = (message: string, fields: Record<string, unknown> = {}) => logs.push({ message, fields });
-    const deps = { ...w.rt.flushDeps, openWarehouse, logger: { debug: log, info: log, warn: log, error: log } };
 
-    const report = await runFlush(deps);
+    const w = testWorld({}, { warehouse, logger: { debug: log, info: log, warn: log, error: log } });
+    const r = w.config.radars.get(w.config.defaultRadarId)!;
+    const pts = sectionPoints(r.entry, r.exit, 10);
+    const drive = async (id: string) => {
+      const msgs = pts.map((p, i) => inbound(seedMessage(id, SPEEDS[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: w.clock.now() + i }));
+      await Promise.all(msgs.map((m) => w.rt.speedCheck.handle(m)));
+    };
+    for (const id of ['Good01', 'Bad001', 'Good02']) await drive(id);
+    w.clock.advance(60_000);
+
+    const report = await w.rt.flush.run();
     expect(report.exported['vehicle_passages']).toBe(2);
     expect(report.rejected).toEqual({ vehicle_passages: 1 });
     expect(await w.query('SELECT vehicle_id FROM speedcam.vehicle_passages ORDER BY vehicle_id')).toEqual([{ vehicle_id: 'Good01' }, { vehicle_id: 'Good02' }]);
@@ -56,7 +53,7 @@ describe('a row the warehouse rejects', () => {
 
     // The watermark moved past it: the next run does not export (and reject) it again.
     w.clock.advance(60_000);
-    const second = await runFlush(deps);
+    const second = await w.rt.flush.run();
     expect(second.rejected).toEqual({});
     expect(second.exported['vehicle_passages'] ?? 0).toBe(0);
     expect(await w.query('SELECT count(*) AS n FROM speedcam.dead_letters')).toEqual([{ n: 1 }]);

@@ -3,8 +3,6 @@ import { TesseractTextDetector } from '../../../shared/platform/tesseract-text-d
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
 import { PLATE_BOX_COLOUR } from '../../../shared/fines/evidence-photo.js';
 import { fineIdOf } from '../../../shared/fines/fine-record.js';
-import { issueFine } from '../../../shared/fines/fine.js';
-import { runFlush } from '../../../shared/export/flush.js';
 import sharp from 'sharp';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
@@ -14,6 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 
 const ocr = new TesseractTextDetector();
 
@@ -29,7 +28,7 @@ function world(detector: TextDetector = ocr) {
   const objects = new LocalObjectStore(mkdtempSync(join(tmpdir(), 'objects-')));
   const t = testWorld({}, { objects, ocr: detector });
   const rows = () => t.query('SELECT fine_id, license_plate, review_reason, image_sha256 FROM speedcam.fined_vehicles');
-  return { ...t, objects, deps: t.rt.fineDeps, flush: () => runFlush(t.rt.flushDeps), rows };
+  return { ...t, objects, fine: (msg: InboundMessage) => t.rt.fines.handle(msg), flush: () => t.rt.flush.run(), rows };
 }
 
 type World = ReturnType<typeof world>;
@@ -55,7 +54,7 @@ async function speeding(w: World, vehicleId: string, opts: { plate?: string; pho
 async function deliverUntilDone(w: World, msg: ReturnType<typeof inbound>) {
   for (let i = 0; i < 5; i++) {
     try {
-      return await issueFine(w.deps, msg);
+      return await w.fine(msg);
     } catch {
       /* redelivered */
     }
@@ -67,7 +66,7 @@ describe('fine issuance', () => {
   it('reads the plate, stores the analysed photo with its SHA-256, records the fine and notifies with image_url', async () => {
     const w = world();
     const { msg, plateBox, passageId } = await speeding(w, 'aB3xY9', { plate: 'KXT4821' });
-    const fine = (await issueFine(w.deps, msg))!;
+    const fine = (await w.fine(msg))!;
     expect(fine).toMatchObject({ fine_id: fineIdOf(passageId), license_plate: 'KXT4821', review_reason: null, passage_id: passageId });
     expect(fine.plate_confidence).toBeGreaterThan(0.6);
     const notes = w.publisher.on(w.config.topics.fineNotifications);
@@ -101,8 +100,8 @@ describe('fine issuance', () => {
   it('the same speeding message twice: one fine, one notification, one warehouse row', async () => {
     const w = world();
     const { msg } = await speeding(w, 'Twice9');
-    const a = await issueFine(w.deps, msg);
-    const b = await issueFine(w.deps, msg);
+    const a = await w.fine(msg);
+    const b = await w.fine(msg);
     expect(b).toEqual(a);
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(1);
     w.clock.advance(60_000);
@@ -130,7 +129,7 @@ describe('fine issuance', () => {
     const w = world();
     w.faults.arm('fine.afterRecord');
     const { msg } = await speeding(w, 'Lost42');
-    await expect(issueFine(w.deps, msg)).rejects.toThrow(/injected/);
+    await expect(w.fine(msg)).rejects.toThrow(/injected/);
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
     w.clock.advance(60_000);
     expect((await w.flush()).republished).toBe(1);
@@ -140,14 +139,14 @@ describe('fine issuance', () => {
   it('no photo: the fine is issued, flagged for manual plate review', async () => {
     const w = world();
     const { msg } = await speeding(w, 'NoPic1', { photo: null });
-    expect(await issueFine(w.deps, msg)).toMatchObject({ license_plate: null, review_reason: 'photo_missing', image_url: null });
+    expect(await w.fine(msg)).toMatchObject({ license_plate: null, review_reason: 'photo_missing', image_url: null });
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(1);
   });
 
   it('an unreadable photo: issued and flagged, the original kept as the image to review', async () => {
     const w = world();
     const { msg } = await speeding(w, 'Broken', { photo: Buffer.from('not a png at all') });
-    const fine = (await issueFine(w.deps, msg))!;
+    const fine = (await w.fine(msg))!;
     expect(fine).toMatchObject({ license_plate: null, review_reason: 'photo_unreadable' });
     expect(fine.image_url).toMatch(/speedcam-captures/);
   });
@@ -156,7 +155,7 @@ describe('fine issuance', () => {
     const failing: TextDetector = { detect: async () => { throw new Error('UNAVAILABLE: vision'); } };
     const w = world(failing);
     const { msg } = await speeding(w, 'OcrErr');
-    const fine = (await issueFine(w.deps, msg))!;
+    const fine = (await w.fine(msg))!;
     expect(fine).toMatchObject({ license_plate: null, review_reason: 'ocr_error' });
     expect(fine.image_uri).toMatch(/^gs:\/\/speedcam-evidence\//);
   });
@@ -165,19 +164,19 @@ describe('fine issuance', () => {
     const w = world();
     const { msg } = await speeding(w, 'KXT4821', { plate: 'KXT4821' });
     const body = JSON.parse(msg.data.toString());
-    const fine = await issueFine(w.deps, { ...msg, data: Buffer.from(JSON.stringify({ ...body, license_plate: 'ABC1234' })) });
+    const fine = await w.fine({ ...msg, data: Buffer.from(JSON.stringify({ ...body, license_plate: 'ABC1234' })) });
     expect(fine).toMatchObject({ license_plate: 'KXT4821', review_reason: 'plate_mismatch' });
   });
 
   it('an image_uri that tries to leave its bucket is never read: no photo, flagged photo_forbidden', async () => {
     const w = world();
     const { msg } = await speeding(w, 'Evil01', { photo: null, imageUri: 'gs://speedcam-captures/../../etc/passwd' });
-    expect(await issueFine(w.deps, msg)).toMatchObject({ review_reason: 'photo_forbidden', license_plate: null, image_url: null });
+    expect(await w.fine(msg)).toMatchObject({ review_reason: 'photo_forbidden', license_plate: null, image_url: null });
   });
 
   it('a malformed speeding message goes to the dead letters', async () => {
     const w = world();
-    expect(await issueFine(w.deps, inbound('{"passage_id": 3}'))).toBeNull();
+    expect(await w.fine(inbound('{"passage_id": 3}'))).toBeNull();
     expect(w.publisher.on(w.config.topics.deadLetters)[0]!.data).toMatchObject({ source: 'speeding-vehicles', reason: 'invalid_fields' });
   });
 });

@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFlush } from '../../../shared/export/flush.js';
-import { issueFine } from '../../../shared/fines/fine.js';
 import { createLogger } from '../../../shared/core/logger.js';
-import { handleRegistrations } from '../../../shared/registrations/registrations.js';
 import { clickRow, randomUserResponse } from '../../../cli/generate-events.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
@@ -59,9 +56,9 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
     const cases = corpus(now);
     const handlers = {
       obs: (m: ReturnType<typeof inbound>) => w.rt.speedCheck.handle(m),
-      clicks: (m: ReturnType<typeof inbound>) => w.rt.clicks.handle(m),
-      transactions: (m: ReturnType<typeof inbound>) => w.rt.transactions.handle(m),
-      users: (m: ReturnType<typeof inbound>) => handleRegistrations({ ...w.rt.windowDeps, users: w.rt.users }, m),
+      clicks: (m: ReturnType<typeof inbound>) => w.rt.windows.clicks.handle(m),
+      transactions: (m: ReturnType<typeof inbound>) => w.rt.windows.transactions.handle(m),
+      users: (m: ReturnType<typeof inbound>) => w.rt.registrations.handle(m),
     };
     for (const [i, c] of cases.entries()) {
       await expect(handlers[c.source](inbound(c.data, { messageId: `abuse-${i}`, attributes: { note: 'evil\n"attr' } })), `case ${i}`).resolves.toBeDefined();
@@ -85,13 +82,13 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
     const w = testWorld();
     const now = Math.floor(w.clock.now() / 60_000) * 60_000 + 20_000;
     w.clock.t = now;
-    await w.rt.clicks.handle(inbound(clickRow(SQL, now - 1000, Math.random)));
+    await w.rt.windows.clicks.handle(inbound(clickRow(SQL, now - 1000, Math.random)));
     const user = JSON.parse(randomUserResponse(1, Math.random)) as { results: { name: { first: string }; login: { username: string } }[] };
     user.results[0]!.name.first = SQL;
     user.results[0]!.login.username = `robert'); DROP TABLE students;--`;
-    await handleRegistrations({ ...w.rt.windowDeps, users: w.rt.users }, inbound(JSON.stringify(user)));
+    await w.rt.registrations.handle(inbound(JSON.stringify(user)));
     w.clock.advance(120_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     expect(await w.query('SELECT user_pseudo_id, event_count FROM speedcam.user_event_counts')).toEqual([{ user_pseudo_id: SQL, event_count: 1 }]);
     expect(await w.query('SELECT first_name, login_username FROM speedcam.users')).toEqual([{ first_name: SQL, login_username: `robert'); DROP TABLE students;--` }]);
     expect((await w.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'speedcam'"))[0]!['n']).toBe(7);
@@ -100,7 +97,7 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
   it('a speeding message whose ids try to escape the buckets gives a fine with safe object names', async () => {
     const w = testWorld({}, { ocr: { detect: async () => [] } });
     const body = { passage_id: '../../x\u0000y', radar_id: '../../etc', vehicle_id: 'a/../../b', avg_speed: 80, speed_limit: 40, coordinates: [40.76, -73.97], is_Ticketed: true, license_plate: null, image_uri: null, first_seen: ts(w.clock.now()), last_seen: ts(w.clock.now()) };
-    const fine = (await issueFine(w.rt.fineDeps, inbound(JSON.stringify(body))))!;
+    const fine = (await w.rt.fines.handle(inbound(JSON.stringify(body))))!;
     expect(fine.review_reason).toBe('photo_missing');
     expect(fine.fine_id).toMatch(/^F[0-9A-F]{19}$/);
   });

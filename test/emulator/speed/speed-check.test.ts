@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FirestoreFlushControl } from '../../../shared/platform/firestore/flush-control.js';
-import { recordDeadLetter } from '../../../shared/dead-letters/sink.js';
 import type { DeadLetter } from '../../../shared/dead-letters/dead-letter.js';
-import { runFlush } from '../../../shared/export/flush.js';
-import { silentLogger } from '../../../shared/core/logger.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
@@ -16,7 +12,7 @@ afterAll(closeWorlds);
 /** A fresh world per test: the production wiring, its own collections, clock, faults and warehouse. */
 function world(env: Record<string, string> = {}) {
   const t = testWorld(env);
-  return { ...t, ops: t.rt.ops, store: t.rt.passages, check: t.rt.speedCheck, flushDeps: t.rt.flushDeps, deadLetters: t.rt.deadLetters };
+  return { ...t, ops: t.rt.ops, store: t.rt.stores.passages, check: t.rt.speedCheck };
 }
 type World = ReturnType<typeof world>;
 
@@ -99,7 +95,7 @@ describe('speed check on the Firestore emulator', () => {
     await deliverUntilAcked(w, vehicle(w, 'Crash1'));
     expect(w.publisher.messages).toHaveLength(1);
     w.clock.advance(60_000);
-    await runFlush(w.flushDeps);
+    await w.rt.flush.run();
     expect(await warehouseRows(w, 'SELECT vehicle_id FROM speedcam.vehicle_passages')).toEqual([{ vehicle_id: 'Crash1' }]);
   });
 
@@ -117,7 +113,7 @@ describe('speed check on the Firestore emulator', () => {
     expect(new Set(ids).size).toBe(1);
     expect(w.publisher.messages[0]!.data).toEqual(w.publisher.messages[1]!.data);
     w.clock.advance(60_000);
-    await runFlush(w.flushDeps);
+    await w.rt.flush.run();
     expect(await warehouseRows(w, 'SELECT count(*) AS n FROM speedcam.vehicle_passages')).toEqual([{ n: 1 }]);
   });
 
@@ -154,9 +150,9 @@ describe('flush on the Firestore emulator', () => {
     await deliverUntilAcked(w, vehicle(w, 'Gap001').slice(0, 4));
     expect(w.publisher.messages).toHaveLength(0);
     w.clock.advance(10_000);
-    expect((await runFlush(w.flushDeps)).closedByGap).toBe(0);
+    expect((await w.rt.flush.run()).closedByGap).toBe(0);
     w.clock.advance(6_000);
-    expect((await runFlush(w.flushDeps)).closedByGap).toBe(1);
+    expect((await w.rt.flush.run()).closedByGap).toBe(1);
     expect(w.publisher.messages).toHaveLength(1);
     expect(w.publisher.messages[0]!.data).toMatchObject({ observations: 4, close_reason: 'gap' });
   });
@@ -167,11 +163,11 @@ describe('flush on the Firestore emulator', () => {
     await deliver(w, vehicle(w, 'Lost01')); // fails after commit; pretend the redelivery never comes
     expect(w.publisher.messages).toHaveLength(0);
     w.clock.advance(60_000);
-    const report = await runFlush(w.flushDeps);
+    const report = await w.rt.flush.run();
     expect(report.republished).toBe(1);
     expect(w.publisher.messages).toHaveLength(1);
     w.clock.advance(60_000);
-    await runFlush(w.flushDeps);
+    await w.rt.flush.run();
     expect(w.publisher.messages).toHaveLength(1);
   });
 
@@ -180,9 +176,9 @@ describe('flush on the Firestore emulator', () => {
     for (const id of ['Fl0001', 'Fl0002', 'Fl0003']) await deliverUntilAcked(w, vehicle(w, id));
     w.clock.advance(60_000);
     w.faults.arm('flush.afterWarehouse');
-    await expect(runFlush(w.flushDeps)).rejects.toThrow(/injected/);
+    await expect(w.rt.flush.run()).rejects.toThrow(/injected/);
     w.clock.advance(200_000); // the lease of the crashed run expires
-    await runFlush(w.flushDeps);
+    await w.rt.flush.run();
     expect(await warehouseRows(w, 'SELECT vehicle_id FROM speedcam.vehicle_passages ORDER BY vehicle_id')).toEqual([
       { vehicle_id: 'Fl0001' }, { vehicle_id: 'Fl0002' }, { vehicle_id: 'Fl0003' },
     ]);
@@ -190,9 +186,8 @@ describe('flush on the Firestore emulator', () => {
 
   it('is fenced: a second flush while one holds the lease does nothing', async () => {
     const w = world();
-    const control = new FirestoreFlushControl(w.rt.db, w.config.collections.control, w.ops, w.clock);
-    expect(await control.acquire('other-run', 60_000)).not.toBeNull();
-    expect(await runFlush(w.flushDeps)).toMatchObject({ skipped: 'lease_held' });
+    expect(await w.rt.stores.control.acquire('other-run', 60_000)).not.toBeNull();
+    expect(await w.rt.flush.run()).toMatchObject({ skipped: 'lease_held' });
   });
 
   it('a new passage of the same vehicle archives the old one; both reach the warehouse once', async () => {
@@ -202,8 +197,8 @@ describe('flush on the Firestore emulator', () => {
     await deliverUntilAcked(w, vehicle(w, 'Twice1', SPEEDS.map((v) => v / 2), w.clock.now()));
     expect(w.publisher.messages).toHaveLength(2);
     w.clock.advance(60_000);
-    await runFlush(w.flushDeps);
-    await runFlush(w.flushDeps);
+    await w.rt.flush.run();
+    await w.rt.flush.run();
     const rows = await warehouseRows(w, 'SELECT passage_id, is_Ticketed FROM speedcam.vehicle_passages ORDER BY passage_id');
     expect(rows).toHaveLength(2);
     expect(rows.map((r) => r['is_Ticketed'])).toEqual([true, false]);
@@ -214,13 +209,12 @@ describe('flush on the Firestore emulator', () => {
     await w.check.handle(inbound('[]', { messageId: 'dl-1' }));
     const [msg] = w.publisher.on(w.config.topics.deadLetters);
     const asDelivered = inbound(JSON.stringify(msg!.data), { attributes: msg!.attributes, messageId: 'x' });
-    const sinkDeps = { store: w.deadLetters, logger: silentLogger, clock: w.clock, faults: w.faults };
-    const saved: DeadLetter = await recordDeadLetter(sinkDeps, asDelivered);
-    await recordDeadLetter(sinkDeps, asDelivered);
+    const saved: DeadLetter = await w.rt.deadLetterSink.handle(asDelivered);
+    await w.rt.deadLetterSink.handle(asDelivered);
     // a raw message forwarded by a subscription's dead-letter policy is kept too
-    await recordDeadLetter(sinkDeps, inbound('\u0001raw', { attributes: { CloudPubSubDeadLetterSourceSubscription: 'vehicle-observations--vehicleObservations', CloudPubSubDeadLetterSourceDeliveryCount: '10' } }));
+    await w.rt.deadLetterSink.handle(inbound('\u0001raw', { attributes: { CloudPubSubDeadLetterSourceSubscription: 'vehicle-observations--vehicleObservations', CloudPubSubDeadLetterSourceDeliveryCount: '10' } }));
     w.clock.advance(10_000);
-    await runFlush(w.flushDeps);
+    await w.rt.flush.run();
     const rows = await warehouseRows(w, 'SELECT row_id, reason, payload FROM speedcam.dead_letters ORDER BY reason');
     expect(rows).toEqual([
       { row_id: expect.any(String), reason: 'delivery_attempts_exhausted', payload: '\u0001raw' },

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { loadConfig } from '../../../shared/config.js';
-import { runFlush } from '../../../shared/export/flush.js';
 import { haversineKm } from '../../../shared/core/geo.js';
 import { silentLogger } from '../../../shared/core/logger.js';
 import { Faults, type FaultPoint } from '../../../shared/core/faults.js';
@@ -133,7 +132,7 @@ describe('deliveries spread over instances', () => {
     expect(ops.writes / 150).toBeLessThan(0.35);
     // Every passage lands in the warehouse once.
     f.clock.advance(60_000);
-    await runFlush(f.instances[0]!.rt.flushDeps);
+    await f.instances[0]!.rt.flush.run();
     expect(await f.query('SELECT count(*) AS n, count(DISTINCT vehicle_id) AS d FROM speedcam.vehicle_passages')).toEqual([{ n: 15, d: 15 }]);
     expect(f.decisions()).toHaveLength(15);
   });
@@ -176,7 +175,7 @@ describe('deliveries spread over instances', () => {
     // (An instance whose armed fault was not hit yet crashes its flush: it is rerun once the lease expired.)
     f.clock.advance(60_000);
     for (let run = 0; ; run++) {
-      const done = await runFlush(f.instances[1]!.rt.flushDeps).then(() => true, (err: unknown) => (run < 2 ? false : Promise.reject(err)));
+      const done = await f.instances[1]!.rt.flush.run().then(() => true, (err: unknown) => (run < 2 ? false : Promise.reject(err)));
       if (done) break;
       f.clock.advance(f.config.flushLeaseMs + 1);
     }
@@ -192,15 +191,15 @@ describe('deliveries spread over instances', () => {
 
   it('a sweeper that died holding the lease: the observations wait in the log, and the flush sweeps them once the lease expired', async () => {
     const f = fleet(2);
-    const store = f.instances[0]!.rt.passages;
+    const store = f.instances[0]!.rt.stores.passages;
     expect(await store.acquireSweep(f.radar.id, 'a-sweeper-that-died', 15_000, await store.sweepLease(f.radar.id))).toBe(true);
     const v = f.vehicle('Wait01');
     await f.deliver(v.msgs);
     expect(f.decisions()).toHaveLength(0); // acked: durable in the log, nobody sweeps while the lease looks alive
-    await runFlush(f.instances[0]!.rt.flushDeps);
+    await f.instances[0]!.rt.flush.run();
     expect(f.decisions()).toHaveLength(0);
     f.clock.advance(16_000);
-    await runFlush(f.instances[1]!.rt.flushDeps);
+    await f.instances[1]!.rt.flush.run();
     expect(f.decisions()).toHaveLength(1);
     expect(f.decisions()[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpeed(v.speeds, f.points), 6);
   });
@@ -211,7 +210,7 @@ describe('deliveries spread over instances', () => {
     await f.deliver(v.msgs.slice(0, 4));
     expect(f.decisions()).toHaveLength(0);
     f.clock.advance(16_000);
-    await runFlush(f.instances[2]!.rt.flushDeps);
+    await f.instances[2]!.rt.flush.run();
     expect(f.decisions()).toHaveLength(1);
     expect(f.decisions()[0]!.data).toMatchObject({ vehicle_id: 'Part01', observations: 4, close_reason: 'gap', is_Ticketed: false, review_reason: 'incomplete_passage' });
   });

@@ -36,7 +36,7 @@ beforeAll(async () => {
     });
   }
   // Count the registrations' writes: one batched commit per response, not one round trip per user.
-  const users = stack.runtime.users as unknown as { db: Firestore; save(rows: readonly UserRow[]): Promise<void> };
+  const users = stack.runtime.stores.users as unknown as { db: Firestore; save(rows: readonly UserRow[]): Promise<void> };
   const db = users.db;
   users.db = new Proxy(db, {
     get: (t, p) => {

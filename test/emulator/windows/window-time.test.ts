@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickRow, ga4UserId, transactionMessage } from '../../../cli/generate-events.js';
-import type { FirestoreWindowStore } from '../../../shared/platform/firestore/window-store.js';
-import { runFlush } from '../../../shared/export/flush.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
-import { windowPipeline } from '../../../shared/windows/pipeline.js';
-import { WindowIngest } from '../../../shared/windows/window-ingest.js';
+import type { WindowIngest } from '../../../shared/windows/window-ingest.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import type { RuntimeOverrides } from '../../../shared/runtime.js';
+import type { WindowStore } from '../../../shared/windows/window-store.js';
 
 beforeAll(() => {
   useEmulatorProject();
@@ -24,11 +23,9 @@ function rng(seed: number) {
 const pipelinesEnv = (p: unknown) => ({ SPEEDCAM_PIPELINES: JSON.stringify(p), SPEEDCAM_FLUSH_LEASE_S: '5' });
 
 /** Every upsert as BigQuery keeps it (append-only), beside the local warehouse's upsert. */
-function recordAppends(w: World): Map<string, Row[]> {
-  const appended = new Map<string, Row[]>();
-  const open = w.rt.flushDeps.openWarehouse;
-  w.rt.flushDeps.openWarehouse = async (): Promise<Warehouse> => {
-    const wh = await open();
+function recordAppends(appended: Map<string, Row[]>): RuntimeOverrides['warehouse'] {
+  return async (configured): Promise<Warehouse> => {
+    const wh = await configured();
     return {
       upsert: async (table, rows) => {
         appended.set(table, [...(appended.get(table) ?? []), ...rows]);
@@ -37,7 +34,6 @@ function recordAppends(w: World): Map<string, Row[]> {
       close: () => wh.close(),
     };
   };
-  return appended;
 }
 
 /** What BigQuery's <table>_latest view shows: per row_id the row with the highest row_revision. */
@@ -86,8 +82,8 @@ describe('a replay of history with event time from the payload', () => {
     // roughly in time order: neighbours swapped now and then
     for (let i = 1; i < N; i++) if (random() < 0.3) [times[i - 1], times[i]] = [times[i]!, times[i - 1]!];
     const bodies = times.map((t) => transactionMessage(t, random, 'America/New_York'));
-    const A = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
-    const B = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const A = w.instance().windows.transactions;
+    const B = w.instance().windows.transactions;
 
     // Pub/Sub: a failed delivery comes back later; a fifth of the acked ones are delivered once more,
     // some soon, some long after their window was exported.
@@ -112,7 +108,7 @@ describe('a replay of history with event time from the payload', () => {
       if (step % 8 === 0) {
         flushes++;
         if (flushes % 6 === 0 && flushFaults.length) w.faults.arm(flushFaults.shift()!);
-        await runFlush(w.rt.flushDeps).catch(() => crashedFlushes++);
+        await w.rt.flush.run().catch(() => crashedFlushes++);
       }
       if (step > 2000) throw new Error('replay never drained');
     }
@@ -120,9 +116,9 @@ describe('a replay of history with event time from the payload', () => {
     // the input goes idle: what is left closes once nothing was written for the lateness
     for (let i = 0; i < 6; i++) {
       w.clock.advance(40_000);
-      await runFlush(w.rt.flushDeps).catch(() => crashedFlushes++);
+      await w.rt.flush.run().catch(() => crashedFlushes++);
     }
-    expect(await w.rt.windows.probe('transactions')).toBeNull();
+    expect(await w.rt.stores.windows.probe('transactions')).toBeNull();
 
     const expected = expectedTransactionWindows(
       bodies.map((b) => {
@@ -146,17 +142,17 @@ describe('a replay of history with event time from the payload', () => {
 
 describe('late: update', () => {
   it('revises the exported row to include late events, exactly once under redelivery and a crash, and the revision supersedes the row', async () => {
-    const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload', late: 'update' } }));
-    const appended = recordAppends(w);
+    const appended = new Map<string, Row[]>();
+    const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload', late: 'update' } }), { warehouse: recordAppends(appended) });
     const random = rng(7);
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000; // a window that ended 90-120 s ago
     const at = (i: number) => ws + 1_000 + i * 2_000;
     const onTime = Array.from({ length: 10 }, (_, i) => transactionMessage(at(i), random));
-    const A = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
-    const B = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const A = w.instance().windows.transactions;
+    const B = w.instance().windows.transactions;
     for (const [i, m] of onTime.entries()) await A.handle(inbound(m, { messageId: `on-${i}` }));
     w.clock.advance(40_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     expect((await w.query(TX_QUERY)).map((r) => r['total_transactions'])).toEqual([10]);
 
     // Late: three new sales, two redeliveries of counted ones, and one of the new ones published twice.
@@ -165,19 +161,19 @@ describe('late: update', () => {
     for (const d of deliveries) expect(await B.handle(d)).toEqual({ accepted: 1, late: 0 });
     w.clock.advance(40_000);
     w.faults.arm('window.afterWarehouse'); // the revision reaches the warehouse, then the flush dies
-    await expect(runFlush(w.rt.flushDeps)).rejects.toThrow('window.afterWarehouse');
+    await expect(w.rt.flush.run()).rejects.toThrow('window.afterWarehouse');
     w.clock.advance(6_000); // the crashed run's lease expires
     w.faults.arm('window.afterMark'); // the retry records the revision, then dies before deleting the batches
-    await expect(runFlush(w.rt.flushDeps)).rejects.toThrow('window.afterMark');
+    await expect(w.rt.flush.run()).rejects.toThrow('window.afterMark');
     w.clock.advance(6_000);
-    const retry = await runFlush(w.rt.flushDeps);
+    const retry = await w.rt.flush.run();
     expect(retry.windows).toMatchObject({ revised: 0, duplicates: 5 }); // the batches left behind (5 distinct events): all counted now
 
     // Everything delivered again, long after: nothing changes.
     for (const [i, m] of onTime.entries()) await A.handle(inbound(m, { messageId: `on-${i}` }));
     for (const d of deliveries) await B.handle(d);
     w.clock.advance(40_000);
-    const again = await runFlush(w.rt.flushDeps);
+    const again = await w.rt.flush.run();
     expect(again.windows).toMatchObject({ revised: 0, duplicates: 13 });
 
     const expected = expectedTransactionWindows([...onTime, ...late].map((m) => ({ utcMs: Date.parse((JSON.parse(m) as { timestamp: string }).timestamp.slice(0, 23) + 'Z'), amount: (JSON.parse(m) as { amount: number }).amount })), 30_000);
@@ -205,14 +201,14 @@ describe('late: update', () => {
     const ws = Math.floor((w.clock.now() - 150_000) / 60_000) * 60_000;
     const [u1, u2] = [ga4UserId(random), ga4UserId(random)];
     const rows = [clickRow(u1, ws + 1000, random), clickRow(u1, ws + 2000, random), clickRow(u2, ws + 3000, random)];
-    for (const r of rows) await w.rt.clicks.handle(inbound(r));
+    for (const r of rows) await w.rt.windows.clicks.handle(inbound(r));
     w.clock.advance(40_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     const before = await w.query('SELECT user_pseudo_id, event_count, row_revision FROM speedcam.user_event_counts ORDER BY user_pseudo_id');
-    await w.rt.clicks.handle(inbound(clickRow(u2, ws + 59_000, random)));
-    await w.rt.clicks.handle(inbound(rows[0]!)); // counted already
+    await w.rt.windows.clicks.handle(inbound(clickRow(u2, ws + 59_000, random)));
+    await w.rt.windows.clicks.handle(inbound(rows[0]!)); // counted already
     w.clock.advance(40_000);
-    expect((await runFlush(w.rt.flushDeps)).windows).toMatchObject({ revised: 1, duplicates: 1 });
+    expect((await w.rt.flush.run()).windows).toMatchObject({ revised: 1, duplicates: 1 });
     const after = await w.query('SELECT user_pseudo_id, event_count, row_revision FROM speedcam.user_event_counts ORDER BY user_pseudo_id');
     const byUser = (rs: Record<string, unknown>[]) => Object.fromEntries(rs.map((r) => [r['user_pseudo_id'], r]));
     expect(byUser(after)[u1]).toEqual(byUser(before)[u1]);
@@ -226,15 +222,15 @@ describe('a large window', () => {
     const w = testWorld(pipelinesEnv({ clicks: { event_time: 'payload', late: 'update' } }));
     const ws = Math.floor((w.clock.now() - 150_000) / 60_000) * 60_000;
     const events = Array.from({ length: 60_000 }, (_, i) => ({ id: `click-${i}`, key: `user-${i % 3000}`, timeMs: ws + (i % 60_000), values: {} }));
-    for (let i = 0; i < events.length; i += 2000) await w.rt.windows.append('clicks', 60_000, events.slice(i, i + 2000));
+    for (let i = 0; i < events.length; i += 2000) await w.rt.stores.windows.append('clicks', 60_000, events.slice(i, i + 2000));
     w.clock.advance(40_000);
-    expect((await runFlush(w.rt.flushDeps)).windows.exported).toBe(1);
-    const state = await w.rt.windows.getState('clicks', ws);
+    expect((await w.rt.flush.run()).windows.exported).toBe(1);
+    const state = await w.rt.stores.windows.getState('clicks', ws);
     expect([state.exported, state.shards > 1, state.inline]).toEqual([true, true, null]);
     // a new click of user-7 and one counted already, both after the export
-    await w.rt.windows.append('clicks', 60_000, [{ id: 'click-late', key: 'user-7', timeMs: ws + 59_000, values: {} }, events[3007]!]);
+    await w.rt.stores.windows.append('clicks', 60_000, [{ id: 'click-late', key: 'user-7', timeMs: ws + 59_000, values: {} }, events[3007]!]);
     w.clock.advance(40_000);
-    expect((await runFlush(w.rt.flushDeps)).windows).toMatchObject({ revised: 1, duplicates: 1 });
+    expect((await w.rt.flush.run()).windows).toMatchObject({ revised: 1, duplicates: 1 });
     const rows = await w.query("SELECT user_pseudo_id, event_count FROM speedcam.user_event_counts WHERE user_pseudo_id IN ('user-7', 'user-8') ORDER BY 1");
     expect(rows).toEqual([{ user_pseudo_id: 'user-7', event_count: 21 }, { user_pseudo_id: 'user-8', event_count: 20 }]);
     expect((await w.query('SELECT sum(event_count) AS n FROM speedcam.user_event_counts'))[0]!['n']).toBe(60_001);
@@ -247,11 +243,11 @@ describe('late: dead_letter (the default)', () => {
     const random = rng(3);
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000;
     const counted = transactionMessage(ws + 5_000, random);
-    await w.rt.transactions.handle(inbound(counted, { messageId: 'c1' }));
+    await w.rt.windows.transactions.handle(inbound(counted, { messageId: 'c1' }));
     w.clock.advance(40_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     // another instance (nothing cached) gets the redelivery and a late sale, each twice
-    const other = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const other = w.instance().windows.transactions;
     const lateSale = transactionMessage(ws + 6_000, random);
     expect(await other.handle(inbound(counted, { messageId: 'c1' }))).toEqual({ accepted: 0, late: 0, duplicates: 1 });
     expect(await other.handle(inbound(lateSale, { messageId: 'l1' }))).toEqual({ accepted: 0, late: 1 });
@@ -265,32 +261,39 @@ describe('late: dead_letter (the default)', () => {
 
 describe('several instances', () => {
   /** A window store whose commits wait until released: an instance holding events in its buffer. */
-  function gated(store: Pick<FirestoreWindowStore, 'append' | 'getState' | 'getShards'>) {
+  function gated() {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    return {
-      release,
-      store: { ...store, getState: store.getState.bind(store), getShards: store.getShards.bind(store), append: async (...a: Parameters<FirestoreWindowStore['append']>) => (await gate, store.append(...a)) },
-    };
+    const wrap = (store: WindowStore): WindowStore => ({
+      probe: (...a) => store.probe(...a),
+      batchesEndingBy: (...a) => store.batchesEndingBy(...a),
+      readWindow: (...a) => store.readWindow(...a),
+      getState: (...a) => store.getState(...a),
+      getShards: (...a) => store.getShards(...a),
+      saveState: (...a) => store.saveState(...a),
+      deleteBatches: (...a) => store.deleteBatches(...a),
+      append: async (...a) => (await gate, store.append(...a)),
+    });
+    return { release, wrap };
   }
 
   it.each(['dead_letter', 'update'] as const)('late: %s — a window exported while another instance still held events of it: nothing lost, nothing counted twice', async (late) => {
     const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload', late } }));
     const random = rng(13);
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000;
-    const g = gated(w.rt.windows);
-    const slow = new WindowIngest({ ...w.rt.windowDeps, windows: g.store }, windowPipeline('transactions', w.config));
-    const fast = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const g = gated();
+    const slow = w.instance({ windowStore: g.wrap }).windows.transactions;
+    const fast = w.instance().windows.transactions;
     const held = transactionMessage(ws + 10_000, random);
     const pending = slow.handle(inbound(held, { messageId: 'held' }));
     const stored = Array.from({ length: 5 }, (_, i) => transactionMessage(ws + 1_000 + i * 1_000, random));
     for (const m of stored) await fast.handle(inbound(m));
     w.clock.advance(40_000);
-    await runFlush(w.rt.flushDeps); // exports the window without the held event
+    await w.rt.flush.run(); // exports the window without the held event
     g.release();
     expect(await pending).toEqual({ accepted: 1, late: 0 });
     w.clock.advance(40_000);
-    const r = await runFlush(w.rt.flushDeps);
+    const r = await w.rt.flush.run();
     const counts = (await w.query(TX_QUERY)).map((x) => x['total_transactions']);
     const dls = w.publisher.on(w.config.topics.deadLetters);
     if (late === 'update') {
@@ -310,8 +313,8 @@ describe('several instances', () => {
     const t0 = Math.floor(w.clock.now() / 30_000) * 30_000 + 60_000;
     w.clock.t = t0;
     const random = rng(21);
-    const A = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
-    const B = new WindowIngest(w.rt.windowDeps, windowPipeline('transactions', w.config));
+    const A = w.instance().windows.transactions;
+    const B = w.instance().windows.transactions;
     const sent: { publishTimeMs: number; amount: number }[] = [];
     const deliver = async (ingest: WindowIngest, publishTimeMs: number) => {
       const m = transactionMessage(publishTimeMs, random);
@@ -322,13 +325,13 @@ describe('several instances', () => {
     for (let s = 0; s < 90; s += 2) {
       w.clock.t = t0 + s * 1000;
       await deliver(B, w.clock.t);
-      if (s % 4 === 0) await runFlush(w.rt.flushDeps);
+      if (s % 4 === 0) await w.rt.flush.run();
       await deliver(A, w.clock.t - 35_000);
     }
     w.clock.advance(60_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     w.clock.advance(60_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     expect(w.publisher.on(w.config.topics.deadLetters)).toEqual([]);
     expect(await w.query(TX_QUERY)).toEqual(expectedTransactionWindows(sent.map((s) => ({ utcMs: s.publishTimeMs, amount: s.amount })), 30_000));
   }, 120_000);
@@ -341,9 +344,9 @@ describe('publish time (the default)', () => {
     const users = Array.from({ length: 5 }, () => ga4UserId(random));
     const published = Math.floor(w.clock.now() / 60_000) * 60_000 - 120_000;
     const sent = Array.from({ length: 60 }, (_, i) => ({ row: clickRow(users[i % 5]!, Date.parse('2018-10-03T10:00:00Z') + i * 7_919, random), publishTimeMs: published + i * 2_000 }));
-    for (const s of sent) expect(await w.rt.clicks.handle(inbound(s.row, { publishTimeMs: s.publishTimeMs }))).toEqual({ accepted: 1, late: 0 });
+    for (const s of sent) expect(await w.rt.windows.clicks.handle(inbound(s.row, { publishTimeMs: s.publishTimeMs }))).toEqual({ accepted: 1, late: 0 });
     w.clock.advance(40_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     const expected = new Map<string, number>();
     for (const s of sent) {
       const k = `${new Date(Math.floor(s.publishTimeMs / 60_000) * 60_000).toISOString()}|${(JSON.parse(s.row) as { user_pseudo_id: string }).user_pseudo_id}`;
@@ -362,7 +365,7 @@ describe('the flush between scheduler ticks', () => {
     const tick = Math.floor(w.clock.now() / 60_000) * 60_000;
     // transactions published through the minute before the tick, and through the run
     const publish = async (t: number) => {
-      await w.rt.transactions.handle(inbound(transactionMessage(t, random), { publishTimeMs: t }));
+      await w.rt.windows.transactions.handle(inbound(transactionMessage(t, random), { publishTimeMs: t }));
     };
     for (let t = tick - 60_000; t < tick; t += 500) {
       w.clock.t = t;
@@ -385,7 +388,7 @@ describe('the flush between scheduler ticks', () => {
       const n = ((await w.query('SELECT count(*) AS n FROM speedcam.transaction_windows').catch(() => [{ n: 0 }]))[0]!['n'] as number);
       exportedAt.push({ at: until, n });
     };
-    const report = await runFlush(w.rt.flushDeps, undefined, { runUntilMs: tick + 58_000, sleep });
+    const report = await w.rt.flush.run({ runUntilMs: tick + 58_000, sleep });
     // the windows ending at the tick - 30 s and at the tick fall due in this run, 30 s (the lateness) after their end
     const rows = await w.query("SELECT epoch_ms(window_end_time) AS e FROM speedcam.transaction_windows ORDER BY e");
     expect(rows.map((r) => r['e'])).toEqual([tick - 30_000, tick]);
@@ -403,17 +406,17 @@ describe('the flush between scheduler ticks', () => {
     const f = testWorld({ SPEEDCAM_FLUSH_LEASE_S: '120' });
     const t = Math.floor(f.clock.now() / 30_000) * 30_000;
     f.clock.t = t - 10_000;
-    await f.rt.transactions.handle(inbound(transactionMessage(t - 10_000, random), { publishTimeMs: t - 10_000 }));
+    await f.rt.windows.transactions.handle(inbound(transactionMessage(t - 10_000, random), { publishTimeMs: t - 10_000 }));
     f.clock.t = t;
     f.faults.arm('window.afterWarehouse');
-    await expect(runFlush(f.rt.flushDeps, undefined, { runUntilMs: t + 58_000, sleep: async (ms) => void (f.clock.t += ms) })).rejects.toThrow('window.afterWarehouse');
-    const retried = await runFlush(f.rt.flushDeps);
+    await expect(f.rt.flush.run({ runUntilMs: t + 58_000, sleep: async (ms) => void (f.clock.t += ms) })).rejects.toThrow('window.afterWarehouse');
+    const retried = await f.rt.flush.run();
     expect([retried.skipped, retried.windows.exported]).toEqual([undefined, 1]);
 
     // nothing open: one pass, no sleep
     const quiet = testWorld({});
     const quietSleeps: number[] = [];
-    const r = await runFlush(quiet.rt.flushDeps, undefined, { runUntilMs: quiet.clock.now() + 58_000, sleep: async (ms) => void quietSleeps.push(ms) });
+    const r = await quiet.rt.flush.run({ runUntilMs: quiet.clock.now() + 58_000, sleep: async (ms) => void quietSleeps.push(ms) });
     expect([r.windows.passes, quietSleeps]).toEqual([1, []]);
     expect(sleeps.length).toBeGreaterThan(0);
   });

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFlush } from '../../../shared/export/flush.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
-import { handleRegistrations } from '../../../shared/registrations/registrations.js';
 import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generate-events.js';
 import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
@@ -41,7 +39,7 @@ async function deliverAll(w: World, msgs: Msg[], handle: (m: Msg) => Promise<unk
 async function flushUntilDone(w: World) {
   for (let i = 0; i < 6; i++) {
     try {
-      await runFlush(w.rt.flushDeps);
+      await w.rt.flush.run();
       return;
     } catch {
       w.clock.advance(200_000); // the crashed run's lease expires
@@ -72,7 +70,7 @@ describe('click events → user_event_counts', () => {
       const users = ['111.1', '222.2', '333.3', '444.4'];
       const rows = Array.from({ length: 300 }, (_, i) => clickRow(users[i % 4]!, now - Math.floor(random() * 40_000), random));
       if (ingestFault) w.faults.arm(ingestFault, 2);
-      await deliverAll(w, rows.map((r, i) => inbound(r, { messageId: `c${i}` })), (m) => w.rt.clicks.handle(m), random);
+      await deliverAll(w, rows.map((r, i) => inbound(r, { messageId: `c${i}` })), (m) => w.rt.windows.clicks.handle(m), random);
       w.clock.advance(120_000);
       if (flushFault) w.faults.arm(flushFault);
       await flushUntilDone(w);
@@ -100,10 +98,10 @@ describe('click events → user_event_counts', () => {
     const w = testWorld(EVENT_TIME);
     const random = rng(5);
     const now = aligned(w);
-    await w.rt.clicks.handle(inbound(clickRow('u1', now - 1000, random)));
+    await w.rt.windows.clicks.handle(inbound(clickRow('u1', now - 1000, random)));
     w.clock.advance(120_000);
-    await runFlush(w.rt.flushDeps);
-    const r = await w.rt.clicks.handle(inbound(clickRow('u1', now - 900, random)));
+    await w.rt.flush.run();
+    const r = await w.rt.windows.clicks.handle(inbound(clickRow('u1', now - 900, random)));
     expect(r).toEqual({ accepted: 0, late: 1 });
     expect(w.publisher.on(w.config.topics.deadLetters)[0]!.data).toMatchObject({ reason: 'late', source: 'click-events' });
     expect(await w.query('SELECT event_count FROM speedcam.user_event_counts')).toEqual([{ event_count: 1 }]);
@@ -112,13 +110,13 @@ describe('click events → user_event_counts', () => {
   it('a batch stored after its window was exported is dead-lettered as late, never merged into the row', async () => {
     const w = testWorld(EVENT_TIME);
     const now = aligned(w);
-    await w.rt.clicks.handle(inbound(clickRow('u1', now - 1000, rng(3))));
+    await w.rt.windows.clicks.handle(inbound(clickRow('u1', now - 1000, rng(3))));
     w.clock.advance(120_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     // an instance that checked lateness before the close and committed after the export
-    await w.rt.windows.append('clicks', 60_000, [{ id: 'straggler', key: 'u1', timeMs: now - 500, values: {} }]);
+    await w.rt.stores.windows.append('clicks', 60_000, [{ id: 'straggler', key: 'u1', timeMs: now - 500, values: {} }]);
     w.clock.advance(60_000); // the flush handles a window's batches once none was written for the lateness
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     expect(await w.query('SELECT event_count FROM speedcam.user_event_counts')).toEqual([{ event_count: 1 }]);
     expect(w.publisher.on(w.config.topics.deadLetters).map((m) => m.data['reason'])).toEqual(['late']);
   });
@@ -126,7 +124,7 @@ describe('click events → user_event_counts', () => {
   it('malformed rows are dead-lettered with their reason', async () => {
     const w = testWorld(EVENT_TIME);
     for (const bad of ['{"event_name":"x"', '{"user_pseudo_id":"u","event_name":"x","event_timestamp":"soon"}', '[]']) {
-      expect(await w.rt.clicks.handle(inbound(bad))).toHaveProperty('rejected');
+      expect(await w.rt.windows.clicks.handle(inbound(bad))).toHaveProperty('rejected');
     }
     expect(w.publisher.on(w.config.topics.deadLetters).map((m) => m.data['reason'])).toEqual(['malformed_json', 'invalid_fields', 'not_an_object']);
   });
@@ -141,7 +139,7 @@ describe('transactions → transaction_windows (one hot key)', () => {
       const now = aligned(w);
       const txs = Array.from({ length: 400 }, () => transactionMessage(now - Math.floor(random() * 40_000), random));
       if (ingestFault) w.faults.arm(ingestFault, 2);
-      await deliverAll(w, txs.map((t, i) => inbound(t, { messageId: `t${i}` })), (m) => w.rt.transactions.handle(m), random);
+      await deliverAll(w, txs.map((t, i) => inbound(t, { messageId: `t${i}` })), (m) => w.rt.windows.transactions.handle(m), random);
       w.clock.advance(120_000);
       if (flushFault) w.faults.arm(flushFault);
       await flushUntilDone(w);
@@ -176,18 +174,18 @@ describe('transactions → transaction_windows (one hot key)', () => {
     const w = testWorld(EVENT_TIME);
     const now = aligned(w);
     const ts = new Date(now - 1000).toISOString().replace('Z', '');
-    expect(await w.rt.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 0, timestamp: ts, store_id: 'NYC01' })))).toEqual({ rejected: 'invalid_fields' });
-    expect(await w.rt.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-2', amount: '12.50', timestamp: ts, store_id: 'NYC01' })))).toEqual({ accepted: 1, late: 0 });
+    expect(await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 0, timestamp: ts, store_id: 'NYC01' })))).toEqual({ rejected: 'invalid_fields' });
+    expect(await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-2', amount: '12.50', timestamp: ts, store_id: 'NYC01' })))).toEqual({ accepted: 1, late: 0 });
   });
 
   it('two different sales that share a TXN id (seed 003 draws 6 random digits) both count', async () => {
     const w = testWorld(EVENT_TIME);
     const now = aligned(w);
     const ts = new Date(now - 1000).toISOString().replace('Z', '');
-    await w.rt.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 10, timestamp: ts, store_id: 'NYC01' })));
-    await w.rt.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 20, timestamp: ts, store_id: 'BOS01' })));
+    await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 10, timestamp: ts, store_id: 'NYC01' })));
+    await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 20, timestamp: ts, store_id: 'BOS01' })));
     w.clock.advance(120_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     expect(await w.query('SELECT total_transactions, total_amount_sum FROM speedcam.transaction_windows')).toEqual([{ total_transactions: 2, total_amount_sum: 30 }]);
   });
 });
@@ -197,9 +195,9 @@ describe('user registrations → users', () => {
     const w = testWorld();
     const random = rng(99);
     const responses = Array.from({ length: 40 }, () => randomUserResponse(1 + Math.floor(random() * 3), random));
-    await deliverAll(w, responses.map((r, i) => inbound(r, { messageId: `u${i}` })), (m) => handleRegistrations({ ...w.rt.windowDeps, users: w.rt.users }, m), random);
+    await deliverAll(w, responses.map((r, i) => inbound(r, { messageId: `u${i}` })), (m) => w.rt.registrations.handle(m), random);
     w.clock.advance(10_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     const expected = responses.flatMap((r) =>
       (JSON.parse(r) as { results: { login: { username: string }; name: { first: string; last: string }; gender: string; dob: { date: string }; location: { country: string; postcode: string | number }; email: string }[] }).results.map((u) => ({
         login_username: u.login.username, first_name: u.name.first, last_name: u.name.last, gender: u.gender, dob: u.dob.date, country: u.location.country, postcode: String(u.location.postcode), email: u.email,
@@ -212,7 +210,7 @@ describe('user registrations → users', () => {
 
   it('a response without results is dead-lettered', async () => {
     const w = testWorld();
-    expect(await handleRegistrations({ ...w.rt.windowDeps, users: w.rt.users }, inbound('{"results": [], "info": {}}'))).toBe(0);
+    expect(await w.rt.registrations.handle(inbound('{"results": [], "info": {}}'))).toBe(0);
     expect(w.publisher.on(w.config.topics.deadLetters)[0]!.data).toMatchObject({ reason: 'invalid_fields', source: 'user-registrations' });
   });
 });
@@ -231,14 +229,14 @@ describe('completed passages → section_traffic_minute', () => {
     const decisions = [...w.publisher.on(w.config.topics.nonFinedVehicles), ...w.publisher.on(w.config.topics.speedingVehicles)].map((m) => m.data);
     expect(decisions).toHaveLength(12);
     w.clock.advance(60_000);
-    await runFlush(w.rt.flushDeps);
-    await runFlush(w.rt.flushDeps); // a second export of the same passages changes nothing
+    await w.rt.flush.run();
+    await w.rt.flush.run(); // a second export of the same passages changes nothing
     w.clock.advance(15 * 60_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
     // A window closes once nothing was written to it for its lateness (10 min) of processing time: the
     // passages may have reached it only in the run above (their export waits for Firestore's commit time).
     w.clock.advance(15 * 60_000);
-    await runFlush(w.rt.flushDeps);
+    await w.rt.flush.run();
 
     const byMinute = new Map<string, { n: number; fined: number; speeds: number[] }>();
     for (const d of decisions) {

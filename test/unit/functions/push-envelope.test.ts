@@ -20,10 +20,12 @@ let url = '';
 
 beforeAll(async () => {
   setRuntime({ clock: { now: () => Date.parse('2026-11-22T12:00:00Z') }, logger: { debug() {}, info() {}, warn() {}, error: (m: string, f: unknown) => logged.push([m, f]) } } as unknown as Runtime);
-  pushFunction('pushProbe', async (msg) => {
-    if (fail) throw new Error('transient');
-    received.push(msg);
-  });
+  pushFunction('pushProbe', () => ({
+    handle: async (msg) => {
+      if (fail) throw new Error('transient');
+      received.push(msg);
+    },
+  }));
   server = await getTestServer('pushProbe');
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
