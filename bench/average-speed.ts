@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { averageSpeed, judgeSpeed } from '../shared/speed/average-speed.js';
 import { loadConfig } from '../shared/config.js';
-import { sectionPoints, seedSpeed } from '../cli/generate-traffic.js';
+import { sectionPoints, seedSpeed } from '../cli/generators/traffic.js';
 
 /**
  * How often the seeds' arithmetic mean of spot speeds fines a vehicle whose space-mean speed (distance

@@ -7,8 +7,8 @@ import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
 import { haversineKm } from '../shared/core/geo.js';
 import type { FaultPoint } from '../shared/core/faults.js';
 import { FUNCTIONS } from '../functions/catalog.js';
-import { runEventGenerator, runGenerator, type DemoOptions } from '../cli/demo.js';
-import { seedVehicleMessages } from '../cli/generate-traffic.js';
+import { runEventGenerator, runTrafficGenerator, type GeneratorRun } from '../cli/generators/child.js';
+import { seedVehicleMessages } from '../cli/generators/traffic.js';
 import { startStack } from '../cli/stack.js';
 
 /**
@@ -92,7 +92,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void stack.stop().finally(() => process.exit(130));
   });
 }
-const opts: DemoOptions = { seedVehicles: 0, timedVehicles: 0, rate: 0, timeoutMs: 0, dataDir, log };
+const run: GeneratorRun = { dataDir, log };
 const { info } = stack;
 const crashes: { fn: string; instance: number }[] = [];
 const restarts: Promise<unknown>[] = [];
@@ -150,11 +150,11 @@ try {
     }
   })();
   const [seed, timed, clicks, transactions, users] = await Promise.all([
-    runGenerator(opts, info, 'seed', seedVehicles, SEED_RATE, 'speedcam-captures'),
-    runGenerator(opts, info, 'timed', timedVehicles, SEED_RATE / 4, 'speedcam-captures'),
-    runEventGenerator(opts, info, 'clicks', volume.clicks, volume.clicks / SECONDS),
-    runEventGenerator(opts, info, 'transactions', volume.transactions, volume.transactions / SECONDS),
-    runEventGenerator(opts, info, 'users', volume.users, volume.users / SECONDS),
+    runTrafficGenerator(run, info, 'seed', seedVehicles, SEED_RATE, 'speedcam-captures'),
+    runTrafficGenerator(run, info, 'timed', timedVehicles, SEED_RATE / 4, 'speedcam-captures'),
+    runEventGenerator(run, info, 'clicks', volume.clicks, volume.clicks / SECONDS),
+    runEventGenerator(run, info, 'transactions', volume.transactions, volume.transactions / SECONDS),
+    runEventGenerator(run, info, 'users', volume.users, volume.users / SECONDS),
   ]);
   await cutsDone;
   const sentAt = Date.now();

@@ -7,7 +7,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { loadConfig } from '../shared/config.js';
 import { silentLogger } from '../shared/core/logger.js';
 import { createRuntime } from '../shared/runtime.js';
-import { clickRow, randomUserResponse, transactionMessage } from '../cli/generate-events.js';
+import { clickRow, randomUserResponse, transactionMessage } from '../cli/generators/events.js';
 import { startStack } from '../cli/stack.js';
 
 /**

@@ -5,7 +5,7 @@ import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
 import type { Radar } from '../shared/config.js';
 import { haversineKm } from '../shared/core/geo.js';
 import { ensureEmulator, freePort, type Emulator } from '../cli/emulators.js';
-import { seedVehicleId, seedVehicleMessages } from '../cli/generate-traffic.js';
+import { seedVehicleId, seedVehicleMessages } from '../cli/generators/traffic.js';
 import { startStack, type Stack } from '../cli/stack.js';
 import type { DispatchStrategy } from '../cli/dispatcher.js';
 import { renderTable, type CellMeasurement, type Ops } from './load-report.js';

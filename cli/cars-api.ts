@@ -2,19 +2,8 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PhotoFormat } from '../shared/fines/image.js';
-import { renderCapturePhoto } from './capture-photo.js';
-
-const LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';
-
-/**
- * The plate of a vehicle as the local cars API photographs it: New York's LLLDDDD, derived from the
- * vehicle id, so whoever knows the id (the generator's manifest, a test) knows the truth.
- */
-export function plateForVehicle(vehicleId: string): string {
-  const h = createHash('sha256').update(`plate|${vehicleId}`).digest();
-  const letters = [0, 1, 2].map((i) => LETTERS[h[i]! % LETTERS.length]).join('');
-  return letters + String(h.readUInt32BE(4) % 10_000).padStart(4, '0');
-}
+import { renderCapturePhoto } from './generators/capture-photo.js';
+import { plateForVehicle } from './generators/plates.js';
 
 export interface CarsApiRequest {
   path: string;

@@ -10,10 +10,11 @@ import { GcsObjectStore } from '../shared/platform/gcs-object-store.js';
 import { LocalObjectStore } from '../shared/platform/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { repoPath } from '../shared/export/schemas.js';
-import { formatSummary, runDemo } from './demo.js';
+import { runDemo } from './demo/index.js';
+import { formatSummary } from './demo/summary.js';
 import { carsApiEnv, defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
-import { generateEvents, replayClock } from './generate-events.js';
-import { generateTraffic } from './generate-traffic.js';
+import { generateEvents, replayClock } from './generators/events.js';
+import { generateTraffic } from './generators/traffic.js';
 import { startStack } from './stack.js';
 import { FUNCTIONS } from '../functions/catalog.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/config.js';
 import { haversineKm } from '../../../shared/core/geo.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { useEmulators } from '../../support/fixtures.js';
 

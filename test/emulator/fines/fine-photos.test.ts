@@ -8,8 +8,9 @@ import { LocalObjectStore } from '../../../shared/platform/local-object-store.js
 import { TesseractTextDetector } from '../../../shared/platform/tesseract-text-detector.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import { ObjectAccessDenied, type ObjectStore } from '../../../shared/fines/ports.js';
-import { plateForVehicle, startCarsApi, type CarsApi } from '../../../cli/cars-api.js';
-import { renderCapturePhoto } from '../../../cli/capture-photo.js';
+import { plateForVehicle } from '../../../cli/generators/plates.js';
+import { startCarsApi, type CarsApi } from '../../../cli/cars-api.js';
+import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 

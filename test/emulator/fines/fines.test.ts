@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { TextDetector } from '../../../shared/fines/ports.js';
-import { renderCapturePhoto } from '../../../cli/capture-photo.js';
+import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/core/logger.js';
-import { clickRow, randomUserResponse } from '../../../cli/generate-events.js';
+import { clickRow, randomUserResponse } from '../../../cli/generators/events.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../../shared/dead-letters/dead-letter.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {

@@ -9,7 +9,7 @@ import { silentLogger } from '../../../shared/core/logger.js';
 import { Faults, type FaultPoint } from '../../../shared/core/faults.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { createRuntime, type Runtime } from '../../../shared/runtime.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { inbound, ManualClock, RecordingPublisher, useEmulatorProject } from '../../support/fixtures.js';
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { haversineKm } from '../../../shared/core/geo.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { useEmulators } from '../../support/fixtures.js';
 

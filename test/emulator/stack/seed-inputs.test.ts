@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
-import { clickRow, ga4UserId, pythonJsonDumps, randomUserResponse, transactionMessage } from '../../../cli/generate-events.js';
+import { clickRow, ga4UserId, pythonJsonDumps, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import type { UserRow } from '../../../shared/registrations/registrations.js';

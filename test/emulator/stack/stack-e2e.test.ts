@@ -6,9 +6,9 @@ import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { haversineKm } from '../../../shared/core/geo.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
-import { plateForVehicle } from '../../../cli/cars-api.js';
+import { plateForVehicle } from '../../../cli/generators/plates.js';
 import { useEmulators } from '../../support/fixtures.js';
 
 /**

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
-import { clickRow, transactionMessage } from '../../../cli/generate-events.js';
+import { clickRow, transactionMessage } from '../../../cli/generators/events.js';
 import type { Stack, StackOptions } from '../../../cli/stack.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { useEmulators } from '../../support/fixtures.js';

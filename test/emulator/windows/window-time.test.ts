@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickRow, ga4UserId, transactionMessage } from '../../../cli/generate-events.js';
+import { clickRow, ga4UserId, transactionMessage } from '../../../cli/generators/events.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import type { WindowIngest } from '../../../shared/windows/window-ingest.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../shared/core/faults.js';
-import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generate-events.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {

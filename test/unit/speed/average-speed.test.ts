@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { averageSpeed, judgeSpeed, type SpeedSample } from '../../../shared/speed/average-speed.js';
 import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/config.js';
 import { haversineKm } from '../../../shared/core/geo.js';
-import { sectionPoints } from '../../../cli/generate-traffic.js';
+import { sectionPoints } from '../../../cli/generators/traffic.js';
 import { testConfig } from '../../support/fixtures.js';
 
 const radar = testConfig().radars.values().next().value!;

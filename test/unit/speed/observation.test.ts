@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rejection } from '../../../shared/core/rejection.js';
 import { parseIsoTimestamp, parseObservation, type Observation } from '../../../shared/speed/observation.js';
-import { seedMessage } from '../../../cli/generate-traffic.js';
+import { seedMessage } from '../../../cli/generators/traffic.js';
 import { inbound, testConfig } from '../../support/fixtures.js';
 
 const config = testConfig({ SPEEDCAM_RADARS: JSON.stringify([

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../../../shared/core/group-commit.js';
 import type { Observation } from '../../../shared/speed/observation.js';
 import { applyObservations, closeIfExpired, type PassageState } from '../../../shared/speed/passage.js';
-import { sectionPoints } from '../../../cli/generate-traffic.js';
+import { sectionPoints } from '../../../cli/generators/traffic.js';
 import { testConfig } from '../../support/fixtures.js';
 
 const radar = testConfig().radars.values().next().value!;

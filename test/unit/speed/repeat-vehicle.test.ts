@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rejection } from '../../../shared/core/rejection.js';
 import { parseObservation, type Observation } from '../../../shared/speed/observation.js';
 import { applyObservations, type PassageDecision, type PassageState } from '../../../shared/speed/passage.js';
-import { seedMessage, sectionPoints } from '../../../cli/generate-traffic.js';
+import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { inbound, testConfig } from '../../support/fixtures.js';
 
 const config = testConfig();

@@ -5,7 +5,7 @@ import { windowPipeline } from '../../../shared/windows/pipeline.js';
 import { parseAttributeTime, parseZonedTimestamp } from '../../../shared/windows/event-time.js';
 import { pythonFloat } from '../../../shared/windows/pipelines/transactions.js';
 import { DigestSet, digestOf, shardCount, shardOfDigest, shardOfKey, splitShards } from '../../../shared/windows/window-state.js';
-import { pythonIsoformat, pythonJsonDumps, replayClock, transactionMessage } from '../../../cli/generate-events.js';
+import { pythonIsoformat, pythonJsonDumps, replayClock, transactionMessage } from '../../../cli/generators/events.js';
 import { inbound } from '../../support/fixtures.js';
 
 const pipelines = (v: unknown) => loadConfig({ SPEEDCAM_PIPELINES: typeof v === 'string' ? v : JSON.stringify(v) }).pipelines;

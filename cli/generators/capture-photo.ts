@@ -1,7 +1,7 @@
 import sharp from 'sharp';
-import { ensureFonts } from '../shared/fines/fonts.js';
-import { withSensorNoise, type PhotoFormat } from '../shared/fines/image.js';
-import type { Box } from '../shared/fines/plate.js';
+import { ensureFonts } from '../../shared/fines/fonts.js';
+import { withSensorNoise, type PhotoFormat } from '../../shared/fines/image.js';
+import type { Box } from '../../shared/fines/plate.js';
 
 const CAR_COLOURS = ['#8b1a1a', '#1a3a8b', '#222222', '#777777', '#dddddd', '#2f6b2f', '#c9c9c9', '#4a2a6a'];
 

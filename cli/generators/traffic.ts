@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
-import type { Radar } from '../shared/config.js';
-import { gsUri, objectName } from '../shared/fines/object-names.js';
-import type { ObjectStore } from '../shared/fines/ports.js';
+import type { Radar } from '../../shared/config.js';
+import { gsUri, objectName } from '../../shared/fines/object-names.js';
+import type { ObjectStore } from '../../shared/fines/ports.js';
 import { renderCapturePhoto } from './capture-photo.js';
-import { plateForVehicle } from './cars-api.js';
+import { plateForVehicle, plateId } from './plates.js';
 
 export interface TrafficOptions {
   mode: 'seed' | 'timed';
@@ -49,16 +49,10 @@ export interface GeneratedVehicle {
 }
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-const LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 
 /** seed 001: six characters from string.ascii_letters + string.digits, drawn with `secrets`. */
 export function seedVehicleId(): string {
   return Array.from({ length: 6 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
-}
-
-/** NY-style plate: three letters, four digits. */
-export function plateId(): string {
-  return Array.from({ length: 3 }, () => LETTERS[randomInt(LETTERS.length)]).join('') + String(randomInt(10_000)).padStart(4, '0');
 }
 
 /** Python's repr of a float, as json.dumps writes it (40 → 40.0). */
@@ -171,3 +165,13 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
   await topic.flush();
   return out;
 }
+
+/** Malformed observations from the bad-input corpus (truncated, wrong types, out of range, off the section, not an object). */
+export const MALFORMED_OBSERVATIONS: readonly string[] = [
+  '{"vehicle_id": "aB3xY9", "speed": 57.3',
+  '{"vehicle_id": "aB3xY9", "speed": "fast", "location": [40.7638, -73.9729]}',
+  '{"vehicle_id": "aB3xY9", "speed": -12.5, "location": [40.7638, -73.9729]}',
+  '{"vehicle_id": "aB3xY9", "speed": 30.1, "location": [91.0, -73.9729]}',
+  '{"vehicle_id": "aB3xY9", "speed": 30.1, "location": [40.7, -74.5]}',
+  '[1, 2, 3]',
+];

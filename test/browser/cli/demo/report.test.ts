@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { drawAnalysedPhoto } from '../../../shared/fines/evidence-photo.js';
-import { renderCapturePhoto } from '../../../cli/capture-photo.js';
-import { renderReport, thumbnail, type ReportData, type ReportFine } from '../../../cli/report.js';
-import { openInChromium } from '../../../cli/report-browser.js';
+import { drawAnalysedPhoto } from '../../../../shared/fines/evidence-photo.js';
+import { renderCapturePhoto } from '../../../../cli/generators/capture-photo.js';
+import { renderReport, thumbnail, type ReportData, type ReportFine } from '../../../../cli/demo/report-html.js';
+import { openInChromium } from '../../../../cli/demo/report-browser.js';
 
 export const REPORT_DIR = resolve('.speedcam/report-test');
 
