@@ -1,0 +1,182 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PubSub } from '@google-cloud/pubsub';
+import { FUNCTIONS, type FunctionSpec } from '../functions/catalog.js';
+import { loadConfig } from '../shared/config.js';
+import { ensureEmulator, freePort } from '../cli/emulators.js';
+import { generateEvents } from '../cli/generators/events.js';
+import { generateTraffic } from '../cli/generators/traffic.js';
+import { startStack } from '../cli/stack.js';
+import type { InstanceStats } from '../cli/instance-pool.js';
+
+/**
+ * `npm run bench:system`: every function at once at the seeds' load and at 10×, each in its own process
+ * (one instance, as Cloud Run runs them at these rates), fed by the seeds' own producers' shapes:
+ * seed 001's radar traffic (its cadence: 15 vehicles, then a 1-10 s pause; fines get their photos from
+ * the local cars API and are read by the local OCR), 2 transactions/s, a GA4 row every 2 s and a
+ * randomuser response every 20 s per 1× (see LOAD); the flush ticks every 60 s, as Cloud Scheduler does.
+ *
+ * For each function it measures what Cloud Run bills under request-based billing: requests, and
+ * instance time with at least one request in flight (busy periods rounded up to 100 ms), with the
+ * function's CPU time and Firestore operations beside it. It prints one table and the monthly cost of
+ * each function at the measured load with the function's deployed vCPU and memory (functions/catalog.ts).
+ */
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '180' },
+    rates: { type: 'string', default: '1,10' },
+    'flush-interval': { type: 'string', default: '60' },
+    'drain-seconds': { type: 'string', default: '20' },
+    'data-dir': { type: 'string' },
+    'pubsub-port': { type: 'string', default: '0' },
+    'firestore-port': { type: 'string', default: '0' },
+    'functions-port': { type: 'string', default: '0' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const RATES = args.rates.split(',').map(Number);
+const FLUSH_S = Number(args['flush-interval']);
+const DRAIN_S = Number(args['drain-seconds']);
+for (const n of [SECONDS, FLUSH_S, DRAIN_S, ...RATES]) if (!(n >= 0) || !Number.isFinite(n)) throw new Error('--seconds, --rates, --flush-interval, --drain-seconds take numbers >= 0');
+const log = (s: string) => process.stderr.write(s + '\n');
+const dataDir = resolve(args['data-dir'] ?? '.speedcam/system-load');
+const port = async (text: string) => (Number(text) > 0 ? Number(text) : freePort());
+
+/** List prices, us-east1 (Tier 1), request-based billing; free tiers ignored. */
+export const PRICES = { request: 0.4e-6, vcpuSecond: 0.000024, gibSecond: 0.0000025, read: 0.06e-5, write: 0.18e-5, del: 0.02e-5 };
+const MONTH_S = 730 * 3600;
+
+/**
+ * The seeds' load per 1×, in messages per second, as their own producers send: seed 001's generator
+ * 15 vehicles per uniform(1, 10) s pause (2.7 vehicles/s); seed 002's data simulator one GA4 row, then
+ * sleep(2); seed 003's publisher one transaction every PUBLISHER_INTERVAL = 0.5 s; seed 004's topic
+ * writer one randomuser.me response (one result), then sleep(20).
+ */
+const LOAD = { seedVehiclesPerS: 2.7, transactionsPerS: 2, clicksPerS: 0.5, registrationsPerS: 0.05 };
+
+interface FunctionFigures {
+  requests: number;
+  failed: number;
+  cpuMs: number;
+  busyMs: number;
+  busyRoundedMs: number;
+  reads: number;
+  writes: number;
+  deletes: number;
+}
+
+function totals(stats: readonly InstanceStats[]): FunctionFigures {
+  const t: FunctionFigures = { requests: 0, failed: 0, cpuMs: 0, busyMs: 0, busyRoundedMs: 0, reads: 0, writes: 0, deletes: 0 };
+  for (const s of stats) {
+    t.requests += s.requests;
+    t.failed += s.failed;
+    t.busyMs += s.busyMs;
+    t.busyRoundedMs += s.busyRoundedMs;
+    for (const r of [...s.earlier, ...(s.report ? [s.report] : [])]) {
+      t.cpuMs += r.cpuMs;
+      for (const o of [r.ops, r.windowOps]) {
+        t.reads += o.reads;
+        t.writes += o.writes;
+        t.deletes += o.deletes;
+      }
+    }
+  }
+  return t;
+}
+
+const minus = (a: FunctionFigures, b: FunctionFigures): FunctionFigures =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - b[k as keyof FunctionFigures]])) as unknown as FunctionFigures;
+
+/** Monthly cost of a function run at the measured load for a month: requests, billed instance time, Firestore. */
+export function monthlyCost(spec: Pick<FunctionSpec, 'cpu' | 'memory'>, f: FunctionFigures, windowS: number) {
+  const scale = MONTH_S / windowS;
+  const gib = { '256Mi': 0.25, '512Mi': 0.5, '1Gi': 1, '2Gi': 2 }[spec.memory];
+  const instance = (f.busyRoundedMs / 1000) * scale * (Number(spec.cpu) * PRICES.vcpuSecond + gib * PRICES.gibSecond);
+  const requests = f.requests * scale * PRICES.request;
+  const firestore = (f.reads * PRICES.read + f.writes * PRICES.write + f.deletes * PRICES.del) * scale;
+  return { requests, instance, firestore, total: requests + instance + firestore };
+}
+
+async function runRate(rate: number, emulators: { pubsub: string; firestore: string }, functionsPort: number) {
+  const project = `demo-system-${rate}x-${Date.now()}`;
+  const stack = await startStack({
+    project,
+    pubsubPort: Number(emulators.pubsub.split(':')[1]),
+    firestorePort: Number(emulators.firestore.split(':')[1]),
+    functionsPort,
+    flushIntervalMs: FLUSH_S * 1000,
+    dataDir: join(dataDir, `${rate}x`),
+    isolate: 'all',
+    echoSeverity: 'ERROR',
+    env: { LOG_LEVEL: 'INFO' },
+  });
+  try {
+    const config = loadConfig(process.env);
+    const pubsub = new PubSub({ projectId: project });
+    const radar = config.radars.get(config.defaultRadarId)!;
+    const before = Object.fromEntries(Object.entries(await stack.instanceStats()).map(([k, v]) => [k, totals(v)]));
+    const started = Date.now();
+    log(`${rate}×: publishing for ${SECONDS} s (${rate} × seed 001's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`);
+    const count = (perS: number) => Math.max(1, Math.round(perS * rate * SECONDS));
+    const silent = { onProgress: () => undefined };
+    await Promise.all([
+      ...Array.from({ length: rate }, () =>
+        generateTraffic(pubsub, { mode: 'seed', vehicles: Math.round(LOAD.seedVehiclesPerS * SECONDS), speedingShare: 0.25, duplicateShare: 0, radar, topic: config.topics.vehicleObservations, ...silent }),
+      ),
+      generateEvents(pubsub, { kind: 'transactions', count: count(LOAD.transactionsPerS), rate: LOAD.transactionsPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.transactions }),
+      generateEvents(pubsub, { kind: 'clicks', count: count(LOAD.clicksPerS), rate: LOAD.clicksPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.clickEvents }),
+      generateEvents(pubsub, { kind: 'users', count: count(LOAD.registrationsPerS), rate: LOAD.registrationsPerS * rate, results: 1, duplicateShare: 0, malformedShare: 0, topic: config.topics.userRegistrations }),
+    ]);
+    // Rates and the month are taken over the publishing time; the drain only lets the last deliveries finish.
+    const windowS = (Date.now() - started) / 1000;
+    log(`${rate}×: published in ${windowS.toFixed(0)} s; ${DRAIN_S} s for the last deliveries…`);
+    await new Promise((r) => setTimeout(r, DRAIN_S * 1000));
+    const after = await stack.instanceStats();
+    await pubsub.close();
+    const perFunction = FUNCTIONS.map((spec) => {
+      const f = minus(totals(after[spec.entryPoint] ?? []), before[spec.entryPoint] ?? totals([]));
+      return { spec, f, cost: monthlyCost(spec, f, windowS) };
+    });
+    return { rate, windowS, perFunction };
+  } finally {
+    await stack.stop();
+  }
+}
+
+const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+
+async function main(): Promise<void> {
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const [pubsub, firestore] = await Promise.all([
+    ensureEmulator('pubsub', await port(args['pubsub-port']), { logDir: dataDir }),
+    ensureEmulator('firestore', await port(args['firestore-port']), { logDir: dataDir }),
+  ]);
+  const stopAll = async () => {
+    await Promise.all([pubsub.stop(), firestore.stop()]);
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const results = [];
+    for (const rate of RATES) results.push(await runRate(rate, { pubsub: pubsub.host, firestore: firestore.host }, await port(args['functions-port'])));
+    const rows: string[] = [];
+    rows.push(`| function (vCPU, memory, concurrency) | ${results.map((r) => `${r.rate}×: requests/s · CPU ms/request · busy fraction · Firestore ops/request · $/month (requests + instance + Firestore)`).join(' | ')} |`);
+    rows.push(`| --- | ${results.map(() => '---').join(' | ')} |`);
+    for (const spec of FUNCTIONS) {
+      const cells = results.map((r) => {
+        const { f, cost } = r.perFunction.find((p) => p.spec === spec)!;
+        const ops = f.requests ? (f.reads + f.writes + f.deletes) / f.requests : NaN;
+        return `${fmt(f.requests / r.windowS)} · ${fmt(f.cpuMs / f.requests, 1)} · ${fmt(f.busyRoundedMs / 1000 / r.windowS, 3)} · ${fmt(ops, 2)} · $${fmt(cost.total, 0)} (${fmt(cost.requests, 0)} + ${fmt(cost.instance, 0)} + ${fmt(cost.firestore, 0)})${f.failed ? ` · ${f.failed} failed` : ''}`;
+      });
+      rows.push(`| ${spec.dir} (${spec.cpu}, ${spec.memory}, ${spec.concurrency}) | ${cells.join(' | ')} |`);
+    }
+    rows.push(`| **functions, a month at this load** | ${results.map((r) => `**$${fmt(r.perFunction.reduce((a, p) => a + p.cost.total, 0), 0)}**`).join(' | ')} |`);
+    process.stdout.write(`\nEvery function at once, one instance each, ${SECONDS} s of traffic + ${DRAIN_S} s drain per rate, flush every ${FLUSH_S} s:\n\n${rows.join('\n')}\n`);
+    process.stdout.write(`\nPrices: $0.40/M requests, $${PRICES.vcpuSecond}/vCPU-s, $${PRICES.gibSecond}/GiB-s (request-based billing, busy time rounded up to 100 ms), Firestore $0.06/$0.18/$0.02 per 100k reads/writes/deletes.\n`);
+  } finally {
+    await stopAll();
+  }
+}
+
+await main();
