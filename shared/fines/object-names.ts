@@ -2,12 +2,17 @@
 
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
+/** A gs:// address that is not one, or names an object outside its bucket's plain names: never read. */
+export class BadObjectUri extends Error {
+  override name = 'BadObjectUri';
+}
+
 export function parseGsUri(uri: string): { bucket: string; name: string } {
   const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!m || !BUCKET.test(m[1]!)) throw new Error(`not a gs://bucket/object URI: ${JSON.stringify(uri.slice(0, 200))}`);
+  if (!m || !BUCKET.test(m[1]!)) throw new BadObjectUri(`not a gs://bucket/object URI: ${JSON.stringify(uri.slice(0, 200))}`);
   const name = m[2]!;
   if (name.split('/').some((seg) => seg === '..' || seg === '.' || seg === '') || /[\u0000-\u001f\u007f\\]/.test(name)) {
-    throw new Error(`unsafe object name in ${JSON.stringify(uri.slice(0, 200))}`);
+    throw new BadObjectUri(`unsafe object name in ${JSON.stringify(uri.slice(0, 200))}`);
   }
   return { bucket: m[1]!, name };
 }
@@ -27,8 +32,4 @@ export function objectName(...parts: string[]): string {
       return safe === '' || safe === '.' || safe === '..' ? '_' : safe;
     })
     .join('/');
-}
-
-export function isBucketName(b: string): boolean {
-  return BUCKET.test(b);
 }

@@ -1,4 +1,4 @@
-import { gsUri, objectName, parseGsUri } from './object-names.js';
+import { BadObjectUri, gsUri, objectName, parseGsUri } from './object-names.js';
 import { inspectPhoto, UnreadablePhoto, type PhotoInfo } from './image.js';
 import { ObjectAccessDenied, type ObjectStore } from './ports.js';
 import { PermanentFetchError, safeGet, type FetchPolicy } from './safe-fetch.js';
@@ -112,7 +112,8 @@ async function readUri(objects: ObjectStore, policy: FetchPolicy, uri: string): 
     try {
       parseGsUri(uri);
     } catch (err) {
-      throw new NoPhoto('photo_forbidden', (err as Error).message, uri);
+      if (!(err instanceof BadObjectUri)) throw err;
+      throw new NoPhoto('photo_forbidden', err.message, uri);
     }
     try {
       return await objects.get(uri);

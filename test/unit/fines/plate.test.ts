@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
 import { parseVisionResponse, VisionTextDetector, type VisionTextResponse } from '../../../shared/platform/vision-text-detector.js';
-import { objectName, parseGsUri } from '../../../shared/fines/object-names.js';
+import { BadObjectUri, objectName, parseGsUri } from '../../../shared/fines/object-names.js';
 import { fitPlateSyntax, pickPlate } from '../../../shared/fines/plate.js';
 
 const poly = (x0: number, y0: number, x1: number, y1: number) => ({ vertices: [{ x: x0, y: y0 }, { x: x1, y: y0 }, { x: x1, y: y1 }, { x: x0, y: y1 }] });
@@ -96,6 +96,9 @@ describe('object names', () => {
     expect(() => parseGsUri('gs://bucket/../x')).toThrow(/unsafe/);
     expect(() => parseGsUri('gs://bucket/a/%00/\u0007')).toThrow(/unsafe/);
     expect(() => parseGsUri('/etc/passwd')).toThrow(/not a gs/);
+    // Callers tell a bad address from a failing store by its type, not its text.
+    expect(() => parseGsUri('gs://bucket/../x')).toThrow(BadObjectUri);
+    expect(() => parseGsUri('/etc/passwd')).toThrow(BadObjectUri);
   });
 
   it('the local store keeps objects inside their bucket directory', async () => {
