@@ -115,7 +115,11 @@ export function carsApiEnv(url: string): string {
   return url;
 }
 
-const dataset = (config: Config) => (config.warehouse.kind === 'bigquery' ? config.warehouse.dataset : 'speedcam');
+/** The BigQuery dataset the deployed functions write to: the configuration's SPEEDCAM_DATASET. */
+function dataset(config: Config): string {
+  if (config.warehouse.kind !== 'bigquery') throw new Error('deploy: the deployed functions write to BigQuery (SPEEDCAM_WAREHOUSE=duckdb is the local stack\'s)');
+  return config.warehouse.dataset;
+}
 
 /**
  * The `_latest` view of a table (resources.json's template, as Terraform fills it): one row per row_id,

@@ -279,10 +279,11 @@ program
     packageSource(process.cwd(), defaultSource());
     const zip = resolve('.deploy/source.zip');
     const sha = await zipSource(defaultSource(), zip);
+    // The functions' own configuration (their extra environment included) names the dataset and topics the deploy creates.
     const steps = deploySteps({
       project: o.project, region: o.region, prefix: o.prefix, firestoreDatabase: o.firestoreDatabase, firestoreLocation: o.firestoreLocation,
       bigqueryLocation: o.bigqueryLocation, sourceZip: zip, sourceSha256: sha, env, alertChannels: o.alertChannel, filesDir: resolve('.deploy/gcloud'),
-    });
+    }, loadConfig(env));
     if (o.dryRun) {
       process.stdout.write(['set -euo pipefail', ...steps.map(render)].join('\n') + '\n');
       return;

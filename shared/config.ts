@@ -91,7 +91,7 @@ export interface Config {
   faultSpec: string;
   flushLeaseMs: number;
   retentionMs: number;
-  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
+  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string };
   objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
   buckets: { captures: string; evidence: string };
   ocr: 'vision' | 'tesseract';
@@ -171,7 +171,6 @@ const envSchema = z.object({
   SPEEDCAM_WAREHOUSE: z.enum(['duckdb', 'bigquery']).default('bigquery'),
   SPEEDCAM_DUCKDB_PATH: z.string().min(1).default('.speedcam/warehouse.duckdb'),
   SPEEDCAM_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).default('speedcam'),
-  SPEEDCAM_BQ_LOCATION: z.string().min(1).default('US'),
   SPEEDCAM_OBJECTS: z.enum(['gcs', 'local']).default('gcs'),
   SPEEDCAM_OBJECTS_DIR: z.string().min(1).default('.speedcam/objects'),
   SPEEDCAM_CAPTURES_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-captures'),
@@ -308,7 +307,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     warehouse:
       e.SPEEDCAM_WAREHOUSE === 'duckdb'
         ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
-        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET, location: e.SPEEDCAM_BQ_LOCATION },
+        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET },
     objects: e.SPEEDCAM_OBJECTS === 'local' ? { kind: 'local', dir: e.SPEEDCAM_OBJECTS_DIR } : { kind: 'gcs' },
     buckets: { captures: e.SPEEDCAM_CAPTURES_BUCKET, evidence: e.SPEEDCAM_EVIDENCE_BUCKET },
     ocr: e.SPEEDCAM_OCR,

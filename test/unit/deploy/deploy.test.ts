@@ -229,6 +229,17 @@ describe('speedcam deploy --dry-run', () => {
     expect(script).toMatch(/^URL_FINES=\$\(gcloud functions describe speedcam-fines /m);
     expect(script).toContain('"--push-endpoint=${URL_FINES}/projects/my-proj/topics/speeding-vehicles"');
   });
+
+  it('creates the dataset the functions are configured with, tables, views and grants included', () => {
+    const env = { SPEEDCAM_DATASET: 'traffic_eu' };
+    const steps = deploySteps(options({ env }), loadConfig(env));
+    const argvs = steps.map((s) => s.argv.join(' '));
+    expect(argvs.some((a) => a.includes('mk --dataset') && a.endsWith('my-proj:traffic_eu'))).toBe(true);
+    expect(argvs.some((a) => a.includes('my-proj:traffic_eu.vehicle_passages'))).toBe(true);
+    expect(argvs.some((a) => a.includes('my-proj.traffic_eu.vehicle_passages'))).toBe(true);
+    expect(argvs.filter((a) => /my-proj[:.]speedcam(\.|\s|$)/.test(a))).toEqual([]);
+    expect(() => deploySteps(options(), loadConfig({ SPEEDCAM_WAREHOUSE: 'duckdb' }))).toThrow(/BigQuery/);
+  });
 });
 
 describe('speedcam deploy runs its steps', () => {
