@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
+import { decodeJsonObject } from '../core/payload.js';
 
 const envelope = z.object({
   dead_letter_id: z.string().regex(/^[0-9a-f]{32}$/),
@@ -29,13 +30,9 @@ export async function recordDeadLetter(
   msg: InboundMessage,
 ): Promise<DeadLetter> {
   let dl: DeadLetter;
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(msg.data.toString('utf8'));
-  } catch {
-    /* not ours: wrapped below */
-  }
-  const ours = msg.attributes['dead_letter_id'] ? envelope.safeParse(parsed) : null;
+  // No size limit: our envelope carries a payload that was itself up to the limit. Anything else is not ours: wrapped below.
+  const parsed = decodeJsonObject(msg, Number.POSITIVE_INFINITY);
+  const ours = msg.attributes['dead_letter_id'] && !(parsed instanceof Rejection) ? envelope.safeParse(parsed) : null;
   if (ours?.success) {
     dl = ours.data as DeadLetter;
   } else {

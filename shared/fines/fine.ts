@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { Rejection } from '../core/rejection.js';
+import { decodeJsonObject } from '../core/payload.js';
 import { sha256 } from '../core/hashing.js';
 import { drawAnalysedPhoto } from './evidence-photo.js';
 import type { Logger } from '../core/logger.js';
@@ -49,14 +50,14 @@ const speedingMessage = z.object({
  */
 export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<FineRecord | null> {
   const { config, logger } = deps;
-  let parsed: z.infer<typeof speedingMessage>;
-  try {
-    parsed = speedingMessage.parse(JSON.parse(msg.data.toString('utf8')));
-  } catch (err) {
-    const detail = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : String(err);
-    await sendToDeadLetters(deps, config.topics.speedingVehicles, msg, new Rejection('invalid_fields', `speeding message: ${detail}`));
+  const json = decodeJsonObject(msg, config.maxMessageBytes);
+  const checked = json instanceof Rejection ? null : speedingMessage.safeParse(json);
+  if (!checked?.success) {
+    const rejection = json instanceof Rejection ? json : new Rejection('invalid_fields', `speeding message: ${checked!.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    await sendToDeadLetters(deps, config.topics.speedingVehicles, msg, rejection);
     return null;
   }
+  const parsed = checked.data;
   const fineId = fineIdOf(parsed.passage_id);
   const existing = await deps.fines.get(fineId);
   if (existing) {

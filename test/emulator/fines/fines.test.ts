@@ -179,4 +179,10 @@ describe('fine issuance', () => {
     expect(await w.fine(inbound('{"passage_id": 3}'))).toBeNull();
     expect(w.publisher.on(w.config.topics.deadLetters)[0]!.data).toMatchObject({ source: 'speeding-vehicles', reason: 'invalid_fields' });
   });
+
+  it('a speeding message that is no JSON object is refused by the same checks as every input', async () => {
+    const w = world();
+    for (const bad of ['', 'not json', '[1]']) expect(await w.fine(inbound(bad))).toBeNull();
+    expect(w.publisher.on(w.config.topics.deadLetters).map((m) => m.data['reason'])).toEqual(['empty_payload', 'malformed_json', 'not_an_object']);
+  });
 });
