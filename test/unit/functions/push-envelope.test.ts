@@ -74,6 +74,31 @@ describe('a push delivery reaching a function', () => {
     expect(received.map((m) => m.messageId)).toEqual(['100']);
   });
 
+  it('Eventarc\'s binary mode as it delivers a Pub/Sub message: every ce-* header, the message with its own twins, with and without data', async () => {
+    const ce = {
+      'ce-id': '4242',
+      'ce-source': '//pubsub.googleapis.com/projects/my-proj/topics/vehicle-observations',
+      'ce-specversion': '1.0',
+      'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+      'ce-time': '2026-11-22T11:59:59.123Z',
+      'ce-subject': '',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    };
+    const subscription = 'projects/my-proj/subscriptions/eventarc-us-east1-trigger-vehicle-observations-sub-123';
+    expect(await post('/', { message: full, subscription }, ce)).toBe(204);
+    expect(received).toEqual([{ data: Buffer.from('{"vehicle_id":"aB3xY9","speed":57.31,"location":[40.7638,-73.9729]}'), attributes: { radar_id: 'r1' }, messageId: '4242', publishTimeMs: Date.parse('2026-11-22T11:59:59.123Z') }]);
+    // The message's own id and time win over the event's (they are the same in what Eventarc sends; a relay may differ).
+    expect(await post('/', { message: { ...full, messageId: '4343', message_id: '4343' }, subscription }, ce)).toBe(204);
+    expect(received.map((m) => m.messageId)).toEqual(['4343']);
+    expect(await post('/', { message: { attributes: { kind: 'ping' }, messageId: '4444', publishTime: '2026-11-22T11:59:00Z' }, subscription }, { ...ce, 'ce-id': '4444' })).toBe(204);
+    expect(received).toEqual([{ data: Buffer.alloc(0), attributes: { kind: 'ping' }, messageId: '4444', publishTimeMs: Date.parse('2026-11-22T11:59:00Z') }]);
+  });
+
+  it('a push body without subscription or deliveryAttempt (no dead-letter policy) and without attributes', async () => {
+    expect(await post('/projects/p/topics/t', { message: { data: full.data, messageId: '55', publishTime: '2026-11-22T11:00:00Z' } })).toBe(204);
+    expect(received).toEqual([{ data: Buffer.from(full.data, 'base64'), attributes: {}, messageId: '55', publishTimeMs: Date.parse('2026-11-22T11:00:00Z') }]);
+  });
+
   it('a handler that throws answers 500 (Pub/Sub retries) and logs why; a request that is no delivery answers 400', async () => {
     fail = true;
     try {
