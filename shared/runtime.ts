@@ -234,7 +234,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     };
   });
 
-  return {
+  const parts = {
     config,
     logger,
     clock,
@@ -243,29 +243,16 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     windowOps,
     publisher,
     stores,
-    get speedCheck() {
-      return speedCheck();
-    },
-    get fines() {
-      return fines();
-    },
-    get windows() {
-      return windows();
-    },
-    get registrations() {
-      return registrations();
-    },
-    get deadLetterSink() {
-      return deadLetterSink();
-    },
-    get flush() {
-      return flush();
-    },
     async close() {
       await ocr.close();
       await pubsub?.close();
       await db.terminate();
     },
+  };
+  // Each handler is built when first asked for: a function builds only what it uses.
+  const handlers = { speedCheck, fines, windows, registrations, deadLetterSink, flush };
+  return Object.defineProperties(parts, Object.fromEntries(Object.entries(handlers).map(([name, get]) => [name, { get, enumerable: true }]))) as typeof parts & {
+    readonly [K in keyof typeof handlers]: ReturnType<(typeof handlers)[K]>;
   };
 }
 

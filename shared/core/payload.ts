@@ -3,9 +3,9 @@ import type { InboundMessage } from './pubsub-message.js';
 
 /**
  * The checks every input shares before its own validation: not empty, not oversized, UTF-8, JSON, an
- * object. A Rejection names the first that fails.
+ * object, with the required fields present. A Rejection names the first that fails.
  */
-export function decodeJsonObject(msg: InboundMessage, maxBytes: number): Record<string, unknown> | Rejection {
+export function decodeJsonObject(msg: InboundMessage, maxBytes: number, required: readonly string[] = []): Record<string, unknown> | Rejection {
   if (msg.data.length === 0) return new Rejection('empty_payload', 'message has no data');
   if (msg.data.length > maxBytes) return new Rejection('oversized', `payload is ${msg.data.length} bytes; the limit is ${maxBytes}`);
   let text: string;
@@ -23,13 +23,8 @@ export function decodeJsonObject(msg: InboundMessage, maxBytes: number): Record<
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return new Rejection('not_an_object', `payload is JSON ${Array.isArray(json) ? 'array' : json === null ? 'null' : typeof json}, expected an object`);
   }
-  return json as Record<string, unknown>;
-}
-
-/** The fields a payload must have that it lacks, as a Rejection naming them; null when none is missing. */
-export function missingFields(json: Record<string, unknown>, fields: readonly string[]): Rejection | null {
-  const absent = fields.filter((f) => !(f in json));
-  return absent.length ? new Rejection('invalid_fields', `missing field(s) ${absent.join(', ')}`) : null;
+  const absent = required.filter((f) => !(f in json));
+  return absent.length ? new Rejection('invalid_fields', `missing field(s) ${absent.join(', ')}`) : (json as Record<string, unknown>);
 }
 
 /** A present JSON value as text: strings as they are, numbers and others as JSON (numeric ids stay exact). */

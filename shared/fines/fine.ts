@@ -1,30 +1,23 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { Rejection } from '../core/rejection.js';
+import type { Effects } from '../core/effects.js';
 import { decodeJsonObject } from '../core/payload.js';
 import { sha256 } from '../core/hashing.js';
 import { drawAnalysedPhoto } from './evidence-photo.js';
-import type { Logger } from '../core/logger.js';
 import { gsUri, objectName } from './object-names.js';
 import { findPhoto } from './photo-sources.js';
 import { normalizePlate, pickPlate, type PlateRead } from './plate.js';
-import type { Clock } from '../core/clock.js';
-import type { Faults } from '../core/faults.js';
 import type { ObjectStore, TextDetector } from './ports.js';
-import type { Publisher } from '../core/publisher.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import { fineIdOf, type FineRecord, type FineReviewReason, type FineStore, notifyFine } from './fine-record.js';
 
-export interface FineDeps {
+export interface FineDeps extends Effects {
   config: Config;
   fines: FineStore;
   objects: ObjectStore;
   ocr: TextDetector;
-  publisher: Publisher;
-  logger: Logger;
-  clock: Clock;
-  faults: Faults;
 }
 
 /** What the speed check publishes on speeding-vehicles (see decisionMessage). */

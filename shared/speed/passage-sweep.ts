@@ -1,23 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Config, Radar } from '../config.js';
-import type { Logger } from '../core/logger.js';
+import type { Effects } from '../core/effects.js';
 import type { Observation } from './observation.js';
 import { applyObservations, type ObservationOutcome, type PassageState } from './passage.js';
 import type { DecisionRef, LogCursor, LogEntry, LoggedObservation, PassageStore, SweepLease, SweptVehicle, VehicleBatches } from './passage-store.js';
-import type { Clock } from '../core/clock.js';
-import type { Faults } from '../core/faults.js';
-import type { Publisher } from '../core/publisher.js';
 
 /** What the sweep learnt about one observation: its outcome, and the dead letter sent when it was late. */
 export type SweepOutcome = ObservationOutcome & { deadLetterId?: string };
 
-export interface SweepDeps {
+/** What the speed path's parts (speed check, sweep) work with. */
+export interface SpeedPathDeps extends Effects {
   config: Config;
   store: PassageStore;
-  publisher: Publisher;
-  logger: Logger;
-  clock: Clock;
-  faults: Faults;
+}
+
+export interface SweepDeps extends SpeedPathDeps {
   /** publishes decisions and records them published (speed-check.ts: publishDecisions) */
   publishDecisions: (refs: readonly DecisionRef[]) => Promise<void>;
   /** dead-letters a late observation (speed-check.ts: sendToDeadLetters); returns the dead letter's id */

@@ -1,25 +1,14 @@
-import type { Config } from '../config.js';
 import { Rejection } from '../core/rejection.js';
 import { publishDecisionMessage, publishDecisions } from './decision.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import { GroupCommitter } from '../core/group-commit.js';
-import type { Logger } from '../core/logger.js';
 import { parseObservation, type Observation } from './observation.js';
 import { applyObservations, passageKey } from './passage.js';
 import type { DecisionRef, LoggedObservation, PassageStore } from './passage-store.js';
-import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
-import type { Clock } from '../core/clock.js';
-import type { Faults } from '../core/faults.js';
-import type { Publisher } from '../core/publisher.js';
+import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SpeedPathDeps, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 
-export interface SpeedCheckDeps {
-  config: Config;
-  store: PassageStore;
-  publisher: Publisher;
-  logger: Logger;
-  clock: Clock;
-  faults: Faults;
+export interface SpeedCheckDeps extends SpeedPathDeps {
   /** tests shorten the sweep's pauses */
   sweepTiming?: SweepTiming;
 }

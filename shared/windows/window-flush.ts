@@ -1,24 +1,17 @@
 import type { Config } from '../config.js';
-import type { Clock } from '../core/clock.js';
-import type { Faults } from '../core/faults.js';
-import type { Logger } from '../core/logger.js';
-import type { Publisher } from '../core/publisher.js';
 import { Rejection } from '../core/rejection.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import type { WindowedExporter, WriteRows } from '../export/exporter.js';
 import type { Row } from '../export/warehouse.js';
 import { accumulate, type Accumulator, aggregatesOf, emptyAccumulator, type WindowEvent } from './aggregate.js';
 import type { WindowPipeline } from './pipeline.js';
+import type { Effects } from '../core/effects.js';
 import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type WindowShard } from './window-state.js';
 import type { WindowBatch, WindowState, WindowStore } from './window-store.js';
 
-export interface WindowFlushDeps {
+export interface WindowFlushDeps extends Effects {
   config: Config;
   windows: Pick<WindowStore, 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
-  publisher: Publisher;
-  logger: Logger;
-  clock: Clock;
-  faults: Faults;
 }
 
 /** Windows handled per pipeline per pass: bounded work; the next pass (or run) continues. */

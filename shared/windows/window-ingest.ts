@@ -2,24 +2,17 @@ import type { WindowState, WindowStore } from './window-store.js';
 import type { Config } from '../config.js';
 import { Rejection } from '../core/rejection.js';
 import { GroupCommitter } from '../core/group-commit.js';
-import type { Logger } from '../core/logger.js';
-import type { Clock } from '../core/clock.js';
-import type { Faults } from '../core/faults.js';
-import type { Publisher } from '../core/publisher.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import { windowOf, type WindowEvent } from './aggregate.js';
 import type { WindowPipeline } from './pipeline.js';
+import type { Effects } from '../core/effects.js';
 import { digestOf, shardOfDigest, type WindowShard } from './window-state.js';
 import type { CompletedPassage } from './declaration.js';
 
-export interface WindowDeps {
+export interface WindowDeps extends Effects {
   config: Config;
   windows: Pick<WindowStore, 'append' | 'getState' | 'getShards'>;
-  publisher: Publisher;
-  logger: Logger;
-  clock: Clock;
-  faults: Faults;
 }
 
 /** Largest group commit: a batch document must stay well under Firestore's 1 MiB. */

@@ -10,6 +10,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../shared/config.js';
 import type { Publisher } from '../../shared/core/publisher.js';
 import type { InboundMessage } from '../../shared/core/pubsub-message.js';
+import { haversineKm } from '../../shared/core/geo.js';
 
 /** Points this test file's Google clients at the run's emulators; returns a fresh demo- project id. */
 export function useEmulators(): string {
@@ -17,6 +18,28 @@ export function useEmulators(): string {
   process.env['FIRESTORE_EMULATOR_HOST'] = inject('firestoreHost');
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   return `demo-t-${randomUUID().slice(0, 8)}`;
+}
+
+/** The port of one of the run's emulators ('pubsubHost' or 'firestoreHost'). */
+export function emulatorPort(name: 'pubsubHost' | 'firestoreHost'): number {
+  return Number(inject(name).split(':')[1]);
+}
+
+/** Where a local stack runs in a test: the run's emulators, a fresh demo- project, functions on free ports. */
+export function stackOnTestEmulators(): { project: string; pubsubPort: number; firestorePort: number; functionsPort: number } {
+  return { project: useEmulators(), pubsubPort: emulatorPort('pubsubHost'), firestorePort: emulatorPort('firestoreHost'), functionsPort: 0 };
+}
+
+/** The expected average speed of spot speeds at points, computed apart from the product: distance over the time at each segment's pair mean. */
+export function expectedSpaceMean(speeds: readonly number[], points: readonly (readonly [number, number])[]): number {
+  let d = 0;
+  let h = 0;
+  for (let i = 0; i + 1 < speeds.length; i++) {
+    const seg = haversineKm(points[i]!, points[i + 1]!);
+    d += seg;
+    h += seg / ((speeds[i]! + speeds[i + 1]!) / 2);
+  }
+  return d / h;
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {

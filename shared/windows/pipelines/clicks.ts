@@ -1,5 +1,5 @@
 import { sha256 } from '../../core/hashing.js';
-import { asText, decodeJsonObject, missingFields } from '../../core/payload.js';
+import { asText, decodeJsonObject } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
 import { defineWindowPipeline } from '../declaration.js';
 import { eventTimeOf } from '../event-time.js';
@@ -19,10 +19,8 @@ export const clicks = defineWindowPipeline({
     topic: { key: 'clickEvents', env: 'TOPIC_CLICK_EVENTS', name: 'click-events' },
     function: { dir: 'click-events', entryPoint: 'clickEvents', account: 'clicks' },
     parse(msg, ctx) {
-      const json = decodeJsonObject(msg, ctx.maxMessageBytes);
+      const json = decodeJsonObject(msg, ctx.maxMessageBytes, ['user_pseudo_id', 'event_name']);
       if (json instanceof Rejection) return json;
-      const absent = missingFields(json, ['user_pseudo_id', 'event_name']);
-      if (absent) return absent;
       const user = json['user_pseudo_id'];
       if (!((typeof user === 'string' && user.length > 0 && user.length <= 256) || (typeof user === 'number' && Number.isFinite(user)))) {
         return new Rejection('invalid_fields', 'user_pseudo_id: a string of 1-256 characters (the key of the window)');

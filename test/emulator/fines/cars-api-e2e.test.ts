@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/config.js';
-import { haversineKm } from '../../../shared/core/geo.js';
 import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
-import { useEmulators } from '../../support/fixtures.js';
+import { expectedSpaceMean, stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
  * Seed 001's stream, unchanged (no photos, no radar attribute for the default radar), through the real
@@ -31,7 +30,6 @@ const photoOf = new Map<string, string>();
 const notes = new Map<string, Record<string, unknown>>();
 const decisions = new Map<string, Record<string, unknown>>();
 
-const port = (host: string) => Number(host.split(':')[1]);
 
 beforeAll(async () => {
   api = createServer((req, res) => {
@@ -46,12 +44,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
   const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}/v1/car`;
-  const project = useEmulators();
+  const at = stackOnTestEmulators();
   stack = await startStack({
-    project,
-    pubsubPort: port(inject('pubsubHost')),
-    firestorePort: port(inject('firestoreHost')),
-    functionsPort: 0,
+    ...at,
     flushIntervalMs: 1000,
     dataDir: mkdtempSync(join(tmpdir(), 'speedcam-carsapi-')),
     env: {
@@ -67,7 +62,7 @@ beforeAll(async () => {
     echoSeverity: 'ERROR',
   });
   expect(stack.info.carsApi).toBe(apiUrl); // the stack's own cars API is not started
-  ps = new PubSub({ projectId: project });
+  ps = new PubSub({ projectId: at.project });
   const listen = async (topic: string, into: Map<string, Record<string, unknown>>) => {
     const [sub] = await ps.topic(topic).createSubscription(`carsapi-${topic}`);
     sub.on('message', (m: Message) => {
@@ -127,17 +122,7 @@ describe('cars API photos of several countries, through the local stack', () => 
     }
     expect(decisions.get('AriWrong')!['is_Ticketed']).toBe(true);
     // …while the default radar keeps space-mean (distance over time)
-    const spaceMean = (speeds: number[]) => {
-      let d = 0;
-      let h = 0;
-      for (let i = 0; i + 1 < speeds.length; i++) {
-        const seg = haversineKm(pts[i]!, pts[i + 1]!);
-        d += seg;
-        h += seg / ((speeds[i]! + speeds[i + 1]!) / 2);
-      }
-      return d / h;
-    };
-    for (const v of fast) expect(decisions.get(v.id)!['avg_speed'] as number).toBeCloseTo(spaceMean(v.speeds), 6);
+    for (const v of fast) expect(decisions.get(v.id)!['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, pts), 6);
 
     // every fine: the analysed photo (a PNG on disk), a plate, the photo from the cars API
     let exact = 0;

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { loadConfig } from '../../../shared/config.js';
-import { haversineKm } from '../../../shared/core/geo.js';
 import { silentLogger } from '../../../shared/core/logger.js';
 import { Faults, type FaultPoint } from '../../../shared/core/faults.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { createRuntime, type Runtime } from '../../../shared/runtime.js';
 import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import { inbound, ManualClock, RecordingPublisher, useEmulatorProject } from '../../support/fixtures.js';
+import { expectedSpaceMean, inbound, ManualClock, RecordingPublisher, useEmulatorProject } from '../../support/fixtures.js';
 
 /**
  * The observation function as Cloud Run runs it under load: several instances (each its own runtime:
@@ -93,18 +92,6 @@ function fleet(n: number) {
   return { config, clock, publisher, instances, ops, deliver, vehicle, decisions, query, radar, points };
 }
 
-/** Independent computation: space-mean speed over the 9 segments with the pair means (not the product's code). */
-function expectedSpeed(speeds: readonly number[], points: readonly (readonly [number, number])[]): number {
-  let d = 0;
-  let h = 0;
-  for (let i = 0; i + 1 < speeds.length; i++) {
-    const seg = haversineKm(points[i]!, points[i + 1]!);
-    d += seg;
-    h += seg / ((speeds[i]! + speeds[i + 1]!) / 2);
-  }
-  return d / h;
-}
-
 /** Shuffles the messages of many vehicles together, as a burst of the seed generator arrives. */
 function interleave<T>(lists: readonly T[][]): T[] {
   const out: T[] = [];
@@ -122,7 +109,7 @@ describe('deliveries spread over instances', () => {
     for (const v of vehicles) {
       const mine = got.filter((d) => d.data['vehicle_id'] === v.id);
       expect(mine).toHaveLength(1);
-      expect(mine[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpeed(v.speeds, f.points), 6);
+      expect(mine[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, f.points), 6);
       expect(mine[0]!.data).toMatchObject({ observations: 10, close_reason: 'count' });
     }
     // One transaction per instance a vehicle's burst touched would be about 3.8 per vehicle here (57),
@@ -147,7 +134,7 @@ describe('deliveries spread over instances', () => {
     expect(ids.size).toBe(6);
     for (const v of vehicles) {
       const d = f.decisions().find((x) => x.data['vehicle_id'] === v.id)!;
-      expect(d.data['avg_speed'] as number).toBeCloseTo(expectedSpeed(v.speeds, f.points), 6);
+      expect(d.data['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, f.points), 6);
     }
   });
 
@@ -161,7 +148,7 @@ describe('deliveries spread over instances', () => {
     expect(dead).toHaveLength(1);
     expect(dead[0]!.data).toMatchObject({ reason: 'late', source: f.config.topics.vehicleObservations, payload: late.data.toString(), message_id: 'late-77' });
     expect(f.decisions()).toHaveLength(1);
-    expect(f.decisions()[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpeed(v.speeds, f.points), 6);
+    expect(f.decisions()[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, f.points), 6);
   });
 
   const sweepFaults: FaultPoint[] = ['sweep.beforeCommit', 'sweep.afterCommit', 'observation.afterCommit', 'decision.afterPublish'];
@@ -184,7 +171,7 @@ describe('deliveries spread over instances', () => {
     expect([...byVehicle.keys()].sort()).toEqual(vehicles.map((v) => v.id).sort());
     for (const v of vehicles) {
       expect(byVehicle.get(v.id)!.size).toBe(1);
-      expect(f.decisions().find((d) => d.data['vehicle_id'] === v.id)!.data['avg_speed'] as number).toBeCloseTo(expectedSpeed(v.speeds, f.points), 6);
+      expect(f.decisions().find((d) => d.data['vehicle_id'] === v.id)!.data['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, f.points), 6);
     }
     expect(await f.query('SELECT count(*) AS n, count(DISTINCT vehicle_id) AS d FROM speedcam.vehicle_passages')).toEqual([{ n: 5, d: 5 }]);
   });
@@ -201,7 +188,7 @@ describe('deliveries spread over instances', () => {
     f.clock.advance(16_000);
     await f.instances[1]!.rt.flush.run();
     expect(f.decisions()).toHaveLength(1);
-    expect(f.decisions()[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpeed(v.speeds, f.points), 6);
+    expect(f.decisions()[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, f.points), 6);
   });
 
   it('part of a burst, spread, then nothing: the flush closes it by gap with what arrived, flagged incomplete, never fined', async () => {

@@ -4,17 +4,16 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { haversineKm } from '../../../shared/core/geo.js';
 import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
-import { useEmulators } from '../../support/fixtures.js';
+import { emulatorPort, stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
  * The local stack as Cloud Run runs a function: several processes behind a dispatcher. Function processes
  * and the bench run compiled, so this file builds dist/ first.
  */
-const port = (host: string) => Number(host.split(':')[1]);
 const dirs: string[] = [];
 let stack: Stack | undefined;
 let ps: PubSub | undefined;
@@ -38,12 +37,9 @@ function tmp(): string {
 
 describe('several instances per function', () => {
   it('spreads deliveries over 3 processes; one killed and restarted mid-run: every vehicle decided once, exactly', async () => {
-    const project = useEmulators();
+    const at = stackOnTestEmulators();
     stack = await startStack({
-      project,
-      pubsubPort: port(inject('pubsubHost')),
-      firestorePort: port(inject('firestoreHost')),
-      functionsPort: 0,
+      ...at,
       flushIntervalMs: 0,
       dataDir: tmp(),
       only: ['vehicleObservations'],
@@ -51,7 +47,7 @@ describe('several instances per function', () => {
       echoSeverity: 'ERROR',
     });
     expect(stack.info.instances).toEqual({ vehicleObservations: 3 });
-    ps = new PubSub({ projectId: project });
+    ps = new PubSub({ projectId: at.project });
     const decided = new Map<string, Record<string, unknown>[]>();
     for (const topic of [stack.info.topics.nonFinedVehicles, stack.info.topics.speedingVehicles]) {
       const [sub] = await ps.topic(topic).createSubscription(`inst-${topic}`);
@@ -102,7 +98,7 @@ describe('several instances per function', () => {
   it('npm run bench:load -- --quick prints one table: a row per figure, a column per cell', async () => {
     const dir = tmp();
     const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, ['dist/bench/load.js', '--quick', '--pubsub-port', String(port(inject('pubsubHost'))), '--firestore-port', String(port(inject('firestoreHost'))), '--data-dir', dir], {
+      const child = spawn(process.execPath, ['dist/bench/load.js', '--quick', '--pubsub-port', String(emulatorPort('pubsubHost')), '--firestore-port', String(emulatorPort('firestoreHost')), '--data-dir', dir], {
         stdio: ['ignore', 'pipe', 'inherit'],
         env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
       });

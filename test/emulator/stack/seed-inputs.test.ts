@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clickRow, ga4UserId, pythonJsonDumps, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import type { UserRow } from '../../../shared/registrations/registrations.js';
-import { useEmulators } from '../../support/fixtures.js';
+import { stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
  * The seeds' own producers' output, unchanged, through the real local stack under the default
@@ -17,17 +17,16 @@ import { useEmulators } from '../../support/fixtures.js';
 let stack: Stack;
 let ps: PubSub;
 let dataDir: string;
-const port = (host: string) => Number(host.split(':')[1]);
 /** what each input topic carried, with the publish time Pub/Sub gave it */
 const seen = new Map<string, { data: string; publishTimeMs: number }[]>();
 const saves: number[] = [];
 let userBatches = 0;
 
 beforeAll(async () => {
-  const project = useEmulators();
+  const at = stackOnTestEmulators();
   dataDir = mkdtempSync(join(tmpdir(), 'speedcam-seeds-'));
-  stack = await startStack({ project, pubsubPort: port(inject('pubsubHost')), firestorePort: port(inject('firestoreHost')), functionsPort: 0, flushIntervalMs: 1000, dataDir, echoSeverity: 'ERROR' });
-  ps = new PubSub({ projectId: project });
+  stack = await startStack({ ...at, flushIntervalMs: 1000, dataDir, echoSeverity: 'ERROR' });
+  ps = new PubSub({ projectId: at.project });
   for (const topic of [stack.info.topics.clickEvents, stack.info.topics.transactions]) {
     const [sub] = await ps.topic(topic).createSubscription(`seed-watch-${topic}`);
     sub.on('message', (m: Message) => {

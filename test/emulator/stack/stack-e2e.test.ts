@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
-import { haversineKm } from '../../../shared/core/geo.js';
 import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { plateForVehicle } from '../../../cli/generators/plates.js';
-import { useEmulators } from '../../support/fixtures.js';
+import { expectedSpaceMean, stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
  * From publish to outputs and warehouse rows through the real local stack: functions-framework servers
@@ -19,21 +18,17 @@ let stack: Stack;
 let ps: PubSub;
 const received = new Map<string, { topic: string; body: Record<string, unknown> }[]>();
 
-const port = (host: string) => Number(host.split(':')[1]);
 
 beforeAll(async () => {
-  const project = useEmulators();
+  const at = stackOnTestEmulators();
   stack = await startStack({
-    project,
-    pubsubPort: port(inject('pubsubHost')),
-    firestorePort: port(inject('firestoreHost')),
-    functionsPort: 0,
+    ...at,
     flushIntervalMs: 1000,
     dataDir: mkdtempSync(join(tmpdir(), 'speedcam-e2e-')),
     env: { SPEEDCAM_EXPORT_GRACE_S: '1' },
     echoSeverity: 'ERROR',
   });
-  ps = new PubSub({ projectId: project });
+  ps = new PubSub({ projectId: at.project });
   for (const topic of [stack.info.topics.nonFinedVehicles, stack.info.topics.speedingVehicles, stack.info.topics.deadLetters]) {
     const [sub] = await ps.topic(topic).createSubscription(`e2e-${topic}`);
     sub.on('message', (m: Message) => {
@@ -48,18 +43,6 @@ afterAll(async () => {
   await ps?.close();
   await stack?.stop();
 });
-
-/** Independent computation of the expected average speed of a seed vehicle (not the product's code). */
-function expectedSeedSpeed(speeds: number[], pts: [number, number][]): number {
-  let d = 0;
-  let h = 0;
-  for (let i = 0; i + 1 < speeds.length; i++) {
-    const seg = haversineKm(pts[i]!, pts[i + 1]!);
-    d += seg;
-    h += seg / ((speeds[i]! + speeds[i + 1]!) / 2);
-  }
-  return d / h;
-}
 
 describe('local stack end to end', () => {
   it('publishes → decisions on the output topics and rows in the warehouse, exactly once each', async () => {
@@ -105,7 +88,7 @@ describe('local stack end to end', () => {
     for (const v of seed) {
       const [d, ...dups] = [...received.entries()].find(([k]) => k.includes(`~${v.id}~`))![1];
       expect(dups).toHaveLength(0);
-      const expected = expectedSeedSpeed(v.speeds, pts);
+      const expected = expectedSpaceMean(v.speeds, pts);
       expect(d!.body['avg_speed'] as number).toBeCloseTo(expected, 6);
       expect(d!.body['is_Ticketed']).toBe(expected > 40);
       expect(d!.topic).toBe(expected > 40 ? stack.info.topics.speedingVehicles : stack.info.topics.nonFinedVehicles);

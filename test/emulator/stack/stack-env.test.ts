@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
-import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clickRow, transactionMessage } from '../../../cli/generators/events.js';
 import type { Stack, StackOptions } from '../../../cli/stack.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
-import { useEmulators } from '../../support/fixtures.js';
+import { stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
  * Environment variables given to `npm run stack` reach every function: those served in the stack's own
@@ -20,17 +20,16 @@ const build = resolve('.speedcam', `build-${randomUUID().slice(0, 8)}`);
 let stack: Stack | undefined;
 let ps: PubSub | undefined;
 let dataDir: string;
-const port = (host: string) => Number(host.split(':')[1]);
 
 beforeAll(async () => {
-  const project = useEmulators();
+  const at = stackOnTestEmulators();
   execFileSync(resolve('node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', build, '--sourceMap', 'false'], { stdio: 'pipe' });
   const { startStack } = (await import(pathToFileURL(join(build, 'cli/stack.js')).href)) as { startStack: (o: StackOptions) => Promise<Stack> };
   // as a shell would: in the environment of the stack's process, not in its options
   process.env['SPEEDCAM_PIPELINES'] = JSON.stringify({ transactions: { window_s: 10, lateness_s: 2 }, clicks: { window_s: 20, lateness_s: 2 } });
   dataDir = mkdtempSync(join(tmpdir(), 'speedcam-env-'));
-  stack = await startStack({ project, pubsubPort: port(inject('pubsubHost')), firestorePort: port(inject('firestoreHost')), functionsPort: 0, flushIntervalMs: 1000, dataDir, isolate: ['transactions'], echoSeverity: 'ERROR' });
-  ps = new PubSub({ projectId: project });
+  stack = await startStack({ ...at, flushIntervalMs: 1000, dataDir, isolate: ['transactions'], echoSeverity: 'ERROR' });
+  ps = new PubSub({ projectId: at.project });
 }, 180_000);
 
 afterAll(async () => {
