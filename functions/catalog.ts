@@ -55,7 +55,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   // instance for all keys, so many concurrent deliveries.
   ...WINDOW_PIPELINES.flatMap((p) =>
     p.input.kind === 'topic'
-      ? [declare({ ...p.input.function, trigger: p.input.topic.key, concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] })]
+      ? [declare({ dir: p.input.topic.name, entryPoint: p.input.topic.key, account: p.name, trigger: p.input.topic.key, concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] })]
       : [],
   ),
   declare({ dir: 'user-registrations', entryPoint: 'userRegistrations', trigger: 'userRegistrations', account: 'registrations', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),

@@ -26,14 +26,18 @@ export interface WindowPipelineDeclaration {
   row(key: string, windowStartMs: number, windowEndMs: number, aggregates: Record<string, number>): Row;
 }
 
-/** A pipeline with a topic of its own: a function of its own parses each message into events. */
+/**
+ * A pipeline with a topic of its own: a function of its own parses each message into events. The function
+ * is named after the topic (functions/<topic name>/index.ts, entry point <topic key>) and runs as the
+ * pipeline's own service account (<prefix>-<pipeline name>).
+ */
 export interface TopicInput {
   kind: 'topic';
   topic: TopicDeclaration;
-  /** the deployed function (functions/<dir>/index.ts), its entry point and service account id suffix */
-  function: { dir: string; entryPoint: string; account: string };
-  /** one message may hold several events; a Rejection sends it to the dead letters */
-  parse(msg: InboundMessage, ctx: ParseContext): WindowEvent[] | Rejection;
+  /** the JSON fields every message must have: the payload prelude (core/payload.ts) checks them with the rest, before parse */
+  required: readonly string[];
+  /** a message that passed the prelude → its events (one message may hold several); a Rejection sends it to the dead letters */
+  parse(json: Record<string, unknown>, msg: InboundMessage, ctx: ParseContext): WindowEvent[] | Rejection;
 }
 
 /** A pipeline fed by the flush with the passages it exports (they reach it a gap + grace + a run late). */

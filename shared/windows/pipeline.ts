@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
+import { decodeJsonObject } from '../core/payload.js';
 import { Rejection } from '../core/rejection.js';
 import type { Row } from '../export/warehouse.js';
 import type { Aggregate, WindowEvent } from './aggregate.js';
@@ -60,7 +61,11 @@ export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): W
   return {
     ...common,
     inputTopic: topics[input.topic.key] ?? input.topic.name,
-    parse: (msg, nowMs) => input.parse(msg, { settings, maxMessageBytes: config.maxMessageBytes, maxEventFutureMs: config.maxEventFutureMs, nowMs }),
+    parse: (msg, nowMs) => {
+      // Every message passes the checks all inputs share first.
+      const json = decodeJsonObject(msg, config.maxMessageBytes, input.required);
+      return json instanceof Rejection ? json : input.parse(json, msg, { settings, maxMessageBytes: config.maxMessageBytes, maxEventFutureMs: config.maxEventFutureMs, nowMs });
+    },
     window: { kind: 'fixed', sizeMs: settings.windowMs },
     allowedLatenessMs: settings.latenessMs,
     late: settings.late,

@@ -139,3 +139,23 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
 export async function closeWorlds(): Promise<void> {
   await Promise.all(open.splice(0).map((r) => r.close()));
 }
+
+/** Independent computation: per 30 s (or `sizeMs`) window of UTC ms, integer cents. */
+export function expectedTransactionWindows(items: { utcMs: number; amount: number }[], sizeMs: number) {
+  const win = new Map<number, number[]>();
+  for (const { utcMs, amount } of items) {
+    const start = Math.floor(utcMs / sizeMs) * sizeMs;
+    win.set(start, [...(win.get(start) ?? []), Math.round(amount * 100)]);
+  }
+  return [...win.entries()].sort(([a], [b]) => a - b).map(([start, cents]) => {
+    const sum = cents.reduce((a, b) => a + b, 0);
+    return {
+      start: new Date(start).toISOString(),
+      total_transactions: cents.length,
+      total_amount_sum: sum / 100,
+      avg_transaction_amount: Math.round(sum / cents.length) / 100,
+      max_amount: Math.max(...cents) / 100,
+      min_amount: Math.min(...cents) / 100,
+    };
+  });
+}

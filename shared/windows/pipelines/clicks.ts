@@ -1,5 +1,5 @@
 import { sha256 } from '../../core/hashing.js';
-import { asText, decodeJsonObject } from '../../core/payload.js';
+import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
 import { defineWindowPipeline } from '../declaration.js';
 import { eventTimeOf } from '../event-time.js';
@@ -17,10 +17,8 @@ export const clicks = defineWindowPipeline({
   input: {
     kind: 'topic',
     topic: { key: 'clickEvents', env: 'TOPIC_CLICK_EVENTS', name: 'click-events' },
-    function: { dir: 'click-events', entryPoint: 'clickEvents', account: 'clicks' },
-    parse(msg, ctx) {
-      const json = decodeJsonObject(msg, ctx.maxMessageBytes, ['user_pseudo_id', 'event_name']);
-      if (json instanceof Rejection) return json;
+    required: ['user_pseudo_id', 'event_name'],
+    parse(json, msg, ctx) {
       const user = json['user_pseudo_id'];
       if (!((typeof user === 'string' && user.length > 0 && user.length <= 256) || (typeof user === 'number' && Number.isFinite(user)))) {
         return new Rejection('invalid_fields', 'user_pseudo_id: a string of 1-256 characters (the key of the window)');

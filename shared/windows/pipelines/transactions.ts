@@ -1,5 +1,5 @@
 import { sha256 } from '../../core/hashing.js';
-import { asText, decodeJsonObject } from '../../core/payload.js';
+import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
 import { defineWindowPipeline } from '../declaration.js';
 import { eventTimeOf, parseZonedTimestamp } from '../event-time.js';
@@ -34,10 +34,8 @@ export const transactions = defineWindowPipeline({
   input: {
     kind: 'topic',
     topic: { key: 'transactions', env: 'TOPIC_TRANSACTIONS', name: 'transactions' },
-    function: { dir: 'transactions', entryPoint: 'transactions', account: 'transactions' },
-    parse(msg, ctx) {
-      const json = decodeJsonObject(msg, ctx.maxMessageBytes, FIELDS);
-      if (json instanceof Rejection) return json;
+    required: FIELDS,
+    parse(json, msg, ctx) {
       const amount = pythonFloat(json['amount']);
       if (amount === null) return new Rejection('invalid_fields', `transaction: amount ${JSON.stringify(json['amount'])?.slice(0, 64)} is not a finite number (Python float() rules)`);
       if (amount <= 0) return new Rejection('invalid_fields', `transaction: amount ${amount} must be > 0`);

@@ -3,7 +3,7 @@ import { clickRow, ga4UserId, transactionMessage } from '../../../cli/generators
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import type { WindowIngest } from '../../../shared/windows/window-ingest.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { closeWorlds, expectedTransactionWindows, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 import type { RuntimeOverrides } from '../../../shared/runtime.js';
 import type { WindowStore } from '../../../shared/windows/window-store.js';
 
@@ -46,26 +46,6 @@ function latestView(rows: readonly Row[]): Map<string, Row> {
     if (!prev || (r['row_revision'] as number) >= (prev['row_revision'] as number)) out.set(r.row_id, r);
   }
   return out;
-}
-
-/** Independent computation: per 30 s (or `sizeMs`) window of UTC ms, integer cents. */
-function expectedTransactionWindows(items: { utcMs: number; amount: number }[], sizeMs: number) {
-  const win = new Map<number, number[]>();
-  for (const { utcMs, amount } of items) {
-    const start = Math.floor(utcMs / sizeMs) * sizeMs;
-    win.set(start, [...(win.get(start) ?? []), Math.round(amount * 100)]);
-  }
-  return [...win.entries()].sort(([a], [b]) => a - b).map(([start, cents]) => {
-    const sum = cents.reduce((a, b) => a + b, 0);
-    return {
-      start: new Date(start).toISOString(),
-      total_transactions: cents.length,
-      total_amount_sum: sum / 100,
-      avg_transaction_amount: Math.round(sum / cents.length) / 100,
-      max_amount: Math.max(...cents) / 100,
-      min_amount: Math.min(...cents) / 100,
-    };
-  });
 }
 
 const TX_QUERY =

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
 import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { closeWorlds, expectedTransactionWindows, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {
   useEmulatorProject();
@@ -59,14 +59,20 @@ const EVENT_TIME = { SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 
 
 const ingestFaults: FaultPoint[] = ['window.beforeCommit', 'window.afterCommit'];
 const flushFaults: FaultPoint[] = ['window.afterWarehouse', 'window.afterMark', 'flush.afterWarehouse'];
+/** No crash, then each ingest crash, then each flush crash. */
+const FAULT_CASES = [[null, null], ...ingestFaults.map((f) => [f, null]), ...flushFaults.map((f) => [null, f])] as [FaultPoint | null, FaultPoint | null][];
+
+/** A world on event time at 20 s past a minute, with its seeded random source. */
+function eventTimeWorld(seed: number) {
+  const w = testWorld(EVENT_TIME);
+  return { w, random: rng(seed), now: aligned(w) };
+}
 
 describe('click events → user_event_counts', () => {
-  it.each([[null, null], ...ingestFaults.map((f) => [f, null]), ...flushFaults.map((f) => [null, f])] as [FaultPoint | null, FaultPoint | null][])(
+  it.each(FAULT_CASES)(
     'exact rows, a fifth of deliveries twice; ingest crash: %s, flush crash: %s',
     async (ingestFault, flushFault) => {
-      const w = testWorld(EVENT_TIME);
-      const random = rng(11);
-      const now = aligned(w);
+      const { w, random, now } = eventTimeWorld(11);
       const users = ['111.1', '222.2', '333.3', '444.4'];
       const rows = Array.from({ length: 300 }, (_, i) => clickRow(users[i % 4]!, now - Math.floor(random() * 40_000), random));
       if (ingestFault) w.faults.arm(ingestFault, 2);
@@ -131,12 +137,10 @@ describe('click events → user_event_counts', () => {
 });
 
 describe('transactions → transaction_windows (one hot key)', () => {
-  it.each([[null, null], ...ingestFaults.map((f) => [f, null]), ...flushFaults.map((f) => [null, f])] as [FaultPoint | null, FaultPoint | null][])(
+  it.each(FAULT_CASES)(
     'exact statistics per 30 s window, a fifth of deliveries twice; ingest crash: %s, flush crash: %s',
     async (ingestFault, flushFault) => {
-      const w = testWorld(EVENT_TIME);
-      const random = rng(23);
-      const now = aligned(w);
+      const { w, random, now } = eventTimeWorld(23);
       const txs = Array.from({ length: 400 }, () => transactionMessage(now - Math.floor(random() * 40_000), random));
       if (ingestFault) w.faults.arm(ingestFault, 2);
       await deliverAll(w, txs.map((t, i) => inbound(t, { messageId: `t${i}` })), (m) => w.rt.windows.transactions.handle(m), random);
@@ -145,24 +149,13 @@ describe('transactions → transaction_windows (one hot key)', () => {
       await flushUntilDone(w);
 
       // independent: integer cents, naive timestamps read as UTC
-      const win = new Map<number, number[]>();
-      for (const t of txs) {
-        const { amount, timestamp } = JSON.parse(t) as { amount: number; timestamp: string };
-        const ms = Date.parse(timestamp.slice(0, 23) + 'Z');
-        const start = Math.floor(ms / 30_000) * 30_000;
-        win.set(start, [...(win.get(start) ?? []), Math.round(amount * 100)]);
-      }
-      const expected = [...win.entries()].sort(([a], [b]) => a - b).map(([start, cents]) => {
-        const sum = cents.reduce((a, b) => a + b, 0);
-        return {
-          start: new Date(start).toISOString(),
-          total_transactions: cents.length,
-          total_amount_sum: sum / 100,
-          avg_transaction_amount: Math.round(sum / cents.length) / 100,
-          max_amount: Math.max(...cents) / 100,
-          min_amount: Math.min(...cents) / 100,
-        };
-      });
+      const expected = expectedTransactionWindows(
+        txs.map((t) => {
+          const { amount, timestamp } = JSON.parse(t) as { amount: number; timestamp: string };
+          return { utcMs: Date.parse(timestamp.slice(0, 23) + 'Z'), amount };
+        }),
+        30_000,
+      );
       const got = await w.query(
         "SELECT strftime(window_start_time, '%Y-%m-%dT%H:%M:%S.000Z') AS start, total_transactions, total_amount_sum, avg_transaction_amount, max_amount, min_amount FROM speedcam.transaction_windows ORDER BY start",
       );
