@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
 import { haversineKm } from '../shared/core/geo.js';
@@ -18,21 +18,16 @@ import { startStack } from '../cli/stack.js';
  * point (SPEEDCAM_FAULTS); the relay replays delivered messages with the same messageId. Traffic of every
  * kind is published for the whole run. Prints what was sent and injected, and the differences.
  */
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '3' },
-    instances: { type: 'string', default: '2' },
-    'seed-rate': { type: 'string', default: '2' },
-    'kill-every': { type: 'string', default: '1.5-4' },
-    'down-for': { type: 'string', default: '0.3-2' },
-    'replay-share': { type: 'string', default: '0.25' },
-    'fault-scale': { type: 'string', default: '1' },
-    'wait-seconds': { type: 'string', default: '300' },
-    'pubsub-port': { type: 'string', default: '0' },
-    'firestore-port': { type: 'string', default: '0' },
-    'functions-port': { type: 'string', default: '0' },
-    'data-dir': { type: 'string' },
-  },
+const args = benchArgs({
+  minutes: '3',
+  instances: '2',
+  'seed-rate': '2',
+  'kill-every': '1.5-4',
+  'down-for': '0.3-2',
+  'replay-share': '0.25',
+  'fault-scale': '1',
+  'wait-seconds': '300',
+  ...STACK_OPTIONS,
 });
 const log = (s: string) => process.stderr.write(s + '\n');
 const range = (name: string, text: string): [number, number] => {

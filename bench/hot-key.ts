@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './options.js';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { loadConfig } from '../shared/config.js';
@@ -21,15 +21,13 @@ import { startStack } from '../cli/stack.js';
  *    the flush's billable seconds per hour at zero load and at that load.
  * It prints figures; no test asserts a timing.
  */
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '20000' },
-    concurrency: { type: 'string', default: '500' },
-    'naive-seconds': { type: 'string', default: '10' },
-    'naive-concurrency': { type: 'string', default: '20' },
-    minutes: { type: 'string', default: '5' },
-    'zero-ticks': { type: 'string', default: '10' },
-  },
+const args = benchArgs({
+  events: '20000',
+  concurrency: '500',
+  'naive-seconds': '10',
+  'naive-concurrency': '20',
+  minutes: '5',
+  'zero-ticks': '10',
 });
 const EVENTS = Number(args.events);
 const CONCURRENCY = Number(args.concurrency);

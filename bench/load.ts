@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
 import type { Radar } from '../shared/config.js';
 import { haversineKm } from '../shared/core/geo.js';
@@ -20,20 +20,15 @@ import { renderTable, type CellMeasurement, type Ops } from './load-report.js';
  * sequence of pauses and speeds, starts with a warm-up that is not counted, and ends when every
  * vehicle is decided; then the flush exports the passages and its operations are counted apart.
  */
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '60' },
-    rates: { type: 'string', default: '1,10' },
-    instances: { type: 'string', default: '1,4,16' },
-    dispatch: { type: 'string', default: 'random' },
-    quick: { type: 'boolean', default: false },
-    'pubsub-port': { type: 'string', default: '0' },
-    'firestore-port': { type: 'string', default: '0' },
-    'functions-port': { type: 'string', default: '0' },
-    'data-dir': { type: 'string' },
-    'drain-seconds': { type: 'string', default: '120' },
-    json: { type: 'string' },
-  },
+const args = benchArgs({
+  seconds: '60',
+  rates: '1,10',
+  instances: '1,4,16',
+  dispatch: 'random',
+  quick: false,
+  'drain-seconds': '120',
+  json: undefined,
+  ...STACK_OPTIONS,
 });
 const quick = args.quick;
 const SECONDS = quick ? 4 : Number(args.seconds);

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub } from '@google-cloud/pubsub';
 import { FUNCTIONS, type FunctionSpec } from '../functions/catalog.js';
 import { loadConfig } from '../shared/config.js';
@@ -22,17 +22,12 @@ import type { InstanceStats } from '../cli/instance-pool.js';
  * function's CPU time and Firestore operations beside it. It prints one table and the monthly cost of
  * each function at the measured load with the function's deployed vCPU and memory (functions/catalog.ts).
  */
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '180' },
-    rates: { type: 'string', default: '1,10' },
-    'flush-interval': { type: 'string', default: '60' },
-    'drain-seconds': { type: 'string', default: '20' },
-    'data-dir': { type: 'string' },
-    'pubsub-port': { type: 'string', default: '0' },
-    'firestore-port': { type: 'string', default: '0' },
-    'functions-port': { type: 'string', default: '0' },
-  },
+const args = benchArgs({
+  seconds: '180',
+  rates: '1,10',
+  'flush-interval': '60',
+  'drain-seconds': '20',
+  ...STACK_OPTIONS,
 });
 const SECONDS = Number(args.seconds);
 const RATES = args.rates.split(',').map(Number);
