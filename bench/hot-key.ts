@@ -12,12 +12,12 @@ import { startStack } from '../cli/stack.js';
 
 /**
  * `npm run bench`: on the local stack (Firestore and Pub/Sub emulators), in one run:
- * 1. events/s on ONE hot key (seed 003's global transaction key) through the window engine, with
+ * 1. events/s on ONE hot key (the sales producer's global transaction key) through the window engine, with
  *    concurrent deliveries as a function instance gets them, and Firestore operations per event;
  * 2. the same events through a naive engine: one transaction per event on one document;
  * 3. window end → row in the warehouse, p50/p95, with the flush ticked every 60 s as Cloud Scheduler
- *    does and the default configuration (publish time, 30 s lateness), at the seeds' load (seed 003:
- *    a transaction every 0.5 s; seed 002: a GA4 row every 2 s; seed 004: a response every 20 s), and
+ *    does and the default configuration (publish time, 30 s lateness), at the seeds' load (sales transactions:
+ *    a transaction every 0.5 s; GA4 clicks: a GA4 row every 2 s; randomuser.me registrations: a response every 20 s), and
  *    the flush's billable seconds per hour at zero load and at that load.
  * It prints figures; no test asserts a timing.
  */
@@ -178,7 +178,7 @@ try {
         engine: { events: EVENTS, seconds: Math.round(engineSeconds * 100) / 100, in_flight: CONCURRENCY, firestore_writes_per_event: ops.writes / EVENTS, firestore_reads_per_event: ops.reads / EVENTS },
         naive: { committed: naiveDone, gave_up: naiveFailed, writers: naiveConcurrency, seconds: naiveSeconds, firestore_writes_per_event: 1, firestore_reads_per_event: 1 },
         window_end_to_row: {
-          config: { scheduler_s: SCHEDULER_MS / 1000, lateness_s: lateness / 1000, event_time: stack.runtime.config.pipelines.transactions.eventTime.kind, load: 'seed 003 2/s, seed 002 0.5/s, seed 004 0.05/s', minutes: MINUTES },
+          config: { scheduler_s: SCHEDULER_MS / 1000, lateness_s: lateness / 1000, event_time: stack.runtime.config.pipelines.transactions.eventTime.kind, load: 'the sales simulator 2/s, GA4 clicks 0.5/s, randomuser.me registrations 0.05/s', minutes: MINUTES },
           all_windows: summary(all, lateness),
           steady_state: { ...summary(steady, lateness), note: 'windows ending after the first scheduler interval of traffic and before its last lateness' },
           windows: windows.map((x) => `${x.table} ${new Date(x.end).toISOString().slice(11, 19)} +${Math.round((x.seen - x.end) / 100) / 10} s`),

@@ -13,7 +13,7 @@ import type { InstanceStats } from '../cli/instance-pool.js';
 /**
  * `npm run bench:system`: every function at once at the seeds' load and at 10×, each in its own process
  * (one instance, as Cloud Run runs them at these rates), fed by the seeds' own producers' shapes:
- * seed 001's radar traffic (its cadence: 15 vehicles, then a 1-10 s pause; fines get their photos from
+ * the radar producer's radar traffic (its cadence: 15 vehicles, then a 1-10 s pause; fines get their photos from
  * the local cars API and are read by the local OCR), 2 transactions/s, a GA4 row every 2 s and a
  * randomuser response every 20 s per 1× (see LOAD); the flush ticks every 60 s, as Cloud Scheduler does.
  *
@@ -43,12 +43,12 @@ export const PRICES = { request: 0.4e-6, vcpuSecond: 0.000024, gibSecond: 0.0000
 const MONTH_S = 730 * 3600;
 
 /**
- * The seeds' load per 1×, in messages per second, as their own producers send: seed 001's generator
- * 15 vehicles per uniform(1, 10) s pause (2.7 vehicles/s); seed 002's data simulator one GA4 row, then
- * sleep(2); seed 003's publisher one transaction every PUBLISHER_INTERVAL = 0.5 s; seed 004's topic
+ * The seeds' load per 1×, in messages per second, as their own producers send: the radar generator
+ * 15 vehicles per uniform(1, 10) s pause (2.7 vehicles/s); the GA4 data simulator one GA4 row, then
+ * sleep(2); the sales producer's publisher one transaction every PUBLISHER_INTERVAL = 0.5 s; the randomuser.me producer's topic
  * writer one randomuser.me response (one result), then sleep(20).
  */
-const LOAD = { seedVehiclesPerS: 2.7, transactionsPerS: 2, clicksPerS: 0.5, registrationsPerS: 0.05 };
+const LOAD = { radarVehiclesPerS: 2.7, transactionsPerS: 2, clicksPerS: 0.5, registrationsPerS: 0.05 };
 
 interface FunctionFigures {
   requests: number;
@@ -112,12 +112,12 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
     const radar = config.radars.get(config.defaultRadarId)!;
     const before = Object.fromEntries(Object.entries(await stack.instanceStats()).map(([k, v]) => [k, totals(v)]));
     const started = Date.now();
-    log(`${rate}×: publishing for ${SECONDS} s (${rate} × seed 001's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`);
+    log(`${rate}×: publishing for ${SECONDS} s (${rate} × the radar producer's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`);
     const count = (perS: number) => Math.max(1, Math.round(perS * rate * SECONDS));
     const silent = { onProgress: () => undefined };
     await Promise.all([
       ...Array.from({ length: rate }, () =>
-        generateTraffic(pubsub, { mode: 'seed', vehicles: Math.round(LOAD.seedVehiclesPerS * SECONDS), speedingShare: 0.25, duplicateShare: 0, radar, topic: config.topics.vehicleObservations, ...silent }),
+        generateTraffic(pubsub, { mode: 'seed', vehicles: Math.round(LOAD.radarVehiclesPerS * SECONDS), speedingShare: 0.25, duplicateShare: 0, radar, topic: config.topics.vehicleObservations, ...silent }),
       ),
       generateEvents(pubsub, { kind: 'transactions', count: count(LOAD.transactionsPerS), rate: LOAD.transactionsPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.transactions }),
       generateEvents(pubsub, { kind: 'clicks', count: count(LOAD.clicksPerS), rate: LOAD.clicksPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.clickEvents }),

@@ -20,7 +20,7 @@ export interface CarsApi {
 }
 
 /**
- * A local stand-in for seed 001's cars API (its pipeline's `--cars_api`): `GET /cars?vehicle_id=…`
+ * A local stand-in for the radar producer's cars API (its pipeline's `--cars_api`): `GET /cars?vehicle_id=…`
  * answers `{"image_url": "<this server>/photos/<vehicle>.jpg"}`, and that URL serves a camera photo of
  * the vehicle (the generator's renderer, seeded by the id, JPEG like the seed's photo host). The seed's
  * API ignores the vehicle and answers a random photo; this one answers the vehicle's own, so the fines'

@@ -136,7 +136,7 @@ program
 const generate = program.command('generate').description('publish synthetic input to Pub/Sub (the emulator when PUBSUB_EMULATOR_HOST is set)');
 generate
   .command('traffic')
-  .description('radar observations: seed mode reproduces seed 001\'s generator exactly; timed mode sends entry/exit cameras with timestamps')
+  .description('radar observations: seed mode reproduces the radar producer\'s generator exactly; timed mode sends entry/exit cameras with timestamps')
   .addOption(new Option('--mode <mode>', 'message format').choices(['seed', 'timed']).default('seed'))
   .option('--vehicles <n>', 'how many vehicles', positiveInt, 100)
   .option('--rate <vehicles/s>', "vehicles per second (default: the seed's cadence, 15 vehicles then a 1-10 s pause)", positive)
@@ -146,7 +146,7 @@ generate
   .option('--project <id>', 'project id', process.env['GOOGLE_CLOUD_PROJECT'] ?? 'demo-speedcam')
   .option('--topic <name>', 'input topic', 'vehicle-observations')
   .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
-  .option('--no-photos', 'timed mode: do not take the cameras\' photos (seed mode takes none, as seed 001: the stack\'s cars API photographs those vehicles)')
+  .option('--no-photos', 'timed mode: do not take the cameras\' photos (seed mode takes none, as the radar producer: the stack\'s cars API photographs those vehicles)')
   .option('--captures-bucket <bucket>', 'bucket for the photos', 'speedcam-captures')
   .option('--objects-dir <dir>', 'local Cloud Storage directory (default with the emulator: .speedcam/objects; without: real Cloud Storage)')
   .option('--manifest <file>', 'write what was generated (vehicles, plates, photos) as JSON, for checking results against')
@@ -191,9 +191,9 @@ generate
   });
 
 for (const [kind, what, topic] of [
-  ['clicks', 'GA4 export rows (seed 002) from a pool of users', 'click-events'],
-  ['transactions', 'transactions (seed 003): TXN-id, amount, naive UTC timestamp, store', 'transactions'],
-  ['users', 'randomuser.me responses (seed 004) of 1-3 users each', 'user-registrations'],
+  ['clicks', 'GA4 export rows (clicks) from a pool of users', 'click-events'],
+  ['transactions', 'sales transactions: TXN-id, amount, naive UTC timestamp, store', 'transactions'],
+  ['users', 'user registrations: randomuser.me responses of 1-3 users each', 'user-registrations'],
 ] as const) {
   generate
     .command(kind)

@@ -50,7 +50,7 @@ export interface StackOptions {
   /** chaos: share of delivered messages the relay delivers once more, with the same messageId */
   replayShare?: number;
   /**
-   * the local cars API (seed 001's `--cars_api`) that photographs vehicles for fines: served on this
+   * the local cars API (the radar producer's `--cars_api`) that photographs vehicles for fines: served on this
    * port (0: a free one) unless SPEEDCAM_CARS_API points elsewhere; false: none
    */
   carsApi?: number | false;
@@ -142,7 +142,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SPEEDCAM_OCR: 'tesseract',
       ...opts.env,
     });
-    // Seed 001's generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.
+    // The radar generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.
     if (opts.carsApi !== false && !process.env['SPEEDCAM_CARS_API']) {
       carsApi = await startCarsApi({ port: opts.carsApi ?? 0 });
       Object.assign(process.env, { SPEEDCAM_CARS_API: carsApi.url, SPEEDCAM_PHOTO_ALLOW_LOOPBACK: process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] ?? 'true' });

@@ -115,9 +115,9 @@ export interface Config {
   };
 }
 
-/** seed 000: 5th Avenue, from the Apple Store to Zara. */
-export const SEED_RADAR_ENTRY: LatLon = [40.76384258989008, -73.97296227572797];
-export const SEED_RADAR_EXIT: LatLon = [40.7601385362864, -73.97629590579231];
+/** The default radar: 5th Avenue, from the Apple Store to Zara (the original pipeline's section). */
+export const FIFTH_AVENUE_ENTRY: LatLon = [40.76384258989008, -73.97296227572797];
+export const FIFTH_AVENUE_EXIT: LatLon = [40.7601385362864, -73.97629590579231];
 export const DEFAULT_RADAR_ID = 'nyc-5th-ave-apple-zara';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -266,10 +266,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     radars.set(DEFAULT_RADAR_ID, {
       id: DEFAULT_RADAR_ID,
       name: '5th Avenue: Apple Store to Zara',
-      entry: SEED_RADAR_ENTRY,
-      exit: SEED_RADAR_EXIT,
-      lengthKm: haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT),
-      maxTravelMs: maxTravelMs(haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT), e.SPEEDCAM_MIN_SPEED_KMH),
+      entry: FIFTH_AVENUE_ENTRY,
+      exit: FIFTH_AVENUE_EXIT,
+      lengthKm: haversineKm(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT),
+      maxTravelMs: maxTravelMs(haversineKm(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT), e.SPEEDCAM_MIN_SPEED_KMH),
       gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
       ...defaults,
     });

@@ -43,7 +43,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const opsBefore = runtime.ops.snapshot();
     const seed = await traffic('seed', opts.seedVehicles);
     await outputs.waitDecided(seed.length, deadline, opts.log);
-    const afterSeed = runtime.ops.snapshot();
+    const afterSpotSpeeds = runtime.ops.snapshot();
     opts.log(`publishing ${opts.timedVehicles} vehicles in the timed format (entry and exit cameras) and ${MALFORMED_OBSERVATIONS.length} malformed messages, with clicks, transactions and registrations (10 % duplicated, 2 % malformed) at the same time…`);
     const [timed, clicks, transactions, registrations] = await Promise.all([
       traffic('timed', opts.timedVehicles),
@@ -55,7 +55,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     for (const bad of MALFORMED_OBSERVATIONS) await badTopic.publishMessage({ data: Buffer.from(bad) });
     const vehicles = seed.length + timed.length;
     await outputs.waitDecided(vehicles, deadline, opts.log);
-    const opsTimed = diffOps(runtime.ops.snapshot(), afterSeed);
+    const opsTimed = diffOps(runtime.ops.snapshot(), afterSpotSpeeds);
     opts.log('waiting for the fines (photo, plate OCR, analysed photo, notification)…');
     await outputs.waitFined(deadline);
     opts.log(`  decided ${outputs.decisions.size}/${vehicles}; waiting for the flush to land them in the warehouse…`);
@@ -82,7 +82,7 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
       outputs,
       landed,
       topics: info.topics,
-      ops: { seed: diffOps(afterSeed, opsBefore), timed: opsTimed, windows: runtime.windowOps.snapshot() },
+      ops: { seed: diffOps(afterSpotSpeeds, opsBefore), timed: opsTimed, windows: runtime.windowOps.snapshot() },
     });
     const truth = new Map([...seed, ...timed].map((v) => [v.vehicleId, v.plate]));
     const { latencies, headline } = reportLines(summary);

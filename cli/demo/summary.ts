@@ -68,7 +68,7 @@ export function summarize(r: DemoRun): DemoSummary {
   const { outputs, landed } = r;
   const vehicles = [...r.seed, ...r.timed];
   const observations = vehicles.reduce((n, v) => n + v.messages.length, 0);
-  const seedObs = r.seed.reduce((n, v) => n + v.messages.length, 0);
+  const spotObs = r.seed.reduce((n, v) => n + v.messages.length, 0);
   const latencies = landed.passages.map((p) => Number(p['latency_ms'])).sort((a, b) => a - b);
   const speeds = landed.passages.map((p) => p['avg_speed']).filter((x): x is number => typeof x === 'number');
   const bodies = [...outputs.decisions.values()].map((d) => d.body);
@@ -116,8 +116,8 @@ export function summarize(r: DemoRun): DemoSummary {
     decision_latency_ms: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), max: latencies[latencies.length - 1] ?? NaN },
     vehicles_per_second: perSecond,
     firestore: {
-      seed: costOf(r.ops.seed, seedObs, r.seed.length),
-      timed: costOf(r.ops.timed, observations - seedObs, r.timed.length),
+      seed: costOf(r.ops.seed, spotObs, r.seed.length),
+      timed: costOf(r.ops.timed, observations - spotObs, r.timed.length),
     },
     wall_seconds: round((Date.now() - r.startedMs) / 1000, 1),
   };

@@ -30,13 +30,13 @@ export interface GeneratedEvents {
   malformed: number;
 }
 
-/** seed 003's simulator's stores */
+/** the sales simulator's stores */
 const STORES = ['NYC01', 'LA03', 'MIA05', 'CHI09', 'SF02', 'BOS07', 'SEA08', 'DEN06', 'ATL04', 'DAL10'];
 /** event names of the Flood-It! export */
 const EVENT_NAMES = ['screen_view', 'user_engagement', 'level_start_quickplay', 'level_end_quickplay', 'post_score', 'level_complete_quickplay', 'level_reset_quickplay', 'select_content', 'spend_virtual_currency', 'session_start', 'level_fail_quickplay', 'use_extra_steps'];
 
 /**
- * seed 002: a GA4 (Firebase) BigQuery-export row as the seed's data simulator sends it: a line of
+ * GA4 clicks: a GA4 (Firebase) BigQuery-export row as the seed's data simulator sends it: a line of
  * `bq extract --destination_format=NEWLINE_DELIMITED_JSON` of firebase-public-project.analytics_153293282
  * (the Flood-It! game). That export writes INT64 columns as strings (event_timestamp in µs) and omits
  * NULLs; records and repeated records are nested.
@@ -104,7 +104,7 @@ export function pythonIsoformat(timeMs: number, zone: string, micros: number): s
 }
 
 /**
- * seed 003's publisher_simulator: TXN- and 6 digits, amount |gauss(150, 100)| kept within 10–1000 with 2
+ * the sales producer's publisher_simulator: TXN- and 6 digits, amount |gauss(150, 100)| kept within 10–1000 with 2
  * decimals, `datetime.now().isoformat()` (local time of `zone`, no zone in the text), a store; serialised
  * as Python's json.dumps does (", " and ": " separators, floats always with a decimal point).
  */
@@ -141,7 +141,7 @@ const NATS: { nat: string; country: string; first: string[]; last: string[]; sta
 ];
 
 /**
- * seed 004: a randomuser.me API response (`GET https://randomuser.me/api/?results=N`, version 1.4) with
+ * randomuser.me registrations: a randomuser.me API response (`GET https://randomuser.me/api/?results=N`, version 1.4) with
  * `results` users, every nested field the API returns; 100 results are about 105 KiB.
  */
 export function randomUserResponse(results: number, random: () => number): string {

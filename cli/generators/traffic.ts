@@ -22,7 +22,7 @@ export interface TrafficOptions {
   random?: () => number;
   /**
    * timed mode: where the cameras' photos go (captures bucket, referenced by the exit's image_uri);
-   * without it no photos are taken. Seed mode takes none, as seed 001: the cars API photographs those.
+   * without it no photos are taken. Seed mode takes none, as the radar producer: the cars API photographs those.
    */
   captures?: { store: ObjectStore; bucket: string };
   onProgress?: (p: TrafficProgress) => void;
@@ -50,8 +50,8 @@ export interface GeneratedVehicle {
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-/** seed 001: six characters from string.ascii_letters + string.digits, drawn with `secrets`. */
-export function seedVehicleId(): string {
+/** the radar producer: six characters from string.ascii_letters + string.digits, drawn with `secrets`. */
+export function shortVehicleId(): string {
   return Array.from({ length: 6 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
 }
 
@@ -60,7 +60,7 @@ export function pyFloat(x: number): string {
   return Number.isInteger(x) ? `${x}.0` : String(x);
 }
 
-/** seed 001's getVehicleLocation: `points` positions equally spaced from start to end. */
+/** the radar producer's getVehicleLocation: `points` positions equally spaced from start to end. */
 export function sectionPoints(start: readonly [number, number], end: readonly [number, number], points: number): [number, number][] {
   return Array.from({ length: points }, (_, i) => {
     const f = i / (points - 1);
@@ -68,22 +68,22 @@ export function sectionPoints(start: readonly [number, number], end: readonly [n
   });
 }
 
-/** One seed-format message exactly as seed 001 publishes it: json.dumps of the payload dict. */
-export function seedMessage(vehicleId: string, speed: number, location: readonly [number, number]): string {
+/** One seed-format message exactly as the radar producer publishes it: json.dumps of the payload dict. */
+export function spotSpeedMessage(vehicleId: string, speed: number, location: readonly [number, number]): string {
   return `{"vehicle_id": "${vehicleId}", "speed": ${pyFloat(speed)}, "location": [${pyFloat(location[0])}, ${pyFloat(location[1])}]}`;
 }
 
-/** seed 001's getVehicleSpeed: 75 % uniform in 25–40, 25 % uniform in 40–90 (the share is an option). */
-export function seedSpeed(random: () => number, fastShare: number): number {
+/** the radar producer's getVehicleSpeed: 75 % uniform in 25–40, 25 % uniform in 40–90 (the share is an option). */
+export function spotSpeed(random: () => number, fastShare: number): number {
   return random() < 1 - fastShare ? 25 + random() * 15 : 40 + random() * 50;
 }
 
-export function seedVehicleMessages(radar: Radar, random: () => number, fastShare: number, vehicleId = seedVehicleId()): { vehicleId: string; messages: string[]; speeds: number[] } {
+export function spotSpeedVehicleMessages(radar: Radar, random: () => number, fastShare: number, vehicleId = shortVehicleId()): { vehicleId: string; messages: string[]; speeds: number[] } {
   const speeds: number[] = [];
   const messages = sectionPoints(radar.entry, radar.exit, 10).map((loc) => {
-    const v = seedSpeed(random, fastShare);
+    const v = spotSpeed(random, fastShare);
     speeds.push(v);
-    return seedMessage(vehicleId, v, loc);
+    return spotSpeedMessage(vehicleId, v, loc);
   });
   return { vehicleId, messages, speeds };
 }
@@ -114,9 +114,9 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
 
   const sendVehicle = async () => {
     // Seed mode: the plate the cars API photographs for this id (the truth fines are checked against).
-    const seedId = opts.mode === 'seed' ? seedVehicleId() : null;
-    const plate = seedId ? plateForVehicle(seedId) : plateId();
-    const vehicleId = seedId ?? plate;
+    const shortId = opts.mode === 'seed' ? shortVehicleId() : null;
+    const plate = shortId ? plateForVehicle(shortId) : plateId();
+    const vehicleId = shortId ?? plate;
     let captureUri: string | null = null;
     if (opts.captures && opts.mode === 'timed') {
       // The camera's photo goes up before the observations: captures/<radar>/<vehicle>/<time ms>.png
@@ -126,7 +126,7 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
     }
     const v =
       opts.mode === 'seed'
-        ? seedVehicleMessages(opts.radar, random, opts.speedingShare, vehicleId)
+        ? spotSpeedVehicleMessages(opts.radar, random, opts.speedingShare, vehicleId)
         : timedVehicleMessages(opts.radar, random, opts.speedingShare, Date.now(), plate, captureUri ?? undefined);
     const sends: Promise<string>[] = [];
     for (const m of v.messages) {
@@ -155,7 +155,7 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
     }
     await Promise.all(inFlight);
   } else {
-    // seed 001's run_generator: 3 threads of 5 vehicles each, then sleep uniform(1, 10) s.
+    // the radar producer's run_generator: 3 threads of 5 vehicles each, then sleep uniform(1, 10) s.
     while (progress.vehicles < opts.vehicles) {
       const n = Math.min(15, opts.vehicles - out.length);
       await Promise.all(Array.from({ length: n }, () => sendVehicle()));

@@ -20,7 +20,7 @@ export type FineReviewReason =
   | 'plate_mismatch'
   | 'evidence_conflict';
 
-/** The fine as stored, notified and exported (seed 000's fined_vehicles columns and more). */
+/** The fine as stored, notified and exported (the original pipeline's fined_vehicles columns and more). */
 export interface FineRecord {
   fine_id: string;
   passage_id: string;

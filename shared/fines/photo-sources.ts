@@ -28,7 +28,7 @@ export interface PhotoLookup {
 
 export interface PhotoSourceConfig {
   capturesBucket: string;
-  /** seed 001's cars API: GET <url>?vehicle_id=…&radar_id=… answers {"image_url": …} */
+  /** the radar producer's cars API: GET <url>?vehicle_id=…&radar_id=… answers {"image_url": …} */
   carsApi: string | null;
   fetch: FetchPolicy;
 }
@@ -137,7 +137,7 @@ async function readUri(objects: ObjectStore, policy: FetchPolicy, uri: string): 
 }
 
 /**
- * Seed 001's cars API: GET <api>?vehicle_id=…&radar_id=… answers {"image_url": "https://…"}; the image
+ * The radar producer's cars API: GET <api>?vehicle_id=…&radar_id=… answers {"image_url": "https://…"}; the image
  * is then fetched (the API's own host is allowed, as are the configured photo hosts).
  */
 async function fromCarsApi(objects: ObjectStore, cfg: PhotoSourceConfig, api: string, p: PhotoLookup): Promise<{ bytes: Buffer | null; uri: string | null }> {

@@ -60,7 +60,7 @@ export function parseVisionResponse(res: VisionTextResponse): TextDetection[] {
 
 /**
  * Cloud Vision TEXT_DETECTION on the photo's bytes, already downloaded and checked by the fine path
- * (as seed 001's pipeline sends `content`): no second read from Cloud Storage, no storage grant for
+ * (as the radar producer's pipeline sends `content`): no second read from Cloud Storage, no storage grant for
  * Vision, and the same call for photos from the cars API or an https URL.
  */
 export class VisionTextDetector implements TextDetector {

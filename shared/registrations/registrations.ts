@@ -13,7 +13,7 @@ import { sendToDeadLetters } from '../dead-letters/send.js';
 import { CLOCK_SKEW_LAG_MS, type Exporter } from '../export/exporter.js';
 
 /**
- * seed 004: randomuser.me responses → one `users` row per result. No window is needed, so the simplest
+ * User registrations: randomuser.me responses → one `users` row per result. No window is needed, so the simplest
  * exactly-once path: each row is set in Firestore under its id (login.uuid), which a redelivery sets
  * again to the same value, and the flush exports by commit-time watermark into a table upserted by id.
  */

@@ -9,7 +9,7 @@ import type { DecisionRef, PassageStore } from './passage-store.js';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * The message for `non-fined-vehicles` or `speeding-vehicles`: seed 000's fields
+ * The message for `non-fined-vehicles` or `speeding-vehicles`: the original pipeline's fields
  * (radar_id, vehicle_id, avg_speed, coordinates, is_Ticketed, license_plate) plus the passage's facts.
  */
 export function decisionMessage(d: PassageDecision): Record<string, unknown> {

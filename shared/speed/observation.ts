@@ -28,8 +28,8 @@ export interface Observation {
 const ID = radarIdPattern();
 const coord = z.tuple([z.number(), z.number()]);
 
-/** seed 001's generator: {"vehicle_id","speed","location":[lat,lon]} */
-const seedSchema = z
+/** the radar generator: {"vehicle_id","speed","location":[lat,lon]} */
+const spotSpeedSchema = z
   .object({
     vehicle_id: z.string().regex(ID, 'vehicle_id: 1-64 letters, digits, . _ -'),
     speed: z.number(),
@@ -79,11 +79,11 @@ export function parseObservation(msg: InboundMessage, config: Config, nowMs: num
   const json = decodeJsonObject(msg, config.maxMessageBytes);
   if (json instanceof Rejection) return json;
   const isTimed = 'timestamp' in json || 'radar_id' in json || 'camera' in json;
-  return isTimed ? parseTimed(json, msg, config, nowMs) : parseSeed(json, msg, config);
+  return isTimed ? parseTimed(json, msg, config, nowMs) : parseSpotSpeeds(json, msg, config);
 }
 
-function parseSeed(json: object, msg: InboundMessage, config: Config): Observation | Rejection {
-  const r = seedSchema.safeParse(json);
+function parseSpotSpeeds(json: object, msg: InboundMessage, config: Config): Observation | Rejection {
+  const r = spotSpeedSchema.safeParse(json);
   if (!r.success) return new Rejection('invalid_fields', `seed format: ${describeIssues(r.error)}`);
   const radarId = msg.attributes['radar_id'] ?? config.defaultRadarId;
   const radar = config.radars.get(radarId);

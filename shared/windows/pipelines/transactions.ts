@@ -8,7 +8,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const FIELDS = ['transaction_id', 'amount', 'timestamp', 'store_id'] as const;
 
 /**
- * Python's float() on a JSON value, as seed 003's pipeline applies it to `amount`: numbers as they are;
+ * Python's float() on a JSON value, as the sales producer's pipeline applies it to `amount`: numbers as they are;
  * strings with surrounding whitespace, underscores between digits, exponents ("1e3", " 12.5 ", "1_000.5").
  * Unlike the seed, booleans, NaN and infinities are refused (float(True) is 1.0; a NaN amount passes
  * the seed's `> 0` check): null then.
@@ -24,7 +24,7 @@ export function pythonFloat(v: unknown): number | null {
 }
 
 /**
- * Sales transactions (seed 003's stream): statistics per 30-second window over all transactions (one
+ * Sales transactions (the sales producer's stream): statistics per 30-second window over all transactions (one
  * global key). As the seed: the four fields must be present and float(amount) > 0; the timestamp is read
  * only when event time comes from the payload (then without a zone it is local time in the configured
  * time zone).

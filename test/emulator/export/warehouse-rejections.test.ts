@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {
@@ -33,7 +33,7 @@ describe('a row the warehouse rejects', () => {
     const r = w.config.radars.get(w.config.defaultRadarId)!;
     const pts = sectionPoints(r.entry, r.exit, 10);
     const drive = async (id: string) => {
-      const msgs = pts.map((p, i) => inbound(seedMessage(id, SPEEDS[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: w.clock.now() + i }));
+      const msgs = pts.map((p, i) => inbound(spotSpeedMessage(id, SPEEDS[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: w.clock.now() + i }));
       await Promise.all(msgs.map((m) => w.rt.speedCheck.handle(m)));
     };
     for (const id of ['Good01', 'Bad001', 'Good02']) await drive(id);

@@ -7,13 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/config.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT } from '../../../shared/config.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { expectedSpaceMean, stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
- * Seed 001's stream, unchanged (no photos, no radar attribute for the default radar), through the real
+ * The radar producer's stream, unchanged (no photos, no radar attribute for the default radar), through the real
  * local stack, with SPEEDCAM_CARS_API pointing at an outside server (not the stack's own) that serves
  * JPEG photos of nine countries' plates, as the seed's cars API serves photos from a bucket. A second
  * radar on the same section uses the seeds' arithmetic mean (`average_speed: arithmetic`).
@@ -55,8 +55,8 @@ beforeAll(async () => {
       SPEEDCAM_PHOTO_ALLOW_LOOPBACK: 'true', // the test server is on this machine
       SPEEDCAM_PLATE_FORMATS: 'us-ny,uk,de,fr,nl,se,es,it,pl',
       SPEEDCAM_RADARS: JSON.stringify([
-        { id: 'nyc-5th-ave-apple-zara', entry: SEED_RADAR_ENTRY, exit: SEED_RADAR_EXIT },
-        { id: 'seed-rule', entry: SEED_RADAR_ENTRY, exit: SEED_RADAR_EXIT, average_speed: 'arithmetic' },
+        { id: 'nyc-5th-ave-apple-zara', entry: FIFTH_AVENUE_ENTRY, exit: FIFTH_AVENUE_EXIT },
+        { id: 'seed-rule', entry: FIFTH_AVENUE_ENTRY, exit: FIFTH_AVENUE_EXIT, average_speed: 'arithmetic' },
       ]),
     },
     echoSeverity: 'ERROR',
@@ -84,7 +84,7 @@ afterAll(async () => {
 
 describe('cars API photos of several countries, through the local stack', () => {
   it('every fine carries the analysed photo and the plate; the API saw each vehicle_id; the arithmetic radar follows the seed rule', async () => {
-    const pts = sectionPoints(SEED_RADAR_ENTRY, SEED_RADAR_EXIT, 10);
+    const pts = sectionPoints(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT, 10);
     const topic = ps.topic(stack.info.topics.vehicleObservations);
     let x = 5;
     const rand = () => ((x = (x * 48271) % 2147483647) / 2147483647);
@@ -94,26 +94,26 @@ describe('cars API photos of several countries, through the local stack', () => 
       return { id, speeds: pts.map(() => 55 + rand() * 30) };
     });
     // the seed's distribution on the arithmetic radar: 75 % of spot speeds 25–40, 25 % 40–90
-    const seedRule = Array.from({ length: 8 }, (_, i) => ({ id: `Ari${String(i).padStart(3, '0')}`, speeds: pts.map(() => (rand() < 0.75 ? 25 + rand() * 15 : 40 + rand() * 50)) }));
-    seedRule.push({ id: 'AriWrong', speeds: [30, 30, 30, 30, 30, 90, 90, 30, 30, 30] }); // arithmetic 42, space-mean 36.8
-    seedRule.forEach((v, i) => photoOf.set(v.id, PHOTOS[i % PHOTOS.length]!));
+    const arithmeticMeanOf = Array.from({ length: 8 }, (_, i) => ({ id: `Ari${String(i).padStart(3, '0')}`, speeds: pts.map(() => (rand() < 0.75 ? 25 + rand() * 15 : 40 + rand() * 50)) }));
+    arithmeticMeanOf.push({ id: 'AriWrong', speeds: [30, 30, 30, 30, 30, 90, 90, 30, 30, 30] }); // arithmetic 42, space-mean 36.8
+    arithmeticMeanOf.forEach((v, i) => photoOf.set(v.id, PHOTOS[i % PHOTOS.length]!));
     const sends: Promise<string>[] = [];
-    for (const v of fast) for (const [j, p] of pts.entries()) sends.push(topic.publishMessage({ data: Buffer.from(seedMessage(v.id, v.speeds[j]!, p)) }));
-    for (const v of seedRule) for (const [j, p] of pts.entries()) sends.push(topic.publishMessage({ data: Buffer.from(seedMessage(v.id, v.speeds[j]!, p)), attributes: { radar_id: 'seed-rule' } }));
+    for (const v of fast) for (const [j, p] of pts.entries()) sends.push(topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)) }));
+    for (const v of arithmeticMeanOf) for (const [j, p] of pts.entries()) sends.push(topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)), attributes: { radar_id: 'seed-rule' } }));
     await Promise.all(sends);
 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const finedSeedRule = seedRule.filter((v) => mean(v.speeds) > 40);
+    const finedByArithmeticMean = arithmeticMeanOf.filter((v) => mean(v.speeds) > 40);
     await vi.waitFor(
       () => {
-        expect(decisions.size).toBe(fast.length + seedRule.length);
-        expect(notes.size).toBe(fast.length + finedSeedRule.length);
+        expect(decisions.size).toBe(fast.length + arithmeticMeanOf.length);
+        expect(notes.size).toBe(fast.length + finedByArithmeticMean.length);
       },
       { timeout: 90_000, interval: 500 },
     );
 
     // the arithmetic radar: speeds and decisions are the seed's rule exactly
-    for (const v of seedRule) {
+    for (const v of arithmeticMeanOf) {
       const d = decisions.get(v.id)!;
       expect(d['radar_id']).toBe('seed-rule');
       expect(d['method']).toBe('arithmetic_mean');

@@ -72,7 +72,7 @@ function speeding(w: World, vehicleId: string, imageUri: string | null = null) {
   return inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` });
 }
 
-describe('fines from the cars API (seed 001: observations carry no photo)', () => {
+describe('fines from the cars API (the radar producer: observations carry no photo)', () => {
   it('gets the JPEG the API names, reads its plate, and stores the analysed photo', async () => {
     const w = world({ SPEEDCAM_CARS_API: cars.url });
     const fine = (await w.fine(speeding(w, 'aB3xY9')))!;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../../shared/dead-letters/dead-letter.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {
@@ -24,7 +24,7 @@ const SPEEDS = [61, 44, 38, 72, 55, 49, 80, 66, 43, 58];
 
 /** One seed-format vehicle: 10 messages with stable message ids (a redelivery reuses them). */
 function vehicle(w: World, id: string, speeds = SPEEDS, publishTimeMs = w.clock.now()) {
-  return pts(w).map((p, i) => inbound(seedMessage(id, speeds[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: publishTimeMs + i }));
+  return pts(w).map((p, i) => inbound(spotSpeedMessage(id, speeds[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: publishTimeMs + i }));
 }
 
 /** Delivers messages concurrently, as push does; returns which were acked (resolved) and which failed. */
@@ -119,7 +119,7 @@ describe('speed check on the Firestore emulator', () => {
 
   it('a late observation goes to the dead letters with reason late and changes no decision', async () => {
     await deliverUntilAcked(w, vehicle(w, 'Late01'));
-    const late = inbound(seedMessage('Late01', 200, pts(w)[5]!), { messageId: 'late-1', publishTimeMs: w.clock.now() + 2000 });
+    const late = inbound(spotSpeedMessage('Late01', 200, pts(w)[5]!), { messageId: 'late-1', publishTimeMs: w.clock.now() + 2000 });
     const r = await w.check.handle(late);
     expect(r).toMatchObject({ status: 'dead_letter', reason: 'late' });
     const dl = w.publisher.on(w.config.topics.deadLetters);

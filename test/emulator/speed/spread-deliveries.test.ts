@@ -8,7 +8,7 @@ import { silentLogger } from '../../../shared/core/logger.js';
 import { Faults, type FaultPoint } from '../../../shared/core/faults.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { createRuntime, type Runtime } from '../../../shared/runtime.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { expectedSpaceMean, inbound, ManualClock, RecordingPublisher, useEmulatorProject } from '../../support/fixtures.js';
 
 /**
@@ -78,7 +78,7 @@ function fleet(n: number) {
   const vehicle = (id: string) => {
     const speeds = points.map(() => (random() < 0.75 ? 25 + random() * 15 : 40 + random() * 50));
     const t = clock.now();
-    return { id, speeds, msgs: points.map((p, i) => inbound(seedMessage(id, speeds[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: t + i })) };
+    return { id, speeds, msgs: points.map((p, i) => inbound(spotSpeedMessage(id, speeds[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: t + i })) };
   };
   const decisions = () => publisher.messages.filter((m) => m.topic === config.topics.nonFinedVehicles || m.topic === config.topics.speedingVehicles);
   const query = async (sql: string) => {
@@ -142,7 +142,7 @@ describe('deliveries spread over instances', () => {
     const f = fleet(3);
     const v = f.vehicle('Late77');
     await f.deliver(v.msgs);
-    const late = inbound(seedMessage('Late77', 120, f.points[4]!), { messageId: 'late-77', publishTimeMs: f.clock.now() + 3000 });
+    const late = inbound(spotSpeedMessage('Late77', 120, f.points[4]!), { messageId: 'late-77', publishTimeMs: f.clock.now() + 3000 });
     await f.deliver([late]);
     const dead = f.publisher.on(f.config.topics.deadLetters);
     expect(dead).toHaveLength(1);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { haversineKm } from '../../../shared/core/geo.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { emulatorPort, stackOnTestEmulators } from '../../support/fixtures.js';
 
@@ -63,7 +63,7 @@ describe('several instances per function', () => {
     const rand = () => ((x = (x * 48271) % 2147483647) / 2147483647);
     const vehicles = Array.from({ length: 24 }, (_, i) => ({ id: `Ins${String(i).padStart(3, '0')}`, speeds: pts.map(() => 25 + rand() * 65) }));
     const topic = ps.topic(stack.info.topics.vehicleObservations);
-    const publish = (vs: typeof vehicles) => Promise.all(vs.flatMap((v) => pts.map((p, j) => topic.publishMessage({ data: Buffer.from(seedMessage(v.id, v.speeds[j]!, p)) }))));
+    const publish = (vs: typeof vehicles) => Promise.all(vs.flatMap((v) => pts.map((p, j) => topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)) }))));
     const servedBy = async (i: number) => (await stack!.instanceStats())['vehicleObservations']![i]!.requests;
     await publish(vehicles.slice(0, 12));
     await vi.waitFor(async () => expect(await servedBy(0)).toBeGreaterThan(0), { timeout: 30_000, interval: 100 });

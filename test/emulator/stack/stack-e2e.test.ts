@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { plateForVehicle } from '../../../cli/generators/plates.js';
 import { expectedSpaceMean, stackOnTestEmulators } from '../../support/fixtures.js';
@@ -54,7 +54,7 @@ describe('local stack end to end', () => {
     const seed = Array.from({ length: 20 }, (_, i) => {
       const id = `E2e${String(i).padStart(3, '0')}`;
       const speeds = pts.map(() => (rand() < 0.75 ? 25 + rand() * 15 : 40 + rand() * 50));
-      return { id, speeds, msgs: pts.map((p, j) => seedMessage(id, speeds[j]!, p)) };
+      return { id, speeds, msgs: pts.map((p, j) => spotSpeedMessage(id, speeds[j]!, p)) };
     });
     const now = Date.now();
     const timed = [
@@ -112,7 +112,7 @@ describe('local stack end to end', () => {
           const fined = await wh.query('SELECT count(*) AS n FROM speedcam.vehicle_passages WHERE is_Ticketed');
           const speeding = [...received.values()].filter((v) => v[0]!.topic === stack.info.topics.speedingVehicles).length;
           expect(fined[0]!['n']).toBe(speeding);
-          // seed 001 sends no photos: the stack's cars API photographs each fined vehicle, once per fine
+          // the radar producer sends no photos: the stack's cars API photographs each fined vehicle, once per fine
           expect(await wh.query("SELECT count(*) AS n, count(DISTINCT passage_id) AS d, count(image_url) AS photos, count(license_plate) AS plates, min(photo_source) AS s, max(photo_source) AS s2 FROM speedcam.fined_vehicles")).toEqual([
             { n: speeding, d: speeding, photos: speeding, plates: speeding, s: 'cars_api', s2: 'cars_api' },
           ]);

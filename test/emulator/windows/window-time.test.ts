@@ -53,7 +53,7 @@ const TX_QUERY =
 
 describe('a replay of history with event time from the payload', () => {
   it('a day of transactions published in 5 minutes through two instances gives exactly that day\'s windows, with redeliveries and a crash at each step, and no dead letters', async () => {
-    // seed 003's simulator on a machine in New York: local time without a zone, 15-minute windows
+    // the sales simulator on a machine in New York: local time without a zone, 15-minute windows
     const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload', timezone: 'America/New_York', window_s: 900 } }));
     const random = rng(2025);
     const dayStart = Date.parse('2025-01-01T05:00:00Z'); // midnight in New York (UTC-5 in January)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { closeWorlds, expectedTransactionWindows, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 beforeAll(() => {
@@ -171,7 +171,7 @@ describe('transactions → transaction_windows (one hot key)', () => {
     expect(await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-2', amount: '12.50', timestamp: ts, store_id: 'NYC01' })))).toEqual({ accepted: 1, late: 0 });
   });
 
-  it('two different sales that share a TXN id (seed 003 draws 6 random digits) both count', async () => {
+  it('two different sales that share a TXN id (the sales simulator draws 6 random digits) both count', async () => {
     const w = testWorld(EVENT_TIME);
     const now = aligned(w);
     const ts = new Date(now - 1000).toISOString().replace('Z', '');
@@ -217,7 +217,7 @@ describe('completed passages → section_traffic_minute', () => {
     const random = rng(77);
     const vehicles = Array.from({ length: 12 }, (_, i) => ({ id: `Sec${String(i).padStart(3, '0')}`, speeds: pts.map(() => 25 + random() * 60), t: now - 30_000 + i * 5_000 }));
     for (const v of vehicles) {
-      await Promise.all(pts.map((p, j) => w.rt.speedCheck.handle(inbound(seedMessage(v.id, v.speeds[j]!, p), { messageId: `${v.id}-${j}`, publishTimeMs: v.t + j }))));
+      await Promise.all(pts.map((p, j) => w.rt.speedCheck.handle(inbound(spotSpeedMessage(v.id, v.speeds[j]!, p), { messageId: `${v.id}-${j}`, publishTimeMs: v.t + j }))));
     }
     const decisions = [...w.publisher.on(w.config.topics.nonFinedVehicles), ...w.publisher.on(w.config.topics.speedingVehicles)].map((m) => m.data);
     expect(decisions).toHaveLength(12);

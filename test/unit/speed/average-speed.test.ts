@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { averageSpeed, judgeSpeed, type SpeedSample } from '../../../shared/speed/average-speed.js';
-import { SEED_RADAR_ENTRY, SEED_RADAR_EXIT } from '../../../shared/config.js';
+import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT } from '../../../shared/config.js';
 import { haversineKm } from '../../../shared/core/geo.js';
 import { sectionPoints } from '../../../cli/generators/traffic.js';
 import { testConfig } from '../../support/fixtures.js';
 
 const radar = testConfig().radars.values().next().value!;
-const points = sectionPoints(SEED_RADAR_ENTRY, SEED_RADAR_EXIT, 10);
+const points = sectionPoints(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT, 10);
 const spots = (speeds: number[]): SpeedSample[] => speeds.map((v, i) => ({ t: 1000 + i, location: points[i]!, speedKmh: v, camera: null }));
 
 describe('section geometry', () => {
   it('measures the seed section (Apple Store to Zara) at about 498 m with R = 6371.0088 km', () => {
     expect(radar.lengthKm).toBeCloseTo(0.4985, 3);
     // hand computation: equirectangular approximation of the same two points
-    const dy = (SEED_RADAR_EXIT[0] - SEED_RADAR_ENTRY[0]) * (Math.PI / 180) * 6371.0088;
-    const dx = (SEED_RADAR_EXIT[1] - SEED_RADAR_ENTRY[1]) * (Math.PI / 180) * 6371.0088 * Math.cos((40.762 * Math.PI) / 180);
-    expect(haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT)).toBeCloseTo(Math.hypot(dx, dy), 4);
+    const dy = (FIFTH_AVENUE_EXIT[0] - FIFTH_AVENUE_ENTRY[0]) * (Math.PI / 180) * 6371.0088;
+    const dx = (FIFTH_AVENUE_EXIT[1] - FIFTH_AVENUE_ENTRY[1]) * (Math.PI / 180) * 6371.0088 * Math.cos((40.762 * Math.PI) / 180);
+    expect(haversineKm(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT)).toBeCloseTo(Math.hypot(dx, dy), 4);
   });
 });
 
@@ -24,8 +24,8 @@ describe('averageSpeed', () => {
     const t0 = Date.parse('2026-11-21T10:00:00Z');
     const r = averageSpeed(
       [
-        { t: t0, location: SEED_RADAR_ENTRY, speedKmh: null, camera: 'entry' },
-        { t: t0 + 36_000, location: SEED_RADAR_EXIT, speedKmh: null, camera: 'exit' },
+        { t: t0, location: FIFTH_AVENUE_ENTRY, speedKmh: null, camera: 'entry' },
+        { t: t0 + 36_000, location: FIFTH_AVENUE_EXIT, speedKmh: null, camera: 'exit' },
       ],
       radar,
     );
@@ -71,7 +71,7 @@ describe('averageSpeed', () => {
   });
 
   it('no speeds and no entry/exit pair: no speed', () => {
-    const r = averageSpeed([{ t: 0, location: SEED_RADAR_ENTRY, speedKmh: null, camera: 'entry' }], radar);
+    const r = averageSpeed([{ t: 0, location: FIFTH_AVENUE_ENTRY, speedKmh: null, camera: 'entry' }], radar);
     expect(r).toMatchObject({ method: 'none', avgSpeedKmh: null });
   });
 });
@@ -91,23 +91,23 @@ describe('judgeSpeed', () => {
 });
 
 describe('the seeds\' arithmetic mean, as an option', () => {
-  const seedRule = (speeds: number[]) => speeds.reduce((a, b) => a + b, 0) / speeds.length; // the seeds' avgSpeedDoFn
+  const arithmeticMeanOf = (speeds: number[]) => speeds.reduce((a, b) => a + b, 0) / speeds.length; // the seeds' avgSpeedDoFn
   it('SPEEDCAM_AVERAGE_SPEED=arithmetic: the mean of the spot speeds, fined when above the limit', () => {
     const arithmetic = testConfig({ SPEEDCAM_AVERAGE_SPEED: 'arithmetic' }).radars.values().next().value!;
     const speeds = [30, 30, 30, 30, 30, 90, 90, 30, 30, 30];
     const r = averageSpeed(spots(speeds), arithmetic);
     expect(r).toMatchObject({ method: 'arithmetic_mean', avgSpeedKmh: 42 });
-    expect(judgeSpeed(r.avgSpeedKmh, arithmetic).isTicketed).toBe(seedRule(speeds) > 40);
+    expect(judgeSpeed(r.avgSpeedKmh, arithmetic).isTicketed).toBe(arithmeticMeanOf(speeds) > 40);
     // arrival order does not matter, and entry/exit timing is still a measured time, not spot speeds
     expect(averageSpeed([...spots(speeds)].reverse(), arithmetic).avgSpeedKmh).toBeCloseTo(42, 12);
-    const timed = averageSpeed([{ t: 0, location: SEED_RADAR_ENTRY, speedKmh: 90, camera: 'entry' }, { t: 36_000, location: SEED_RADAR_EXIT, speedKmh: 90, camera: 'exit' }], arithmetic);
+    const timed = averageSpeed([{ t: 0, location: FIFTH_AVENUE_ENTRY, speedKmh: 90, camera: 'entry' }, { t: 36_000, location: FIFTH_AVENUE_EXIT, speedKmh: 90, camera: 'exit' }], arithmetic);
     expect(timed.method).toBe('entry_exit');
   });
 
   it('per radar: average_speed overrides the default, and a wrong value names the variable and the valid ones', () => {
     const radars = JSON.stringify([
-      { id: 'seed-rule', entry: SEED_RADAR_ENTRY, exit: SEED_RADAR_EXIT, average_speed: 'arithmetic' },
-      { id: 'space-mean', entry: SEED_RADAR_ENTRY, exit: SEED_RADAR_EXIT },
+      { id: 'seed-rule', entry: FIFTH_AVENUE_ENTRY, exit: FIFTH_AVENUE_EXIT, average_speed: 'arithmetic' },
+      { id: 'space-mean', entry: FIFTH_AVENUE_ENTRY, exit: FIFTH_AVENUE_EXIT },
     ]);
     const c = testConfig({ SPEEDCAM_RADARS: radars });
     expect(c.radars.get('seed-rule')!.averageSpeed).toBe('arithmetic');
@@ -123,8 +123,8 @@ describe('the seeds\' arithmetic mean, as an option', () => {
     for (let v = 0; v < 1000; v++) {
       const speeds = points.map(() => (random() < 0.75 ? 25 + random() * 15 : 40 + random() * 50));
       const r = averageSpeed(spots(speeds), arithmetic);
-      expect(r.avgSpeedKmh).toBeCloseTo(seedRule(speeds), 9);
-      expect(judgeSpeed(r.avgSpeedKmh, arithmetic).isTicketed).toBe(seedRule(speeds) > 40);
+      expect(r.avgSpeedKmh).toBeCloseTo(arithmeticMeanOf(speeds), 9);
+      expect(judgeSpeed(r.avgSpeedKmh, arithmetic).isTicketed).toBe(arithmeticMeanOf(speeds) > 40);
     }
   });
 });

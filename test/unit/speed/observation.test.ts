@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rejection } from '../../../shared/core/rejection.js';
 import { parseIsoTimestamp, parseObservation, type Observation } from '../../../shared/speed/observation.js';
-import { seedMessage } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage } from '../../../cli/generators/traffic.js';
 import { inbound, testConfig } from '../../support/fixtures.js';
 
 const config = testConfig({ SPEEDCAM_RADARS: JSON.stringify([
@@ -14,7 +14,7 @@ const parse = (data: string | Buffer, attributes?: Record<string, string>) =>
 
 describe('seed format', () => {
   it('parses the seed generator message exactly as Python json.dumps writes it', () => {
-    const o = parse(seedMessage('aB3xY9', 57.31, [40.7638, -73.9729])) as Observation;
+    const o = parse(spotSpeedMessage('aB3xY9', 57.31, [40.7638, -73.9729])) as Observation;
     expect(o).toMatchObject({ format: 'seed', vehicleId: 'aB3xY9', speedKmh: 57.31, location: [40.7638, -73.9729], radarId: 'nyc-5th-ave-apple-zara', eventTimeMs: NOW - 500, camera: null });
   });
   it('takes the radar from the radar_id attribute', () => {
@@ -22,7 +22,7 @@ describe('seed format', () => {
     expect(o.radarId).toBe('radar-2');
   });
   it('gives the same observation the same id however it is serialised or delivered', () => {
-    const a = parse(seedMessage('aB3xY9', 57.31, [40.7638, -73.9729])) as Observation;
+    const a = parse(spotSpeedMessage('aB3xY9', 57.31, [40.7638, -73.9729])) as Observation;
     const b = parse('{"location":[40.7638,-73.9729],"speed":57.31,"vehicle_id":"aB3xY9"}') as Observation;
     expect(a.obsId).toBe(b.obsId);
   });

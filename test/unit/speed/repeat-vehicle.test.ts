@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rejection } from '../../../shared/core/rejection.js';
 import { parseObservation, type Observation } from '../../../shared/speed/observation.js';
 import { applyObservations, type PassageDecision, type PassageState } from '../../../shared/speed/passage.js';
-import { seedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { inbound, testConfig } from '../../support/fixtures.js';
 
 const config = testConfig();
@@ -12,12 +12,12 @@ const T0 = Date.parse('2026-11-21T10:00:00Z');
 const SPEEDS = [52.1, 48.3, 61.0, 55.5, 47.2, 58.8, 50.4, 49.9, 63.3, 51.7];
 
 /**
- * Seed 001's messages as it publishes them, parsed by the real parser: the content id does not depend
+ * The radar producer's messages as it publishes them, parsed by the real parser: the content id does not depend
  * on time, so a vehicle that comes back with the same spot speeds at the same points has the same ids.
  */
 function burst(vehicleId: string, publishMs: number, messageIdPrefix: string): Observation[] {
   return pts.map((p, i) => {
-    const o = parseObservation(inbound(seedMessage(vehicleId, SPEEDS[i]!, p), { publishTimeMs: publishMs + i, messageId: `${messageIdPrefix}-${i}` }), config, publishMs);
+    const o = parseObservation(inbound(spotSpeedMessage(vehicleId, SPEEDS[i]!, p), { publishTimeMs: publishMs + i, messageId: `${messageIdPrefix}-${i}` }), config, publishMs);
     if (o instanceof Rejection) throw new Error(`rejected: ${o.reason} ${o.detail}`);
     return o;
   });

@@ -157,7 +157,7 @@ describe('exported window state', () => {
 });
 
 describe('the generators, as the seeds\' producers write', () => {
-  it('seed 003: datetime.now().isoformat() is local time without a zone, µs, no fraction when zero; json.dumps spacing', () => {
+  it('sales transactions: datetime.now().isoformat() is local time without a zone, µs, no fraction when zero; json.dumps spacing', () => {
     const t = Date.parse('2026-07-01T12:00:00.250Z');
     expect(pythonIsoformat(t, 'Africa/Johannesburg', 17)).toBe('2026-07-01T14:00:00.250017');
     expect(pythonIsoformat(Date.parse('2026-01-15T12:00:00Z'), 'America/Bogota', 0)).toBe('2026-01-15T07:00:00');

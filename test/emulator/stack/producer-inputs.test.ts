@@ -72,11 +72,11 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 }
 
 const random = rng(42);
-// seed 002: the data simulator POSTs lines of the 2018-10-03 export; the Cloud Run proxy publishes
+// GA4 clicks: the data simulator POSTs lines of the 2018-10-03 export; the Cloud Run proxy publishes
 // JSON.stringify(req.body), without attributes
 const ga4Users = Array.from({ length: 30 }, () => ga4UserId(random));
 const ga4 = Array.from({ length: 240 }, (_, i) => JSON.stringify(JSON.parse(clickRow(ga4Users[i % 30]!, Date.parse('2018-10-03T08:00:00Z') + i * 61_733, random))));
-// seed 003: test_pipeline.py's integration fixtures, and publisher_simulator.py on machines at UTC+2 and
+// sales transactions: test_pipeline.py's integration fixtures, and publisher_simulator.py on machines at UTC+2 and
 // UTC-5 (datetime.now().isoformat(): local time, no zone), all serialised by json.dumps
 const fixtures = [
   { transaction_id: '1', amount: 100.0, timestamp: '2025-01-01T12:00:00', store_id: 'NYC01' },
@@ -84,7 +84,7 @@ const fixtures = [
   { transaction_id: '3', amount: 150.0, timestamp: '2025-01-01T12:00:10', store_id: 'MIA05' },
 ].map(pythonJsonDumps);
 const local = [...Array.from({ length: 10 }, () => transactionMessage(Date.now(), random, 'Africa/Johannesburg')), ...Array.from({ length: 10 }, () => transactionMessage(Date.now(), random, 'America/Bogota'))];
-// seed 004: topic_writer.py publishes requests.get(...).content: the response bytes as they came
+// randomuser.me registrations: topic_writer.py publishes requests.get(...).content: the response bytes as they came
 const hundred = randomUserResponse(100, random);
 const one = randomUserResponse(1, random);
 
@@ -107,7 +107,7 @@ async function waitFor(sql: string, n: number) {
 }
 
 describe('the seeds\' producers, unchanged, against the local stack with the default configuration', () => {
-  it('seed 002: 240 GA4 rows exported in 2018, replayed now, count per user per publish-time minute', async () => {
+  it('GA4 clicks: 240 GA4 rows exported in 2018, replayed now, count per user per publish-time minute', async () => {
     await waitFor('SELECT coalesce(sum(event_count), 0) AS n FROM speedcam.user_event_counts', 240);
     // independent computation from the publish times Pub/Sub gave each message
     const clicks = seen.get(stack.info.topics.clickEvents)!;
@@ -122,7 +122,7 @@ describe('the seeds\' producers, unchanged, against the local stack with the def
     expect(await query("SELECT reason FROM speedcam.dead_letters WHERE source = 'click-events'")).toEqual([]);
   }, 200_000);
 
-  it('seed 003: its three test fixtures of 2025-01-01 and local time from UTC+2 and UTC-5 give the 30 s statistics of their publish times', async () => {
+  it('sales transactions: its three test fixtures of 2025-01-01 and local time from UTC+2 and UTC-5 give the 30 s statistics of their publish times', async () => {
     await waitFor('SELECT coalesce(sum(total_transactions), 0) AS n FROM speedcam.transaction_windows', 23);
     const txs = seen.get(stack.info.topics.transactions)!;
     const win = new Map<number, number[]>();
@@ -140,7 +140,7 @@ describe('the seeds\' producers, unchanged, against the local stack with the def
     expect(await query("SELECT reason FROM speedcam.dead_letters WHERE source = 'transactions'")).toEqual([]);
   }, 200_000);
 
-  it('seed 004: a 100-result randomuser.me response (105 KiB) gives 100 users in one batched write, and the seed\'s 1-result one, 1', async () => {
+  it('randomuser.me registrations: a 100-result randomuser.me response (105 KiB) gives 100 users in one batched write, and the seed\'s 1-result one, 1', async () => {
     expect(Buffer.byteLength(hundred)).toBeGreaterThan(100 * 1024);
     await waitFor('SELECT count(*) AS n FROM speedcam.users', 101);
     // the seed's eight columns, one row per result, postcodes as text whatever the country
