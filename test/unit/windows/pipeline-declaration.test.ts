@@ -1,35 +1,46 @@
-import { describe, expect, it } from 'vitest';
-import { asText } from '../../../shared/core/payload.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rejection } from '../../../shared/core/rejection.js';
-import { defineWindowPipeline } from '../../../shared/windows/declaration.js';
-import { eventTimeOf } from '../../../shared/windows/event-time.js';
-import { resolvePipeline } from '../../../shared/windows/pipeline.js';
+import type { WindowPipelineDeclaration } from '../../../shared/windows/declaration.js';
+import { resolvePipeline, type WindowPipeline } from '../../../shared/windows/pipeline.js';
 import { inbound, testConfig } from '../../support/fixtures.js';
 
-/** The README's worked example ("Adding a window pipeline"), as written there. */
-const pageViews = defineWindowPipeline({
-  name: 'pageviews',
-  input: {
-    kind: 'topic',
-    topic: { key: 'pageViews', env: 'TOPIC_PAGE_VIEWS', name: 'page-views' },
-    required: ['page', 'time'],
-    parse(json, msg, ctx) {
-      const timeMs = eventTimeOf(msg, ctx, () => ({ ms: Date.parse(String(json['time'])), what: `time ${JSON.stringify(json['time'])}` }));
-      if (timeMs instanceof Rejection) return timeMs;
-      return [{ id: msg.messageId, key: asText(json['page']), timeMs, values: {} }];
-    },
-  },
-  windowS: 300,
-  configurable: true,
-  aggregates: [{ column: 'views', fn: 'count' }],
-  table: { name: 'page_view_counts', time: 'window_start', cluster: ['page'] },
-  row: (key, start, end, a) => ({ row_id: `${start}~${key}`, page: key, views: a['views']!, window_start: new Date(start).toISOString(), window_end: new Date(end).toISOString() }),
+/**
+ * The README's worked example ("Adding a window pipeline"), taken from the README itself: the code a
+ * newcomer copies is the code under test.
+ */
+function readmeExample(): string {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('**Adding a window pipeline, worked example**'));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  if (!block) throw new Error('the README has no worked pipeline example');
+  return block[1]!.replace(/^ {3}/gm, '');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'speedcam-pipeline-'));
+const config = testConfig();
+let p: WindowPipeline;
+beforeAll(async () => {
+  const from = (m: string) => JSON.stringify(resolve(m));
+  const file = join(dir, 'page-views.ts');
+  writeFileSync(
+    file,
+    [
+      `import { asText } from ${from('shared/core/payload.ts')};`,
+      `import { Rejection } from ${from('shared/core/rejection.ts')};`,
+      `import { defineWindowPipeline } from ${from('shared/windows/declaration.ts')};`,
+      `import { eventTimeOf } from ${from('shared/windows/event-time.ts')};`,
+      readmeExample(),
+    ].join('\n'),
+  );
+  const { pageViews } = (await import(file)) as { pageViews: WindowPipelineDeclaration };
+  p = resolvePipeline(pageViews, config);
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a declared window pipeline (the README example)', () => {
-  const config = testConfig();
-  const p = resolvePipeline(pageViews, config);
-
   it('is resolved with the defaults: its topic, publish time, a 5-minute window, the table it declares', () => {
     expect(p).toMatchObject({ name: 'pageviews', inputTopic: 'page-views', window: { kind: 'fixed', sizeMs: 300_000 }, late: 'dead_letter', table: 'page_view_counts' });
     expect(p.allowedLatenessMs).toBe(config.windowLatenessMs);
