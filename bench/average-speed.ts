@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { averageSpeed, judgeSpeed } from '../shared/average-speed.js';
+import { averageSpeed, judgeSpeed } from '../shared/speed/average-speed.js';
 import { loadConfig } from '../shared/config.js';
-import { sectionPoints, seedSpeed } from '../cli/generate-traffic.js';
+import { sectionPoints, spotSpeed } from '../cli/generators/traffic.js';
 
 /**
  * How often the seeds' arithmetic mean of spot speeds fines a vehicle whose space-mean speed (distance
- * over time) is within the limit, on seed 001's own stream: 10 equally spaced points per vehicle, each
+ * over time) is within the limit, on the radar producer's own stream: 10 equally spaced points per vehicle, each
  * spot speed 75 % uniform in 25–40 km/h and 25 % uniform in 40–90 km/h (generator.py).
  */
 const { values } = parseArgs({ options: { vehicles: { type: 'string', default: '100000' }, seed: { type: 'string', default: '2026' } } });
@@ -20,7 +20,7 @@ let finedSpaceMean = 0;
 let wronglyFined = 0;
 let missed = 0;
 for (let v = 0; v < n; v++) {
-  const samples = pts.map((p, i) => ({ t: i, location: p, speedKmh: seedSpeed(random, 0.25), camera: null }));
+  const samples = pts.map((p, i) => ({ t: i, location: p, speedKmh: spotSpeed(random, 0.25), camera: null }));
   const a = judgeSpeed(averageSpeed(samples, arithmetic).avgSpeedKmh, arithmetic).isTicketed;
   const m = judgeSpeed(averageSpeed(samples, spaceMean).avgSpeedKmh, spaceMean).isTicketed;
   if (a) finedArithmetic++;

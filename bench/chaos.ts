@@ -1,14 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub, type Message } from '@google-cloud/pubsub';
-import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
-import { haversineKm } from '../shared/geo.js';
-import type { FaultPoint } from '../shared/ports.js';
+import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
+import { haversineKm } from '../shared/core/geo.js';
+import type { FaultPoint } from '../shared/core/faults.js';
 import { FUNCTIONS } from '../functions/catalog.js';
-import { runEventGenerator, runGenerator, type DemoOptions } from '../cli/demo.js';
-import { seedVehicleMessages } from '../cli/generate-traffic.js';
+import { runEventGenerator, runTrafficGenerator, type GeneratorRun } from '../cli/generators/child.js';
+import { spotSpeedVehicleMessages } from '../cli/generators/traffic.js';
 import { startStack } from '../cli/stack.js';
 
 /**
@@ -18,21 +18,16 @@ import { startStack } from '../cli/stack.js';
  * point (SPEEDCAM_FAULTS); the relay replays delivered messages with the same messageId. Traffic of every
  * kind is published for the whole run. Prints what was sent and injected, and the differences.
  */
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '3' },
-    instances: { type: 'string', default: '2' },
-    'seed-rate': { type: 'string', default: '2' },
-    'kill-every': { type: 'string', default: '1.5-4' },
-    'down-for': { type: 'string', default: '0.3-2' },
-    'replay-share': { type: 'string', default: '0.25' },
-    'fault-scale': { type: 'string', default: '1' },
-    'wait-seconds': { type: 'string', default: '300' },
-    'pubsub-port': { type: 'string', default: '0' },
-    'firestore-port': { type: 'string', default: '0' },
-    'functions-port': { type: 'string', default: '0' },
-    'data-dir': { type: 'string' },
-  },
+const args = benchArgs({
+  minutes: '3',
+  instances: '2',
+  'seed-rate': '2',
+  'kill-every': '1.5-4',
+  'down-for': '0.3-2',
+  'replay-share': '0.25',
+  'fault-scale': '1',
+  'wait-seconds': '300',
+  ...STACK_OPTIONS,
 });
 const log = (s: string) => process.stderr.write(s + '\n');
 const range = (name: string, text: string): [number, number] => {
@@ -43,12 +38,12 @@ const range = (name: string, text: string): [number, number] => {
 const between = ([a, b]: [number, number]) => a + Math.random() * (b - a);
 const MINUTES = Number(args.minutes);
 const SECONDS = Math.round(MINUTES * 60);
-const SEED_RATE = Number(args['seed-rate']);
+const RADAR_RATE = Number(args['seed-rate']);
 const KILL_EVERY = range('kill-every', args['kill-every']!);
 const DOWN_FOR = range('down-for', args['down-for']!);
 const REPLAY_SHARE = Number(args['replay-share']);
 const FAULT_SCALE = Number(args['fault-scale']);
-if (!(MINUTES > 0 && SEED_RATE > 0 && REPLAY_SHARE >= 0 && REPLAY_SHARE <= 1 && FAULT_SCALE >= 0)) throw new Error('--minutes and --seed-rate take numbers > 0, --replay-share a share, --fault-scale a number >= 0');
+if (!(MINUTES > 0 && RADAR_RATE > 0 && REPLAY_SHARE >= 0 && REPLAY_SHARE <= 1 && FAULT_SCALE >= 0)) throw new Error('--minutes and --seed-rate take numbers > 0, --replay-share a share, --fault-scale a number >= 0');
 const INSTANCES: number | Record<string, number> = /^\d+$/.test(args.instances!)
   ? Number(args.instances)
   : Object.fromEntries(args.instances!.split(',').map((p) => [p.split('=')[0]!, Number(p.split('=')[1])]));
@@ -92,7 +87,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void stack.stop().finally(() => process.exit(130));
   });
 }
-const opts: DemoOptions = { seedVehicles: 0, timedVehicles: 0, rate: 0, timeoutMs: 0, dataDir, log };
+const run: GeneratorRun = { dataDir, log };
 const { info } = stack;
 const crashes: { fn: string; instance: number }[] = [];
 const restarts: Promise<unknown>[] = [];
@@ -130,10 +125,10 @@ try {
     await Promise.all(restarts);
   })();
 
-  const seedVehicles = Math.max(1, Math.round(SEED_RATE * SECONDS));
-  const timedVehicles = Math.max(1, Math.round((SEED_RATE / 4) * SECONDS));
-  const volume = { clicks: Math.round(10 * SEED_RATE * SECONDS), transactions: Math.round(5 * SEED_RATE * SECONDS), users: Math.max(3, Math.round(0.25 * SEED_RATE * SECONDS)) };
-  log(`chaos: ${MINUTES} min, instances ${JSON.stringify(stack.info.instances)}; ${seedVehicles} seed vehicles (${SEED_RATE}/s), ${timedVehicles} timed, ${volume.clicks} clicks, ${volume.transactions} transactions, ${volume.users} registrations; a kill every ${KILL_EVERY.map((x) => x / 1000).join('-')} s; replays ${REPLAY_SHARE}; faults ${FAULTS}`);
+  const seedVehicles = Math.max(1, Math.round(RADAR_RATE * SECONDS));
+  const timedVehicles = Math.max(1, Math.round((RADAR_RATE / 4) * SECONDS));
+  const volume = { clicks: Math.round(10 * RADAR_RATE * SECONDS), transactions: Math.round(5 * RADAR_RATE * SECONDS), users: Math.max(3, Math.round(0.25 * RADAR_RATE * SECONDS)) };
+  log(`chaos: ${MINUTES} min, instances ${JSON.stringify(stack.info.instances)}; ${seedVehicles} seed vehicles (${RADAR_RATE}/s), ${timedVehicles} timed, ${volume.clicks} clicks, ${volume.transactions} transactions, ${volume.users} registrations; a kill every ${KILL_EVERY.map((x) => x / 1000).join('-')} s; replays ${REPLAY_SHARE}; faults ${FAULTS}`);
   // Some vehicles' bursts are cut short (7 of 10 observations): the flush must close them by gap,
   // 135 s later, unfined and flagged incomplete (and so the flush's close step meets its faults too).
   const cutShort: { vehicleId: string; messages: string[] }[] = [];
@@ -143,18 +138,18 @@ try {
     const n = Math.max(3, Math.round(seedVehicles / 30));
     for (let i = 0; i < n; i++) {
       await new Promise((r) => setTimeout(r, (SECONDS * 1000) / n));
-      const v = seedVehicleMessages(radarForCuts, Math.random, 0.25, `Cut${String(i).padStart(3, '0')}`);
+      const v = spotSpeedVehicleMessages(radarForCuts, Math.random, 0.25, `Cut${String(i).padStart(3, '0')}`);
       const messages = v.messages.slice(0, 7);
       cutShort.push({ vehicleId: v.vehicleId, messages });
       await Promise.all(messages.map((m) => topic.publishMessage({ data: Buffer.from(m) })));
     }
   })();
   const [seed, timed, clicks, transactions, users] = await Promise.all([
-    runGenerator(opts, info, 'seed', seedVehicles, SEED_RATE, 'speedcam-captures'),
-    runGenerator(opts, info, 'timed', timedVehicles, SEED_RATE / 4, 'speedcam-captures'),
-    runEventGenerator(opts, info, 'clicks', volume.clicks, volume.clicks / SECONDS),
-    runEventGenerator(opts, info, 'transactions', volume.transactions, volume.transactions / SECONDS),
-    runEventGenerator(opts, info, 'users', volume.users, volume.users / SECONDS),
+    runTrafficGenerator(run, info, 'seed', seedVehicles, RADAR_RATE, 'speedcam-captures'),
+    runTrafficGenerator(run, info, 'timed', timedVehicles, RADAR_RATE / 4, 'speedcam-captures'),
+    runEventGenerator(run, info, 'clicks', volume.clicks, volume.clicks / SECONDS),
+    runEventGenerator(run, info, 'transactions', volume.transactions, volume.transactions / SECONDS),
+    runEventGenerator(run, info, 'users', volume.users, volume.users / SECONDS),
   ]);
   await cutsDone;
   const sentAt = Date.now();

@@ -24,8 +24,8 @@ await import(${JSON.stringify(entry)});
 const t1 = performance.now(); const cpu1 = process.cpuUsage(cpu0);
 const { runtime } = await import(${JSON.stringify(runtimeModule)});
 const rt = runtime();
-// What the target's handler touches on its first request, short of the network.
-const use = { vehicleObservations: () => rt.speedCheck, fines: () => rt.fineDeps, clickEvents: () => rt.clicks, transactions: () => rt.transactions, userRegistrations: () => rt.users, deadLetters: () => rt.deadLetters, flush: () => rt.flushDeps }[process.env.FUNCTION_TARGET];
+// The target's handler, as its first request builds it, short of the network.
+const use = { vehicleObservations: () => rt.speedCheck, fines: () => rt.fines, clickEvents: () => rt.windows.clicks, transactions: () => rt.windows.transactions, userRegistrations: () => rt.registrations, deadLetters: () => rt.deadLetterSink, flush: () => rt.flush }[process.env.FUNCTION_TARGET];
 use?.();
 const t2 = performance.now(); const cpu2 = process.cpuUsage(cpu0);
 // What the first request adds: the clients a function creates on first use (no call is made).
@@ -39,8 +39,8 @@ process.exit(0);
 
 /** Loaded on a function's first request (runtime.ts creates these on first use), in Google Cloud's configuration. */
 const FIRST_USE: Record<string, string[]> = {
-  fines: ['@google-cloud/storage', '@google-cloud/vision', './adapters/vision-text-detector.js'],
-  flush: ['@google-cloud/bigquery', './adapters/bigquery-warehouse.js'],
+  fines: ['@google-cloud/storage', '@google-cloud/vision', './platform/vision-text-detector.js'],
+  flush: ['@google-cloud/bigquery', './platform/bigquery-warehouse.js'],
 };
 
 interface Sample {

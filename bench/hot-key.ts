@@ -1,36 +1,33 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './options.js';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
-import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
 import { loadConfig } from '../shared/config.js';
-import { silentLogger } from '../shared/logger.js';
+import { silentLogger } from '../shared/core/logger.js';
 import { createRuntime } from '../shared/runtime.js';
-import { clickRow, randomUserResponse, transactionMessage } from '../cli/generate-events.js';
+import { clickRow, randomUserResponse, transactionMessage } from '../cli/generators/events.js';
 import { startStack } from '../cli/stack.js';
 
 /**
  * `npm run bench`: on the local stack (Firestore and Pub/Sub emulators), in one run:
- * 1. events/s on ONE hot key (seed 003's global transaction key) through the window engine, with
+ * 1. events/s on ONE hot key (the sales producer's global transaction key) through the window engine, with
  *    concurrent deliveries as a function instance gets them, and Firestore operations per event;
  * 2. the same events through a naive engine: one transaction per event on one document;
  * 3. window end → row in the warehouse, p50/p95, with the flush ticked every 60 s as Cloud Scheduler
- *    does and the default configuration (publish time, 30 s lateness), at the seeds' load (seed 003:
- *    a transaction every 0.5 s; seed 002: a GA4 row every 2 s; seed 004: a response every 20 s), and
+ *    does and the default configuration (publish time, 30 s lateness), at the seeds' load (sales transactions:
+ *    a transaction every 0.5 s; GA4 clicks: a GA4 row every 2 s; randomuser.me registrations: a response every 20 s), and
  *    the flush's billable seconds per hour at zero load and at that load.
  * It prints figures; no test asserts a timing.
  */
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '20000' },
-    concurrency: { type: 'string', default: '500' },
-    'naive-seconds': { type: 'string', default: '10' },
-    'naive-concurrency': { type: 'string', default: '20' },
-    minutes: { type: 'string', default: '5' },
-    'zero-ticks': { type: 'string', default: '10' },
-  },
+const args = benchArgs({
+  events: '20000',
+  concurrency: '500',
+  'naive-seconds': '10',
+  'naive-concurrency': '20',
+  minutes: '5',
+  'zero-ticks': '10',
 });
 const EVENTS = Number(args.events);
 const CONCURRENCY = Number(args.concurrency);
@@ -39,6 +36,8 @@ const SCHEDULER_MS = 60_000;
 const log = (s: string) => process.stderr.write(s + '\n');
 
 const dataDir = mkdtempSync(join(tmpdir(), 'speedcam-bench-'));
+/** When each window's row is in the warehouse (table|window end → ms): the flush's writes, as they complete. */
+const firstSeen = new Map<string, number>();
 const stack = await startStack({
   project: `demo-bench-${Date.now()}`,
   functionsPort: 0,
@@ -47,6 +46,24 @@ const stack = await startStack({
   dataDir,
   env: { SPEEDCAM_EXPORT_GRACE_S: '1' },
   echoSeverity: 'ERROR',
+  // Polling the file would hold DuckDB's lock and delay the very writes it measures.
+  warehouse: async (configured) => {
+    const wh = await configured();
+    return {
+      close: () => wh.close(),
+      upsert: async (table, rows) => {
+        const result = await wh.upsert(table, rows);
+        const now = Date.now();
+        for (const r of rows) {
+          const end = r['window_end_time'] ?? r['window_end'];
+          if (typeof end !== 'string') continue;
+          const k = `${table}|${Date.parse(end)}`;
+          if (!firstSeen.has(k)) firstSeen.set(k, now);
+        }
+        return result;
+      },
+    };
+  },
 });
 try {
   // 1. the engine, on one hot key
@@ -65,7 +82,7 @@ try {
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < messages.length) await rt.transactions.handle(messages[next++]!);
+      while (next < messages.length) await rt.windows.transactions.handle(messages[next++]!);
     }),
   );
   const engineSeconds = (performance.now() - t0) / 1000;
@@ -114,7 +131,6 @@ try {
   const ps = new PubSub({ projectId: stack.info.project });
   const loadStart = Date.now();
   const tEnd = loadStart + MINUTES * 60_000;
-  const firstSeen = new Map<string, number>();
   const opsBefore = stack.runtime.windowOps.snapshot();
   let sent = 0;
   const publishers = [
@@ -122,28 +138,9 @@ try {
     every(2_000, tEnd, () => ps.topic(stack.info.topics.clickEvents).publishMessage({ data: Buffer.from(clickRow(`U${Math.floor(Math.random() * 20)}`, Date.parse('2018-10-03T10:00:00Z') + Math.floor(Math.random() * 86_400_000), Math.random)) })),
     every(20_000, tEnd, () => ps.topic(stack.info.topics.userRegistrations).publishMessage({ data: Buffer.from(randomUserResponse(1, Math.random)) })),
   ].map((p) => p.then((n) => (sent += n)));
-  // When each window's row is in the warehouse: the flush's writes, as they complete (polling the file
-  // would hold DuckDB's lock and delay the very writes it measures).
+  // The rows' landing times are recorded by the stack's warehouse (above).
   const lateness = stack.runtime.config.pipelines.transactions.latenessMs;
   const lastEnd = tEnd + lateness + SCHEDULER_MS + 15_000;
-  const open = stack.runtime.flushDeps.openWarehouse;
-  stack.runtime.flushDeps.openWarehouse = async () => {
-    const wh = await open();
-    return {
-      close: () => wh.close(),
-      upsert: async (table, rows) => {
-        const result = await wh.upsert(table, rows);
-        const now = Date.now();
-        for (const r of rows) {
-          const end = r['window_end_time'] ?? r['window_end'];
-          if (typeof end !== 'string') continue;
-          const k = `${table}|${Date.parse(end)}`;
-          if (!firstSeen.has(k)) firstSeen.set(k, now);
-        }
-        return result;
-      },
-    };
-  };
   await new Promise((r) => setTimeout(r, lastEnd - Date.now()));
   await Promise.all(publishers);
   await ps.close();
@@ -181,7 +178,7 @@ try {
         engine: { events: EVENTS, seconds: Math.round(engineSeconds * 100) / 100, in_flight: CONCURRENCY, firestore_writes_per_event: ops.writes / EVENTS, firestore_reads_per_event: ops.reads / EVENTS },
         naive: { committed: naiveDone, gave_up: naiveFailed, writers: naiveConcurrency, seconds: naiveSeconds, firestore_writes_per_event: 1, firestore_reads_per_event: 1 },
         window_end_to_row: {
-          config: { scheduler_s: SCHEDULER_MS / 1000, lateness_s: lateness / 1000, event_time: stack.runtime.config.pipelines.transactions.eventTime.kind, load: 'seed 003 2/s, seed 002 0.5/s, seed 004 0.05/s', minutes: MINUTES },
+          config: { scheduler_s: SCHEDULER_MS / 1000, lateness_s: lateness / 1000, event_time: stack.runtime.config.pipelines.transactions.eventTime.kind, load: 'the sales simulator 2/s, GA4 clicks 0.5/s, randomuser.me registrations 0.05/s', minutes: MINUTES },
           all_windows: summary(all, lateness),
           steady_state: { ...summary(steady, lateness), note: 'windows ending after the first scheduler interval of traffic and before its last lateness' },
           windows: windows.map((x) => `${x.table} ${new Date(x.end).toISOString().slice(11, 19)} +${Math.round((x.seen - x.end) / 100) / 10} s`),

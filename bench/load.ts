@@ -1,18 +1,18 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
 import type { Radar } from '../shared/config.js';
-import { haversineKm } from '../shared/geo.js';
+import { haversineKm } from '../shared/core/geo.js';
 import { ensureEmulator, freePort, type Emulator } from '../cli/emulators.js';
-import { seedVehicleId, seedVehicleMessages } from '../cli/generate-traffic.js';
+import { shortVehicleId, spotSpeedVehicleMessages } from '../cli/generators/traffic.js';
 import { startStack, type Stack } from '../cli/stack.js';
 import type { DispatchStrategy } from '../cli/dispatcher.js';
 import { renderTable, type CellMeasurement, type Ops } from './load-report.js';
 
 /**
  * `npm run bench:load`: the observation function under the seed format's own load, as Cloud Run
- * delivers it: the seeds' rate (seed 001's generator: 3 threads × 5 vehicles × 10 observations, then a
+ * delivers it: the seeds' rate (the radar generator: 3 threads × 5 vehicles × 10 observations, then a
  * 1-10 s pause, about 2.7 vehicles/s) and 10× (ten such generators), each with 1, 4 and 16 instances
  * behind a dispatcher that spreads deliveries at random. One table, a column per cell.
  *
@@ -20,20 +20,15 @@ import { renderTable, type CellMeasurement, type Ops } from './load-report.js';
  * sequence of pauses and speeds, starts with a warm-up that is not counted, and ends when every
  * vehicle is decided; then the flush exports the passages and its operations are counted apart.
  */
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '60' },
-    rates: { type: 'string', default: '1,10' },
-    instances: { type: 'string', default: '1,4,16' },
-    dispatch: { type: 'string', default: 'random' },
-    quick: { type: 'boolean', default: false },
-    'pubsub-port': { type: 'string', default: '0' },
-    'firestore-port': { type: 'string', default: '0' },
-    'functions-port': { type: 'string', default: '0' },
-    'data-dir': { type: 'string' },
-    'drain-seconds': { type: 'string', default: '120' },
-    json: { type: 'string' },
-  },
+const args = benchArgs({
+  seconds: '60',
+  rates: '1,10',
+  instances: '1,4,16',
+  dispatch: 'random',
+  quick: false,
+  'drain-seconds': '120',
+  json: undefined,
+  ...STACK_OPTIONS,
 });
 const quick = args.quick;
 const SECONDS = quick ? 4 : Number(args.seconds);
@@ -66,11 +61,11 @@ interface SentVehicle {
 }
 
 /**
- * Seed 001's run_generator: 3 threads of 5 vehicles, each vehicle's 10 observations published one after
+ * The radar producer's run_generator: 3 threads of 5 vehicles, each vehicle's 10 observations published one after
  * the other (the client batches them, as Python's does within 10 ms), then sleep uniform(1, 10) s.
  * `generators` of them run side by side (10× = ten generators). Publishes until `seconds` have passed.
  */
-async function seedGenerators(topic: Topic, radar: Radar, generators: number, seconds: number, random: () => number, sent: SentVehicle[]): Promise<void> {
+async function spotSpeedGenerators(topic: Topic, radar: Radar, generators: number, seconds: number, random: () => number, sent: SentVehicle[]): Promise<void> {
   const end = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: generators }, async () => {
@@ -78,7 +73,7 @@ async function seedGenerators(topic: Topic, radar: Radar, generators: number, se
         const publishes: Promise<string>[] = [];
         for (let thread = 0; thread < 3; thread++) {
           for (let v = 0; v < 5; v++) {
-            const msgs = seedVehicleMessages(radar, random, 0.25, seedVehicleId());
+            const msgs = spotSpeedVehicleMessages(radar, random, 0.25, shortVehicleId());
             sent.push({ vehicleId: msgs.vehicleId, speeds: msgs.speeds, points: msgs.messages.map((m) => (JSON.parse(m) as { location: [number, number] }).location) });
             for (const m of msgs.messages) publishes.push(topic.publishMessage({ data: Buffer.from(m) }));
           }
@@ -192,7 +187,7 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
 
     // Warm-up, not counted: every instance has served requests (JIT, Firestore channel) before measuring.
     const warm: SentVehicle[] = [];
-    await seedGenerators(topic, radar, Math.max(1, Math.ceil(instances / 8)), 0.001, prng(999), warm);
+    await spotSpeedGenerators(topic, radar, Math.max(1, Math.ceil(instances / 8)), 0.001, prng(999), warm);
     await allDecided(warm.map((v) => v.vehicleId), 60_000);
 
     const before = await functionTotals(stack);
@@ -200,7 +195,7 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     const sent: SentVehicle[] = [];
     const t0 = Date.now();
     log(`  ${rate}× · ${instances} instance(s): publishing for ${SECONDS} s…`);
-    await seedGenerators(topic, radar, rate, SECONDS, prng(rate * 7919), sent);
+    await spotSpeedGenerators(topic, radar, rate, SECONDS, prng(rate * 7919), sent);
     await allDecided(sent.map((v) => v.vehicleId), Number(args['drain-seconds']) * 1000);
     const ids = sent.map((v) => v.vehicleId);
     const lastDecision = Math.max(t0, ...ids.flatMap((id) => (decisions.get(id) ?? []).map((d) => d.at)));
@@ -284,7 +279,7 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
 
 const [pubsubPort, firestorePort] = await Promise.all([port(args['pubsub-port']!), port(args['firestore-port']!)]);
 const functionsPort = Number(args['functions-port']);
-log(`load bench: seed format, rates ${RATES.map((r) => `${r}×`).join(', ')} of seed 001's generator, ${INSTANCES.join(', ')} instance(s), dispatch ${DISPATCH}, ${SECONDS} s each${quick ? ' (quick)' : ''}`);
+log(`load bench: seed format, rates ${RATES.map((r) => `${r}×`).join(', ')} of the radar generator, ${INSTANCES.join(', ')} instance(s), dispatch ${DISPATCH}, ${SECONDS} s each${quick ? ' (quick)' : ''}`);
 const [pubsub, firestore] = await Promise.all([
   ensureEmulator('pubsub', pubsubPort, { logDir: dataDir }),
   ensureEmulator('firestore', firestorePort, { logDir: dataDir }),

@@ -2,11 +2,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { ensureFonts } from '../shared/fonts.js';
+import { ensureFonts } from '../shared/fines/fonts.js';
 
 /**
  * Writes the plate evaluation set (test/fixtures/plates/*.jpg + manifest.json): photos of plates of
- * several countries that the traffic generator's renderer (cli/capture-photo.ts) did not draw, so the
+ * several countries that the traffic generator's renderer (cli/generators/capture-photo.ts) did not draw, so the
  * OCR is measured on pictures it was not tuned to. Each photo varies font, plate colours and layout
  * (US states with their state name and slogan, UK, EU plates with the blue band, Sweden's "CCC 444",
  * Germany's "B-MW 1234", Spain's "0000 BBB", …), tilt (±5°), scale, blur, sensor noise and JPEG quality

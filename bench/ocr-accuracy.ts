@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TesseractTextDetector } from '../shared/adapters/tesseract-text-detector.js';
-import { pickPlate, NY_FORMATS, type PlateRead } from '../shared/plate.js';
+import { TesseractTextDetector } from '../shared/platform/tesseract-text-detector.js';
+import { pickPlate, NY_FORMATS, type PlateRead } from '../shared/fines/plate.js';
 import { PLATE_REVIEW_BELOW } from '../shared/config.js';
-import { renderCapturePhoto } from '../cli/capture-photo.js';
-import { plateId } from '../cli/generate-traffic.js';
+import { renderCapturePhoto } from '../cli/generators/capture-photo.js';
+import { plateId } from '../cli/generators/plates.js';
 
 /**
  * Plate-read accuracy and OCR time of the local OCR adapter on two sets:
- * - `generator`: the traffic generator's own camera photos (cli/capture-photo.ts, New York plates);
+ * - `generator`: the traffic generator's own camera photos (cli/generators/capture-photo.ts, New York plates);
  * - `eval`: test/fixtures/plates, photos of 12 countries' plates drawn by another renderer
  *   (bench/make-plate-eval-set.ts) with other fonts, colours, layouts, blur, noise and JPEG quality;
  *   `tune` is the half the adapter was tuned on, `holdout` the half it never was (the honest figure).

@@ -1,19 +1,19 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub } from '@google-cloud/pubsub';
 import { FUNCTIONS, type FunctionSpec } from '../functions/catalog.js';
 import { loadConfig } from '../shared/config.js';
 import { ensureEmulator, freePort } from '../cli/emulators.js';
-import { generateEvents } from '../cli/generate-events.js';
-import { generateTraffic } from '../cli/generate-traffic.js';
+import { generateEvents } from '../cli/generators/events.js';
+import { generateTraffic } from '../cli/generators/traffic.js';
 import { startStack } from '../cli/stack.js';
 import type { InstanceStats } from '../cli/instance-pool.js';
 
 /**
  * `npm run bench:system`: every function at once at the seeds' load and at 10×, each in its own process
  * (one instance, as Cloud Run runs them at these rates), fed by the seeds' own producers' shapes:
- * seed 001's radar traffic (its cadence: 15 vehicles, then a 1-10 s pause; fines get their photos from
+ * the radar producer's radar traffic (its cadence: 15 vehicles, then a 1-10 s pause; fines get their photos from
  * the local cars API and are read by the local OCR), 2 transactions/s, a GA4 row every 2 s and a
  * randomuser response every 20 s per 1× (see LOAD); the flush ticks every 60 s, as Cloud Scheduler does.
  *
@@ -22,17 +22,12 @@ import type { InstanceStats } from '../cli/instance-pool.js';
  * function's CPU time and Firestore operations beside it. It prints one table and the monthly cost of
  * each function at the measured load with the function's deployed vCPU and memory (functions/catalog.ts).
  */
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '180' },
-    rates: { type: 'string', default: '1,10' },
-    'flush-interval': { type: 'string', default: '60' },
-    'drain-seconds': { type: 'string', default: '20' },
-    'data-dir': { type: 'string' },
-    'pubsub-port': { type: 'string', default: '0' },
-    'firestore-port': { type: 'string', default: '0' },
-    'functions-port': { type: 'string', default: '0' },
-  },
+const args = benchArgs({
+  seconds: '180',
+  rates: '1,10',
+  'flush-interval': '60',
+  'drain-seconds': '20',
+  ...STACK_OPTIONS,
 });
 const SECONDS = Number(args.seconds);
 const RATES = args.rates.split(',').map(Number);
@@ -48,12 +43,12 @@ export const PRICES = { request: 0.4e-6, vcpuSecond: 0.000024, gibSecond: 0.0000
 const MONTH_S = 730 * 3600;
 
 /**
- * The seeds' load per 1×, in messages per second, as their own producers send: seed 001's generator
- * 15 vehicles per uniform(1, 10) s pause (2.7 vehicles/s); seed 002's data simulator one GA4 row, then
- * sleep(2); seed 003's publisher one transaction every PUBLISHER_INTERVAL = 0.5 s; seed 004's topic
+ * The seeds' load per 1×, in messages per second, as their own producers send: the radar generator
+ * 15 vehicles per uniform(1, 10) s pause (2.7 vehicles/s); the GA4 data simulator one GA4 row, then
+ * sleep(2); the sales producer's publisher one transaction every PUBLISHER_INTERVAL = 0.5 s; the randomuser.me producer's topic
  * writer one randomuser.me response (one result), then sleep(20).
  */
-const LOAD = { seedVehiclesPerS: 2.7, transactionsPerS: 2, clicksPerS: 0.5, registrationsPerS: 0.05 };
+const LOAD = { radarVehiclesPerS: 2.7, transactionsPerS: 2, clicksPerS: 0.5, registrationsPerS: 0.05 };
 
 interface FunctionFigures {
   requests: number;
@@ -117,12 +112,12 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
     const radar = config.radars.get(config.defaultRadarId)!;
     const before = Object.fromEntries(Object.entries(await stack.instanceStats()).map(([k, v]) => [k, totals(v)]));
     const started = Date.now();
-    log(`${rate}×: publishing for ${SECONDS} s (${rate} × seed 001's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`);
+    log(`${rate}×: publishing for ${SECONDS} s (${rate} × the radar producer's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`);
     const count = (perS: number) => Math.max(1, Math.round(perS * rate * SECONDS));
     const silent = { onProgress: () => undefined };
     await Promise.all([
       ...Array.from({ length: rate }, () =>
-        generateTraffic(pubsub, { mode: 'seed', vehicles: Math.round(LOAD.seedVehiclesPerS * SECONDS), speedingShare: 0.25, duplicateShare: 0, radar, topic: config.topics.vehicleObservations, ...silent }),
+        generateTraffic(pubsub, { mode: 'seed', vehicles: Math.round(LOAD.radarVehiclesPerS * SECONDS), speedingShare: 0.25, duplicateShare: 0, radar, topic: config.topics.vehicleObservations, ...silent }),
       ),
       generateEvents(pubsub, { kind: 'transactions', count: count(LOAD.transactionsPerS), rate: LOAD.transactionsPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.transactions }),
       generateEvents(pubsub, { kind: 'clicks', count: count(LOAD.clicksPerS), rate: LOAD.clicksPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.clickEvents }),

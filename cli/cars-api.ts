@@ -1,20 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PhotoFormat } from '../shared/image.js';
-import { renderCapturePhoto } from './capture-photo.js';
-
-const LETTERS = 'ABCDEFGHJKLMNPRSTUVWXYZ';
-
-/**
- * The plate of a vehicle as the local cars API photographs it: New York's LLLDDDD, derived from the
- * vehicle id, so whoever knows the id (the generator's manifest, a test) knows the truth.
- */
-export function plateForVehicle(vehicleId: string): string {
-  const h = createHash('sha256').update(`plate|${vehicleId}`).digest();
-  const letters = [0, 1, 2].map((i) => LETTERS[h[i]! % LETTERS.length]).join('');
-  return letters + String(h.readUInt32BE(4) % 10_000).padStart(4, '0');
-}
+import type { PhotoFormat } from '../shared/fines/image.js';
+import { renderCapturePhoto } from './generators/capture-photo.js';
+import { plateForVehicle } from './generators/plates.js';
 
 export interface CarsApiRequest {
   path: string;
@@ -31,7 +20,7 @@ export interface CarsApi {
 }
 
 /**
- * A local stand-in for seed 001's cars API (its pipeline's `--cars_api`): `GET /cars?vehicle_id=…`
+ * A local stand-in for the radar producer's cars API (its pipeline's `--cars_api`): `GET /cars?vehicle_id=…`
  * answers `{"image_url": "<this server>/photos/<vehicle>.jpg"}`, and that URL serves a camera photo of
  * the vehicle (the generator's renderer, seeded by the id, JPEG like the seed's photo host). The seed's
  * API ignores the vehicle and answers a random photo; this one answers the vehicle's own, so the fines'

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FUNCTIONS, BUILD_ACCOUNT, type FunctionSpec, type Grant } from '../functions/catalog.js';
-import { loadConfig, type Config } from '../shared/config.js';
-import { loadSchemas, repoPath, schemasDir } from '../shared/schemas.js';
+import { loadConfig, TOPICS, type Config } from '../shared/config.js';
+import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
 type Threshold = { kind: 'threshold' | 'absent'; display_name: string; documentation: string; filter: string; comparison: string; threshold: number; duration_s: number; alignment_s: number; aligner: string; reducer: string; group_by: string[] };
 
@@ -96,15 +96,8 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
     SPEEDCAM_CAPTURES_BUCKET: n.bucket('captures'),
     SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
     SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
-    TOPIC_VEHICLE_OBSERVATIONS: t.vehicleObservations,
-    TOPIC_NON_FINED_VEHICLES: t.nonFinedVehicles,
-    TOPIC_SPEEDING_VEHICLES: t.speedingVehicles,
-    TOPIC_FINE_NOTIFICATIONS: t.fineNotifications,
-    TOPIC_DEAD_LETTERS: t.deadLetters,
-    TOPIC_FLUSH_TICKS: t.flushTicks,
-    TOPIC_CLICK_EVENTS: t.clickEvents,
-    TOPIC_TRANSACTIONS: t.transactions,
-    TOPIC_USER_REGISTRATIONS: t.userRegistrations,
+    // Each topic's name, in the variable its declaration names.
+    ...Object.fromEntries(TOPICS.map((topic) => [topic.env, t[topic.key]])),
     METADATA_SERVER_DETECTION: 'assume-present',
     ...(o.env ?? {}),
   };
@@ -122,7 +115,11 @@ export function carsApiEnv(url: string): string {
   return url;
 }
 
-const dataset = (config: Config) => (config.warehouse.kind === 'bigquery' ? config.warehouse.dataset : 'speedcam');
+/** The BigQuery dataset the deployed functions write to: the configuration's SPEEDCAM_DATASET. */
+function dataset(config: Config): string {
+  if (config.warehouse.kind !== 'bigquery') throw new Error('deploy: the deployed functions write to BigQuery (SPEEDCAM_WAREHOUSE=duckdb is the local stack\'s)');
+  return config.warehouse.dataset;
+}
 
 /**
  * The `_latest` view of a table (resources.json's template, as Terraform fills it): one row per row_id,

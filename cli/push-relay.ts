@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
-import type { Logger } from '../shared/logger.js';
+import type { Logger } from '../shared/core/logger.js';
 
 /**
  * Delivers a pull subscription to a function server the way Pub/Sub push does in Google Cloud: the

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { loadConfig } from '../shared/config.js';
-import { createLogger, parseSeverity } from '../shared/logger.js';
+import { createLogger, parseSeverity } from '../shared/core/logger.js';
 import { createRuntime, setRuntime } from '../shared/runtime.js';
 
 /** What a function process reports to the stack when asked (IPC): its own CPU time and Firestore operations. */
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       ops: runtime.ops.snapshot(),
       windowOps: runtime.windowOps.snapshot(),
       faults: Object.fromEntries(runtime.faults.injected),
-      passageOpsByKind: runtime.passages.opsByKind,
+      passageOpsByKind: runtime.stores.passages.opsByKind,
     };
     process.send({ type: 'report', id: m.id, report });
   });

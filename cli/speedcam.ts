@@ -5,15 +5,16 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { IANAZone } from 'luxon';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
-import { DuckDbWarehouse } from '../shared/adapters/duckdb-warehouse.js';
-import { GcsObjectStore } from '../shared/adapters/gcs-object-store.js';
-import { LocalObjectStore } from '../shared/adapters/local-object-store.js';
+import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
+import { GcsObjectStore } from '../shared/platform/gcs-object-store.js';
+import { LocalObjectStore } from '../shared/platform/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
-import { repoPath } from '../shared/schemas.js';
-import { formatSummary, runDemo } from './demo.js';
+import { repoPath } from '../shared/export/schemas.js';
+import { runDemo } from './demo/index.js';
+import { formatSummary } from './demo/summary.js';
 import { carsApiEnv, defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
-import { generateEvents, replayClock } from './generate-events.js';
-import { generateTraffic } from './generate-traffic.js';
+import { generateEvents, replayClock } from './generators/events.js';
+import { generateTraffic } from './generators/traffic.js';
 import { startStack } from './stack.js';
 import { FUNCTIONS } from '../functions/catalog.js';
 
@@ -135,7 +136,7 @@ program
 const generate = program.command('generate').description('publish synthetic input to Pub/Sub (the emulator when PUBSUB_EMULATOR_HOST is set)');
 generate
   .command('traffic')
-  .description('radar observations: seed mode reproduces seed 001\'s generator exactly; timed mode sends entry/exit cameras with timestamps')
+  .description('radar observations: seed mode reproduces the radar producer\'s generator exactly; timed mode sends entry/exit cameras with timestamps')
   .addOption(new Option('--mode <mode>', 'message format').choices(['seed', 'timed']).default('seed'))
   .option('--vehicles <n>', 'how many vehicles', positiveInt, 100)
   .option('--rate <vehicles/s>', "vehicles per second (default: the seed's cadence, 15 vehicles then a 1-10 s pause)", positive)
@@ -145,7 +146,7 @@ generate
   .option('--project <id>', 'project id', process.env['GOOGLE_CLOUD_PROJECT'] ?? 'demo-speedcam')
   .option('--topic <name>', 'input topic', 'vehicle-observations')
   .option('--emulator <host:port>', 'Pub/Sub emulator (default: $PUBSUB_EMULATOR_HOST; unset = real Pub/Sub)')
-  .option('--no-photos', 'timed mode: do not take the cameras\' photos (seed mode takes none, as seed 001: the stack\'s cars API photographs those vehicles)')
+  .option('--no-photos', 'timed mode: do not take the cameras\' photos (seed mode takes none, as the radar producer: the stack\'s cars API photographs those vehicles)')
   .option('--captures-bucket <bucket>', 'bucket for the photos', 'speedcam-captures')
   .option('--objects-dir <dir>', 'local Cloud Storage directory (default with the emulator: .speedcam/objects; without: real Cloud Storage)')
   .option('--manifest <file>', 'write what was generated (vehicles, plates, photos) as JSON, for checking results against')
@@ -190,9 +191,9 @@ generate
   });
 
 for (const [kind, what, topic] of [
-  ['clicks', 'GA4 export rows (seed 002) from a pool of users', 'click-events'],
-  ['transactions', 'transactions (seed 003): TXN-id, amount, naive UTC timestamp, store', 'transactions'],
-  ['users', 'randomuser.me responses (seed 004) of 1-3 users each', 'user-registrations'],
+  ['clicks', 'GA4 export rows (clicks) from a pool of users', 'click-events'],
+  ['transactions', 'sales transactions: TXN-id, amount, naive UTC timestamp, store', 'transactions'],
+  ['users', 'user registrations: randomuser.me responses of 1-3 users each', 'user-registrations'],
 ] as const) {
   generate
     .command(kind)
@@ -243,11 +244,11 @@ program
 
 program
   .command('terraform-catalog')
-  .description('write terraform/functions.json from functions/catalog.ts (Terraform reads the functions, their scaling and grants from it)')
+  .description('write what Terraform reads of the declarations: terraform/functions.json (functions, scaling, grants, topics) and the declared keys of terraform/resources.json (Firestore TTLs and index exemptions, table layouts)')
   .action(async () => {
-    const { terraformCatalog } = await import('../functions/catalog.js');
-    writeFileSync(join(dirname(repoPath('terraform/resources.json')), 'functions.json'), JSON.stringify(terraformCatalog(), null, 2) + '\n');
-    process.stderr.write('wrote terraform/functions.json\n');
+    const { writeTerraformCatalog } = await import('./terraform-catalog.js');
+    writeTerraformCatalog(dirname(repoPath('terraform/resources.json')));
+    process.stderr.write('wrote terraform/functions.json and terraform/resources.json\n');
   });
 
 program
@@ -278,10 +279,11 @@ program
     packageSource(process.cwd(), defaultSource());
     const zip = resolve('.deploy/source.zip');
     const sha = await zipSource(defaultSource(), zip);
+    // The functions' own configuration (their extra environment included) names the dataset and topics the deploy creates.
     const steps = deploySteps({
       project: o.project, region: o.region, prefix: o.prefix, firestoreDatabase: o.firestoreDatabase, firestoreLocation: o.firestoreLocation,
       bigqueryLocation: o.bigqueryLocation, sourceZip: zip, sourceSha256: sha, env, alertChannels: o.alertChannel, filesDir: resolve('.deploy/gcloud'),
-    });
+    }, loadConfig(env));
     if (o.dryRun) {
       process.stdout.write(['set -euo pipefail', ...steps.map(render)].join('\n') + '\n');
       return;

@@ -5,9 +5,9 @@ import { PubSub } from '@google-cloud/pubsub';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { FUNCTIONS } from '../functions/catalog.js';
 import { loadConfig, type Config } from '../shared/config.js';
-import { runFlush, type FlushReport } from '../shared/flush.js';
-import { createLogger, parseSeverity } from '../shared/logger.js';
-import { createRuntime, setRuntime, type Runtime } from '../shared/runtime.js';
+import type { FlushReport } from '../shared/export/flush.js';
+import { createLogger, parseSeverity } from '../shared/core/logger.js';
+import { createRuntime, setRuntime, type Runtime, type RuntimeOverrides } from '../shared/runtime.js';
 import { startCarsApi, type CarsApi } from './cars-api.js';
 import type { DispatchStrategy } from './dispatcher.js';
 import { ensureEmulator, freePort, type Emulator } from './emulators.js';
@@ -43,12 +43,14 @@ export interface StackOptions {
   instances?: number | Record<string, number>;
   /** how the dispatcher picks an instance for each request (Cloud Run's load balancer: about random) */
   dispatch?: DispatchStrategy;
+  /** opens the warehouse the in-process flush writes to, given the configured one (a bench times the writes) */
+  warehouse?: RuntimeOverrides['warehouse'];
   /** serve only these functions (entry points); the others get no server and no delivery */
   only?: string[];
   /** chaos: share of delivered messages the relay delivers once more, with the same messageId */
   replayShare?: number;
   /**
-   * the local cars API (seed 001's `--cars_api`) that photographs vehicles for fines: served on this
+   * the local cars API (the radar producer's `--cars_api`) that photographs vehicles for fines: served on this
    * port (0: a free one) unless SPEEDCAM_CARS_API points elsewhere; false: none
    */
   carsApi?: number | false;
@@ -140,7 +142,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SPEEDCAM_OCR: 'tesseract',
       ...opts.env,
     });
-    // Seed 001's generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.
+    // The radar generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.
     if (opts.carsApi !== false && !process.env['SPEEDCAM_CARS_API']) {
       carsApi = await startCarsApi({ port: opts.carsApi ?? 0 });
       Object.assign(process.env, { SPEEDCAM_CARS_API: carsApi.url, SPEEDCAM_PHOTO_ALLOW_LOOPBACK: process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] ?? 'true' });
@@ -157,7 +159,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       warn: (m: string, f?: Record<string, unknown>) => (fileLogger.warn(m, f), echoLogger.warn(m, f)),
       error: (m: string, f?: Record<string, unknown>) => (fileLogger.error(m, f), echoLogger.error(m, f)),
     };
-    runtime = createRuntime(config, { logger });
+    runtime = createRuntime(config, { logger, warehouse: opts.warehouse });
     setRuntime(runtime);
     await import('../functions/index.js');
 
@@ -206,7 +208,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
 
     const rt = runtime;
-    const flush = () => runFlush(rt.flushDeps);
+    const flush = () => rt.flush.run();
     const intervalMs = opts.flushIntervalMs ?? 5000;
     const ticks = new PubSub({ projectId: project }).topic(config.topics.flushTicks);
     if (intervalMs > 0) {

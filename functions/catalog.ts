@@ -1,6 +1,6 @@
-import type { Config } from '../shared/config.js';
+import { TOPICS, type Config, type TopicKey } from '../shared/config.js';
+import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 
-type TopicKey = keyof Config['topics'];
 
 /** Every deployable function: its entry point, the topic that triggers it, its scaling and its grants. */
 export interface FunctionSpec {
@@ -51,9 +51,13 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   // OCR is CPU-bound: a few photos at a time per instance. Evidence: create only (no overwrite, no delete);
   // read, to compare an existing object's SHA-256 when a retried upload meets ifGenerationMatch=0.
   declare({ dir: 'fines', entryPoint: 'fines', trigger: 'speedingVehicles', account: 'fines', concurrency: 4, memory: '1Gi', cpu: '1', maxInstances: 10, timeoutS: 120, subscription: KEEP, grants: [firestore, ...publishes('fineNotifications', 'deadLetters'), { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' }, { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' }, { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' }] }),
-  // Window pipelines: one group commit per instance for all keys, so many concurrent deliveries.
-  declare({ dir: 'click-events', entryPoint: 'clickEvents', trigger: 'clickEvents', account: 'clicks', concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
-  declare({ dir: 'transactions', entryPoint: 'transactions', trigger: 'transactions', account: 'transactions', concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
+  // Window pipelines with a topic of their own (declared in shared/windows/pipelines/): one group commit per
+  // instance for all keys, so many concurrent deliveries.
+  ...WINDOW_PIPELINES.flatMap((p) =>
+    p.input.kind === 'topic'
+      ? [declare({ dir: p.input.topic.name, entryPoint: p.input.topic.key, account: p.name, trigger: p.input.topic.key, concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] })]
+      : [],
+  ),
   declare({ dir: 'user-registrations', entryPoint: 'userRegistrations', trigger: 'userRegistrations', account: 'registrations', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
   declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
@@ -90,5 +94,7 @@ export function terraformCatalog() {
         },
       ]),
     ),
+    // Every topic, by key: the variable each function reads its name from, and that name by default.
+    topics: Object.fromEntries(TOPICS.map((t) => [snake(t.key), { env: t.env, name: t.name }])),
   };
 }

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { AverageSpeedRule } from './average-speed.js';
-import { haversineKm, type LatLon } from './geo.js';
-import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './plate.js';
-import type { FetchPolicy } from './safe-fetch.js';
-import { parsePipelines, type PipelinesConfig } from './windows/pipeline-config.js';
+import { haversineKm, type LatLon } from './core/geo.js';
+import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './fines/plate.js';
+import type { FetchPolicy } from './fines/safe-fetch.js';
+import type { TopicDeclaration } from './core/publisher.js';
+import { parsePipelines, type PipelineSettings } from './windows/pipeline-config.js';
+import { WINDOW_PIPELINES, type ConfigurablePipeline, type PipelineTopicKey } from './windows/pipelines/index.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
 export interface Radar {
@@ -39,17 +40,28 @@ export interface Radar {
   plateFormats: readonly string[];
 }
 
-export interface Topics {
-  vehicleObservations: string;
-  nonFinedVehicles: string;
-  speedingVehicles: string;
-  fineNotifications: string;
-  deadLetters: string;
-  flushTicks: string;
-  clickEvents: string;
-  transactions: string;
-  userRegistrations: string;
-}
+/** How a passage's spot speeds are averaged (SPEEDCAM_AVERAGE_SPEED, or a radar's `average_speed`). */
+export type AverageSpeedRule = 'space_mean' | 'arithmetic';
+
+/** The topics of the speed path, the fines, the registrations, the dead letters and the flush's ticks. */
+const CORE_TOPICS = [
+  { key: 'vehicleObservations', env: 'TOPIC_VEHICLE_OBSERVATIONS', name: 'vehicle-observations' },
+  { key: 'nonFinedVehicles', env: 'TOPIC_NON_FINED_VEHICLES', name: 'non-fined-vehicles' },
+  { key: 'speedingVehicles', env: 'TOPIC_SPEEDING_VEHICLES', name: 'speeding-vehicles' },
+  { key: 'fineNotifications', env: 'TOPIC_FINE_NOTIFICATIONS', name: 'fine-notifications' },
+  { key: 'deadLetters', env: 'TOPIC_DEAD_LETTERS', name: 'dead-letters' },
+  { key: 'flushTicks', env: 'TOPIC_FLUSH_TICKS', name: 'flush-ticks' },
+  { key: 'userRegistrations', env: 'TOPIC_USER_REGISTRATIONS', name: 'user-registrations' },
+] as const satisfies readonly TopicDeclaration[];
+
+/** Every topic: those above and each window pipeline's own (declared with the pipeline). */
+export const TOPICS: readonly (TopicDeclaration & { key: TopicKey })[] = [...CORE_TOPICS, ...WINDOW_PIPELINES.flatMap((p) => (p.input.kind === 'topic' ? [p.input.topic] : []))];
+
+export type TopicKey = (typeof CORE_TOPICS)[number]['key'] | PipelineTopicKey;
+/** topic names by key (TOPIC_* renames them) */
+export type Topics = Record<TopicKey, string>;
+/** SPEEDCAM_PIPELINES: the settings of each pipeline a user configures */
+export type PipelinesConfig = Record<ConfigurablePipeline, PipelineSettings>;
 
 export interface Config {
   projectId: string;
@@ -79,7 +91,7 @@ export interface Config {
   faultSpec: string;
   flushLeaseMs: number;
   retentionMs: number;
-  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; location: string };
+  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string };
   objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
   buckets: { captures: string; evidence: string };
   ocr: 'vision' | 'tesseract';
@@ -96,16 +108,16 @@ export interface Config {
     users: string;
     windowState: string;
     windowBatchesPrefix: string;
-    /** the speed path's observation log, its sweep leases and its publish marks (shared/passage-sweep.ts) */
+    /** the speed path's observation log, its sweep leases and its publish marks (shared/speed/passage-sweep.ts) */
     passageLog: string;
     passageSweeps: string;
     published: string;
   };
 }
 
-/** seed 000: 5th Avenue, from the Apple Store to Zara. */
-export const SEED_RADAR_ENTRY: LatLon = [40.76384258989008, -73.97296227572797];
-export const SEED_RADAR_EXIT: LatLon = [40.7601385362864, -73.97629590579231];
+/** The default radar: 5th Avenue, from the Apple Store to Zara (the original pipeline's section). */
+export const FIFTH_AVENUE_ENTRY: LatLon = [40.76384258989008, -73.97296227572797];
+export const FIFTH_AVENUE_EXIT: LatLon = [40.7601385362864, -73.97629590579231];
 export const DEFAULT_RADAR_ID = 'nyc-5th-ave-apple-zara';
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -159,7 +171,6 @@ const envSchema = z.object({
   SPEEDCAM_WAREHOUSE: z.enum(['duckdb', 'bigquery']).default('bigquery'),
   SPEEDCAM_DUCKDB_PATH: z.string().min(1).default('.speedcam/warehouse.duckdb'),
   SPEEDCAM_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).default('speedcam'),
-  SPEEDCAM_BQ_LOCATION: z.string().min(1).default('US'),
   SPEEDCAM_OBJECTS: z.enum(['gcs', 'local']).default('gcs'),
   SPEEDCAM_OBJECTS_DIR: z.string().min(1).default('.speedcam/objects'),
   SPEEDCAM_CAPTURES_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-captures'),
@@ -178,21 +189,15 @@ const envSchema = z.object({
   SPEEDCAM_PHOTO_MAX_BYTES: num(1024).default(10 * 1024 * 1024),
   SPEEDCAM_PHOTO_TIMEOUT_MS: num(100).default(10_000),
   SPEEDCAM_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
-  TOPIC_VEHICLE_OBSERVATIONS: z.string().min(3).default('vehicle-observations'),
-  TOPIC_NON_FINED_VEHICLES: z.string().min(3).default('non-fined-vehicles'),
-  TOPIC_SPEEDING_VEHICLES: z.string().min(3).default('speeding-vehicles'),
-  TOPIC_FINE_NOTIFICATIONS: z.string().min(3).default('fine-notifications'),
-  TOPIC_DEAD_LETTERS: z.string().min(3).default('dead-letters'),
-  TOPIC_FLUSH_TICKS: z.string().min(3).default('flush-ticks'),
-  TOPIC_CLICK_EVENTS: z.string().min(3).default('click-events'),
-  TOPIC_TRANSACTIONS: z.string().min(3).default('transactions'),
-  TOPIC_USER_REGISTRATIONS: z.string().min(3).default('user-registrations'),
   SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
   SPEEDCAM_PIPELINES: z.string().optional(),
   SPEEDCAM_FLUSH_PERIOD_S: num(0.1).default(60),
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: num(0).default(600),
   SPEEDCAM_FAULTS: z.string().default(''),
 });
+
+/** TOPIC_*: each topic's name, by the variable its declaration names. */
+const topicsSchema = z.object(Object.fromEntries(TOPICS.map((t) => [t.env, z.string().min(3).default(t.name)])));
 
 /**
  * Plate reads less confident than this are flagged for a person. The local OCR (tesseract) is held to 0.9:
@@ -208,8 +213,9 @@ export class ConfigError extends Error {
 /** Reads and validates configuration. Pure: call it from entry points, never at import time. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const topicNames = topicsSchema.safeParse(env);
+  if (!parsed.success || !topicNames.success) {
+    const msg = [...(parsed.error?.issues ?? []), ...(topicNames.error?.issues ?? [])].map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   const e = parsed.data;
@@ -260,10 +266,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     radars.set(DEFAULT_RADAR_ID, {
       id: DEFAULT_RADAR_ID,
       name: '5th Avenue: Apple Store to Zara',
-      entry: SEED_RADAR_ENTRY,
-      exit: SEED_RADAR_EXIT,
-      lengthKm: haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT),
-      maxTravelMs: maxTravelMs(haversineKm(SEED_RADAR_ENTRY, SEED_RADAR_EXIT), e.SPEEDCAM_MIN_SPEED_KMH),
+      entry: FIFTH_AVENUE_ENTRY,
+      exit: FIFTH_AVENUE_EXIT,
+      lengthKm: haversineKm(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT),
+      maxTravelMs: maxTravelMs(haversineKm(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT), e.SPEEDCAM_MIN_SPEED_KMH),
       gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
       ...defaults,
     });
@@ -274,22 +280,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `SPEEDCAM_DEFAULT_RADAR: "${defaultRadarId}" is not a configured radar; valid: ${[...radars.keys()].join(', ')}`,
     );
   }
-  const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 });
+  const configurable = WINDOW_PIPELINES.flatMap((p) => (p.configurable ? [p as Extract<typeof p, { configurable: true }>] : []));
+  const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 }, configurable);
   if ('error' in pipelines) throw new ConfigError(`SPEEDCAM_PIPELINES: ${pipelines.error}`);
   const p = e.SPEEDCAM_COLLECTION_PREFIX;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT ?? 'demo-speedcam',
-    topics: {
-      vehicleObservations: e.TOPIC_VEHICLE_OBSERVATIONS,
-      nonFinedVehicles: e.TOPIC_NON_FINED_VEHICLES,
-      speedingVehicles: e.TOPIC_SPEEDING_VEHICLES,
-      fineNotifications: e.TOPIC_FINE_NOTIFICATIONS,
-      deadLetters: e.TOPIC_DEAD_LETTERS,
-      flushTicks: e.TOPIC_FLUSH_TICKS,
-      clickEvents: e.TOPIC_CLICK_EVENTS,
-      transactions: e.TOPIC_TRANSACTIONS,
-      userRegistrations: e.TOPIC_USER_REGISTRATIONS,
-    },
+    topics: Object.fromEntries(TOPICS.map((t) => [t.key, topicNames.data[t.env]])) as Topics,
     radars,
     defaultRadarId,
     groupCommitWaitMs: e.SPEEDCAM_GROUP_COMMIT_WAIT_MS,
@@ -310,7 +307,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     warehouse:
       e.SPEEDCAM_WAREHOUSE === 'duckdb'
         ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
-        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET, location: e.SPEEDCAM_BQ_LOCATION },
+        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET },
     objects: e.SPEEDCAM_OBJECTS === 'local' ? { kind: 'local', dir: e.SPEEDCAM_OBJECTS_DIR } : { kind: 'gcs' },
     buckets: { captures: e.SPEEDCAM_CAPTURES_BUCKET, evidence: e.SPEEDCAM_EVIDENCE_BUCKET },
     ocr: e.SPEEDCAM_OCR,

@@ -1,27 +1,57 @@
 import { createRequire } from 'node:module';
+import type { BigQuery } from '@google-cloud/bigquery';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
 import type { ImageAnnotatorClient } from '@google-cloud/vision';
-import type { BigQuery } from '@google-cloud/bigquery';
-import { FirestoreFineStore } from './adapters/firestore-fine-store.js';
-import { GcsObjectStore } from './adapters/gcs-object-store.js';
-import { LocalObjectStore } from './adapters/local-object-store.js';
-import type { FineDeps } from './fine.js';
-import { FirestoreWindowStore } from './adapters/firestore-window-store.js';
-import { WindowIngest, type WindowDeps } from './windows/window-engine.js';
-import { clickPipeline, transactionPipeline } from './windows/pipelines.js';
-import { FirestoreUserStore } from './windows/users.js';
-import { FirestoreDeadLetterStore, FirestoreFlushControl } from './adapters/firestore-flush-control.js';
-import { FirestorePassageStore } from './adapters/firestore-passage-store.js';
-import { PubSubPublisher } from './adapters/pubsub-publisher.js';
 import { loadConfig, type Config } from './config.js';
-import type { FlushDeps } from './flush.js';
-import { createLogger, type Logger } from './logger.js';
-import { Faults, OpsCounter, systemClock, type Clock, type ObjectStore, type Publisher, type TextDetector, type Warehouse } from './ports.js';
-import { SpeedCheck } from './speed-check.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { Faults } from './core/faults.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { OpsCounter } from './core/ops-counter.js';
+import type { Publisher } from './core/publisher.js';
+import type { InboundMessage } from './core/pubsub-message.js';
+import type { DeadLetter } from './dead-letters/dead-letter.js';
+import { deadLettersExporter } from './dead-letters/export.js';
+import { recordDeadLetter } from './dead-letters/sink.js';
+import { runFlush, runUntilForTick, type FlushDeps, type FlushOptions, type FlushReport } from './export/flush.js';
+import type { Warehouse } from './export/warehouse.js';
+import type { FineDeps } from './fines/fine.js';
+import { finesExporter, type FineRecord } from './fines/fine-record.js';
+import type { ObjectStore, TextDetector } from './fines/ports.js';
+import { FirestoreDeadLetterStore } from './platform/firestore/dead-letter-store.js';
+import { FirestoreFineStore } from './platform/firestore/fine-store.js';
+import { FirestoreFlushControl } from './platform/firestore/flush-control.js';
+import { FirestorePassageStore } from './platform/firestore/passage-store.js';
+import { FirestoreUserStore } from './platform/firestore/user-store.js';
+import { FirestoreWindowStore } from './platform/firestore/window-store.js';
+import { GcsObjectStore } from './platform/gcs-object-store.js';
+import { LocalObjectStore } from './platform/local-object-store.js';
+import { PubSubPublisher } from './platform/pubsub-publisher.js';
+import { handleRegistrations, usersExporter } from './registrations/registrations.js';
+import { closeExpiredPassages, passageExporters } from './speed/passage-export.js';
+import { SpeedCheck } from './speed/speed-check.js';
+import { resolvePipeline, windowPipelines } from './windows/pipeline.js';
+import { WINDOW_PIPELINES, type TopicPipelineName } from './windows/pipelines/index.js';
+import { windowExporter } from './windows/window-flush.js';
+import { passageFeed, WindowIngest } from './windows/window-ingest.js';
+import type { WindowStore } from './windows/window-store.js';
 
-/** Everything a function needs, wired to real clients (emulators when the *_EMULATOR_HOST vars are set). */
+/** What a function does with one delivery: resolving acks it, throwing has Pub/Sub deliver it again. */
+export interface Handler<R = unknown> {
+  handle(msg: InboundMessage): Promise<R>;
+}
+
+/** The flush: a tick runs it until the next tick is due; `run` is one run now (the stack, tests, benches). */
+export interface FlushHandler extends Handler<FlushReport> {
+  run(opts?: FlushOptions): Promise<FlushReport>;
+}
+
+/**
+ * The composition root: every function's handler, wired to real clients (the emulators when the
+ * *_EMULATOR_HOST variables are set). A handler is built on its first use, so each deployed function
+ * builds only what it uses.
+ */
 export interface Runtime {
   config: Config;
   logger: Logger;
@@ -31,18 +61,28 @@ export interface Runtime {
   ops: OpsCounter;
   /** Firestore operations of the window pipelines and registrations, counted apart */
   windowOps: OpsCounter;
-  db: Firestore;
   publisher: Publisher;
-  passages: FirestorePassageStore;
-  deadLetters: FirestoreDeadLetterStore;
-  speedCheck: SpeedCheck;
-  flushDeps: FlushDeps;
-  fineDeps: FineDeps;
-  windows: FirestoreWindowStore;
-  users: FirestoreUserStore;
-  windowDeps: WindowDeps;
-  clicks: WindowIngest;
-  transactions: WindowIngest;
+  /** the stores, for the stack, tests and benches that look inside */
+  stores: {
+    db: Firestore;
+    passages: FirestorePassageStore;
+    fines: FirestoreFineStore;
+    deadLetters: FirestoreDeadLetterStore;
+    windows: FirestoreWindowStore;
+    users: FirestoreUserStore;
+    control: FirestoreFlushControl;
+  };
+  /** vehicle-observations → passages → decisions */
+  readonly speedCheck: SpeedCheck;
+  /** speeding-vehicles → photo, plate, analysed photo, fine record, notification */
+  readonly fines: Handler<FineRecord | null>;
+  /** each window pipeline with a topic of its own, by name */
+  readonly windows: Readonly<Record<TopicPipelineName, WindowIngest>>;
+  /** user-registrations → one users row per result */
+  readonly registrations: Handler<number>;
+  /** dead-letters → kept for the flush */
+  readonly deadLetterSink: Handler<DeadLetter>;
+  readonly flush: FlushHandler;
   close(): Promise<void>;
 }
 
@@ -54,6 +94,10 @@ export interface RuntimeOverrides {
   publisher?: Publisher;
   objects?: ObjectStore;
   ocr?: TextDetector;
+  /** opens the warehouse the flush writes to, given the configured one (tests and benches wrap it) */
+  warehouse?: (configured: () => Promise<Warehouse>) => Promise<Warehouse>;
+  /** the store the window pipelines ingest into, given the Firestore one (a test holds its commits back) */
+  windowStore?: (firestore: WindowStore) => WindowStore;
 }
 
 const require = createRequire(import.meta.url);
@@ -75,6 +119,12 @@ function onFirstUse<T extends object>(create: () => T): T {
   });
 }
 
+/** A value made on its first use, then kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   const logger = overrides.logger ?? createLogger({ component: 'speedcam' });
   const clock = overrides.clock ?? systemClock;
@@ -84,20 +134,30 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const pubsub = overrides.publisher ? null : new PubSubPublisher(new PubSub({ projectId: config.projectId }));
   const publisher: Publisher = overrides.publisher ?? pubsub!;
-  const passages = new FirestorePassageStore(db, config.collections, config.retentionMs, ops, clock);
-  const fines = new FirestoreFineStore(db, config.collections.fines, config.retentionMs, ops, clock);
-  const objects: ObjectStore =
-    overrides.objects ??
-    (config.objects.kind === 'local'
-      ? new LocalObjectStore(config.objects.dir)
-      : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId }))));
+  const firestore = { db, retentionMs: config.retentionMs, ops, clock };
+  // The window pipelines and registrations count their operations apart.
+  const windowFirestore = { ...firestore, ops: windowOps };
+  const c = config.collections;
+  const stores = {
+    db,
+    passages: new FirestorePassageStore(firestore, c),
+    fines: new FirestoreFineStore(firestore, c.fines),
+    deadLetters: new FirestoreDeadLetterStore(firestore, c.deadLetters),
+    windows: new FirestoreWindowStore(windowFirestore, c),
+    users: new FirestoreUserStore(windowFirestore, c.users),
+    control: new FirestoreFlushControl(db, c.control, ops, clock),
+  };
+  const windowStore = overrides.windowStore?.(stores.windows) ?? stores.windows;
+  const sending = { config, logger, clock, faults, publisher };
+  const speedDeps = { ...sending, store: stores.passages };
+
   // Created on first use: tesseract's worker or Vision's client cost start-up time the other functions need not pay.
   let detector: Promise<TextDetector & { close?(): Promise<void> }> | undefined;
   const createDetector = async (): Promise<TextDetector & { close?(): Promise<void> }> => {
     if (overrides.ocr) return overrides.ocr;
-    if (config.ocr === 'tesseract') return new (await import('./adapters/tesseract-text-detector.js')).TesseractTextDetector();
+    if (config.ocr === 'tesseract') return new (await import('./platform/tesseract-text-detector.js')).TesseractTextDetector();
     const { ImageAnnotatorClient: Client } = require('@google-cloud/vision') as { ImageAnnotatorClient: typeof ImageAnnotatorClient };
-    return new (await import('./adapters/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
+    return new (await import('./platform/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
   };
   const ocr: TextDetector & { close(): Promise<void> } = {
     detect: async (image) => {
@@ -110,43 +170,89 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     },
     close: async () => (await detector)?.close?.(),
   };
-  const deadLetters = new FirestoreDeadLetterStore(db, config.collections.deadLetters, config.retentionMs, ops, clock);
-  const control = new FirestoreFlushControl(db, config.collections.control, ops, clock);
-  const wh = config.warehouse;
-  const openWarehouse = async (): Promise<Warehouse> => {
-    if (wh.kind === 'duckdb') return (await import('./adapters/duckdb-warehouse.js')).DuckDbWarehouse.open(wh.path);
-    const { BigQuery: Client } = require('@google-cloud/bigquery') as { BigQuery: typeof BigQuery };
-    return new (await import('./adapters/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
-  };
-  const windows = new FirestoreWindowStore(db, config.collections, config.retentionMs, windowOps, clock);
-  const users = new FirestoreUserStore(db, config.collections.users, config.retentionMs, windowOps, clock);
-  const base = { config, logger, clock, faults, publisher, store: passages };
-  const windowDeps: WindowDeps = { config, logger, clock, faults, publisher, windows };
-  const speedCheck = new SpeedCheck(base);
-  return {
+
+  const speedCheck = once(() => new SpeedCheck(speedDeps));
+
+  const fines = once((): Handler<FineRecord | null> => {
+    const objects: ObjectStore =
+      overrides.objects ??
+      (config.objects.kind === 'local'
+        ? new LocalObjectStore(config.objects.dir)
+        : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId }))));
+    const deps: FineDeps = { ...sending, fines: stores.fines, objects, ocr };
+    // The image and OCR code (sharp) is loaded by the fines function only (functions/fines/index.ts).
+    const issue = once(async () => (await import('./fines/fine.js')).issueFine);
+    return { handle: async (msg) => (await issue())(deps, msg) };
+  });
+
+  const windows = once(() => {
+    const deps = { ...sending, windows: windowStore };
+    const byName = {} as Record<TopicPipelineName, WindowIngest>;
+    for (const p of WINDOW_PIPELINES) {
+      if (p.input.kind !== 'topic') continue;
+      const ingest = once(() => new WindowIngest(deps, resolvePipeline(p, config)));
+      Object.defineProperty(byName, p.name, { get: ingest, enumerable: true });
+    }
+    return byName;
+  });
+
+  const registrations = once((): Handler<number> => ({ handle: (msg) => handleRegistrations({ ...sending, users: stores.users }, msg) }));
+
+  const deadLetterSink = once((): Handler<DeadLetter> => ({ handle: (msg) => recordDeadLetter({ store: stores.deadLetters, logger, clock, faults }, msg) }));
+
+  const flush = once((): FlushHandler => {
+    const wh = config.warehouse;
+    const configured = async (): Promise<Warehouse> => {
+      if (wh.kind === 'duckdb') return (await import('./platform/duckdb-warehouse.js')).DuckDbWarehouse.open(wh.path);
+      const { BigQuery: Client } = require('@google-cloud/bigquery') as { BigQuery: typeof BigQuery };
+      return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
+    };
+    const pipelines = windowPipelines(config);
+    const deadLetters = deadLettersExporter({ store: stores.deadLetters });
+    const deps: FlushDeps = {
+      config,
+      control: stores.control,
+      openWarehouse: overrides.warehouse ? () => overrides.warehouse!(configured) : configured,
+      logger,
+      clock,
+      faults,
+      closeExpired: () => closeExpiredPassages({ ...speedDeps, sweep: () => speedCheck().sweepAll() }),
+      // In this order: the pipelines fed by passages hear of them before their windows are looked at.
+      exporters: [
+        ...passageExporters(speedDeps, passageFeed(windowStore, pipelines)),
+        finesExporter({ ...sending, fines: stores.fines }),
+        usersExporter({ users: stores.users }),
+        ...pipelines.map((p) => windowExporter({ ...sending, windows: windowStore }, p)),
+        deadLetters,
+      ],
+      refused: deadLetters,
+    };
+    return {
+      run: (opts) => runFlush(deps, undefined, opts),
+      // A tick's run keeps exporting windows as they fall due until the next tick (its publish time + the period).
+      handle: (tick) => runFlush(deps, undefined, { runUntilMs: runUntilForTick(tick.publishTimeMs, config.flushPeriodMs) }),
+    };
+  });
+
+  const parts = {
     config,
     logger,
     clock,
     faults,
     ops,
     windowOps,
-    db,
     publisher,
-    passages,
-    deadLetters,
-    speedCheck,
-    flushDeps: { ...base, deadLetters, fines, control, openWarehouse, windows, users, sweepPassages: () => speedCheck.sweepAll() },
-    windows,
-    users,
-    windowDeps,
-    clicks: new WindowIngest(windowDeps, clickPipeline(config)),
-    transactions: new WindowIngest(windowDeps, transactionPipeline(config)),
-    fineDeps: { config, logger, clock, faults, publisher, fines, objects, ocr },
+    stores,
     async close() {
       await ocr.close();
       await pubsub?.close();
       await db.terminate();
     },
+  };
+  // Each handler is built when first asked for: a function builds only what it uses.
+  const handlers = { speedCheck, fines, windows, registrations, deadLetterSink, flush };
+  return Object.defineProperties(parts, Object.fromEntries(Object.entries(handlers).map(([name, get]) => [name, { get, enumerable: true }]))) as typeof parts & {
+    readonly [K in keyof typeof handlers]: ReturnType<(typeof handlers)[K]>;
   };
 }
 

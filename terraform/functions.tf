@@ -3,26 +3,19 @@ locals {
   # (the same keys `speedcam deploy --env KEY=VALUE` takes).
   function_env = merge(
     {
-      GOOGLE_CLOUD_PROJECT       = var.project_id
-      SPEEDCAM_WAREHOUSE         = "bigquery"
-      SPEEDCAM_DATASET           = var.dataset
-      SPEEDCAM_OBJECTS           = "gcs"
-      SPEEDCAM_OCR               = "vision"
-      SPEEDCAM_CAPTURES_BUCKET   = google_storage_bucket.captures.name
-      SPEEDCAM_EVIDENCE_BUCKET   = google_storage_bucket.evidence.name
-      SPEEDCAM_RETENTION_DAYS    = tostring(var.retention_days)
-      TOPIC_VEHICLE_OBSERVATIONS = var.topics.vehicle_observations
-      TOPIC_NON_FINED_VEHICLES   = var.topics.non_fined_vehicles
-      TOPIC_SPEEDING_VEHICLES    = var.topics.speeding_vehicles
-      TOPIC_FINE_NOTIFICATIONS   = var.topics.fine_notifications
-      TOPIC_DEAD_LETTERS         = var.topics.dead_letters
-      TOPIC_FLUSH_TICKS          = var.topics.flush_ticks
-      TOPIC_CLICK_EVENTS         = var.topics.click_events
-      TOPIC_TRANSACTIONS         = var.topics.transactions
-      TOPIC_USER_REGISTRATIONS   = var.topics.user_registrations
+      GOOGLE_CLOUD_PROJECT     = var.project_id
+      SPEEDCAM_WAREHOUSE       = "bigquery"
+      SPEEDCAM_DATASET         = var.dataset
+      SPEEDCAM_OBJECTS         = "gcs"
+      SPEEDCAM_OCR             = "vision"
+      SPEEDCAM_CAPTURES_BUCKET = google_storage_bucket.captures.name
+      SPEEDCAM_EVIDENCE_BUCKET = google_storage_bucket.evidence.name
+      SPEEDCAM_RETENTION_DAYS  = tostring(var.retention_days)
       # The metadata server is there in Google Cloud; the clients need not probe for it.
       METADATA_SERVER_DETECTION = "assume-present"
     },
+    # Each topic's name, in the variable its declaration names (TOPIC_*).
+    { for key, t in local.catalog.topics : t.env => local.topics[key] },
     var.radars_json == "" ? {} : { SPEEDCAM_RADARS = var.radars_json },
     var.pipelines_json == "" ? {} : { SPEEDCAM_PIPELINES = var.pipelines_json },
     var.cars_api_url == "" ? {} : { SPEEDCAM_CARS_API = var.cars_api_url },

@@ -1,5 +1,10 @@
+locals {
+  # Every topic the code declares (functions.json), renamed where var.topics says so.
+  topics = merge({ for key, t in local.catalog.topics : key => t.name }, var.topics)
+}
+
 resource "google_pubsub_topic" "topics" {
-  for_each   = var.topics
+  for_each   = local.topics
   name       = each.value
   depends_on = [google_project_service.apis]
 }

@@ -1,5 +1,4 @@
-import { runtime } from '../../shared/runtime.js';
 import { pushFunction } from '../push.js';
 
 /** click-events (GA4 rows) → per-user one-minute windows → user_event_counts (through the flush). */
-pushFunction('clickEvents', (msg) => runtime().clicks.handle(msg));
+pushFunction('clickEvents', (rt) => rt.windows.clicks);

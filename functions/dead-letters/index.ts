@@ -1,9 +1,4 @@
-import { recordDeadLetter } from '../../shared/dead-letter-sink.js';
-import { runtime } from '../../shared/runtime.js';
 import { pushFunction } from '../push.js';
 
 /** dead-letters → kept in Firestore until the flush writes the dead_letters table. */
-pushFunction('deadLetters', (msg) => {
-  const rt = runtime();
-  return recordDeadLetter({ store: rt.deadLetters, logger: rt.logger, clock: rt.clock, faults: rt.faults }, msg);
-});
+pushFunction('deadLetters', (rt) => rt.deadLetterSink);

@@ -1,6 +1,6 @@
-import { issueFine } from '../../shared/fine.js';
-import { runtime } from '../../shared/runtime.js';
+// The photo, OCR and drawing code (sharp) loads with this function, not on its first delivery.
+import '../../shared/fines/fine.js';
 import { pushFunction } from '../push.js';
 
 /** speeding-vehicles → photo, plate OCR, analysed photo (evidence bucket), fine record, fine-notifications. */
-pushFunction('fines', (msg) => issueFine(runtime().fineDeps, msg));
+pushFunction('fines', (rt) => rt.fines);

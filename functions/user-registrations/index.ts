@@ -1,9 +1,4 @@
-import { runtime } from '../../shared/runtime.js';
-import { handleRegistrations } from '../../shared/windows/users.js';
 import { pushFunction } from '../push.js';
 
 /** user-registrations (randomuser.me responses) → one users row per result (through the flush). */
-pushFunction('userRegistrations', (msg) => {
-  const rt = runtime();
-  return handleRegistrations({ ...rt.windowDeps, users: rt.users }, msg);
-});
+pushFunction('userRegistrations', (rt) => rt.registrations);

@@ -26,11 +26,6 @@ export interface PipelineSettings {
   late: LatePolicy;
 }
 
-/** The pipelines a user configures, with their window sizes (seed 002: 1 minute; seed 003: 30 s). */
-export const CONFIGURABLE_PIPELINES = { clicks: { windowS: 60 }, transactions: { windowS: 30 } } as const;
-export type ConfigurablePipeline = keyof typeof CONFIGURABLE_PIPELINES;
-export type PipelinesConfig = Record<ConfigurablePipeline, PipelineSettings>;
-
 const FIELDS = ['event_time', 'timezone', 'window_s', 'lateness_s', 'late'] as const;
 const EVENT_TIME_VALUES = 'publish_time, payload, attribute:NAME';
 /** Pub/Sub attribute keys: up to 256 bytes, and the goog prefix is reserved. */
@@ -38,17 +33,19 @@ const ATTRIBUTE = /^(?!goog)[^\s]{1,256}$/;
 /** a day: windows must fit the warehouse's day partitions and the flush's bounded runs */
 const MAX_WINDOW_S = 86_400;
 
-export function describeEventTime(s: EventTimeSource): string {
-  return s.kind === 'attribute' ? `attribute:${s.name}` : s.kind;
-}
-
 /**
- * Parses SPEEDCAM_PIPELINES (a JSON object keyed by pipeline). Returns the settings of every pipeline,
- * defaults filled in, or a message naming the key at fault and its valid values.
+ * Parses SPEEDCAM_PIPELINES (a JSON object keyed by pipeline) for the pipelines a user configures, each
+ * with its declared window size. Returns the settings of every one, defaults filled in, or a message
+ * naming the key at fault and its valid values.
  */
-export function parsePipelines(raw: string | undefined, defaults: { latenessMs: number }): PipelinesConfig | { error: string } {
-  const out = {} as PipelinesConfig;
-  for (const [name, { windowS }] of Object.entries(CONFIGURABLE_PIPELINES) as [ConfigurablePipeline, { windowS: number }][]) {
+export function parsePipelines<N extends string>(
+  raw: string | undefined,
+  defaults: { latenessMs: number },
+  pipelines: readonly { name: N; windowS: number }[],
+): Record<N, PipelineSettings> | { error: string } {
+  const out = {} as Record<N, PipelineSettings>;
+  const names = pipelines.map((p) => p.name).join(', ');
+  for (const { name, windowS } of pipelines) {
     out[name] = { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: windowS * 1000, latenessMs: defaults.latenessMs, late: 'dead_letter' };
   }
   if (raw === undefined || raw.trim() === '') return out;
@@ -56,14 +53,14 @@ export function parsePipelines(raw: string | undefined, defaults: { latenessMs: 
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    return { error: `not JSON (${(err as Error).message}); expected an object keyed by pipeline (${Object.keys(CONFIGURABLE_PIPELINES).join(', ')})` };
+    return { error: `not JSON (${(err as Error).message}); expected an object keyed by pipeline (${names})` };
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { error: `expected an object keyed by pipeline (${Object.keys(CONFIGURABLE_PIPELINES).join(', ')}), got ${Array.isArray(json) ? 'an array' : String(json)}` };
+    return { error: `expected an object keyed by pipeline (${names}), got ${Array.isArray(json) ? 'an array' : String(json)}` };
   }
   for (const [name, settings] of Object.entries(json)) {
-    if (!(name in CONFIGURABLE_PIPELINES)) return { error: `unknown pipeline "${name}"; valid: ${Object.keys(CONFIGURABLE_PIPELINES).join(', ')}` };
-    const p = out[name as ConfigurablePipeline];
+    if (!(name in out)) return { error: `unknown pipeline "${name}"; valid: ${names}` };
+    const p = out[name as N];
     if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
       return { error: `${name}: expected an object with ${FIELDS.join(', ')}` };
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Accumulator } from './pipelines.js';
+import type { Accumulator } from './aggregate.js';
 
 /**
  * What an exported window remembers, compactly enough for any window size: per key its running

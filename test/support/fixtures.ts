@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDbWarehouse } from '../../shared/adapters/duckdb-warehouse.js';
-import { silentLogger } from '../../shared/logger.js';
-import { Faults } from '../../shared/ports.js';
+import { DuckDbWarehouse } from '../../shared/platform/duckdb-warehouse.js';
+import { silentLogger } from '../../shared/core/logger.js';
+import { Faults } from '../../shared/core/faults.js';
 import { createRuntime, type RuntimeOverrides } from '../../shared/runtime.js';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../shared/config.js';
-import type { Publisher } from '../../shared/ports.js';
-import type { InboundMessage } from '../../shared/pubsub-message.js';
+import type { Publisher } from '../../shared/core/publisher.js';
+import type { InboundMessage } from '../../shared/core/pubsub-message.js';
+import { haversineKm } from '../../shared/core/geo.js';
 
 /** Points this test file's Google clients at the run's emulators; returns a fresh demo- project id. */
 export function useEmulators(): string {
@@ -17,6 +18,28 @@ export function useEmulators(): string {
   process.env['FIRESTORE_EMULATOR_HOST'] = inject('firestoreHost');
   process.env['METADATA_SERVER_DETECTION'] = 'none';
   return `demo-t-${randomUUID().slice(0, 8)}`;
+}
+
+/** The port of one of the run's emulators ('pubsubHost' or 'firestoreHost'). */
+export function emulatorPort(name: 'pubsubHost' | 'firestoreHost'): number {
+  return Number(inject(name).split(':')[1]);
+}
+
+/** Where a local stack runs in a test: the run's emulators, a fresh demo- project, functions on free ports. */
+export function stackOnTestEmulators(): { project: string; pubsubPort: number; firestorePort: number; functionsPort: number } {
+  return { project: useEmulators(), pubsubPort: emulatorPort('pubsubHost'), firestorePort: emulatorPort('firestoreHost'), functionsPort: 0 };
+}
+
+/** The expected average speed of spot speeds at points, computed apart from the product: distance over the time at each segment's pair mean. */
+export function expectedSpaceMean(speeds: readonly number[], points: readonly (readonly [number, number])[]): number {
+  let d = 0;
+  let h = 0;
+  for (let i = 0; i + 1 < speeds.length; i++) {
+    const seg = haversineKm(points[i]!, points[i + 1]!);
+    d += seg;
+    h += seg / ((speeds[i]! + speeds[i + 1]!) / 2);
+  }
+  return d / h;
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -93,8 +116,14 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
   const clock = new ManualClock(Date.now());
   const faults = new Faults();
   const publisher = new RecordingPublisher();
-  const rt = createRuntime(config, { logger: silentLogger, clock, faults, publisher, ...overrides });
-  open.push(rt);
+  const make = (more: Omit<RuntimeOverrides, 'clock' | 'faults' | 'publisher'> = {}) => {
+    const made = createRuntime(config, { logger: silentLogger, clock, faults, publisher, ...overrides, ...more });
+    open.push(made);
+    return made;
+  };
+  const rt = make();
+  /** Another instance of the same functions: its own caches and group commits, the same collections, clock, faults and publisher. */
+  const instance = make;
   const query = async (sql: string) => {
     const wh = await DuckDbWarehouse.open(warehousePath, { readOnly: true });
     try {
@@ -103,10 +132,30 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
       await wh.close();
     }
   };
-  return { rt, config, clock, faults, publisher, warehousePath, query };
+  return { rt, instance, config, clock, faults, publisher, warehousePath, query };
 }
 
 /** Call in afterAll: closes every runtime testWorld made. */
 export async function closeWorlds(): Promise<void> {
   await Promise.all(open.splice(0).map((r) => r.close()));
+}
+
+/** Independent computation: per 30 s (or `sizeMs`) window of UTC ms, integer cents. */
+export function expectedTransactionWindows(items: { utcMs: number; amount: number }[], sizeMs: number) {
+  const win = new Map<number, number[]>();
+  for (const { utcMs, amount } of items) {
+    const start = Math.floor(utcMs / sizeMs) * sizeMs;
+    win.set(start, [...(win.get(start) ?? []), Math.round(amount * 100)]);
+  }
+  return [...win.entries()].sort(([a], [b]) => a - b).map(([start, cents]) => {
+    const sum = cents.reduce((a, b) => a + b, 0);
+    return {
+      start: new Date(start).toISOString(),
+      total_transactions: cents.length,
+      total_amount_sum: sum / 100,
+      avg_transaction_amount: Math.round(sum / cents.length) / 100,
+      max_amount: Math.max(...cents) / 100,
+      min_amount: Math.min(...cents) / 100,
+    };
+  });
 }

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { Rejection } from '../core/rejection.js';
+import type { Effects } from '../core/effects.js';
+import { decodeJsonObject } from '../core/payload.js';
+import { sha256 } from '../core/hashing.js';
+import { drawAnalysedPhoto } from './evidence-photo.js';
+import { gsUri, objectName } from './object-names.js';
+import { findPhoto } from './photo-sources.js';
+import { normalizePlate, pickPlate, type PlateRead } from './plate.js';
+import type { ObjectStore, TextDetector } from './ports.js';
+import type { InboundMessage } from '../core/pubsub-message.js';
+import { sendToDeadLetters } from '../dead-letters/send.js';
+import { fineIdOf, type FineRecord, type FineReviewReason, type FineStore, notifyFine } from './fine-record.js';
+
+export interface FineDeps extends Effects {
+  config: Config;
+  fines: FineStore;
+  objects: ObjectStore;
+  ocr: TextDetector;
+}
+
+/** What the speed check publishes on speeding-vehicles (see decisionMessage). */
+const speedingMessage = z.object({
+  passage_id: z.string().min(1).max(200),
+  radar_id: z.string().min(1).max(64),
+  vehicle_id: z.string().min(1).max(64),
+  avg_speed: z.number().finite(),
+  speed_limit: z.number().finite(),
+  coordinates: z.tuple([z.number(), z.number()]),
+  is_Ticketed: z.literal(true),
+  license_plate: z.string().nullable(),
+  image_uri: z.string().nullable(),
+  first_seen: z.string(),
+  last_seen: z.string(),
+});
+
+/**
+ * The fine function: photo → plate (OCR) → analysed photo in the evidence bucket → fine record →
+ * fine-notifications. Every step is keyed by the fine id (derived from the passage), so a redelivery
+ * or a retry after a crash at any step finds what was done and finishes it, with one fine and one
+ * notification. A missing or unreadable photo, or an OCR failure, still gives a fine, flagged for review.
+ */
+export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<FineRecord | null> {
+  const { config, logger } = deps;
+  const json = decodeJsonObject(msg, config.maxMessageBytes);
+  const checked = json instanceof Rejection ? null : speedingMessage.safeParse(json);
+  if (!checked?.success) {
+    const rejection = json instanceof Rejection ? json : new Rejection('invalid_fields', `speeding message: ${checked!.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    await sendToDeadLetters(deps, config.topics.speedingVehicles, msg, rejection);
+    return null;
+  }
+  const parsed = checked.data;
+  const fineId = fineIdOf(parsed.passage_id);
+  const existing = await deps.fines.get(fineId);
+  if (existing) {
+    if (existing.pendingNotify) await notifyFine(deps, existing.record);
+    return existing.record;
+  }
+
+  const evidence = await buildEvidence(deps, parsed, fineId);
+  deps.faults.check('fine.beforeRecord');
+  const stored = await deps.fines.createOnce({
+    fine_id: fineId,
+    passage_id: parsed.passage_id,
+    radar_id: parsed.radar_id,
+    vehicle_id: parsed.vehicle_id,
+    avg_speed: parsed.avg_speed,
+    speed_limit: parsed.speed_limit,
+    coordinates: [...parsed.coordinates],
+    first_seen: parsed.first_seen,
+    last_seen: parsed.last_seen,
+    issued_at: new Date(deps.clock.now()).toISOString(),
+    ...evidence,
+  });
+  deps.faults.check('fine.afterRecord');
+  if (stored.pendingNotify) await notifyFine(deps, stored.record);
+  logger.info('fine issued', { fine_id: fineId, passage_id: parsed.passage_id, license_plate: stored.record.license_plate, review_reason: stored.record.review_reason });
+  return stored.record;
+}
+
+type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'ocr_ms' | 'photo_source'>;
+
+async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>, fineId: string): Promise<Evidence> {
+  const { config, objects, logger } = deps;
+  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, ocr_ms: null, photo_source: null };
+  const radar = config.radars.get(m.radar_id);
+  const found = await findPhoto(objects, { capturesBucket: config.buckets.captures, ...config.photos }, {
+    radarId: m.radar_id,
+    vehicleId: m.vehicle_id,
+    imageUri: m.image_uri,
+    firstSeenMs: Date.parse(m.first_seen),
+    lastSeenMs: Date.parse(m.last_seen),
+  });
+  if (!found.photo) {
+    // Permanent: retrying would find the same. The fine stands; a person looks at it.
+    logger.warn('no photo for the fine; flagged for review', { fine_id: fineId, review_reason: found.problem, detail: found.detail });
+    const gs = found.uri?.startsWith('gs://') ? found.uri : null;
+    return { ...none, capture_uri: found.uri, image_url: found.problem === 'photo_unreadable' && gs ? objects.viewUrl(gs) : null, review_reason: found.problem };
+  }
+  const photo = found.photo;
+
+  let read: PlateRead | null = null;
+  let review: FineReviewReason | null = null;
+  const formats = radar?.plateFormats ?? [];
+  const t0 = Date.now();
+  try {
+    // The bytes already downloaded go to the OCR (Vision too): no second read from storage.
+    read = pickPlate(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats })), formats);
+  } catch (err) {
+    logger.warn('OCR failed; fine flagged for review', { fine_id: fineId, error: String(err) });
+    review = 'ocr_error';
+  }
+  const ocrMs = Date.now() - t0;
+  if (!review) {
+    if (!read) review = 'plate_not_read';
+    else if (read.confidence < config.plateReviewBelow) review = 'low_confidence';
+    else if (!read.formatMatch) review = 'plate_format_unexpected';
+    else if (m.license_plate && normalizePlate(m.license_plate) !== read.plate) review = 'plate_mismatch';
+  }
+
+  const analysed = await drawAnalysedPhoto(photo.bytes, {
+    plate: read?.plate ?? null,
+    plateConfidence: read?.confidence ?? null,
+    plateBox: read?.box ?? null,
+    avgSpeedKmh: m.avg_speed,
+    speedLimitKmh: m.speed_limit,
+    radarName: radar?.name ?? m.radar_id,
+    observedAt: m.last_seen,
+    fineId,
+  });
+  const imageUri = gsUri(config.buckets.evidence, `${objectName(m.radar_id, fineId)}.png`);
+  let digest = sha256(analysed);
+  // Created once: the evidence bucket keeps objects under a retention policy, so a retry (after a crash
+  // between this upload and the fine record) must not rewrite one. The same picture there is success.
+  const created = await objects.create(imageUri, analysed, {
+    contentType: 'image/png',
+    metadata: { sha256: digest, fine_id: fineId, passage_id: m.passage_id, photo_uri: photo.uri.slice(0, 1024) },
+  });
+  if (created === 'exists') {
+    const stored = await objects.get(imageUri);
+    const storedDigest = stored ? sha256(stored) : null;
+    if (storedDigest !== digest) {
+      // A different picture from an earlier attempt (another photo from the cars API, another OCR read):
+      // the stored one is the evidence the record points at, and a person checks the plate.
+      logger.error('evidence photo already stored with different content; fine flagged for review', {
+        fine_id: fineId,
+        image_uri: imageUri,
+        sha256_stored: storedDigest,
+        sha256_now: digest,
+      });
+      if (storedDigest) digest = storedDigest;
+      review = 'evidence_conflict';
+    }
+  }
+  return {
+    license_plate: read?.plate ?? null,
+    plate_confidence: read ? Math.round(read.confidence * 1000) / 1000 : null,
+    review_reason: review,
+    image_url: objects.viewUrl(imageUri),
+    image_uri: imageUri,
+    image_sha256: digest,
+    capture_uri: photo.uri,
+    ocr_ms: ocrMs,
+    photo_source: photo.source,
+  };
+}
+
+async function withRetries<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** i * (0.5 + Math.random())));
+    }
+  }
+}

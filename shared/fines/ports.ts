@@ -1,0 +1,32 @@
+import type { TextDetection } from './plate.js';
+
+/** What the fines need from outside: OCR and object storage (Google Cloud's, or local stand-ins: shared/platform). */
+
+/**
+ * OCR: texts found in a photo's bytes (Cloud Vision in Google Cloud, tesseract.js locally). `formats`
+ * are the plate formats the radar expects, a hint an engine may use to decide when a read is sure.
+ */
+export interface TextDetector {
+  detect(image: { bytes: Buffer; formats?: readonly string[] }): Promise<import('./plate.js').TextDetection[]>;
+}
+
+/** Object storage addressed by gs://bucket/name URIs (Cloud Storage, or a local directory). */
+export interface ObjectStore {
+  /** null when there is no such object; ObjectAccessDenied when this identity may not read it */
+  get(uri: string): Promise<Buffer | null>;
+  put(uri: string, bytes: Buffer, opts: { contentType: string; metadata?: Record<string, string> }): Promise<void>;
+  /**
+   * Writes the object only if none exists under that name (Cloud Storage: ifGenerationMatch 0), so an
+   * object under a retention policy is never rewritten; 'exists' when one was already there.
+   */
+  create(uri: string, bytes: Buffer, opts: { contentType: string; metadata?: Record<string, string> }): Promise<'created' | 'exists'>;
+  /** URIs of the objects whose name starts with the prefix */
+  list(prefixUri: string): Promise<string[]>;
+  /** the URL a person opens to see the object (never a public one) */
+  viewUrl(uri: string): string;
+}
+
+/** The identity may not read (or list) the object: permanent, a retry would fail the same way. */
+export class ObjectAccessDenied extends Error {
+  override name = 'ObjectAccessDenied';
+}

@@ -1,0 +1,85 @@
+import type { BigQuery } from '@google-cloud/bigquery';
+import type { RejectedRow, Row, Warehouse } from '../export/warehouse.js';
+
+/** insertAll limits: 50,000 rows and 10 MB per request (500 rows recommended); 10 MB per row. */
+const MAX_ROWS_PER_REQUEST = 500;
+const MAX_BYTES_PER_REQUEST = 9 * 1024 * 1024;
+/** A row this large cannot be sent in any request: rejected here, as BigQuery would reject it. */
+const MAX_ROW_BYTES = MAX_BYTES_PER_REQUEST;
+/** insertErrors reasons that mean "this row will never be accepted": the rest are retried. */
+const PERMANENT_REASONS = new Set(['invalid']);
+
+/** One entry of a PartialFailureError's `errors` (the client's shape for insertAll's insertErrors). */
+interface InsertError {
+  row?: { insertId?: string; json?: Record<string, unknown> };
+  errors?: { reason?: string; message?: string }[];
+}
+
+/**
+ * Streaming inserts with insertId = row_id: BigQuery drops a row whose insertId it saw in the last
+ * minutes, so a retried flush does not duplicate rows. Tables are created by Terraform, not here.
+ * skipInvalidRows: a row BigQuery rejects (a value the schema refuses) does not stop the others;
+ * it comes back with BigQuery's reason and the flush dead-letters it.
+ */
+export class BigQueryWarehouse implements Warehouse {
+  constructor(
+    private readonly bq: Pick<BigQuery, 'dataset'>,
+    private readonly dataset: string,
+  ) {}
+
+  async upsert(table: string, rows: readonly Row[]): Promise<{ rejected: RejectedRow[] }> {
+    const rejected: RejectedRow[] = [];
+    if (rows.length === 0) return { rejected };
+    const t = this.bq.dataset(this.dataset).table(table);
+    const byId = new Map(rows.map((r) => [insertIdOf(r), r]));
+    let chunk: { insertId: string; json: Record<string, unknown> }[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (chunk.length === 0) return;
+      const sending = chunk;
+      chunk = [];
+      bytes = 0;
+      try {
+        await t.insert(sending, { raw: true, skipInvalidRows: true, ignoreUnknownValues: false, partialRetries: 0 });
+      } catch (err) {
+        const errors = (err as { name?: string; errors?: InsertError[] }).errors;
+        if ((err as { name?: string }).name !== 'PartialFailureError' || !Array.isArray(errors)) throw err;
+        let transient: InsertError | undefined;
+        for (const e of errors) {
+          const reasons = (e.errors ?? []).map((x) => x.reason ?? 'unknown');
+          if (!reasons.every((r) => PERMANENT_REASONS.has(r))) {
+            transient ??= e;
+            continue;
+          }
+          const row = byId.get(e.row?.insertId ?? '');
+          if (!row) throw err;
+          rejected.push({ row, reason: reasons[0] ?? 'invalid', error: (e.errors ?? []).map((x) => x.message ?? '').join('; ') });
+        }
+        // A row failed for a reason that may pass next time (backendError, timeout…): the flush retries the lot.
+        if (transient) throw err;
+      }
+    };
+    for (const r of rows) {
+      const json = Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, v !== null && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : v]),
+      );
+      const size = Buffer.byteLength(JSON.stringify(json));
+      if (size > MAX_ROW_BYTES) {
+        rejected.push({ row: r, reason: 'row_too_large', error: `row is ${size} bytes; a streaming insert takes at most ${MAX_ROW_BYTES}` });
+        continue;
+      }
+      if (chunk.length >= MAX_ROWS_PER_REQUEST || bytes + size > MAX_BYTES_PER_REQUEST) await send();
+      chunk.push({ insertId: insertIdOf(r), json });
+      bytes += size;
+    }
+    await send();
+    return { rejected };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A revised window row (row_revision) must not be dropped by BigQuery as a repeat of the version before it. */
+function insertIdOf(r: Row): string {
+  return typeof r['row_revision'] === 'number' ? `${r.row_id}~${r['row_revision']}` : r.row_id;
+}

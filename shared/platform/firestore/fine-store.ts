@@ -1,0 +1,55 @@
+import { FieldValue, type DocumentData } from '@google-cloud/firestore';
+import type { FineRecord, FineStore, StoredFine } from '../../fines/fine-record.js';
+import { FirestoreStore, type FirestoreContext } from './store.js';
+
+/**
+ * Fine records, one document per fine id (derived from the passage): a retried fine finds its record
+ * and reuses it, so there is never a second fine. `pendingNotify` is removed once the notification is
+ * published; `exportAt` (commit time) drives the flush's export to fined_vehicles.
+ */
+export class FirestoreFineStore extends FirestoreStore implements FineStore {
+  constructor(
+    ctx: FirestoreContext,
+    private readonly collection: string,
+  ) {
+    super(ctx);
+  }
+
+  async get(fineId: string): Promise<StoredFine | null> {
+    const snap = await this.db.collection(this.collection).doc(fineId).get();
+    this.ops.reads++;
+    return snap.exists ? toStored(snap.data()!) : null;
+  }
+
+  async createOnce(record: FineRecord): Promise<StoredFine> {
+    const ref = this.db.collection(this.collection).doc(record.fine_id);
+    return this.db.runTransaction(async (tx) => {
+      this.ops.transactions++;
+      const snap = await tx.get(ref);
+      this.ops.reads++;
+      if (snap.exists) return toStored(snap.data()!);
+      tx.set(ref, {
+        ...record,
+        pendingNotify: true,
+        exportAt: FieldValue.serverTimestamp(),
+        expireAt: this.expireAt(),
+      });
+      this.ops.writes++;
+      return { record, pendingNotify: true };
+    });
+  }
+
+  async markNotified(fineId: string): Promise<void> {
+    await this.db.collection(this.collection).doc(fineId).update({ pendingNotify: FieldValue.delete() });
+    this.ops.writes++;
+  }
+
+  async scanForExport(fromMs: number, toMs: number, limit: number): Promise<(StoredFine & { exportAtMs: number })[]> {
+    return (await this.scanByExportAt(this.collection, fromMs, toMs, limit)).map(({ data, exportAtMs }) => ({ ...toStored(data), exportAtMs }));
+  }
+}
+
+function toStored(d: DocumentData): StoredFine {
+  const { pendingNotify, exportAt: _e, expireAt: _x, ...record } = d;
+  return { record: record as FineRecord, pendingNotify: pendingNotify === true };
+}

@@ -1,0 +1,160 @@
+import { Rejection } from '../core/rejection.js';
+import { publishDecisionMessage, publishDecisions } from './decision.js';
+import { sendToDeadLetters } from '../dead-letters/send.js';
+import { GroupCommitter } from '../core/group-commit.js';
+import { parseObservation, type Observation } from './observation.js';
+import { applyObservations, passageKey } from './passage.js';
+import type { DecisionRef, LoggedObservation, PassageStore } from './passage-store.js';
+import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SpeedPathDeps, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
+import type { InboundMessage } from '../core/pubsub-message.js';
+
+export interface SpeedCheckDeps extends SpeedPathDeps {
+  /** tests shorten the sweep's pauses */
+  sweepTiming?: SweepTiming;
+}
+
+export type ObservationResult =
+  | { status: 'added' | 'duplicate'; obsId: string }
+  /** durable in the radar's log; the sweep (on this or another instance) decides it */
+  | { status: 'logged'; obsId: string }
+  | { status: 'dead_letter'; reason: string; deadLetterId: string };
+
+type Outcome = SweepOutcome | { kind: 'logged' };
+/**
+ * A committed item's outcome, possibly still to come from the sweep. Boxed, so that a batch's commit
+ * settles (and the next batch of its key may start) once the observations are durable, while the
+ * requests wait for the sweep.
+ */
+interface Later {
+  outcome: Promise<Outcome>;
+}
+
+/**
+ * The observation function's logic: parse → passage state → decisions published.
+ *
+ * Two levels of group commit. Per vehicle: a burst that reaches one instance whole (all the radar's
+ * expected observations, or entry and exit) is one passage, written with one create, no read. What did not
+ * complete a passage where it arrived (Cloud Run spread the burst over instances, or it came late) goes,
+ * per radar and for all vehicles at once, to the radar's observation log, and the sweep applies it
+ * (passage-sweep.ts). A message resolves only once its observation is durable; anything transient throws
+ * so Pub/Sub redelivers, and every effect is keyed so that the redelivery changes nothing.
+ */
+export class SpeedCheck {
+  private readonly perVehicle: GroupCommitter<{ obs: Observation; msg: InboundMessage }, Later>;
+  private readonly perRadarLog: GroupCommitter<LoggedObservation, Later>;
+  private readonly marks: GroupCommitter<DecisionRef, undefined>;
+  readonly sweeper: PassageSweeper;
+  private readonly bursts = new BurstLocality();
+
+  constructor(private readonly deps: SpeedCheckDeps) {
+    this.perVehicle = new GroupCommitter((key, items) => this.commitVehicle(key, items), {
+      waitMs: deps.config.groupCommitWaitMs,
+      maxBatch: (key) => deps.config.radars.get(key.slice(0, key.indexOf('~')))?.expectedObservations ?? 50,
+    });
+    this.perRadarLog = new GroupCommitter((radarId, items) => this.commitLog(radarId, items), { waitMs: deps.config.logCommitWaitMs, maxBatch: () => 500 });
+    // Publish marks of decisions taken one vehicle at a time share a write.
+    this.marks = new GroupCommitter(async (_, refs) => {
+      await deps.store.markPublished(...refs);
+      return refs.map(() => undefined);
+    }, { waitMs: MARK_WAIT_MS, maxBatch: () => 500 });
+    this.sweeper = new PassageSweeper(
+      {
+        ...deps,
+        publishDecisions: (refs) => publishDecisions(deps, refs),
+        deadLetterLate: async (item, detail) =>
+          (await sendToDeadLetters(deps, deps.config.topics.vehicleObservations, item.msg, new Rejection('late', detail, item.obs.obsId))).dead_letter_id,
+      },
+      deps.sweepTiming ?? DEFAULT_SWEEP_TIMING,
+    );
+  }
+
+  async handle(msg: InboundMessage): Promise<ObservationResult> {
+    const { config, clock, logger } = this.deps;
+    const parsed = parseObservation(msg, config, clock.now());
+    if (parsed instanceof Rejection) return this.deadLetter(msg, parsed);
+    // Where bursts arrive spread over instances, waiting for the rest of a vehicle here only adds latency.
+    const later = this.bursts.arriveWhole() ? this.perVehicle.submit(passageKey(parsed.radarId, parsed.vehicleId), { obs: parsed, msg }) : this.perRadarLog.submit(parsed.radarId, { obs: parsed, msg });
+    const outcome = await (await later).outcome;
+    logger.debug('observation recorded', { obs_id: parsed.obsId, vehicle_id: parsed.vehicleId, outcome: outcome.kind });
+    if (outcome.kind === 'late') {
+      // Dead-lettered already when the sweep found it late; else here, with this message.
+      const id =
+        'deadLetterId' in outcome && outcome.deadLetterId
+          ? outcome.deadLetterId
+          : (await sendToDeadLetters(this.deps, config.topics.vehicleObservations, msg, new Rejection('late', outcome.detail, parsed.obsId))).dead_letter_id;
+      return { status: 'dead_letter', reason: 'late', deadLetterId: id };
+    }
+    return { status: outcome.kind, obsId: parsed.obsId };
+  }
+
+  /** The flush's safety net: sweeps the radars' logs a sweeper that died left behind. */
+  sweepAll(): Promise<void> {
+    return this.sweeper.sweepAll();
+  }
+
+  /** One vehicle's observations that arrived together here: a whole passage is written at once, the rest logged. */
+  private async commitVehicle(key: string, items: readonly { obs: Observation; msg: InboundMessage }[]): Promise<Later[]> {
+    const { config, store, faults, clock } = this.deps;
+    const first = items[0]!.obs;
+    const radar = config.radars.get(first.radarId)!;
+    const batch = items.map((i) => i.obs);
+    const alone = applyObservations(null, batch, radar, clock.now());
+    const whole = alone.state.status === 'closed' && alone.displaced.length === 0;
+    this.bursts.record(whole);
+    if (!whole) {
+      // Part of a passage: to the radar's log (one write for every vehicle that arrived meanwhile).
+      return Promise.all(items.map((i) => this.perRadarLog.submit(radar.id, i)));
+    }
+    faults.check('observation.beforeCommit');
+    const outcome = await store.applyBatch(radar, first.vehicleId, batch, { assumeNew: true });
+    faults.check('observation.afterCommit');
+    const refs = [...outcome.toPublish];
+    for (const ref of outcome.unconfirmed) if (!(await store.isPublished(ref.decision.passageId))) refs.push(ref);
+    await Promise.all(refs.map((ref) => publishDecisionMessage(this.deps, ref)));
+    faults.check('decision.afterPublish');
+    await Promise.all(refs.map((ref) => this.marks.submit('marks', ref)));
+    this.deps.logger.debug('batch committed', { key, size: items.length, decided: outcome.decided.length });
+    return batch.map((o) => ({ outcome: Promise.resolve(outcome.outcomes.get(o.obsId)!) }));
+  }
+
+  /** Observations of many vehicles appended to the radar's log in one write; then the sweep, unless another instance sweeps. */
+  private async commitLog(radarId: string, items: readonly LoggedObservation[]): Promise<Later[]> {
+    const { store, faults } = this.deps;
+    faults.check('observation.beforeCommit');
+    await store.appendLog(radarId, items);
+    faults.check('observation.afterCommit');
+    const swept = this.sweeper.afterAppend(
+      radarId,
+      items.map((i) => i.obs.obsId),
+    );
+    return items.map((i) => ({ outcome: swept.then((outcomes): Outcome => outcomes.get(i.obs.obsId) ?? { kind: 'logged' }) }));
+  }
+
+  private async deadLetter(msg: InboundMessage, rejection: Rejection): Promise<ObservationResult> {
+    const dl = await sendToDeadLetters(this.deps, this.deps.config.topics.vehicleObservations, msg, rejection);
+    return { status: 'dead_letter', reason: dl.reason, deadLetterId: dl.dead_letter_id };
+  }
+}
+
+/** How long publish marks wait for more marks before they are written together. */
+const MARK_WAIT_MS = 20;
+
+/**
+ * Whether this instance receives vehicles' bursts whole (one instance, or deliveries that stick) or spread
+ * over instances (Cloud Run's load balancer, several instances): the share of per-vehicle batches that
+ * formed a whole passage, over the last ones. While it stays low, observations go to the log straight
+ * away; one in `PROBE_EVERY` still tries the per-vehicle batch, so the share follows the traffic.
+ */
+export class BurstLocality {
+  private recent: boolean[] = [];
+  private seen = 0;
+  constructor(private readonly window = 40, private readonly threshold = 0.2, private readonly probeEvery = 20) {}
+  record(whole: boolean): void {
+    this.recent.push(whole);
+    if (this.recent.length > this.window) this.recent.shift();
+  }
+  arriveWhole(): boolean {
+    if (this.recent.length < this.window / 2 || this.seen++ % this.probeEvery === 0) return true;
+    return this.recent.filter(Boolean).length / this.recent.length >= this.threshold;
+  }
+}

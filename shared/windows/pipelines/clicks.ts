@@ -1,0 +1,43 @@
+import { sha256 } from '../../core/hashing.js';
+import { asText } from '../../core/payload.js';
+import { Rejection } from '../../core/rejection.js';
+import { defineWindowPipeline } from '../declaration.js';
+import { eventTimeOf } from '../event-time.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * GA4 clicks (the GA4 data simulator's stream): rows of the GA4 BigQuery export; events per user_pseudo_id per minute.
+ * user_pseudo_id and event_name must be there, as the seed reads them; event_timestamp (µs, a number or,
+ * as BigQuery's JSON export writes INT64, a string) is read only when event time comes from the payload.
+ * Other fields are ignored.
+ */
+export const clicks = defineWindowPipeline({
+  name: 'clicks',
+  input: {
+    kind: 'topic',
+    topic: { key: 'clickEvents', env: 'TOPIC_CLICK_EVENTS', name: 'click-events' },
+    required: ['user_pseudo_id', 'event_name'],
+    parse(json, msg, ctx) {
+      const user = json['user_pseudo_id'];
+      if (!((typeof user === 'string' && user.length > 0 && user.length <= 256) || (typeof user === 'number' && Number.isFinite(user)))) {
+        return new Rejection('invalid_fields', 'user_pseudo_id: a string of 1-256 characters (the key of the window)');
+      }
+      const timeMs = eventTimeOf(msg, ctx, () => {
+        const ts = json['event_timestamp'];
+        if (!((typeof ts === 'number' && Number.isSafeInteger(ts) && ts > 0) || (typeof ts === 'string' && /^\d{1,19}$/.test(ts)))) {
+          return new Rejection('invalid_fields', `click event: event_timestamp ${JSON.stringify(ts)?.slice(0, 64)} is not microseconds since the epoch (a number or a string of digits)`);
+        }
+        return { ms: Number(BigInt(ts) / 1000n), what: `event_timestamp ${ts} (µs)` };
+      });
+      if (timeMs instanceof Rejection) return timeMs;
+      // GA4 rows carry no event id: the row itself is the identity (a redelivery or a re-publish is the same row).
+      return [{ id: sha256(msg.data).slice(0, 32), key: asText(user), timeMs, values: {} }];
+    },
+  },
+  windowS: 60,
+  configurable: true,
+  aggregates: [{ column: 'event_count', fn: 'count' }],
+  table: { name: 'user_event_counts', time: 'window_start', cluster: ['user_pseudo_id'] },
+  row: (key, start, end, a) => ({ row_id: `${start}~${key}`, user_pseudo_id: key, event_count: a['event_count']!, window_start: iso(start), window_end: iso(end) }),
+});

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { GcsObjectStore } from '../../../shared/platform/gcs-object-store.js';
+import { testConfig } from '../../support/fixtures.js';
+import { expandFormat, fitPlate, normalizePlate, pickPlate, resolvePlateFormats, type TextDetection } from '../../../shared/fines/plate.js';
+import { ObjectAccessDenied } from '../../../shared/fines/ports.js';
+
+const box = (x0: number, y0: number, x1: number, y1: number) => ({ x0, y0, x1, y1 });
+
+describe('plates of any country, normalised', () => {
+  it.each([
+    ['CCC 444', 'se', 'CCC444'], // the course's Swedish sample
+    ['B-MW 1234', 'de', 'BMW1234'], // German, with the dash
+    ['M·AB 123', 'de', 'MAB123'],
+    ['0000 BBB', 'es', '0000BBB'], // Spanish
+    ['AB12 CDE', 'uk', 'AB12CDE'],
+    ['AB-123-CD', 'fr', 'AB123CD'],
+    ['12-BDF-3', 'nl', '12BDF3'], // Dutch sidecodes carry no vowels
+    ['7ABC123', 'us-ca', '7ABC123'],
+    ['KXT 4821', 'us-ny', 'KXT4821'],
+    ['WA 12345', 'pl', 'WA12345'],
+  ])('%s (%s) is %s and fits its country', (printed, formats, plate) => {
+    expect(normalizePlate(printed)).toBe(plate);
+    expect(fitPlate(printed, [formats])).toEqual({ plate, corrected: false, formatMatch: true });
+  });
+
+  it('a plate outside the expected formats is still read, flagged as not matching', () => {
+    expect(fitPlate('CCC 444', ['us-ny'])).toEqual({ plate: 'CCC444', corrected: false, formatMatch: false });
+    // no expected formats: any 2–8 letters and digits
+    expect(fitPlate('CCC 444', [])).toEqual({ plate: 'CCC444', corrected: false, formatMatch: true });
+    expect(fitPlate('X', [])).toBeNull();
+    expect(fitPlate('ABCDEFGHI', [])).toBeNull();
+  });
+
+  it('look-alikes are swapped by the expected format, position by position', () => {
+    expect(fitPlate('CCC 4A4', ['se'])).toEqual({ plate: 'CCC444', corrected: true, formatMatch: true });
+    expect(fitPlate('0000 8BB', ['es'])).toEqual({ plate: '0000BBB', corrected: true, formatMatch: true });
+    expect(fitPlate('AB-1Z3-CD', ['fr'])).toEqual({ plate: 'AB123CD', corrected: true, formatMatch: true });
+  });
+
+  it('letters a country does not issue: read as their look-alike, or else outside the format', () => {
+    expect(fitPlate('GZ01 CIN', ['uk'])).toEqual({ plate: 'GZ01CJN', corrected: true, formatMatch: true }); // no I on British plates
+    expect(fitPlate('12-ABC-3', ['nl'])).toMatchObject({ formatMatch: false }); // no vowels on Dutch ones, and A looks like no consonant
+    expect(fitPlate('1234 BOB', ['es'])).toEqual({ plate: '1234BDB', corrected: true, formatMatch: true }); // Spanish: consonants only
+    // a template alone, or a preset without such a rule, accepts every letter
+    expect(fitPlate('GZ01 CIN', ['LLDDLLL'])).toEqual({ plate: 'GZ01CIN', corrected: false, formatMatch: true });
+    expect(fitPlate('ABC 1234', ['us-ny'])).toEqual({ plate: 'ABC1234', corrected: false, formatMatch: true });
+    // two presets with the same pattern: a letter is refused only if both refuse it
+    expect(fitPlate('GZ01 CIN', ['uk', 'LLDDLLL'])).toMatchObject({ plate: 'GZ01CIN', formatMatch: true });
+  });
+
+  it('repairs a doubled character or a stray end glyph only when asked (the local OCR does)', () => {
+    expect(fitPlate('GMGO0742', ['us-ny'])).toMatchObject({ formatMatch: false });
+    expect(fitPlate('GMGO0742', ['us-ny'], { repairExtra: true })).toEqual({ plate: 'GMG0742', corrected: true, formatMatch: true });
+    expect(fitPlate('E0000BBB', ['es'], { repairExtra: true })).toEqual({ plate: '0000BBB', corrected: true, formatMatch: true });
+  });
+
+  it('formats: presets and L/D/A templates with repeats; malformed ones are refused', () => {
+    expect(expandFormat('L{1,2}D')).toEqual(['LD', 'LLD']);
+    expect(resolvePlateFormats(['de'])).toContain('LLLLDDDD');
+    expect(resolvePlateFormats(['LLDDLLL', 'se'])).toEqual(['LLDDLLL', 'LLLDDD', 'LLLDDL']);
+    expect(() => expandFormat('XYZ')).toThrow(/L \(letter\), D \(digit\), A/);
+    expect(() => testConfig({ SPEEDCAM_PLATE_FORMATS: 'narnia' })).toThrow(/SPEEDCAM_PLATE_FORMATS.*preset: us-ny/);
+    expect(testConfig({ SPEEDCAM_PLATE_FORMATS: 'se, de' }).radars.values().next().value!.plateFormats).toEqual(['se', 'de']);
+  });
+
+  it('among texts, picks the plate: mixed letters and digits, the tallest, fitting the radar\'s formats', () => {
+    // As Vision answers for the course's Swedish photo: the plate split in two words, a dealer's URL
+    // and the car's badge beside it.
+    const texts: TextDetection[] = [
+      { text: 'TESLA', confidence: 0.95, box: box(530, 600, 700, 640) },
+      { text: 'CCC', confidence: 0.97, box: box(497, 640, 620, 700) },
+      { text: '444', confidence: 0.96, box: box(636, 640, 760, 700) },
+      { text: 'TESLA.COM', confidence: 0.9, box: box(540, 700, 690, 715) },
+      { text: 'DUAL', confidence: 0.9, box: box(900, 725, 945, 735) },
+    ];
+    expect(pickPlate(texts, ['se'])).toMatchObject({ plate: 'CCC444', formatMatch: true, confidence: 0.96 });
+    // a radar in New York still reads it, flagged as outside its formats
+    expect(pickPlate(texts, ['us-ny'])).toMatchObject({ plate: 'CCC444', formatMatch: false });
+  });
+});
+
+describe('Cloud Storage adapter: preconditions and permissions', () => {
+  function fakeStorage(behaviour: { save?: () => Promise<unknown>; download?: () => Promise<[Buffer]> }) {
+    const calls: { name: string; opts: unknown }[] = [];
+    const storage = {
+      bucket: (b: string) => ({
+        file: (name: string) => ({
+          save: async (_bytes: Buffer, opts: unknown) => {
+            calls.push({ name: `${b}/${name}`, opts });
+            return behaviour.save?.();
+          },
+          download: async () => behaviour.download?.() ?? [Buffer.from('x')],
+        }),
+      }),
+    };
+    return { store: new GcsObjectStore(storage as never), calls };
+  }
+  const err = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
+
+  it('creates evidence with ifGenerationMatch 0; a 412 means it already exists', async () => {
+    const ok = fakeStorage({});
+    expect(await ok.store.create('gs://evidence-b/r/F1.png', Buffer.from('png'), { contentType: 'image/png', metadata: { sha256: 'abc' } })).toBe('created');
+    expect(ok.calls[0]).toEqual({ name: 'evidence-b/r/F1.png', opts: expect.objectContaining({ preconditionOpts: { ifGenerationMatch: 0 }, contentType: 'image/png', metadata: { metadata: { sha256: 'abc' } } }) });
+    const exists = fakeStorage({ save: () => Promise.reject(err(412)) });
+    expect(await exists.store.create('gs://evidence-b/r/F1.png', Buffer.from('png'), { contentType: 'image/png' })).toBe('exists');
+  });
+
+  it('403 is access denied (permanent), 404 is no object, 503 is thrown as it is (transient)', async () => {
+    await expect(fakeStorage({ download: () => Promise.reject(err(403)) }).store.get('gs://captures-b/a.jpg')).rejects.toBeInstanceOf(ObjectAccessDenied);
+    await expect(fakeStorage({ save: () => Promise.reject(err(403)) }).store.create('gs://evidence-b/a.png', Buffer.alloc(1), { contentType: 'image/png' })).rejects.toBeInstanceOf(ObjectAccessDenied);
+    expect(await fakeStorage({ download: () => Promise.reject(err(404)) }).store.get('gs://captures-b/a.jpg')).toBeNull();
+    await expect(fakeStorage({ download: () => Promise.reject(err(503)) }).store.get('gs://captures-b/a.jpg')).rejects.toMatchObject({ code: 503 });
+  });
+});

@@ -1,0 +1,87 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The import rule of shared/, read from the source files:
+ * - core/ (config-free helpers: clock, logger, faults, ids, hashing, the payload prelude, the message
+ *   envelope) imports nothing of ours outside core/;
+ * - export/ (the flush loop, the exporter and warehouse ports) and dead-letters/ import core/ and
+ *   config.ts; dead-letters/ may also use export/'s ports;
+ * - a product (speed/, fines/, windows/, registrations/) imports its own folder, core/, dead-letters/,
+ *   export/ and config.ts: never another product, never platform/, never the runtime;
+ * - platform/ holds the adapters: each implements a product's or export/'s port, so it may import
+ *   those, but never the runtime;
+ * - config.ts reads the declarations it validates (products' settings), never platform/ or the runtime;
+ * - runtime.ts wires everything and may import anything.
+ * functions/ reach shared/ through the runtime, config.ts, the message envelope and the pipelines' declarations.
+ */
+const PRODUCTS = ['speed', 'fines', 'windows', 'registrations'];
+const ALLOWED: Record<string, readonly string[]> = {
+  core: ['core'],
+  export: ['export', 'core', 'config'],
+  'dead-letters': ['dead-letters', 'core', 'export', 'config'],
+  ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'core', 'dead-letters', 'export', 'config']])),
+  platform: ['platform', 'core', 'dead-letters', 'export', 'config', ...PRODUCTS],
+  config: ['config', 'core', ...PRODUCTS],
+  runtime: ['runtime', 'config', 'core', 'dead-letters', 'export', 'platform', ...PRODUCTS],
+};
+
+/** shared/<folder>/… → folder; shared/config.ts → config; shared/runtime.ts → runtime; outside shared/ → null. */
+export function part(file: string): string | null {
+  const rel = relative(resolve('shared'), resolve(file)).split(/[\\/]/);
+  if (rel[0] === '..') return null;
+  return rel.length === 1 ? rel[0]!.replace(/\.ts$/, '') : rel[0]!;
+}
+
+/** The folders a file imports from against the rule: each "from → to (specifier)" that breaks it. */
+export function violations(file: string, source: string): string[] {
+  const from = part(file);
+  if (from === null) return [];
+  const allowed = ALLOWED[from];
+  if (!allowed) return [`${file}: shared/${from} is in no rule; add it to the layout test`];
+  return ts
+    .preProcessFile(source, true, true)
+    .importedFiles.map((i) => i.fileName)
+    .filter((spec) => spec.startsWith('.'))
+    .flatMap((spec) => {
+      const to = part(join(dirname(file), spec.replace(/\.js$/, '.ts')));
+      return to !== null && !allowed.includes(to) ? [`${file}: ${from} → ${to} (${spec})`] : [];
+    });
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('the layout of shared/', () => {
+  it('no module imports a sibling product, platform/ or the runtime except as the rule above says', () => {
+    const files = tsFiles('shared');
+    expect(files.length).toBeGreaterThan(40);
+    expect(files.flatMap((f) => violations(f, readFileSync(f, 'utf8')))).toEqual([]);
+  });
+
+  it('the check sees a break of the rule (a product reaching into another, core reaching out, a product into platform)', () => {
+    expect(violations('shared/speed/x.ts', "import { issueFine } from '../fines/fine.js';")).toEqual(['shared/speed/x.ts: speed → fines (../fines/fine.js)']);
+    expect(violations('shared/core/x.ts', "import type { Config } from '../config.js';")).toHaveLength(1);
+    expect(violations('shared/windows/pipelines/x.ts', "export { a } from '../../platform/firestore/window-store.js';")).toHaveLength(1);
+    expect(violations('shared/fines/x.ts', "import { z } from 'zod';\nimport { Rejection } from '../core/rejection.js';")).toEqual([]);
+  });
+
+  it('function modules reach shared/ through the runtime, the message envelope and the declarations', () => {
+    const reach = tsFiles('functions').flatMap((f) =>
+      ts
+        .preProcessFile(readFileSync(f, 'utf8'), true, true)
+        .importedFiles.map((i) => relative(resolve('.'), resolve(dirname(f), i.fileName)))
+        .filter((p) => p.startsWith('shared/')),
+    );
+    // fines/index.ts imports the fine module only to load its image code at start, not on the first delivery.
+    expect(new Set(reach)).toEqual(
+      new Set(['shared/runtime.js', 'shared/config.js', 'shared/core/pubsub-message.js', 'shared/windows/pipelines/index.js', 'shared/fines/fine.js']),
+    );
+  });
+});
