@@ -128,7 +128,7 @@ program
     process.stdout.write('\nspeedcam demo summary\n' + formatSummary(summary) + '\n');
     process.stdout.write(`(also in ${resolve(o.dataDir, 'demo-summary.json')})\n`);
     if (!ok) {
-      process.stderr.write('demo incomplete: not every passage was decided and exported in time; see .speedcam/stack.log\n');
+      process.stderr.write(`demo incomplete: not every passage was decided and exported in time; see ${resolve(o.dataDir, 'stack.log')}\n`);
       process.exitCode = 1;
     }
   });

@@ -50,8 +50,7 @@ resource "google_pubsub_subscription" "push" {
   }
 
   push_config {
-    # The topic path lets the functions-framework turn the push body into the CloudEvent the handler takes
-    # (the local stack posts to the same path).
+    # The topic path matches what the local stack posts to; functions/push.ts decodes the push body itself.
     push_endpoint = "${google_cloudfunctions2_function.functions[each.key].service_config[0].uri}/projects/${var.project_id}/topics/${google_pubsub_topic.topics[each.value.trigger].name}"
     oidc_token {
       service_account_email = google_service_account.functions[each.key].email

@@ -15,7 +15,7 @@ variable "name_prefix" {
   default     = "speedcam"
   validation {
     # The longest derived id is a service account, <prefix>-registrations, and those are at most 30
-    # characters of [a-z0-9-], starting with a letter and not ending with '-' (test/unit/deploy.test.ts
+    # characters of [a-z0-9-], starting with a letter and not ending with '-' (test/unit/deploy/deploy.test.ts
     # derives every id from the longest prefix this allows).
     condition     = can(regex("^[a-z]([a-z0-9-]{0,14}[a-z0-9])?$", var.name_prefix))
     error_message = "name_prefix: 1-16 lower-case letters, digits or '-', starting with a letter, not ending with '-'."

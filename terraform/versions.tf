@@ -3,7 +3,7 @@ terraform {
   required_providers {
     google = {
       source = "hashicorp/google"
-      # Checked offline against hashicorp/google 6.50's schema (@cdktf/provider-google 16.12.1, test/unit/terraform-schema.test.ts);
+      # Checked offline against hashicorp/google 6.50's schema (@cdktf/provider-google 16.12.1, test/unit/deploy/terraform-schema.test.ts);
       # 7.x changes defaults and removes attributes: raise this bound only after re-running that check against 7.x.
       version = ">= 6.0, < 7.0"
     }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The import rule of shared/, read from the source files:
- * - core/ (config-free helpers: clock, logger, faults, ids, hashing, the payload prelude, the message
+ * - core/ (config-free helpers: clock, logger, faults, hashing, the payload prelude, the message
  *   envelope) imports nothing of ours outside core/;
  * - export/ (the flush loop, the exporter and warehouse ports) and dead-letters/ import core/ and
  *   config.ts; dead-letters/ may also use export/'s ports;
