@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './options.js';
 import sharp from 'sharp';
 import { ensureFonts } from '../shared/fines/fonts.js';
 
@@ -138,19 +138,12 @@ async function photo(s: Style, r: R) {
   return { jpeg, printed, colour: colour.name, font, width: W, height: H, plateWidthPx: plateW, tilt: Math.round(tilt * 10) / 10, blur: Math.round(blur * 100) / 100, noise: Math.round(noise * 10) / 10, quality, plateBox };
 }
 
-const { values } = parseArgs({
-  options: {
-    out: { type: 'string', default: 'test/fixtures/plates' },
-    per: { type: 'string', default: '20' },
-    seed: { type: 'string', default: '4242' },
-    // alternate: half tune, half held out (the first set); tune or holdout: the whole set is one of them
-    split: { type: 'string', default: 'alternate' },
-  },
-});
-if (!['alternate', 'tune', 'holdout'].includes(values.split!)) throw new Error(`--split: alternate, tune or holdout, not ${values.split}`);
+// --split alternate: half tune, half held out (the first set); tune or holdout: the whole set is one of them
+const values = benchArgs({ out: 'test/fixtures/plates', per: '20', seed: '4242', split: 'alternate' });
+if (!['alternate', 'tune', 'holdout'].includes(values.split)) throw new Error(`--split: alternate, tune or holdout, not ${values.split}`);
 let seed = Number(values.seed);
 const random: R = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
-const out = values.out!;
+const out = values.out;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const manifest: Record<string, unknown>[] = [];

@@ -19,7 +19,7 @@ import { plateId } from '../cli/generators/plates.js';
  * - `--photo file:PLATE:formats` (repeatable): any other photo, e.g. the course's sample photo, whose
  *   licence keeps it out of the repository.
  * A read is flagged for review as the fine path flags it: confidence below SPEEDCAM_PLATE_REVIEW_BELOW
- * (0.6) or outside the expected formats. `wrong_unflagged` is what matters most: a wrong plate that
+ * (default 0.9 for the local OCR) or outside the expected formats. `wrong_unflagged` is what matters most: a wrong plate that
  * would be issued unchecked.
  */
 const { values } = parseArgs({
