@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { benchArgs, STACK_OPTIONS } from './options.js';
@@ -311,6 +311,11 @@ try {
 } finally {
   stopCrashing = true;
   await stack.stop();
+}
+// A temporary data directory goes when the run was clean; after differences its logs are what to read.
+if (!args['data-dir']) {
+  if (process.exitCode) log(`logs and warehouse kept in ${dataDir}`);
+  else rmSync(dataDir, { recursive: true, force: true });
 }
 // Clients of the stack's own (tick publisher) may keep the event loop alive: everything is stopped.
 process.exit(process.exitCode ?? 0);
