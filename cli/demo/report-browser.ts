@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -13,6 +13,8 @@ export function hasChromium(): boolean {
  * the page, saves a full-page screenshot, and returns the console errors seen.
  */
 export async function openInChromium(file: string, screenshot: string, check: (page: Page) => Promise<void> = async () => {}): Promise<string[]> {
+  // Loaded here: playwright-core is a development dependency, and the CLI must start without it.
+  const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

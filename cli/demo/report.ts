@@ -81,7 +81,15 @@ export async function writeReport(
   writeFileSync(file, renderReport(data));
   if (!hasChromium()) return { file, screenshot: null };
   const screenshot = join(dir, 'screenshot.png');
-  const errors = await openInChromium(file, screenshot);
+  const errors = await openInChromium(file, screenshot).catch((err: unknown) => {
+    // Installed without development dependencies: the report stands without its screenshot.
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    return null;
+  });
+  if (errors === null) {
+    opts.log('report: no screenshot (playwright-core, a development dependency, is not installed)');
+    return { file, screenshot: null };
+  }
   if (errors.length > 0) opts.log(`report: Chromium reported ${errors.length} console error(s): ${errors[0]}`);
   return { file, screenshot };
 }
