@@ -30,7 +30,19 @@ interface Slot {
   target: string | null;
   inFlight: number;
   busySince: number;
+  /** billed up to here: the last busy period's end rounded up to 100 ms */
+  billedUntil: number;
   load: InstanceLoad;
+}
+
+/**
+ * The billable instance time of a busy period [start, end): rounded up to 100 ms, as Cloud Run bills it,
+ * without billing again what the previous period's rounding already covered (an instance is billed at
+ * most once for any moment, so its billed time never exceeds its lifetime).
+ */
+export function billBusyPeriod(start: number, end: number, billedUntil: number): { billedMs: number; billedUntil: number } {
+  const roundedEnd = start + Math.ceil((end - start) / 100) * 100;
+  return { billedMs: Math.max(0, roundedEnd - Math.max(start, billedUntil)), billedUntil: Math.max(billedUntil, roundedEnd) };
 }
 
 /**
@@ -55,6 +67,7 @@ export async function startDispatcher(opts: {
     target: null,
     inFlight: 0,
     busySince: 0,
+    billedUntil: 0,
     load: { requests: 0, failed: 0, busyMs: 0, busyRoundedMs: 0, maxInFlight: 0, durationsMs: [] },
   }));
   const waiting: ((i: number) => void)[] = [];
@@ -100,9 +113,11 @@ export async function startDispatcher(opts: {
   const end = (i: number) => {
     const s = slots[i]!;
     if (--s.inFlight === 0) {
-      const busy = now() - s.busySince;
-      s.load.busyMs += busy;
-      s.load.busyRoundedMs += Math.ceil(busy / 100) * 100;
+      const t = now();
+      s.load.busyMs += t - s.busySince;
+      const bill = billBusyPeriod(s.busySince, t, s.billedUntil);
+      s.load.busyRoundedMs += bill.billedMs;
+      s.billedUntil = bill.billedUntil;
     }
     drain();
   };
@@ -176,7 +191,7 @@ export async function startDispatcher(opts: {
         ...s.load,
         durationsMs: [...s.load.durationsMs],
         busyMs: s.load.busyMs + (s.inFlight > 0 ? t - s.busySince : 0),
-        busyRoundedMs: s.load.busyRoundedMs + (s.inFlight > 0 ? Math.ceil((t - s.busySince) / 100) * 100 : 0),
+        busyRoundedMs: s.load.busyRoundedMs + (s.inFlight > 0 ? billBusyPeriod(s.busySince, t, s.billedUntil).billedMs : 0),
       }));
     },
     async close() {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDispatcher, type Dispatcher } from '../../../cli/dispatcher.js';
+import { billBusyPeriod, startDispatcher, type Dispatcher } from '../../../cli/dispatcher.js';
 
 /** Instances as tiny HTTP servers on 127.0.0.1 that answer with their name, after `holdMs`. */
 async function instance(name: string, holdMs = 0): Promise<{ url: string; server: Server; seen: number }> {
@@ -65,14 +65,37 @@ describe('dispatcher (Cloud Run load balancing, locally)', () => {
     track(serverCloser(x.server));
     const d = track(await startDispatcher({ port: 0, instances: 1, concurrency: 2 }));
     d.up(0, x.url);
+    const started = performance.now();
     const got = await Promise.all(Array.from({ length: 6 }, () => post(d)));
     expect(got.map((g) => g.body)).toEqual(Array(6).fill('slow'));
     const [load] = d.load();
     expect(load!.maxInFlight).toBe(2);
     expect(load!.requests).toBe(6);
     expect(load!.busyMs).toBeGreaterThan(0);
-    // every busy period is billed rounded up to 100 ms
-    expect(load!.busyRoundedMs % 100).toBe(0);
+    // every busy period is billed rounded up to 100 ms, never more than the instance's time
     expect(load!.busyRoundedMs).toBeGreaterThanOrEqual(load!.busyMs);
+    expect(load!.busyRoundedMs).toBeLessThanOrEqual(performance.now() - started + 100);
+  });
+
+  it('bills a busy period rounded up to 100 ms, and a moment only once', () => {
+    let until = 0;
+    const bill = (start: number, end: number) => {
+      const b = billBusyPeriod(start, end, until);
+      until = b.billedUntil;
+      return b.billedMs;
+    };
+    expect(bill(0, 30)).toBe(100);
+    // starts inside the first period's rounding: billed from 100 to its own rounded end, 150
+    expect(bill(50, 80)).toBe(50);
+    expect(bill(110, 140)).toBe(60);
+    // inside what is billed already: only its own rounding beyond it (130 + 100 = 230, billed to 210)
+    expect(bill(130, 140)).toBe(20);
+    expect(bill(1000, 1001)).toBe(100);
+    // 20 requests of 30 ms, 50 ms apart, one at a time: 1 s of traffic billed as 1 s plus the last rounding
+    // (each rounded on its own: 2 s)
+    until = 0;
+    let total = 0;
+    for (let i = 0; i < 20; i++) total += bill(i * 50, i * 50 + 30);
+    expect(total).toBe(1050);
   });
 });
