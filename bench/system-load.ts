@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     const results = [];
-    for (const rate of RATES) results.push(await runRate(rate, { pubsub: pubsub.host, firestore: firestore.host }, await port(args['functions-port'])));
+    for (const rate of RATES) results.push(await runRate(rate, { pubsub: pubsub.host, firestore: firestore.host }, Number(args['functions-port']) || 0));
     const rows: string[] = [];
     rows.push(`| function (vCPU, memory, concurrency) | ${results.map((r) => `${r.rate}×: requests/s · CPU ms/request · busy fraction · Firestore ops/request · $/month (requests + instance + Firestore)`).join(' | ')} |`);
     rows.push(`| --- | ${results.map(() => '---').join(' | ')} |`);

@@ -10,7 +10,7 @@ import { createLogger, parseSeverity } from '../shared/core/logger.js';
 import { createRuntime, setRuntime, type Runtime, type RuntimeOverrides } from '../shared/runtime.js';
 import { startCarsApi, type CarsApi } from './cars-api.js';
 import type { DispatchStrategy } from './dispatcher.js';
-import { ensureEmulator, freePort, type Emulator } from './emulators.js';
+import { ensureEmulator, type Emulator } from './emulators.js';
 import { startInstancePool, type InstancePool, type InstanceStats } from './instance-pool.js';
 import { startPushRelay } from './push-relay.js';
 
@@ -169,7 +169,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const base = opts.functionsPort ?? 8090;
     let port = base;
     for (const spec of FUNCTIONS) {
-      const p = base === 0 ? await freePort() : port++;
+      // 0: the system picks a free port as the server listens (asking for one first and listening on it
+      // after races with every other socket the machine opens meanwhile).
+      const p = base === 0 ? 0 : port++;
       if (!served.includes(spec)) continue;
       const size = counts.get(spec.entryPoint);
       if (size !== undefined) {
@@ -187,7 +189,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         server.listen(p, '127.0.0.1', () => res());
       });
       servers.push(server);
-      functions[spec.entryPoint] = `http://127.0.0.1:${p}`;
+      const address = server.address();
+      functions[spec.entryPoint] = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : p}`;
     }
 
     await provisionPubSub(new PubSub({ projectId: project }), config, project);
