@@ -1,4 +1,4 @@
-import { TOPICS, type Config, type TopicKey } from '../shared/config.js';
+import { FLUSH_TIMEOUT_S, TOPICS, type Config, type TopicKey } from '../shared/config.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 
 
@@ -62,7 +62,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
   // Streaming inserts need bigquery.tables.updateData on the dataset and run no jobs: no bigquery.jobUser.
-  declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: 300, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
+  declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: FLUSH_TIMEOUT_S, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
 ];
 
 /** The Cloud Build service account's id suffix: it builds every function and holds only the build roles. */

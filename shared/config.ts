@@ -57,6 +57,9 @@ const CORE_TOPICS = [
 /** Every topic: those above and each window pipeline's own (declared with the pipeline). */
 export const TOPICS: readonly (TopicDeclaration & { key: TopicKey })[] = [...CORE_TOPICS, ...WINDOW_PIPELINES.flatMap((p) => (p.input.kind === 'topic' ? [p.input.topic] : []))];
 
+/** The flush function's timeout (functions/catalog.ts deploys it): a flush run never holds its lease longer. */
+export const FLUSH_TIMEOUT_S = 300;
+
 export type TopicKey = (typeof CORE_TOPICS)[number]['key'] | PipelineTopicKey;
 /** topic names by key (TOPIC_* renames them) */
 export type Topics = Record<TopicKey, string>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config.js';
+import { FLUSH_TIMEOUT_S, type Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
@@ -62,8 +62,8 @@ export interface FlushOptions {
 
 /** Pages per exporter per run: bounded work, the watermark carries the rest to the next run. */
 const MAX_PAGES = 4;
-/** The flush function's timeout (terraform/functions.json): no run holds the lease longer. */
-const FLUSH_TIMEOUT_MS = 300_000;
+/** The flush function's timeout, as deployed: no run holds the lease longer. */
+const FLUSH_TIMEOUT_MS = FLUSH_TIMEOUT_S * 1000;
 /** A running flush stops this long before its timeout. */
 const LEASE_SAFETY_MS = 10_000;
 
