@@ -140,12 +140,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       SPEEDCAM_OBJECTS: 'local',
       SPEEDCAM_OBJECTS_DIR: join(dataDir, 'objects'),
       SPEEDCAM_OCR: 'tesseract',
+      // The stack is local by definition: photos may come from 127.0.0.1 (its own cars API, or one the user
+      // runs there and names in SPEEDCAM_CARS_API), unless the user set the variable.
+      SPEEDCAM_PHOTO_ALLOW_LOOPBACK: process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] ?? 'true',
       ...opts.env,
     });
     // The radar generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.
     if (opts.carsApi !== false && !process.env['SPEEDCAM_CARS_API']) {
       carsApi = await startCarsApi({ port: opts.carsApi ?? 0 });
-      Object.assign(process.env, { SPEEDCAM_CARS_API: carsApi.url, SPEEDCAM_PHOTO_ALLOW_LOOPBACK: process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] ?? 'true' });
+      process.env['SPEEDCAM_CARS_API'] = carsApi.url;
     }
     const config = loadConfig(process.env);
     const logPath = join(dataDir, 'stack.log');

@@ -1,4 +1,8 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, type Dirent } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { createLogger } from '../../../shared/core/logger.js';
 import { clickRow, randomUserResponse } from '../../../cli/generators/events.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
@@ -96,9 +100,36 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
 
   it('a speeding message whose ids try to escape the buckets gives a fine with safe object names', async () => {
     const w = testWorld({}, { ocr: { detect: async () => [] } });
-    const body = { passage_id: '../../x\u0000y', radar_id: '../../etc', vehicle_id: 'a/../../b', avg_speed: 80, speed_limit: 40, coordinates: [40.76, -73.97], is_Ticketed: true, license_plate: null, image_uri: null, first_seen: ts(w.clock.now()), last_seen: ts(w.clock.now()) };
+    const dir = w.config.objects.kind === 'local' ? resolve(w.config.objects.dir) : '';
+    expect(dir).not.toBe('');
+    // A real photo, so that the fine stores its analysed photo through the real path (sharp, the object store).
+    let x = 11;
+    const { image } = await renderCapturePhoto('KXT4821', () => (x = (x * 48271) % 2147483647) / 2147483647, 'jpeg');
+    const capture = join(dir, w.config.buckets.captures, 'cam', 'photo.jpg');
+    mkdirSync(dirname(capture), { recursive: true });
+    writeFileSync(capture, image);
+    const body = {
+      passage_id: '../../x\u0000y', radar_id: '../../etc', vehicle_id: 'a/../../b', avg_speed: 80, speed_limit: 40, coordinates: [40.76, -73.97],
+      is_Ticketed: true, license_plate: null, image_uri: `gs://${w.config.buckets.captures}/cam/photo.jpg`,
+      first_seen: ts(w.clock.now()), last_seen: ts(w.clock.now()),
+    };
     const fine = (await w.rt.fines.handle(inbound(JSON.stringify(body))))!;
-    expect(fine.review_reason).toBe('photo_missing');
     expect(fine.fine_id).toMatch(/^F[0-9A-F]{19}$/);
+    expect(fine.photo_source).toBe('image_uri');
+    expect(fine.review_reason).toBe('plate_not_read');
+    // the radar id became one plain segment inside the evidence bucket
+    const evidence = join(dir, w.config.buckets.evidence, '.._.._etc', `${fine.fine_id}.png`);
+    expect(fine.image_uri).toBe(`gs://${w.config.buckets.evidence}/.._.._etc/${fine.fine_id}.png`);
+    expect(fine.image_url).toBe(pathToFileURL(evidence).href);
+    expect(readFileSync(evidence).subarray(1, 4).toString()).toBe('PNG');
+    // nothing was written outside the two buckets' own folders, nor under a name from the hostile ids
+    const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
+      .filter((d) => d.isFile())
+      .map((d) => relative(dir, join(d.parentPath, d.name)));
+    expect(files.filter((f) => !f.endsWith('.metadata.json')).sort()).toEqual(
+      [join(w.config.buckets.captures, 'cam', 'photo.jpg'), join(w.config.buckets.evidence, '.._.._etc', `${fine.fine_id}.png`)].sort(),
+    );
+    expect(existsSync(resolve(dir, w.config.buckets.evidence, '../../etc'))).toBe(false);
+    expect(existsSync(resolve(dir, '../etc'))).toBe(false);
   });
 });

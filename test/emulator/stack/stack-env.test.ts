@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCarsApi, type CarsApi } from '../../../cli/cars-api.js';
 import { clickRow, transactionMessage } from '../../../cli/generators/events.js';
+import { sectionPoints, spotSpeedMessage } from '../../../cli/generators/traffic.js';
 import type { Stack, StackOptions } from '../../../cli/stack.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { stackOnTestEmulators } from '../../support/fixtures.js';
@@ -20,6 +22,9 @@ const build = resolve('.speedcam', `build-${randomUUID().slice(0, 8)}`);
 let stack: Stack | undefined;
 let ps: PubSub | undefined;
 let dataDir: string;
+/** the user's own cars API on 127.0.0.1, named in SPEEDCAM_CARS_API: the stack starts none of its own */
+let usersCarsApi: CarsApi | undefined;
+const loopbackBefore = process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'];
 
 beforeAll(async () => {
   const at = stackOnTestEmulators();
@@ -28,14 +33,21 @@ beforeAll(async () => {
   // as a shell would: in the environment of the stack's process, not in its options
   process.env['SPEEDCAM_PIPELINES'] = JSON.stringify({ transactions: { window_s: 10, lateness_s: 2 }, clicks: { window_s: 20, lateness_s: 2 } });
   dataDir = mkdtempSync(join(tmpdir(), 'speedcam-env-'));
+  usersCarsApi = await startCarsApi({ port: 0 });
+  process.env['SPEEDCAM_CARS_API'] = usersCarsApi.url;
+  delete process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'];
   stack = await startStack({ ...at, flushIntervalMs: 1000, dataDir, isolate: ['transactions'], echoSeverity: 'ERROR' });
   ps = new PubSub({ projectId: at.project });
 }, 180_000);
 
 afterAll(async () => {
   delete process.env['SPEEDCAM_PIPELINES'];
+  delete process.env['SPEEDCAM_CARS_API'];
+  if (loopbackBefore === undefined) delete process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'];
+  else process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] = loopbackBefore;
   await ps?.close();
   await stack?.stop();
+  await usersCarsApi?.close();
   rmSync(build, { recursive: true, force: true });
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -68,5 +80,36 @@ describe('npm run stack', () => {
       },
       { timeout: 90_000, interval: 1000 },
     );
+  }, 120_000);
+
+  it('reads fines\' photos from the user\'s own cars API on 127.0.0.1 (loopback allowed whenever the stack runs)', async () => {
+    const s = stack!;
+    expect(s.info.carsApi).toBe(usersCarsApi!.url);
+    expect(s.runtime.config.photos.fetch.allowLoopback).toBe(true);
+    const radar = s.runtime.config.radars.get(s.runtime.config.defaultRadarId)!;
+    const vehicleId = `Own${randomUUID().slice(0, 6)}`;
+    // 80 km/h at every point: fined; seed format, so the only photo source is the cars API
+    await Promise.all(
+      sectionPoints(radar.entry, radar.exit, 10).map((p) =>
+        ps!.topic(s.info.topics.vehicleObservations).publishMessage({ data: Buffer.from(spotSpeedMessage(vehicleId, 80, p)) }),
+      ),
+    );
+    await vi.waitFor(
+      async () => {
+        const wh = await DuckDbWarehouse.open(s.info.warehouse, { readOnly: true });
+        try {
+          const rows = await wh.query(`SELECT photo_source, review_reason, image_url FROM speedcam.fined_vehicles WHERE vehicle_id = '${vehicleId}'`);
+          expect(rows).toHaveLength(1);
+          expect(rows[0]!['photo_source']).toBe('cars_api');
+          // a blocked loopback address would have issued it without a photo, flagged photo_forbidden
+          expect(String(rows[0]!['review_reason'] ?? '')).not.toMatch(/^photo_/);
+          expect(String(rows[0]!['image_url'])).toMatch(/^file:\/\//);
+        } finally {
+          await wh.close();
+        }
+      },
+      { timeout: 90_000, interval: 1000 },
+    );
+    expect(usersCarsApi!.requests.some((r) => r.vehicleId === vehicleId)).toBe(true);
   }, 120_000);
 });
