@@ -7,15 +7,17 @@ import type { WindowPipelineDeclaration } from '../../../shared/windows/declarat
 import { resolvePipeline, type WindowPipeline } from '../../../shared/windows/pipeline.js';
 import { inbound, testConfig } from '../../support/fixtures.js';
 
-/**
- * The README's worked example ("Adding a window pipeline"), taken from the README itself: the code a
- * newcomer copies is the code under test.
- */
-function readmeExample(): string {
-  const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('**Adding a window pipeline, worked example**'));
-  const block = /```ts\n([\s\S]*?)```/.exec(section);
-  if (!block) throw new Error('the README has no worked pipeline example');
+/** Where the worked example lives: the code a newcomer copies is the code under test. */
+const EXAMPLE_DOC = 'docs/architecture.md';
+const EXAMPLE_HEADING = '## Adding a window pipeline: a worked example';
+
+/** The worked example ("Adding a window pipeline"), taken from its page in docs/. */
+function docExample(): string {
+  const doc = readFileSync(EXAMPLE_DOC, 'utf8');
+  const at = doc.indexOf(EXAMPLE_HEADING);
+  if (at < 0) throw new Error(`${EXAMPLE_DOC} has no section "${EXAMPLE_HEADING}"`);
+  const block = /```ts\n([\s\S]*?)```/.exec(doc.slice(at));
+  if (!block) throw new Error(`${EXAMPLE_DOC} has no worked pipeline example`);
   return block[1]!.replace(/^ {3}/gm, '');
 }
 
@@ -32,7 +34,7 @@ beforeAll(async () => {
       `import { Rejection } from ${from('shared/core/rejection.ts')};`,
       `import { defineWindowPipeline } from ${from('shared/windows/declaration.ts')};`,
       `import { eventTimeOf } from ${from('shared/windows/event-time.ts')};`,
-      readmeExample(),
+      docExample(),
     ].join('\n'),
   );
   const { pageViews } = (await import(file)) as { pageViews: WindowPipelineDeclaration };
@@ -40,7 +42,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('a declared window pipeline (the README example)', () => {
+describe('a declared window pipeline (the worked example in docs/architecture.md)', () => {
   it('is resolved with the defaults: its topic, publish time, a 5-minute window, the table it declares', () => {
     expect(p).toMatchObject({ name: 'pageviews', inputTopic: 'page-views', window: { kind: 'fixed', sizeMs: 300_000 }, late: 'dead_letter', table: 'page_view_counts' });
     expect(p.allowedLatenessMs).toBe(config.windowLatenessMs);
