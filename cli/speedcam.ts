@@ -252,6 +252,15 @@ program
   });
 
 program
+  .command('config-doc')
+  .description('rewrite the variables table of docs/configuration.md from the code (shared/config.ts envSchema, cli/config-doc.ts)')
+  .action(async () => {
+    const { writeConfigurationDoc } = await import('./config-doc.js');
+    writeConfigurationDoc(repoPath('docs/configuration.md'));
+    process.stderr.write('wrote docs/configuration.md\n');
+  });
+
+program
   .command('deploy')
   .description('create everything Terraform creates, with gcloud and bq: topics, push subscriptions, Firestore TTLs and index exemptions, BigQuery tables and views, buckets, service accounts and grants, functions, scheduler, log exclusion, metrics, dashboard, alerts')
   .requiredOption('--project <id>', 'Google Cloud project')

@@ -147,7 +147,8 @@ const radarInput = z
 
 const num = (min: number) => z.coerce.number().refine((n) => Number.isFinite(n) && n >= min, `a number >= ${min}`);
 
-const envSchema = z.object({
+/** Every SPEEDCAM_* variable loadConfig reads (docs/configuration.md is generated from it: cli/config-doc.ts). */
+export const envSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
   GCLOUD_PROJECT: z.string().min(1).optional(),
   SPEEDCAM_RADARS: z.string().optional(),
