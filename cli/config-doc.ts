@@ -27,32 +27,31 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
     default: 'the 5th Avenue radar',
     meaning:
       'JSON array: `{id, name?, entry:[lat,lon], exit:[lat,lon], length_km?, speed_limit_kmh?, tolerance_kmh?, session_gap_s?, ' +
-          ' min_speed_kmh?, ' +
-      'expected_observations?, plausible_max_kmh?, off_section_tolerance_m?, average_speed?, plate_formats?}`',
+      'min_speed_kmh?, expected_observations?, plausible_max_kmh?, off_section_tolerance_m?, average_speed?, plate_formats?}`',
   },
   SPEEDCAM_DEFAULT_RADAR: { default: 'the first radar', meaning: 'radar of seed messages without a `radar_id` attribute' },
   SPEEDCAM_SPEED_LIMIT_KMH: { meaning: 'speed limit of radars that set none' },
   SPEEDCAM_TOLERANCE_KMH: { meaning: 'tolerance above the limit of radars that set none' },
   SPEEDCAM_SESSION_GAP_S: { meaning: 'a passage\'s observations are each within this gap of the previous one' },
   SPEEDCAM_MIN_SPEED_KMH: { meaning: 'slowest plausible speed: while only the entry or the exit camera saw a vehicle, its passage ' +
-      ' stays open length ÷ this' },
+      'stays open length ÷ this' },
   SPEEDCAM_GAP_CLOSE_DELAY_S: { meaning: 'delivery slack beyond the session gap before the flush closes a passage by gap' },
   SPEEDCAM_EXPECTED_OBSERVATIONS: { meaning: 'a passage closes once it holds this many observations (seed 001 sends 10)' },
   SPEEDCAM_PLAUSIBLE_MAX_KMH: { meaning: 'average speeds above this are flagged `implausible_speed` for review, not fined' },
   SPEEDCAM_MAX_SPOT_SPEED_KMH: { meaning: 'spot speeds above this are rejected' },
   SPEEDCAM_OFF_SECTION_TOLERANCE_M: { meaning: 'observations farther than this from the section are rejected' },
   SPEEDCAM_AVERAGE_SPEED: { meaning: '`space_mean` (distance over time) or `arithmetic` (the seeds\' mean of spot speeds); per ' +
-      ' radar `average_speed`' },
+      'radar `average_speed`' },
   SPEEDCAM_GROUP_COMMIT_WAIT_MS: { meaning: 'group-commit window (a vehicle\'s burst on one instance; window events)' },
   SPEEDCAM_LOG_COMMIT_WAIT_MS: { meaning: 'how long an instance gathers observations of any vehicle before it appends them to the ' +
-      ' radar\'s observation log' },
+      'radar\'s observation log' },
   SPEEDCAM_MAX_MESSAGE_BYTES: { meaning: 'larger messages are dead-lettered `oversized` (registrations accept Pub/Sub\'s 10 MB)' },
   SPEEDCAM_MAX_EVENT_AGE_H: { meaning: 'events older than this are rejected' },
   SPEEDCAM_MAX_EVENT_FUTURE_S: { meaning: 'events further in the future than this are rejected' },
   SPEEDCAM_EXPORT_GRACE_S: {
     local: '5 (unless set)',
     meaning: 'how long a decision or fine notification may stay unpublished before the flush republishes it, and how far behind ' +
-        ' now the flush exports passages and fines',
+      'now the flush exports passages and fines',
   },
   SPEEDCAM_FLUSH_BATCH_LIMIT: { meaning: 'the flush\'s page size' },
   SPEEDCAM_FLUSH_LEASE_S: { meaning: 'the flush\'s lease, renewed by a heartbeat while a run lives' },
@@ -62,7 +61,7 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
   SPEEDCAM_DATASET: { meaning: 'the BigQuery dataset' },
   SPEEDCAM_OBJECTS: { local: '`local`', meaning: 'object store: Cloud Storage, or a directory' },
   SPEEDCAM_OBJECTS_DIR: { local: '`<data-dir>/objects`', meaning: 'the directory, with `local`: `gs://bucket/name` is ' +
-      ' `<dir>/bucket/name`' },
+      '`<dir>/bucket/name`' },
   SPEEDCAM_CAPTURES_BUCKET: { meaning: 'where cameras store their captures' },
   SPEEDCAM_EVIDENCE_BUCKET: { meaning: 'where the analysed photos are created once' },
   SPEEDCAM_OCR: { local: '`tesseract`', meaning: 'OCR adapter' },
@@ -71,14 +70,14 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
     meaning: 'plate reads less confident than this are flagged `low_confidence`',
   },
   SPEEDCAM_PLATE_FORMATS: { meaning: 'comma-separated plate formats the radars expect (presets or L/D/A templates, see fines.md); ' +
-      ' per radar `plate_formats`; empty: any plate' },
+      'per radar `plate_formats`; empty: any plate' },
   SPEEDCAM_CARS_API: {
     default: 'none',
     local: 'the stack\'s own, unless set',
     meaning: 'seed 001\'s cars API: `GET <url>?vehicle_id=…&radar_id=…` → `{"image_url"}`, the last photo source',
   },
   SPEEDCAM_PHOTO_HOSTS: { meaning: 'hosts an http(s) photo may come from (`host`, `*.domain`, `host:port`); the cars API\'s host ' +
-      ' is added' },
+      'is added' },
   SPEEDCAM_PHOTO_ALLOW_LOOPBACK: { local: '`true` (unless set)', meaning: 'whether photos may come from 127.0.0.0/8 or ::1 (see below)' },
   SPEEDCAM_PHOTO_MAX_BYTES: { meaning: 'size limit of a photo fetch (declared or streamed)' },
   SPEEDCAM_PHOTO_TIMEOUT_MS: { meaning: 'time limit of a photo fetch, the whole exchange' },
@@ -88,13 +87,12 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
     default: 'empty: publish time, clicks 60 s, transactions 30 s, `late: dead_letter`',
     meaning:
       'JSON per window pipeline (`clicks`, `transactions`): `event_time` (`publish_time` \\| `payload` \\| `attribute:NAME`), ' +
-          ' `timezone`, ' +
-      '`window_s`, `lateness_s`, `late` (`dead_letter` \\| `update`); see windows-and-time.md',
+      '`timezone`, `window_s`, `lateness_s`, `late` (`dead_letter` \\| `update`); see windows-and-time.md',
   },
   SPEEDCAM_FLUSH_PERIOD_S: { local: 'the stack\'s flush tick', meaning: 'the scheduler\'s cadence: a flush run keeps exporting ' +
-      ' due windows until the next tick' },
+      'due windows until the next tick' },
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: { meaning: 'lateness of `section_traffic_minute` (passages reach it a gap, the export ' +
-      ' grace and a flush period after their exit)' },
+      'grace and a flush period after their exit)' },
   SPEEDCAM_FAULTS: { meaning: 'chaos only: `point:probability,…` injected transient failures' },
   LOG_LEVEL: { meaning: 'minimum severity of the JSON logs (the stack writes every line to `stack.log`, echoes `WARNING` and above)' },
   ...Object.fromEntries(TOPICS.map((t) => [t.env, TOPIC_DOC])),
