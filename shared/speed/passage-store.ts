@@ -79,6 +79,11 @@ export interface PassageStore {
   applyBatch(radar: Radar, vehicleId: string, batch: readonly Observation[], opts?: { assumeNew?: boolean }): Promise<BatchOutcome>;
   closeIfExpired(docId: string, radarOf: (id: string) => Radar | undefined): Promise<DecisionRef | null>;
   findExpiredOpen(limit: number): Promise<string[]>;
+  /**
+   * Deletes passage documents whose expireAt has passed (a non-fined passage's: its decision + the non-offender
+   * retention), at most `limit`: Firestore's TTL deletes them too, but up to a day late. Returns how many.
+   */
+  deleteExpired(limit: number): Promise<number>;
   /** records that these decisions were published (one write for all of them) */
   markPublished(...refs: DecisionRef[]): Promise<void>;
   /** whether a decision's publish was recorded (after a redelivery, before publishing it again) */
