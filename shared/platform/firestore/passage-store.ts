@@ -193,7 +193,8 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
   async deleteExpired(limit: number): Promise<number> {
     const now = Timestamp.fromMillis(this.clock.now());
     let deleted = 0;
-    for (const name of [this.collections.passages, this.collections.archive]) {
+    // The publish marks name passages (radar~vehicle~time) too.
+    for (const name of [this.collections.passages, this.collections.archive, this.collections.published]) {
       const snap = await this.db.collection(name).where('expireAt', '<=', now).limit(Math.max(0, limit - deleted)).select().get();
       this.count('retention_delete', 'reads', Math.max(1, snap.size));
       await this.inBatches(snap.docs, (wb, d) => wb.delete(d.ref), 'deletes');
