@@ -80,9 +80,9 @@ export async function publishDecisionMessage(deps: Pick<DecisionPublishing, 'con
     passage_id: d.passageId,
     radar_id: d.radarId,
   });
+  // Logs are kept 30 days: a passage not fined is logged without its vehicle (docs/data-retention.md).
   deps.logger.info('passage decided', {
-    passage_id: d.passageId,
-    vehicle_id: d.vehicleId,
+    ...(d.isTicketed ? { passage_id: d.passageId, vehicle_id: d.vehicleId } : { radar_id: d.radarId }),
     avg_speed: d.avgSpeedKmh,
     is_Ticketed: d.isTicketed,
     review_reason: d.reviewReason,
