@@ -70,12 +70,16 @@ export function nonOffenderRetentionStep(deps: RetentionDeps, newKey = () => ran
   const { config, store, clock, logger } = deps;
   return {
     name: 'non_offender_retention',
-    async run({ mark, warehouse }) {
+    async run({ mark, warehouse }): Promise<{ mark: number; report: Record<string, number | null> } | null> {
       const deleted = await store.deleteExpired(config.flushBatchLimit);
       const cutoff = clock.now() - config.nonOffenderRetentionMs;
       if (mark > 0 && cutoff - mark < PSEUDONYMISE_EVERY_MS) return deleted > 0 ? { mark, report: { firestore_deleted: deleted } } : null;
       const wh = await warehouse();
-      if (!wh.pseudonymise) throw new Error('non-offender retention: this warehouse cannot pseudonymise rows');
+      if (!wh.pseudonymise) {
+        // Both adapters can; a wrapper that cannot must not stop the flush: the watermark stays, a person is told.
+        logger.error('non-offender retention: this warehouse cannot pseudonymise rows; vehicle_passages keeps identifiers');
+        return { mark, report: { firestore_deleted: deleted, rows_pseudonymised: null } };
+      }
       const started = performance.now();
       const r = await wh.pseudonymise(NON_OFFENDER_PASSAGES, { fromMs: mark, toMs: cutoff }, newKey());
       const report = { firestore_deleted: deleted, rows_pseudonymised: r.rows, bytes_billed: r.bytesBilled, ms: Math.round(performance.now() - started) };
