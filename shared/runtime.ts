@@ -30,7 +30,7 @@ import { LocalObjectStore } from './platform/local-object-store.js';
 import { PubSubPublisher } from './platform/pubsub-publisher.js';
 import { handleRegistrations, usersExporter } from './registrations/registrations.js';
 import { closeExpiredPassages, passageExporters } from './speed/passage-export.js';
-import { nonOffenderRetentionStep } from './speed/non-offender-retention.js';
+import { nonOffenderRetentionSteps } from './speed/non-offender-retention.js';
 import { SpeedCheck } from './speed/speed-check.js';
 import { resolvePipeline, windowPipelines } from './windows/pipeline.js';
 import { WINDOW_PIPELINES, type TopicPipelineName } from './windows/pipelines/index.js';
@@ -226,7 +226,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         ...pipelines.map((p) => windowExporter({ ...sending, windows: windowStore }, p)),
         deadLetters,
       ],
-      steps: [nonOffenderRetentionStep({ config, store: stores.passages, clock, logger })],
+      steps: nonOffenderRetentionSteps({ config, store: stores.passages, clock, logger }),
       refused: deadLetters,
     };
     return {

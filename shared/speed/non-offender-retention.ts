@@ -60,31 +60,46 @@ export interface RetentionDeps {
   logger: Logger;
 }
 
+/** Firestore documents are looked at this long after their retention ends (the closer's clock vs the commit time). */
+export const FIRESTORE_MARGIN_MS = 60_000;
+
 /**
- * The flush step: every run, deletes up to a page of expired passage documents TTL has not deleted yet (two
- * reads when there are none); once an hour, pseudonymises the warehouse rows whose retention ended since the
- * last time (its watermark; the first run covers everything before). Idempotent: the UPDATE skips rows that
- * carry the prefix, and the watermark moves only after it succeeded.
+ * The flush's two steps, each with its own watermark:
+ * - `non_offender_firestore`, every run: reads the passage documents committed before now − retention (by
+ *   exportAt, indexed; one read per passage, once) and deletes those expired (not fined): what TTL would delete
+ *   up to a day later. Fined passages are read and kept (their TTL is the general retention).
+ * - `non_offender_warehouse`, once an hour: pseudonymises the warehouse rows whose retention ended since the
+ *   last time (the first run: everything before). Idempotent: the UPDATE skips rows that carry the prefix, and
+ *   the watermark moves only after it succeeded.
  */
-export function nonOffenderRetentionStep(deps: RetentionDeps, newKey = () => randomBytes(32).toString('hex')): FlushStep {
+export function nonOffenderRetentionSteps(deps: RetentionDeps, newKey = () => randomBytes(32).toString('hex')): FlushStep[] {
   const { config, store, clock, logger } = deps;
-  return {
-    name: 'non_offender_retention',
+  const firestore: FlushStep = {
+    name: 'non_offender_firestore',
+    async run({ mark }) {
+      const to = clock.now() - config.nonOffenderRetentionMs - FIRESTORE_MARGIN_MS;
+      if (to <= mark) return null;
+      const r = await store.deleteExpired(mark, to, config.flushBatchLimit);
+      return { mark: r.next, report: { firestore_scanned: r.scanned, firestore_deleted: r.deleted } };
+    },
+  };
+  const warehouse: FlushStep = {
+    name: 'non_offender_warehouse',
     async run({ mark, warehouse }): Promise<{ mark: number; report: Record<string, number | null> } | null> {
-      const deleted = await store.deleteExpired(config.flushBatchLimit);
       const cutoff = clock.now() - config.nonOffenderRetentionMs;
-      if (mark > 0 && cutoff - mark < PSEUDONYMISE_EVERY_MS) return deleted > 0 ? { mark, report: { firestore_deleted: deleted } } : null;
+      if (mark > 0 && cutoff - mark < PSEUDONYMISE_EVERY_MS) return null;
       const wh = await warehouse();
       if (!wh.pseudonymise) {
         // Both adapters can; a wrapper that cannot must not stop the flush: the watermark stays, a person is told.
         logger.error('non-offender retention: this warehouse cannot pseudonymise rows; vehicle_passages keeps identifiers');
-        return { mark, report: { firestore_deleted: deleted, rows_pseudonymised: null } };
+        return { mark, report: { rows_pseudonymised: null } };
       }
       const started = performance.now();
       const r = await wh.pseudonymise(NON_OFFENDER_PASSAGES, { fromMs: mark, toMs: cutoff }, newKey());
-      const report = { firestore_deleted: deleted, rows_pseudonymised: r.rows, bytes_billed: r.bytesBilled, ms: Math.round(performance.now() - started) };
+      const report = { rows_pseudonymised: r.rows, bytes_billed: r.bytesBilled, ms: Math.round(performance.now() - started) };
       logger.info('non-offender retention', { ...report, from: new Date(mark).toISOString(), to: new Date(cutoff).toISOString() });
       return { mark: cutoff, report };
     },
   };
+  return [firestore, warehouse];
 }

@@ -190,19 +190,26 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
     return data && at && at.toMillis() <= this.clock.now() ? null : data;
   }
 
-  async deleteExpired(limit: number): Promise<number> {
-    const now = Timestamp.fromMillis(this.clock.now());
+  async deleteExpired(fromMs: number, toMs: number, limit: number): Promise<{ scanned: number; deleted: number; next: number }> {
+    const now = this.clock.now();
+    let scanned = 0;
     let deleted = 0;
-    // The publish marks name passages (radar~vehicle~time) too.
-    for (const name of [this.collections.passages, this.collections.archive, this.collections.published]) {
-      const snap = await this.db.collection(name).where('expireAt', '<=', now).limit(Math.max(0, limit - deleted)).select().get();
-      this.count('retention_delete', 'reads', Math.max(1, snap.size));
-      await this.inBatches(snap.docs, (wb, d) => wb.delete(d.ref), 'deletes');
-      (this.opsByKind['retention_delete'] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 }).deletes += snap.size;
-      deleted += snap.size;
-      if (deleted >= limit) break;
+    let next = toMs;
+    // Not a query on expireAt: TTL fields have no index (resources.json), exportAt has one.
+    for (const name of [this.collections.passages, this.collections.archive]) {
+      const page = await this.scanByExportAt(name, fromMs, toMs, limit);
+      const expired = page.filter((d) => (d.data['expireAt'] as Timestamp | undefined)?.toMillis() !== undefined && (d.data['expireAt'] as Timestamp).toMillis() <= now);
+      await this.inBatches(expired, (wb, d) => wb.delete(this.db.collection(name).doc(d.id)), 'deletes');
+      const kind = (this.opsByKind['retention_delete'] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 });
+      kind.reads += Math.max(1, page.length);
+      kind.deletes += expired.length;
+      scanned += page.length;
+      deleted += expired.length;
+      // A full page: the next call starts at its last commit time (or just after, if the whole page shares it).
+      const last = page[page.length - 1]?.exportAtMs ?? toMs;
+      if (page.length >= limit) next = Math.min(next, last > fromMs ? last : fromMs + 1);
     }
-    return deleted;
+    return { scanned, deleted, next };
   }
 
   async isPublished(passageId: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BigQueryWarehouse } from '../../../shared/platform/bigquery-warehouse.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { passageRow } from '../../../shared/speed/decision.js';
-import { EXPORT_MARGIN_MS, exportedPassageRow, NON_OFFENDER_PASSAGES, nonOffenderRetentionStep, pseudonymOf } from '../../../shared/speed/non-offender-retention.js';
+import { EXPORT_MARGIN_MS, exportedPassageRow, FIRESTORE_MARGIN_MS, NON_OFFENDER_PASSAGES, nonOffenderRetentionSteps, pseudonymOf } from '../../../shared/speed/non-offender-retention.js';
 import type { PassageDecision } from '../../../shared/speed/passage.js';
 import type { PseudonymisationSpec, Warehouse } from '../../../shared/export/warehouse.js';
 import { silentLogger } from '../../../shared/core/logger.js';
@@ -87,26 +87,30 @@ describe('the warehouse adapters pseudonymise the same rows the same way', () =>
   });
 });
 
-describe('the flush step', () => {
-  it('deletes expired documents every run; pseudonymises once an hour from its watermark (the first run: everything before)', async () => {
+describe('the flush steps', () => {
+  it('Firestore every run from its cursor; the warehouse once an hour from its watermark (the first run: everything before)', async () => {
     const clock = new ManualClock(t0);
     const calls: { fromMs: number; toMs: number; key: string }[] = [];
     const wh = { pseudonymise: async (_: PseudonymisationSpec, range: { fromMs: number; toMs: number }, key: string) => (calls.push({ ...range, key }), { rows: 3, bytesBilled: null }) } as unknown as Warehouse;
-    let deletes = 0;
-    const store = { deleteExpired: async () => (deletes++, 2) };
+    const scans: [number, number][] = [];
+    const store = { deleteExpired: async (from: number, to: number) => (scans.push([from, to]), { scanned: 5, deleted: 4, next: to }) };
     const config = testConfig({ SPEEDCAM_NON_OFFENDER_RETENTION_H: '72' });
     let k = 0;
-    const step = nonOffenderRetentionStep({ config, store, clock, logger: silentLogger }, () => `key-${++k}`);
-    const first = await step.run({ mark: 0, warehouse: async () => wh });
-    expect(first).toEqual({ mark: t0 - RETENTION, report: { firestore_deleted: 2, rows_pseudonymised: 3, bytes_billed: null, ms: expect.any(Number) } });
+    const [firestore, warehouse] = nonOffenderRetentionSteps({ config, store, clock, logger: silentLogger }, () => `key-${++k}`);
+    const ctx = (mark: number) => ({ mark, warehouse: async () => wh });
+    const f1 = await firestore!.run(ctx(0));
+    expect(f1).toEqual({ mark: t0 - RETENTION - FIRESTORE_MARGIN_MS, report: { firestore_scanned: 5, firestore_deleted: 4 } });
+    const w1 = await warehouse!.run(ctx(0));
+    expect(w1).toEqual({ mark: t0 - RETENTION, report: { rows_pseudonymised: 3, bytes_billed: null, ms: expect.any(Number) } });
     expect(calls).toEqual([{ fromMs: 0, toMs: t0 - RETENTION, key: 'key-1' }]);
-    clock.advance(H - 1);
-    expect(await step.run({ mark: first!.mark, warehouse: async () => wh })).toEqual({ mark: first!.mark, report: { firestore_deleted: 2 } });
-    expect(calls).toHaveLength(1);
+    clock.advance(60_000);
+    expect(await firestore!.run(ctx(f1!.mark))).toMatchObject({ mark: t0 + 60_000 - RETENTION - FIRESTORE_MARGIN_MS });
+    expect(scans[1]).toEqual([f1!.mark, t0 + 60_000 - RETENTION - FIRESTORE_MARGIN_MS]);
+    clock.advance(H - 60_000 - 1);
+    expect(await warehouse!.run(ctx(w1!.mark))).toBeNull();
     clock.advance(1);
-    await step.run({ mark: first!.mark, warehouse: async () => wh });
+    await warehouse!.run(ctx(w1!.mark));
     expect(calls[1]).toEqual({ fromMs: t0 - RETENTION, toMs: t0 + H - RETENTION, key: 'key-2' });
-    expect(deletes).toBe(3);
   });
 
   it('SPEEDCAM_NON_OFFENDER_RETENTION_H: 72 by default; a wrong value names the variable', () => {
