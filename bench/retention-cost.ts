@@ -43,8 +43,9 @@ function decisionAt(ms: number): PassageDecision {
   const v = plate();
   const fined = random() < finedShare;
   return {
-    passageId: `${radar.id}~${v}~${ms - 40_000}`, radarId: radar.id, vehicleId: v, avgSpeedKmh: fined ? 55 + random() * 20 : 25 + random() * 14,
-    method: 'entry_exit', speedLimitKmh: radar.speedLimitKmh, toleranceKmh: 0, thresholdKmh: radar.speedLimitKmh, tolerance: describeTolerance(radar.tolerance),
+    passageId: `${radar.id}~${v}~${ms - 40_000}`, radarId: radar.id, vehicleId: v,
+    avgSpeedKmh: fined ? 55 + random() * 20 : 25 + random() * 14, method: 'entry_exit', speedLimitKmh: radar.speedLimitKmh,
+    toleranceKmh: 0, thresholdKmh: radar.speedLimitKmh, tolerance: describeTolerance(radar.tolerance),
     isTicketed: fined, reviewReason: null, observations: 2, firstSeenMs: ms - 40_000, lastSeenMs: ms - 1000, lastPublishMs: ms - 900,
     coordinates: radar.exit, closeReason: 'exit', decidedAtMs: ms, plate: v, imageUri: `gs://${captures}/${radar.id}/${v}/${ms - 1000}.jpg`,
   };
@@ -67,8 +68,10 @@ function logicalBytes(f: SchemaField, v: unknown): number {
 
 const fields = loadSchemas().get('vehicle_passages')!;
 const sample = Array.from({ length: 10_000 }, (_, i) => passageRow(decisionAt(day0 + i * 1000)));
-const avg = (cols: readonly SchemaField[]) => sample.reduce((n, r) => n + cols.reduce((m, f) => m + logicalBytes(f, r[f.name]), 0), 0) / sample.length;
-const referenced = new Set([...NON_OFFENDER_PASSAGES.pseudonymise, ...NON_OFFENDER_PASSAGES.clear, NON_OFFENDER_PASSAGES.keepIf, NON_OFFENDER_PASSAGES.time]);
+const avg = (cols: readonly SchemaField[]) =>
+  sample.reduce((n, r) => n + cols.reduce((m, f) => m + logicalBytes(f, r[f.name]), 0), 0) / sample.length;
+const spec = NON_OFFENDER_PASSAGES;
+const referenced = new Set([...spec.pseudonymise, ...spec.clear, spec.keepIf, spec.time]);
 const rowBytes = avg(fields);
 const referencedBytes = avg(fields.filter((f) => referenced.has(f.name)));
 const partitionBytes = rowBytes * perDay;

@@ -241,7 +241,8 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   // Captures of vehicles not fined: deleted after the non-offender retention, in whole days rounded up (72 h: 3), with
   // no soft delete (a fine copies its photo into the evidence bucket first). Terraform: storage.tf.
   const capturesDays = Math.ceil(config.nonOffenderRetentionMs / 86_400_000);
-  bucket(captures, ['--soft-delete-duration=0'], { rule: [{ action: { type: 'Delete' }, condition: { age: capturesDays } }] }, ['--clear-soft-delete']);
+  const capturesLifecycle = { rule: [{ action: { type: 'Delete' }, condition: { age: capturesDays } }] };
+  bucket(captures, ['--soft-delete-duration=0'], capturesLifecycle, ['--clear-soft-delete']);
   bucket(evidence, ['--retention-period=400d'], { rule: [{ action: { type: 'SetStorageClass', storageClass: 'ARCHIVE' }, condition: { age: 430 } }] });
   bucket(n.bucket('source'), []);
 

@@ -266,7 +266,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         exit: r.exit,
         lengthKm: r.length_km ?? haversineKm(r.entry, r.exit),
         speedLimitKmh: r.speed_limit_kmh ?? defaults.speedLimitKmh,
-        tolerance: r.tolerance !== undefined ? toleranceOf(r.tolerance) : r.tolerance_kmh !== undefined ? fixedTolerance(r.tolerance_kmh) : defaults.tolerance,
+        tolerance:
+          r.tolerance !== undefined ? toleranceOf(r.tolerance) : r.tolerance_kmh !== undefined ? fixedTolerance(r.tolerance_kmh) : defaults.tolerance,
         sessionGapMs: r.session_gap_s !== undefined ? r.session_gap_s * 1000 : defaults.sessionGapMs,
         maxTravelMs: maxTravelMs(r.length_km ?? haversineKm(r.entry, r.exit), r.min_speed_kmh ?? e.SPEEDCAM_MIN_SPEED_KMH),
         gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
@@ -373,11 +374,15 @@ function defaultTolerance(spec: string | undefined, kmh: number, kmhGiven: boole
     try {
       raw = JSON.parse(spec);
     } catch (err) {
-      throw new ConfigError(`SPEEDCAM_TOLERANCE: not JSON (${(err as Error).message}); expected a preset name or {"percent", "plus_kmh", "min_kmh", "applies_to"}`);
+      const expected = 'a preset name or {"percent", "plus_kmh", "min_kmh", "applies_to"}';
+      throw new ConfigError(`SPEEDCAM_TOLERANCE: not JSON (${(err as Error).message}); expected ${expected}`);
     }
   }
   const parsed = toleranceInput.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`SPEEDCAM_TOLERANCE: ${parsed.error.issues.map((i) => `${['tolerance', ...i.path].join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${['tolerance', ...i.path].join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`SPEEDCAM_TOLERANCE: ${msg}`);
+  }
   return toleranceOf(parsed.data);
 }
 

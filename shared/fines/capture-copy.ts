@@ -8,7 +8,13 @@ import type { ObjectStore } from './ports.js';
  * the captures bucket deletes every photo after the non-offender retention (docs/data-retention.md). Created once
  * (ifGenerationMatch=0): a retry of the same fine finds its copy there and keeps it. Returns the copy's gs:// URI.
  */
-export async function keepCapture(objects: ObjectStore, evidenceBucket: string, radarId: string, fineId: string, photo: Pick<Photo, 'bytes' | 'uri' | 'info'>): Promise<string> {
+export async function keepCapture(
+  objects: ObjectStore,
+  evidenceBucket: string,
+  radarId: string,
+  fineId: string,
+  photo: Pick<Photo, 'bytes' | 'uri' | 'info'>,
+): Promise<string> {
   const format = photo.info.format;
   const uri = gsUri(evidenceBucket, `${objectName(radarId, fineId)}-capture.${format === 'jpeg' ? 'jpg' : format}`);
   await objects.create(uri, photo.bytes, {

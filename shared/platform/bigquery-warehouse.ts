@@ -89,11 +89,13 @@ export class BigQueryWarehouse implements Warehouse {
       `UPDATE \`${this.dataset}.${spec.table}\` SET ${sets.join(', ')} WHERE NOT \`${spec.keepIf}\` ` +
       `AND \`${spec.time}\` >= TIMESTAMP_MILLIS(@from_ms) AND \`${spec.time}\` < TIMESTAMP_MILLIS(@to_ms) ` +
       `AND NOT STARTS_WITH(\`${spec.pseudonymise[0]}\`, '${spec.prefix}')`;
-    const [job] = await this.bq.createQueryJob({ query, params: { key, from_ms: Math.floor(range.fromMs), to_ms: Math.floor(range.toMs) } });
+    const params = { key, from_ms: Math.floor(range.fromMs), to_ms: Math.floor(range.toMs) };
+    const [job] = await this.bq.createQueryJob({ query, params });
     await job.getQueryResults();
     const [meta] = await job.getMetadata();
     const stats = (meta as { statistics?: { query?: { numDmlAffectedRows?: string; totalBytesBilled?: string } } }).statistics?.query;
-    return { rows: Number(stats?.numDmlAffectedRows ?? 0), bytesBilled: stats?.totalBytesBilled !== undefined ? Number(stats.totalBytesBilled) : null };
+    const billed = stats?.totalBytesBilled;
+    return { rows: Number(stats?.numDmlAffectedRows ?? 0), bytesBilled: billed !== undefined ? Number(billed) : null };
   }
 
   async close(): Promise<void> {}

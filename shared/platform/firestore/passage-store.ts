@@ -198,7 +198,10 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
     // Not a query on expireAt: TTL fields have no index (resources.json), exportAt has one.
     for (const name of [this.collections.passages, this.collections.archive]) {
       const page = await this.scanByExportAt(name, fromMs, toMs, limit);
-      const expired = page.filter((d) => (d.data['expireAt'] as Timestamp | undefined)?.toMillis() !== undefined && (d.data['expireAt'] as Timestamp).toMillis() <= now);
+      const expired = page.filter((d) => {
+        const at = d.data['expireAt'] as Timestamp | undefined;
+        return at !== undefined && at.toMillis() <= now;
+      });
       await this.inBatches(expired, (wb, d) => wb.delete(this.db.collection(name).doc(d.id)), 'deletes');
       const kind = (this.opsByKind['retention_delete'] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 });
       kind.reads += Math.max(1, page.length);
@@ -356,7 +359,9 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
       lastArrivalMs: state.lastArrivalMs,
       decision: state.decision,
       // A passage that was not fined keeps its vehicle's identity for the non-offender retention after its decision.
-      expireAt: Timestamp.fromMillis(state.decision && !state.decision.isTicketed ? state.decision.decidedAtMs + this.nonOffenderRetentionMs : now + this.retentionMs),
+      expireAt: Timestamp.fromMillis(
+        state.decision && !state.decision.isTicketed ? state.decision.decidedAtMs + this.nonOffenderRetentionMs : now + this.retentionMs,
+      ),
     };
     if (state.status === 'open') doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + sessionGap(state, radar) + radar.gapCloseDelayMs);
     if (state.status === 'closed' && exportNow) doc['exportAt'] = FieldValue.serverTimestamp();
