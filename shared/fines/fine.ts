@@ -28,6 +28,9 @@ const speedingMessage = z.object({
   vehicle_id: z.string().min(1).max(64),
   avg_speed: z.number().finite(),
   speed_limit: z.number().finite(),
+  /** the threshold and tolerance rule the passage was judged by (absent in messages from before tolerances) */
+  speed_threshold: z.number().finite().optional(),
+  tolerance: z.string().max(500).nullable().optional(),
   coordinates: z.tuple([z.number(), z.number()]),
   is_Ticketed: z.literal(true),
   license_plate: z.string().nullable(),
@@ -68,6 +71,8 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
     vehicle_id: parsed.vehicle_id,
     avg_speed: parsed.avg_speed,
     speed_limit: parsed.speed_limit,
+    speed_threshold: parsed.speed_threshold ?? parsed.speed_limit,
+    tolerance: parsed.tolerance ?? null,
     coordinates: [...parsed.coordinates],
     first_seen: parsed.first_seen,
     last_seen: parsed.last_seen,

@@ -29,11 +29,14 @@ describe('a fine keeps the photo it was judged on', () => {
     const t = w.clock.now();
     const body = {
       passage_id: `${radar.id}~Keep01~${t}`, radar_id: radar.id, vehicle_id: 'Keep01', avg_speed: 58.2, speed_limit: 40,
+      speed_threshold: 55, tolerance: '{"percent":5,"plus_kmh":0,"min_kmh":5,"applies_to":"measured"}',
       coordinates: radar.exit, is_Ticketed: true, license_plate: null, image_uri: capture,
       first_seen: new Date(t).toISOString(), last_seen: new Date(t + 20_000).toISOString(),
     };
     const fine = (await w.rt.fines.handle(inbound(JSON.stringify(body), { messageId: 'keep-1' })))!;
     expect(fine.capture_uri).toBe(capture);
+    // the fine states the rule it was judged by
+    expect(fine).toMatchObject({ speed_limit: 40, speed_threshold: 55, tolerance: body.tolerance });
     expect(fine.capture_copy_uri).toBe(gsUri(w.config.buckets.evidence, `${radar.id}/${fine.fine_id}-capture.png`));
     expect((await objects.get(fine.capture_copy_uri!))!.equals(image)).toBe(true);
     expect(w.publisher.on(w.config.topics.fineNotifications)[0]!.data['capture_copy_uri']).toBe(fine.capture_copy_uri);
@@ -47,6 +50,8 @@ describe('a fine keeps the photo it was judged on', () => {
     // And the warehouse row carries it.
     w.clock.advance(60_000);
     await w.rt.flush.run();
-    expect(await w.query(`SELECT capture_copy_uri FROM speedcam.fined_vehicles`)).toEqual([{ capture_copy_uri: fine.capture_copy_uri }]);
+    expect(await w.query(`SELECT capture_copy_uri, speed_threshold FROM speedcam.fined_vehicles`)).toEqual([
+      { capture_copy_uri: fine.capture_copy_uri, speed_threshold: 55 },
+    ]);
   });
 });
