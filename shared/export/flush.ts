@@ -171,12 +171,18 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
         } else await pageThrough(e, now - e.lagMs);
       }
       // Steps run once the exports caught up (a step may rely on what they wrote, e.g. rows to pseudonymise).
+      // A step that fails does not fail the exports: its watermark stays, the next run tries again.
       for (const step of report.more ? [] : (deps.steps ?? [])) {
         const key = `step:${step.name}`;
-        const done = await step.run({ mark: next[key] ?? 0, warehouse: async () => (warehouse ??= await deps.openWarehouse()) });
-        if (done) {
-          next[key] = done.mark;
-          (report.steps ??= {})[step.name] = done.report;
+        try {
+          const done = await step.run({ mark: next[key] ?? 0, warehouse: async () => (warehouse ??= await deps.openWarehouse()) });
+          if (done) {
+            next[key] = done.mark;
+            (report.steps ??= {})[step.name] = done.report;
+          }
+        } catch (err) {
+          logger.error('flush step failed', { step: step.name, error: String(err) });
+          (report.steps ??= {})[step.name] = { failed: 1 };
         }
         await keepLease();
       }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Firestore } from '@google-cloud/firestore';
+import type { Warehouse } from '../../../shared/export/warehouse.js';
 import { timedVehicleMessages } from '../../../cli/generators/traffic.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
@@ -100,5 +101,30 @@ describe('non-offender data minimisation, with a moved clock', () => {
     expect(hourLater.steps?.['non_offender_warehouse']).toMatchObject({ rows_pseudonymised: 0 });
     expect(await w.query(`SELECT count(*) AS n FROM speedcam.vehicle_passages WHERE vehicle_id LIKE 'anon-%'`)).toEqual([{ n: 2 }]);
     await db.terminate();
+  });
+
+  it('a failing UPDATE does not fail the flush: its watermark stays and the next run does it', async () => {
+    let failures = 1;
+    const warehouse = async (configured: () => Promise<Warehouse>): Promise<Warehouse> => {
+      const wh = await configured();
+      return {
+        upsert: (t, rows) => wh.upsert(t, rows),
+        pseudonymise: async (...a) => {
+          if (failures-- > 0) throw new Error('503 backendError (injected)');
+          return wh.pseudonymise!(...a);
+        },
+        close: () => wh.close(),
+      };
+    };
+    const w = testWorld({}, { warehouse });
+    const radar = w.config.radars.get(w.config.defaultRadarId)!;
+    const v = timedVehicleMessages(radar, () => 0.5, 0, w.clock.now(), 'SLOW009');
+    for (const [i, m] of v.messages.entries()) await w.rt.speedCheck.handle(inbound(m, { messageId: `s9-${i}`, publishTimeMs: w.clock.now() }));
+    w.clock.advance(60_000);
+    expect((await w.rt.flush.run()).steps?.['non_offender_warehouse']).toEqual({ failed: 1 });
+    w.clock.advance(73 * HOUR);
+    const next = await w.rt.flush.run();
+    expect(next.steps?.['non_offender_warehouse']).toMatchObject({ rows_pseudonymised: 1 });
+    expect(await w.query(`SELECT count(*) AS n FROM speedcam.vehicle_passages WHERE vehicle_id = 'SLOW009'`)).toEqual([{ n: 0 }]);
   });
 });
