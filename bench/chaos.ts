@@ -5,6 +5,7 @@ import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { DuckDbWarehouse } from '../shared/platform/duckdb-warehouse.js';
 import { haversineKm } from '../shared/core/geo.js';
+import { radarThresholdKmh } from '../shared/speed/average-speed.js';
 import type { FaultPoint } from '../shared/core/faults.js';
 import { FUNCTIONS } from '../functions/catalog.js';
 import { runEventGenerator, runTrafficGenerator, type GeneratorRun } from '../cli/generators/child.js';
@@ -177,7 +178,7 @@ try {
     expectedSpeed.set(v.vehicleId, radar.lengthKm / ((exit! - entry!) / 3_600_000));
   }
   const incomplete = new Set(cutShort.map((v) => v.vehicleId));
-  const expectedFines = [...expectedSpeed].filter(([v, s]) => !incomplete.has(v) && s > radar.speedLimitKmh + radar.toleranceKmh).length;
+  const expectedFines = [...expectedSpeed].filter(([v, s]) => !incomplete.has(v) && s > radarThresholdKmh(radar)).length;
   const clickKey = (m: string) => {
     const r = JSON.parse(m) as { user_pseudo_id: string; event_timestamp: number };
     return `${Math.floor(r.event_timestamp / 1000 / 60_000) * 60_000}|${r.user_pseudo_id}`;

@@ -50,6 +50,7 @@ const stack = await startStack({
   warehouse: async (configured) => {
     const wh = await configured();
     return {
+      pseudonymise: wh.pseudonymise?.bind(wh),
       close: () => wh.close(),
       upsert: async (table, rows) => {
         const result = await wh.upsert(table, rows);

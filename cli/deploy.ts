@@ -96,6 +96,7 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
     SPEEDCAM_CAPTURES_BUCKET: n.bucket('captures'),
     SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
     SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
+    SPEEDCAM_NON_OFFENDER_RETENTION_H: String(config.nonOffenderRetentionMs / 3_600_000),
     // Each topic's name, in the variable its declaration names.
     ...Object.fromEntries(TOPICS.map((topic) => [topic.env, t[topic.key]])),
     METADATA_SERVER_DETECTION: 'assume-present',
@@ -229,15 +230,19 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   // Buckets: captures expire; evidence is retained (no versioning: Cloud Storage refuses both); source zips.
   const captures = n.bucket('captures');
   const evidence = n.bucket('evidence');
-  const bucket = (name: string, extra: string[], lifecycle?: object) => {
+  const bucket = (name: string, extra: string[], lifecycle?: object, updateExtra = extra) => {
     const lc = lifecycle ? file(`lifecycle-${name}.json`, JSON.stringify(lifecycle, null, 2)) : {};
     steps.push({
       argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${name}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', ...extra, ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`), p],
-      onExisting: ['gcloud', 'storage', 'buckets', 'update', `gs://${name}`, ...extra, ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`), p],
+      onExisting: ['gcloud', 'storage', 'buckets', 'update', `gs://${name}`, ...updateExtra, ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`), p],
       files: lc,
     });
   };
-  bucket(captures, [], { rule: [{ action: { type: 'Delete' }, condition: { age: 30 } }] });
+  // Captures of vehicles not fined: deleted after the non-offender retention, in whole days rounded up (72 h: 3), with
+  // no soft delete (a fine copies its photo into the evidence bucket first). Terraform: storage.tf.
+  const capturesDays = Math.ceil(config.nonOffenderRetentionMs / 86_400_000);
+  const capturesLifecycle = { rule: [{ action: { type: 'Delete' }, condition: { age: capturesDays } }] };
+  bucket(captures, ['--soft-delete-duration=0'], capturesLifecycle, ['--clear-soft-delete']);
   bucket(evidence, ['--retention-period=400d'], { rule: [{ action: { type: 'SetStorageClass', storageClass: 'ARCHIVE' }, condition: { age: 430 } }] });
   bucket(n.bucket('source'), []);
 

@@ -32,6 +32,8 @@ export interface FunctionSpec {
 
 export type Grant =
   | { role: 'roles/datastore.user'; on: 'project' }
+  /** runs query jobs (the flush's hourly DML UPDATE of the non-offender retention); project-level only */
+  | { role: 'roles/bigquery.jobUser'; on: 'project' }
   | { role: 'roles/pubsub.publisher'; on: 'topic'; topic: TopicKey }
   | { role: 'roles/bigquery.dataEditor'; on: 'dataset' }
   | { role: 'roles/storage.objectViewer' | 'roles/storage.objectCreator'; on: 'bucket'; bucket: 'captures' | 'evidence' };
@@ -61,8 +63,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   declare({ dir: 'user-registrations', entryPoint: 'userRegistrations', trigger: 'userRegistrations', account: 'registrations', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
   declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
-  // Streaming inserts need bigquery.tables.updateData on the dataset and run no jobs: no bigquery.jobUser.
-  declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: FLUSH_TIMEOUT_S, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
+  // Streaming inserts need bigquery.tables.updateData on the dataset; the hourly UPDATE of the non-offender retention
+  // (shared/speed/non-offender-retention.ts) runs a query job: bigquery.jobUser, which grants no data access.
+  declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: FLUSH_TIMEOUT_S, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, { role: 'roles/bigquery.jobUser', on: 'project' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
 ];
 
 /** The Cloud Build service account's id suffix: it builds every function and holds only the build roles. */

@@ -4,6 +4,7 @@ import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './fines/plate.js';
 import type { FetchPolicy } from './fines/safe-fetch.js';
 import type { TopicDeclaration } from './core/publisher.js';
 import { parsePipelines, type PipelineSettings } from './windows/pipeline-config.js';
+import { fixedTolerance, toleranceInput, toleranceOf, type Tolerance } from './speed/tolerance.js';
 import { WINDOW_PIPELINES, type ConfigurablePipeline, type PipelineTopicKey } from './windows/pipelines/index.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
@@ -15,7 +16,8 @@ export interface Radar {
   /** Road distance between the ends; defaults to the haversine distance between them. */
   lengthKm: number;
   speedLimitKmh: number;
-  toleranceKmh: number;
+  /** fined strictly above speedThresholdKmh(limit, tolerance) (shared/speed/tolerance.ts); default none */
+  tolerance: Tolerance;
   sessionGapMs: number;
   /**
    * The longest plausible time between the entry and exit cameras (length ÷ minimum speed): while a
@@ -94,6 +96,8 @@ export interface Config {
   faultSpec: string;
   flushLeaseMs: number;
   retentionMs: number;
+  /** SPEEDCAM_NON_OFFENDER_RETENTION_H: how long a passage that was not fined keeps its vehicle identifier (docs/data-retention.md) */
+  nonOffenderRetentionMs: number;
   warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string };
   objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
   buckets: { captures: string; evidence: string };
@@ -134,7 +138,9 @@ const radarInput = z
     exit: latLon,
     length_km: z.number().positive().optional(),
     speed_limit_kmh: z.number().positive().optional(),
+    /** the older fixed allowance on the limit; `tolerance` replaces it (not both) */
     tolerance_kmh: z.number().min(0).optional(),
+    tolerance: toleranceInput.optional(),
     session_gap_s: z.number().positive().optional(),
     min_speed_kmh: z.number().positive().optional(),
     expected_observations: z.number().int().min(2).nullable().optional(),
@@ -155,6 +161,9 @@ export const envSchema = z.object({
   SPEEDCAM_DEFAULT_RADAR: z.string().optional(),
   SPEEDCAM_SPEED_LIMIT_KMH: num(1).default(40),
   SPEEDCAM_TOLERANCE_KMH: num(0).default(0),
+  /** a preset name (none, uk, it, nl) or {"percent", "plus_kmh", "min_kmh", "applies_to"}; replaces SPEEDCAM_TOLERANCE_KMH */
+  SPEEDCAM_TOLERANCE: z.string().optional(),
+  SPEEDCAM_NON_OFFENDER_RETENTION_H: num(1).default(72),
   SPEEDCAM_SESSION_GAP_S: num(0.001).default(15),
   SPEEDCAM_MIN_SPEED_KMH: num(0.1).default(5),
   SPEEDCAM_GAP_CLOSE_DELAY_S: num(0).default(120),
@@ -225,7 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const defaults = {
     speedLimitKmh: e.SPEEDCAM_SPEED_LIMIT_KMH,
-    toleranceKmh: e.SPEEDCAM_TOLERANCE_KMH,
+    tolerance: defaultTolerance(e.SPEEDCAM_TOLERANCE, e.SPEEDCAM_TOLERANCE_KMH, env['SPEEDCAM_TOLERANCE_KMH'] !== undefined),
     sessionGapMs: e.SPEEDCAM_SESSION_GAP_S * 1000,
     expectedObservations: e.SPEEDCAM_EXPECTED_OBSERVATIONS,
     plausibleMaxKmh: e.SPEEDCAM_PLAUSIBLE_MAX_KMH,
@@ -248,6 +257,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     for (const r of list.data) {
       if (radars.has(r.id)) throw new ConfigError(`SPEEDCAM_RADARS: duplicate radar id "${r.id}"`);
+      if (r.tolerance !== undefined && r.tolerance_kmh !== undefined) {
+        throw new ConfigError(`SPEEDCAM_RADARS [${r.id}].tolerance: give tolerance or the older tolerance_kmh, not both`);
+      }
       radars.set(r.id, {
         id: r.id,
         name: r.name ?? r.id,
@@ -255,7 +267,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         exit: r.exit,
         lengthKm: r.length_km ?? haversineKm(r.entry, r.exit),
         speedLimitKmh: r.speed_limit_kmh ?? defaults.speedLimitKmh,
-        toleranceKmh: r.tolerance_kmh ?? defaults.toleranceKmh,
+        tolerance:
+          r.tolerance !== undefined ? toleranceOf(r.tolerance) : r.tolerance_kmh !== undefined ? fixedTolerance(r.tolerance_kmh) : defaults.tolerance,
         sessionGapMs: r.session_gap_s !== undefined ? r.session_gap_s * 1000 : defaults.sessionGapMs,
         maxTravelMs: maxTravelMs(r.length_km ?? haversineKm(r.entry, r.exit), r.min_speed_kmh ?? e.SPEEDCAM_MIN_SPEED_KMH),
         gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
@@ -308,6 +321,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     faultSpec: e.SPEEDCAM_FAULTS,
     flushLeaseMs: e.SPEEDCAM_FLUSH_LEASE_S * 1000,
     retentionMs: e.SPEEDCAM_RETENTION_DAYS * 86_400_000,
+    nonOffenderRetentionMs: e.SPEEDCAM_NON_OFFENDER_RETENTION_H * 3_600_000,
     warehouse:
       e.SPEEDCAM_WAREHOUSE === 'duckdb'
         ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
@@ -350,6 +364,27 @@ function plateFormats(setting: string, list: string[]): string[] {
     throw new ConfigError(`${setting}: ${(err as Error).message}; or a preset: ${Object.keys(PLATE_FORMAT_PRESETS).join(', ')}`);
   }
   return list;
+}
+
+/** SPEEDCAM_TOLERANCE (a preset or the rule as JSON), else SPEEDCAM_TOLERANCE_KMH as a fixed allowance. */
+function defaultTolerance(spec: string | undefined, kmh: number, kmhGiven: boolean): Tolerance {
+  if (spec === undefined || spec.trim() === '') return fixedTolerance(kmh);
+  if (kmhGiven) throw new ConfigError('SPEEDCAM_TOLERANCE: give SPEEDCAM_TOLERANCE or the older SPEEDCAM_TOLERANCE_KMH, not both');
+  let raw: unknown = spec.trim();
+  if ((raw as string).startsWith('{')) {
+    try {
+      raw = JSON.parse(spec);
+    } catch (err) {
+      const expected = 'a preset name or {"percent", "plus_kmh", "min_kmh", "applies_to"}';
+      throw new ConfigError(`SPEEDCAM_TOLERANCE: not JSON (${(err as Error).message}); expected ${expected}`);
+    }
+  }
+  const parsed = toleranceInput.safeParse(raw);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${['tolerance', ...i.path].join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`SPEEDCAM_TOLERANCE: ${msg}`);
+  }
+  return toleranceOf(parsed.data);
 }
 
 function maxTravelMs(lengthKm: number, minSpeedKmh: number): number {

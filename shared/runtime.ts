@@ -30,6 +30,7 @@ import { LocalObjectStore } from './platform/local-object-store.js';
 import { PubSubPublisher } from './platform/pubsub-publisher.js';
 import { handleRegistrations, usersExporter } from './registrations/registrations.js';
 import { closeExpiredPassages, passageExporters } from './speed/passage-export.js';
+import { nonOffenderRetentionSteps } from './speed/non-offender-retention.js';
 import { SpeedCheck } from './speed/speed-check.js';
 import { resolvePipeline, windowPipelines } from './windows/pipeline.js';
 import { WINDOW_PIPELINES, type TopicPipelineName } from './windows/pipelines/index.js';
@@ -134,7 +135,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const db = new Firestore({ projectId: config.projectId, ignoreUndefinedProperties: true });
   const pubsub = overrides.publisher ? null : new PubSubPublisher(new PubSub({ projectId: config.projectId }));
   const publisher: Publisher = overrides.publisher ?? pubsub!;
-  const firestore = { db, retentionMs: config.retentionMs, ops, clock };
+  const firestore = { db, retentionMs: config.retentionMs, nonOffenderRetentionMs: config.nonOffenderRetentionMs, ops, clock };
   // The window pipelines and registrations count their operations apart.
   const windowFirestore = { ...firestore, ops: windowOps };
   const c = config.collections;
@@ -225,6 +226,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         ...pipelines.map((p) => windowExporter({ ...sending, windows: windowStore }, p)),
         deadLetters,
       ],
+      steps: nonOffenderRetentionSteps({ config, store: stores.passages, clock, logger }),
       refused: deadLetters,
     };
     return {

@@ -11,6 +11,8 @@ locals {
       SPEEDCAM_CAPTURES_BUCKET = google_storage_bucket.captures.name
       SPEEDCAM_EVIDENCE_BUCKET = google_storage_bucket.evidence.name
       SPEEDCAM_RETENTION_DAYS  = tostring(var.retention_days)
+      # Non-offenders' identifiers: Firestore TTL, the flush's pseudonymisation; the captures lifecycle (storage.tf).
+      SPEEDCAM_NON_OFFENDER_RETENTION_H = tostring(var.non_offender_retention_h)
       # The metadata server is there in Google Cloud; the clients need not probe for it.
       METADATA_SERVER_DETECTION = "assume-present"
     },

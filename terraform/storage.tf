@@ -3,13 +3,19 @@ resource "google_storage_bucket" "captures" {
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  # Camera photos of vehicles not fined are gone after the non-offender retention (in whole days, rounded up:
+  # 72 h = 3 days); a fine copies the photo it analysed into the evidence bucket first. No soft delete: a
+  # deleted photo is not kept 7 more days.
   lifecycle_rule {
     condition {
-      age = var.captures_lifecycle_days
+      age = ceil(var.non_offender_retention_h / 24)
     }
     action {
       type = "Delete"
     }
+  }
+  soft_delete_policy {
+    retention_duration_seconds = 0
   }
   depends_on = [google_project_service.apis]
 }

@@ -117,10 +117,15 @@ variable "evidence_retention_days" {
   default     = 400
 }
 
-variable "captures_lifecycle_days" {
+variable "non_offender_retention_h" {
   type        = number
-  description = "Camera photos are deleted after this many days."
-  default     = 30
+  description = "A passage that was not fined keeps its vehicle identifier this many hours (SPEEDCAM_NON_OFFENDER_RETENTION_H): Firestore TTL, the flush's pseudonymisation of vehicle_passages, and the captures bucket's lifecycle (in days, rounded up)."
+  default     = 72
+  validation {
+    # (at most retention_days * 24 in effect: Firestore caps it; a check across variables needs Terraform 1.9)
+    condition     = var.non_offender_retention_h >= 1
+    error_message = "non_offender_retention_h: at least 1 (hours)."
+  }
 }
 
 variable "iam_propagation_wait" {

@@ -3,6 +3,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import type { Radar } from '../../shared/config.js';
 import { gsUri, objectName } from '../../shared/fines/object-names.js';
 import type { ObjectStore } from '../../shared/fines/ports.js';
+import { radarThresholdKmh } from '../../shared/speed/average-speed.js';
 import { renderCapturePhoto } from './capture-photo.js';
 import { plateForVehicle, plateId } from './plates.js';
 
@@ -89,7 +90,7 @@ export function spotSpeedVehicleMessages(radar: Radar, random: () => number, fas
 }
 
 export function timedVehicleMessages(radar: Radar, random: () => number, speedingShare: number, nowMs: number, plate = plateId(), imageUri?: string): { vehicleId: string; messages: string[]; speeds: number[] } {
-  const limit = radar.speedLimitKmh + radar.toleranceKmh;
+  const limit = radarThresholdKmh(radar);
   const v = random() < speedingShare ? limit + 1 + random() * 50 : 20 + random() * (limit - 21);
   const travelMs = (radar.lengthKm / v) * 3_600_000;
   const exitMs = nowMs;

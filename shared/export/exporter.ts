@@ -1,4 +1,4 @@
-import type { RejectedRow, Row } from './warehouse.js';
+import type { RejectedRow, Row, Warehouse } from './warehouse.js';
 
 /**
  * A table the flush fills from a store by commit-time watermark: each run exports what was committed
@@ -58,3 +58,12 @@ export interface RefusedRows {
 
 /** Commit-time lag for what has no publish to wait for: a margin for clock skew. */
 export const CLOCK_SKEW_LAG_MS = 2_000;
+
+/**
+ * Work the flush does after its exports, under its lease, when they are caught up: with a watermark of its own
+ * (`mark`, 0 the first time), saved with the exporters' ones. Returns null when it had nothing to do.
+ */
+export interface FlushStep {
+  name: string;
+  run(ctx: { mark: number; warehouse: () => Promise<Warehouse> }): Promise<{ mark: number; report: Record<string, number | null> } | null>;
+}

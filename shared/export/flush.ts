@@ -3,7 +3,7 @@ import { FLUSH_TIMEOUT_S, type Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
-import { isWindowed, type Exporter, type RefusedRows, type WindowedExporter, type WriteRows } from './exporter.js';
+import { isWindowed, type Exporter, type FlushStep, type RefusedRows, type WindowedExporter, type WriteRows } from './exporter.js';
 import type { Warehouse } from './warehouse.js';
 
 export type Watermarks = Record<string, number>;
@@ -30,6 +30,8 @@ export interface FlushDeps {
   closeExpired?: () => Promise<{ closed: number; more: boolean }>;
   /** the tables, in the order they are exported */
   exporters: readonly (Exporter | WindowedExporter)[];
+  /** after the exports, when no page limit stopped them: e.g. the non-offender retention (shared/speed/non-offender-retention.ts) */
+  steps?: readonly FlushStep[];
   /** where rows the warehouse refused go */
   refused: RefusedRows;
   logger: Logger;
@@ -48,6 +50,8 @@ export interface FlushReport {
   windows: { exported: number; revised: number; late: number; duplicates: number; passes: number };
   /** true when a page limit stopped the run: the next run continues from the watermark */
   more: boolean;
+  /** what each step that ran reported */
+  steps?: Record<string, Record<string, number | null>>;
 }
 
 export interface FlushOptions {
@@ -165,6 +169,22 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
           passed = true;
           await passOver(e);
         } else await pageThrough(e, now - e.lagMs);
+      }
+      // Steps run once the exports caught up (a step may rely on what they wrote, e.g. rows to pseudonymise).
+      // A step that fails does not fail the exports: its watermark stays, the next run tries again.
+      for (const step of report.more ? [] : (deps.steps ?? [])) {
+        const key = `step:${step.name}`;
+        try {
+          const done = await step.run({ mark: next[key] ?? 0, warehouse: async () => (warehouse ??= await deps.openWarehouse()) });
+          if (done) {
+            next[key] = done.mark;
+            (report.steps ??= {})[step.name] = done.report;
+          }
+        } catch (err) {
+          logger.error('flush step failed', { step: step.name, error: String(err) });
+          (report.steps ??= {})[step.name] = { failed: 1 };
+        }
+        await keepLease();
       }
       deps.faults.check('flush.afterWarehouse');
     } finally {

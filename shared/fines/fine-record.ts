@@ -38,6 +38,11 @@ export interface FineRecord {
   image_sha256: string | null;
   /** the camera photo that was analysed (gs:// or the URL it was fetched from) */
   capture_uri: string | null;
+  /** fined because avg_speed > speed_threshold, by this tolerance rule (docs/tolerances.md) */
+  speed_threshold?: number;
+  tolerance?: string | null;
+  /** that photo as analysed, copied into the evidence bucket (the captures bucket deletes it after the non-offender retention) */
+  capture_copy_uri?: string | null;
   /** where that photo came from: the observation's image_uri, the captures bucket or the cars API */
   photo_source: PhotoSource | null;
   first_seen: string;

@@ -5,6 +5,7 @@ import type { Effects } from '../core/effects.js';
 import { decodeJsonObject } from '../core/payload.js';
 import { sha256 } from '../core/hashing.js';
 import { drawAnalysedPhoto } from './evidence-photo.js';
+import { keepCapture } from './capture-copy.js';
 import { gsUri, objectName } from './object-names.js';
 import { findPhoto } from './photo-sources.js';
 import { normalizePlate, pickPlate, type PlateRead } from './plate.js';
@@ -27,6 +28,9 @@ const speedingMessage = z.object({
   vehicle_id: z.string().min(1).max(64),
   avg_speed: z.number().finite(),
   speed_limit: z.number().finite(),
+  /** the threshold and tolerance rule the passage was judged by (absent in messages from before tolerances) */
+  speed_threshold: z.number().finite().optional(),
+  tolerance: z.string().max(500).nullable().optional(),
   coordinates: z.tuple([z.number(), z.number()]),
   is_Ticketed: z.literal(true),
   license_plate: z.string().nullable(),
@@ -67,6 +71,8 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
     vehicle_id: parsed.vehicle_id,
     avg_speed: parsed.avg_speed,
     speed_limit: parsed.speed_limit,
+    speed_threshold: parsed.speed_threshold ?? parsed.speed_limit,
+    tolerance: parsed.tolerance ?? null,
     coordinates: [...parsed.coordinates],
     first_seen: parsed.first_seen,
     last_seen: parsed.last_seen,
@@ -79,11 +85,11 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
   return stored.record;
 }
 
-type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'ocr_ms' | 'photo_source'>;
+type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'capture_copy_uri' | 'ocr_ms' | 'photo_source'>;
 
 async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>, fineId: string): Promise<Evidence> {
   const { config, objects, logger } = deps;
-  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, ocr_ms: null, photo_source: null };
+  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, capture_copy_uri: null, ocr_ms: null, photo_source: null };
   const radar = config.radars.get(m.radar_id);
   const found = await findPhoto(objects, { capturesBucket: config.buckets.captures, ...config.photos }, {
     radarId: m.radar_id,
@@ -99,6 +105,8 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     return { ...none, capture_uri: found.uri, image_url: found.problem === 'photo_unreadable' && gs ? objects.viewUrl(gs) : null, review_reason: found.problem };
   }
   const photo = found.photo;
+  // Before the captures bucket's lifecycle deletes it: the original, as analysed, kept with the fine's evidence.
+  const captureCopy = await keepCapture(objects, config.buckets.evidence, m.radar_id, fineId, photo);
 
   let read: PlateRead | null = null;
   let review: FineReviewReason | null = null;
@@ -161,6 +169,7 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     image_uri: imageUri,
     image_sha256: digest,
     capture_uri: photo.uri,
+    capture_copy_uri: captureCopy,
     ocr_ms: ocrMs,
     photo_source: photo.source,
   };

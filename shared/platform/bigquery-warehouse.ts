@@ -1,5 +1,5 @@
 import type { BigQuery } from '@google-cloud/bigquery';
-import type { RejectedRow, Row, Warehouse } from '../export/warehouse.js';
+import type { PseudonymisationResult, PseudonymisationSpec, RejectedRow, Row, Warehouse } from '../export/warehouse.js';
 
 /** insertAll limits: 50,000 rows and 10 MB per request (500 rows recommended); 10 MB per row. */
 const MAX_ROWS_PER_REQUEST = 500;
@@ -23,7 +23,7 @@ interface InsertError {
  */
 export class BigQueryWarehouse implements Warehouse {
   constructor(
-    private readonly bq: Pick<BigQuery, 'dataset'>,
+    private readonly bq: Pick<BigQuery, 'dataset' | 'createQueryJob'>,
     private readonly dataset: string,
   ) {}
 
@@ -74,6 +74,28 @@ export class BigQueryWarehouse implements Warehouse {
     }
     await send();
     return { rejected };
+  }
+
+  /**
+   * One DML UPDATE job (the flush's account needs roles/bigquery.jobUser on the project): the range filter on the
+   * partition column limits it to the day partitions concerned; rows already pseudonymised are left alone, so a
+   * retry changes nothing. Rows streamed in the last 30 minutes cannot be updated: the rows it selects were decided
+   * more than the retention ago and exported with their identifier hours before (docs/data-retention.md).
+   */
+  async pseudonymise(spec: PseudonymisationSpec, range: { fromMs: number; toMs: number }, key: string): Promise<PseudonymisationResult> {
+    const token = `CONCAT('${spec.prefix}', SUBSTR(TO_HEX(SHA256(CONCAT(@key, row_id))), 1, 32))`;
+    const sets = [...spec.pseudonymise.map((c) => `\`${c}\` = ${token}`), ...spec.clear.map((c) => `\`${c}\` = NULL`)];
+    const query =
+      `UPDATE \`${this.dataset}.${spec.table}\` SET ${sets.join(', ')} WHERE NOT \`${spec.keepIf}\` ` +
+      `AND \`${spec.time}\` >= TIMESTAMP_MILLIS(@from_ms) AND \`${spec.time}\` < TIMESTAMP_MILLIS(@to_ms) ` +
+      `AND NOT STARTS_WITH(\`${spec.pseudonymise[0]}\`, '${spec.prefix}')`;
+    const params = { key, from_ms: Math.floor(range.fromMs), to_ms: Math.floor(range.toMs) };
+    const [job] = await this.bq.createQueryJob({ query, params });
+    await job.getQueryResults();
+    const [meta] = await job.getMetadata();
+    const stats = (meta as { statistics?: { query?: { numDmlAffectedRows?: string; totalBytesBilled?: string } } }).statistics?.query;
+    const billed = stats?.totalBytesBilled;
+    return { rows: Number(stats?.numDmlAffectedRows ?? 0), bytesBilled: billed !== undefined ? Number(billed) : null };
   }
 
   async close(): Promise<void> {}

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import type { RejectedRow, Row, Warehouse } from '../export/warehouse.js';
+import type { PseudonymisationResult, PseudonymisationSpec, RejectedRow, Row, Warehouse } from '../export/warehouse.js';
 import { loadSchemas, type SchemaField } from '../export/schemas.js';
 
 const DUCK_TYPE: Record<SchemaField['type'], string> = {
@@ -99,6 +99,18 @@ export class DuckDbWarehouse implements Warehouse {
       }
     }
     return { rejected };
+  }
+
+  /** One UPDATE: idempotent (rows already carrying the prefix are left alone); see PseudonymisationSpec. */
+  async pseudonymise(spec: PseudonymisationSpec, range: { fromMs: number; toMs: number }, key: string): Promise<PseudonymisationResult> {
+    const token = `'${spec.prefix}' || substr(sha256($1 || row_id), 1, 32)`;
+    const sets = [...spec.pseudonymise.map((c) => `"${c}" = ${token}`), ...spec.clear.map((c) => `"${c}" = NULL`)];
+    const sql =
+      `UPDATE ${LOCAL_DATASET}."${spec.table}" SET ${sets.join(', ')} WHERE NOT "${spec.keepIf}" ` +
+      `AND "${spec.time}" >= make_timestamp($2::BIGINT * 1000) AND "${spec.time}" < make_timestamp($3::BIGINT * 1000) ` +
+      `AND NOT starts_with("${spec.pseudonymise[0]}", '${spec.prefix}')`;
+    const r = await this.conn.run(sql, [key, Math.floor(range.fromMs), Math.floor(range.toMs)]);
+    return { rows: Number(r.rowsChanged), bytesBilled: null };
   }
 
   /** Runs SQL and returns plain JSON-able rows (BIGINT as number when exact, timestamps as ISO text). */

@@ -1,5 +1,6 @@
 import type { Radar } from '../config.js';
 import { haversineKm, projectOnSection, type LatLon } from '../core/geo.js';
+import { speedThresholdKmh } from './tolerance.js';
 
 export interface SpeedSample {
   /** event time, ms since epoch */
@@ -78,9 +79,14 @@ export interface SpeedVerdict {
   reviewReason: ReviewReason | null;
 }
 
-/** Fined when speed > limit + tolerance; above the plausibility bound it is flagged, never fined. */
+/** Fined when speed > the radar's threshold (limit and tolerance); above the plausibility bound it is flagged, never fined. */
 export function judgeSpeed(avgSpeedKmh: number | null, radar: Radar): SpeedVerdict {
   if (avgSpeedKmh === null || !Number.isFinite(avgSpeedKmh)) return { isTicketed: false, reviewReason: 'insufficient_data' };
   if (avgSpeedKmh > radar.plausibleMaxKmh) return { isTicketed: false, reviewReason: 'implausible_speed' };
-  return { isTicketed: avgSpeedKmh > radar.speedLimitKmh + radar.toleranceKmh, reviewReason: null };
+  return { isTicketed: avgSpeedKmh > radarThresholdKmh(radar), reviewReason: null };
+}
+
+/** The measured average speed above which this radar fines. */
+export function radarThresholdKmh(radar: Pick<Radar, 'speedLimitKmh' | 'tolerance'>): number {
+  return speedThresholdKmh(radar.speedLimitKmh, radar.tolerance);
 }

@@ -19,6 +19,8 @@ export function decisionMessage(d: PassageDecision): Record<string, unknown> {
     vehicle_id: d.vehicleId,
     avg_speed: d.avgSpeedKmh,
     speed_limit: d.speedLimitKmh,
+    speed_threshold: d.thresholdKmh ?? d.speedLimitKmh + d.toleranceKmh,
+    tolerance: d.tolerance ?? null,
     coordinates: d.coordinates,
     is_Ticketed: d.isTicketed,
     license_plate: d.isTicketed ? d.plate : null,
@@ -44,6 +46,8 @@ export function passageRow(d: PassageDecision): Row {
     avg_speed: d.avgSpeedKmh,
     speed_limit: d.speedLimitKmh,
     speed_tolerance: d.toleranceKmh,
+    speed_threshold: d.thresholdKmh ?? d.speedLimitKmh + d.toleranceKmh,
+    tolerance: d.tolerance ?? null,
     is_Ticketed: d.isTicketed,
     review_reason: d.reviewReason,
     method: d.method,
@@ -76,9 +80,9 @@ export async function publishDecisionMessage(deps: Pick<DecisionPublishing, 'con
     passage_id: d.passageId,
     radar_id: d.radarId,
   });
+  // Logs are kept 30 days: a passage not fined is logged without its vehicle (docs/data-retention.md).
   deps.logger.info('passage decided', {
-    passage_id: d.passageId,
-    vehicle_id: d.vehicleId,
+    ...(d.isTicketed ? { passage_id: d.passageId, vehicle_id: d.vehicleId } : { radar_id: d.radarId }),
     avg_speed: d.avgSpeedKmh,
     is_Ticketed: d.isTicketed,
     review_reason: d.reviewReason,

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js';
 import type { Exporter } from '../export/exporter.js';
-import { passageRow, publishDecision, type DecisionPublishing } from './decision.js';
+import type { Clock } from '../core/clock.js';
+import { publishDecision, type DecisionPublishing } from './decision.js';
+import { exportedPassageRow } from './non-offender-retention.js';
 import type { PassageDecision } from './passage.js';
 import type { ExportedPassage, PassageStore } from './passage-store.js';
 import type { TableDeclaration } from '../export/warehouse.js';
@@ -11,6 +13,7 @@ export const VEHICLE_PASSAGES: TableDeclaration = { name: 'vehicle_passages', ti
 export interface PassageExportDeps extends DecisionPublishing {
   config: Config;
   store: PassageStore;
+  clock: Clock;
 }
 
 /**
@@ -47,7 +50,8 @@ export function passageExporters(deps: PassageExportDeps, exported?: (decisions:
     // the closer has this long to publish before the flush looks for unpublished decisions
     lagMs: deps.config.exportGraceMs,
     scan: (from, to, limit) => deps.store.scanForExport(collection, from, to, limit),
-    toRow: (p) => passageRow(p.ref.decision),
+    // a passage not fined exported after its retention (a flush that was down) never carries its identifier
+    toRow: (p) => exportedPassageRow(p.ref.decision, deps.clock.now(), deps.config.nonOffenderRetentionMs),
     async after(page) {
       if (page.length > 0) await exported?.(page.map((p) => p.ref.decision));
       const pending = page.filter((p) => p.pendingPublish);

@@ -79,6 +79,13 @@ export interface PassageStore {
   applyBatch(radar: Radar, vehicleId: string, batch: readonly Observation[], opts?: { assumeNew?: boolean }): Promise<BatchOutcome>;
   closeIfExpired(docId: string, radarOf: (id: string) => Radar | undefined): Promise<DecisionRef | null>;
   findExpiredOpen(limit: number): Promise<string[]>;
+  /**
+   * Reads the passage documents (current and archived) committed in [fromMs, toMs) (exportAt, which is indexed),
+   * at most `limit` per collection, and deletes those whose expireAt has passed (a passage not fined: its
+   * decision + the non-offender retention). Firestore's TTL deletes them too, but up to a day late. `next`: where
+   * the next call starts (toMs when every page was short).
+   */
+  deleteExpired(fromMs: number, toMs: number, limit: number): Promise<{ scanned: number; deleted: number; next: number }>;
   /** records that these decisions were published (one write for all of them) */
   markPublished(...refs: DecisionRef[]): Promise<void>;
   /** whether a decision's publish was recorded (after a redelivery, before publishing it again) */

@@ -1,4 +1,5 @@
-import { averageSpeed, judgeSpeed, type ReviewReason, type SpeedMethod } from './average-speed.js';
+import { averageSpeed, judgeSpeed, radarThresholdKmh, type ReviewReason, type SpeedMethod } from './average-speed.js';
+import { describeTolerance } from './tolerance.js';
 import type { Radar } from '../config.js';
 import type { LatLon } from '../core/geo.js';
 import type { Observation } from './observation.js';
@@ -25,7 +26,12 @@ export interface PassageDecision {
   avgSpeedKmh: number | null;
   method: SpeedMethod;
   speedLimitKmh: number;
+  /** the threshold's margin over the limit (threshold − limit), km/h */
   toleranceKmh: number;
+  /** fined strictly above this measured speed; absent in decisions taken before tolerances were rules */
+  thresholdKmh?: number;
+  /** the tolerance rule it was judged by (describeTolerance: JSON text) */
+  tolerance?: string;
   isTicketed: boolean;
   reviewReason: ReviewReason | null;
   observations: number;
@@ -208,7 +214,9 @@ export function close(state: PassageState, radar: Radar, reason: CloseReason, no
     avgSpeedKmh: speed.avgSpeedKmh,
     method: speed.method,
     speedLimitKmh: radar.speedLimitKmh,
-    toleranceKmh: radar.toleranceKmh,
+    toleranceKmh: radarThresholdKmh(radar) - radar.speedLimitKmh,
+    thresholdKmh: radarThresholdKmh(radar),
+    tolerance: describeTolerance(radar.tolerance),
     isTicketed: verdict.isTicketed,
     reviewReason: verdict.reviewReason,
     observations: obs.length,

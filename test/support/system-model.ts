@@ -177,6 +177,8 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
     buckets[a['name']] = {
       location: a['location'], uniform: a['uniform_bucket_level_access'] === true, publicAccessPrevention: a['public_access_prevention'],
       retentionSeconds: list(a['retention_policy'])[0]?.['retention_period'] ?? null,
+      // Cloud Storage's default soft delete keeps deleted objects 7 days
+      softDeleteSeconds: list(a['soft_delete_policy'])[0]?.['retention_duration_seconds'] ?? 604_800,
       versioning: list(a['versioning'])[0]?.['enabled'] === true,
       lifecycle: list(a['lifecycle_rule']).map((r) => ({ action: list(r['action'])[0]!['type'], storageClass: list(r['action'])[0]!['storage_class'] ?? null, age: list(r['condition'])[0]!['age'] })),
     };
@@ -331,6 +333,7 @@ export function systemFromDeploy(steps: readonly Step[], project: string): Syste
       m.buckets[pos[4]!.replace('gs://', '')] = {
         location: one(f, 'location'), uniform: f['uniform-bucket-level-access'] !== undefined, publicAccessPrevention: f['public-access-prevention'] ? 'enforced' : 'inherited',
         retentionSeconds: ret ? Number(ret.replace(/d$/, '')) * 86_400 : null, versioning: f['versioning'] !== undefined,
+        softDeleteSeconds: one(f, 'soft-delete-duration') === '0' ? 0 : one(f, 'soft-delete-duration') === undefined ? 604_800 : null,
         lifecycle: rules.map((r) => ({ action: r['action']['type'], storageClass: r['action']['storageClass'] ?? null, age: r['condition']['age'] })),
       };
     } else if (cmd.startsWith('gcloud storage buckets add-iam-policy-binding')) grant(`bucket:${pos[4]!.replace('gs://', '')}`);

@@ -96,6 +96,7 @@ const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = {
   coalesce: (...a) => a.find((x) => x !== null && x !== undefined && x !== ''),
   base64encode: (s) => Buffer.from(String(s)).toString('base64'),
   tostring: (s) => String(s),
+  ceil: (x) => Math.ceil(Number(x)),
   join: (sep, list) => (list as unknown[]).join(String(sep)),
   compact: (list) => (list as unknown[]).filter((x) => x !== null && x !== undefined && x !== ''),
   split: (sep, s) => String(s).split(String(sep)),
@@ -159,9 +160,10 @@ class Parser {
   }
   private term(): unknown {
     let a = this.postfix();
-    while (this.peek('*')) {
-      this.i++;
-      a = (a as number) * (this.postfix() as number);
+    while (this.peek('*') || this.peek('/')) {
+      const op = this.toks[this.i++]!.v;
+      const b = this.postfix() as number;
+      a = op === '*' ? (a as number) * b : (a as number) / b;
     }
     return a;
   }

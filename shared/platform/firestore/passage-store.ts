@@ -100,7 +100,7 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
       this.count('vehicle_transaction', 'transactions');
       const snap = await tx.get(ref);
       this.count('vehicle_transaction', 'reads');
-      const data = snap.exists ? snap.data()! : null;
+      const data = this.live(snap.exists ? snap.data()! : null);
       const result = applyObservations(data ? fromDoc(data) : null, batch, radar, this.clock.now());
       return { ...result, ...this.write(tx, radar, docId, data, result, 'vehicle_transaction') };
     });
@@ -167,16 +167,52 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
 
   async markPublished(...refs: DecisionRef[]): Promise<void> {
     if (refs.length === 0) return;
-    await this.db
-      .collection(this.collections.published)
-      .doc(randomUUID())
-      .create({
-        ids: [...new Set(refs.map((r) => r.decision.passageId))],
-        createdAt: FieldValue.serverTimestamp(),
-        // As long as the passages: a flag on an archived passage is checked against these marks.
-        expireAt: this.expireAt(),
+    // As long as the passages: a flag on an archived passage is checked against these marks. The ids name the
+    // vehicle, so those of passages not fined go in a mark of their own that expires with them.
+    const fined = refs.filter((r) => r.decision.isTicketed);
+    const notFined = refs.filter((r) => !r.decision.isTicketed);
+    for (const [group, expireAt] of [
+      [fined, this.expireAt()],
+      [notFined, this.expireAt(this.nonOffenderRetentionMs)],
+    ] as const) {
+      if (group.length === 0) continue;
+      await this.db
+        .collection(this.collections.published)
+        .doc(randomUUID())
+        .create({ ids: [...new Set(group.map((r) => r.decision.passageId))], createdAt: FieldValue.serverTimestamp(), expireAt });
+      this.count('publish_mark', 'writes');
+    }
+  }
+
+  /** A document whose expireAt has passed is treated as gone (Firestore's TTL deletes it up to a day later). */
+  private live(data: DocumentData | null): DocumentData | null {
+    const at = data?.['expireAt'] as Timestamp | undefined;
+    return data && at && at.toMillis() <= this.clock.now() ? null : data;
+  }
+
+  async deleteExpired(fromMs: number, toMs: number, limit: number): Promise<{ scanned: number; deleted: number; next: number }> {
+    const now = this.clock.now();
+    let scanned = 0;
+    let deleted = 0;
+    let next = toMs;
+    // Not a query on expireAt: TTL fields have no index (resources.json), exportAt has one.
+    for (const name of [this.collections.passages, this.collections.archive]) {
+      const page = await this.scanByExportAt(name, fromMs, toMs, limit);
+      const expired = page.filter((d) => {
+        const at = d.data['expireAt'] as Timestamp | undefined;
+        return at !== undefined && at.toMillis() <= now;
       });
-    this.count('publish_mark', 'writes');
+      await this.inBatches(expired, (wb, d) => wb.delete(this.db.collection(name).doc(d.id)), 'deletes');
+      const kind = (this.opsByKind['retention_delete'] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 });
+      kind.reads += Math.max(1, page.length);
+      kind.deletes += expired.length;
+      scanned += page.length;
+      deleted += expired.length;
+      // A full page: the next call starts at its last commit time (or just after, if the whole page shares it).
+      const last = page[page.length - 1]?.exportAtMs ?? toMs;
+      if (page.length >= limit) next = Math.min(next, last > fromMs ? last : fromMs + 1);
+    }
+    return { scanned, deleted, next };
   }
 
   async isPublished(passageId: string): Promise<boolean> {
@@ -222,7 +258,7 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
         // One string field: one index entry however many observations the entry holds.
         items: JSON.stringify(items.map(({ obs, msg }) => ({ o: obs, m: { d: msg.data.toString('base64'), a: msg.attributes, id: msg.messageId, pt: msg.publishTimeMs } }))),
         createdAt: FieldValue.serverTimestamp(),
-        expireAt: this.expireAt(LOG_RETENTION_MS),
+        expireAt: this.expireAt(Math.min(LOG_RETENTION_MS, this.nonOffenderRetentionMs)),
       });
     this.count('log_append', 'writes');
   }
@@ -288,7 +324,7 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
       if (lease!.data()?.['owner'] !== owner) return null; // fenced: another sweeper took over
       const now = this.clock.now();
       const swept: SweptVehicle[] = vehicles.map((v, i) => {
-        const data = snaps[i]!.exists ? snaps[i]!.data()! : null;
+        const data = this.live(snaps[i]!.exists ? snaps[i]!.data()! : null);
         let state = data ? fromDoc(data) : null;
         const merged: ApplyResult = { state: state!, changed: false, decided: [], displaced: [], outcomes: new Map<string, ObservationOutcome>() };
         for (const batch of v.batches) {
@@ -322,7 +358,10 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
       lastSeenMs: state.lastSeenMs,
       lastArrivalMs: state.lastArrivalMs,
       decision: state.decision,
-      expireAt: Timestamp.fromMillis(now + this.retentionMs),
+      // A passage that was not fined keeps its vehicle's identity for the non-offender retention after its decision.
+      expireAt: Timestamp.fromMillis(
+        state.decision && !state.decision.isTicketed ? state.decision.decidedAtMs + this.nonOffenderRetentionMs : now + this.retentionMs,
+      ),
     };
     if (state.status === 'open') doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + sessionGap(state, radar) + radar.gapCloseDelayMs);
     if (state.status === 'closed' && exportNow) doc['exportAt'] = FieldValue.serverTimestamp();

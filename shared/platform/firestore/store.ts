@@ -7,6 +7,8 @@ export interface FirestoreContext {
   db: Firestore;
   /** how long a document is kept: its `expireAt`, which the collection's TTL policy deletes by */
   retentionMs: number;
+  /** how long what identifies a vehicle that was not fined is kept (SPEEDCAM_NON_OFFENDER_RETENTION_H); default retentionMs */
+  nonOffenderRetentionMs?: number;
   /** billable operations, counted where they are made */
   ops: OpsCounter;
   clock: Clock;
@@ -24,12 +26,14 @@ export abstract class FirestoreStore {
   protected readonly ops: OpsCounter;
   protected readonly clock: Clock;
   protected readonly retentionMs: number;
+  protected readonly nonOffenderRetentionMs: number;
 
   constructor(ctx: FirestoreContext) {
     this.db = ctx.db;
     this.ops = ctx.ops;
     this.clock = ctx.clock;
     this.retentionMs = ctx.retentionMs;
+    this.nonOffenderRetentionMs = Math.min(ctx.nonOffenderRetentionMs ?? ctx.retentionMs, ctx.retentionMs);
   }
 
   /** When a document written now expires (Firestore's TTL policy on `expireAt` deletes it after that). */

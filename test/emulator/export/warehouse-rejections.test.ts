@@ -23,6 +23,7 @@ describe('a row the warehouse rejects', () => {
           if (table === 'vehicle_passages') sent.push(...out);
           return wh.upsert(table, out);
         },
+        pseudonymise: wh.pseudonymise?.bind(wh),
         close: () => wh.close(),
       };
     };

@@ -140,7 +140,7 @@ describe('evidence is created once (a retention policy forbids rewriting it)', (
     const msg = speeding(w, 'Crash2');
     await expect(w.fine(msg)).rejects.toThrow(/injected/);
     const fine = (await w.fine(msg))!;
-    expect(w.objects.creates).toBe(2); // the second create answered 'exists'
+    expect(w.objects.creates).toBe(4); // per attempt, the capture's copy and the analysed photo: the second attempt's answered 'exists'
     expect(fine.review_reason).not.toBe('evidence_conflict');
     expect(fine.license_plate).toBe(plateForVehicle('Crash2'));
     expect(sha((await w.objects.get(fine.image_uri!))!)).toBe(fine.image_sha256);

@@ -31,6 +31,7 @@ function recordAppends(appended: Map<string, Row[]>): RuntimeOverrides['warehous
         appended.set(table, [...(appended.get(table) ?? []), ...rows]);
         return wh.upsert(table, rows);
       },
+      pseudonymise: wh.pseudonymise?.bind(wh),
       close: () => wh.close(),
     };
   };

@@ -139,8 +139,10 @@ describe('terraform apply and speedcam deploy create the same system', () => {
       expect(s.grants).toContain(`serviceAccount:${n.account(spec)} roles/run.invoker run:${n.function(spec)}`);
       if (spec.subscription.deadLetter) expect(s.grants).toContain(`serviceAccount:service-<project number>@gcp-sa-pubsub.iam.gserviceaccount.com roles/pubsub.subscriber subscription:${n.subscription(spec)}`);
     }
-    // Least privilege: no job runner for the flush, no object admin anywhere, no Eventarc.
-    expect(s.grants.filter((g) => /bigquery\.jobUser|objectAdmin|eventarc/.test(g))).toEqual([]);
+    // Least privilege: no object admin anywhere, no Eventarc; a job runner for the flush only (its hourly UPDATE).
+    expect(s.grants.filter((g) => /objectAdmin|eventarc/.test(g))).toEqual([]);
+    const flushAccount = n.account(FUNCTIONS.find((f) => f.dir === 'flush')!);
+    expect(s.grants.filter((g) => g.includes('bigquery.jobUser'))).toEqual([`serviceAccount:${flushAccount} roles/bigquery.jobUser project:my-proj`]);
     expect(s.grants.filter((g) => g.includes(n.account(FUNCTIONS.find((f) => f.dir === 'fines')!)) && g.includes(n.bucket('evidence'))).map((g) => g.split(' ')[1]).sort()).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
     expect(s.grants.filter((g) => g.startsWith(`serviceAccount:${n.buildAccount} `)).map((g) => g.split(' ').slice(1).join(' ')).sort()).toEqual([
       'roles/artifactregistry.writer repository:speedcam-functions', 'roles/logging.logWriter project:my-proj', 'roles/storage.objectViewer bucket:my-proj-speedcam-source',
@@ -153,6 +155,25 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(s.views['users_latest']).toContain('PARTITION BY row_id)');
     expect(s.logExclusion['filter']).toBe('resource.type="cloud_run_revision" AND resource.labels.service_name=~"^speedcam-" AND log_id("run.googleapis.com/requests") AND httpRequest.status<400');
     expect(Object.keys(s.alerts).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('non-offender retention on both paths: the captures lifecycle (3 days for 72 h, no soft delete), the variable, TTL on expireAt', async () => {
+    for (const [hours, days] of [[72, 3], [30, 2]] as const) {
+      const o = options({ env: { SPEEDCAM_NON_OFFENDER_RETENTION_H: String(hours) } });
+      const deployConfig = loadConfig({ SPEEDCAM_NON_OFFENDER_RETENTION_H: String(hours) });
+      const tf = await systemFromTerraform('terraform', tfVars(o, hours === 72 ? {} : { non_offender_retention_h: hours }));
+      const gcloud = systemFromDeploy(deploySteps(o, deployConfig), o.project);
+      for (const s of [tf, gcloud]) {
+        const captures = s.buckets['my-proj-speedcam-captures']!;
+        expect(captures['lifecycle']).toEqual([{ action: 'Delete', storageClass: null, age: days }]);
+        expect(captures['softDeleteSeconds']).toBe(0);
+        expect(s.buckets['my-proj-speedcam-evidence']!['retentionSeconds']).toBe(400 * 86_400);
+        for (const f of Object.values(s.functions)) expect((f as { env: Record<string, string> }).env['SPEEDCAM_NON_OFFENDER_RETENTION_H']).toBe(String(hours));
+        for (const c of ['passages', 'passage_archive', 'published']) expect(s.firestoreFields[`${c}/expireAt`], c).toEqual({ ttl: true, indexes: 'none' });
+      }
+      expect(gcloud.buckets).toEqual(tf.buckets);
+      expect(gcloud.functions).toEqual(tf.functions);
+    }
   });
 
   it('a difference on either side is found (broken copies)', async () => {

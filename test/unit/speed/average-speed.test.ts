@@ -80,7 +80,7 @@ describe('judgeSpeed', () => {
   it('fines strictly above limit + tolerance', () => {
     expect(judgeSpeed(40, radar).isTicketed).toBe(false);
     expect(judgeSpeed(40.0001, radar).isTicketed).toBe(true);
-    const tolerant = { ...radar, toleranceKmh: 5 };
+    const tolerant = { ...radar, tolerance: { percent: 0, plusKmh: 5, minKmh: 0, appliesTo: 'limit' as const } };
     expect(judgeSpeed(44.9, tolerant).isTicketed).toBe(false);
     expect(judgeSpeed(45.1, tolerant).isTicketed).toBe(true);
   });
