@@ -39,7 +39,7 @@ process.exit(0);
 
 /** Loaded on a function's first request (runtime.ts creates these on first use), in Google Cloud's configuration. */
 const FIRST_USE: Record<string, string[]> = {
-  fines: ['@google-cloud/storage', '@google-cloud/vision', './platform/vision-text-detector.js'],
+  fines: ['@google-cloud/storage', '@google-cloud/vision', './platform/ocr/vision-text-detector.js'],
   flush: ['@google-cloud/bigquery', './platform/bigquery-warehouse.js'],
 };
 

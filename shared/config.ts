@@ -97,7 +97,7 @@ export interface Config {
   warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string };
   objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
   buckets: { captures: string; evidence: string };
-  ocr: 'vision' | 'tesseract';
+  ocr: 'model' | 'vision';
   /** a plate read with less confidence is still issued, but flagged for manual review */
   plateReviewBelow: number;
   /** where fines get photos beyond the observation's image_uri and the captures bucket */
@@ -178,7 +178,7 @@ const envSchema = z.object({
   SPEEDCAM_OBJECTS_DIR: z.string().min(1).default('.speedcam/objects'),
   SPEEDCAM_CAPTURES_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-captures'),
   SPEEDCAM_EVIDENCE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-evidence'),
-  SPEEDCAM_OCR: z.enum(['vision', 'tesseract']).default('vision'),
+  SPEEDCAM_OCR: z.enum(['model', 'vision']).default('model'),
   SPEEDCAM_PLATE_REVIEW_BELOW: num(0).optional(),
   SPEEDCAM_PLATE_FORMATS: z.string().default('us-ny'),
   SPEEDCAM_CARS_API: z
@@ -207,7 +207,7 @@ const topicsSchema = z.object(Object.fromEntries(TOPICS.map((t) => [t.env, z.str
  * on the held-out evaluation sets that leaves no wrong read unflagged (at 0.6 it left 4 of 360). Vision's
  * confidences are its own scale, not measured here: its default stays at 0.6.
  */
-export const PLATE_REVIEW_BELOW = { tesseract: 0.9, vision: 0.6 } as const;
+export const PLATE_REVIEW_BELOW = { model: 0.9, vision: 0.6 } as const;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -155,9 +155,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   let detector: Promise<TextDetector & { close?(): Promise<void> }> | undefined;
   const createDetector = async (): Promise<TextDetector & { close?(): Promise<void> }> => {
     if (overrides.ocr) return overrides.ocr;
-    if (config.ocr === 'tesseract') return new (await import('./platform/tesseract-text-detector.js')).TesseractTextDetector();
+    if (config.ocr === 'model') return new (await import('./platform/ocr/paddle-text-detector.js')).PaddleTextDetector();
     const { ImageAnnotatorClient: Client } = require('@google-cloud/vision') as { ImageAnnotatorClient: typeof ImageAnnotatorClient };
-    return new (await import('./platform/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
+    return new (await import('./platform/ocr/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
   };
   const ocr: TextDetector & { close(): Promise<void> } = {
     detect: async (image) => {

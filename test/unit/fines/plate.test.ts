@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { parseVisionResponse, VisionTextDetector, type VisionTextResponse } from '../../../shared/platform/vision-text-detector.js';
+import { parseVisionResponse, VisionTextDetector, type VisionTextResponse } from '../../../shared/platform/ocr/vision-text-detector.js';
 import { BadObjectUri, objectName, parseGsUri } from '../../../shared/fines/object-names.js';
 import { fitPlateSyntax, pickPlate } from '../../../shared/fines/plate.js';
 
