@@ -10,7 +10,7 @@ import { FUNCTIONS } from '../functions/catalog.js';
  * time and process CPU time of each phase (median of --runs), the files loaded and which of the heavy
  * packages came in. `npm run bench:cold-start [-- --runs 5] [--json]`.
  */
-const HEAVY = ['@duckdb/node-api', '@duckdb/node-bindings', 'tesseract.js', 'sharp', '@google-cloud/vision', '@google-cloud/bigquery', '@google-cloud/storage', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/functions-framework'];
+const HEAVY = ['@duckdb/node-api', '@duckdb/node-bindings', 'onnxruntime-node', 'sharp', '@google-cloud/vision', '@google-cloud/bigquery', '@google-cloud/storage', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/functions-framework'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const entry = pathToFileURL(join(here, '..', 'functions', 'index.js')).href;

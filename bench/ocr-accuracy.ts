@@ -110,7 +110,7 @@ function summarise(o: Outcome[]) {
     by_threshold: THRESHOLDS.map((t) => [t, ...Object.values(atThreshold(o, t))]),
     ocr_ms: { p50: pct(0.5), p95: pct(0.95), max: Math.round(ms[n - 1] ?? 0) },
     misses: o
-      .filter((x) => !right(x) || flaggedAt(x, REVIEW_BELOW))
+      .filter((x) => n <= 3 || !right(x) || flaggedAt(x, REVIEW_BELOW))
       .map((x) => ({ photo: x.name, truth: x.truth, read: x.read, confidence: x.confidence === null ? null : Math.round(x.confidence * 1000) / 1000, formatMatch: x.formatMatch, alternatives: x.alternatives }))
       .slice(0, values.verbose ? 1000 : 12),
   };

@@ -139,7 +139,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(opts.flushIntervalMs !== 0 ? { SPEEDCAM_FLUSH_PERIOD_S: String((opts.flushIntervalMs ?? 5000) / 1000) } : {}),
       SPEEDCAM_OBJECTS: 'local',
       SPEEDCAM_OBJECTS_DIR: join(dataDir, 'objects'),
-      SPEEDCAM_OCR: 'tesseract',
+      SPEEDCAM_OCR: 'model',
       ...opts.env,
     });
     // The radar generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.

@@ -105,7 +105,7 @@ const require = createRequire(import.meta.url);
 /**
  * A client created on its first use. Each deployed function loads only the clients and native modules it
  * uses (cold start: the observation path never loads Cloud Storage, Vision, BigQuery, DuckDB or
- * tesseract; `npm run bench:cold-start` measures it). The Google clients are CommonJS, so the first
+ * the OCR model; `npm run bench:cold-start` measures it). The Google clients are CommonJS, so the first
  * use can require them synchronously.
  */
 function onFirstUse<T extends object>(create: () => T): T {
@@ -151,7 +151,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const sending = { config, logger, clock, faults, publisher };
   const speedDeps = { ...sending, store: stores.passages };
 
-  // Created on first use: tesseract's worker or Vision's client cost start-up time the other functions need not pay.
+  // Created on first use: the OCR model's sessions or Vision's client cost start-up time the other functions need not pay.
   let detector: Promise<TextDetector & { close?(): Promise<void> }> | undefined;
   const createDetector = async (): Promise<TextDetector & { close?(): Promise<void> }> => {
     if (overrides.ocr) return overrides.ocr;

@@ -23,7 +23,7 @@ locals {
   )
 }
 
-# The build output packaged by `npm run package` (compiled dist/, package.json, lockfile, schemas/).
+# The build output packaged by `npm run package` (compiled dist/, package.json, lockfile, .npmrc, schemas/).
 data "archive_file" "source" {
   type        = "zip"
   source_dir  = "${path.module}/../.deploy/source"

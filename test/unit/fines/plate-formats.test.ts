@@ -48,10 +48,10 @@ describe('plates of any country, normalised', () => {
     expect(fitPlate('GZ01 CIN', ['uk', 'LLDDLLL'])).toMatchObject({ plate: 'GZ01CIN', formatMatch: true });
   });
 
-  it('repairs a doubled character or a stray end glyph only when asked (the local OCR does)', () => {
+  it('swaps look-alikes only when asked to (on by default); a full-width form is its plain letter', () => {
+    expect(fitPlate('CCC 4A4', ['se'], { swaps: false })).toEqual({ plate: 'CCC4A4', corrected: false, formatMatch: false });
+    expect(fitPlate('ＣＣＣ ４４４', ['se'])).toEqual({ plate: 'CCC444', corrected: false, formatMatch: true });
     expect(fitPlate('GMGO0742', ['us-ny'])).toMatchObject({ formatMatch: false });
-    expect(fitPlate('GMGO0742', ['us-ny'], { repairExtra: true })).toEqual({ plate: 'GMG0742', corrected: true, formatMatch: true });
-    expect(fitPlate('E0000BBB', ['es'], { repairExtra: true })).toEqual({ plate: '0000BBB', corrected: true, formatMatch: true });
   });
 
   it('formats: presets and L/D/A templates with repeats; malformed ones are refused', () => {
