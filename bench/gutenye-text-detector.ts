@@ -19,8 +19,12 @@ export class GutenyeTextDetector implements TextDetector {
   private constructor(private readonly ocr: GutenyeOcr) {}
 
   static async create(): Promise<GutenyeTextDetector> {
-    const { default: Ocr } = (await import('@gutenye/ocr-node')) as unknown as { default: { create(o?: object): Promise<GutenyeOcr> } };
-    return new GutenyeTextDetector(await Ocr.create());
+    // Not a dependency of the project (it was measured and not kept): `npm i --no-save @gutenye/ocr-node@1.4.8` to compare again.
+    const name = '@gutenye/ocr-node';
+    const lib = (await import(name).catch(() => {
+      throw new Error(`${name} is not installed: npm i --no-save @gutenye/ocr-node@1.4.8`);
+    })) as { default: { create(o?: object): Promise<GutenyeOcr> } };
+    return new GutenyeTextDetector(await lib.default.create());
   }
 
   async detect(image: { bytes: Buffer }): Promise<TextDetection[]> {

@@ -24,7 +24,7 @@ import { plateId } from '../cli/generators/plates.js';
  *   licence keeps it out of the repository.
  * `--engine model,gutenye` runs several readers on the same photos, one after the other (side by side):
  * `model` is the project's reader (shared/platform/ocr), `gutenye` the same PP-OCRv4 models run by the
- * @gutenye/ocr-node library (a devDependency kept only for this comparison).
+ * @gutenye/ocr-node library (not a dependency: `npm i --no-save @gutenye/ocr-node@1.4.8` to run it).
  * A read is flagged as the fine path flags it: no read, confidence below the threshold, or outside the
  * expected formats. `wrong_unflagged` is what matters most: a wrong plate issued unchecked.
  */

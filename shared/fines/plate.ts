@@ -222,10 +222,24 @@ export function rankPlates(
     const prev = candidates.get(fit.plate);
     if (!prev || score > prev.score) candidates.set(fit.plate, { ...fit, confidence, score, box: union(group.map((d) => d.box)) });
   };
+  const cy = (d: TextDetection) => (d.box.y0 + d.box.y1) / 2;
+  // The next text to the right on the same line (a tilted plate's right half may sit higher than its left).
+  const rightOf = (prev: TextDetection) => {
+    let best: TextDetection | null = null;
+    for (const d of sorted) {
+      if (d === prev || d.box.x0 <= prev.box.x0 || Math.abs(cy(d) - cy(prev)) >= Math.max(height(prev.box), height(d.box)) * 0.5) continue;
+      if (!best || d.box.x0 < best.box.x0) best = d;
+    }
+    return best;
+  };
   for (let i = 0; i < sorted.length; i++) {
     const top = sorted[i]!;
     consider([top]);
     const line = [top];
+    for (let next = rightOf(top); next && line.length < 4; next = rightOf(next)) {
+      line.push(next);
+      consider(line);
+    }
     for (let j = i + 1; j < sorted.length; j++) {
       const d = sorted[j]!;
       // a two-line plate: this line over the next, overlapping across, close below, of a like size
@@ -235,12 +249,6 @@ export function rankPlates(
       const gap = d.box.y0 - top.box.y1;
       if (across > 0.5 * Math.min(top.box.x1 - top.box.x0, d.box.x1 - d.box.x0) && gap > -0.3 * ht && gap < 0.8 * Math.min(ht, hd) && hd < ht * 2 && ht < hd * 2.5)
         consider([top, d]);
-      if (line.length >= 4) continue;
-      const prev = line[line.length - 1]!;
-      const sameLine = Math.abs((d.box.y0 + d.box.y1) / 2 - (prev.box.y0 + prev.box.y1) / 2) < Math.max(height(prev.box), 1) * 0.5;
-      if (!sameLine || d.box.x0 < prev.box.x0) continue;
-      line.push(d);
-      consider(line);
     }
   }
   return [...candidates.values()].sort((a, b) => b.score - a.score || b.plate.length - a.plate.length).map(({ score: _score, ...read }) => read);

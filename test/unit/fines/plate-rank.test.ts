@@ -31,6 +31,12 @@ describe('plates ranked from a model reader\'s lines', () => {
     expect(rankPlates(course, ['se'], { swaps: true, aggregate: 'mean' })[0]!.confidence).toBeCloseTo((0.99 + 0.98 + 0.99 + 0.97 + 0.99 + 0.96) / 6, 5);
   });
 
+  it("a plate the detector splits in two is joined, even tilted (its right half higher than its left)", () => {
+    // as the model read calibration photo 112-uk.jpg: "WU29" and "GNA" as two boxes, the second higher
+    const split = [det('GNA', [0.99, 0.99, 0.98], box(330, 196, 420, 236)), det('WU29', [0.99, 0.97, 0.99, 0.99], box(200, 200, 310, 242))];
+    expect(pickPlate(split, ['uk'])).toMatchObject({ plate: 'WU29GNA', formatMatch: true, confidence: 0.97 });
+  });
+
   it('a two-line plate is read top line then bottom line', () => {
     const square = [det('AB12', [0.99, 0.98, 0.97, 0.99], box(100, 100, 200, 140)), det('CDE', [0.95, 0.99, 0.99], box(110, 150, 190, 190))];
     expect(pickPlate(square, ['uk'])).toMatchObject({ plate: 'AB12CDE', formatMatch: true, confidence: 0.95 });
