@@ -40,7 +40,6 @@ const { values } = parseArgs({
     photo: { type: 'string', multiple: true },
     'det-max-side': { type: 'string' },
     threads: { type: 'string' },
-    'no-swaps': { type: 'boolean', default: false },
     aggregate: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -48,7 +47,7 @@ const { values } = parseArgs({
 const REVIEW_BELOW = Number(process.env['SPEEDCAM_PLATE_REVIEW_BELOW'] ?? PLATE_REVIEW_BELOW.model);
 const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97];
 const sets = new Set(values.set.split(','));
-const rank: RankOptions = { swaps: !values['no-swaps'], aggregate: values.aggregate === 'mean' ? 'mean' : RANK_DEFAULTS.aggregate };
+const rank: RankOptions = { aggregate: values.aggregate === 'mean' ? 'mean' : RANK_DEFAULTS.aggregate };
 
 async function makeEngine(name: string): Promise<TextDetector & { close(): Promise<void>; warm?(): Promise<void> }> {
   if (name === 'model')

@@ -21,8 +21,6 @@ export interface PlateRead {
   /** 0–1 */
   confidence: number;
   box: Box;
-  /** true when characters had to be swapped (O↔0, S↔5, …) to fit an expected format */
-  corrected: boolean;
   /** whether the plate fits one of the expected formats (true when none are expected) */
   formatMatch: boolean;
 }
@@ -30,7 +28,7 @@ export interface PlateRead {
 /**
  * Expected plate formats, as templates over the normalised plate: `L` a letter, `D` a digit, `A`
  * either; a token may repeat `{m,n}` times. A radar lists its country's (New York's by default) to
- * rank candidates and fix look-alike characters; a plate outside them is still read, flagged.
+ * rank candidates; a plate outside them is still read, flagged.
  */
 export const PLATE_FORMAT_PRESETS: Record<string, readonly string[]> = {
   'us-ny': ['LLLDDDD'],
@@ -120,11 +118,6 @@ function resolveTemplates(list: readonly string[]): Template[] {
   return out;
 }
 
-const TO_DIGIT: Record<string, string> = { O: '0', Q: '0', D: '0', U: '0', I: '1', L: '1', J: '1', T: '7', Z: '2', S: '5', B: '8', G: '6', A: '4' };
-const TO_LETTER: Record<string, string> = { '0': 'O', '1': 'I', '2': 'Z', '5': 'S', '8': 'B', '6': 'G', '4': 'A', '7': 'T', '3': 'B' };
-/** A letter a country does not issue, read for the one it most looks like (a monospace J's bar makes an I). */
-const TO_OTHER_LETTER: Record<string, string> = { I: 'J', O: 'D', Q: 'O', U: 'V', '1': 'J', '0': 'D' };
-
 /** Letters and digits, upper case (full-width forms folded: the model's dictionary has both). */
 export function normalizePlate(raw: string): string {
   return raw.normalize('NFKC').toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -135,71 +128,31 @@ const fits = (text: string, t: Template) =>
   [...t.pattern].every((p, i) => p === 'A' || (p === 'L' ? /[A-Z]/.test(text[i]!) && !t.unused.includes(text[i]!) : /[0-9]/.test(text[i]!)));
 
 /**
- * Fits OCR text to the expected formats: OCR may confuse O/0, S/5, B/8…, and the template says which one a
- * position holds (ALPR engines do the same); `swaps: false` turns that off. Without expected formats any
- * 2–8 letters and digits are a plate. Returns null when the text cannot be a plate at all.
+ * Whether OCR text can be a plate of the expected formats. The model reader's characters are taken as
+ * read: look-alike swaps (O↔0, S↔5…) to force a format changed no read of the calibration set
+ * (docs/ocr.md), so a text outside the formats stays outside, flagged. Without expected formats any 2–8
+ * letters and digits are a plate. Returns null when the text cannot be a plate at all.
  */
-export function fitPlate(
-  raw: string,
-  formats: readonly string[] = NY_FORMATS,
-  opts: { swaps?: boolean } = {},
-): { plate: string; corrected: boolean; formatMatch: boolean } | null {
+export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): { plate: string; formatMatch: boolean } | null {
   const text = normalizePlate(raw);
   if (text.length < MIN_LEN || text.length > MAX_LEN) return null;
   const templates = formats.length ? resolveTemplates(formats) : [];
-  if (templates.length === 0) return { plate: text, corrected: false, formatMatch: true };
-  if (templates.some((t) => fits(text, t))) return { plate: text, corrected: false, formatMatch: true };
-  const swapped = opts.swaps === false ? null : bestSwap(text, templates);
-  if (swapped) return { plate: swapped.plate, corrected: true, formatMatch: true };
-  return { plate: text, corrected: false, formatMatch: false };
-}
-
-/** The text swapped into a template of its length with the fewest look-alike swaps, if any. */
-function bestSwap(text: string, templates: readonly Template[]): { plate: string; swaps: number } | null {
-  let best: { plate: string; swaps: number } | null = null;
-  for (const t of templates) {
-    if (t.pattern.length !== text.length) continue;
-    let swaps = 0;
-    const fixed = [...text]
-      .map((c, i) => {
-        const want = t.pattern[i];
-        let d = want === 'D' && /[A-Z]/.test(c) ? TO_DIGIT[c] : want === 'L' && /[0-9]/.test(c) ? TO_LETTER[c] : undefined;
-        // a letter the country does not issue, or a digit whose look-alike it does not issue
-        if (want === 'L' && t.unused.includes(d ?? c)) d = TO_OTHER_LETTER[d ?? c] ?? TO_OTHER_LETTER[c];
-        if (d) swaps++;
-        return d ?? c;
-      })
-      .join('');
-    if (fits(fixed, t) && (!best || swaps < best.swaps)) best = { plate: fixed, swaps };
-  }
-  return best;
-}
-
-/** New York's syntax only: the plate when the text fits LLLDDDD (after look-alike swaps), else null. */
-export function fitPlateSyntax(raw: string): { plate: string; corrected: boolean } | null {
-  const f = fitPlate(raw, NY_FORMATS);
-  return f && f.formatMatch ? { plate: f.plate, corrected: f.corrected } : null;
+  return { plate: text, formatMatch: templates.length === 0 || templates.some((t) => fits(text, t)) };
 }
 
 /** How the plate reader turns detections into candidates; the defaults are the measured choice (docs/ocr.md). */
 export interface RankOptions {
-  /** swap look-alike characters (O↔0, S↔5…) to fit a format; a swapped read is capped at CORRECTED_AT_MOST */
-  swaps: boolean;
   /** a candidate's confidence from its characters' probabilities: the least sure one, or their mean */
   aggregate: 'min' | 'mean';
 }
-export const RANK_DEFAULTS: RankOptions = { swaps: true, aggregate: 'min' };
-
-/** The most a read that needed look-alike swaps to fit a format is trusted: below every review threshold. */
-export const CORRECTED_AT_MOST = 0.5;
+export const RANK_DEFAULTS: RankOptions = { aggregate: 'min' };
 
 /**
  * Every plausible plate among detected texts, best first. Candidates are each detection, each run of
  * neighbouring detections on one line (engines split "ABC 1234"), and a line over the line below it (a
  * two-line plate). A candidate's confidence is the engine's: with per-character probabilities (the model
  * reader), the least sure of the plate's letters and digits (a dash or a space does not count); else the
- * least sure detection's. A read that needed look-alike swaps to fit a format is capped at
- * CORRECTED_AT_MOST, one outside every expected format at 0.7 of it. The ranking score further lowers
+ * least sure detection's; a read outside every expected format gets 0.7 of it. The ranking score further lowers
  * candidates made only of letters or only of digits (a state name, a dealer's slogan, "TESLA.COM") and
  * those whose characters are smaller than the tallest text (the plate's are the largest).
  */
@@ -212,10 +165,10 @@ export function rankPlates(
   const sorted = [...detections].filter((d) => d.text.trim().length > 0).sort((a, b) => a.box.y0 - b.box.y0 || a.box.x0 - b.box.x0);
   const tallest = Math.max(1, ...sorted.map((d) => height(d.box)));
   const consider = (group: readonly TextDetection[]) => {
-    const fit = fitPlate(group.map((d) => d.text).join(''), formats, { swaps: opts.swaps });
+    const fit = fitPlate(group.map((d) => d.text).join(''), formats);
     if (!fit) return;
     const sure = groupConfidence(group, opts.aggregate);
-    const confidence = (fit.corrected ? Math.min(sure, CORRECTED_AT_MOST) : sure) * (fit.formatMatch ? 1 : 0.7);
+    const confidence = sure * (fit.formatMatch ? 1 : 0.7);
     const mixed = /[A-Z]/.test(fit.plate) && /[0-9]/.test(fit.plate);
     const h = Math.min(...group.map((d) => height(d.box)));
     const score = confidence * (mixed ? 1 : 0.4) * (h >= tallest * 0.6 ? 1 : 0.5) * (fit.formatMatch ? 1 : 0.5);

@@ -20,38 +20,34 @@ describe('plates of any country, normalised', () => {
     ['WA 12345', 'pl', 'WA12345'],
   ])('%s (%s) is %s and fits its country', (printed, formats, plate) => {
     expect(normalizePlate(printed)).toBe(plate);
-    expect(fitPlate(printed, [formats])).toEqual({ plate, corrected: false, formatMatch: true });
+    expect(fitPlate(printed, [formats])).toEqual({ plate, formatMatch: true });
   });
 
   it('a plate outside the expected formats is still read, flagged as not matching', () => {
-    expect(fitPlate('CCC 444', ['us-ny'])).toEqual({ plate: 'CCC444', corrected: false, formatMatch: false });
+    expect(fitPlate('CCC 444', ['us-ny'])).toEqual({ plate: 'CCC444', formatMatch: false });
     // no expected formats: any 2–8 letters and digits
-    expect(fitPlate('CCC 444', [])).toEqual({ plate: 'CCC444', corrected: false, formatMatch: true });
+    expect(fitPlate('CCC 444', [])).toEqual({ plate: 'CCC444', formatMatch: true });
     expect(fitPlate('X', [])).toBeNull();
     expect(fitPlate('ABCDEFGHI', [])).toBeNull();
   });
 
-  it('look-alikes are swapped by the expected format, position by position', () => {
-    expect(fitPlate('CCC 4A4', ['se'])).toEqual({ plate: 'CCC444', corrected: true, formatMatch: true });
-    expect(fitPlate('0000 8BB', ['es'])).toEqual({ plate: '0000BBB', corrected: true, formatMatch: true });
-    expect(fitPlate('AB-1Z3-CD', ['fr'])).toEqual({ plate: 'AB123CD', corrected: true, formatMatch: true });
+  it('characters are taken as read: a look-alike does not make a text fit (it is flagged instead)', () => {
+    expect(fitPlate('CCC 4A4', ['se'])).toEqual({ plate: 'CCC4A4', formatMatch: false });
+    expect(fitPlate('0000 8BB', ['es'])).toEqual({ plate: '00008BB', formatMatch: false });
+    expect(fitPlate('GMGO0742', ['us-ny'])).toMatchObject({ formatMatch: false });
+    // a full-width form (the model's dictionary has both) is its plain letter or digit
+    expect(fitPlate('ＣＣＣ ４４４', ['se'])).toEqual({ plate: 'CCC444', formatMatch: true });
   });
 
-  it('letters a country does not issue: read as their look-alike, or else outside the format', () => {
-    expect(fitPlate('GZ01 CIN', ['uk'])).toEqual({ plate: 'GZ01CJN', corrected: true, formatMatch: true }); // no I on British plates
-    expect(fitPlate('12-ABC-3', ['nl'])).toMatchObject({ formatMatch: false }); // no vowels on Dutch ones, and A looks like no consonant
-    expect(fitPlate('1234 BOB', ['es'])).toEqual({ plate: '1234BDB', corrected: true, formatMatch: true }); // Spanish: consonants only
+  it('letters a country does not issue put a read outside its format', () => {
+    expect(fitPlate('GZ01 CIN', ['uk'])).toEqual({ plate: 'GZ01CIN', formatMatch: false }); // no I on British plates
+    expect(fitPlate('12-ABC-3', ['nl'])).toMatchObject({ formatMatch: false }); // no vowels on Dutch ones
+    expect(fitPlate('1234 BOB', ['es'])).toEqual({ plate: '1234BOB', formatMatch: false }); // Spanish: consonants only
     // a template alone, or a preset without such a rule, accepts every letter
-    expect(fitPlate('GZ01 CIN', ['LLDDLLL'])).toEqual({ plate: 'GZ01CIN', corrected: false, formatMatch: true });
-    expect(fitPlate('ABC 1234', ['us-ny'])).toEqual({ plate: 'ABC1234', corrected: false, formatMatch: true });
+    expect(fitPlate('GZ01 CIN', ['LLDDLLL'])).toEqual({ plate: 'GZ01CIN', formatMatch: true });
+    expect(fitPlate('ABC 1234', ['us-ny'])).toEqual({ plate: 'ABC1234', formatMatch: true });
     // two presets with the same pattern: a letter is refused only if both refuse it
     expect(fitPlate('GZ01 CIN', ['uk', 'LLDDLLL'])).toMatchObject({ plate: 'GZ01CIN', formatMatch: true });
-  });
-
-  it('swaps look-alikes only when asked to (on by default); a full-width form is its plain letter', () => {
-    expect(fitPlate('CCC 4A4', ['se'], { swaps: false })).toEqual({ plate: 'CCC4A4', corrected: false, formatMatch: false });
-    expect(fitPlate('ＣＣＣ ４４４', ['se'])).toEqual({ plate: 'CCC444', corrected: false, formatMatch: true });
-    expect(fitPlate('GMGO0742', ['us-ny'])).toMatchObject({ formatMatch: false });
   });
 
   it('formats: presets and L/D/A templates with repeats; malformed ones are refused', () => {
