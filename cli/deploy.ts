@@ -92,7 +92,8 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
     SPEEDCAM_WAREHOUSE: 'bigquery',
     SPEEDCAM_DATASET: dataset(config),
     SPEEDCAM_OBJECTS: 'gcs',
-    SPEEDCAM_OCR: 'vision',
+    // The PP-OCRv4 model on the function's own vCPU; `--env SPEEDCAM_OCR=vision` for Cloud Vision (docs/ocr.md).
+    SPEEDCAM_OCR: 'model',
     SPEEDCAM_CAPTURES_BUCKET: n.bucket('captures'),
     SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
     SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
