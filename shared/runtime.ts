@@ -159,16 +159,17 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     const { ImageAnnotatorClient: Client } = require('@google-cloud/vision') as { ImageAnnotatorClient: typeof ImageAnnotatorClient };
     return new (await import('./platform/ocr/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
   };
-  const ocr: TextDetector & { close(): Promise<void> } = {
-    detect: async (image) => {
-      // A failed start (a missing language file, a client error) is tried again on the next photo.
-      detector ??= createDetector().catch((err: unknown) => {
+  // A failed start (a missing model file, a client error) is tried again on the next photo.
+  const startDetector = () =>
+    (detector ??= createDetector()
+      .then(async (d) => (await (d as { warm?(): Promise<void> }).warm?.(), d))
+      .catch((err: unknown) => {
         detector = undefined;
         throw err;
-      });
-      return (await detector).detect(image);
-    },
-    close: async () => (await detector)?.close?.(),
+      }));
+  const ocr: TextDetector & { close(): Promise<void> } = {
+    detect: async (image) => (await startDetector()).detect(image),
+    close: async () => (await detector?.catch(() => undefined))?.close?.(),
   };
 
   const speedCheck = once(() => new SpeedCheck(speedDeps));
@@ -180,6 +181,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         ? new LocalObjectStore(config.objects.dir)
         : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId }))));
     const deps: FineDeps = { ...sending, fines: stores.fines, objects, ocr };
+    // The model's sessions load (~0.5 s) while the first fine fetches its photo, not after.
+    if (config.ocr === 'model' && !overrides.ocr) startDetector().catch(() => undefined);
     // The image and OCR code (sharp) is loaded by the fines function only (functions/fines/index.ts).
     const issue = once(async () => (await import('./fines/fine.js')).issueFine);
     return { handle: async (msg) => (await issue())(deps, msg) };
