@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GcsObjectStore } from '../../../shared/platform/gcs-object-store.js';
 import { testConfig } from '../../support/fixtures.js';
@@ -48,6 +49,12 @@ describe('plates of any country, normalised', () => {
     expect(fitPlate('ABC 1234', ['us-ny'])).toEqual({ plate: 'ABC1234', formatMatch: true });
     // two presets with the same pattern: a letter is refused only if both refuse it
     expect(fitPlate('GZ01 CIN', ['uk', 'LLDDLLL'])).toMatchObject({ plate: 'GZ01CIN', formatMatch: true });
+  });
+
+  it.each(['plates', 'plates-holdout2', 'plates-holdout3', 'plates-final'])("every plate of the %s set fits its radar's formats (the truth is a valid read)", (set) => {
+    const { photos } = JSON.parse(readFileSync(`test/fixtures/${set}/manifest.json`, 'utf8')) as { photos: { file: string; plate: string; formats: string }[] };
+    expect(photos.length).toBeGreaterThanOrEqual(120);
+    for (const p of photos) expect(fitPlate(p.plate, [p.formats]), p.file).toEqual({ plate: p.plate, formatMatch: true });
   });
 
   it('formats: presets and L/D/A templates with repeats; malformed ones are refused', () => {
