@@ -32,7 +32,9 @@ export class GutenyeTextDetector implements TextDetector {
     return lines.map((l) => {
       const xs = (l.box ?? []).map((p) => p[0] ?? 0);
       const ys = (l.box ?? []).map((p) => p[1] ?? 0);
-      const box = xs.length ? { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) } : { x0: 0, y0: 0, x1: 0, y1: 0 };
+      const box = xs.length
+        ? { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) }
+        : { x0: 0, y0: 0, x1: 0, y1: 0 };
       return { text: l.text, confidence: l.mean, box };
     });
   }

@@ -23,7 +23,8 @@ type R = () => number;
 const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const letters = (r: R, n: number, alphabet = L) => Array.from({ length: n }, () => pick(r, [...alphabet])).join('');
-const digits = (r: R, n: number, first = '0123456789') => pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
+const digits = (r: R, n: number, first = '0123456789') =>
+  pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
 
 interface Style {
   country: string;
@@ -39,27 +40,124 @@ interface Style {
 }
 
 const STYLES: Style[] = [
-  { country: 'US-NY', formats: 'us-ny', one: (r) => [`${letters(r, 3)}-${digits(r, 4)}`], bg: ['#f2c230', '#f4f1e6'], ink: '#1a2a6c', caption: 'NEW YORK' },
-  { country: 'US-CA', formats: 'us-ca', one: (r) => [`${digits(r, 1, '123456789')}${letters(r, 3)}${digits(r, 3)}`], bg: ['#f7f7f2'], ink: '#1a2a6c', caption: 'California' },
-  { country: 'US-TX', formats: 'us-tx', one: (r) => [`${letters(r, 3)} ${digits(r, 4)}`], bg: ['#f7f7f2'], ink: '#111111', caption: 'TEXAS' },
-  { country: 'US-NJ', formats: 'us-nj', one: (r) => [`${letters(r, 1)}${digits(r, 2)} ${letters(r, 3)}`], bg: ['#efe3a8'], ink: '#111111', caption: 'New Jersey' },
-  { country: 'UK', formats: 'uk', one: (r) => [`${letters(r, 2)}${digits(r, 2)} ${letters(r, 3)}`], two: (r) => [`${letters(r, 2)}${digits(r, 2)}`, letters(r, 3)], bg: ['#f5c400', '#f7f7f2'], ink: '#111111', band: 'UK' },
+  {
+    country: 'US-NY',
+    formats: 'us-ny',
+    one: (r) => [`${letters(r, 3)}-${digits(r, 4)}`],
+    bg: ['#f2c230', '#f4f1e6'],
+    ink: '#1a2a6c',
+    caption: 'NEW YORK',
+  },
+  {
+    country: 'US-CA',
+    formats: 'us-ca',
+    one: (r) => [`${digits(r, 1, '123456789')}${letters(r, 3)}${digits(r, 3)}`],
+    bg: ['#f7f7f2'],
+    ink: '#1a2a6c',
+    caption: 'California',
+  },
+  {
+    country: 'US-TX',
+    formats: 'us-tx',
+    one: (r) => [`${letters(r, 3)} ${digits(r, 4)}`],
+    bg: ['#f7f7f2'],
+    ink: '#111111',
+    caption: 'TEXAS',
+  },
+  {
+    country: 'US-NJ',
+    formats: 'us-nj',
+    one: (r) => [`${letters(r, 1)}${digits(r, 2)} ${letters(r, 3)}`],
+    bg: ['#efe3a8'],
+    ink: '#111111',
+    caption: 'New Jersey',
+  },
+  {
+    country: 'UK',
+    formats: 'uk',
+    one: (r) => [`${letters(r, 2)}${digits(r, 2)} ${letters(r, 3)}`],
+    two: (r) => [`${letters(r, 2)}${digits(r, 2)}`, letters(r, 3)],
+    bg: ['#f5c400', '#f7f7f2'],
+    ink: '#111111',
+    band: 'UK',
+  },
   { country: 'SE', formats: 'se', one: (r) => [`${letters(r, 3)} ${digits(r, 3)}`], bg: ['#f7f7f2'], ink: '#111111', band: 'S' },
-  { country: 'DE', formats: 'de', one: (r) => [`${letters(r, 1, 'BDFHKMS')}-${letters(r, 2)} ${digits(r, 4, '123456789')}`], two: (r) => [`${letters(r, 2, 'BDFHKMS')}-${letters(r, 2)}`, digits(r, 3, '123456789')], bg: ['#f7f7f2'], ink: '#111111', band: 'D' },
-  { country: 'ES', formats: 'es', one: (r) => [`${digits(r, 4)} ${letters(r, 3, 'BCDFGHJKLMNPRSTVWXYZ')}`], bg: ['#f7f7f2'], ink: '#111111', band: 'E' },
-  { country: 'FR', formats: 'fr', one: (r) => [`${letters(r, 2)}-${digits(r, 3)}-${letters(r, 2)}`], two: (r) => [`${letters(r, 2)}-${digits(r, 3)}`, letters(r, 2)], bg: ['#f7f7f2'], ink: '#111111', band: 'F' },
-  { country: 'IT', formats: 'it', one: (r) => [`${letters(r, 2)} ${digits(r, 3)}${letters(r, 2)}`], bg: ['#f7f7f2'], ink: '#111111', band: 'I' },
-  { country: 'NL', formats: 'nl', one: (r) => [`${letters(r, 2, 'BDFGHJKLNPRSTVXZ')}-${digits(r, 3)}-${letters(r, 1, 'BDFGHJKLNPRSTVXZ')}`], two: (r) => [`${letters(r, 2, 'BDFGHJKLNPRSTVXZ')}-${digits(r, 3)}`, letters(r, 1, 'BDFGHJKLNPRSTVXZ')], bg: ['#f5c400'], ink: '#111111', band: 'NL' },
-  { country: 'PL', formats: 'pl', one: (r) => [`${letters(r, 2)} ${digits(r, 5)}`], two: (r) => [letters(r, 2), digits(r, 5)], bg: ['#f7f7f2'], ink: '#111111', band: 'PL' },
+  {
+    country: 'DE',
+    formats: 'de',
+    one: (r) => [`${letters(r, 1, 'BDFHKMS')}-${letters(r, 2)} ${digits(r, 4, '123456789')}`],
+    two: (r) => [`${letters(r, 2, 'BDFHKMS')}-${letters(r, 2)}`, digits(r, 3, '123456789')],
+    bg: ['#f7f7f2'],
+    ink: '#111111',
+    band: 'D',
+  },
+  {
+    country: 'ES',
+    formats: 'es',
+    one: (r) => [`${digits(r, 4)} ${letters(r, 3, 'BCDFGHJKLMNPRSTVWXYZ')}`],
+    bg: ['#f7f7f2'],
+    ink: '#111111',
+    band: 'E',
+  },
+  {
+    country: 'FR',
+    formats: 'fr',
+    one: (r) => [`${letters(r, 2)}-${digits(r, 3)}-${letters(r, 2)}`],
+    two: (r) => [`${letters(r, 2)}-${digits(r, 3)}`, letters(r, 2)],
+    bg: ['#f7f7f2'],
+    ink: '#111111',
+    band: 'F',
+  },
+  {
+    country: 'IT',
+    formats: 'it',
+    one: (r) => [`${letters(r, 2)} ${digits(r, 3)}${letters(r, 2)}`],
+    bg: ['#f7f7f2'],
+    ink: '#111111',
+    band: 'I',
+  },
+  {
+    country: 'NL',
+    formats: 'nl',
+    one: (r) => [`${letters(r, 2, 'BDFGHJKLNPRSTVXZ')}-${digits(r, 3)}-${letters(r, 1, 'BDFGHJKLNPRSTVXZ')}`],
+    two: (r) => [`${letters(r, 2, 'BDFGHJKLNPRSTVXZ')}-${digits(r, 3)}`, letters(r, 1, 'BDFGHJKLNPRSTVXZ')],
+    bg: ['#f5c400'],
+    ink: '#111111',
+    band: 'NL',
+  },
+  {
+    country: 'PL',
+    formats: 'pl',
+    one: (r) => [`${letters(r, 2)} ${digits(r, 5)}`],
+    two: (r) => [letters(r, 2), digits(r, 5)],
+    bg: ['#f7f7f2'],
+    ink: '#111111',
+    band: 'PL',
+  },
 ];
 
-const FONTS = ['FreeSans Bold', 'Nimbus Sans Bold', 'Nimbus Sans Narrow Bold', 'Roboto Bold', 'Roboto Condensed Bold', 'URW Gothic Demi', 'Nimbus Mono PS Bold', 'FreeMono Bold'];
+const FONTS = [
+  'FreeSans Bold',
+  'Nimbus Sans Bold',
+  'Nimbus Sans Narrow Bold',
+  'Roboto Bold',
+  'Roboto Condensed Bold',
+  'URW Gothic Demi',
+  'Nimbus Mono PS Bold',
+  'FreeMono Bold',
+];
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A line of text set by Pango, stretched to w × h. */
 async function textImage(text: string, font: string, colour: string, w: number, h: number): Promise<Buffer> {
-  const t = await sharp({ text: { text: `<span foreground="${colour}">${esc(text)}</span>`, font, rgba: true, dpi: 600 } }).trim({ threshold: 1 }).png().toBuffer();
-  return sharp(t).resize(Math.max(1, Math.round(w)), Math.max(1, Math.round(h)), { fit: 'fill' }).png().toBuffer();
+  const t = await sharp({ text: { text: `<span foreground="${colour}">${esc(text)}</span>`, font, rgba: true, dpi: 600 } })
+    .trim({ threshold: 1 })
+    .png()
+    .toBuffer();
+  return sharp(t)
+    .resize(Math.max(1, Math.round(w)), Math.max(1, Math.round(h)), { fit: 'fill' })
+    .png()
+    .toBuffer();
 }
 
 /** The plate, flat, as RGBA pixels. */
@@ -71,19 +169,33 @@ async function plateImage(s: Style, lines: string[], bg: string, font: string, h
   const bandW = s.band ? Math.round(H * (twoLine ? 0.22 : 0.42)) : 0;
   const layers: OverlayOptions[] = [];
   const frame = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect x="1" y="1" width="${W - 2}" height="${H - 2}" rx="${H * 0.07}" fill="${bg}" stroke="${s.ink}" stroke-width="${Math.max(1, H * 0.02)}"/>${bandW ? `<rect x="${H * 0.03}" y="${H * 0.03}" width="${bandW}" height="${H * 0.94}" rx="${H * 0.04}" fill="#1f3f9c"/>` : ''}</svg>`;
-  if (bandW) layers.push({ input: await textImage(s.band!, 'FreeSans Bold', '#ffffff', bandW * 0.6, H * (twoLine ? 0.12 : 0.22)), left: Math.round(H * 0.03 + bandW * 0.2), top: Math.round(H * (twoLine ? 0.8 : 0.68)) });
+  if (bandW)
+    layers.push({
+      input: await textImage(s.band!, 'FreeSans Bold', '#ffffff', bandW * 0.6, H * (twoLine ? 0.12 : 0.22)),
+      left: Math.round(H * 0.03 + bandW * 0.2),
+      top: Math.round(H * (twoLine ? 0.8 : 0.68)),
+    });
   const room = W - bandW - H * 0.12;
   const left = bandW + H * 0.06;
   if (twoLine) {
     for (const [i, line] of lines.entries()) {
       const lw = Math.min(room, H * 0.34 * line.length * 0.62);
-      layers.push({ input: await textImage(line, font, s.ink, lw, H * 0.36), left: Math.round(left + (room - lw) / 2), top: Math.round(H * (0.08 + i * 0.47)) });
+      layers.push({
+        input: await textImage(line, font, s.ink, lw, H * 0.36),
+        left: Math.round(left + (room - lw) / 2),
+        top: Math.round(H * (0.08 + i * 0.47)),
+      });
     }
   } else {
     const top = s.caption ? H * 0.3 : H * 0.18;
     const th = s.caption ? H * 0.5 : H * 0.64;
     layers.push({ input: await textImage(lines[0]!, font, s.ink, room, th), left: Math.round(left), top: Math.round(top) });
-    if (s.caption) layers.push({ input: await textImage(s.caption, 'Nimbus Sans', s.ink, W * 0.4, H * 0.14), left: Math.round(W * 0.3), top: Math.round(H * 0.07) });
+    if (s.caption)
+      layers.push({
+        input: await textImage(s.caption, 'Nimbus Sans', s.ink, W * 0.4, H * 0.14),
+        left: Math.round(W * 0.3),
+        top: Math.round(H * 0.07),
+      });
   }
   const { data, info } = await sharp(Buffer.from(frame)).composite(layers).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
@@ -143,7 +255,10 @@ async function photo(s: Style, r: R) {
   const twoLine = !!s.two && r() < 0.45;
   const lines = twoLine ? s.two!(r) : s.one(r);
   const font = pick(r, FONTS);
-  const [SW, SH] = pick(r, [[1280, 720], [1024, 768]] as const);
+  const [SW, SH] = pick(r, [
+    [1280, 720],
+    [1024, 768],
+  ] as const);
   const small = r() < 0.3;
   const conditions: string[] = [];
   if (twoLine) conditions.push('two-line');
@@ -162,7 +277,14 @@ async function photo(s: Style, r: R) {
   const cx = SW * (0.3 + r() * 0.4);
   const cy = SH * (0.45 + r() * 0.3);
   const f = SW * 1.2;
-  const quad = ([[-1, -1], [1, -1], [1, 1], [-1, 1]] as const).map(([a, b]) => {
+  const quad = (
+    [
+      [-1, -1],
+      [1, -1],
+      [1, 1],
+      [-1, 1],
+    ] as const
+  ).map(([a, b]) => {
     let X = (a * pw) / 2;
     let Y = (b * ph) / 2;
     let Z = 0;
@@ -188,11 +310,19 @@ async function photo(s: Style, r: R) {
   if (r() < 0.5) {
     const dealer = pick(r, ['AUTOHAUS MÜLLER', 'www.carsdirect.example', 'BEST DEALS 24/7', 'Garage Dupont']);
     const dw = pw * 0.8;
-    extras.push({ input: await textImage(dealer, 'Nimbus Sans', '#d8d8d8', dw, ph * 0.14), left: Math.round(cx - dw / 2), top: Math.round(cy + ph * 0.62) });
+    extras.push({
+      input: await textImage(dealer, 'Nimbus Sans', '#d8d8d8', dw, ph * 0.14),
+      left: Math.round(cx - dw / 2),
+      top: Math.round(cy + ph * 0.62),
+    });
   }
   if (r() < 0.3) {
     const sticker = pick(r, ['HYBRID', 'BABY ON BOARD', 'V8', '4x4']);
-    extras.push({ input: await textImage(sticker, 'Roboto Bold', '#f0f0f0', pw * 0.35, ph * 0.22), left: Math.round(cx + bw * 0.1), top: Math.round(cy - ph * 2.4) });
+    extras.push({
+      input: await textImage(sticker, 'Roboto Bold', '#f0f0f0', pw * 0.35, ph * 0.22),
+      left: Math.round(cx + bw * 0.1),
+      top: Math.round(cy - ph * 2.4),
+    });
   }
   const { data: sceneRgb } = await sharp(Buffer.from(scene)).composite(extras).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   warpOnto(sceneRgb, SW, SH, flat, quad);
@@ -207,7 +337,11 @@ async function photo(s: Style, r: R) {
       const by = cy + (qy - cy) * r();
       return `<ellipse cx="${bx}" cy="${by}" rx="${pw * (0.03 + r() * 0.08)}" ry="${ph * (0.05 + r() * 0.12)}" fill="#5b4630" fill-opacity="${0.25 + r() * 0.35}"/>`;
     }).join('');
-    overlays.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${SW}" height="${SH}"><filter id="b"><feGaussianBlur stdDeviation="${Math.max(1, pw * 0.01)}"/></filter><g filter="url(#b)">${blobs}</g></svg>`) });
+    overlays.push({
+      input: Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${SW}" height="${SH}"><filter id="b"><feGaussianBlur stdDeviation="${Math.max(1, pw * 0.01)}"/></filter><g filter="url(#b)">${blobs}</g></svg>`,
+      ),
+    });
   }
   const night = r() < 0.25;
   const glare = r() < 0.25;
@@ -215,12 +349,22 @@ async function photo(s: Style, r: R) {
     conditions.push('glare');
     const gx = cx + (r() - 0.5) * pw;
     const gy = cy + (r() - 0.5) * ph;
-    overlays.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${SW}" height="${SH}"><defs><radialGradient id="g"><stop offset="0" stop-color="#ffffff" stop-opacity="${0.5 + r() * 0.3}"/><stop offset="1" stop-color="#ffffff" stop-opacity="0"/></radialGradient></defs><ellipse cx="${gx}" cy="${gy}" rx="${pw * (0.2 + r() * 0.3)}" ry="${ph * (0.5 + r() * 0.5)}" fill="url(#g)"/></svg>`), blend: 'screen' });
+    overlays.push({
+      input: Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${SW}" height="${SH}"><defs><radialGradient id="g"><stop offset="0" stop-color="#ffffff" stop-opacity="${0.5 + r() * 0.3}"/><stop offset="1" stop-color="#ffffff" stop-opacity="0"/></radialGradient></defs><ellipse cx="${gx}" cy="${gy}" rx="${pw * (0.2 + r() * 0.3)}" ry="${ph * (0.5 + r() * 0.5)}" fill="url(#g)"/></svg>`,
+      ),
+      blend: 'screen',
+    });
   }
   if (overlays.length) img = sharp(await img.composite(overlays).png({ compressionLevel: 0 }).toBuffer());
   if (night) {
     conditions.push('night');
-    img = sharp(await img.linear(0.35 + r() * 0.15, 4).png({ compressionLevel: 0 }).toBuffer());
+    img = sharp(
+      await img
+        .linear(0.35 + r() * 0.15, 4)
+        .png({ compressionLevel: 0 })
+        .toBuffer(),
+    );
   }
   if (r() < 0.3) {
     conditions.push('motion-blur');
@@ -229,11 +373,30 @@ async function photo(s: Style, r: R) {
   }
   const noise = night ? 10 + r() * 14 : r() * 10;
   const base = await img.png({ compressionLevel: 0 }).toBuffer();
-  const noisy = sharp(base).composite([{ input: { create: { width: SW, height: SH, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: noise } } }, blend: 'soft-light' }]);
+  const noisy = sharp(base).composite([
+    {
+      input: {
+        create: { width: SW, height: SH, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: noise } },
+      },
+      blend: 'soft-light',
+    },
+  ]);
   const quality = 55 + Math.floor(r() * 31);
   const jpeg = await noisy.jpeg({ quality }).toBuffer();
   const round = (v: number) => Math.round(v * 10) / 10;
-  return { jpeg, printed: lines.join(' / '), font, width: SW, height: SH, plateWidthPct: round((pw / SW) * 100), yawDeg: round((yaw * 180) / Math.PI), pitchDeg: round((pitch * 180) / Math.PI), quality, conditions, quad: quad.map(([x, y]) => [Math.round(x), Math.round(y)]) };
+  return {
+    jpeg,
+    printed: lines.join(' / '),
+    font,
+    width: SW,
+    height: SH,
+    plateWidthPct: round((pw / SW) * 100),
+    yawDeg: round((yaw * 180) / Math.PI),
+    pitchDeg: round((pitch * 180) / Math.PI),
+    quality,
+    conditions,
+    quad: quad.map(([x, y]) => [Math.round(x), Math.round(y)]),
+  };
 }
 
 const values = benchArgs({ out: 'test/fixtures/plates-final', per: '10', seed: '314159' });
@@ -249,7 +412,17 @@ for (let k = 0; k < Number(values.per); k++)
     const file = `${String(i++).padStart(3, '0')}-${style.country.toLowerCase()}.jpg`;
     writeFileSync(join(values.out, file), p.jpeg);
     const { jpeg: _jpeg, ...rest } = p;
-    manifest.push({ file, plate: p.printed.replace(/[^A-Z0-9]/g, ''), country: style.country, formats: style.formats, split: 'final', ...rest });
+    manifest.push({
+      file,
+      plate: p.printed.replace(/[^A-Z0-9]/g, ''),
+      country: style.country,
+      formats: style.formats,
+      split: 'final',
+      ...rest,
+    });
   }
-writeFileSync(join(values.out, 'manifest.json'), JSON.stringify({ generator: 'bench/make-plate-final-set.ts', seed: Number(values.seed), photos: manifest }, null, 1) + '\n');
+writeFileSync(
+  join(values.out, 'manifest.json'),
+  JSON.stringify({ generator: 'bench/make-plate-final-set.ts', seed: Number(values.seed), photos: manifest }, null, 1) + '\n',
+);
 process.stderr.write(`${manifest.length} photos in ${values.out}\n`);

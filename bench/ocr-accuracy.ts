@@ -86,7 +86,15 @@ async function measure(engine: TextDetector, samples: Sample[], label: string): 
     const reads: PlateRead[] = rankPlates(await engine.detect({ bytes, formats: s.formats }), s.formats, rank);
     const ms = performance.now() - t0;
     const read = reads[0] ?? null;
-    out.push({ name: s.name, truth: s.truth, read: read?.plate ?? null, confidence: read?.confidence ?? null, formatMatch: read?.formatMatch ?? false, alternatives: reads.slice(1, 4).map((r) => r.plate), ms });
+    out.push({
+      name: s.name,
+      truth: s.truth,
+      read: read?.plate ?? null,
+      confidence: read?.confidence ?? null,
+      formatMatch: read?.formatMatch ?? false,
+      alternatives: reads.slice(1, 4).map((r) => r.plate),
+      ms,
+    });
     if ((i + 1) % 50 === 0) process.stderr.write(`${label}: ${i + 1}/${samples.length}\n`);
   }
   return out;
@@ -110,7 +118,14 @@ function summarise(o: Outcome[]) {
     ocr_ms: { p50: pct(0.5), p95: pct(0.95), max: Math.round(ms[n - 1] ?? 0) },
     misses: o
       .filter((x) => n <= 3 || !right(x) || flaggedAt(x, REVIEW_BELOW))
-      .map((x) => ({ photo: x.name, truth: x.truth, read: x.read, confidence: x.confidence === null ? null : Math.round(x.confidence * 1000) / 1000, formatMatch: x.formatMatch, alternatives: x.alternatives }))
+      .map((x) => ({
+        photo: x.name,
+        truth: x.truth,
+        read: x.read,
+        confidence: x.confidence === null ? null : Math.round(x.confidence * 1000) / 1000,
+        formatMatch: x.formatMatch,
+        alternatives: x.alternatives,
+      }))
       .slice(0, values.verbose ? 1000 : 12),
   };
 }
@@ -139,7 +154,9 @@ function dirSamples(dir: string): Sample[] {
 
 const groups: { label: string; samples: Sample[] }[] = [];
 if (sets.has('calibration')) groups.push({ label: 'calibration (test/fixtures/plates)', samples: dirSamples('test/fixtures/plates') });
-for (const n of [2, 3]) if (sets.has(`holdout${n}`)) groups.push({ label: `holdout${n} (test/fixtures/plates-holdout${n})`, samples: dirSamples(`test/fixtures/plates-holdout${n}`) });
+for (const n of [2, 3])
+  if (sets.has(`holdout${n}`))
+    groups.push({ label: `holdout${n} (test/fixtures/plates-holdout${n})`, samples: dirSamples(`test/fixtures/plates-holdout${n}`) });
 if (sets.has('generator')) {
   let s = Number(values.seed);
   const random = () => (s = (s * 48271) % 2147483647) / 2147483647;
@@ -151,14 +168,25 @@ if (sets.has('generator')) {
   }
   groups.push({ label: "generator (the traffic generator's New York plates)", samples });
 }
-if (sets.has('final')) groups.push({ label: 'final held-out (test/fixtures/plates-final, another renderer)', samples: dirSamples('test/fixtures/plates-final') });
-if (sets.has('genuine')) groups.push({ label: 'genuine photos (test/fixtures/plates/genuine)', samples: dirSamples('test/fixtures/plates/genuine') });
+if (sets.has('final'))
+  groups.push({
+    label: 'final held-out (test/fixtures/plates-final, another renderer)',
+    samples: dirSamples('test/fixtures/plates-final'),
+  });
+if (sets.has('genuine'))
+  groups.push({ label: 'genuine photos (test/fixtures/plates/genuine)', samples: dirSamples('test/fixtures/plates/genuine') });
 for (const dir of values.dir ?? []) groups.push({ label: dir, samples: dirSamples(dir) });
 for (const spec of values.photo ?? []) {
   // file:PLATE:formats (formats comma-separated presets or templates; empty: any plate)
   const [file, truth, formats = ''] = spec.split(':');
-  const list = formats.split(',').map((f) => f.trim()).filter(Boolean);
-  groups.push({ label: `photo ${file}`, samples: [{ name: file!, truth: truth ?? null, formats: list, bytes: () => readFileSync(file!) }] });
+  const list = formats
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  groups.push({
+    label: `photo ${file}`,
+    samples: [{ name: file!, truth: truth ?? null, formats: list, bytes: () => readFileSync(file!) }],
+  });
 }
 
 const results: Record<string, unknown>[] = [];
@@ -170,8 +198,29 @@ for (const name of values.engine.split(',')) {
   const load0 = loadavg()[0]!.toFixed(2);
   for (const g of groups) {
     const outcomes = await measure(engine, g.samples, `${name} ${g.label}`);
-    results.push({ engine: name, set: g.label, load_before: load0, load_after: loadavg()[0]!.toFixed(2), model_load_ms: loadMs, ...summarise(outcomes) });
+    results.push({
+      engine: name,
+      set: g.label,
+      load_before: load0,
+      load_after: loadavg()[0]!.toFixed(2),
+      model_load_ms: loadMs,
+      ...summarise(outcomes),
+    });
   }
   await engine.close();
 }
-console.log(JSON.stringify({ options: { ...rank, review_below: REVIEW_BELOW, det_max_side: values['det-max-side'] ?? 'default', threads: values.threads ?? 'default' }, results }, null, 1));
+console.log(
+  JSON.stringify(
+    {
+      options: {
+        ...rank,
+        review_below: REVIEW_BELOW,
+        det_max_side: values['det-max-side'] ?? 'default',
+        threads: values.threads ?? 'default',
+      },
+      results,
+    },
+    null,
+    1,
+  ),
+);

@@ -88,10 +88,15 @@ function run(ocr: 'model' | 'vision'): Promise<Run> {
     PHOTOS: values.photos,
   };
   return new Promise((ok, fail) =>
-    execFile(process.execPath, ['--input-type=module', '-e', CHILD], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return fail(new Error(`${ocr}: ${stderr || err.message}`));
-      ok(JSON.parse(stdout) as Run);
-    }),
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', CHILD],
+      { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) return fail(new Error(`${ocr}: ${stderr || err.message}`));
+        ok(JSON.parse(stdout) as Run);
+      },
+    ),
   );
 }
 
@@ -102,7 +107,12 @@ const r0 = (x: number) => Math.round(x);
 const fines = FUNCTIONS.find((f) => f.dir === 'fines')!;
 const gib = Number(fines.memory.replace('Gi', '')) || Number(fines.memory.replace('Mi', '')) / 1024;
 const vcpu = Number(fines.cpu);
-const report: Record<string, unknown> = { load_before: loadavg().map((l) => l.toFixed(2)).join(' '), fines_function: { memory: fines.memory, cpu: fines.cpu, concurrency: fines.concurrency } };
+const report: Record<string, unknown> = {
+  load_before: loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
+  fines_function: { memory: fines.memory, cpu: fines.cpu, concurrency: fines.concurrency },
+};
 for (const ocr of ['model', 'vision'] as const) {
   const runs: Run[] = [];
   for (let i = 0; i < Number(values.runs); i++) runs.push(await run(ocr));
@@ -110,8 +120,17 @@ for (const ocr of ['model', 'vision'] as const) {
   const photoCpu = runs.flatMap((r) => r.photoCpuMs?.slice(1) ?? []);
   const row: Record<string, unknown> = {
     runs: runs.length,
-    cold_start_ms: { handler: r0(median(runs.map((r) => r.handlerMs))), ocr_ready: r0(median(runs.map((r) => r.readyMs))), ready_cpu: r0(median(runs.map((r) => r.readyCpu))) },
-    rss_mb: { handler: median(runs.map((r) => r.handlerRss)), ...(ocr === 'model' ? { model_loaded: median(runs.map((r) => r.modelRss!)) } : {}), after: median(runs.map((r) => r.afterRss)), peak: Math.max(...runs.map((r) => r.peakRss)) },
+    cold_start_ms: {
+      handler: r0(median(runs.map((r) => r.handlerMs))),
+      ocr_ready: r0(median(runs.map((r) => r.readyMs))),
+      ready_cpu: r0(median(runs.map((r) => r.readyCpu))),
+    },
+    rss_mb: {
+      handler: median(runs.map((r) => r.handlerRss)),
+      ...(ocr === 'model' ? { model_loaded: median(runs.map((r) => r.modelRss!)) } : {}),
+      after: median(runs.map((r) => r.afterRss)),
+      peak: Math.max(...runs.map((r) => r.peakRss)),
+    },
   };
   if (ocr === 'model') {
     const p50 = pct(photoMs, 0.5);
@@ -119,11 +138,19 @@ for (const ocr of ['model', 'vision'] as const) {
     const perFine = (ms: number) => (ms / 1000) * (vcpu * PRICE.vcpuSecond + gib * PRICE.gibSecond);
     row['first_photo_ms'] = r0(median(runs.map((r) => r.firstPhotoMs!)));
     row['photo_ms'] = { p50: r0(p50), p95: r0(pct(photoMs, 0.95)), cpu_p50: r0(pct(photoCpu, 0.5)) };
-    row['usd_per_1000_fines'] = { ocr_at_p50: Math.round(perFine(p50) * 1000 * 10000) / 10000, ocr_at_p95: Math.round(perFine(pct(photoMs, 0.95)) * 1000 * 10000) / 10000 };
+    row['usd_per_1000_fines'] = {
+      ocr_at_p50: Math.round(perFine(p50) * 1000 * 10000) / 10000,
+      ocr_at_p95: Math.round(perFine(pct(photoMs, 0.95)) * 1000 * 10000) / 10000,
+    };
   } else {
-    row['usd_per_1000_fines'] = { vision_api: PRICE.visionPer1000, plus: "the function's instance time while it waits for Vision (not measurable offline)" };
+    row['usd_per_1000_fines'] = {
+      vision_api: PRICE.visionPer1000,
+      plus: "the function's instance time while it waits for Vision (not measurable offline)",
+    };
   }
   report[ocr] = row;
 }
-report['load_after'] = loadavg().map((l) => l.toFixed(2)).join(' ');
+report['load_after'] = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 console.log(JSON.stringify(report, null, 1));

@@ -200,11 +200,13 @@ export function rankPlates(
       const hd = height(d.box);
       const across = Math.min(top.box.x1, d.box.x1) - Math.max(top.box.x0, d.box.x0);
       const gap = d.box.y0 - top.box.y1;
-      if (across > 0.5 * Math.min(top.box.x1 - top.box.x0, d.box.x1 - d.box.x0) && gap > -0.3 * ht && gap < 0.8 * Math.min(ht, hd) && hd < ht * 2 && ht < hd * 2.5)
-        consider([top, d]);
+      const overlapping = across > 0.5 * Math.min(top.box.x1 - top.box.x0, d.box.x1 - d.box.x0);
+      if (overlapping && gap > -0.3 * ht && gap < 0.8 * Math.min(ht, hd) && hd < ht * 2 && ht < hd * 2.5) consider([top, d]);
     }
   }
-  return [...candidates.values()].sort((a, b) => b.score - a.score || b.plate.length - a.plate.length).map(({ score: _score, ...read }) => read);
+  return [...candidates.values()]
+    .sort((a, b) => b.score - a.score || b.plate.length - a.plate.length)
+    .map(({ score: _score, ...read }) => read);
 }
 
 /** The licence plate among detected texts: rankPlates' first, or null when no text can be a plate. */

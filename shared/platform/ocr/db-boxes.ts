@@ -178,7 +178,10 @@ export function minAreaRect(poly: readonly Point[]): Rect {
 function rectQuad(r: Rect): Quad {
   const ux = Math.cos(r.angle);
   const uy = Math.sin(r.angle);
-  const at = (su: number, sv: number): Point => [r.cx + (su * r.w * ux) / 2 - (sv * r.h * uy) / 2, r.cy + (su * r.w * uy) / 2 + (sv * r.h * ux) / 2];
+  const at = (su: number, sv: number): Point => [
+    r.cx + (su * r.w * ux) / 2 - (sv * r.h * uy) / 2,
+    r.cy + (su * r.w * uy) / 2 + (sv * r.h * ux) / 2,
+  ];
   return [at(-1, -1), at(1, -1), at(1, 1), at(-1, 1)];
 }
 

@@ -61,7 +61,10 @@ export class PaddleTextDetector implements TextDetector {
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
       };
-      const [det, rec] = await Promise.all([InferenceSession.create(paths.detectionPath, options), InferenceSession.create(paths.recognitionPath, options)]);
+      const [det, rec] = await Promise.all([
+        InferenceSession.create(paths.detectionPath, options),
+        InferenceSession.create(paths.recognitionPath, options),
+      ]);
       // The recogniser's classes: 0 is CTC's blank, then the dictionary's lines, then a space.
       const dictionary = [...readFileSync(paths.dictionaryPath, 'utf8').replace(/\r/g, '').split('\n'), ' '];
       return { det, rec, dictionary };
@@ -87,7 +90,12 @@ export class PaddleTextDetector implements TextDetector {
   private async read(bytes: Buffer): Promise<TextDetection[]> {
     const { det, rec, dictionary } = await this.load();
     const { ort } = await ortTensor();
-    const photo = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const photo = await sharp(bytes, { limitInputPixels: MAX_PIXELS })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const W = photo.info.width;
     const H = photo.info.height;
     const rgb = photo.data;
@@ -97,7 +105,10 @@ export class PaddleTextDetector implements TextDetector {
     const k = Math.min(1, this.opts.detMaxSide / Math.max(W, H));
     const dw = Math.max(32, Math.round((W * k) / 32) * 32);
     const dh = Math.max(32, Math.round((H * k) / 32) * 32);
-    const small = await sharp(rgb, { raw: { width: W, height: H, channels } }).resize(dw, dh, { fit: 'fill' }).raw().toBuffer();
+    const small = await sharp(rgb, { raw: { width: W, height: H, channels } })
+      .resize(dw, dh, { fit: 'fill' })
+      .raw()
+      .toBuffer();
     const input = new Float32Array(3 * dw * dh);
     const mean = [0.485, 0.456, 0.406];
     const std = [0.229, 0.224, 0.225];

@@ -15,13 +15,33 @@ describe('CTC greedy decoding', () => {
   const dictionary = ['A', 'B', 'C', '4', ' '];
   it('collapses repeats, drops blanks, and keeps each character the probability of its first step', () => {
     // blank, C, C, blank, C (a second C after a blank), space, 4, 4, blank
-    const probs = steps(6, [[0, 0.9], [3, 0.8], [3, 0.99], [0, 0.7], [3, 0.6], [5, 0.5], [4, 0.95], [4, 0.2], [0, 0.9]]);
+    const probs = steps(6, [
+      [0, 0.9],
+      [3, 0.8],
+      [3, 0.99],
+      [0, 0.7],
+      [3, 0.6],
+      [5, 0.5],
+      [4, 0.95],
+      [4, 0.2],
+      [0, 0.9],
+    ]);
     const d = ctcGreedy(probs, 9, 6, dictionary);
     expect(d.text).toBe('CC 4');
     expect(d.probs.map((p) => Math.round(p * 100) / 100)).toEqual([0.8, 0.6, 0.5, 0.95]);
   });
   it('all blanks: no text', () => {
-    expect(ctcGreedy(steps(6, [[0, 0.99], [0, 0.99]]), 2, 6, dictionary)).toEqual({ text: '', probs: [] });
+    expect(
+      ctcGreedy(
+        steps(6, [
+          [0, 0.99],
+          [0, 0.99],
+        ]),
+        2,
+        6,
+        dictionary,
+      ),
+    ).toEqual({ text: '', probs: [] });
   });
 });
 
@@ -35,7 +55,15 @@ describe('DB text boxes', () => {
   }
 
   it('finds each text kernel, grows it back by area × ratio / perimeter, largest first; unsure regions are dropped', () => {
-    const m = map((x, y) => (x >= 20 && x < 120 && y >= 20 && y < 40 ? 0.9 : x >= 150 && x < 170 && y >= 60 && y < 70 ? 0.45 : x >= 140 && x < 180 && y >= 80 && y < 90 ? 0.8 : 0));
+    const m = map((x, y) =>
+      x >= 20 && x < 120 && y >= 20 && y < 40
+        ? 0.9
+        : x >= 150 && x < 170 && y >= 60 && y < 70
+          ? 0.45
+          : x >= 140 && x < 180 && y >= 80 && y < 90
+            ? 0.8
+            : 0,
+    );
     const boxes = dbBoxes(m, W, H);
     expect(boxes).toHaveLength(2); // the 0.45 region is above the threshold (0.3) but below box_thresh (0.6)
     const [big, small] = boxes;
@@ -67,7 +95,15 @@ describe('DB text boxes', () => {
   });
 
   it('minimum-area rectangle of a rotated square is that square', () => {
-    const r = minAreaRect(hull([[0, 5], [5, 0], [10, 5], [5, 10], [5, 5]]));
+    const r = minAreaRect(
+      hull([
+        [0, 5],
+        [5, 0],
+        [10, 5],
+        [5, 10],
+        [5, 5],
+      ]),
+    );
     expect(r.w * r.h).toBeCloseTo(50, 5);
   });
 });

