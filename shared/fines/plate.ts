@@ -152,9 +152,10 @@ export const RANK_DEFAULTS: RankOptions = { aggregate: 'min' };
  * neighbouring detections on one line (engines split "ABC 1234"), and a line over the line below it (a
  * two-line plate). A candidate's confidence is the engine's: with per-character probabilities (the model
  * reader), the least sure of the plate's letters and digits (a dash or a space does not count); else the
- * least sure detection's; a read outside every expected format gets 0.7 of it. The ranking score further lowers
- * candidates made only of letters or only of digits (a state name, a dealer's slogan, "TESLA.COM") and
- * those whose characters are smaller than the tallest text (the plate's are the largest).
+ * least sure detection's. A read outside every expected format keeps its confidence (the fine path flags
+ * it for its format). The ranking score lowers candidates outside the formats, those made only of letters
+ * or only of digits (a state name, a dealer's slogan, "TESLA.COM") and those whose characters are smaller
+ * than the tallest text (the plate's are the largest).
  */
 export function rankPlates(
   detections: readonly TextDetection[],
@@ -168,10 +169,10 @@ export function rankPlates(
     const fit = fitPlate(group.map((d) => d.text).join(''), formats);
     if (!fit) return;
     const sure = groupConfidence(group, opts.aggregate);
-    const confidence = sure * (fit.formatMatch ? 1 : 0.7);
+    const confidence = sure;
     const mixed = /[A-Z]/.test(fit.plate) && /[0-9]/.test(fit.plate);
     const h = Math.min(...group.map((d) => height(d.box)));
-    const score = confidence * (mixed ? 1 : 0.4) * (h >= tallest * 0.6 ? 1 : 0.5) * (fit.formatMatch ? 1 : 0.5);
+    const score = confidence * (mixed ? 1 : 0.4) * (h >= tallest * 0.6 ? 1 : 0.5) * (fit.formatMatch ? 1 : 0.35);
     const prev = candidates.get(fit.plate);
     if (!prev || score > prev.score) candidates.set(fit.plate, { ...fit, confidence, score, box: union(group.map((d) => d.box)) });
   };
