@@ -10,7 +10,7 @@ import { FUNCTIONS } from '../functions/catalog.js';
  * time and process CPU time of each phase (median of --runs), the files loaded and which of the heavy
  * packages came in. `npm run bench:cold-start [-- --runs 5] [--json]`.
  */
-const HEAVY = ['@duckdb/node-api', '@duckdb/node-bindings', 'tesseract.js', 'sharp', '@google-cloud/vision', '@google-cloud/bigquery', '@google-cloud/storage', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/functions-framework'];
+const HEAVY = ['@duckdb/node-api', '@duckdb/node-bindings', 'onnxruntime-node', 'sharp', '@google-cloud/vision', '@google-cloud/bigquery', '@google-cloud/storage', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/functions-framework'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const entry = pathToFileURL(join(here, '..', 'functions', 'index.js')).href;
@@ -39,7 +39,7 @@ process.exit(0);
 
 /** Loaded on a function's first request (runtime.ts creates these on first use), in Google Cloud's configuration. */
 const FIRST_USE: Record<string, string[]> = {
-  fines: ['@google-cloud/storage', '@google-cloud/vision', './platform/vision-text-detector.js'],
+  fines: ['@google-cloud/storage', 'onnxruntime-node', './platform/ocr/paddle-text-detector.js'],
   flush: ['@google-cloud/bigquery', './platform/bigquery-warehouse.js'],
 };
 
@@ -61,7 +61,7 @@ function sample(target: string): Promise<Sample> {
     GOOGLE_CLOUD_PROJECT: 'demo-cold-start',
     SPEEDCAM_WAREHOUSE: 'bigquery',
     SPEEDCAM_OBJECTS: 'gcs',
-    SPEEDCAM_OCR: 'vision',
+    SPEEDCAM_OCR: 'model',
     METADATA_SERVER_DETECTION: 'none',
   };
   return new Promise((ok, fail) =>

@@ -10,7 +10,8 @@ import { ensureFonts } from '../shared/fines/fonts.js';
  * OCR is measured on pictures it was not tuned to. Each photo varies font, plate colours and layout
  * (US states with their state name and slogan, UK, EU plates with the blue band, Sweden's "CCC 444",
  * Germany's "B-MW 1234", Spain's "0000 BBB", …), tilt (±5°), scale, blur, sensor noise and JPEG quality
- * (60–90). Half the photos are for tuning, half held out (the figure to report).
+ * (60–90). The model reader's calibration set (both halves, "tune" and "holdout", named for the earlier
+ * tesseract reader's tuning): docs/ocr.md says how each set is used.
  *
  * Run once; the files are committed (`npm run -s build && node dist/bench/make-plate-eval-set.js`).
  * A second held-out set, drawn with another seed after the tuning was done and never used for it:

@@ -92,7 +92,8 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
     SPEEDCAM_WAREHOUSE: 'bigquery',
     SPEEDCAM_DATASET: dataset(config),
     SPEEDCAM_OBJECTS: 'gcs',
-    SPEEDCAM_OCR: 'vision',
+    // The PP-OCRv4 model on the function's own vCPU; `--env SPEEDCAM_OCR=vision` for Cloud Vision (docs/ocr.md).
+    SPEEDCAM_OCR: 'model',
     SPEEDCAM_CAPTURES_BUCKET: n.bucket('captures'),
     SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
     SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
@@ -419,8 +420,10 @@ export function runSteps(steps: Step[], log: (s: string) => void, sleep: (s: num
 }
 
 /**
- * Stages what the functions run: the compiled dist/, schemas/, the lockfile and a package.json whose
- * scripts do not rebuild (Cloud Build installs dependencies and uses the prebuilt code).
+ * Stages what the functions run: the compiled dist/, schemas/, the lockfile, a package.json whose
+ * scripts do not rebuild (Cloud Build installs dependencies and uses the prebuilt code) and .npmrc, so
+ * Cloud Build's `npm ci` installs as a local one does (onnxruntime-node-install=skip: onnxruntime-node's
+ * install script would otherwise try to download CUDA files the CPU-only functions never use).
  */
 export function packageSource(root: string, out: string): void {
   if (!existsSync(join(root, 'dist/functions/index.js'))) throw new Error('dist/ is not built: run npm run build first');
@@ -429,6 +432,7 @@ export function packageSource(root: string, out: string): void {
   cpSync(join(root, 'dist'), join(out, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'bench')}`) && !src.includes(join('dist', 'test')) });
   cpSync(join(root, 'schemas'), join(out, 'schemas'), { recursive: true });
   cpSync(join(root, 'package-lock.json'), join(out, 'package-lock.json'));
+  cpSync(join(root, '.npmrc'), join(out, '.npmrc'));
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
   pkg['scripts'] = { 'gcp-build': 'echo using the prebuilt dist/' };
   writeFileSync(join(out, 'package.json'), JSON.stringify(pkg, null, 2));

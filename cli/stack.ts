@@ -139,7 +139,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(opts.flushIntervalMs !== 0 ? { SPEEDCAM_FLUSH_PERIOD_S: String((opts.flushIntervalMs ?? 5000) / 1000) } : {}),
       SPEEDCAM_OBJECTS: 'local',
       SPEEDCAM_OBJECTS_DIR: join(dataDir, 'objects'),
-      SPEEDCAM_OCR: 'tesseract',
+      SPEEDCAM_OCR: 'model',
       // The stack is local by definition: photos may come from 127.0.0.1 (its own cars API, or one the user
       // runs there and names in SPEEDCAM_CARS_API), unless the user set the variable.
       SPEEDCAM_PHOTO_ALLOW_LOOPBACK: process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] ?? 'true',

@@ -106,7 +106,7 @@ const require = createRequire(import.meta.url);
 /**
  * A client created on its first use. Each deployed function loads only the clients and native modules it
  * uses (cold start: the observation path never loads Cloud Storage, Vision, BigQuery, DuckDB or
- * tesseract; `npm run bench:cold-start` measures it). The Google clients are CommonJS, so the first
+ * the OCR model; `npm run bench:cold-start` measures it). The Google clients are CommonJS, so the first
  * use can require them synchronously.
  */
 function onFirstUse<T extends object>(create: () => T): T {
@@ -152,24 +152,25 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const sending = { config, logger, clock, faults, publisher };
   const speedDeps = { ...sending, store: stores.passages };
 
-  // Created on first use: tesseract's worker or Vision's client cost start-up time the other functions need not pay.
+  // Created on first use: the OCR model's sessions or Vision's client cost start-up time the other functions need not pay.
   let detector: Promise<TextDetector & { close?(): Promise<void> }> | undefined;
   const createDetector = async (): Promise<TextDetector & { close?(): Promise<void> }> => {
     if (overrides.ocr) return overrides.ocr;
-    if (config.ocr === 'tesseract') return new (await import('./platform/tesseract-text-detector.js')).TesseractTextDetector();
+    if (config.ocr === 'model') return new (await import('./platform/ocr/paddle-text-detector.js')).PaddleTextDetector();
     const { ImageAnnotatorClient: Client } = require('@google-cloud/vision') as { ImageAnnotatorClient: typeof ImageAnnotatorClient };
-    return new (await import('./platform/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
+    return new (await import('./platform/ocr/vision-text-detector.js')).VisionTextDetector(new Client({ projectId: config.projectId }));
   };
-  const ocr: TextDetector & { close(): Promise<void> } = {
-    detect: async (image) => {
-      // A failed start (a missing language file, a client error) is tried again on the next photo.
-      detector ??= createDetector().catch((err: unknown) => {
+  // A failed start (a missing model file, a client error) is tried again on the next photo.
+  const startDetector = () =>
+    (detector ??= createDetector()
+      .then(async (d) => (await (d as { warm?(): Promise<void> }).warm?.(), d))
+      .catch((err: unknown) => {
         detector = undefined;
         throw err;
-      });
-      return (await detector).detect(image);
-    },
-    close: async () => (await detector)?.close?.(),
+      }));
+  const ocr: TextDetector & { close(): Promise<void> } = {
+    detect: async (image) => (await startDetector()).detect(image),
+    close: async () => (await detector?.catch(() => undefined))?.close?.(),
   };
 
   const speedCheck = once(() => new SpeedCheck(speedDeps));
@@ -181,6 +182,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         ? new LocalObjectStore(config.objects.dir)
         : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId }))));
     const deps: FineDeps = { ...sending, fines: stores.fines, objects, ocr };
+    // The model's sessions load (~0.5 s) while the first fine fetches its photo, not after.
+    if (config.ocr === 'model' && !overrides.ocr) startDetector().catch(() => undefined);
     // The image and OCR code (sharp) is loaded by the fines function only (functions/fines/index.ts).
     const issue = once(async () => (await import('./fines/fine.js')).issueFine);
     return { handle: async (msg) => (await issue())(deps, msg) };

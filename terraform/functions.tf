@@ -7,7 +7,7 @@ locals {
       SPEEDCAM_WAREHOUSE       = "bigquery"
       SPEEDCAM_DATASET         = var.dataset
       SPEEDCAM_OBJECTS         = "gcs"
-      SPEEDCAM_OCR             = "vision"
+      SPEEDCAM_OCR             = "model" # or "vision" through var.function_env (docs/ocr.md)
       SPEEDCAM_CAPTURES_BUCKET = google_storage_bucket.captures.name
       SPEEDCAM_EVIDENCE_BUCKET = google_storage_bucket.evidence.name
       SPEEDCAM_RETENTION_DAYS  = tostring(var.retention_days)
@@ -25,7 +25,7 @@ locals {
   )
 }
 
-# The build output packaged by `npm run package` (compiled dist/, package.json, lockfile, schemas/).
+# The build output packaged by `npm run package` (compiled dist/, package.json, lockfile, .npmrc, schemas/).
 data "archive_file" "source" {
   type        = "zip"
   source_dir  = "${path.module}/../.deploy/source"

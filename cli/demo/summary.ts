@@ -148,7 +148,7 @@ export function formatSummary(s: DemoSummary): string {
     ['duplicate decision messages', String(s.duplicate_decision_messages)],
     ['fines issued', `${s.fines_issued} (in warehouse ${s.warehouse_fines}, duplicate notifications ${s.duplicate_fine_notifications}, flagged for review ${JSON.stringify(s.fines_flagged_for_review)})`],
     ['plates read exactly', `${s.plates_read_exactly}/${s.fines_issued} = ${(s.plate_accuracy * 100).toFixed(1)} % (OCR against the generator's plates)`],
-    ['OCR time per photo', `p50 ${s.ocr_ms.p50} ms, p95 ${s.ocr_ms.p95} ms (tesseract.js, locate + read)`],
+    ['OCR time per photo', `p50 ${s.ocr_ms.p50} ms, p95 ${s.ocr_ms.p95} ms (PP-OCRv4 model: detect + recognise)`],
     ['analysed photos', `${s.analysed_photos_on_disk}/${s.fines_issued} image_url resolve to a PNG on disk${s.example_fine ? `, e.g. ${String(s.example_fine['image_url'])}` : ''}`],
     ['clicks (events per user per minute)', `${s.windows.clicks.counted}/${s.windows.clicks.distinct_sent} counted, ${s.windows.clicks.late} late (${s.windows.clicks.duplicates_sent} duplicates sent)`],
     ['transactions (30 s windows)', `${s.windows.transactions.counted}/${s.windows.transactions.distinct_sent} counted, ${s.windows.transactions.late} late (${s.windows.transactions.duplicates_sent} duplicates sent)`],

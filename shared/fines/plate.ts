@@ -3,6 +3,8 @@ export interface TextDetection {
   text: string;
   /** 0–1 when the engine gives one */
   confidence: number | null;
+  /** the engine's probability for each character of `text` (by code point), when it gives them (a CTC recogniser does) */
+  charConfidences?: readonly number[];
   box: Box;
 }
 
@@ -19,8 +21,6 @@ export interface PlateRead {
   /** 0–1 */
   confidence: number;
   box: Box;
-  /** true when characters had to be swapped (O↔0, S↔5, …) to fit an expected format */
-  corrected: boolean;
   /** whether the plate fits one of the expected formats (true when none are expected) */
   formatMatch: boolean;
 }
@@ -28,7 +28,7 @@ export interface PlateRead {
 /**
  * Expected plate formats, as templates over the normalised plate: `L` a letter, `D` a digit, `A`
  * either; a token may repeat `{m,n}` times. A radar lists its country's (New York's by default) to
- * rank candidates and fix look-alike characters; a plate outside them is still read, flagged.
+ * rank candidates; a plate outside them is still read, flagged.
  */
 export const PLATE_FORMAT_PRESETS: Record<string, readonly string[]> = {
   'us-ny': ['LLLDDDD'],
@@ -118,15 +118,9 @@ function resolveTemplates(list: readonly string[]): Template[] {
   return out;
 }
 
-const SYMBOL_TO_CHAR: Record<string, string> = { '}': 'J', ']': 'J', ')': 'J', '|': 'I', '!': 'I', '$': 'S', '€': 'E', '£': 'E', '§': 'S' };
-const TO_DIGIT: Record<string, string> = { O: '0', Q: '0', D: '0', U: '0', I: '1', L: '1', J: '1', T: '7', Z: '2', S: '5', B: '8', G: '6', A: '4' };
-const TO_LETTER: Record<string, string> = { '0': 'O', '1': 'I', '2': 'Z', '5': 'S', '8': 'B', '6': 'G', '4': 'A', '7': 'T', '3': 'B' };
-/** A letter a country does not issue, read for the one it most looks like (a monospace J's bar makes an I). */
-const TO_OTHER_LETTER: Record<string, string> = { I: 'J', O: 'D', Q: 'O', U: 'V', '1': 'J', '0': 'D' };
-
-/** Letters and digits, upper case, with the symbols OCR makes of plate characters mapped back. */
+/** Letters and digits, upper case (full-width forms folded: the model's dictionary has both). */
 export function normalizePlate(raw: string): string {
-  return [...raw.toUpperCase()].map((c) => SYMBOL_TO_CHAR[c] ?? c).join('').replace(/[^A-Z0-9]/g, '');
+  return raw.normalize('NFKC').toUpperCase().replace(/[^A-Z0-9]/g, '');
 }
 
 const fits = (text: string, t: Template) =>
@@ -134,105 +128,109 @@ const fits = (text: string, t: Template) =>
   [...t.pattern].every((p, i) => p === 'A' || (p === 'L' ? /[A-Z]/.test(text[i]!) && !t.unused.includes(text[i]!) : /[0-9]/.test(text[i]!)));
 
 /**
- * Fits OCR text to the expected formats: OCR confuses O/0, S/5, B/8…, and the template says which one a
- * position holds (ALPR engines do the same). Without expected formats any 2–8 letters and digits are a
- * plate. Returns null when the text cannot be a plate at all.
+ * Whether OCR text can be a plate of the expected formats. The model reader's characters are taken as
+ * read: look-alike swaps (O↔0, S↔5…) to force a format changed no read of the calibration set
+ * (docs/ocr.md), so a text outside the formats stays outside, flagged. Without expected formats any 2–8
+ * letters and digits are a plate. Returns null when the text cannot be a plate at all.
  */
-export function fitPlate(
-  raw: string,
-  formats: readonly string[] = NY_FORMATS,
-  opts: { repairExtra?: boolean } = {},
-): { plate: string; corrected: boolean; formatMatch: boolean } | null {
+export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): { plate: string; formatMatch: boolean } | null {
   const text = normalizePlate(raw);
-  if (text.length < MIN_LEN || text.length > MAX_LEN + (opts.repairExtra ? 1 : 0)) return null;
+  if (text.length < MIN_LEN || text.length > MAX_LEN) return null;
   const templates = formats.length ? resolveTemplates(formats) : [];
-  if (templates.length === 0) return text.length <= MAX_LEN ? { plate: text, corrected: false, formatMatch: true } : null;
-  if (templates.some((t) => fits(text, t))) return { plate: text, corrected: false, formatMatch: true };
-  const swapped = bestSwap(text, templates);
-  if (swapped) return { plate: swapped.plate, corrected: true, formatMatch: true };
-  // An engine that doubles a character ("GMGO0742", an O read beside a 0): drop one that repeats or
-  // looks like its neighbour, when that alone makes the text fit…
-  if (opts.repairExtra) {
-    const alike = (a: string, b: string) => a === b || TO_DIGIT[a] === b || TO_LETTER[a] === b || TO_DIGIT[b] === a || TO_LETTER[b] === a;
-    const doubled = [...Array(text.length).keys()].filter((i) => (i > 0 && alike(text[i]!, text[i - 1]!)) || (i + 1 < text.length && alike(text[i]!, text[i + 1]!)));
-    // …or else a stray glyph at either end (an EU band's letter, a bolt, the frame's edge).
-    for (const i of [...doubled, 0, text.length - 1]) {
-      const shorter = text.slice(0, i) + text.slice(i + 1);
-      if (templates.some((t) => fits(shorter, t))) return { plate: shorter, corrected: true, formatMatch: true };
-      const fixed = bestSwap(shorter, templates);
-      if (fixed) return { plate: fixed.plate, corrected: true, formatMatch: true };
-    }
-  }
-  if (text.length > MAX_LEN) return null;
-  return { plate: text, corrected: false, formatMatch: false };
+  return { plate: text, formatMatch: templates.length === 0 || templates.some((t) => fits(text, t)) };
 }
 
-/** The text swapped into a template of its length with the fewest look-alike swaps, if any. */
-function bestSwap(text: string, templates: readonly Template[]): { plate: string; swaps: number } | null {
-  let best: { plate: string; swaps: number } | null = null;
-  for (const t of templates) {
-    if (t.pattern.length !== text.length) continue;
-    let swaps = 0;
-    const fixed = [...text]
-      .map((c, i) => {
-        const want = t.pattern[i];
-        let d = want === 'D' && /[A-Z]/.test(c) ? TO_DIGIT[c] : want === 'L' && /[0-9]/.test(c) ? TO_LETTER[c] : undefined;
-        // a letter the country does not issue, or a digit whose look-alike it does not issue
-        if (want === 'L' && t.unused.includes(d ?? c)) d = TO_OTHER_LETTER[d ?? c] ?? TO_OTHER_LETTER[c];
-        if (d) swaps++;
-        return d ?? c;
-      })
-      .join('');
-    if (fits(fixed, t) && (!best || swaps < best.swaps)) best = { plate: fixed, swaps };
-  }
-  return best;
+/** How the plate reader turns detections into candidates; the defaults are the measured choice (docs/ocr.md). */
+export interface RankOptions {
+  /** a candidate's confidence from its characters' probabilities: the least sure one, or their mean */
+  aggregate: 'min' | 'mean';
 }
-
-/** New York's syntax only: the plate when the text fits LLLDDDD (after look-alike swaps), else null. */
-export function fitPlateSyntax(raw: string): { plate: string; corrected: boolean } | null {
-  const f = fitPlate(raw, NY_FORMATS);
-  return f && f.formatMatch ? { plate: f.plate, corrected: f.corrected } : null;
-}
+export const RANK_DEFAULTS: RankOptions = { aggregate: 'min' };
 
 /**
- * Picks the licence plate among detected texts. Candidates are each detection and each run of
- * neighbouring detections on one line (engines often split "ABC 1234"). A candidate's score is its
- * confidence, less a quarter when characters were swapped to fit a format, much less outside every
- * expected format or made only of letters or only of digits (a state name, a dealer's slogan), and less
- * when its characters are smaller than the tallest text (the plate's are the largest).
+ * Every plausible plate among detected texts, best first. Candidates are each detection, each run of
+ * neighbouring detections on one line (engines split "ABC 1234"), and a line over the line below it (a
+ * two-line plate). A candidate's confidence is the engine's: with per-character probabilities (the model
+ * reader), the least sure of the plate's letters and digits (a dash or a space does not count); else the
+ * least sure detection's. A read outside every expected format keeps its confidence (the fine path flags
+ * it for its format). The ranking score lowers candidates outside the formats, those made only of letters
+ * or only of digits (a state name, a dealer's slogan, "TESLA.COM") and those whose characters are smaller
+ * than the tallest text (the plate's are the largest).
  */
-export function pickPlate(detections: readonly TextDetection[], formats: readonly string[] = NY_FORMATS): PlateRead | null {
-  const candidates: (PlateRead & { score: number })[] = [];
+export function rankPlates(
+  detections: readonly TextDetection[],
+  formats: readonly string[] = NY_FORMATS,
+  opts: RankOptions = RANK_DEFAULTS,
+): PlateRead[] {
+  const candidates = new Map<string, PlateRead & { score: number }>();
   const sorted = [...detections].filter((d) => d.text.trim().length > 0).sort((a, b) => a.box.y0 - b.box.y0 || a.box.x0 - b.box.x0);
-  const tallest = Math.max(1, ...sorted.map((d) => d.box.y1 - d.box.y0));
+  const tallest = Math.max(1, ...sorted.map((d) => height(d.box)));
   const consider = (group: readonly TextDetection[]) => {
     const fit = fitPlate(group.map((d) => d.text).join(''), formats);
     if (!fit) return;
-    const confidence = Math.min(...group.map((d) => d.confidence ?? 0.9)) * (fit.corrected ? 0.75 : 1) * (fit.formatMatch ? 1 : 0.7);
+    const sure = groupConfidence(group, opts.aggregate);
+    const confidence = sure;
     const mixed = /[A-Z]/.test(fit.plate) && /[0-9]/.test(fit.plate);
-    const height = Math.min(...group.map((d) => d.box.y1 - d.box.y0));
-    const score = confidence * (mixed ? 1 : 0.4) * (height >= tallest * 0.6 ? 1 : 0.5) * (fit.formatMatch ? 1 : 0.5);
-    candidates.push({ ...fit, confidence, score, box: union(group.map((d) => d.box)) });
+    const h = Math.min(...group.map((d) => height(d.box)));
+    const score = confidence * (mixed ? 1 : 0.4) * (h >= tallest * 0.6 ? 1 : 0.5) * (fit.formatMatch ? 1 : 0.35);
+    const prev = candidates.get(fit.plate);
+    if (!prev || score > prev.score) candidates.set(fit.plate, { ...fit, confidence, score, box: union(group.map((d) => d.box)) });
+  };
+  const cy = (d: TextDetection) => (d.box.y0 + d.box.y1) / 2;
+  // The next text to the right on the same line (a tilted plate's right half may sit higher than its left).
+  const rightOf = (prev: TextDetection) => {
+    let best: TextDetection | null = null;
+    for (const d of sorted) {
+      if (d === prev || d.box.x0 <= prev.box.x0 || Math.abs(cy(d) - cy(prev)) >= Math.max(height(prev.box), height(d.box)) * 0.5) continue;
+      if (!best || d.box.x0 < best.box.x0) best = d;
+    }
+    return best;
   };
   for (let i = 0; i < sorted.length; i++) {
-    consider([sorted[i]!]);
-    const line = [sorted[i]!];
-    for (let j = i + 1; j < sorted.length && line.length < 4; j++) {
-      const prev = line[line.length - 1]!;
-      const d = sorted[j]!;
-      const h = Math.max(prev.box.y1 - prev.box.y0, 1);
-      const sameLine = Math.abs((d.box.y0 + d.box.y1) / 2 - (prev.box.y0 + prev.box.y1) / 2) < h * 0.5;
-      if (!sameLine || d.box.x0 < prev.box.x0) continue;
-      line.push(d);
+    const top = sorted[i]!;
+    consider([top]);
+    const line = [top];
+    for (let next = rightOf(top); next && line.length < 4; next = rightOf(next)) {
+      line.push(next);
       consider(line);
     }
+    for (let j = i + 1; j < sorted.length; j++) {
+      const d = sorted[j]!;
+      // a two-line plate: this line over the next, overlapping across, close below, of a like size
+      const ht = height(top.box);
+      const hd = height(d.box);
+      const across = Math.min(top.box.x1, d.box.x1) - Math.max(top.box.x0, d.box.x0);
+      const gap = d.box.y0 - top.box.y1;
+      const overlapping = across > 0.5 * Math.min(top.box.x1 - top.box.x0, d.box.x1 - d.box.x0);
+      if (overlapping && gap > -0.3 * ht && gap < 0.8 * Math.min(ht, hd) && hd < ht * 2 && ht < hd * 2.5) consider([top, d]);
+    }
   }
-  candidates.sort((a, b) => b.score - a.score || b.plate.length - a.plate.length);
-  const best = candidates[0];
-  if (!best) return null;
-  const { score: _score, ...read } = best;
-  return read;
+  return [...candidates.values()]
+    .sort((a, b) => b.score - a.score || b.plate.length - a.plate.length)
+    .map(({ score: _score, ...read }) => read);
 }
+
+/** The licence plate among detected texts: rankPlates' first, or null when no text can be a plate. */
+export function pickPlate(detections: readonly TextDetection[], formats: readonly string[] = NY_FORMATS): PlateRead | null {
+  return rankPlates(detections, formats)[0] ?? null;
+}
+
+/** A group's confidence: its plate characters' probabilities when the engine gives them, else its detections'. */
+function groupConfidence(group: readonly TextDetection[], aggregate: 'min' | 'mean'): number {
+  const probs: number[] = [];
+  for (const d of group) {
+    const chars = [...d.text];
+    if (d.charConfidences && d.charConfidences.length === chars.length) {
+      chars.forEach((c, i) => {
+        if (normalizePlate(c)) probs.push(d.charConfidences![i]!);
+      });
+    } else probs.push(d.confidence ?? 0.9);
+  }
+  if (probs.length === 0) return 0;
+  return aggregate === 'min' ? Math.min(...probs) : probs.reduce((a, b) => a + b, 0) / probs.length;
+}
+
+const height = (b: Box) => b.y1 - b.y0;
 
 export function union(boxes: readonly Box[]): Box {
   return {
@@ -241,129 +239,4 @@ export function union(boxes: readonly Box[]): Box {
     x1: Math.max(...boxes.map((b) => b.x1)),
     y1: Math.max(...boxes.map((b) => b.y1)),
   };
-}
-
-/** One character as an OCR engine read it (tesseract's symbols), confidence 0–1, in the crop's pixels. */
-export interface OcrSymbol {
-  text: string;
-  confidence: number;
-  box: Box;
-}
-export interface OcrWord {
-  text: string;
-  box: Box;
-  symbols: readonly OcrSymbol[];
-}
-/** One reading of a plate crop (one preparation of the image): its text lines. */
-export interface OcrPass {
-  lines: readonly { words: readonly OcrWord[] }[];
-}
-
-/** The most a read that needed look-alike swaps is trusted: below every default of SPEEDCAM_PLATE_REVIEW_BELOW. */
-export const CORRECTED_AT_MOST = 0.5;
-
-export interface PlateVote {
-  plate: string;
-  /** 0–1: agreement of the passes, weighed by how sure each was */
-  confidence: number;
-  /** passes that read this plate */
-  passes: number;
-  /** characters were swapped or dropped to fit a format in every pass that read it (swaps cap the confidence) */
-  corrected: boolean;
-}
-
-const height = (b: Box) => b.y1 - b.y0;
-const overlap = (a: Box, b: Box) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) / Math.max(1, Math.min(a.x1 - a.x0, b.x1 - b.x0));
-
-/**
- * The plate candidates one pass gives, each with a weight 0–1. The plate's characters are a line's
- * tallest words (a state name, an EU band's letter or a frame's text are smaller); every run of
- * neighbouring main words is a candidate, weighted by the share of the line's characters it covers.
- * Within a run, symbols an LSTM engine invents are suspects: one drawn over its neighbour (an "O" and a
- * "0" over one glyph), one far shorter than the others (a speck, a bolt), one at either end (a band's
- * edge read as "1"). Each variant without some suspects that fits a format is a candidate too, for a
- * little less.
- */
-export function passCandidates(pass: OcrPass, formats: readonly string[]): Map<string, { weight: number; swapped: boolean; dropped: boolean }> {
-  const out = new Map<string, { weight: number; swapped: boolean; dropped: boolean }>();
-  const put = (plate: string, weight: number, swapped: boolean, dropped: boolean) => {
-    const v = out.get(plate);
-    if (!v || weight > v.weight) out.set(plate, { weight, swapped, dropped });
-  };
-  for (const line of pass.lines) {
-    const words = line.words
-      .map((w) => ({ ...w, symbols: w.symbols.flatMap((s) => normalizePlate(s.text).split('').map((c) => ({ ...s, text: c }))) }))
-      .filter((w) => w.symbols.length > 0);
-    const tallest = Math.max(1, ...words.map((w) => height(w.box)));
-    const main = words.filter((w) => height(w.box) >= tallest * 0.65);
-    const total = Math.max(1, main.reduce((n, w) => n + w.symbols.length, 0));
-    for (let a = 0; a < main.length; a++)
-      for (let z = a; z < main.length; z++) {
-        const run = main.slice(a, z + 1);
-        const syms = run.flatMap((w) => w.symbols);
-        if (syms.length < MIN_LEN) continue;
-        const coverage = syms.length / total;
-        const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] ?? 0;
-        const medianH = median(syms.map((s) => height(s.box)));
-        const medianW = median(syms.map((s) => s.box.x1 - s.box.x0));
-        const medianGap = median(syms.slice(1).map((s, i) => s.box.x0 - syms[i]!.box.x1));
-        const suspect = new Set<number>();
-        syms.forEach((s, i) => {
-          const w = Math.max(1, s.box.x1 - s.box.x0);
-          const prev = syms[i - 1];
-          const next = syms[i + 1];
-          // drawn over its neighbours: the engine read one glyph twice
-          const covered = ((prev ? Math.max(0, prev.box.x1 - s.box.x0) : 0) + (next ? Math.max(0, s.box.x1 - next.box.x0) : 0)) / w;
-          if (covered > 0.5 && w <= medianW * 1.2) suspect.add(i);
-          // a speck or a frame's edge: far shorter, or a sliver
-          if (height(s.box) < medianH * 0.6 || w < medianW * 0.25) suspect.add(i);
-          // at either end, set apart or of another size: a band's edge, a bolt, a sticker
-          if (i === 0 || i === syms.length - 1) {
-            const gap = i === 0 ? (next ? next.box.x0 - s.box.x1 : 0) : prev ? s.box.x0 - prev.box.x1 : 0;
-            if (gap > Math.max(medianGap * 2, medianW * 0.5) || Math.abs(height(s.box) - medianH) > medianH * 0.3) suspect.add(i);
-          }
-        });
-        const ss = [...suspect];
-        const drops: number[][] = [[], ...ss.map((i) => [i])];
-        for (let i = 0; i < ss.length; i++) for (let j = i + 1; j < ss.length; j++) drops.push([ss[i]!, ss[j]!]);
-        for (const drop of drops) {
-          const kept = syms.filter((_, i) => !drop.includes(i));
-          if (kept.length < MIN_LEN || kept.length > MAX_LEN) continue;
-          const fit = fitPlate(kept.map((s) => s.text).join(''), formats);
-          if (!fit || !fit.formatMatch || !/[A-Z]/.test(fit.plate) || !/[0-9]/.test(fit.plate)) continue;
-          const sure = kept.reduce((n, s) => n + s.confidence, 0) / kept.length;
-          const penalty = 0.8 ** drop.length;
-          // Each look-alike swapped to fit counts: a badge's "MODEL3" bent into a plate needs several.
-          const text = kept.map((s) => s.text).join('');
-          const swaps = [...fit.plate].filter((c, i) => c !== text[i]).length;
-          put(fit.plate, coverage * (0.5 + 0.5 * sure) * penalty * 0.85 ** swaps, swaps > 0, drop.length > 0);
-        }
-      }
-  }
-  return out;
-}
-
-/**
- * The plate several passes agree on: each pass's candidates vote with their weights. The confidence is
- * the winner's share of the passes' weight, so a plate that only some passes read, or read unsure, counts
- * for less; a plate that needed correcting in every pass is marked so.
- */
-export function votePlate(passes: readonly OcrPass[], formats: readonly string[]): PlateVote | null {
-  const votes = new Map<string, { weight: number; passes: number; swapped: boolean; corrected: boolean }>();
-  for (const pass of passes) {
-    for (const [plate, c] of passCandidates(pass, formats)) {
-      const v = votes.get(plate) ?? { weight: 0, passes: 0, swapped: true, corrected: true };
-      votes.set(plate, { weight: v.weight + c.weight, passes: v.passes + 1, swapped: v.swapped && c.swapped, corrected: v.corrected && (c.swapped || c.dropped) });
-    }
-  }
-  const ranked = [...votes.entries()].sort((a, b) => b[1].weight - a[1].weight || b[0].length - a[0].length);
-  const best = ranked[0];
-  if (!best) return null;
-  const [plate, v] = best;
-  // A pass that read another plate (or none) is dissent: the read is less sure than its weight says.
-  const dissent = v.passes / Math.max(1, passes.length);
-  const confidence = Math.min(1, (v.weight / Math.max(1, passes.length)) * dissent);
-  // A plate read only by swapping look-alikes to fit a format (every pass needed it) is a guess a person
-  // checks: at most CORRECTED_AT_MOST, below the default review threshold.
-  return { plate, confidence: v.swapped ? Math.min(confidence, CORRECTED_AT_MOST) : confidence, passes: v.passes, corrected: v.corrected };
 }

@@ -3,7 +3,7 @@ import type { TextDetection } from './plate.js';
 /** What the fines need from outside: OCR and object storage (Google Cloud's, or local stand-ins: shared/platform). */
 
 /**
- * OCR: texts found in a photo's bytes (Cloud Vision in Google Cloud, tesseract.js locally). `formats`
+ * OCR: texts found in a photo's bytes (a PP-OCRv4 model run by onnxruntime-node, or Cloud Vision: shared/platform/ocr). `formats`
  * are the plate formats the radar expects, a hint an engine may use to decide when a read is sure.
  */
 export interface TextDetector {

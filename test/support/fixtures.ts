@@ -110,7 +110,7 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
     // Never the real Cloud Storage or Vision from a test.
     SPEEDCAM_OBJECTS: 'local',
     SPEEDCAM_OBJECTS_DIR: mkdtempSync(join(tmpdir(), 'speedcam-objects-')),
-    SPEEDCAM_OCR: 'tesseract',
+    SPEEDCAM_OCR: 'model',
     ...env,
   });
   const clock = new ManualClock(Date.now());

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { TesseractTextDetector } from '../../../shared/platform/tesseract-text-detector.js';
+import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import { ObjectAccessDenied, type ObjectStore } from '../../../shared/fines/ports.js';
 import { plateForVehicle } from '../../../cli/generators/plates.js';
@@ -14,7 +14,7 @@ import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 
-const ocr = new TesseractTextDetector();
+const ocr = new PaddleTextDetector();
 let cars: CarsApi;
 
 beforeAll(async () => {

@@ -1,5 +1,6 @@
+import { PLATE_REVIEW_BELOW } from '../../../shared/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TesseractTextDetector } from '../../../shared/platform/tesseract-text-detector.js';
+import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
 import { PLATE_BOX_COLOUR } from '../../../shared/fines/evidence-photo.js';
 import { fineIdOf } from '../../../shared/fines/fine-record.js';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 
-const ocr = new TesseractTextDetector();
+const ocr = new PaddleTextDetector();
 
 beforeAll(() => {
   useEmulatorProject();
@@ -68,7 +69,9 @@ describe('fine issuance', () => {
     const { msg, plateBox, passageId } = await speeding(w, 'aB3xY9', { plate: 'KXT4821' });
     const fine = (await w.fine(msg))!;
     expect(fine).toMatchObject({ fine_id: fineIdOf(passageId), license_plate: 'KXT4821', review_reason: null, passage_id: passageId });
-    expect(fine.plate_confidence).toBeGreaterThan(0.6);
+    // trusted at the default review threshold (PLATE_REVIEW_BELOW.model), not a lower one
+    expect(w.config.plateReviewBelow).toBe(PLATE_REVIEW_BELOW.model);
+    expect(fine.plate_confidence).toBeGreaterThanOrEqual(w.config.plateReviewBelow);
     const notes = w.publisher.on(w.config.topics.fineNotifications);
     expect(notes).toHaveLength(1);
     expect(notes[0]!.data).toMatchObject({ fine_id: fine.fine_id, is_Ticketed: true, license_plate: 'KXT4821', image_url: fine.image_url, radar_id: 'nyc-5th-ave-apple-zara', avg_speed: 61.5, speed_limit: 40 });

@@ -42,7 +42,7 @@ function fleet(n: number) {
     SPEEDCAM_GAP_CLOSE_DELAY_S: '0',
     SPEEDCAM_OBJECTS: 'local',
     SPEEDCAM_OBJECTS_DIR: join(dir, 'objects'),
-    SPEEDCAM_OCR: 'tesseract',
+    SPEEDCAM_OCR: 'model',
   });
   const clock = new ManualClock(Date.now());
   const publisher = new RecordingPublisher();

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, terraformCatalog } from '../../../functions/catalog.js';
 import { loadConfig } from '../../../shared/config.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
-import { carsApiEnv, deployResources, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../../cli/deploy.js';
+import { carsApiEnv, deployResources, packageSource, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../../cli/deploy.js';
 import { declaredResources } from '../../../cli/terraform-catalog.js';
 import { WINDOW_PIPELINES } from '../../../shared/windows/pipelines/index.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../../support/system-model.js';
@@ -291,6 +291,19 @@ describe('speedcam deploy runs its steps', () => {
     expect(waits).toEqual([7]);
     expect(() => runSteps([{ argv: js('process.exit(3)') }], () => undefined)).toThrow(/step 1 failed/);
     expect(() => runSteps([{ argv: exists }], () => undefined)).toThrow(/ALREADY_EXISTS/);
+  });
+
+  it("stages .npmrc with the source, so Cloud Build's npm ci skips onnxruntime-node's CUDA download as a local install does", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'speedcam-stage-'));
+    temps.push(dir);
+    mkdirSync(join(dir, 'root', 'dist', 'functions'), { recursive: true });
+    mkdirSync(join(dir, 'root', 'schemas'), { recursive: true });
+    writeFileSync(join(dir, 'root', 'dist', 'functions', 'index.js'), 'export {};\n');
+    for (const f of ['package.json', 'package-lock.json', '.npmrc']) cpSync(f, join(dir, 'root', f));
+    packageSource(join(dir, 'root'), join(dir, 'out'));
+    expect(readFileSync(join(dir, 'out', '.npmrc'), 'utf8')).toMatch(/^onnxruntime-node-install=skip$/m);
+    expect(readFileSync('.npmrc', 'utf8')).toMatch(/^onnxruntime-node-install=skip$/m);
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'package.json'), 'utf8')).dependencies).toHaveProperty('onnxruntime-node');
   });
 
   it('zips the same build to the same bytes (the source object is named by its SHA-256)', async () => {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { parseVisionResponse, VisionTextDetector, type VisionTextResponse } from '../../../shared/platform/vision-text-detector.js';
+import { parseVisionResponse, VisionTextDetector, type VisionTextResponse } from '../../../shared/platform/ocr/vision-text-detector.js';
 import { BadObjectUri, objectName, parseGsUri } from '../../../shared/fines/object-names.js';
-import { fitPlateSyntax, pickPlate } from '../../../shared/fines/plate.js';
+import { pickPlate } from '../../../shared/fines/plate.js';
 
 const poly = (x0: number, y0: number, x1: number, y1: number) => ({ vertices: [{ x: x0, y: y0 }, { x: x1, y: y0 }, { x: x1, y: y1 }, { x: x0, y: y1 }] });
 
@@ -48,7 +48,7 @@ describe('Vision response parsing and plate picking', () => {
     expect(detections).toHaveLength(7);
     expect(detections[2]).toEqual({ text: 'KXT', confidence: 0.97, box: { x0: 200, y0: 320, x1: 290, y1: 372 } });
     const read = pickPlate(detections)!;
-    expect(read).toMatchObject({ plate: 'KXT4821', confidence: 0.95, corrected: false, box: { x0: 200, y0: 320, x1: 410, y1: 372 } });
+    expect(read).toMatchObject({ plate: 'KXT4821', confidence: 0.95, box: { x0: 200, y0: 320, x1: 410, y1: 372 } });
   });
 
   it('no text: no plate', () => {
@@ -71,20 +71,10 @@ describe('Vision response parsing and plate picking', () => {
     expect(pickPlate(found)?.plate).toBe('KXT4821');
   });
 
-  it('prefers the more confident of several plate-shaped candidates; corrected reads count less', () => {
+  it('prefers the more confident of several plate-shaped candidates; one outside the formats counts less', () => {
     const box = (y: number) => ({ x0: 0, y0: y, x1: 100, y1: y + 20 });
     expect(pickPlate([{ text: 'ABC1234', confidence: 0.6, box: box(0) }, { text: 'XYZ9876', confidence: 0.9, box: box(100) }])?.plate).toBe('XYZ9876');
     expect(pickPlate([{ text: 'XYZ98O6', confidence: 0.9, box: box(0) }, { text: 'ABC1234', confidence: 0.8, box: box(100) }])?.plate).toBe('ABC1234');
-  });
-});
-
-describe('fitPlateSyntax', () => {
-  it('swaps look-alike characters by position (letters then digits)', () => {
-    expect(fitPlateSyntax('KXT4821')).toEqual({ plate: 'KXT4821', corrected: false });
-    expect(fitPlateSyntax('K8T48Z1')).toEqual({ plate: 'KBT4821', corrected: true });
-    expect(fitPlateSyntax('kxt-4821')).toEqual({ plate: 'KXT4821', corrected: false });
-    expect(fitPlateSyntax('NEWYORK')).toBeNull();
-    expect(fitPlateSyntax('KXT48211')).toBeNull();
   });
 });
 

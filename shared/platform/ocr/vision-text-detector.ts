@@ -1,6 +1,6 @@
 import type { ImageAnnotatorClient } from '@google-cloud/vision';
-import type { TextDetector } from '../fines/ports.js';
-import type { Box, TextDetection } from '../fines/plate.js';
+import type { TextDetector } from '../../fines/ports.js';
+import type { Box, TextDetection } from '../../fines/plate.js';
 
 interface Vertex {
   x?: number | null;

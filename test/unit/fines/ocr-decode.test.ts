@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { ctcGreedy } from '../../../shared/platform/ocr/ctc.js';
+import { dbBoxes, DB_DEFAULTS, hull, minAreaRect } from '../../../shared/platform/ocr/db-boxes.js';
+
+/** Softmax rows as a recogniser gives them: at each step, `p` for the class and the rest shared by the others. */
+function steps(classes: number, rows: [number, number][]): Float32Array {
+  const out = new Float32Array(rows.length * classes);
+  rows.forEach(([k, p], t) => {
+    for (let c = 0; c < classes; c++) out[t * classes + c] = c === k ? p : (1 - p) / (classes - 1);
+  });
+  return out;
+}
+
+describe('CTC greedy decoding', () => {
+  const dictionary = ['A', 'B', 'C', '4', ' '];
+  it('collapses repeats, drops blanks, and keeps each character the probability of its first step', () => {
+    // blank, C, C, blank, C (a second C after a blank), space, 4, 4, blank
+    const probs = steps(6, [
+      [0, 0.9],
+      [3, 0.8],
+      [3, 0.99],
+      [0, 0.7],
+      [3, 0.6],
+      [5, 0.5],
+      [4, 0.95],
+      [4, 0.2],
+      [0, 0.9],
+    ]);
+    const d = ctcGreedy(probs, 9, 6, dictionary);
+    expect(d.text).toBe('CC 4');
+    expect(d.probs.map((p) => Math.round(p * 100) / 100)).toEqual([0.8, 0.6, 0.5, 0.95]);
+  });
+  it('all blanks: no text', () => {
+    expect(
+      ctcGreedy(
+        steps(6, [
+          [0, 0.99],
+          [0, 0.99],
+        ]),
+        2,
+        6,
+        dictionary,
+      ),
+    ).toEqual({ text: '', probs: [] });
+  });
+});
+
+describe('DB text boxes', () => {
+  const W = 200;
+  const H = 100;
+  function map(paint: (x: number, y: number) => number): Float32Array {
+    const m = new Float32Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) m[y * W + x] = paint(x, y);
+    return m;
+  }
+
+  it('finds each text kernel, grows it back by area × ratio / perimeter, largest first; unsure regions are dropped', () => {
+    const m = map((x, y) =>
+      x >= 20 && x < 120 && y >= 20 && y < 40
+        ? 0.9
+        : x >= 150 && x < 170 && y >= 60 && y < 70
+          ? 0.45
+          : x >= 140 && x < 180 && y >= 80 && y < 90
+            ? 0.8
+            : 0,
+    );
+    const boxes = dbBoxes(m, W, H);
+    expect(boxes).toHaveLength(2); // the 0.45 region is above the threshold (0.3) but below box_thresh (0.6)
+    const [big, small] = boxes;
+    expect(big!.score).toBeCloseTo(0.9, 5);
+    // 100 × 20 kernel: grown by 100·20·1.5 / (2·120) = 12.5 on each side
+    const xs = big!.quad.map((p) => p[0]);
+    const ys = big!.quad.map((p) => p[1]);
+    expect(Math.min(...xs)).toBeCloseTo(7.5, 5);
+    expect(Math.max(...xs)).toBeCloseTo(132.5, 5);
+    expect(Math.min(...ys)).toBeCloseTo(7.5, 5);
+    expect(Math.max(...ys)).toBeCloseTo(52.5, 5);
+    // corners in reading order: top-left, top-right, bottom-right, bottom-left
+    expect(big!.quad[0][0]).toBeLessThan(big!.quad[1][0]);
+    expect(big!.quad[3][1]).toBeGreaterThan(big!.quad[0][1]);
+    expect(small!.score).toBeCloseTo(0.8, 5);
+    expect(dbBoxes(m, W, H, { ...DB_DEFAULTS, boxThreshold: 0.4 })).toHaveLength(3);
+  });
+
+  it('a tilted line gets a tilted rectangle, its long side first', () => {
+    const angle = (10 * Math.PI) / 180;
+    const m = map((x, y) => {
+      const u = (x - 100) * Math.cos(angle) + (y - 50) * Math.sin(angle);
+      const v = -(x - 100) * Math.sin(angle) + (y - 50) * Math.cos(angle);
+      return Math.abs(u) < 60 && Math.abs(v) < 8 ? 0.95 : 0;
+    });
+    const [b] = dbBoxes(m, W, H);
+    const [p0, p1] = b!.quad;
+    expect((Math.atan2(p1[1] - p0[1], p1[0] - p0[0]) * 180) / Math.PI).toBeCloseTo(10, 0);
+  });
+
+  it('minimum-area rectangle of a rotated square is that square', () => {
+    const r = minAreaRect(
+      hull([
+        [0, 5],
+        [5, 0],
+        [10, 5],
+        [5, 10],
+        [5, 5],
+      ]),
+    );
+    expect(r.w * r.h).toBeCloseTo(50, 5);
+  });
+});
