@@ -367,3 +367,19 @@ export function votePlate(passes: readonly OcrPass[], formats: readonly string[]
   // checks: at most CORRECTED_AT_MOST, below the default review threshold.
   return { plate, confidence: v.swapped ? Math.min(confidence, CORRECTED_AT_MOST) : confidence, passes: v.passes, corrected: v.corrected };
 }
+
+/**
+ * Every plausible read of the photo, best first (the review page shows the alternatives a person may pick):
+ * the best read of all the texts (pickPlate), then the best read of each text alone and of the texts left
+ * once the best one's are set aside, each plate once.
+ */
+export function rankPlates(detections: readonly TextDetection[], formats: readonly string[] = NY_FORMATS): PlateRead[] {
+  const best = pickPlate(detections, formats);
+  if (!best) return [];
+  const inside = (d: TextDetection) => d.box.x0 >= best.box.x0 && d.box.x1 <= best.box.x1 && d.box.y0 >= best.box.y0 && d.box.y1 <= best.box.y1;
+  const others = [pickPlate(detections.filter((d) => !inside(d)), formats), ...detections.map((d) => pickPlate([d], formats))];
+  const seen = new Set([best.plate]);
+  const rest: PlateRead[] = [];
+  for (const r of others) if (r && !seen.has(r.plate)) (seen.add(r.plate), rest.push(r));
+  return [best, ...rest.sort((a, b) => b.confidence - a.confidence)];
+}
