@@ -121,8 +121,8 @@ const PAGE = `<!doctype html>
     while (urls.length) URL.revokeObjectURL(urls.pop());
     const claim = await api('reviews/' + encodeURIComponent(id) + '/claim', { method: 'POST' });
     const claimBody = await claim.json();
+    // The last decision's outcome stays on the line until something else is worth saying.
     if (claim.status === 409) status(claimBody.message + ' (until ' + (claimBody.claimed_until || '') + ')', 'error');
-    else if (claim.ok) status('');
     const res = await api('reviews/' + encodeURIComponent(id));
     if (!res.ok) { status((await res.json()).message, 'error'); return; }
     const f = await res.json();
