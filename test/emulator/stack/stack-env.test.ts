@@ -28,7 +28,7 @@ beforeAll(async () => {
   // as a shell would: in the environment of the stack's process, not in its options
   process.env['SPEEDCAM_PIPELINES'] = JSON.stringify({ transactions: { window_s: 10, lateness_s: 2 }, clicks: { window_s: 20, lateness_s: 2 } });
   dataDir = mkdtempSync(join(tmpdir(), 'speedcam-env-'));
-  stack = await startStack({ ...at, flushIntervalMs: 1000, dataDir, isolate: ['transactions'], echoSeverity: 'ERROR' });
+  stack = await startStack({ ...at, flushIntervalMs: 1000, dataDir, isolate: ['transactions', 'review'], echoSeverity: 'ERROR' });
   ps = new PubSub({ projectId: at.project });
 }, 180_000);
 
@@ -69,4 +69,17 @@ describe('npm run stack', () => {
       { timeout: 90_000, interval: 1000 },
     );
   }, 120_000);
+
+  it('serves the review page and its API in its own process: READY names the URL and the token, which the API requires', async () => {
+    const r = stack!.info.review!;
+    expect(r.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(r.token.length).toBeGreaterThanOrEqual(16);
+    const page = await fetch(r.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Held fines');
+    expect((await fetch(`${r.url}reviews?status=pending`)).status).toBe(401);
+    const ok = await fetch(`${r.url}reviews?status=pending`, { headers: { authorization: `Bearer ${r.token}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ reviews: [] });
+  });
 });
