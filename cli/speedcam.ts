@@ -11,7 +11,7 @@ import { LocalObjectStore } from '../shared/platform/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { repoPath } from '../shared/export/schemas.js';
 import { runDemo } from './demo/index.js';
-import { formatSummary } from './demo/summary.js';
+import { formatSummary, reviewPageHowTo } from './demo/summary.js';
 import { carsApiEnv, checkReviewers, defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
 import { generateEvents, replayClock } from './generators/events.js';
 import { generateTraffic } from './generators/traffic.js';
@@ -127,6 +127,7 @@ program
     });
     process.stdout.write('\nspeedcam demo summary\n' + formatSummary(summary) + '\n');
     process.stdout.write(`(also in ${resolve(o.dataDir, 'demo-summary.json')})\n`);
+    process.stdout.write(`\n${reviewPageHowTo(summary)}\n`);
     if (!ok) {
       process.stderr.write(`demo incomplete: not every passage was decided and exported in time; see ${resolve(o.dataDir, 'stack.log')}\n`);
       process.exitCode = 1;
