@@ -35,7 +35,8 @@ export class FirestoreFineStore extends FirestoreStore implements FineStore {
         ...record,
         ...(notify ? { pendingNotify: true } : {}),
         exportAt: FieldValue.serverTimestamp(),
-        ...(statusOf(record) === 'pending_review' ? {} : { expireAt: this.expireAt() }),
+        // Held: in the review queue (held_since_ms, see review-store.ts) and kept until decided (no expireAt).
+        ...(statusOf(record) === 'pending_review' ? { held_since_ms: Date.parse(record.issued_at) } : { expireAt: this.expireAt() }),
       });
       this.ops.writes++;
       return { record, pendingNotify: notify };
@@ -53,6 +54,6 @@ export class FirestoreFineStore extends FirestoreStore implements FineStore {
 }
 
 export function toStored(d: DocumentData): StoredFine {
-  const { pendingNotify, exportAt: _e, expireAt: _x, claimed_by: _c, claim_until_ms: _u, ...record } = d;
+  const { pendingNotify, exportAt: _e, expireAt: _x, claimed_by: _c, claim_until_ms: _u, held_since_ms: _h, ...record } = d;
   return { record: record as FineRecord, pendingNotify: pendingNotify === true };
 }

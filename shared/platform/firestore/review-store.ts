@@ -4,8 +4,8 @@ import type { Claim, ClaimResult, DecideResult, DecisionInput, FineReview, Queue
 import { toStored } from './fine-store.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';
 
-/** The queue's listing reads at most this many held fines (the page shows the oldest). */
-const MAX_PENDING_SCAN = 2000;
+/** The field only held fines carry: when they started waiting (ms). The queue is its index. */
+export const HELD_SINCE = 'held_since_ms';
 
 /**
  * The review queue over the fines collection (held fines: status `pending_review`) and the append-only
@@ -30,13 +30,11 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
   }
 
   async pending(limit: number): Promise<FineRecord[]> {
-    // Equality on status only (its automatic single-field index): sorted here, so no composite index is needed.
-    const snap = await this.db.collection(this.fines).where('status', '==', 'pending_review').limit(MAX_PENDING_SCAN).get();
+    // Only held fines carry held_since_ms (fine-store.ts sets it, a decision removes it): ordering by it
+    // lists exactly the queue, oldest first, on its single-field index.
+    const snap = await this.db.collection(this.fines).orderBy(HELD_SINCE).limit(limit).get();
     this.ops.reads += Math.max(1, snap.size);
-    return snap.docs
-      .map((d) => toStored(d.data()).record)
-      .sort((a, b) => a.issued_at.localeCompare(b.issued_at) || a.fine_id.localeCompare(b.fine_id))
-      .slice(0, limit);
+    return snap.docs.map((d) => toStored(d.data()).record);
   }
 
   async claim(fineId: string, reviewer: string, nowMs: number, forMs: number): Promise<ClaimResult> {
@@ -101,6 +99,7 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
         ...(notify ? { pendingNotify: true } : {}),
         claimed_by: FieldValue.delete(),
         claim_until_ms: FieldValue.delete(),
+        [HELD_SINCE]: FieldValue.delete(),
         // A new commit time: the flush exports the decided row (and re-sends the notice if it is left unsent).
         exportAt: FieldValue.serverTimestamp(),
         expireAt: this.expireAt(),
@@ -113,18 +112,16 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
   }
 
   async queueStats(nowMs: number): Promise<QueueStats> {
-    const pending = this.db.collection(this.fines).where('status', '==', 'pending_review');
+    const queue = this.db.collection(this.fines).orderBy(HELD_SINCE);
+    // count(): one read per 1000 index entries, however long the queue.
     const [count, oldest, decided] = await Promise.all([
-      pending.count().get(),
-      this.pending(1),
+      queue.count().get(),
+      queue.limit(1).select(HELD_SINCE).get(),
       this.db.collection(this.reviews).where('reviewed_at_ms', '>=', nowMs - 3_600_000).count().get(),
     ]);
-    this.ops.reads += 2;
-    return {
-      pending: count.data().count,
-      oldestIssuedAtMs: oldest[0] ? Date.parse(oldest[0].issued_at) : null,
-      decisionsLastHour: decided.data().count,
-    };
+    this.ops.reads += 3;
+    const first = oldest.docs[0]?.get(HELD_SINCE) as number | undefined;
+    return { pending: count.data().count, oldestIssuedAtMs: first ?? null, decisionsLastHour: decided.data().count };
   }
 
   async scanReviewsForExport(fromMs: number, toMs: number, limit: number) {
