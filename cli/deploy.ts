@@ -111,6 +111,7 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
     SPEEDCAM_CAPTURES_BUCKET: n.bucket('captures'),
     SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
     SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
+    SPEEDCAM_REVIEW_ALERT_H: String(o.reviewAlertH ?? config.review.alertAfterH),
     // Each topic's name, in the variable its declaration names.
     ...Object.fromEntries(TOPICS.map((topic) => [topic.env, t[topic.key]])),
     METADATA_SERVER_DETECTION: 'assume-present',

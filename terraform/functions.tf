@@ -11,6 +11,8 @@ locals {
       SPEEDCAM_CAPTURES_BUCKET = google_storage_bucket.captures.name
       SPEEDCAM_EVIDENCE_BUCKET = google_storage_bucket.evidence.name
       SPEEDCAM_RETENTION_DAYS  = tostring(var.retention_days)
+      # The flush's "review queue" line flags the age the alert fires at.
+      SPEEDCAM_REVIEW_ALERT_H = tostring(var.review_alert_h)
       # The metadata server is there in Google Cloud; the clients need not probe for it.
       METADATA_SERVER_DETECTION = "assume-present"
     },
