@@ -8,7 +8,8 @@ import { runtime } from '../../shared/runtime.js';
  */
 ff.http('review', async (req, res) => {
   try {
-    const answer = await runtime().review.handle({ method: req.method, path: req.path, query: req.query as Record<string, unknown>, headers: req.headers, body: req.body });
+    const query = req.query as Record<string, unknown>;
+    const answer = await runtime().review.handle({ method: req.method, path: req.path, query, headers: req.headers, body: req.body });
     for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
     res.setHeader('x-content-type-options', 'nosniff');
     if (Buffer.isBuffer(answer.body) || typeof answer.body === 'string') {
@@ -17,7 +18,8 @@ ff.http('review', async (req, res) => {
       res.status(answer.status).json(answer.body);
     }
   } catch (err) {
-    runtime().logger.error('review request failed', { path: req.path.slice(0, 200), method: req.method, error: String((err as Error)?.stack ?? err) });
+    const error = String((err as Error)?.stack ?? err);
+    runtime().logger.error('review request failed', { path: req.path.slice(0, 200), method: req.method, error });
     res.status(500).json({ error: 'internal', message: 'the request failed; try again' });
   }
 });

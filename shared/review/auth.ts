@@ -29,7 +29,14 @@ export function tokenAuth(token: string): Authenticate {
 
 /** What verifying a Google ID token needs (google-auth-library's OAuth2Client.verifyIdToken). */
 export interface IdTokenVerifier {
-  verifyIdToken(o: { idToken: string; audience?: string | string[] }): Promise<{ getPayload(): { email?: string; email_verified?: boolean; sub?: string } | undefined }>;
+  verifyIdToken(o: { idToken: string; audience?: string | string[] }): Promise<{ getPayload(): IdTokenPayload | undefined }>;
+}
+
+/** The claims of a Google ID token the function reads. */
+export interface IdTokenPayload {
+  email?: string;
+  email_verified?: boolean;
+  sub?: string;
 }
 
 /**

@@ -27,11 +27,16 @@ const ROUTES = {
 export async function routeReview(deps: ReviewDeps & { authenticate: Authenticate }, req: ReviewRequest): Promise<Answer> {
   const { method, path } = req;
   if ((path === '/' || path === '/index.html') && (method === 'GET' || method === 'HEAD')) {
-    return { status: 200, body: reviewPage(), contentType: 'text/html; charset=utf-8', headers: { 'cache-control': 'no-store', 'content-security-policy': CSP } };
+    const headers = { 'cache-control': 'no-store', 'content-security-policy': CSP };
+    return { status: 200, body: reviewPage(), contentType: 'text/html; charset=utf-8', headers };
   }
-  if (!path.startsWith('/reviews')) return { status: 404, body: { error: 'not_found', message: `no route ${method} ${path.slice(0, 100)}` } };
+  const noRoute: Answer = { status: 404, body: { error: 'not_found', message: `no route ${method} ${path.slice(0, 100)}` } };
+  if (!path.startsWith('/reviews')) return noRoute;
   const reviewer = await deps.authenticate(req.headers);
-  if (!reviewer) return { status: 401, body: { error: 'unauthorized', message: 'send Authorization: Bearer <token>' }, headers: { 'www-authenticate': 'Bearer' } };
+  if (!reviewer) {
+    const body = { error: 'unauthorized', message: 'send Authorization: Bearer <token>' };
+    return { status: 401, body, headers: { 'www-authenticate': 'Bearer' } };
+  }
   let m: RegExpExecArray | null;
   if (ROUTES.list.test(path) && method === 'GET') return listReviews(deps, req.query);
   if ((m = ROUTES.one.exec(path))) {
@@ -41,8 +46,16 @@ export async function routeReview(deps: ReviewDeps & { authenticate: Authenticat
   if ((m = ROUTES.claim.exec(path)) && method === 'POST') return claimReview(deps, m[1]!, reviewer);
   if ((m = ROUTES.photo.exec(path)) && method === 'GET') return reviewPhoto(deps, m[1]!, Number(m[2]));
   const known = [ROUTES.list, ROUTES.one, ROUTES.claim, ROUTES.photo].some((r) => r.test(path));
-  return known ? { status: 405, body: { error: 'method_not_allowed', message: `${method} ${path.slice(0, 100)}` } } : { status: 404, body: { error: 'not_found', message: `no route ${method} ${path.slice(0, 100)}` } };
+  return known ? { status: 405, body: { error: 'method_not_allowed', message: `${method} ${path.slice(0, 100)}` } } : noRoute;
 }
 
 /** The page loads nothing from elsewhere: its own script and style, its photos as blobs fetched from here. */
-const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
+const CSP = [
+  "default-src 'none'",
+  "script-src 'unsafe-inline'",
+  "style-src 'unsafe-inline'",
+  'img-src blob: data:',
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');

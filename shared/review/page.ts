@@ -16,10 +16,12 @@ const PAGE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>speedcam · fine review</title>
 <style>
-  :root { color-scheme: light dark; --bg: #f6f6f4; --fg: #1b1b1b; --muted: #666; --line: #d8d8d4; --accent: #c8102e; --ok: #1a7f37; --card: #fff; }
+  :root { color-scheme: light dark; --bg: #f6f6f4; --fg: #1b1b1b; --muted: #666; --line: #d8d8d4;
+    --accent: #c8102e; --ok: #1a7f37; --card: #fff; }
   @media (prefers-color-scheme: dark) { :root { --bg: #161616; --fg: #eee; --muted: #aaa; --line: #333; --card: #1f1f1f; } }
   * { box-sizing: border-box; }
-  body { margin: 0; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--fg); display: grid; grid-template-columns: 300px 1fr; height: 100vh; }
+  body { margin: 0; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--fg);
+    display: grid; grid-template-columns: 300px 1fr; height: 100vh; }
   aside { border-right: 1px solid var(--line); overflow: auto; }
   aside h1 { font-size: 15px; margin: 12px; }
   #queue { list-style: none; margin: 0; padding: 0; }
@@ -56,8 +58,9 @@ const PAGE = `<!doctype html>
   <ol id="queue"></ol>
 </aside>
 <main>
-  <p class="muted"><kbd>c</kbd> confirm · <kbd>e</kbd> correct (type the plate, <kbd>Enter</kbd>) · <kbd>r</kbd> reject (type why, <kbd>Enter</kbd>) ·
-    <kbd>n</kbd>/<kbd>j</kbd> next · <kbd>k</kbd> previous · <kbd>1</kbd>–<kbd>5</kbd> correct to an alternative · <kbd>Esc</kbd> cancel</p>
+  <p class="muted"><kbd>c</kbd> confirm · <kbd>e</kbd> correct (type the plate, <kbd>Enter</kbd>) ·
+    <kbd>r</kbd> reject (type why, <kbd>Enter</kbd>) · <kbd>n</kbd>/<kbd>j</kbd> next · <kbd>k</kbd> previous ·
+    <kbd>1</kbd>–<kbd>5</kbd> correct to an alternative · <kbd>Esc</kbd> cancel</p>
   <div id="status-line" role="status" aria-live="polite"></div>
   <div id="fine"><p class="empty">Loading…</p></div>
   <div id="prompt"><label><span id="prompt-label"></span><br><input id="decision-input" autocomplete="off" spellcheck="false"></label>
@@ -68,7 +71,10 @@ const PAGE = `<!doctype html>
   'use strict';
   const $ = (id) => document.getElementById(id);
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) { sessionStorage.setItem('speedcam-review-token', fromHash); history.replaceState(null, '', location.pathname + location.search); }
+  if (fromHash) {
+    sessionStorage.setItem('speedcam-review-token', fromHash);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
   let token = sessionStorage.getItem('speedcam-review-token');
   let queue = [];
   let index = 0;
@@ -80,7 +86,8 @@ const PAGE = `<!doctype html>
   const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
   const status = (text, kind) => { const el = $('status-line'); el.textContent = text; el.className = kind || ''; };
   const api = async (path, opts = {}) => {
-    const headers = Object.assign({ accept: 'application/json' }, opts.body ? { 'content-type': 'application/json' } : {}, token ? { authorization: 'Bearer ' + token } : {});
+    const headers = Object.assign({ accept: 'application/json' }, opts.body ? { 'content-type': 'application/json' } : {},
+      token ? { authorization: 'Bearer ' + token } : {});
     const res = await fetch(path, { method: opts.method || 'GET', headers, body: opts.body ? JSON.stringify(opts.body) : undefined });
     if (res.status === 401) { $('auth').classList.add('open'); throw new Error('not signed in: give the review token'); }
     return res;
@@ -92,7 +99,10 @@ const PAGE = `<!doctype html>
     urls.push(u);
     return u;
   };
-  const age = (iso) => { const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000); return s < 3600 ? Math.round(s / 60) + ' min' : (s / 3600).toFixed(1) + ' h'; };
+  const age = (iso) => {
+    const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+    return s < 3600 ? Math.round(s / 60) + ' min' : (s / 3600).toFixed(1) + ' h';
+  };
 
   async function loadQueue(keepId) {
     const res = await api('reviews?status=pending');
@@ -109,8 +119,10 @@ const PAGE = `<!doctype html>
   function renderQueue() {
     $('queue').innerHTML = queue.map((r, i) =>
       '<li data-i="' + i + '" class="' + (i === index ? 'current' : '') + (r.claimed_by ? ' claimed' : '') + '">' +
-      '<div class="id">' + esc(r.fine_id) + '</div><div>' + esc(r.license_plate || '—') + ' · ' + esc(r.avg_speed.toFixed(1)) + ' km/h</div>' +
-      '<div class="why">' + esc(r.review_reason) + ' · waiting ' + age(r.issued_at) + (r.claimed_by ? ' · ' + esc(r.claimed_by) : '') + '</div></li>').join('');
+      '<div class="id">' + esc(r.fine_id) + '</div>' +
+      '<div>' + esc(r.license_plate || '—') + ' · ' + esc(r.avg_speed.toFixed(1)) + ' km/h</div>' +
+      '<div class="why">' + esc(r.review_reason) + ' · waiting ' + age(r.issued_at) +
+      (r.claimed_by ? ' · ' + esc(r.claimed_by) : '') + '</div></li>').join('');
   }
 
   async function open(i) {
@@ -133,12 +145,16 @@ const PAGE = `<!doctype html>
     const alts = (f.plate_alternatives || []).slice(0, 5);
     $('fine').innerHTML =
       '<div class="row">' +
-        '<figure id="main-photo">' + (main ? '<img alt="analysed photo" src="' + main.src + '">' : '<p class="empty">No photo</p>') + '<figcaption>' + esc(main ? main.label : '') + '</figcaption></figure>' +
+        '<figure id="main-photo">' + (main ? '<img alt="analysed photo" src="' + main.src + '">' : '<p class="empty">No photo</p>') +
+          '<figcaption>' + esc(main ? main.label : '') + '</figcaption></figure>' +
         '<div>' +
           '<figure id="zoom"><canvas width="360" height="120"></canvas><figcaption>plate region</figcaption></figure>' +
           '<p>Read: <span class="plate" id="plate">' + esc(f.license_plate || 'not read') + '</span> ' +
-            '<span id="confidence" class="muted">' + (f.plate_confidence == null ? '' : Math.round(f.plate_confidence * 100) + ' %') + '</span></p>' +
-          '<ol id="alternatives">' + alts.map((a) => '<li>' + esc(a.plate) + ' <span class="muted">' + Math.round(a.confidence * 100) + ' %</span></li>').join('') + '</ol>' +
+            '<span id="confidence" class="muted">' + (f.plate_confidence == null ? '' : Math.round(f.plate_confidence * 100) + ' %') +
+            '</span></p>' +
+          '<ol id="alternatives">' +
+            alts.map((a) => '<li>' + esc(a.plate) + ' <span class="muted">' + Math.round(a.confidence * 100) + ' %</span></li>').join('') +
+          '</ol>' +
           '<table id="passage">' +
             '<tr><td>Fine</td><td id="fine-id">' + esc(f.fine_id) + '</td></tr>' +
             '<tr><td>Why held</td><td id="reason">' + esc(f.review_reason) + '</td></tr>' +
@@ -149,7 +165,10 @@ const PAGE = `<!doctype html>
           '</table>' +
         '</div>' +
       '</div>' +
-      '<div class="row" id="captures">' + captures.map((p) => '<figure><img alt="' + esc(p.label) + '" src="' + p.src + '"><figcaption>' + esc(p.label) + '</figcaption></figure>').join('') + '</div>';
+      '<div class="row" id="captures">' +
+        captures.map((p) => '<figure><img alt="' + esc(p.label) + '" src="' + p.src + '">' +
+          '<figcaption>' + esc(p.label) + '</figcaption></figure>').join('') +
+      '</div>';
     if (main) zoom(main.src, f.plate_box);
   }
 
@@ -191,12 +210,17 @@ const PAGE = `<!doctype html>
       const out = await res.json();
       if (res.ok) {
         const o = out.outcome;
-        status(id + ': ' + o.status + (o.license_plate ? ' · ' + o.license_plate : '') + (o.notified ? ' · notice sent' : ' · no notice'), 'ok');
+        const plate = o.license_plate ? ' · ' + o.license_plate : '';
+        status(id + ': ' + o.status + plate + (o.notified ? ' · notice sent' : ' · no notice'), 'ok');
         closePrompt();
         await loadQueue();
       } else {
         status(id + ': ' + res.status + ' ' + (out.message || out.error), 'error');
-        if (res.status === 409 || res.status === 404) { closePrompt(); await loadQueue(); status(id + ': ' + res.status + ' ' + (out.message || out.error), 'error'); }
+        if (res.status === 409 || res.status === 404) {
+          closePrompt();
+          await loadQueue();
+          status(id + ': ' + res.status + ' ' + (out.message || out.error), 'error');
+        }
       }
     } catch (err) {
       status(String(err.message || err), 'error');
@@ -231,7 +255,10 @@ const PAGE = `<!doctype html>
       if (alt) { ev.preventDefault(); openPrompt('correct', alt.plate); }
     }
   });
-  $('queue').addEventListener('click', (ev) => { const li = ev.target.closest('li'); if (li) open(Number(li.dataset.i)).catch((e) => status(e.message, 'error')); });
+  $('queue').addEventListener('click', (ev) => {
+    const li = ev.target.closest('li');
+    if (li) open(Number(li.dataset.i)).catch((e) => status(e.message, 'error'));
+  });
   $('auth').addEventListener('submit', (ev) => {
     ev.preventDefault();
     token = $('token').value.trim();

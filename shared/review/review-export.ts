@@ -28,7 +28,11 @@ export function reviewsExporter(deps: { reviews: Pick<ReviewStore, 'scanReviewsF
  * The review queue as the flush logs it each run ("review queue": the dashboard's queue depth, age of the
  * oldest held fine and decisions in the last hour come from this line; the alert fires on the age).
  */
-export async function reviewQueueReport(deps: { reviews: Pick<ReviewStore, 'queueStats'>; clock: Clock; config: Pick<Config, 'review'> }): Promise<Record<string, unknown>> {
+export async function reviewQueueReport(deps: {
+  reviews: Pick<ReviewStore, 'queueStats'>;
+  clock: Clock;
+  config: Pick<Config, 'review'>;
+}): Promise<Record<string, unknown>> {
   const now = deps.clock.now();
   const q = await deps.reviews.queueStats(now);
   const oldestAgeS = q.oldestIssuedAtMs === null ? 0 : Math.max(0, Math.round((now - q.oldestIssuedAtMs) / 1000));

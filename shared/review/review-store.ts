@@ -45,7 +45,11 @@ export type DecideResult =
   | { kind: 'already_decided'; record: FineRecord }
   | { kind: 'claimed'; claim: Claim };
 
-export type ClaimResult = { kind: 'claimed'; claim: Claim } | { kind: 'not_found' } | { kind: 'already_decided'; record: FineRecord } | { kind: 'claimed_by_other'; claim: Claim };
+export type ClaimResult =
+  | { kind: 'claimed'; claim: Claim }
+  | { kind: 'not_found' }
+  | { kind: 'already_decided'; record: FineRecord }
+  | { kind: 'claimed_by_other'; claim: Claim };
 
 export interface QueueStats {
   pending: number;

@@ -51,13 +51,19 @@ export function summary(r: FineRecord, claim: Claim | null = null) {
   };
 }
 
+/** A fine stored before alternatives were kept: its read alone. */
+const readAlone = (r: FineRecord) =>
+  r.license_plate && r.plate_confidence !== null ? [{ plate: r.license_plate, confidence: r.plate_confidence }] : [];
+
 /** The photos a reviewer sees, in order: the analysed photo, then each camera photo (entry, exit). */
 export function photosOf(r: FineRecord): { kind: 'analysed' | 'capture'; label: string; uri: string }[] {
   const out: { kind: 'analysed' | 'capture'; label: string; uri: string }[] = [];
   if (r.image_uri) out.push({ kind: 'analysed', label: r.reviewed_at ? 'analysed (re-drawn after review)' : 'analysed', uri: r.image_uri });
   const captures = r.captures ?? [];
   for (const c of captures) out.push({ kind: 'capture', label: `${c.camera ?? 'camera'}${c.at ? ` · ${c.at}` : ''}`, uri: c.uri });
-  if (r.capture_uri && !captures.some((c) => c.uri === r.capture_uri)) out.push({ kind: 'capture', label: `photo analysed (${r.photo_source ?? 'capture'})`, uri: r.capture_uri });
+  if (r.capture_uri && !captures.some((c) => c.uri === r.capture_uri)) {
+    out.push({ kind: 'capture', label: `photo analysed (${r.photo_source ?? 'capture'})`, uri: r.capture_uri });
+  }
   return out;
 }
 
@@ -79,7 +85,7 @@ export async function reviewDetail(deps: ReviewDeps, fineId: string): Promise<An
     radar_name: radar?.name ?? r.radar_id,
     coordinates: r.coordinates,
     plate_box: r.plate_box ?? null,
-    plate_alternatives: r.plate_alternatives ?? (r.license_plate && r.plate_confidence !== null ? [{ plate: r.license_plate, confidence: r.plate_confidence }] : []),
+    plate_alternatives: r.plate_alternatives ?? readAlone(r),
     read_plate: r.read_plate ?? null,
     reviewed_by: r.reviewed_by ?? null,
     reviewed_at: r.reviewed_at ?? null,
@@ -94,7 +100,9 @@ export async function reviewPhoto(deps: ReviewDeps, fineId: string, n: number): 
   const photo = photosOf(stored.record)[n];
   if (!photo) return json(404, { error: 'not_found', message: `fine ${fineId} has no photo ${n}` });
   // Served from storage through the function: a gs:// object (or a file locally) does not load in a page.
-  if (!photo.uri.startsWith('gs://')) return json(404, { error: 'not_stored', message: `photo ${n} is not in Cloud Storage: ${photo.uri.slice(0, 200)}` });
+  if (!photo.uri.startsWith('gs://')) {
+    return json(404, { error: 'not_stored', message: `photo ${n} is not in Cloud Storage: ${photo.uri.slice(0, 200)}` });
+  }
   const bytes = await deps.objects.get(photo.uri);
   if (!bytes) return json(404, { error: 'not_found', message: `${photo.uri} does not exist` });
   return { status: 200, body: bytes, contentType: contentTypeOf(bytes), headers: { 'cache-control': 'private, max-age=300' } };
@@ -108,7 +116,7 @@ export async function claimReview(deps: ReviewDeps, fineId: string, reviewer: st
     case 'already_decided':
       return decided(r.record);
     case 'claimed_by_other':
-      return json(409, { error: 'claimed', message: `${r.claim.by} is reviewing this fine`, claimed_by: r.claim.by, claimed_until: new Date(r.claim.untilMs).toISOString() });
+      return claimedBy(r.claim);
     case 'claimed':
       return json(200, { fine_id: fineId, claimed_by: r.claim.by, claimed_until: new Date(r.claim.untilMs).toISOString() });
   }
@@ -148,26 +156,40 @@ export async function decideReview(deps: ReviewDeps, fineId: string, rawBody: un
   if (statusOf(r) !== 'pending_review') return decided(r);
   const now = deps.clock.now();
   if (stored.claim && stored.claim.by !== reviewer && stored.claim.untilMs > now) {
-    return json(409, { error: 'claimed', message: `${stored.claim.by} is reviewing this fine`, claimed_by: stored.claim.by, claimed_until: new Date(stored.claim.untilMs).toISOString() });
+    return claimedBy(stored.claim);
   }
   const decision: Decision = body.decision;
   const plate = body.decision === 'correct' ? body.plate : body.decision === 'confirm' ? r.license_plate : null;
-  if (body.decision === 'confirm' && !plate) return json(400, { error: 'invalid_body', field: 'decision', message: 'decision: no plate was read; correct it with the plate the photo shows, or reject it' });
+  if (body.decision === 'confirm' && !plate) {
+    const message = 'decision: no plate was read; correct it with the plate the photo shows, or reject it';
+    return json(400, { error: 'invalid_body', field: 'decision', message });
+  }
   const reviewId = `${fineId}-${(deps.newId ?? (() => randomUUID().replace(/-/g, '').slice(0, 12)))()}`;
   const image = plate ? await redraw(deps, r, plate, reviewId) : null;
-  const result = await deps.reviews.decide(fineId, { reviewId, decision, plate, reason: body.decision === 'reject' ? body.reason : null, reviewer, atMs: now, image });
+  const reason = body.decision === 'reject' ? body.reason : null;
+  const result = await deps.reviews.decide(fineId, { reviewId, decision, plate, reason, reviewer, atMs: now, image });
   switch (result.kind) {
     case 'not_found':
       return notFound(fineId);
     case 'already_decided':
       return decided(result.record);
     case 'claimed':
-      return json(409, { error: 'claimed', message: `${result.claim.by} is reviewing this fine`, claimed_by: result.claim.by, claimed_until: new Date(result.claim.untilMs).toISOString() });
+      return claimedBy(result.claim);
   }
   deps.faults.check('review.afterDecision');
   if (result.pendingNotify) await notifyFine(deps, result.record);
   const rec = result.record;
-  deps.logger.info('fine reviewed', { fine_id: fineId, review_id: reviewId, decision, status: rec.status, reviewer, plate_before: r.license_plate, plate_after: plate, review_reason: r.review_reason, queue_s: Math.round((now - Date.parse(r.issued_at)) / 1000) });
+  deps.logger.info('fine reviewed', {
+    fine_id: fineId,
+    review_id: reviewId,
+    decision,
+    status: rec.status,
+    reviewer,
+    plate_before: r.license_plate,
+    plate_after: plate,
+    review_reason: r.review_reason,
+    queue_s: Math.round((now - Date.parse(r.issued_at)) / 1000),
+  });
   return json(200, {
     outcome: {
       fine_id: fineId,
@@ -189,7 +211,9 @@ export async function decideReview(deps: ReviewDeps, fineId: string, rawBody: un
  * keeps objects under retention: never rewritten). Named by the decision, so a decision that loses the race
  * leaves an unreferenced object, never a wrong one. Null when the camera photo cannot be had again.
  */
-async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: string): Promise<{ image_uri: string; image_url: string; image_sha256: string } | null> {
+type Redrawn = { image_uri: string; image_url: string; image_sha256: string };
+
+async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: string): Promise<Redrawn | null> {
   const { config, objects, logger } = deps;
   const found = await findPhoto(objects, { capturesBucket: config.buckets.captures, ...config.photos }, {
     radarId: r.radar_id,
@@ -214,7 +238,8 @@ async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: 
   });
   const uri = gsUri(config.buckets.evidence, `${objectName(r.radar_id, `${r.fine_id}-reviewed-${reviewId.slice(-12)}`)}.png`);
   const digest = sha256(png);
-  const created = await objects.create(uri, png, { contentType: 'image/png', metadata: { sha256: digest, fine_id: r.fine_id, review_id: reviewId, plate } });
+  const metadata = { sha256: digest, fine_id: r.fine_id, review_id: reviewId, plate };
+  const created = await objects.create(uri, png, { contentType: 'image/png', metadata });
   if (created === 'exists') {
     const stored = await objects.get(uri);
     return { image_uri: uri, image_url: objects.viewUrl(uri), image_sha256: stored ? sha256(stored) : digest };
@@ -222,12 +247,21 @@ async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: 
   return { image_uri: uri, image_url: objects.viewUrl(uri), image_sha256: digest };
 }
 
+const claimedBy = (c: Claim) =>
+  json(409, {
+    error: 'claimed',
+    message: `${c.by} is reviewing this fine`,
+    claimed_by: c.by,
+    claimed_until: new Date(c.untilMs).toISOString(),
+  });
+
 const notFound = (fineId: string) => json(404, { error: 'not_found', message: `no fine ${fineId.slice(0, 100)}` });
 
 const decided = (r: FineRecord) =>
   json(409, {
     error: 'already_decided',
-    message: statusOf(r) === 'issued' ? 'this fine was not held for review' : `decided already: ${statusOf(r)}${r.reviewed_by ? ` by ${r.reviewed_by}` : ''}`,
+    message:
+      statusOf(r) === 'issued' ? 'this fine was not held for review' : `decided already: ${statusOf(r)}${r.reviewed_by ? ` by ${r.reviewed_by}` : ''}`,
     status: statusOf(r),
     reviewed_by: r.reviewed_by ?? null,
     reviewed_at: r.reviewed_at ?? null,

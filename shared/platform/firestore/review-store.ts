@@ -133,7 +133,9 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
 }
 
 function claimOf(d: DocumentData): Claim | null {
-  return typeof d['claimed_by'] === 'string' && typeof d['claim_until_ms'] === 'number' ? { by: d['claimed_by'], untilMs: d['claim_until_ms'] } : null;
+  const by: unknown = d['claimed_by'];
+  const until: unknown = d['claim_until_ms'];
+  return typeof by === 'string' && typeof until === 'number' ? { by, untilMs: until } : null;
 }
 
 
