@@ -43,10 +43,12 @@ function world(detector: TextDetector = ocr) {
     warn() {},
     error: (message: string, fields: Record<string, unknown> = {}) => void lines.push({ message, fields }),
   };
-  const t = testWorld({ SPEEDCAM_REVIEW_AUTH: 'token', SPEEDCAM_REVIEW_TOKEN: TOKEN, SPEEDCAM_REVIEW_CLAIM_S: '300' }, { objects, ocr: detector, logger });
+  const env = { SPEEDCAM_REVIEW_AUTH: 'token', SPEEDCAM_REVIEW_TOKEN: TOKEN, SPEEDCAM_REVIEW_CLAIM_S: '300' };
+  const t = testWorld(env, { objects, ocr: detector, logger });
   setRuntime(t.rt);
   const notices = () => t.publisher.on(t.config.topics.fineNotifications);
-  return { ...t, objects, lines, notices, fine: (msg: ReturnType<typeof inbound>) => t.rt.fines.handle(msg), flush: () => t.rt.flush.run() };
+  const fine = (msg: ReturnType<typeof inbound>) => t.rt.fines.handle(msg);
+  return { ...t, objects, lines, notices, fine, flush: () => t.rt.flush.run() };
 }
 type World = ReturnType<typeof world>;
 
@@ -65,7 +67,10 @@ async function speeding(w: World, vehicleId: string, opts: { plate?: string; pho
   const body = {
     passage_id: `${radar.id}~${vehicleId}~${t}`, radar_id: radar.id, vehicle_id: vehicleId, avg_speed: 61.5, speed_limit: 40,
     coordinates: radar.exit, is_Ticketed: true, license_plate: opts.reported ?? null, image_uri: exit,
-    photos: [{ camera: 'entry', uri: entry, at: new Date(t).toISOString() }, { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() }],
+    photos: [
+      { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
+      { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
+    ],
     first_seen: new Date(t).toISOString(), last_seen: new Date(t + 30_000).toISOString(),
   };
   const fine = (await w.fine(inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` })))!;
@@ -75,11 +80,18 @@ async function speeding(w: World, vehicleId: string, opts: { plate?: string; pho
 const auth = (reviewer?: string) => ({ authorization: `Bearer ${TOKEN}`, ...(reviewer ? { 'x-speedcam-reviewer': reviewer } : {}) });
 const get = (path: string, headers: Record<string, string> = auth()) => fetch(`${base}${path}`, { headers });
 const post = (path: string, body: unknown, headers: Record<string, string> = auth()) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-const reviewRows = (w: World) => w.query('SELECT row_id, fine_id, decision, status, plate_before, plate_after, reviewer, reason FROM speedcam.fine_reviews ORDER BY reviewed_at');
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+const reviewRows = (w: World) =>
+  w.query(
+    'SELECT row_id, fine_id, decision, status, plate_before, plate_after, reviewer, reason FROM speedcam.fine_reviews ORDER BY reviewed_at',
+  );
 
 describe('held fines and their review', () => {
-  it('a photo that cannot be read: no notice until a decision, exactly one after it, with the confirmed plate and the reviewer', async () => {
+  it('a photo that cannot be read: no notice until a decision, exactly one after it, with the plate and the reviewer', async () => {
     const w = world();
     const { fine, fineId } = await speeding(w, 'Blur01', { photo: 'garbage' });
     expect(fine).toMatchObject({ status: 'pending_review', review_reason: 'photo_unreadable', license_plate: null });
@@ -93,13 +105,19 @@ describe('held fines and their review', () => {
     expect(list.reviews[0]).toMatchObject({ review_reason: 'photo_unreadable', avg_speed: 61.5, speed_limit: 40, license_plate: null });
 
     // Nothing read: confirming is refused (400, naming the field); correcting with the plate the photo shows decides it.
-    expect(await (await post(`/reviews/${fineId}`, { decision: 'confirm' })).json()).toMatchObject({ error: 'invalid_body', field: 'decision' });
+    const nothingRead = await post(`/reviews/${fineId}`, { decision: 'confirm' });
+    expect(await nothingRead.json()).toMatchObject({ error: 'invalid_body', field: 'decision' });
     const res = await post(`/reviews/${fineId}`, { decision: 'correct', plate: 'kxt 4821' });
     expect(res.status).toBe(200);
     const { outcome } = await res.json();
-    expect(outcome).toMatchObject({ fine_id: fineId, decision: 'correct', status: 'corrected', license_plate: 'KXT4821', reviewed_by: 'local:reviewer', notified: true });
+    expect(outcome).toMatchObject({
+      fine_id: fineId, decision: 'correct', status: 'corrected', license_plate: 'KXT4821', reviewed_by: 'local:reviewer', notified: true,
+    });
     expect(w.notices()).toHaveLength(1);
-    expect(w.notices()[0]!.data).toMatchObject({ fine_id: fineId, license_plate: 'KXT4821', status: 'corrected', reviewed_by: 'local:reviewer', reviewed_at: outcome.reviewed_at, is_Ticketed: true });
+    expect(w.notices()[0]!.data).toMatchObject({
+      fine_id: fineId, license_plate: 'KXT4821', status: 'corrected', reviewed_by: 'local:reviewer', reviewed_at: outcome.reviewed_at,
+      is_Ticketed: true,
+    });
     expect(w.notices()[0]!.data).not.toHaveProperty('plate_alternatives');
 
     // A second decision: 409, nothing changes; the flush sends nothing more.
@@ -110,20 +128,30 @@ describe('held fines and their review', () => {
     expect((await w.flush()).republished).toBe(0);
     expect(w.notices()).toHaveLength(1);
     expect(await (await get('/reviews?status=pending')).json()).toEqual({ reviews: [] });
-    expect(await w.query('SELECT status, license_plate, reviewed_by FROM speedcam.fined_vehicles')).toEqual([{ status: 'corrected', license_plate: 'KXT4821', reviewed_by: 'local:reviewer' }]);
-    expect(await reviewRows(w)).toMatchObject([{ fine_id: fineId, decision: 'correct', status: 'corrected', plate_before: null, plate_after: 'KXT4821', reviewer: 'local:reviewer', reason: null }]);
+    expect(await w.query('SELECT status, license_plate, reviewed_by FROM speedcam.fined_vehicles')).toEqual([
+      { status: 'corrected', license_plate: 'KXT4821', reviewed_by: 'local:reviewer' },
+    ]);
+    expect(await reviewRows(w)).toMatchObject([
+      { fine_id: fineId, decision: 'correct', status: 'corrected', plate_before: null, plate_after: 'KXT4821' },
+    ]);
+    expect(await reviewRows(w)).toMatchObject([{ reviewer: 'local:reviewer', reason: null }]);
     // The flush logs the queue each run (the dashboard's metrics and the alert read this line).
-    expect(w.lines.filter((l) => l.message === 'review queue').at(-1)!.fields).toMatchObject({ pending: 0, oldest_pending_age_s: 0, decisions_last_hour: 1 });
+    const queue = w.lines.filter((l) => l.message === 'review queue').at(-1)!.fields;
+    expect(queue).toMatchObject({ pending: 0, oldest_pending_age_s: 0, decisions_last_hour: 1 });
   });
 
-  it('confirm: the photo is re-drawn with the confirmed plate as a new evidence object; the detail shows entry and exit photos and the alternatives', async () => {
+  it('confirm: the photo re-drawn with the plate as a new evidence object; the detail: entry and exit photos, alternatives', async () => {
     const w = world();
     const { fine, fineId } = await speeding(w, 'KXT4821', { plate: 'KXT4821', reported: 'ABC1234' });
     expect(fine).toMatchObject({ status: 'pending_review', review_reason: 'plate_mismatch', license_plate: 'KXT4821' });
     const detail = await (await get(`/reviews/${fineId}`)).json();
-    expect(detail).toMatchObject({ fine_id: fineId, license_plate: 'KXT4821', plate_box: expect.objectContaining({ x0: expect.any(Number) }), radar_name: expect.any(String) });
+    expect(detail).toMatchObject({
+      fine_id: fineId, license_plate: 'KXT4821', radar_name: expect.any(String),
+      plate_box: expect.objectContaining({ x0: expect.any(Number) }),
+    });
     expect(detail.plate_alternatives[0]).toMatchObject({ plate: 'KXT4821', confidence: expect.any(Number) });
-    expect(detail.photos.map((p: { kind: string; label: string }) => [p.kind, p.label.split(' ')[0]])).toEqual([['analysed', 'analysed'], ['capture', 'entry'], ['capture', 'exit']]);
+    const kinds = detail.photos.map((p: { kind: string; label: string }) => [p.kind, p.label.split(' ')[0]]);
+    expect(kinds).toEqual([['analysed', 'analysed'], ['capture', 'entry'], ['capture', 'exit']]);
     for (const p of detail.photos) {
       const photo = await get(`/${p.url}`);
       expect(photo.status, p.url).toBe(200);
@@ -146,18 +174,24 @@ describe('held fines and their review', () => {
   it('reject: nothing is sent, the reason is recorded in the fine and in fine_reviews', async () => {
     const w = world();
     const { fineId } = await speeding(w, 'Rej001', { photo: 'garbage' });
-    expect(await (await post(`/reviews/${fineId}`, { decision: 'reject', reason: 'entry and exit show two different vans' })).json()).toMatchObject({ outcome: { status: 'rejected', notified: false, reason: 'entry and exit show two different vans' } });
+    const vans = 'entry and exit show two different vans';
+    const rejected = await post(`/reviews/${fineId}`, { decision: 'reject', reason: vans });
+    expect(await rejected.json()).toMatchObject({ outcome: { status: 'rejected', notified: false, reason: vans } });
     w.clock.advance(60_000);
     await w.flush();
     expect(w.notices()).toHaveLength(0);
-    expect(await w.query('SELECT status, review_note FROM speedcam.fined_vehicles')).toEqual([{ status: 'rejected', review_note: 'entry and exit show two different vans' }]);
-    expect(await reviewRows(w)).toMatchObject([{ decision: 'reject', plate_after: null, reason: 'entry and exit show two different vans' }]);
+    const rows = await w.query('SELECT status, review_note FROM speedcam.fined_vehicles');
+    expect(rows).toEqual([{ status: 'rejected', review_note: 'entry and exit show two different vans' }]);
+    expect(await reviewRows(w)).toMatchObject([{ decision: 'reject', plate_after: null, reason: vans }]);
   });
 
   it('two concurrent decisions on one fine: one 200, one 409, one notice, one fine_reviews row', async () => {
     const w = world();
     const { fineId } = await speeding(w, 'Race01', { photo: 'garbage' });
-    const answers = await Promise.all([post(`/reviews/${fineId}`, { decision: 'correct', plate: 'AAA1111' }), post(`/reviews/${fineId}`, { decision: 'correct', plate: 'BBB2222' })]);
+    const answers = await Promise.all([
+      post(`/reviews/${fineId}`, { decision: 'correct', plate: 'AAA1111' }),
+      post(`/reviews/${fineId}`, { decision: 'correct', plate: 'BBB2222' }),
+    ]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
     expect(w.notices()).toHaveLength(1);
     w.clock.advance(60_000);
@@ -195,7 +229,9 @@ describe('held fines and their review', () => {
     w.clock.advance(60_000);
     expect((await w.flush()).republished).toBe(0);
     expect(w.notices()).toHaveLength(1);
-    expect(w.notices()[0]!.data).toMatchObject({ fine_id: fineId, license_plate: 'KXT4821', status: 'corrected', reviewed_by: 'local:reviewer' });
+    expect(w.notices()[0]!.data).toMatchObject({
+      fine_id: fineId, license_plate: 'KXT4821', status: 'corrected', reviewed_by: 'local:reviewer',
+    });
   });
 
   it('a crash between the publish and its mark: the flush re-sends the same notice (same fine_id and body), then never again', async () => {

@@ -7,7 +7,8 @@ describe('review authentication', () => {
     const auth = tokenAuth('s3cret-token-0123456789');
     expect(await auth({ authorization: 'Bearer s3cret-token-0123456789' })).toBe('local:reviewer');
     expect(await auth({ authorization: 'bearer s3cret-token-0123456789', 'x-speedcam-reviewer': 'ana <script>' })).toBe('local:anascript');
-    for (const h of [{}, { authorization: 'Bearer s3cret-token-012345678' }, { authorization: 's3cret-token-0123456789' }, { authorization: 'Basic s3cret-token-0123456789' }]) {
+    const wrong = ['Bearer s3cret-token-012345678', 's3cret-token-0123456789', 'Basic s3cret-token-0123456789'];
+    for (const h of [{}, ...wrong.map((authorization) => ({ authorization }))]) {
       expect(await auth(h), JSON.stringify(h)).toBeNull();
     }
   });
@@ -35,7 +36,11 @@ describe('review authentication', () => {
 });
 
 describe('rankPlates', () => {
-  const d = (text: string, x0: number, confidence = 0.9): TextDetection => ({ text, confidence, box: { x0, y0: 100, x1: x0 + 60, y1: 130 } });
+  const d = (text: string, x0: number, confidence = 0.9): TextDetection => ({
+    text,
+    confidence,
+    box: { x0, y0: 100, x1: x0 + 60, y1: 130 },
+  });
   it('the best read first (pickPlate), then the other plausible reads, each plate once', () => {
     const reads = rankPlates([d('KXT', 100), d('4821', 170), d('ABC1234', 400, 0.6)]);
     expect(reads[0]!.plate).toBe('KXT4821');
