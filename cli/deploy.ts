@@ -91,7 +91,10 @@ export function names(project: string, prefix: string, region: string) {
 export const REVIEWER_MEMBER = /^(user|group|serviceAccount|domain):[^\s,]+$/;
 
 export function checkReviewers(members: readonly string[]): string[] {
-  for (const m of members) if (!REVIEWER_MEMBER.test(m)) throw new Error(`--reviewer: "${m}" is not user:<e-mail>, group:<e-mail>, serviceAccount:<e-mail> or domain:<domain> (the review function is never public)`);
+  for (const m of members) {
+    if (REVIEWER_MEMBER.test(m)) continue;
+    throw new Error(`--reviewer: "${m}" is not user:<e-mail>, group:<e-mail>, serviceAccount:<e-mail> or domain:<domain> (never public)`);
+  }
   return [...members];
 }
 
@@ -307,7 +310,9 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     });
     steps.push({ argv: ['gcloud', 'functions', 'describe', name, '--gen2', region, p, '--format=value(serviceConfig.uri)'], capture: urlVar(spec) });
     const invokers = spec.kind === 'push' ? [`serviceAccount:${n.account(spec)}`] : reviewers;
-    for (const member of invokers) steps.push({ argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', name, region, `--member=${member}`, '--role=roles/run.invoker', p] });
+    for (const member of invokers) {
+      steps.push({ argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', name, region, `--member=${member}`, '--role=roles/run.invoker', p] });
+    }
   }
   steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
 

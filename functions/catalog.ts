@@ -80,7 +80,17 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   declare({ dir: 'user-registrations', entryPoint: 'userRegistrations', trigger: 'userRegistrations', account: 'registrations', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
   // People deciding held fines: a few requests each, photos read from both buckets, a re-drawn photo created
   // in evidence (create only), the decided fine's notification published; no warehouse (the flush exports).
-  { kind: 'http', invokers: 'reviewers', dir: 'review', entryPoint: 'review', account: 'review', concurrency: 20, memory: '512Mi', cpu: '1', maxInstances: 3, timeoutS: 60, grants: [firestore, ...publishes('fineNotifications'), { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' }, { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' }, { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' }] },
+  {
+    kind: 'http', invokers: 'reviewers', dir: 'review', entryPoint: 'review', account: 'review',
+    concurrency: 20, memory: '512Mi', cpu: '1', maxInstances: 3, timeoutS: 60,
+    grants: [
+      firestore,
+      ...publishes('fineNotifications'),
+      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' },
+      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' },
+      { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' },
+    ],
+  },
   declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
   // Streaming inserts need bigquery.tables.updateData on the dataset and run no jobs: no bigquery.jobUser.

@@ -298,7 +298,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const configurable = WINDOW_PIPELINES.flatMap((p) => (p.configurable ? [p as Extract<typeof p, { configurable: true }>] : []));
   const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 }, configurable);
   if ('error' in pipelines) throw new ConfigError(`SPEEDCAM_PIPELINES: ${pipelines.error}`);
-  if (e.SPEEDCAM_REVIEW_AUTH === 'token' && !e.SPEEDCAM_REVIEW_TOKEN) throw new ConfigError('SPEEDCAM_REVIEW_TOKEN: required when SPEEDCAM_REVIEW_AUTH=token');
+  if (e.SPEEDCAM_REVIEW_AUTH === 'token' && !e.SPEEDCAM_REVIEW_TOKEN) {
+    throw new ConfigError('SPEEDCAM_REVIEW_TOKEN: required when SPEEDCAM_REVIEW_AUTH=token');
+  }
   const p = e.SPEEDCAM_COLLECTION_PREFIX;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT ?? 'demo-speedcam',

@@ -215,7 +215,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     const route = once(async () => {
       const [{ routeReview }, { authenticator }] = await Promise.all([import('./review/http.js'), import('./review/auth.js')]);
       const authenticate = await authenticator(config);
-      const draw: typeof import('./fines/evidence-photo.js').drawAnalysedPhoto = async (...a) => (await import('./fines/evidence-photo.js')).drawAnalysedPhoto(...a);
+      type Draw = typeof import('./fines/evidence-photo.js').drawAnalysedPhoto;
+      const draw: Draw = async (...a) => (await import('./fines/evidence-photo.js')).drawAnalysedPhoto(...a);
       const deps = { ...sending, reviews: stores.reviews, fines: stores.fines, objects: objectStore(), draw, authenticate };
       return (req: ReviewRequest) => routeReview(deps, req);
     });

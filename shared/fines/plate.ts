@@ -376,7 +376,8 @@ export function votePlate(passes: readonly OcrPass[], formats: readonly string[]
 export function rankPlates(detections: readonly TextDetection[], formats: readonly string[] = NY_FORMATS): PlateRead[] {
   const best = pickPlate(detections, formats);
   if (!best) return [];
-  const inside = (d: TextDetection) => d.box.x0 >= best.box.x0 && d.box.x1 <= best.box.x1 && d.box.y0 >= best.box.y0 && d.box.y1 <= best.box.y1;
+  const b = best.box;
+  const inside = (d: TextDetection) => d.box.x0 >= b.x0 && d.box.x1 <= b.x1 && d.box.y0 >= b.y0 && d.box.y1 <= b.y1;
   const others = [pickPlate(detections.filter((d) => !inside(d)), formats), ...detections.map((d) => pickPlate([d], formats))];
   const seen = new Set([best.plate]);
   const rest: PlateRead[] = [];
