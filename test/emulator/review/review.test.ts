@@ -264,6 +264,7 @@ describe('held fines and their review', () => {
       expect(r.status).toBe(400);
       return (await r.json()).field;
     };
+    expect((await post(`/reviews/${fineId}`, '{"decision": "confirm"')).status).toBe(400);
     expect(await field({ decision: 'maybe' })).toBe('decision');
     expect(await field({})).toBe('decision');
     expect(await field({ decision: 'correct' })).toBe('plate');
