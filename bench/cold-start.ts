@@ -25,7 +25,7 @@ const t1 = performance.now(); const cpu1 = process.cpuUsage(cpu0);
 const { runtime } = await import(${JSON.stringify(runtimeModule)});
 const rt = runtime();
 // The target's handler, as its first request builds it, short of the network.
-const use = { vehicleObservations: () => rt.speedCheck, fines: () => rt.fines, clickEvents: () => rt.windows.clicks, transactions: () => rt.windows.transactions, userRegistrations: () => rt.registrations, deadLetters: () => rt.deadLetterSink, flush: () => rt.flush }[process.env.FUNCTION_TARGET];
+const use = { vehicleObservations: () => rt.speedCheck, fines: () => rt.fines, clickEvents: () => rt.windows.clicks, transactions: () => rt.windows.transactions, userRegistrations: () => rt.registrations, review: () => rt.review, deadLetters: () => rt.deadLetterSink, flush: () => rt.flush }[process.env.FUNCTION_TARGET];
 use?.();
 const t2 = performance.now(); const cpu2 = process.cpuUsage(cpu0);
 // What the first request adds: the clients a function creates on first use (no call is made).
@@ -41,6 +41,7 @@ process.exit(0);
 const FIRST_USE: Record<string, string[]> = {
   fines: ['@google-cloud/storage', 'onnxruntime-node', './platform/ocr/paddle-text-detector.js'],
   flush: ['@google-cloud/bigquery', './platform/bigquery-warehouse.js'],
+  review: ['@google-cloud/storage', 'google-auth-library', './review/http.js', './review/auth.js', './fines/evidence-photo.js'],
 };
 
 interface Sample {

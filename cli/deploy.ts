@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { FUNCTIONS, BUILD_ACCOUNT, type FunctionSpec, type Grant } from '../functions/catalog.js';
+import { FUNCTIONS, BUILD_ACCOUNT, PUSH_FUNCTIONS, type FunctionSpec, type Grant } from '../functions/catalog.js';
 import { loadConfig, TOPICS, type Config } from '../shared/config.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
@@ -39,6 +39,13 @@ export interface DeployOptions {
   /** extra function environment (Terraform: var.function_env) */
   env?: Record<string, string>;
   alertChannels?: string[];
+  /**
+   * who may call the review function (roles/run.invoker): IAM members such as `user:ana@city.example` or
+   * `group:fine-reviewers@city.example` (Terraform: var.reviewers); never allUsers or allAuthenticatedUsers
+   */
+  reviewers?: string[];
+  /** the review alert's threshold, hours (SPEEDCAM_REVIEW_ALERT_H; Terraform: var.review_alert_h) */
+  reviewAlertH?: number;
   /** where the JSON files some commands read are written */
   filesDir: string;
   iamWaitS?: number;
@@ -80,6 +87,17 @@ export function names(project: string, prefix: string, region: string) {
   };
 }
 
+/** An IAM member that names people or accounts (the rule Terraform's var.reviewers validation states): no public principal. */
+export const REVIEWER_MEMBER = /^(user|group|serviceAccount|domain):[^\s,]+$/;
+
+export function checkReviewers(members: readonly string[]): string[] {
+  for (const m of members) {
+    if (REVIEWER_MEMBER.test(m)) continue;
+    throw new Error(`--reviewer: "${m}" is not user:<e-mail>, group:<e-mail>, serviceAccount:<e-mail> or domain:<domain> (never public)`);
+  }
+  return [...members];
+}
+
 /** The name_prefix rule Terraform's variable validation states: every derived id fits. */
 export const NAME_PREFIX = /^[a-z]([a-z0-9-]{0,14}[a-z0-9])?$/;
 
@@ -98,6 +116,7 @@ export function functionEnv(o: DeployOptions, config: Config): Record<string, st
     SPEEDCAM_EVIDENCE_BUCKET: n.bucket('evidence'),
     SPEEDCAM_RETENTION_DAYS: String(Math.round(config.retentionMs / 86_400_000)),
     SPEEDCAM_NON_OFFENDER_RETENTION_H: String(config.nonOffenderRetentionMs / 3_600_000),
+    SPEEDCAM_REVIEW_ALERT_H: String(o.reviewAlertH ?? config.review.alertAfterH),
     // Each topic's name, in the variable its declaration names.
     ...Object.fromEntries(TOPICS.map((topic) => [topic.env, t[topic.key]])),
     METADATA_SERVER_DETECTION: 'assume-present',
@@ -155,8 +174,10 @@ export function logMetric(r: Resources, key: string, prefix: string) {
 }
 
 /** An alert policy as the Monitoring API takes it (gcloud --policy-from-file; Terraform google_monitoring_alert_policy). */
-export function alertPolicy(r: Resources, key: string, prefix: string, channels: string[] = []) {
-  const a = r.alerts[key]!;
+export function alertPolicy(r: Resources, key: string, prefix: string, channels: string[] = [], reviewAlertH?: number) {
+  const declared = r.alerts[key]!;
+  // The review queue's alert: its threshold is SPEEDCAM_REVIEW_ALERT_H (Terraform: var.review_alert_h).
+  const a = key === REVIEW_ALERT && reviewAlertH !== undefined ? { ...declared, threshold: reviewAlertH * 3600 } : declared;
   const aggregations = [{ alignmentPeriod: `${a.alignment_s}s`, perSeriesAligner: a.aligner, crossSeriesReducer: a.reducer, groupByFields: a.group_by }];
   const filter = a.filter.replaceAll('{prefix}', prefix);
   return {
@@ -172,6 +193,9 @@ export function alertPolicy(r: Resources, key: string, prefix: string, channels:
   };
 }
 
+/** The alert on the age of the oldest held fine (resources.json). */
+export const REVIEW_ALERT = 'review-queue-age';
+
 export function dashboardJson(prefix: string): string {
   return readFileSync(repoPath('terraform/dashboard.json'), 'utf8').replaceAll('{prefix}', prefix);
 }
@@ -182,6 +206,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   const r = deployResources();
   const n = names(o.project, o.prefix, o.region);
   const p = `--project=${o.project}`;
+  const reviewers = checkReviewers(o.reviewers ?? []);
   const ds = dataset(config);
   const db = '--database=(default)';
   const pubsubAgent = `--member=serviceAccount:service-\${PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
@@ -267,7 +292,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'create', n.accountId(spec), `--display-name=speedcam ${spec.dir} function`, p], tolerateExisting: true });
     for (const g of spec.grants) steps.push(grantStep(o, g, member, config));
     // The Pub/Sub service agent mints the push tokens of this account.
-    steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'add-iam-policy-binding', n.account(spec), pubsubAgent, '--role=roles/iam.serviceAccountTokenCreator', p] });
+    if (spec.kind === 'push') steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'add-iam-policy-binding', n.account(spec), pubsubAgent, '--role=roles/iam.serviceAccountTokenCreator', p] });
   }
   steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
 
@@ -284,17 +309,22 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
         '--trigger-http', '--no-allow-unauthenticated', `--service-account=${n.account(spec)}`,
         `--build-service-account=projects/${o.project}/serviceAccounts/${n.buildAccount}`, `--docker-repository=${n.repositoryPath}`,
         `--memory=${spec.memory}`, `--cpu=${spec.cpu}`, `--concurrency=${spec.concurrency}`, `--max-instances=${spec.maxInstances}`,
-        '--ingress-settings=internal-only', `--timeout=${spec.timeoutS}s`, `--set-env-vars=${env}`, p,
+        // Push functions take internal traffic only; the review function is called by people's browsers (and
+        // still only by the reviewers: --no-allow-unauthenticated and the invoker bindings below).
+        `--ingress-settings=${spec.kind === 'push' ? 'internal-only' : 'all'}`, `--timeout=${spec.timeoutS}s`, `--set-env-vars=${env}`, p,
       ],
     });
     steps.push({ argv: ['gcloud', 'functions', 'describe', name, '--gen2', region, p, '--format=value(serviceConfig.uri)'], capture: urlVar(spec) });
-    steps.push({ argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', name, region, `--member=serviceAccount:${n.account(spec)}`, '--role=roles/run.invoker', p] });
+    const invokers = spec.kind === 'push' ? [`serviceAccount:${n.account(spec)}`] : reviewers;
+    for (const member of invokers) {
+      steps.push({ argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', name, region, `--member=${member}`, '--role=roles/run.invoker', p] });
+    }
   }
   steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
 
   // One push subscription per function, with its retry and dead-letter policies.
   const policy = r.subscriptions;
-  for (const spec of FUNCTIONS) {
+  for (const spec of PUSH_FUNCTIONS) {
     const topic = n.topic(spec.triggerTopic(config));
     const settings = [
       `--push-endpoint=\${${urlVar(spec)}}/${topic}`, `--push-auth-service-account=${n.account(spec)}`, `--push-auth-token-audience=\${${urlVar(spec)}}`,
@@ -332,7 +362,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     files: dash,
   });
   for (const key of Object.keys(r.alerts)) {
-    const policyJson = alertPolicy(r, key, o.prefix, o.alertChannels);
+    const policyJson = alertPolicy(r, key, o.prefix, o.alertChannels, o.reviewAlertH ?? config.review.alertAfterH);
     const f = file(`alert-${key}.json`, JSON.stringify(policyJson, null, 2));
     steps.push({
       argv: ['gcloud', 'alpha', 'monitoring', 'policies', 'create', `--policy-from-file=${Object.keys(f)[0]}`, p],

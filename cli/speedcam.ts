@@ -11,8 +11,8 @@ import { LocalObjectStore } from '../shared/platform/local-object-store.js';
 import { loadConfig } from '../shared/config.js';
 import { repoPath } from '../shared/export/schemas.js';
 import { runDemo } from './demo/index.js';
-import { formatSummary } from './demo/summary.js';
-import { carsApiEnv, defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
+import { formatSummary, reviewPageHowTo } from './demo/summary.js';
+import { carsApiEnv, checkReviewers, defaultSource, deploySteps, packageSource, pipelinesEnv, render, runSteps, zipSource } from './deploy.js';
 import { generateEvents, replayClock } from './generators/events.js';
 import { generateTraffic } from './generators/traffic.js';
 import { startStack } from './stack.js';
@@ -127,6 +127,7 @@ program
     });
     process.stdout.write('\nspeedcam demo summary\n' + formatSummary(summary) + '\n');
     process.stdout.write(`(also in ${resolve(o.dataDir, 'demo-summary.json')})\n`);
+    process.stdout.write(`\n${reviewPageHowTo(summary)}\n`);
     if (!ok) {
       process.stderr.write(`demo incomplete: not every passage was decided and exported in time; see ${resolve(o.dataDir, 'stack.log')}\n`);
       process.exitCode = 1;
@@ -271,10 +272,11 @@ program
   .option('--bigquery-location <loc>', 'BigQuery location', 'US')
   .option('--env <KEY=VALUE>', 'extra function environment, repeatable (Terraform: function_env)', (v: string, all: string[]) => [...all, v], [] as string[])
   .option('--alert-channel <id>', 'notification channel of the alert policies, repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--reviewer <member>', 'who may use the review page (roles/run.invoker on the review function): user:<e-mail>, group:<e-mail>, repeatable (Terraform: reviewers)', (v: string, all: string[]) => [...all, v], [] as string[])
   .option('--pipelines <json>', 'SPEEDCAM_PIPELINES for the functions, e.g. \'{"transactions":{"event_time":"payload","timezone":"Europe/Madrid"}}\' (default: $SPEEDCAM_PIPELINES, else the seeds\' publish-time windows)', process.env['SPEEDCAM_PIPELINES'])
   .option('--cars-api <url>', 'SPEEDCAM_CARS_API: the cars API that gives a vehicle\'s photo (GET <url>?vehicle_id=…&radar_id=… → {"image_url": …}) (default: $SPEEDCAM_CARS_API, else none)', process.env['SPEEDCAM_CARS_API'])
   .option('--dry-run', 'print the exact commands as a bash script, run nothing')
-  .action(async (o: { project: string; region: string; prefix: string; firestoreDatabase: string; firestoreLocation: string; bigqueryLocation: string; env: string[]; alertChannel: string[]; pipelines?: string; carsApi?: string; dryRun?: boolean }) => {
+  .action(async (o: { project: string; region: string; prefix: string; firestoreDatabase: string; firestoreLocation: string; bigqueryLocation: string; env: string[]; alertChannel: string[]; reviewer: string[]; pipelines?: string; carsApi?: string; dryRun?: boolean }) => {
     if (o.firestoreDatabase !== 'create' && o.firestoreDatabase !== 'existing') throw new Error(`--firestore-database: "create" or "existing" (got "${o.firestoreDatabase}")`);
     const env = Object.fromEntries(
       o.env.map((kv) => {
@@ -292,6 +294,7 @@ program
     const steps = deploySteps({
       project: o.project, region: o.region, prefix: o.prefix, firestoreDatabase: o.firestoreDatabase, firestoreLocation: o.firestoreLocation,
       bigqueryLocation: o.bigqueryLocation, sourceZip: zip, sourceSha256: sha, env, alertChannels: o.alertChannel, filesDir: resolve('.deploy/gcloud'),
+      reviewers: checkReviewers(o.reviewer),
     }, loadConfig(env));
     if (o.dryRun) {
       process.stdout.write(['set -euo pipefail', ...steps.map(render)].join('\n') + '\n');

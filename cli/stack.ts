@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { FUNCTIONS } from '../functions/catalog.js';
+import { FUNCTIONS, PUSH_FUNCTIONS } from '../functions/catalog.js';
 import { loadConfig, type Config } from '../shared/config.js';
 import type { FlushReport } from '../shared/export/flush.js';
 import { createLogger, parseSeverity } from '../shared/core/logger.js';
@@ -70,6 +71,8 @@ export interface ReadyInfo {
   carsApi: string | null;
   log: string;
   topics: Config['topics'];
+  /** the review page and API (open `url`, send `Authorization: Bearer <token>`); null when not served */
+  review: { url: string; token: string } | null;
 }
 
 export interface Stack {
@@ -143,6 +146,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       // The stack is local by definition: photos may come from 127.0.0.1 (its own cars API, or one the user
       // runs there and names in SPEEDCAM_CARS_API), unless the user set the variable.
       SPEEDCAM_PHOTO_ALLOW_LOOPBACK: process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'] ?? 'true',
+      // The review function checks a bearer token here (Google Cloud: invoker IAM + the caller's ID token):
+      // SPEEDCAM_REVIEW_TOKEN when set, else a new one per stack run.
+      SPEEDCAM_REVIEW_AUTH: 'token',
+      SPEEDCAM_REVIEW_TOKEN: process.env['SPEEDCAM_REVIEW_TOKEN'] ?? randomBytes(18).toString('base64url'),
       ...opts.env,
     });
     // The radar generator sends no photos: a local cars API gives the fines one, as the seed's pipeline gets them.
@@ -199,6 +206,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await provisionPubSub(new PubSub({ projectId: project }), config, project);
 
     for (const spec of served) {
+      if (spec.kind !== 'push') continue;
       const topic = spec.triggerTopic(config);
       relays.push(
         startPushRelay(new PubSub({ projectId: project }), {
@@ -235,6 +243,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       carsApi: config.photos.carsApi,
       log: logPath,
       topics: config.topics,
+      review: functions['review'] && config.review.token ? { url: `${functions['review']}/`, token: config.review.token } : null,
     };
     const crashFunction = async (entryPoint: string, downMs: number, instance?: number) => {
       const pool = pools.get(entryPoint);
@@ -261,7 +270,7 @@ export async function provisionPubSub(ps: PubSub, config: Config, project: strin
     if (err.code !== 6) throw err;
   };
   for (const name of Object.values(config.topics)) await ps.createTopic(name).catch(ignoreExists);
-  for (const spec of FUNCTIONS) {
+  for (const spec of PUSH_FUNCTIONS) {
     const topic = spec.triggerTopic(config);
     const sub = functionSubscription(topic, spec.entryPoint);
     // A reused emulator may hold this subscription from an earlier run as a push one: make it pull.

@@ -7,11 +7,12 @@ import type { TableDeclaration } from '../shared/export/warehouse.js';
 import { FINED_VEHICLES } from '../shared/fines/fine-record.js';
 import { firestoreResources } from '../shared/platform/firestore/collections.js';
 import { USERS } from '../shared/registrations/registrations.js';
+import { FINE_REVIEWS } from '../shared/review/review-export.js';
 import { VEHICLE_PASSAGES } from '../shared/speed/passage-export.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 
 /** Every warehouse table, declared beside what exports to it (each has its schema in schemas/). */
-export const TABLES: readonly TableDeclaration[] = [VEHICLE_PASSAGES, FINED_VEHICLES, ...WINDOW_PIPELINES.map((p) => p.table), USERS, DEAD_LETTERS];
+export const TABLES: readonly TableDeclaration[] = [VEHICLE_PASSAGES, FINED_VEHICLES, FINE_REVIEWS, ...WINDOW_PIPELINES.map((p) => p.table), USERS, DEAD_LETTERS];
 
 /**
  * What resources.json holds that the code declares: the Firestore collections' TTL policies and index

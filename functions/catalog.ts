@@ -2,14 +2,39 @@ import { FLUSH_TIMEOUT_S, TOPICS, type Config, type TopicKey } from '../shared/c
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 
 
-/** Every deployable function: its entry point, the topic that triggers it, its scaling and its grants. */
-export interface FunctionSpec {
-  /** folder under functions/ */
-  dir: string;
-  entryPoint: string;
+/**
+ * Every deployable function: its entry point, what calls it (a topic's push subscription, or people over
+ * HTTP), its scaling and its grants.
+ */
+export type FunctionSpec = PushFunctionSpec | HttpFunctionSpec;
+
+/** A function a topic's push subscription delivers to (internal traffic only, invoked by its own account). */
+export interface PushFunctionSpec extends CommonSpec {
+  kind: 'push';
   /** the topic whose push subscription delivers to this function */
   trigger: TopicKey;
   triggerTopic: (c: Config) => string;
+  /**
+   * Its push subscription: whether a message that keeps failing goes to dead-letters (not for the
+   * dead-letters function itself, nor for flush ticks, which are disposable: a tick that cannot be
+   * delivered while the one flush instance is busy just expires), and how long an unacked message is kept.
+   */
+  subscription: { deadLetter: boolean; retentionS: number };
+}
+
+/**
+ * A function people call (the review page and API): no topic, no push subscription; reachable from outside
+ * (ingress all) but invoked only by the `reviewers` (roles/run.invoker; never allUsers).
+ */
+export interface HttpFunctionSpec extends CommonSpec {
+  kind: 'http';
+  invokers: 'reviewers';
+}
+
+interface CommonSpec {
+  /** folder under functions/ */
+  dir: string;
+  entryPoint: string;
   /** service account id suffix: `<name_prefix>-<account>` must fit in 30 characters */
   account: string;
   /** requests one instance handles at once (Cloud Run concurrency; the local relay's flow control) */
@@ -20,12 +45,6 @@ export interface FunctionSpec {
   maxInstances: number;
   /** request timeout; the push subscription's ack deadline equals it */
   timeoutS: number;
-  /**
-   * Its push subscription: whether a message that keeps failing goes to dead-letters (not for the
-   * dead-letters function itself, nor for flush ticks, which are disposable: a tick that cannot be
-   * delivered while the one flush instance is busy just expires), and how long an unacked message is kept.
-   */
-  subscription: { deadLetter: boolean; retentionS: number };
   /** what the function's own service account may do (least privilege; Terraform and the deploy script grant these) */
   grants: readonly Grant[];
 }
@@ -44,8 +63,8 @@ const KEEP = { deadLetter: true, retentionS: 7 * 86_400 };
 const firestore: Grant = { role: 'roles/datastore.user', on: 'project' };
 const publishes = (...topics: TopicKey[]): Grant[] => topics.map((topic) => ({ role: 'roles/pubsub.publisher', on: 'topic', topic }));
 
-type Declared = Omit<FunctionSpec, 'triggerTopic'>;
-const declare = (d: Declared): FunctionSpec => ({ ...d, triggerTopic: (c) => c.topics[d.trigger] });
+type Declared = Omit<PushFunctionSpec, 'triggerTopic' | 'kind'>;
+const declare = (d: Declared): PushFunctionSpec => ({ ...d, kind: 'push', triggerTopic: (c) => c.topics[d.trigger] });
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   // Many concurrent deliveries per instance: the group commit needs the burst in one place.
@@ -61,12 +80,28 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       : [],
   ),
   declare({ dir: 'user-registrations', entryPoint: 'userRegistrations', trigger: 'userRegistrations', account: 'registrations', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
+  // People deciding held fines: a few requests each, photos read from both buckets, a re-drawn photo created
+  // in evidence (create only), the decided fine's notification published; no warehouse (the flush exports).
+  {
+    kind: 'http', invokers: 'reviewers', dir: 'review', entryPoint: 'review', account: 'review',
+    concurrency: 20, memory: '512Mi', cpu: '1', maxInstances: 3, timeoutS: 60,
+    grants: [
+      firestore,
+      ...publishes('fineNotifications'),
+      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' },
+      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' },
+      { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' },
+    ],
+  },
   declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
   // Streaming inserts need bigquery.tables.updateData on the dataset; the hourly UPDATE of the non-offender retention
   // (shared/speed/non-offender-retention.ts) runs a query job: bigquery.jobUser, which grants no data access.
   declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: FLUSH_TIMEOUT_S, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, { role: 'roles/bigquery.jobUser', on: 'project' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
 ];
+
+/** The functions push subscriptions deliver to. */
+export const PUSH_FUNCTIONS: readonly PushFunctionSpec[] = FUNCTIONS.filter((f): f is PushFunctionSpec => f.kind === 'push');
 
 /** The Cloud Build service account's id suffix: it builds every function and holds only the build roles. */
 export const BUILD_ACCOUNT = 'build';
@@ -84,15 +119,18 @@ export function terraformCatalog() {
         f.dir,
         {
           entry_point: f.entryPoint,
-          trigger: snake(f.trigger),
+          // null: an HTTP function people call (no push subscription; invoked by var.reviewers)
+          trigger: f.kind === 'push' ? snake(f.trigger) : null,
+          ingress: f.kind === 'push' ? 'internal' : 'all',
+          invokers: f.kind === 'push' ? 'own' : f.invokers,
           account: f.account,
           concurrency: f.concurrency,
           memory: f.memory,
           cpu: f.cpu,
           max_instances: f.maxInstances,
           timeout_s: f.timeoutS,
-          dead_letter: f.subscription.deadLetter,
-          retention_s: f.subscription.retentionS,
+          dead_letter: f.kind === 'push' && f.subscription.deadLetter,
+          retention_s: f.kind === 'push' ? f.subscription.retentionS : null,
           grants: f.grants.map((g) => ({ role: g.role, on: g.on, target: g.on === 'topic' ? snake(g.topic) : g.on === 'bucket' ? g.bucket : '' })),
         },
       ]),

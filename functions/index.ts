@@ -10,6 +10,7 @@ export const FUNCTION_MODULES: Record<string, () => Promise<unknown>> = {
   clickEvents: () => import('./click-events/index.js'),
   transactions: () => import('./transactions/index.js'),
   userRegistrations: () => import('./user-registrations/index.js'),
+  review: () => import('./review/index.js'),
   deadLetters: () => import('./dead-letters/index.js'),
   flush: () => import('./flush/index.js'),
 };

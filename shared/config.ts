@@ -106,12 +106,19 @@ export interface Config {
   plateReviewBelow: number;
   /** where fines get photos beyond the observation's image_uri and the captures bucket */
   photos: { carsApi: string | null; fetch: FetchPolicy };
+  /**
+   * The review function (docs/review.md): `google` verifies the caller's Google ID token (Cloud Run's invoker
+   * IAM let it in; the token names the reviewer), `token` compares a bearer token (the local stack's).
+   */
+  review: { auth: 'google' | 'token'; token: string | null; audiences: string[]; claimMs: number; alertAfterH: number };
   collections: {
     passages: string;
     archive: string;
     deadLetters: string;
     control: string;
     fines: string;
+    /** every review decision, appended (never overwritten), exported to fine_reviews */
+    fineReviews: string;
     users: string;
     windowState: string;
     windowBatchesPrefix: string;
@@ -209,6 +216,11 @@ export const envSchema = z.object({
   SPEEDCAM_FLUSH_PERIOD_S: num(0.1).default(60),
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: num(0).default(600),
   SPEEDCAM_FAULTS: z.string().default(''),
+  SPEEDCAM_REVIEW_AUTH: z.enum(['google', 'token']).default('google'),
+  SPEEDCAM_REVIEW_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  SPEEDCAM_REVIEW_AUDIENCES: z.string().default(''),
+  SPEEDCAM_REVIEW_CLAIM_S: num(1).default(300),
+  SPEEDCAM_REVIEW_ALERT_H: num(0.01).default(24),
 });
 
 /** TOPIC_*: each topic's name, by the variable its declaration names. */
@@ -304,6 +316,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const configurable = WINDOW_PIPELINES.flatMap((p) => (p.configurable ? [p as Extract<typeof p, { configurable: true }>] : []));
   const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 }, configurable);
   if ('error' in pipelines) throw new ConfigError(`SPEEDCAM_PIPELINES: ${pipelines.error}`);
+  if (e.SPEEDCAM_REVIEW_AUTH === 'token' && !e.SPEEDCAM_REVIEW_TOKEN) {
+    throw new ConfigError('SPEEDCAM_REVIEW_TOKEN: required when SPEEDCAM_REVIEW_AUTH=token');
+  }
   const p = e.SPEEDCAM_COLLECTION_PREFIX;
   return {
     projectId: e.GOOGLE_CLOUD_PROJECT ?? e.GCLOUD_PROJECT ?? 'demo-speedcam',
@@ -344,8 +359,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxRedirects: 3,
       },
     },
+    review: {
+      auth: e.SPEEDCAM_REVIEW_AUTH,
+      token: e.SPEEDCAM_REVIEW_TOKEN ?? null,
+      audiences: e.SPEEDCAM_REVIEW_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
+      claimMs: e.SPEEDCAM_REVIEW_CLAIM_S * 1000,
+      alertAfterH: e.SPEEDCAM_REVIEW_ALERT_H,
+    },
     collections: {
       fines: `${p}fines`,
+      fineReviews: `${p}fine_reviews`,
       users: `${p}users`,
       windowState: `${p}window_state`,
       windowBatchesPrefix: `${p}wb_`,

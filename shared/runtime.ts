@@ -23,12 +23,16 @@ import { FirestoreDeadLetterStore } from './platform/firestore/dead-letter-store
 import { FirestoreFineStore } from './platform/firestore/fine-store.js';
 import { FirestoreFlushControl } from './platform/firestore/flush-control.js';
 import { FirestorePassageStore } from './platform/firestore/passage-store.js';
+import { FirestoreReviewStore } from './platform/firestore/review-store.js';
 import { FirestoreUserStore } from './platform/firestore/user-store.js';
 import { FirestoreWindowStore } from './platform/firestore/window-store.js';
 import { GcsObjectStore } from './platform/gcs-object-store.js';
 import { LocalObjectStore } from './platform/local-object-store.js';
 import { PubSubPublisher } from './platform/pubsub-publisher.js';
 import { handleRegistrations, usersExporter } from './registrations/registrations.js';
+import type { ReviewRequest } from './review/http.js';
+import { reviewsExporter, reviewQueueReport } from './review/review-export.js';
+import type { Answer } from './review/review.js';
 import { closeExpiredPassages, passageExporters } from './speed/passage-export.js';
 import { nonOffenderRetentionSteps } from './speed/non-offender-retention.js';
 import { SpeedCheck } from './speed/speed-check.js';
@@ -68,6 +72,7 @@ export interface Runtime {
     db: Firestore;
     passages: FirestorePassageStore;
     fines: FirestoreFineStore;
+    reviews: FirestoreReviewStore;
     deadLetters: FirestoreDeadLetterStore;
     windows: FirestoreWindowStore;
     users: FirestoreUserStore;
@@ -81,6 +86,8 @@ export interface Runtime {
   readonly windows: Readonly<Record<TopicPipelineName, WindowIngest>>;
   /** user-registrations → one users row per result */
   readonly registrations: Handler<number>;
+  /** the review function: the page and its JSON API over the held fines (HTTP, not a push subscription) */
+  readonly review: { handle(req: ReviewRequest): Promise<Answer> };
   /** dead-letters → kept for the flush */
   readonly deadLetterSink: Handler<DeadLetter>;
   readonly flush: FlushHandler;
@@ -143,6 +150,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     db,
     passages: new FirestorePassageStore(firestore, c),
     fines: new FirestoreFineStore(firestore, c.fines),
+    reviews: new FirestoreReviewStore(firestore, c.fines, c.fineReviews),
     deadLetters: new FirestoreDeadLetterStore(firestore, c.deadLetters),
     windows: new FirestoreWindowStore(windowFirestore, c),
     users: new FirestoreUserStore(windowFirestore, c.users),
@@ -175,12 +183,16 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
 
   const speedCheck = once(() => new SpeedCheck(speedDeps));
 
-  const fines = once((): Handler<FineRecord | null> => {
-    const objects: ObjectStore =
+  const objectStore = once(
+    (): ObjectStore =>
       overrides.objects ??
       (config.objects.kind === 'local'
         ? new LocalObjectStore(config.objects.dir)
-        : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId }))));
+        : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId })))),
+  );
+
+  const fines = once((): Handler<FineRecord | null> => {
+    const objects = objectStore();
     const deps: FineDeps = { ...sending, fines: stores.fines, objects, ocr };
     // The model's sessions load (~0.5 s) while the first fine fetches its photo, not after.
     if (config.ocr === 'model' && !overrides.ocr) startDetector().catch(() => undefined);
@@ -201,6 +213,19 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   });
 
   const registrations = once((): Handler<number> => ({ handle: (msg) => handleRegistrations({ ...sending, users: stores.users }, msg) }));
+
+  const review = once(() => {
+    // The drawing code (sharp) and the token verifier load on the first request that needs them.
+    const route = once(async () => {
+      const [{ routeReview }, { authenticator }] = await Promise.all([import('./review/http.js'), import('./review/auth.js')]);
+      const authenticate = await authenticator(config);
+      type Draw = typeof import('./fines/evidence-photo.js').drawAnalysedPhoto;
+      const draw: Draw = async (...a) => (await import('./fines/evidence-photo.js')).drawAnalysedPhoto(...a);
+      const deps = { ...sending, reviews: stores.reviews, fines: stores.fines, objects: objectStore(), draw, authenticate };
+      return (req: ReviewRequest) => routeReview(deps, req);
+    });
+    return { handle: async (req: ReviewRequest) => (await route())(req) };
+  });
 
   const deadLetterSink = once((): Handler<DeadLetter> => ({ handle: (msg) => recordDeadLetter({ store: stores.deadLetters, logger, clock, faults }, msg) }));
 
@@ -225,12 +250,14 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       exporters: [
         ...passageExporters(speedDeps, passageFeed(windowStore, pipelines)),
         finesExporter({ ...sending, fines: stores.fines }),
+        reviewsExporter({ reviews: stores.reviews }),
         usersExporter({ users: stores.users }),
         ...pipelines.map((p) => windowExporter({ ...sending, windows: windowStore }, p)),
         deadLetters,
       ],
       steps: nonOffenderRetentionSteps({ config, store: stores.passages, clock, logger }),
       refused: deadLetters,
+      report: () => reviewQueueReport({ reviews: stores.reviews, clock, config }),
     };
     return {
       run: (opts) => runFlush(deps, undefined, opts),
@@ -255,7 +282,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     },
   };
   // Each handler is built when first asked for: a function builds only what it uses.
-  const handlers = { speedCheck, fines, windows, registrations, deadLetterSink, flush };
+  const handlers = { speedCheck, fines, windows, registrations, review, deadLetterSink, flush };
   return Object.defineProperties(parts, Object.fromEntries(Object.entries(handlers).map(([name, get]) => [name, { get, enumerable: true }]))) as typeof parts & {
     readonly [K in keyof typeof handlers]: ReturnType<(typeof handlers)[K]>;
   };

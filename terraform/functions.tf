@@ -13,6 +13,8 @@ locals {
       SPEEDCAM_RETENTION_DAYS  = tostring(var.retention_days)
       # Non-offenders' identifiers: Firestore TTL, the flush's pseudonymisation; the captures lifecycle (storage.tf).
       SPEEDCAM_NON_OFFENDER_RETENTION_H = tostring(var.non_offender_retention_h)
+      # The flush's "review queue" line flags the age the alert fires at.
+      SPEEDCAM_REVIEW_ALERT_H = tostring(var.review_alert_h)
       # The metadata server is there in Google Cloud; the clients need not probe for it.
       METADATA_SERVER_DETECTION = "assume-present"
     },
@@ -39,7 +41,8 @@ resource "google_storage_bucket_object" "source" {
   source = data.archive_file.source.output_path
 }
 
-# HTTP functions (no Eventarc trigger): their push subscriptions (pubsub.tf) deliver to them.
+# HTTP functions (no Eventarc trigger): their push subscriptions (pubsub.tf) deliver to them, or, for the
+# review function (trigger null), people do: only var.reviewers may invoke it (iam.tf).
 resource "google_cloudfunctions2_function" "functions" {
   for_each = local.functions
   name     = "${var.name_prefix}-${each.key}"
@@ -65,8 +68,9 @@ resource "google_cloudfunctions2_function" "functions" {
     available_memory                 = coalesce(try(var.scaling[each.key].memory, null), each.value.memory)
     available_cpu                    = coalesce(try(var.scaling[each.key].cpu, null), each.value.cpu)
     timeout_seconds                  = each.value.timeout_s
-    # Pub/Sub push from the same project counts as internal traffic; nothing else reaches the functions.
-    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    # Pub/Sub push from the same project counts as internal traffic; nothing else reaches those functions.
+    # The review page is opened from reviewers' browsers: reachable, but invoked only by var.reviewers.
+    ingress_settings               = each.value.ingress == "all" ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     environment_variables          = local.function_env
   }

@@ -1,6 +1,8 @@
 locals {
   catalog   = jsondecode(file("${path.module}/functions.json"))
   functions = local.catalog.functions
+  # The functions push subscriptions deliver to (the others are called by people: the review function).
+  push_functions = { for k, f in local.functions : k => f if f.trigger != null }
 
   # Each function's grants, flattened: "<function>|<role>|<on>|<target>" → grant.
   grants = merge([
@@ -52,16 +54,26 @@ resource "google_storage_bucket_iam_member" "grants" {
 # Pub/Sub pushes to each function with an OIDC token of that function's own account: it may invoke its
 # own service and nothing else.
 resource "google_cloud_run_service_iam_member" "invoker" {
-  for_each = local.functions
+  for_each = local.push_functions
   location = var.region
   service  = google_cloudfunctions2_function.functions[each.key].name
   role     = "roles/run.invoker"
   member   = google_service_account.functions[each.key].member
 }
 
+# The review function: each reviewer may invoke it; nobody else (never allUsers or allAuthenticatedUsers,
+# which var.reviewers' validation refuses). The function records the caller's verified Google identity.
+resource "google_cloud_run_service_iam_member" "reviewers" {
+  for_each = merge([for k, f in local.functions : { for m in var.reviewers : "${k}|${m}" => { function = k, member = m } } if f.invokers == "reviewers"]...)
+  location = var.region
+  service  = google_cloudfunctions2_function.functions[each.value.function].name
+  role     = "roles/run.invoker"
+  member   = each.value.member
+}
+
 # The Pub/Sub service agent mints those tokens (needed explicitly in projects created before April 2021).
 resource "google_service_account_iam_member" "push_token" {
-  for_each           = local.functions
+  for_each           = local.push_functions
   service_account_id = google_service_account.functions[each.key].name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.pubsub_agent
@@ -115,5 +127,5 @@ resource "time_sleep" "iam_propagation" {
 # before the first push.
 resource "time_sleep" "invoker_propagation" {
   create_duration = var.iam_propagation_wait
-  depends_on      = [google_cloud_run_service_iam_member.invoker]
+  depends_on      = [google_cloud_run_service_iam_member.invoker, google_cloud_run_service_iam_member.reviewers]
 }

@@ -24,7 +24,7 @@ resource "google_monitoring_alert_policy" "alerts" {
       content {
         filter          = replace(condition_threshold.value.filter, "{prefix}", var.name_prefix)
         comparison      = condition_threshold.value.comparison
-        threshold_value = condition_threshold.value.threshold
+        threshold_value = each.key == "review-queue-age" ? var.review_alert_h * 3600 : condition_threshold.value.threshold
         duration        = "${condition_threshold.value.duration_s}s"
         aggregations {
           alignment_period     = "${condition_threshold.value.alignment_s}s"

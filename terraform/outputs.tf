@@ -31,3 +31,8 @@ output "dashboard" {
   description = "The Cloud Monitoring dashboard."
   value       = google_monitoring_dashboard.pipelines.id
 }
+
+output "review_url" {
+  description = "The review page (invoked only by var.reviewers: open it through `gcloud run services proxy`, see docs/review.md)."
+  value       = google_cloudfunctions2_function.functions["review"].service_config[0].uri
+}

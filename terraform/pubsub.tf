@@ -25,7 +25,7 @@ locals {
 # in the plan and drift shows. Exponential backoff (10 s doubling to 600 s) with 20 attempts spreads
 # retries over hours, so a burst that meets max instances (429) does not exhaust a healthy message.
 resource "google_pubsub_subscription" "push" {
-  for_each                   = local.functions
+  for_each                   = local.push_functions
   name                       = "${var.name_prefix}-${each.key}"
   topic                      = google_pubsub_topic.topics[each.value.trigger].id
   ack_deadline_seconds       = each.value.timeout_s
@@ -63,7 +63,7 @@ resource "google_pubsub_subscription" "push" {
 
 # Dead-lettering needs the service agent to acknowledge the forwarded message on the source subscription.
 resource "google_pubsub_subscription_iam_member" "dead_letter_ack" {
-  for_each     = { for k, f in local.functions : k => f if f.dead_letter }
+  for_each     = { for k, f in local.push_functions : k => f if f.dead_letter }
   subscription = google_pubsub_subscription.push[each.key].name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent

@@ -139,3 +139,19 @@ variable "alert_notification_channels" {
   description = "Notification channel ids (projects/P/notificationChannels/N) the alert policies notify; empty = alerts show in the console only."
   default     = []
 }
+
+variable "reviewers" {
+  type        = list(string)
+  description = "Who may use the review page and API (roles/run.invoker on the review function): IAM members such as user:ana@city.example or group:fine-reviewers@city.example. Never allUsers or allAuthenticatedUsers."
+  default     = []
+  validation {
+    condition     = alltrue([for m in var.reviewers : can(regex("^(user|group|serviceAccount|domain):[^\\s,]+$", m))])
+    error_message = "Each reviewer is user:<e-mail>, group:<e-mail>, serviceAccount:<e-mail> or domain:<domain>: the review function is never public."
+  }
+}
+
+variable "review_alert_h" {
+  type        = number
+  description = "Alert when the oldest fine held for review has waited longer than this many hours (SPEEDCAM_REVIEW_ALERT_H)."
+  default     = 24
+}

@@ -56,15 +56,19 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const vehicles = seed.length + timed.length;
     await outputs.waitDecided(vehicles, deadline, opts.log);
     const opsTimed = diffOps(runtime.ops.snapshot(), afterSpotSpeeds);
-    opts.log('waiting for the fines (photo, plate OCR, analysed photo, notification)…');
-    await outputs.waitFined(deadline);
+    opts.log('waiting for the fines (photo, plate OCR, analysed photo, notification or the review queue)…');
+    const reviews = runtime.stores.reviews;
+    await outputs.waitFined(deadline, async () => (await reviews.queueStats(Date.now())).pending);
+    // Fines with a review reason wait for a person (no notice): the demo reports them from the queue.
+    const held = await reviews.pending(100_000);
+    const queue = await reviews.queueStats(Date.now());
     opts.log(`  decided ${outputs.decisions.size}/${vehicles}; waiting for the flush to land them in the warehouse…`);
 
     const usersSent = registrations.messages.reduce((n, m) => n + (JSON.parse(m) as { results: unknown[] }).results.length, 0);
     const malformedSent = MALFORMED_OBSERVATIONS.length + clicks.malformed + transactions.malformed + registrations.malformed;
     const landed = await waitForWarehouse(
       stack,
-      { passages: outputs.decisions.size, fines: outputs.fines.size, clicks: clicks.messages.length, transactions: transactions.messages.length, users: usersSent, malformed: malformedSent, topics: info.topics },
+      { passages: outputs.decisions.size, fines: outputs.fines.size + held.length, clicks: clicks.messages.length, transactions: transactions.messages.length, users: usersSent, malformed: malformedSent, topics: info.topics },
       deadline,
     );
     await outputs.close();
@@ -80,13 +84,15 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
       usersSent,
       malformedSent,
       outputs,
+      held: held as unknown as Record<string, unknown>[],
+      reviewQueue: { pending: queue.pending, decided: queue.decisionsLastHour },
       landed,
       topics: info.topics,
       ops: { seed: diffOps(afterSpotSpeeds, opsBefore), timed: opsTimed, windows: runtime.windowOps.snapshot() },
     });
     const truth = new Map([...seed, ...timed].map((v) => [v.vehicleId, v.plate]));
     const { latencies, headline } = reportLines(summary);
-    const report = await writeReport(opts, info, runtime.config, [...outputs.fines.values()], truth, latencies, headline);
+    const report = await writeReport(opts, info, runtime.config, [...outputs.fines.values(), ...(held as unknown as Record<string, unknown>[])], truth, latencies, headline);
     summary.report = report.file;
     summary.screenshot = report.screenshot;
     summary.wall_seconds = round((Date.now() - startedMs) / 1000, 1);

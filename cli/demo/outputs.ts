@@ -58,10 +58,13 @@ export class OutputWatch {
     }
   }
 
-  /** Until every speeding decision has its fine notification (or the deadline). */
-  async waitFined(deadline: number): Promise<void> {
+  /**
+   * Until every speeding decision has its fine: notified, or held for review (no notice until a person
+   * decides; `held` counts them) — or the deadline.
+   */
+  async waitFined(deadline: number, held: () => Promise<number>): Promise<void> {
     const speeding = () => [...this.decisions.values()].filter((d) => d.body['is_Ticketed'] === true).length;
-    while (this.fines.size < speeding() && Date.now() < deadline) await pause(250);
+    while (this.fines.size + (await held()) < speeding() && Date.now() < deadline) await pause(250);
   }
 
   get lastDecisionMs(): number {

@@ -16,6 +16,10 @@ export interface DemoSummary {
   duplicate_decision_messages: number;
   warehouse_passages: number;
   fines_issued: number;
+  /** notices sent: fines with no review reason (the others wait for a person) */
+  fines_notified: number;
+  /** the review queue at the end: fines held (pending_review) and decisions made */
+  review_queue: { pending: number; decided: number };
   duplicate_fine_notifications: number;
   warehouse_fines: number;
   plates_read_exactly: number;
@@ -56,6 +60,9 @@ export interface DemoRun {
   usersSent: number;
   malformedSent: number;
   outputs: OutputWatch;
+  /** fines held for review (no notice sent) */
+  held: readonly Record<string, unknown>[];
+  reviewQueue: { pending: number; decided: number };
   landed: Landed;
   topics: { clickEvents: string; transactions: string };
   ops: { seed: Ops; timed: Ops; windows: Ops };
@@ -73,7 +80,7 @@ export function summarize(r: DemoRun): DemoSummary {
   const speeds = landed.passages.map((p) => p['avg_speed']).filter((x): x is number => typeof x === 'number');
   const bodies = [...outputs.decisions.values()].map((d) => d.body);
   const truth = new Map(vehicles.map((v) => [v.vehicleId, v.plate]));
-  const fineList = [...outputs.fines.values()];
+  const fineList = [...outputs.fines.values(), ...r.held];
   const exact = fineList.filter((f) => f['license_plate'] === truth.get(String(f['vehicle_id']))).length;
   const ocrMs = fineList.map((f) => f['ocr_ms']).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
   const photosResolve = fineList.filter((f) => typeof f['image_url'] === 'string' && existsSync(fileURLToPath(String(f['image_url'])))).length;
@@ -93,11 +100,13 @@ export function summarize(r: DemoRun): DemoSummary {
     flagged_for_review: bodies.filter((b) => b['review_reason'] !== null).length,
     duplicate_decision_messages: outputs.duplicateDecisions,
     warehouse_passages: landed.passages.length,
-    fines_issued: outputs.fines.size,
+    fines_issued: fineList.length,
+    fines_notified: outputs.fines.size,
+    review_queue: r.reviewQueue,
     duplicate_fine_notifications: outputs.duplicateFines,
     warehouse_fines: landed.fines.length,
     plates_read_exactly: exact,
-    plate_accuracy: round(exact / Math.max(1, outputs.fines.size), 4),
+    plate_accuracy: round(exact / Math.max(1, fineList.length), 4),
     fines_flagged_for_review: reviewByReason,
     analysed_photos_on_disk: photosResolve,
     ocr_ms: { p50: percentile(ocrMs, 0.5), p95: percentile(ocrMs, 0.95) },
@@ -134,6 +143,7 @@ export function isComplete(s: DemoSummary): boolean {
     s.windows.users.rows === s.windows.users.distinct_sent &&
     s.windows.section_traffic.counted === s.passages_decided &&
     s.fines_issued === s.fined &&
+    s.fines_notified + s.review_queue.pending === s.fines_issued &&
     s.warehouse_fines === s.fines_issued &&
     s.analysed_photos_on_disk === s.fines_issued
   );
@@ -147,6 +157,7 @@ export function formatSummary(s: DemoSummary): string {
     ['passages in warehouse', String(s.warehouse_passages)],
     ['duplicate decision messages', String(s.duplicate_decision_messages)],
     ['fines issued', `${s.fines_issued} (in warehouse ${s.warehouse_fines}, duplicate notifications ${s.duplicate_fine_notifications}, flagged for review ${JSON.stringify(s.fines_flagged_for_review)})`],
+    ['review queue', `${s.review_queue.pending} fines held for review (no notice until a person decides), ${s.review_queue.decided} decided; ${s.fines_notified} notices sent`],
     ['plates read exactly', `${s.plates_read_exactly}/${s.fines_issued} = ${(s.plate_accuracy * 100).toFixed(1)} % (OCR against the generator's plates)`],
     ['OCR time per photo', `p50 ${s.ocr_ms.p50} ms, p95 ${s.ocr_ms.p95} ms (PP-OCRv4 model: detect + recognise)`],
     ['analysed photos', `${s.analysed_photos_on_disk}/${s.fines_issued} image_url resolve to a PNG on disk${s.example_fine ? `, e.g. ${String(s.example_fine['image_url'])}` : ''}`],
@@ -171,4 +182,16 @@ export function formatSummary(s: DemoSummary): string {
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+/** How to open the review page (the demo's stack is gone when it ends; `npm run stack` serves one). */
+export function reviewPageHowTo(s: Pick<DemoSummary, 'review_queue'>): string {
+  return [
+    `${s.review_queue.pending} fines wait for a person. To review fines in the page:`,
+    '  1. npm run stack                       (its READY line ends with review: {"url": …, "token": …})',
+    '  2. node dist/cli/speedcam.js generate traffic --mode timed --vehicles 50 --emulator <READY pubsub>   (traffic to fine)',
+    '  3. open <review.url>#token=<review.token> in a browser; keys: c confirm · e correct · r reject · n next',
+    '     or: curl -H "Authorization: Bearer <review.token>" "<review.url>reviews?status=pending"',
+    '  (docs/review.md: the API, the keys, and how reviewers sign in in Google Cloud)',
+  ].join('\n');
 }

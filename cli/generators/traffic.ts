@@ -89,7 +89,7 @@ export function spotSpeedVehicleMessages(radar: Radar, random: () => number, fas
   return { vehicleId, messages, speeds };
 }
 
-export function timedVehicleMessages(radar: Radar, random: () => number, speedingShare: number, nowMs: number, plate = plateId(), imageUri?: string): { vehicleId: string; messages: string[]; speeds: number[] } {
+export function timedVehicleMessages(radar: Radar, random: () => number, speedingShare: number, nowMs: number, plate = plateId(), imageUri?: string, entryImageUri?: string): { vehicleId: string; messages: string[]; speeds: number[] } {
   const limit = radarThresholdKmh(radar);
   const v = random() < speedingShare ? limit + 1 + random() * 50 : 20 + random() * (limit - 21);
   const travelMs = (radar.lengthKm / v) * 3_600_000;
@@ -97,7 +97,7 @@ export function timedVehicleMessages(radar: Radar, random: () => number, speedin
   const entryMs = Math.round(exitMs - travelMs);
   const obs = (camera: string, t: number, loc: readonly [number, number], image?: string) =>
     JSON.stringify({ radar_id: radar.id, vehicle_id: plate, timestamp: new Date(t).toISOString(), location: loc, camera, plate, ...(image ? { image_uri: image } : {}) });
-  return { vehicleId: plate, messages: [obs('entry', entryMs, radar.entry), obs('exit', exitMs, radar.exit, imageUri)], speeds: [v] };
+  return { vehicleId: plate, messages: [obs('entry', entryMs, radar.entry, entryImageUri), obs('exit', exitMs, radar.exit, imageUri)], speeds: [v] };
 }
 
 /**
@@ -119,16 +119,23 @@ export async function generateTraffic(pubsub: PubSub, opts: TrafficOptions): Pro
     const plate = shortId ? plateForVehicle(shortId) : plateId();
     const vehicleId = shortId ?? plate;
     let captureUri: string | null = null;
+    let entryUri: string | null = null;
     if (opts.captures && opts.mode === 'timed') {
-      // The camera's photo goes up before the observations: captures/<radar>/<vehicle>/<time ms>.png
-      const { image } = await renderCapturePhoto(plate, random);
-      captureUri = gsUri(opts.captures.bucket, `${objectName(opts.radar.id, vehicleId)}/${Date.now()}.png`);
-      await opts.captures.store.put(captureUri, image, { contentType: 'image/png' });
+      // The cameras' photos go up before the observations: captures/<radar>/<vehicle>/<time ms>.png for the
+      // exit (the one the fine reads), <time ms>-entry.png for the entry (the review page shows both).
+      const now = Date.now();
+      const [exit, entry] = await Promise.all([renderCapturePhoto(plate, random), renderCapturePhoto(plate, random)]);
+      captureUri = gsUri(opts.captures.bucket, `${objectName(opts.radar.id, vehicleId)}/${now}.png`);
+      entryUri = gsUri(opts.captures.bucket, `${objectName(opts.radar.id, vehicleId)}/${now}-entry.png`);
+      await Promise.all([
+        opts.captures.store.put(captureUri, exit.image, { contentType: 'image/png' }),
+        opts.captures.store.put(entryUri, entry.image, { contentType: 'image/png' }),
+      ]);
     }
     const v =
       opts.mode === 'seed'
         ? spotSpeedVehicleMessages(opts.radar, random, opts.speedingShare, vehicleId)
-        : timedVehicleMessages(opts.radar, random, opts.speedingShare, Date.now(), plate, captureUri ?? undefined);
+        : timedVehicleMessages(opts.radar, random, opts.speedingShare, Date.now(), plate, captureUri ?? undefined, entryUri ?? undefined);
     const sends: Promise<string>[] = [];
     for (const m of v.messages) {
       const data = Buffer.from(m);

@@ -55,6 +55,7 @@ export type FaultPoint =
   | 'fine.beforeRecord'
   | 'fine.afterRecord'
   | 'fine.afterPublish'
+  | 'review.afterDecision'
   | 'window.beforeCommit'
   | 'window.afterCommit'
   | 'window.afterWarehouse'

@@ -34,6 +34,8 @@ export interface FlushDeps {
   steps?: readonly FlushStep[];
   /** where rows the warehouse refused go */
   refused: RefusedRows;
+  /** after each run: a state worth a structured line of its own ("review queue": depth, oldest, decisions) */
+  report?: () => Promise<Record<string, unknown>>;
   logger: Logger;
   clock: Clock;
   faults: Faults;
@@ -229,6 +231,13 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
   const marksMs = Object.values(next).filter((v) => typeof v === 'number' && v > 0);
   const watermark_age_s = marksMs.length ? Math.max(0, Math.round((clock.now() - Math.min(...marksMs)) / 1000)) : null;
   logger.info('flush done', { ...report, watermark_age_s, durationMs: Math.round(performance.now() - started) });
+  if (deps.report) {
+    // Its own line (a log-based metric each): a failure to read it never fails the run.
+    await deps.report().then(
+      (fields) => logger.info('review queue', fields),
+      (err: unknown) => logger.warn('review queue: could not read it', { error: String(err) }),
+    );
+  }
   return report;
 
   /** Exports pages from the exporter's watermark up to `to`, moving next[e.name] page by page. */

@@ -20,6 +20,26 @@ export type FineReviewReason =
   | 'plate_mismatch'
   | 'evidence_conflict';
 
+/**
+ * Where a fine stands. `issued`: no doubt, notified at once. `pending_review`: some review reason; held (no
+ * notification) until a person decides: `confirmed` or `corrected` (then notified, once), or `rejected`
+ * (never notified).
+ */
+export type FineStatus = 'issued' | 'pending_review' | 'confirmed' | 'corrected' | 'rejected';
+
+/** A plate the OCR also considered, for the reviewer (best first; the first is the read itself). */
+export interface PlateAlternative {
+  plate: string;
+  confidence: number;
+}
+
+/** A camera photo of the passage (entry and exit for a timed section), as its observations referenced it. */
+export interface CapturePhoto {
+  camera: string | null;
+  uri: string;
+  at: string | null;
+}
+
 /** The fine as stored, notified and exported (the original pipeline's fined_vehicles columns and more). */
 export interface FineRecord {
   fine_id: string;
@@ -49,6 +69,29 @@ export interface FineRecord {
   last_seen: string;
   issued_at: string;
   ocr_ms: number | null;
+  /** absent on fines stored before reviews existed: read as `issued` (statusOf) */
+  status?: FineStatus;
+  /** where the plate is in the camera photo (the page zooms on it) */
+  plate_box?: { x0: number; y0: number; x1: number; y1: number } | null;
+  plate_alternatives?: PlateAlternative[];
+  /** every camera photo of the passage the observations referenced (the entry's and the exit's) */
+  captures?: CapturePhoto[];
+  /** the plate the OCR read, kept when a reviewer corrects license_plate */
+  read_plate?: string | null;
+  reviewed_by?: string | null;
+  reviewed_at?: string | null;
+  /** why a reviewer rejected the fine */
+  review_note?: string | null;
+}
+
+export function statusOf(r: Pick<FineRecord, 'status'>): FineStatus {
+  return r.status ?? 'issued';
+}
+
+/** Whether a fine's notification may leave: never while it waits for a person, never once rejected. */
+export function notifiable(r: Pick<FineRecord, 'status'>): boolean {
+  const s = statusOf(r);
+  return s === 'issued' || s === 'confirmed' || s === 'corrected';
 }
 
 export interface StoredFine {
@@ -68,8 +111,12 @@ export function fineIdOf(passageId: string): string {
   return `F${sha256(`fine|${passageId}`).slice(0, 19).toUpperCase()}`;
 }
 
-/** Publishes the fine notification, then marks it sent (the flush re-sends unmarked ones). */
+/**
+ * Publishes the fine notification, then marks it sent (the flush re-sends unmarked ones). A held or rejected
+ * fine is never published, whatever its mark says.
+ */
 export async function notifyFine(deps: { config: Pick<Config, 'topics'>; publisher: Publisher; faults: Faults; fines: Pick<FineStore, 'markNotified'> }, record: FineRecord): Promise<void> {
+  if (!notifiable(record)) return;
   await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(fineNotification(record))), {
     fine_id: record.fine_id,
     passage_id: record.passage_id,
@@ -78,13 +125,27 @@ export async function notifyFine(deps: { config: Pick<Config, 'topics'>; publish
   await deps.fines.markNotified(record.fine_id);
 }
 
+/** What the page needs but the notice and the warehouse do not. */
+const pageOnly = ({ plate_box: _b, plate_alternatives: _a, ...r }: FineRecord) => r;
+
 export function fineNotification(r: FineRecord): Record<string, unknown> {
-  return { ...r, is_Ticketed: true };
+  return { ...pageOnly(r), status: statusOf(r), is_Ticketed: true };
 }
 
-/** A fined_vehicles row; row_id = fine_id. */
+/**
+ * A fined_vehicles row; row_id = fine_id. A decision re-exports the row with a higher row_revision (the time
+ * of the decision): the _latest view keeps the newest.
+ */
 export function fineRow(r: FineRecord): Row {
-  return { row_id: r.fine_id, ...r, is_Ticketed: true };
+  const { captures, ...rest } = pageOnly(r);
+  return {
+    row_id: r.fine_id,
+    ...rest,
+    status: statusOf(r),
+    capture_uris: (captures ?? []).map((c) => c.uri),
+    row_revision: Date.parse(r.reviewed_at ?? r.issued_at),
+    is_Ticketed: true,
+  };
 }
 
 /** Every fine: day-partitioned by issue time, clustered by radar and plate. */
@@ -100,7 +161,8 @@ export function finesExporter(deps: Parameters<typeof notifyFine>[0] & { config:
     scan: (from, to, limit) => deps.fines.scanForExport(from, to, limit),
     toRow: (f) => fineRow(f.record),
     async after(page) {
-      const pending = page.filter((f) => f.pendingNotify);
+      // A held fine is never sent from here; a decided one is, if its function died before marking it.
+      const pending = page.filter((f) => f.pendingNotify && notifiable(f.record));
       for (const f of pending) await notifyFine(deps, f.record);
       return pending.length;
     },

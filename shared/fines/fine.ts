@@ -8,7 +8,7 @@ import { drawAnalysedPhoto } from './evidence-photo.js';
 import { keepCapture } from './capture-copy.js';
 import { gsUri, objectName } from './object-names.js';
 import { findPhoto } from './photo-sources.js';
-import { normalizePlate, pickPlate, type PlateRead } from './plate.js';
+import { normalizePlate, rankPlates, type PlateRead } from './plate.js';
 import type { ObjectStore, TextDetector } from './ports.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
@@ -35,6 +35,8 @@ const speedingMessage = z.object({
   is_Ticketed: z.literal(true),
   license_plate: z.string().nullable(),
   image_uri: z.string().nullable(),
+  /** the passage's camera photos (entry and exit): absent from decisions published before they were carried */
+  photos: z.array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() })).max(8).optional(),
   first_seen: z.string(),
   last_seen: z.string(),
 });
@@ -43,7 +45,8 @@ const speedingMessage = z.object({
  * The fine function: photo → plate (OCR) → analysed photo in the evidence bucket → fine record →
  * fine-notifications. Every step is keyed by the fine id (derived from the passage), so a redelivery
  * or a retry after a crash at any step finds what was done and finishes it, with one fine and one
- * notification. A missing or unreadable photo, or an OCR failure, still gives a fine, flagged for review.
+ * notification. A missing or unreadable photo, or an OCR failure, still gives a fine, flagged for review:
+ * status `pending_review`, recorded but not notified until a person decides (shared/review/).
  */
 export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<FineRecord | null> {
   const { config, logger } = deps;
@@ -78,6 +81,8 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
     last_seen: parsed.last_seen,
     issued_at: new Date(deps.clock.now()).toISOString(),
     ...evidence,
+    status: evidence.review_reason ? 'pending_review' : 'issued',
+    captures: (parsed.photos ?? []).map((p) => ({ camera: p.camera, uri: p.uri, at: p.at })),
   });
   deps.faults.check('fine.afterRecord');
   if (stored.pendingNotify) await notifyFine(deps, stored.record);
@@ -85,11 +90,11 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
   return stored.record;
 }
 
-type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'capture_copy_uri' | 'ocr_ms' | 'photo_source'>;
+type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'ocr_ms' | 'photo_source' | 'capture_copy_uri' | 'plate_box' | 'plate_alternatives'>;
 
 async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>, fineId: string): Promise<Evidence> {
   const { config, objects, logger } = deps;
-  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, capture_copy_uri: null, ocr_ms: null, photo_source: null };
+  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, capture_copy_uri: null, ocr_ms: null, photo_source: null, plate_box: null, plate_alternatives: [] };
   const radar = config.radars.get(m.radar_id);
   const found = await findPhoto(objects, { capturesBucket: config.buckets.captures, ...config.photos }, {
     radarId: m.radar_id,
@@ -109,12 +114,14 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
   const captureCopy = await keepCapture(objects, config.buckets.evidence, m.radar_id, fineId, photo);
 
   let read: PlateRead | null = null;
+  let reads: PlateRead[] = [];
   let review: FineReviewReason | null = null;
   const formats = radar?.plateFormats ?? [];
   const t0 = Date.now();
   try {
     // The bytes already downloaded go to the OCR (Vision too): no second read from storage.
-    read = pickPlate(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats })), formats);
+    reads = rankPlates(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats })), formats);
+    read = reads[0] ?? null;
   } catch (err) {
     logger.warn('OCR failed; fine flagged for review', { fine_id: fineId, error: String(err) });
     review = 'ocr_error';
@@ -172,6 +179,8 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     capture_copy_uri: captureCopy,
     ocr_ms: ocrMs,
     photo_source: photo.source,
+    plate_box: read?.box ?? null,
+    plate_alternatives: reads.slice(0, 5).map((r) => ({ plate: r.plate, confidence: Math.round(r.confidence * 1000) / 1000 })),
   };
 }
 

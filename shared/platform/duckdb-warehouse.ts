@@ -136,7 +136,8 @@ function rowErrorClass(err: unknown): string | null {
 
 function toDuck(v: unknown, f: SchemaField): DuckDBValue {
   if (v === undefined || v === null) return null;
-  if (f.mode === 'REPEATED') return listValue((v as unknown[]).map((x) => x as DuckDBValue));
+  // An empty list has no item type DuckDB could bind: stored as NULL (BigQuery reads a missing REPEATED as empty).
+  if (f.mode === 'REPEATED') return (v as unknown[]).length === 0 ? null : listValue((v as unknown[]).map((x) => x as DuckDBValue));
   if (f.type === 'JSON') return JSON.stringify(v);
   return v as DuckDBValue;
 }

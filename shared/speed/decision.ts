@@ -25,6 +25,7 @@ export function decisionMessage(d: PassageDecision): Record<string, unknown> {
     is_Ticketed: d.isTicketed,
     license_plate: d.isTicketed ? d.plate : null,
     image_uri: d.imageUri,
+    photos: d.photos ?? [],
     observations: d.observations,
     method: d.method,
     close_reason: d.closeReason,

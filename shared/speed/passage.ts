@@ -43,6 +43,14 @@ export interface PassageDecision {
   decidedAtMs: number;
   plate: string | null;
   imageUri: string | null;
+  /** every photo the cameras referenced (image_uri), in time order: the entry's and the exit's for a timed section */
+  photos?: PassagePhoto[];
+}
+
+export interface PassagePhoto {
+  camera: string | null;
+  uri: string;
+  at: string;
 }
 
 /** The state of one (radar, vehicle): its current passage, open or closed. */
@@ -228,6 +236,7 @@ export function close(state: PassageState, radar: Radar, reason: CloseReason, no
     decidedAtMs: nowMs,
     plate: byTime.find((x) => x.p !== null)?.p ?? null,
     imageUri: [...byTime].reverse().find((x) => x.i !== null)?.i ?? null,
+    photos: byTime.filter((x) => x.i !== null).slice(-4).map((x) => ({ camera: x.c, uri: x.i!, at: new Date(x.t).toISOString() })),
   };
   return { ...state, status: 'closed', decision };
 }

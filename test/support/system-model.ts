@@ -193,7 +193,7 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
       source: `gs://${list(list(b['source'])[0]!['storage_source'])[0]!['bucket']}/speedcam-<sha256>.zip`,
       trigger: list(a['event_trigger']).length ? 'event' : 'http', account: s['service_account_email'],
       memory: s['available_memory'], cpu: String(s['available_cpu']), concurrency: s['max_instance_request_concurrency'], maxInstances: s['max_instance_count'],
-      timeoutS: s['timeout_seconds'], ingress: s['ingress_settings'] === 'ALLOW_INTERNAL_ONLY' ? 'internal-only' : s['ingress_settings'], env: s['environment_variables'],
+      timeoutS: s['timeout_seconds'], ingress: ({ ALLOW_INTERNAL_ONLY: 'internal-only', ALLOW_ALL: 'all' } as Record<string, string>)[s['ingress_settings']] ?? s['ingress_settings'], env: s['environment_variables'],
     };
   }
   const subscriptions: SystemModel['subscriptions'] = {};

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
  *   export/ and config.ts: never another product, never platform/, never the runtime;
  * - platform/ holds the adapters: each implements a product's or export/'s port, so it may import
  *   those, but never the runtime;
+ * - review/ (a person's decision on a held fine) is the fines' second stage: a product that may also use fines/;
  * - config.ts reads the declarations it validates (products' settings), never platform/ or the runtime;
  * - runtime.ts wires everything and may import anything.
  * functions/ reach shared/ through the runtime, config.ts, the message envelope and the pipelines' declarations.
@@ -23,9 +24,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   export: ['export', 'core', 'config'],
   'dead-letters': ['dead-letters', 'core', 'export', 'config'],
   ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'core', 'dead-letters', 'export', 'config']])),
-  platform: ['platform', 'core', 'dead-letters', 'export', 'config', ...PRODUCTS],
+  review: ['review', 'fines', 'core', 'dead-letters', 'export', 'config'],
+  platform: ['platform', 'core', 'dead-letters', 'export', 'config', 'review', ...PRODUCTS],
   config: ['config', 'core', ...PRODUCTS],
-  runtime: ['runtime', 'config', 'core', 'dead-letters', 'export', 'platform', ...PRODUCTS],
+  runtime: ['runtime', 'config', 'core', 'dead-letters', 'export', 'platform', 'review', ...PRODUCTS],
 };
 
 /** shared/<folder>/… → folder; shared/config.ts → config; shared/runtime.ts → runtime; outside shared/ → null. */

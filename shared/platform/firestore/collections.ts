@@ -27,7 +27,12 @@ const FIELDS: Record<CollectionKey, CollectionFields> = {
   passageSweeps: { ttl: false, indexes: {} },
   published: { ttl: true, indexes: { createdAt: 'none' } },
   deadLetters: { ttl: true, indexes: { payload: 'none', exportAt: 'ascending' } },
-  fines: { ttl: true, indexes: { issued_at: 'none', exportAt: 'ascending' } },
+  // Held fines carry no expireAt until decided, and held_since_ms (the review queue: ordered by it, its
+  // ascending index only) until decided (shared/platform/firestore/fine-store.ts, review-store.ts).
+  fines: { ttl: true, indexes: { issued_at: 'none', exportAt: 'ascending', held_since_ms: 'ascending' } },
+  // One document per review decision, created once: the flush exports them to fine_reviews; the queue's
+  // "decisions in the last hour" ranges over reviewed_at_ms.
+  fineReviews: { ttl: true, indexes: { exportAt: 'ascending', reviewed_at_ms: 'ascending' } },
   users: { ttl: true, indexes: { exportAt: 'ascending' } },
   windowState: { ttl: true, indexes: { ids: 'none', acc: 'none' } },
   // The flush's lease and watermarks: one document, kept.

@@ -1,11 +1,13 @@
 import { FieldValue, type DocumentData } from '@google-cloud/firestore';
-import type { FineRecord, FineStore, StoredFine } from '../../fines/fine-record.js';
+import { notifiable, statusOf, type FineRecord, type FineStore, type StoredFine } from '../../fines/fine-record.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';
 
 /**
  * Fine records, one document per fine id (derived from the passage): a retried fine finds its record
  * and reuses it, so there is never a second fine. `pendingNotify` is removed once the notification is
- * published; `exportAt` (commit time) drives the flush's export to fined_vehicles.
+ * published; `exportAt` (commit time) drives the flush's export to fined_vehicles. A fine held for review
+ * has neither a pending notification nor an `expireAt` (the TTL must not delete it while it waits): the
+ * review's decision sets both (shared/platform/firestore/review-store.ts).
  */
 export class FirestoreFineStore extends FirestoreStore implements FineStore {
   constructor(
@@ -28,14 +30,16 @@ export class FirestoreFineStore extends FirestoreStore implements FineStore {
       const snap = await tx.get(ref);
       this.ops.reads++;
       if (snap.exists) return toStored(snap.data()!);
+      const notify = notifiable(record);
       tx.set(ref, {
         ...record,
-        pendingNotify: true,
+        ...(notify ? { pendingNotify: true } : {}),
         exportAt: FieldValue.serverTimestamp(),
-        expireAt: this.expireAt(),
+        // Held: in the review queue (held_since_ms, see review-store.ts) and kept until decided (no expireAt).
+        ...(statusOf(record) === 'pending_review' ? { held_since_ms: Date.parse(record.issued_at) } : { expireAt: this.expireAt() }),
       });
       this.ops.writes++;
-      return { record, pendingNotify: true };
+      return { record, pendingNotify: notify };
     });
   }
 
@@ -49,7 +53,7 @@ export class FirestoreFineStore extends FirestoreStore implements FineStore {
   }
 }
 
-function toStored(d: DocumentData): StoredFine {
-  const { pendingNotify, exportAt: _e, expireAt: _x, ...record } = d;
+export function toStored(d: DocumentData): StoredFine {
+  const { pendingNotify, exportAt: _e, expireAt: _x, claimed_by: _c, claim_until_ms: _u, held_since_ms: _h, ...record } = d;
   return { record: record as FineRecord, pendingNotify: pendingNotify === true };
 }

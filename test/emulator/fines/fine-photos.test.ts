@@ -110,12 +110,12 @@ describe('a camera capture in WebP, and a photo from another country', () => {
 });
 
 describe('photos the function may not read, and storage that is down', () => {
-  it('403 on the photo: the fine is issued, flagged photo_forbidden, not retried', async () => {
+  it('403 on the photo: the fine is recorded, flagged photo_forbidden and held for review (no notice), not retried', async () => {
     const w = world();
     w.objects.getFails = (uri) => (uri.includes('captures') ? new ObjectAccessDenied(`403 on ${uri}`) : null);
     const fine = await w.fine(speeding(w, 'Denied', 'gs://speedcam-captures/cam/x.jpg'));
-    expect(fine).toMatchObject({ review_reason: 'photo_forbidden', license_plate: null });
-    expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(1);
+    expect(fine).toMatchObject({ review_reason: 'photo_forbidden', license_plate: null, status: 'pending_review' });
+    expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
   });
 
   it('storage unavailable: thrown (the platform retries), and the retry issues the fine once', async () => {

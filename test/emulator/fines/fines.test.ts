@@ -68,7 +68,7 @@ describe('fine issuance', () => {
     const w = world();
     const { msg, plateBox, passageId } = await speeding(w, 'aB3xY9', { plate: 'KXT4821' });
     const fine = (await w.fine(msg))!;
-    expect(fine).toMatchObject({ fine_id: fineIdOf(passageId), license_plate: 'KXT4821', review_reason: null, passage_id: passageId });
+    expect(fine).toMatchObject({ fine_id: fineIdOf(passageId), license_plate: 'KXT4821', review_reason: null, passage_id: passageId, status: 'issued' });
     // trusted at the default review threshold (PLATE_REVIEW_BELOW.model), not a lower one
     expect(w.config.plateReviewBelow).toBe(PLATE_REVIEW_BELOW.model);
     expect(fine.plate_confidence).toBeGreaterThanOrEqual(w.config.plateReviewBelow);
@@ -139,11 +139,15 @@ describe('fine issuance', () => {
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(1);
   });
 
-  it('no photo: the fine is issued, flagged for manual plate review', async () => {
+  it('no photo: the fine is recorded, held for manual plate review, and no notice leaves (not even from the flush)', async () => {
     const w = world();
     const { msg } = await speeding(w, 'NoPic1', { photo: null });
-    expect(await w.fine(msg)).toMatchObject({ license_plate: null, review_reason: 'photo_missing', image_url: null });
-    expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(1);
+    expect(await w.fine(msg)).toMatchObject({ license_plate: null, review_reason: 'photo_missing', image_url: null, status: 'pending_review' });
+    expect(await w.fine(msg)).toMatchObject({ status: 'pending_review' });
+    w.clock.advance(60_000);
+    expect((await w.flush()).republished).toBe(0);
+    expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
+    expect(await w.query('SELECT status, review_reason FROM speedcam.fined_vehicles')).toEqual([{ status: 'pending_review', review_reason: 'photo_missing' }]);
   });
 
   it('an unreadable photo: issued and flagged, the original kept as the image to review', async () => {
@@ -168,7 +172,10 @@ describe('fine issuance', () => {
     const { msg } = await speeding(w, 'KXT4821', { plate: 'KXT4821' });
     const body = JSON.parse(msg.data.toString());
     const fine = await w.fine({ ...msg, data: Buffer.from(JSON.stringify({ ...body, license_plate: 'ABC1234' })) });
-    expect(fine).toMatchObject({ license_plate: 'KXT4821', review_reason: 'plate_mismatch' });
+    expect(fine).toMatchObject({ license_plate: 'KXT4821', review_reason: 'plate_mismatch', status: 'pending_review' });
+    expect(fine!.plate_alternatives![0]).toMatchObject({ plate: 'KXT4821' });
+    expect(fine!.plate_box).not.toBeNull();
+    expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
   });
 
   it('an image_uri that tries to leave its bucket is never read: no photo, flagged photo_forbidden', async () => {

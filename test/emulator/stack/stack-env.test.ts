@@ -36,7 +36,7 @@ beforeAll(async () => {
   usersCarsApi = await startCarsApi({ port: 0 });
   process.env['SPEEDCAM_CARS_API'] = usersCarsApi.url;
   delete process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'];
-  stack = await startStack({ ...at, flushIntervalMs: 1000, dataDir, isolate: ['transactions'], echoSeverity: 'ERROR' });
+  stack = await startStack({ ...at, flushIntervalMs: 1000, dataDir, isolate: ['transactions', 'review'], echoSeverity: 'ERROR' });
   ps = new PubSub({ projectId: at.project });
 }, 180_000);
 
@@ -112,4 +112,17 @@ describe('npm run stack', () => {
     );
     expect(usersCarsApi!.requests.some((r) => r.vehicleId === vehicleId)).toBe(true);
   }, 120_000);
+  it('serves the review page and its API in its own process: READY names the URL and the token, which the API requires', async () => {
+    const r = stack!.info.review!;
+    expect(r.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(r.token.length).toBeGreaterThanOrEqual(16);
+    const page = await fetch(r.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Held fines');
+    expect((await fetch(`${r.url}reviews?status=pending`)).status).toBe(401);
+    const ok = await fetch(`${r.url}reviews?status=pending`, { headers: { authorization: `Bearer ${r.token}` } });
+    expect(ok.status).toBe(200);
+    // the fines of the other tests here may be held: a list, whatever its length
+    expect((await ok.json()) as { reviews: unknown }).toMatchObject({ reviews: expect.any(Array) });
+  });
 });

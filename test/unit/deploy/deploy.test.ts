@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, terraformCatalog } from '../../../functions/catalog.js';
+import { FUNCTIONS, PUSH_FUNCTIONS, terraformCatalog } from '../../../functions/catalog.js';
 import { loadConfig } from '../../../shared/config.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
 import { carsApiEnv, deployResources, packageSource, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../../cli/deploy.js';
@@ -54,7 +54,9 @@ function lint(s: SystemModel): string[] {
   for (const a of s.serviceAccounts) if (!validAccountId(a.split('@')[0]!)) problems.push(`service account id ${a}: invalid`);
   for (const [name, f] of Object.entries(s.functions)) {
     if (name.length > 49) problems.push(`function ${name}: longer than a Cloud Run service name may be (49)`);
-    if (f['trigger'] !== 'http' || f['ingress'] !== 'internal-only') problems.push(`function ${name}: not an internal HTTP function`);
+    // Push functions take internal traffic only; the review function is reached from browsers, invoked by reviewers only.
+    const reviewed = name.endsWith('-review');
+    if (f['trigger'] !== 'http' || f['ingress'] !== (reviewed ? 'all' : 'internal-only')) problems.push(`function ${name}: not an ${reviewed ? '' : 'internal '}HTTP function`);
     if (f['source'] && !String(f['buildAccount']).includes('/serviceAccounts/')) problems.push(`function ${name}: no build service account`);
   }
   for (const name of Object.keys(s.buckets)) if (!/^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$/.test(name)) problems.push(`bucket name ${name}: invalid`);
@@ -114,6 +116,7 @@ describe('terraform apply and speedcam deploy create the same system', () => {
   const cases: [string, DeployOptions, Record<string, unknown>][] = [
     ['defaults', options(), {}],
     ['longest prefix, existing Firestore database, extra environment, an alert channel', options({ prefix: 'a'.repeat(16), firestoreDatabase: 'existing', env: { SPEEDCAM_PIPELINES: '{"clicks":{}}' }, alertChannels: ['projects/my-proj/notificationChannels/1'] }), { function_env: { SPEEDCAM_PIPELINES: '{"clicks":{}}' }, alert_notification_channels: ['projects/my-proj/notificationChannels/1'] }],
+    ['reviewers and a review alert after 8 h', options({ reviewers: ['user:ana@city.example', 'group:fine-reviewers@city.example'], reviewAlertH: 8 }), { reviewers: ['user:ana@city.example', 'group:fine-reviewers@city.example'], review_alert_h: 8 }],
   ];
   for (const [name, o, extra] of cases) {
     it(name, async () => {
@@ -129,7 +132,8 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     const n = names('my-proj', 'speedcam', 'us-east1');
     const policy = deployResources().subscriptions;
     expect(Object.keys(s.functions).sort()).toEqual(FUNCTIONS.map((f) => n.function(f)).sort());
-    for (const spec of FUNCTIONS) {
+    expect(Object.keys(s.subscriptions).sort()).toEqual(PUSH_FUNCTIONS.map((f) => n.subscription(f)).sort());
+    for (const spec of PUSH_FUNCTIONS) {
       const sub = s.subscriptions[n.subscription(spec)]!;
       expect(sub['topic']).toBe(`projects/my-proj/topics/${spec.triggerTopic(config)}`);
       expect(sub['endpoint']).toBe(`<uri of ${n.function(spec)}>/projects/my-proj/topics/${spec.triggerTopic(config)}`);
@@ -148,6 +152,23 @@ describe('terraform apply and speedcam deploy create the same system', () => {
       'roles/artifactregistry.writer repository:speedcam-functions', 'roles/logging.logWriter project:my-proj', 'roles/storage.objectViewer bucket:my-proj-speedcam-source',
     ]);
     expect(s.serviceAccounts.some((a) => a.includes('scheduler'))).toBe(false);
+    // The review function: no subscription, nobody may invoke it until reviewers are named, and its own
+    // account holds exactly its grants (no BigQuery, no object admin, no dead letters).
+    const review = FUNCTIONS.find((f) => f.dir === 'review')!;
+    expect(review.kind).toBe('http');
+    expect(s.subscriptions[n.subscription(review)]).toBeUndefined();
+    expect(s.grants.filter((g) => g.endsWith(` run:${n.function(review)}`))).toEqual([]);
+    expect(s.grants.filter((g) => g.startsWith(`serviceAccount:${n.account(review)} `)).map((g) => g.split(' ').slice(1).join(' ')).sort()).toEqual([
+      'roles/datastore.user project:my-proj',
+      'roles/pubsub.publisher topic:fine-notifications',
+      'roles/storage.objectCreator bucket:my-proj-speedcam-evidence',
+      'roles/storage.objectViewer bucket:my-proj-speedcam-captures',
+      'roles/storage.objectViewer bucket:my-proj-speedcam-evidence',
+    ]);
+    expect(s.functions[n.function(review)]!['ingress']).toBe('all');
+    const withReviewers = await systemFromTerraform('terraform', tfVars(options(), { reviewers: ['user:ana@city.example'] }));
+    expect(withReviewers.grants.filter((g) => g.endsWith(` run:${n.function(review)}`))).toEqual([`user:ana@city.example roles/run.invoker run:${n.function(review)}`]);
+    expect(s.alerts['speedcam: a fine held for review has waited longer than SPEEDCAM_REVIEW_ALERT_H']).toMatchObject({ conditions: [{ conditionThreshold: { thresholdValue: 86_400 } }] });
     expect(s.firestoreFields['passages/expiresAt']).toEqual({ ttl: false, indexes: 'ascending' });
     expect(s.firestoreFields['passages/expireAt']).toEqual({ ttl: true, indexes: 'none' });
     expect(Object.keys(s.tables).sort()).toEqual([...loadSchemas().keys()].sort());
@@ -246,6 +267,13 @@ describe('speedcam deploy --dry-run', () => {
     expect(() => execFileSync('bash', ['-n', join(dir, 'deploy.sh')], { stdio: 'pipe' })).not.toThrow();
     expect(script.match(/^gcloud functions deploy /gm)).toHaveLength(FUNCTIONS.length);
     expect(script).not.toMatch(/allUsers|allAuthenticatedUsers/);
+    // The review function: HTTP, private (no unauthenticated calls), invoked only by the named reviewers.
+    expect(script).toMatch(/^gcloud functions deploy speedcam-review .*--trigger-http --no-allow-unauthenticated .*--ingress-settings=all /m);
+    const reviewed = deploySteps(options({ reviewers: ['user:ana@city.example'] })).map(render).join('\n');
+    expect(reviewed.match(/^gcloud run services add-iam-policy-binding speedcam-review .*$/gm)).toEqual([
+      'gcloud run services add-iam-policy-binding speedcam-review --region=us-east1 --member=user:ana@city.example --role=roles/run.invoker --project=my-proj',
+    ]);
+    for (const bad of ['allUsers', 'allAuthenticatedUsers', 'ana@city.example']) expect(() => deploySteps(options({ reviewers: [bad] })), bad).toThrow(/--reviewer/);
     // Captured values are shell variables filled by the command before them.
     expect(script).toMatch(/^URL_FINES=\$\(gcloud functions describe speedcam-fines /m);
     expect(script).toContain('"--push-endpoint=${URL_FINES}/projects/my-proj/topics/speeding-vehicles"');

@@ -177,7 +177,7 @@ export function problemsOf(r: Replay, project: string): string[] {
 describe.skipIf(skipReplay)('speedcam deploy replayed through gcloud and bq (offline, --log-http)', () => {
   const options = (): DeployOptions => ({
     project: PROJECT, region: 'us-east1', prefix: 'speedcam', firestoreDatabase: 'create', firestoreLocation: 'nam5', bigqueryLocation: 'US',
-    sourceZip: join(work, 'source.zip'), sourceSha256: 'ab'.repeat(32), filesDir: join(work, 'files'), iamWaitS: 0,
+    sourceZip: join(work, 'source.zip'), sourceSha256: 'ab'.repeat(32), filesDir: join(work, 'files'), iamWaitS: 0, reviewers: ['user:ana@city.example'],
   });
   const vars = { PROJECT_NUMBER: '123456789012', ...Object.fromEntries(FUNCTIONS.map((f) => [`URL_${f.dir.replace(/-/g, '_').toUpperCase()}`, `https://speedcam-${f.dir}-abc123-ue.a.run.app`])) };
 
