@@ -10,13 +10,13 @@ import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { fineIdOf } from '../../../shared/fines/fine-record.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { TesseractTextDetector } from '../../../shared/platform/tesseract-text-detector.js';
+import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { setRuntime } from '../../../shared/runtime.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
 const TOKEN = 'browser-review-token-0123456789';
 const SHOTS = resolve('.speedcam/review-page-test');
-const ocr = new TesseractTextDetector();
+const ocr = new PaddleTextDetector();
 let server: Server;
 let base = '';
 

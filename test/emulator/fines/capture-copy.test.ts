@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { TesseractTextDetector } from '../../../shared/platform/tesseract-text-detector.js';
+import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
 
-const ocr = new TesseractTextDetector();
+const ocr = new PaddleTextDetector();
 beforeAll(() => {
   useEmulatorProject();
 });

@@ -128,7 +128,12 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
       .filter((d) => d.isFile())
       .map((d) => relative(dir, join(d.parentPath, d.name)));
     expect(files.filter((f) => !f.endsWith('.metadata.json')).sort()).toEqual(
-      [join(w.config.buckets.captures, 'cam', 'photo.jpg'), join(w.config.buckets.evidence, '.._.._etc', `${fine.fine_id}.png`)].sort(),
+      [
+        join(w.config.buckets.captures, 'cam', 'photo.jpg'),
+        join(w.config.buckets.evidence, '.._.._etc', `${fine.fine_id}.png`),
+        // the original capture, kept with the fine's evidence (shared/fines/capture-copy.ts)
+        join(w.config.buckets.evidence, '.._.._etc', `${fine.fine_id}-capture.jpg`),
+      ].sort(),
     );
     expect(existsSync(resolve(dir, w.config.buckets.evidence, '../../etc'))).toBe(false);
     expect(existsSync(resolve(dir, '../etc'))).toBe(false);
