@@ -246,8 +246,9 @@ export class WriteApiStandIn {
           for (const id of deletes) await wh.query(`DELETE FROM ${LOCAL_DATASET}."${t.table}" WHERE row_id = ${sqlText(id)}`);
           const again = await wh.upsert(t.table, upserts);
           if (again.rejected.length > 0) throw new Error(`DuckDB refused rows it took in memory: ${again.rejected[0]!.error}`);
-          for (const d of applied) {
-            await wh.query(`INSERT OR REPLACE INTO _cdc.sequences VALUES (${sqlText(t.table)}, ${sqlText(d.row.row_id)}, ${sqlText(d.seq)})`);
+          for (let i = 0; i < applied.length; i += 500) {
+            const values = applied.slice(i, i + 500).map((d) => `(${sqlText(t.table)}, ${sqlText(d.row.row_id)}, ${sqlText(d.seq)})`);
+            await wh.query(`INSERT OR REPLACE INTO _cdc.sequences VALUES ${values.join(', ')}`);
           }
           this.stats.applied += applied.length;
         }
