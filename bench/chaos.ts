@@ -53,6 +53,7 @@ const FAULT_CHANCES = {
   'observation.beforeCommit': 0.02, 'observation.afterCommit': 0.03, 'sweep.beforeCommit': 0.03, 'sweep.afterCommit': 0.03, 'decision.afterPublish': 0.03, 'deadLetter.beforePublish': 0.02,
   'deadLetterSink.beforeWrite': 0.03, 'flush.afterClose': 0.3, 'flush.afterWarehouse': 0.1, 'fine.beforeRecord': 0.03, 'fine.afterRecord': 0.03,
   'fine.afterPublish': 0.03, 'window.beforeCommit': 0.02, 'window.afterCommit': 0.03, 'window.afterWarehouse': 0.1, 'window.afterMark': 0.1,
+  'window.afterEarlyPane': 0.1,
 } satisfies Record<FaultPoint, number>;
 const FAULTS = Object.entries(FAULT_CHANCES).map(([point, p]) => `${point}:${Math.min(1, p * FAULT_SCALE)}`).join(',');
 

@@ -259,6 +259,7 @@ describe('several instances', () => {
       getShards: (...a) => store.getShards(...a),
       saveState: (...a) => store.saveState(...a),
       deleteBatches: (...a) => store.deleteBatches(...a),
+      saveEarlyPane: (...a) => store.saveEarlyPane(...a),
       append: async (...a) => (await gate, store.append(...a)),
     });
     return { release, wrap };
