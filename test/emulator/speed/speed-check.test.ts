@@ -120,6 +120,8 @@ describe('speed check on the Firestore emulator', () => {
     expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(1);
     expect(w.publisher.messages[0]!.data).toEqual(w.publisher.messages[1]!.data);
+    // a stable event_id on every publish: a consumer drops the repeat by it
+    expect(w.publisher.messages.map((m) => m.attributes['event_id'])).toEqual(ids);
     w.clock.advance(60_000);
     await w.rt.flush.run();
     expect(await warehouseRows(w, 'SELECT count(*) AS n FROM speedcam.vehicle_passages')).toEqual([{ n: 1 }]);
