@@ -62,6 +62,11 @@ export class WriteApiStandIn {
   port = 0;
   /** what it was sent and did, for tests and benches */
   readonly stats = { requests: 0, rows: 0, applied: 0, stale: 0, ties: 0, conflicts: 0, rowErrors: 0 };
+  /**
+   * per table: rows and bytes received (serialized proto rows: what the Write API bills), what the same rows
+   * would bill through insertAll (the JSON row, at least 1 KB each), and early-pane rows (is_final = false)
+   */
+  readonly tables = new Map<string, { rows: number; protoBytes: number; insertAllBytes: number; earlyRows: number }>();
 
   constructor(private readonly o: StandInOptions) {
     this.schemas = o.schemas ?? loadSchemas();
@@ -189,6 +194,12 @@ export class WriteApiStandIn {
         const r = rowOf(obj, fields);
         if ('error' in r) rowErrors.push({ index, code: 'FIELDS_ERROR', message: r.error });
         else decoded.push({ index, ...r });
+        const t0 = this.tables.get(t.table) ?? { rows: 0, protoBytes: 0, insertAllBytes: 0, earlyRows: 0 };
+        t0.rows++;
+        t0.protoBytes += bytes.length;
+        t0.insertAllBytes += Math.max(1024, Buffer.byteLength(JSON.stringify('error' in r ? obj : r.row)));
+        if ('row' in r && r.row['is_final'] === false) t0.earlyRows++;
+        this.tables.set(t.table, t0);
       } catch (err) {
         rowErrors.push({ index, code: 'FIELDS_ERROR', message: `could not decode the row: ${(err as Error).message}` });
       }

@@ -81,6 +81,8 @@ export interface ReadyInfo {
 export interface Stack {
   info: ReadyInfo;
   runtime: Runtime;
+  /** the local Write API stand-in the flush writes to (warehouseKind bigquery-local) */
+  writeApi?: WriteApiStandIn;
   /** runs one flush now (as the scheduled one would) */
   flush(): Promise<FlushReport>;
   /**
@@ -251,7 +253,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const instanceStats = async () => Object.fromEntries(await Promise.all([...pools].map(async ([name, p]) => [name, await p.stats()] as const)));
     const deliveryStats = () =>
       relays.reduce((t, r) => ({ delivered: t.delivered + r.stats.delivered, failed: t.failed + r.stats.failed, replayed: t.replayed + r.stats.replayed }), { delivered: 0, failed: 0, replayed: 0 });
-    return { info, runtime: rt, flush, stop, crashFunction, instanceStats, deliveryStats };
+    return { info, runtime: rt, writeApi, flush, stop, crashFunction, instanceStats, deliveryStats };
   } catch (err) {
     await stop();
     throw err;
