@@ -38,6 +38,8 @@ export interface CdcWriterOptions {
   client: MW.WriterClient;
   /** table schemas (schemas/*.json): the same files the tables are created from */
   schemas?: Map<string, SchemaField[]>;
+  /** rows per AppendRows request (default 500; tests use fewer) */
+  maxRowsPerRequest?: number;
 }
 
 /**
@@ -212,7 +214,7 @@ export class CdcWriter {
         rejected.push({ row, reason: 'row_too_large', error: `row is ${size} bytes; an AppendRows request takes at most ${MAX_ROW_BYTES}` });
         continue;
       }
-      if (chunk.length >= MAX_ROWS_PER_REQUEST || bytes + size > MAX_BYTES_PER_REQUEST) await send();
+      if (chunk.length >= (this.o.maxRowsPerRequest ?? MAX_ROWS_PER_REQUEST) || bytes + size > MAX_BYTES_PER_REQUEST) await send();
       chunk.push({ row, json: enc.json });
       bytes += size;
     }
