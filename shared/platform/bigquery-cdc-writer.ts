@@ -25,6 +25,8 @@ const MAX_BYTES_PER_REQUEST = 9 * 1024 * 1024;
 const MAX_ROWS_PER_REQUEST = 500;
 /** A row this large cannot be sent in any request. */
 const MAX_ROW_BYTES = MAX_BYTES_PER_REQUEST;
+/** An append with no answer by then is abandoned (the flush retries; a re-send is harmless). */
+const APPEND_TIMEOUT_MS = 60_000;
 /** The reason of a row BigQuery (or the encoding for its schema) refuses for good: insertAll's name for it, kept. */
 export const REJECTED_REASON = 'invalid';
 
@@ -134,6 +136,14 @@ export function descriptorOf(fields: readonly SchemaField[]): IDescriptorProto {
   return adapt.convertStorageSchemaToProto2Descriptor(storageSchema, 'root', adapt.withChangeType(), adapt.withChangeSequenceNumber());
 }
 
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`AppendRows: no answer in ${ms} ms`), { code: 4 })), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** A rejected answer's row errors, or an Error to throw for an answer that failed as a whole. */
 function failureOf(res: AppendRowsResponse): { rowErrors: { index: number; message: string }[] } | Error | null {
   const rowErrors = (res.rowErrors ?? []).map((e) => ({ index: Number(e.index ?? -1), message: `${String(e.code ?? 'ROW_ERROR')}: ${e.message ?? ''}` }));
@@ -163,6 +173,9 @@ export class CdcWriter {
           streamId: managedwriter.DefaultStream,
           destinationTable: `projects/${this.o.projectId}/datasets/${this.o.dataset}/tables/${table}`,
         });
+        // A connection that fails between appends (the server closing it) must not throw out of an event
+        // emitter with no listener: the next append opens a new one. An append in flight is failed by the client.
+        connection.onConnectionError(() => this.forget(table));
         return new managedwriter.JSONWriter({ connection, protoDescriptor: descriptorOf(fields) });
       })();
       this.writers.set(table, w);
@@ -187,7 +200,8 @@ export class CdcWriter {
         this.appends++;
         let res: AppendRowsResponse;
         try {
-          res = await writer.appendRows(sending.map((s) => s.json) as Parameters<MW.JSONWriter['appendRows']>[0]).getResult();
+          const pending = writer.appendRows(sending.map((s) => s.json) as Parameters<MW.JSONWriter['appendRows']>[0]);
+          res = await withTimeout(pending.getResult(), APPEND_TIMEOUT_MS);
         } catch (err) {
           // The stream broke (its status is the error's code): a new connection next time, and the flush retries.
           this.forget(table);
