@@ -53,7 +53,8 @@ export const BQ_PRICES = { writeApiPerGiB: 0.025, writeApiFreeGiB: 2 * 1024, ins
 const GIB = 1024 ** 3;
 
 /** A month of warehouse writes at the measured rate, through the Write API and through insertAll, and the view scans removed. */
-export function warehouseCost(tables: ReadonlyMap<string, { rows: number; protoBytes: number; insertAllBytes: number; earlyRows: number }>, windowS: number, dashboardQueries: number) {
+type TableFigures = { rows: number; protoBytes: number; insertAllBytes: number; earlyRows: number };
+export function warehouseCost(tables: ReadonlyMap<string, TableFigures>, windowS: number, dashboardQueries: number) {
   const scale = MONTH_S / windowS;
   let proto = 0;
   let insertAll = 0;
@@ -74,7 +75,10 @@ export function warehouseCost(tables: ReadonlyMap<string, { rows: number; protoB
   const windowBytes = windowTables.reduce((a, t) => a + (tables.get(t)?.protoBytes ?? 0) * scale, 0);
   const viewScanBytes = (dashboardQueries * windowBytes) / 2;
   const viewScans = (viewScanBytes / 1024 ** 4) * BQ_PRICES.queryPerTiB;
-  return { rows, earlyRows, protoGiB: proto / GIB, insertAllGiB: insertAll / GIB, writeApi, writeApiNoFreeTier, streaming, viewScanTiB: viewScanBytes / 1024 ** 4, viewScans };
+  return {
+    rows, earlyRows, protoGiB: proto / GIB, insertAllGiB: insertAll / GIB, writeApi, writeApiNoFreeTier, streaming,
+    viewScanTiB: viewScanBytes / 1024 ** 4, viewScans,
+  };
 }
 const MONTH_S = 730 * 3600;
 
@@ -176,7 +180,10 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
     const tables = new Map(
       [...(stack.writeApi?.tables ?? [])].map(([k, v]) => {
         const b = tablesBefore.get(k) ?? zero;
-        return [k, { rows: v.rows - b.rows, protoBytes: v.protoBytes - b.protoBytes, insertAllBytes: v.insertAllBytes - b.insertAllBytes, earlyRows: v.earlyRows - b.earlyRows }];
+        const d: TableFigures = {
+          rows: v.rows - b.rows, protoBytes: v.protoBytes - b.protoBytes, insertAllBytes: v.insertAllBytes - b.insertAllBytes, earlyRows: v.earlyRows - b.earlyRows,
+        };
+        return [k, d];
       }),
     );
     return { rate, windowS, perFunction, warehouse: warehouseCost(tables, windowS, DASHBOARD_QUERIES) };
@@ -199,7 +206,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
-    const results = [];
+    const results: Awaited<ReturnType<typeof runRate>>[] = [];
     for (const rate of RATES) results.push(await runRate(rate, { pubsub: pubsub.host, firestore: firestore.host }, Number(args['functions-port']) || 0));
     const rows: string[] = [];
     rows.push(`| function (vCPU, memory, concurrency) | ${results.map((r) => `${r.rate}×: requests/s · CPU ms/request · busy fraction · Firestore ops/request · $/month (requests + instance + Firestore)`).join(' | ')} |`);
@@ -214,16 +221,24 @@ async function main(): Promise<void> {
     }
     rows.push(`| **functions, a month at this load** | ${results.map((r) => `**$${fmt(r.perFunction.reduce((a, p) => a + p.cost.total, 0), 0)}**`).join(' | ')} |`);
     process.stdout.write(`\nEvery function at once, one instance each, ${SECONDS} s of traffic + ${DRAIN_S} s drain per rate, flush every ${FLUSH_S} s:\n\n${rows.join('\n')}\n`);
+    const cells = (f: (w: ReturnType<typeof warehouseCost>) => string) => results.map((r) => f(r.warehouse)).join(' | ');
     const wrows = [
       `| warehouse, a month at this load | ${results.map((r) => `${r.rate}×`).join(' | ')} |`,
       `| --- | ${results.map(() => '---').join(' | ')} |`,
-      `| rows written (of them early panes, is_final = false) | ${results.map((r) => `${fmt(r.warehouse.rows, 0)} (${fmt(r.warehouse.earlyRows, 0)})`).join(' | ')} |`,
-      `| Storage Write API: GiB · $ (2 TiB free) · $ without the free tier | ${results.map((r) => `${fmt(r.warehouse.protoGiB, 2)} · $${fmt(r.warehouse.writeApi, 2)} · $${fmt(r.warehouse.writeApiNoFreeTier, 2)}`).join(' | ')} |`,
-      `| insertAll (before): GiB (1 KB a row at least) · $ | ${results.map((r) => `${fmt(r.warehouse.insertAllGiB, 2)} · $${fmt(r.warehouse.streaming, 2)}`).join(' | ')} |`,
-      `| _latest view scans removed (${DASHBOARD_QUERIES} exact queries on the window tables): TiB · $ | ${results.map((r) => `${fmt(r.warehouse.viewScanTiB, 4)} · $${fmt(r.warehouse.viewScans, 2)}`).join(' | ')} |`,
+      `| rows written (of them early panes, is_final = false) | ${cells((w) => `${fmt(w.rows, 0)} (${fmt(w.earlyRows, 0)})`)} |`,
+      `| Storage Write API: GiB · $ (2 TiB free) · $ without the free tier | ${cells(
+        (w) => `${fmt(w.protoGiB, 2)} · $${fmt(w.writeApi, 2)} · $${fmt(w.writeApiNoFreeTier, 2)}`,
+      )} |`,
+      `| insertAll (before): GiB (1 KB a row at least) · $ | ${cells((w) => `${fmt(w.insertAllGiB, 2)} · $${fmt(w.streaming, 2)}`)} |`,
+      `| _latest view scans removed (${DASHBOARD_QUERIES} exact queries on the window tables): TiB · $ | ${cells(
+        (w) => `${fmt(w.viewScanTiB, 4)} · $${fmt(w.viewScans, 2)}`,
+      )} |`,
     ];
-    process.stdout.write(`\nWarehouse (the flush through the Write API client to the local stand-in, which counts what it is sent):\n\n${wrows.join('\n')}\n`);
-    process.stdout.write(`\nBigQuery: Write API $${BQ_PRICES.writeApiPerGiB}/GiB after ${BQ_PRICES.writeApiFreeGiB} GiB free a month; insertAll $${BQ_PRICES.insertAllPerGiB}/GiB; queries $${BQ_PRICES.queryPerTiB}/TiB.\n`);
+    process.stdout.write(`\nWarehouse (the flush through the Write API client to the local stand-in, which counts what it is sent):\n\n`);
+    process.stdout.write(`${wrows.join('\n')}\n`);
+    const P = BQ_PRICES;
+    process.stdout.write(`\nBigQuery: Write API $${P.writeApiPerGiB}/GiB after ${P.writeApiFreeGiB} GiB free a month; `);
+    process.stdout.write(`insertAll $${P.insertAllPerGiB}/GiB; queries $${P.queryPerTiB}/TiB.\n`);
     process.stdout.write(`\nPrices: $0.40/M requests, $${PRICES.vcpuSecond}/vCPU-s, $${PRICES.gibSecond}/GiB-s (request-based billing, busy time rounded up to 100 ms), Firestore $0.06/$0.18/$0.02 per 100k reads/writes/deletes.\n`);
   } finally {
     await stopAll();

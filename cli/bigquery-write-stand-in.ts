@@ -41,6 +41,14 @@ export interface StandInOptions {
   schemas?: Map<string, SchemaField[]>;
 }
 
+/** BigQuery's TIMESTAMP range. */
+const MIN_TIMESTAMP_MS = Date.parse('0001-01-01T00:00:00Z');
+const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/** The Write API's names of the schema files' types (TableFieldSchema.Type). */
+const STORAGE_TYPE: Record<SchemaField['type'], string> = {
+  STRING: 'STRING', FLOAT: 'DOUBLE', INTEGER: 'INT64', BOOLEAN: 'BOOL', TIMESTAMP: 'TIMESTAMP', JSON: 'JSON',
+};
+
 interface AppendRowsRequest {
   writeStream?: string;
   offset?: { value?: string } | null;
@@ -92,7 +100,8 @@ export class WriteApiStandIn {
       google: { cloud: { bigquery: { storage: { v1: { BigQueryWrite: grpc.ServiceClientConstructor } } } } };
     };
     const service = pkg.google.cloud.bigquery.storage.v1.BigQueryWrite.service;
-    const unimplemented = (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the stand-in' });
+    const unimplemented = (_call: unknown, cb: grpc.sendUnaryData<unknown>) =>
+      cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the stand-in' });
     const server = new grpc.Server();
     server.addService(service, {
       appendRows: (call: grpc.ServerDuplexStream<AppendRowsRequest, unknown>) => this.appendRows(call),
@@ -103,7 +112,7 @@ export class WriteApiStandIn {
         cb(null, {
           name: call.request.name,
           type: 'COMMITTED',
-          tableSchema: { fields: fields.map((f) => ({ name: f.name, type: f.type === 'FLOAT' ? 'DOUBLE' : f.type === 'INTEGER' ? 'INT64' : f.type === 'BOOLEAN' ? 'BOOL' : f.type, mode: f.mode ?? 'NULLABLE' })) },
+          tableSchema: { fields: fields.map((f) => ({ name: f.name, type: STORAGE_TYPE[f.type], mode: f.mode ?? 'NULLABLE' })) },
         });
       },
       createWriteStream: unimplemented,
@@ -141,7 +150,9 @@ export class WriteApiStandIn {
     if (!m) return { code: grpc.status.INVALID_ARGUMENT, message: `not a write stream name: ${name}` };
     const [, project, dataset, table, stream] = m as unknown as [string, string, string, string, string];
     if (!this.schemas.has(table)) return { code: grpc.status.NOT_FOUND, message: `Table ${table} not found in ${project}:${dataset}` };
-    if (stream !== '_default') return { code: grpc.status.NOT_FOUND, message: `stream ${stream} not found (the stand-in has only _default)` };
+    if (stream !== '_default') {
+      return { code: grpc.status.NOT_FOUND, message: `stream ${stream} not found (the stand-in has only _default)` };
+    }
     return { project, dataset, table, stream };
   }
 
@@ -162,11 +173,13 @@ export class WriteApiStandIn {
         if (req.writeStream) stream = req.writeStream;
         const t = this.parse(stream);
         if ('code' in t) return void call.write({ error: t, writeStream: stream });
-        if (req.arrowRows) return void call.write({ error: { code: grpc.status.INVALID_ARGUMENT, message: 'CDC needs proto rows' }, writeStream: stream });
-        if (req.offset) return void call.write({ error: { code: grpc.status.INVALID_ARGUMENT, message: 'the default stream takes no offset' }, writeStream: stream });
+        const invalid = (message: string) =>
+          void call.write({ error: { code: grpc.status.INVALID_ARGUMENT, message }, writeStream: stream });
+        if (req.arrowRows) return invalid('CDC needs proto rows');
+        if (req.offset) return invalid('the default stream takes no offset');
         const d = req.protoRows?.writerSchema?.protoDescriptor;
         if (d) type = typeFromDescriptor(d);
-        if (!type) return void call.write({ error: { code: grpc.status.INVALID_ARGUMENT, message: 'no writer schema on this connection' }, writeStream: stream });
+        if (!type) return invalid('no writer schema on this connection');
         const rows = req.protoRows?.rows?.serializedRows ?? [];
         const answer = await this.enqueue(() => this.apply(t, type!, rows));
         call.write({ ...answer, writeStream: stream });
@@ -183,7 +196,11 @@ export class WriteApiStandIn {
     return p;
   }
 
-  private async apply(t: { project: string; dataset: string; table: string }, type: protobuf.Type, serialized: Buffer[]): Promise<Record<string, unknown>> {
+  private async apply(
+    t: { project: string; dataset: string; table: string },
+    type: protobuf.Type,
+    serialized: Buffer[],
+  ): Promise<Record<string, unknown>> {
     const fields = this.schemas.get(t.table)!;
     this.stats.rows += serialized.length;
     const rowErrors: { index: number; code: string; message: string }[] = [];
@@ -208,7 +225,9 @@ export class WriteApiStandIn {
     try {
       if (wh) {
         await wh.query('CREATE SCHEMA IF NOT EXISTS _cdc');
-        await wh.query('CREATE TABLE IF NOT EXISTS _cdc.sequences (table_name VARCHAR, row_id VARCHAR, seq VARCHAR, PRIMARY KEY (table_name, row_id))');
+        await wh.query(
+          'CREATE TABLE IF NOT EXISTS _cdc.sequences (table_name VARCHAR, row_id VARCHAR, seq VARCHAR, PRIMARY KEY (table_name, row_id))',
+        );
         // Within the request, then against the table: per row_id the highest sequence number.
         const latest = new Map<string, (typeof decoded)[number]>();
         for (const d of decoded) {
@@ -220,7 +239,8 @@ export class WriteApiStandIn {
         const have = new Map<string, string>();
         for (let i = 0; i < ids.length; i += 500) {
           const list = ids.slice(i, i + 500).map(sqlText).join(', ');
-          for (const r of await wh.query(`SELECT row_id, seq FROM _cdc.sequences WHERE table_name = ${sqlText(t.table)} AND row_id IN (${list})`)) {
+          const sql = `SELECT row_id, seq FROM _cdc.sequences WHERE table_name = ${sqlText(t.table)} AND row_id IN (${list})`;
+          for (const r of await wh.query(sql)) {
             have.set(String(r['row_id']), String(r['seq']));
           }
         }
@@ -280,7 +300,8 @@ export class WriteApiStandIn {
 
 /** protobufjs builds the message type from the DescriptorProto the client sent (proto-loader's plain object). */
 function typeFromDescriptor(d: unknown): protobuf.Type {
-  const desc = (protobuf as unknown as { Type: { fromDescriptor(d: unknown, syntax?: string): protobuf.Type } }).Type.fromDescriptor(normaliseDescriptor(d), 'proto2');
+  const { Type } = protobuf as unknown as { Type: { fromDescriptor(d: unknown, syntax?: string): protobuf.Type } };
+  const desc = Type.fromDescriptor(normaliseDescriptor(d), 'proto2');
   new protobuf.Root().add(desc);
   desc.resolveAll();
   return desc;
@@ -293,11 +314,18 @@ function normaliseDescriptor(d: unknown): unknown {
 }
 
 /** A decoded row back in the flush's shape (as DuckDbWarehouse takes it), or the schema's objection. */
-function rowOf(obj: Record<string, unknown>, fields: readonly SchemaField[]): { row: Row; change: string; seq: string } | { error: string } {
+function rowOf(
+  obj: Record<string, unknown>,
+  fields: readonly SchemaField[],
+): { row: Row; change: string; seq: string } | { error: string } {
   const change = String(obj['_CHANGE_TYPE'] ?? '');
-  if (change !== 'UPSERT' && change !== 'DELETE') return { error: `_CHANGE_TYPE must be UPSERT or DELETE, got ${JSON.stringify(obj['_CHANGE_TYPE'] ?? null)}` };
+  if (change !== 'UPSERT' && change !== 'DELETE') {
+    return { error: `_CHANGE_TYPE must be UPSERT or DELETE, got ${JSON.stringify(obj['_CHANGE_TYPE'] ?? null)}` };
+  }
   const seq = String(obj['_CHANGE_SEQUENCE_NUMBER'] ?? '');
-  if (!/^[0-9A-Fa-f]{1,16}(\/[0-9A-Fa-f]{1,16}){0,3}$/.test(seq)) return { error: `_CHANGE_SEQUENCE_NUMBER ${JSON.stringify(seq)} is not up to four '/'-separated hexadecimal sections` };
+  if (!/^[0-9A-Fa-f]{1,16}(\/[0-9A-Fa-f]{1,16}){0,3}$/.test(seq)) {
+    return { error: `_CHANGE_SEQUENCE_NUMBER ${JSON.stringify(seq)} is not up to four '/'-separated hexadecimal sections` };
+  }
   const row: Record<string, unknown> = {};
   for (const f of fields) {
     let v = obj[f.name];
@@ -311,7 +339,9 @@ function rowOf(obj: Record<string, unknown>, fields: readonly SchemaField[]): { 
         case 'TIMESTAMP': {
           const ms = Number(BigInt(String(x)) / 1000n);
           const dt = new Date(ms);
-          if (Number.isNaN(dt.getTime()) || ms < Date.parse('0001-01-01T00:00:00Z') || ms > Date.parse('9999-12-31T23:59:59.999Z')) throw new RangeError(`${f.name}: timestamp out of range`);
+          if (Number.isNaN(dt.getTime()) || ms < MIN_TIMESTAMP_MS || ms > MAX_TIMESTAMP_MS) {
+            throw new RangeError(`${f.name}: timestamp out of range`);
+          }
           return dt.toISOString();
         }
         case 'INTEGER': {

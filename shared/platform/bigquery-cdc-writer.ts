@@ -132,7 +132,9 @@ function scalar(v: unknown, f: SchemaField): { value: unknown } | { error: strin
 /** The proto2 descriptor the Write API needs for a table's schema, with the two CDC pseudo-columns. */
 export function descriptorOf(fields: readonly SchemaField[]): IDescriptorProto {
   const { adapt } = require('@google-cloud/bigquery-storage') as typeof import('@google-cloud/bigquery-storage');
-  const storageSchema = adapt.convertBigQuerySchemaToStorageTableSchema({ fields: fields.map((f) => ({ name: f.name, type: f.type, mode: f.mode ?? 'NULLABLE' })) });
+  const storageSchema = adapt.convertBigQuerySchemaToStorageTableSchema({
+    fields: fields.map((f) => ({ name: f.name, type: f.type, mode: f.mode ?? 'NULLABLE' })),
+  });
   return adapt.convertStorageSchemaToProto2Descriptor(storageSchema, 'root', adapt.withChangeType(), adapt.withChangeSequenceNumber());
 }
 
@@ -146,7 +148,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** A rejected answer's row errors, or an Error to throw for an answer that failed as a whole. */
 function failureOf(res: AppendRowsResponse): { rowErrors: { index: number; message: string }[] } | Error | null {
-  const rowErrors = (res.rowErrors ?? []).map((e) => ({ index: Number(e.index ?? -1), message: `${String(e.code ?? 'ROW_ERROR')}: ${e.message ?? ''}` }));
+  const rowErrors = (res.rowErrors ?? []).map((e) => ({
+    index: Number(e.index ?? -1),
+    message: `${String(e.code ?? 'ROW_ERROR')}: ${e.message ?? ''}`,
+  }));
   if (rowErrors.length > 0) return { rowErrors };
   if (res.error && (res.error.code ?? 0) !== 0) {
     return Object.assign(new Error(`AppendRows failed: ${res.error.message ?? ''}`), { code: res.error.code, details: res.error.details });
@@ -212,7 +217,9 @@ export class CdcWriter {
         if (failure instanceof Error) throw failure;
         // Nothing of this request was written: the rows BigQuery named are refused, the others go again.
         const bad = new Map(failure.rowErrors.map((e) => [e.index, e.message]));
-        if ([...bad.keys()].some((i) => !(i >= 0 && i < sending.length))) throw new Error(`AppendRows: row errors name rows not sent: ${[...bad.keys()].join(',')}`);
+        if ([...bad.keys()].some((i) => !(i >= 0 && i < sending.length))) {
+          throw new Error(`AppendRows: row errors name rows not sent: ${[...bad.keys()].join(',')}`);
+        }
         for (const [i, message] of bad) rejected.push({ row: sending[i]!.row, reason: REJECTED_REASON, error: message });
         sending = sending.filter((_, i) => !bad.has(i));
       }
@@ -225,7 +232,8 @@ export class CdcWriter {
       }
       const size = Buffer.byteLength(JSON.stringify(enc.json));
       if (size > MAX_ROW_BYTES) {
-        rejected.push({ row, reason: 'row_too_large', error: `row is ${size} bytes; an AppendRows request takes at most ${MAX_ROW_BYTES}` });
+        const error = `row is ${size} bytes; an AppendRows request takes at most ${MAX_ROW_BYTES}`;
+        rejected.push({ row, reason: 'row_too_large', error });
         continue;
       }
       if (chunk.length >= (this.o.maxRowsPerRequest ?? MAX_ROWS_PER_REQUEST) || bytes + size > MAX_BYTES_PER_REQUEST) await send();

@@ -11,7 +11,10 @@ import type { PipelineProbe, WindowBatch, WindowState, WindowStore } from './win
 
 export interface WindowFlushDeps extends Effects {
   config: Config;
-  windows: Pick<WindowStore, 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches' | 'saveEarlyPane'>;
+  windows: Pick<
+    WindowStore,
+    'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches' | 'saveEarlyPane'
+  >;
 }
 
 /** Windows handled per pipeline per pass: bounded work; the next pass (or run) continues. */
@@ -86,7 +89,9 @@ export async function flushWindows(
   const { windows, clock } = deps;
   const L = pipeline.allowedLatenessMs;
   const now = clock.now();
-  const out: WindowPass = { windows: 0, revisions: 0, rows: 0, duplicates: 0, late: 0, open: false, more: false, nextCheckMs: Infinity, earlyPanes: 0 };
+  const out: WindowPass = {
+    windows: 0, revisions: 0, rows: 0, duplicates: 0, late: 0, open: false, more: false, nextCheckMs: Infinity, earlyPanes: 0,
+  };
   const probe = await windows.probe(pipeline.name);
   // Nothing stored: nothing can fall due before the next scheduled run (a run with no open window ends at once).
   if (!probe) return out;
@@ -103,7 +108,15 @@ export async function flushWindows(
 }
 
 /** The due windows of one pass: each exported, or its batches after the export handled. */
-async function exportDue(deps: WindowFlushDeps, pipeline: WindowPipeline, write: WriteRows, probe: PipelineProbe, cutoff: number, now: number, out: WindowPass) {
+async function exportDue(
+  deps: WindowFlushDeps,
+  pipeline: WindowPipeline,
+  write: WriteRows,
+  probe: PipelineProbe,
+  cutoff: number,
+  now: number,
+  out: WindowPass,
+): Promise<void> {
   const { windows } = deps;
   const L = pipeline.allowedLatenessMs;
 
@@ -144,7 +157,15 @@ async function exportDue(deps: WindowFlushDeps, pipeline: WindowPipeline, write:
  * revision: the same rows. This instance looks at the open windows at most every early_s, and only when
  * the pipeline was written to since it last looked.
  */
-async function writeEarlyPanes(deps: WindowFlushDeps, pipeline: WindowPipeline, write: WriteRows, probe: PipelineProbe, now: number, early: EarlyScan, out: WindowPass) {
+async function writeEarlyPanes(
+  deps: WindowFlushDeps,
+  pipeline: WindowPipeline,
+  write: WriteRows,
+  probe: PipelineProbe,
+  now: number,
+  early: EarlyScan,
+  out: WindowPass,
+): Promise<void> {
   const E = pipeline.earlyMs!;
   const L = pipeline.allowedLatenessMs;
   if (now < early.nextScanMs || (!early.waiting && probe.newestWrittenMs < early.lastScanMs)) {
@@ -282,8 +303,20 @@ async function handleAfterExport(
   await deps.windows.deleteBatches(pipeline.name, batches.map((b) => b.docId));
 }
 
-function rowsOf(pipeline: WindowPipeline, acc: ReadonlyMap<string, Accumulator>, keys: Iterable<string>, start: number, end: number, revision: number, isFinal = true): Row[] {
-  return [...keys].sort().map((key) => ({ ...pipeline.row(key, start, end, aggregatesOf(acc.get(key)!, pipeline.aggregates)), row_revision: revision, is_final: isFinal }));
+function rowsOf(
+  pipeline: WindowPipeline,
+  acc: ReadonlyMap<string, Accumulator>,
+  keys: Iterable<string>,
+  start: number,
+  end: number,
+  revision: number,
+  isFinal = true,
+): Row[] {
+  return [...keys].sort().map((key) => ({
+    ...pipeline.row(key, start, end, aggregatesOf(acc.get(key)!, pipeline.aggregates)),
+    row_revision: revision,
+    is_final: isFinal,
+  }));
 }
 
 /** Events of a window's batches, deduplicated by id; if two batches disagree about one id, the first written wins. */
