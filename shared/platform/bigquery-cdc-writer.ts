@@ -48,15 +48,29 @@ export interface CdcWriterOptions {
  * `_CHANGE_SEQUENCE_NUMBER` of a row: BigQuery's format is up to four '/'-separated sections of up to 16
  * hexadecimal digits, compared section by section. Window rows carry row_revision (the Firestore read
  * time, in ms, of the flush pass that computed them: early panes, the final row and each `late: update`
- * revision in that order, so it rises with every version of a row). Rows of the other tables are written
- * once per row_id with content that never changes (a re-export sends the same row): a constant sequence
- * (0) is enough, and a tie between two equal rows is harmless.
+ * revision in that order, so it rises with every version of a row). A table with a version column
+ * (VERSION_COLUMNS) uses that time in ms. Rows of the other tables are written once per row_id with
+ * content that never changes (a re-export sends the same row): a constant sequence (0) is enough, and a
+ * tie between two equal rows is harmless.
  */
-export function changeSequenceOf(row: Row): string {
+export function changeSequenceOf(row: Row, versionColumn?: string): string {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(16, '0');
   const rev = row['row_revision'];
-  if (typeof rev === 'number' && Number.isSafeInteger(rev) && rev >= 0) return rev.toString(16).toUpperCase().padStart(16, '0');
+  if (typeof rev === 'number' && Number.isSafeInteger(rev) && rev >= 0) return hex(rev);
+  if (versionColumn) {
+    const v = row[versionColumn];
+    const ms = typeof v === 'string' ? Date.parse(v) : typeof v === 'number' ? v : NaN;
+    if (Number.isSafeInteger(ms) && ms >= 0) return hex(ms);
+  }
   return '0';
 }
+
+/**
+ * Tables whose row for one row_id can be written again with other content, and the column that orders the
+ * versions: a row the warehouse refused becomes a dead letter whose `timestamp` is the time of the flush
+ * that refused it, so a flush retried after a crash writes it again, later; the later one wins.
+ */
+export const VERSION_COLUMNS: Readonly<Record<string, string>> = { dead_letters: 'timestamp' };
 
 /** Compares two `_CHANGE_SEQUENCE_NUMBER` values as BigQuery does (section by section, hexadecimal). */
 export function compareChangeSequence(a: string, b: string): number {
@@ -71,7 +85,11 @@ export function compareChangeSequence(a: string, b: string): number {
 }
 
 /** A row in the shape the JSON encoder sends for the proto2 descriptor of the table, or why it cannot be. */
-export function encodeRow(row: Row, fields: readonly SchemaField[]): { json: Record<string, unknown> } | { error: string } {
+export function encodeRow(
+  row: Row,
+  fields: readonly SchemaField[],
+  versionColumn?: string,
+): { json: Record<string, unknown> } | { error: string } {
   const json: Record<string, unknown> = {};
   for (const f of fields) {
     const v = row[f.name];
@@ -97,7 +115,7 @@ export function encodeRow(row: Row, fields: readonly SchemaField[]): { json: Rec
   const unknown = Object.keys(row).filter((k) => !fields.some((f) => f.name === k));
   if (unknown.length > 0) return { error: `no such field: ${unknown.join(', ')}` };
   json['_CHANGE_TYPE'] = 'UPSERT';
-  json['_CHANGE_SEQUENCE_NUMBER'] = changeSequenceOf(row);
+  json['_CHANGE_SEQUENCE_NUMBER'] = changeSequenceOf(row, versionColumn);
   return { json };
 }
 
@@ -225,7 +243,7 @@ export class CdcWriter {
       }
     };
     for (const row of rows) {
-      const enc = encodeRow(row, fields);
+      const enc = encodeRow(row, fields, VERSION_COLUMNS[table]);
       if ('error' in enc) {
         rejected.push({ row, reason: REJECTED_REASON, error: enc.error });
         continue;

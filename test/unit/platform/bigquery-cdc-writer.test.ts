@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WriteApiStandIn } from '../../../cli/bigquery-write-stand-in.js';
-import { CdcWriter, changeSequenceOf, compareChangeSequence, createWriterClient, descriptorOf } from '../../../shared/platform/bigquery-cdc-writer.js';
+import { CdcWriter, changeSequenceOf, compareChangeSequence, createWriterClient, descriptorOf, VERSION_COLUMNS } from '../../../shared/platform/bigquery-cdc-writer.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
 import type { Row } from '../../../shared/export/warehouse.js';
@@ -51,6 +51,9 @@ describe('_CHANGE_SEQUENCE_NUMBER', () => {
   it('is row_revision in hexadecimal (order kept), 0 for rows that are never revised', () => {
     expect(changeSequenceOf({ row_id: 'x', row_revision: 0x19ab1f3a400 })).toBe('0000019AB1F3A400');
     expect(changeSequenceOf({ row_id: 'x' })).toBe('0');
+    // dead_letters: a refused row re-created by a retried flush carries a later timestamp, and wins
+    const at = (t: string) => changeSequenceOf({ row_id: 'x', timestamp: t }, VERSION_COLUMNS['dead_letters']);
+    expect(compareChangeSequence(at('2026-11-21T10:00:01.000Z'), at('2026-11-21T10:00:00.000Z'))).toBe(1);
     const revs = [0, 9, 10, 255, 256, 1_764_000_000_000, 1_764_000_000_001, Number.MAX_SAFE_INTEGER];
     for (let i = 1; i < revs.length; i++) {
       expect(compareChangeSequence(changeSequenceOf({ row_id: 'x', row_revision: revs[i]! }), changeSequenceOf({ row_id: 'x', row_revision: revs[i - 1]! }))).toBe(1);
