@@ -54,6 +54,7 @@ const FAULT_CHANCES = {
   'observation.beforeCommit': 0.02, 'observation.afterCommit': 0.03, 'sweep.beforeCommit': 0.03, 'sweep.afterCommit': 0.03, 'decision.afterPublish': 0.03, 'deadLetter.beforePublish': 0.02,
   'deadLetterSink.beforeWrite': 0.03, 'flush.afterClose': 0.3, 'flush.afterWarehouse': 0.1, 'fine.beforeRecord': 0.03, 'fine.afterRecord': 0.03,
   'fine.afterPublish': 0.03, 'review.afterDecision': 0.03, 'window.beforeCommit': 0.02, 'window.afterCommit': 0.03, 'window.afterWarehouse': 0.1, 'window.afterMark': 0.1,
+  'window.afterEarlyPane': 0.1,
 } satisfies Record<FaultPoint, number>;
 const FAULTS = Object.entries(FAULT_CHANCES).map(([point, p]) => `${point}:${Math.min(1, p * FAULT_SCALE)}`).join(',');
 
@@ -93,13 +94,18 @@ const { info } = stack;
 const crashes: { fn: string; instance: number }[] = [];
 const restarts: Promise<unknown>[] = [];
 try {
-  // Watch the topics: decisions and fines, by id (repeats of one id are the documented at-least-once).
+  // Watch the output topics (decisions, fine notifications, dead letters with the late events) by their
+  // event_id attribute: a repeat of one event_id is the documented at-least-once, which a consumer drops
+  // by keeping the event_ids it saw (docs/bigquery.md, output topics).
   const ps = new PubSub({ projectId: info.project });
   const seen = new Map<string, number>();
-  for (const topic of [info.topics.nonFinedVehicles, info.topics.speedingVehicles, info.topics.fineNotifications]) {
+  const withoutEventId: Record<string, number> = {};
+  for (const topic of [info.topics.nonFinedVehicles, info.topics.speedingVehicles, info.topics.fineNotifications, info.topics.deadLetters]) {
     const [sub] = await ps.topic(topic).createSubscription(`chaos-${topic}`);
     sub.on('message', (m: Message) => {
-      const id = `${topic}|${m.attributes['fine_id'] ?? m.attributes['passage_id']}`;
+      const eventId = m.attributes['event_id'];
+      if (!eventId) withoutEventId[topic] = (withoutEventId[topic] ?? 0) + 1;
+      const id = `${topic}|${eventId ?? m.id}`;
       seen.set(id, (seen.get(id) ?? 0) + 1);
       m.ack();
     });
@@ -302,8 +308,11 @@ try {
     difference_details: details,
     // delivered after their window closed (delays beyond the lateness on a loaded machine): dead-lettered, not counted
     events_dead_lettered_late: lateEvents,
+    // Output topics: messages that repeat an event_id already delivered (a consumer keeping event_ids drops them).
     topic_messages_repeated_with_same_id: repeats,
     repeats_by_topic: repeatsByTopic,
+    output_topic_events: seen.size,
+    output_messages_without_event_id: withoutEventId,
     seconds_from_last_send_to_all_outputs_checked: Math.round((Date.now() - sentAt) / 1000),
     result: Object.values(diff).every((n) => n === 0) ? '0 lost, 0 duplicated, 0 wrong' : 'DIFFERENCES FOUND',
   };

@@ -27,12 +27,15 @@ const args = benchArgs({
   rates: '1,10',
   'flush-interval': '60',
   'drain-seconds': '20',
+  // BigQuery cost: exact queries a month on the window tables (a dashboard refreshing every minute)
+  'dashboard-queries': '43800',
   ...STACK_OPTIONS,
 });
 const SECONDS = Number(args.seconds);
 const RATES = args.rates.split(',').map(Number);
 const FLUSH_S = Number(args['flush-interval']);
 const DRAIN_S = Number(args['drain-seconds']);
+const DASHBOARD_QUERIES = Number(args['dashboard-queries']);
 for (const n of [SECONDS, FLUSH_S, DRAIN_S, ...RATES]) if (!(n >= 0) || !Number.isFinite(n)) throw new Error('--seconds, --rates, --flush-interval, --drain-seconds take numbers >= 0');
 const log = (s: string) => process.stderr.write(s + '\n');
 const dataDir = resolve(args['data-dir'] ?? '.speedcam/system-load');
@@ -40,6 +43,43 @@ const port = async (text: string) => (Number(text) > 0 ? Number(text) : freePort
 
 /** List prices, us-east1 (Tier 1), request-based billing; free tiers ignored. */
 export const PRICES = { request: 0.4e-6, vcpuSecond: 0.000024, gibSecond: 0.0000025, read: 0.06e-5, write: 0.18e-5, del: 0.02e-5 };
+
+/**
+ * BigQuery list prices: the Storage Write API ($0.025/GiB ingested, the first 2 TiB a month free), legacy
+ * streaming inserts ($0.05/GiB, i.e. $0.01 per 200 MB, each row counted as at least 1 KB), on-demand queries
+ * ($6.25/TiB scanned).
+ */
+export const BQ_PRICES = { writeApiPerGiB: 0.025, writeApiFreeGiB: 2 * 1024, insertAllPerGiB: 0.05, queryPerTiB: 6.25 };
+const GIB = 1024 ** 3;
+
+/** A month of warehouse writes at the measured rate, through the Write API and through insertAll, and the view scans removed. */
+type TableFigures = { rows: number; protoBytes: number; insertAllBytes: number; earlyRows: number };
+export function warehouseCost(tables: ReadonlyMap<string, TableFigures>, windowS: number, dashboardQueries: number) {
+  const scale = MONTH_S / windowS;
+  let proto = 0;
+  let insertAll = 0;
+  let rows = 0;
+  let earlyRows = 0;
+  for (const t of tables.values()) {
+    proto += t.protoBytes * scale;
+    insertAll += t.insertAllBytes * scale;
+    rows += t.rows * scale;
+    earlyRows += t.earlyRows * scale;
+  }
+  const writeApi = Math.max(0, proto / GIB - BQ_PRICES.writeApiFreeGiB) * BQ_PRICES.writeApiPerGiB;
+  const writeApiNoFreeTier = (proto / GIB) * BQ_PRICES.writeApiPerGiB;
+  const streaming = (insertAll / GIB) * BQ_PRICES.insertAllPerGiB;
+  // Each exact query went through <table>_latest: ROW_NUMBER() over the whole window table (no pruning by a
+  // filter on another column). The table grows over the month: on average half its month-end size per query.
+  const windowTables = ['user_event_counts', 'transaction_windows', 'section_traffic_minute'];
+  const windowBytes = windowTables.reduce((a, t) => a + (tables.get(t)?.protoBytes ?? 0) * scale, 0);
+  const viewScanBytes = (dashboardQueries * windowBytes) / 2;
+  const viewScans = (viewScanBytes / 1024 ** 4) * BQ_PRICES.queryPerTiB;
+  return {
+    rows, earlyRows, protoGiB: proto / GIB, insertAllGiB: insertAll / GIB, writeApi, writeApiNoFreeTier, streaming,
+    viewScanTiB: viewScanBytes / 1024 ** 4, viewScans,
+  };
+}
 const MONTH_S = 730 * 3600;
 
 /**
@@ -103,6 +143,8 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
     flushIntervalMs: FLUSH_S * 1000,
     dataDir: join(dataDir, `${rate}x`),
     isolate: 'all',
+    // The flush writes through the BigQuery Write API client to the local stand-in, which counts what it is sent.
+    warehouseKind: 'bigquery-local',
     echoSeverity: 'ERROR',
     env: { LOG_LEVEL: 'INFO' },
   });
@@ -111,6 +153,7 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
     const pubsub = new PubSub({ projectId: project });
     const radar = config.radars.get(config.defaultRadarId)!;
     const before = Object.fromEntries(Object.entries(await stack.instanceStats()).map(([k, v]) => [k, totals(v)]));
+    const tablesBefore = new Map([...(stack.writeApi?.tables ?? [])].map(([k, v]) => [k, { ...v }]));
     const started = Date.now();
     log(`${rate}×: publishing for ${SECONDS} s (${rate} × the radar producer's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`);
     const count = (perS: number) => Math.max(1, Math.round(perS * rate * SECONDS));
@@ -133,7 +176,17 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
       const f = minus(totals(after[spec.entryPoint] ?? []), before[spec.entryPoint] ?? totals([]));
       return { spec, f, cost: monthlyCost(spec, f, windowS) };
     });
-    return { rate, windowS, perFunction };
+    const zero = { rows: 0, protoBytes: 0, insertAllBytes: 0, earlyRows: 0 };
+    const tables = new Map(
+      [...(stack.writeApi?.tables ?? [])].map(([k, v]) => {
+        const b = tablesBefore.get(k) ?? zero;
+        const d: TableFigures = {
+          rows: v.rows - b.rows, protoBytes: v.protoBytes - b.protoBytes, insertAllBytes: v.insertAllBytes - b.insertAllBytes, earlyRows: v.earlyRows - b.earlyRows,
+        };
+        return [k, d];
+      }),
+    );
+    return { rate, windowS, perFunction, warehouse: warehouseCost(tables, windowS, DASHBOARD_QUERIES) };
   } finally {
     await stack.stop();
   }
@@ -153,7 +206,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
-    const results = [];
+    const results: Awaited<ReturnType<typeof runRate>>[] = [];
     for (const rate of RATES) results.push(await runRate(rate, { pubsub: pubsub.host, firestore: firestore.host }, Number(args['functions-port']) || 0));
     const rows: string[] = [];
     rows.push(`| function (vCPU, memory, concurrency) | ${results.map((r) => `${r.rate}×: requests/s · CPU ms/request · busy fraction · Firestore ops/request · $/month (requests + instance + Firestore)`).join(' | ')} |`);
@@ -168,6 +221,24 @@ async function main(): Promise<void> {
     }
     rows.push(`| **functions, a month at this load** | ${results.map((r) => `**$${fmt(r.perFunction.reduce((a, p) => a + p.cost.total, 0), 0)}**`).join(' | ')} |`);
     process.stdout.write(`\nEvery function at once, one instance each, ${SECONDS} s of traffic + ${DRAIN_S} s drain per rate, flush every ${FLUSH_S} s:\n\n${rows.join('\n')}\n`);
+    const cells = (f: (w: ReturnType<typeof warehouseCost>) => string) => results.map((r) => f(r.warehouse)).join(' | ');
+    const wrows = [
+      `| warehouse, a month at this load | ${results.map((r) => `${r.rate}×`).join(' | ')} |`,
+      `| --- | ${results.map(() => '---').join(' | ')} |`,
+      `| rows written (of them early panes, is_final = false) | ${cells((w) => `${fmt(w.rows, 0)} (${fmt(w.earlyRows, 0)})`)} |`,
+      `| Storage Write API: GiB · $ (2 TiB free) · $ without the free tier | ${cells(
+        (w) => `${fmt(w.protoGiB, 2)} · $${fmt(w.writeApi, 2)} · $${fmt(w.writeApiNoFreeTier, 2)}`,
+      )} |`,
+      `| insertAll (before): GiB (1 KB a row at least) · $ | ${cells((w) => `${fmt(w.insertAllGiB, 2)} · $${fmt(w.streaming, 2)}`)} |`,
+      `| _latest view scans removed (${DASHBOARD_QUERIES} exact queries on the window tables): TiB · $ | ${cells(
+        (w) => `${fmt(w.viewScanTiB, 4)} · $${fmt(w.viewScans, 2)}`,
+      )} |`,
+    ];
+    process.stdout.write(`\nWarehouse (the flush through the Write API client to the local stand-in, which counts what it is sent):\n\n`);
+    process.stdout.write(`${wrows.join('\n')}\n`);
+    const P = BQ_PRICES;
+    process.stdout.write(`\nBigQuery: Write API $${P.writeApiPerGiB}/GiB after ${P.writeApiFreeGiB} GiB free a month; `);
+    process.stdout.write(`insertAll $${P.insertAllPerGiB}/GiB; queries $${P.queryPerTiB}/TiB.\n`);
     process.stdout.write(`\nPrices: $0.40/M requests, $${PRICES.vcpuSecond}/vCPU-s, $${PRICES.gibSecond}/GiB-s (request-based billing, busy time rounded up to 100 ms), Firestore $0.06/$0.18/$0.02 per 100k reads/writes/deletes.\n`);
   } finally {
     await stopAll();

@@ -16,6 +16,8 @@ export interface Resources {
   index_exemptions: Record<string, 'none' | 'ascending'>;
   tables: Record<string, { time: string | null; cluster: string[] }>;
   latest_view: { query: string };
+  /** CDC tables: the primary key and each table's max_staleness (INTERVAL 'Y-M D H:M:S'; `default` for the rest) */
+  cdc: { primary_key: string[]; max_staleness: Record<string, string> & { default: string } };
   subscriptions: { min_backoff_s: number; max_backoff_s: number; max_delivery_attempts: number };
   request_log_exclusion: { name: string; description: string; filter: string };
   log_metrics: Record<string, { description: string; filter: string; value_type: 'INT64' | 'DISTRIBUTION'; value_extractor: string; labels: Record<string, string>; buckets: { num_finite_buckets: number; growth_factor: number; scale: number } | null }>;
@@ -143,15 +145,31 @@ function dataset(config: Config): string {
 }
 
 /**
- * The `_latest` view of a table (resources.json's template, as Terraform fills it): one row per row_id,
- * its latest revision where rows have one (window rows revised by late events).
+ * The `_latest` view of a table (resources.json's template, as Terraform fills it): kept one release as a
+ * plain alias of the table, which is exact itself (Storage Write API CDC upserts, docs/bigquery.md).
  */
-export function latestViewQuery(r: Resources, table: string, fullTable: string, revised = loadSchemas().get(table)?.some((f) => f.name === 'row_revision') ?? false): string {
-  const time = r.tables[table]?.time;
-  return r.latest_view.query
-    .replace('{partition_by}', ['row_id', ...(time ? [time] : [])].join(', '))
-    .replace('{order_by}', revised ? ' ORDER BY row_revision DESC' : '')
-    .replace('{table}', fullTable);
+export function latestViewQuery(r: Resources, _table: string, fullTable: string): string {
+  return r.latest_view.query.replace('{table}', fullTable);
+}
+
+/** A table's max_staleness (resources.json cdc). */
+export function maxStaleness(r: Resources, table: string): string {
+  return r.cdc.max_staleness[table] ?? r.cdc.max_staleness.default;
+}
+
+/**
+ * The DDL that gives an existing table what CDC upserts need, as one BigQuery script that can run again:
+ * the primary key (NOT ENFORCED), added only where the table has none, and the max_staleness.
+ * (`bq mk` has no flag for table constraints.)
+ */
+export function cdcTableScript(r: Resources, project: string, dataset: string, table: string): string {
+  const full = `\`${project}.${dataset}.${table}\``;
+  return [
+    `IF NOT EXISTS (SELECT 1 FROM \`${project}.${dataset}\`.INFORMATION_SCHEMA.TABLE_CONSTRAINTS WHERE table_name = '${table}' AND constraint_type = 'PRIMARY KEY') THEN`,
+    `  ALTER TABLE ${full} ADD PRIMARY KEY (${r.cdc.primary_key.join(', ')}) NOT ENFORCED;`,
+    'END IF;',
+    `ALTER TABLE ${full} SET OPTIONS (max_staleness = INTERVAL '${maxStaleness(r, table)}' YEAR TO SECOND);`,
+  ].join('\n');
 }
 
 /** A log-based metric as the Logging API takes it (gcloud --config-from-file; Terraform google_logging_metric). */
@@ -233,7 +251,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     steps.push({ argv: ['gcloud', 'firestore', 'indexes', 'fields', 'update', field, `--collection-group=${c}`, db, mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING', '--async', p] });
   }
 
-  // BigQuery: dataset, one table per schema file, one `_latest` view per table.
+  // BigQuery: dataset, one table per schema file with its key and staleness, one `_latest` alias view per table.
   const bq = ['bq', `--project_id=${o.project}`];
   steps.push({ argv: [...bq, 'mk', '--dataset', `--location=${o.bigqueryLocation}`, `${o.project}:${ds}`], tolerateExisting: true });
   for (const table of loadSchemas().keys()) {
@@ -247,6 +265,10 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
       ],
       tolerateExisting: true,
     });
+  }
+  // CDC: the primary key and max_staleness of every table (the flush writes Storage Write API upserts).
+  for (const table of loadSchemas().keys()) {
+    steps.push({ argv: [...bq, 'query', '--use_legacy_sql=false', '--nouse_cache', cdcTableScript(r, o.project, ds, table)] });
   }
   for (const table of loadSchemas().keys()) {
     const query = latestViewQuery(r, table, `${o.project}.${ds}.${table}`);

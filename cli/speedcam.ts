@@ -77,8 +77,13 @@ program
   .option('--no-cars-api', 'no local cars API (fines then find photos only in image_uri and the captures bucket)')
   .option('--instances <n|function=n,…>', 'processes per function behind a dispatcher, as Cloud Run runs instances: a number for every function, or per function (e.g. vehicleObservations=4)', instancesOption)
   .addOption(new Option('--dispatch <strategy>', 'how the dispatcher spreads requests over a function\'s instances').choices(['random', 'round-robin']).default('random'))
-  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string; carsApiPort: number; carsApi: boolean; instances?: number | Record<string, number>; dispatch: 'random' | 'round-robin' }) => {
+  .addOption(
+    new Option('--warehouse <kind>', 'the flush writes DuckDB directly, or through the BigQuery Storage Write API client to a local stand-in of it (bigquery-local) that applies CDC upserts into the same file')
+      .choices(['duckdb', 'bigquery-local']).default('duckdb'),
+  )
+  .action(async (o: { project: string; pubsubPort: number; firestorePort: number; functionsPort: number; flushInterval: number; dataDir: string; carsApiPort: number; carsApi: boolean; instances?: number | Record<string, number>; dispatch: 'random' | 'round-robin'; warehouse: 'duckdb' | 'bigquery-local' }) => {
     const stack = await startStack({
+      warehouseKind: o.warehouse,
       project: o.project,
       pubsubPort: o.pubsubPort,
       firestorePort: o.firestorePort,

@@ -14,6 +14,7 @@ import type { DispatchStrategy } from './dispatcher.js';
 import { ensureEmulator, type Emulator } from './emulators.js';
 import { startInstancePool, type InstancePool, type InstanceStats } from './instance-pool.js';
 import { startPushRelay } from './push-relay.js';
+import { WriteApiStandIn } from './bigquery-write-stand-in.js';
 
 export interface StackOptions {
   project?: string;
@@ -55,6 +56,11 @@ export interface StackOptions {
    * port (0: a free one) unless SPEEDCAM_CARS_API points elsewhere; false: none
    */
   carsApi?: number | false;
+  /**
+   * the flush's warehouse: DuckDB's own upsert (default), or `bigquery-local`: the BigQuery Storage Write API
+   * writer (CDC upserts) pointed at a local stand-in of the Write API that applies them into the same DuckDB file
+   */
+  warehouseKind?: 'duckdb' | 'bigquery-local';
 }
 
 export interface ReadyInfo {
@@ -78,6 +84,8 @@ export interface ReadyInfo {
 export interface Stack {
   info: ReadyInfo;
   runtime: Runtime;
+  /** the local Write API stand-in the flush writes to (warehouseKind bigquery-local) */
+  writeApi?: WriteApiStandIn;
   /** runs one flush now (as the scheduled one would) */
   flush(): Promise<FlushReport>;
   /**
@@ -109,8 +117,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const pools = new Map<string, InstancePool>();
   let runtime: Runtime | undefined;
   let carsApi: CarsApi | undefined;
+  let writeApi: WriteApiStandIn | undefined;
   const stop = async () => {
     if (tick) clearInterval(tick);
+    if (writeApi) await writeApi.stop().catch(() => undefined);
     if (carsApi) {
       await carsApi.close().catch(() => undefined);
       // The next stack in this process starts its own.
@@ -130,13 +140,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ]);
     emulators.push(pubsub, firestore);
     const warehousePath = join(dataDir, 'warehouse.duckdb');
+    if (opts.warehouseKind === 'bigquery-local') writeApi = await new WriteApiStandIn({ pathFor: () => warehousePath }).start();
     Object.assign(process.env, {
       PUBSUB_EMULATOR_HOST: pubsub.host,
       FIRESTORE_EMULATOR_HOST: firestore.host,
       GOOGLE_CLOUD_PROJECT: project,
       METADATA_SERVER_DETECTION: 'none',
-      SPEEDCAM_WAREHOUSE: 'duckdb',
+      SPEEDCAM_WAREHOUSE: writeApi ? 'bigquery' : 'duckdb',
       SPEEDCAM_DUCKDB_PATH: warehousePath,
+      ...(writeApi ? { SPEEDCAM_BIGQUERY_WRITE_ENDPOINT: writeApi.endpoint } : {}),
       SPEEDCAM_EXPORT_GRACE_S: process.env['SPEEDCAM_EXPORT_GRACE_S'] ?? '5',
       // The flush tick below plays Cloud Scheduler: a run exports windows as they fall due until the next tick.
       ...(opts.flushIntervalMs !== 0 ? { SPEEDCAM_FLUSH_PERIOD_S: String((opts.flushIntervalMs ?? 5000) / 1000) } : {}),
@@ -253,7 +265,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const instanceStats = async () => Object.fromEntries(await Promise.all([...pools].map(async ([name, p]) => [name, await p.stats()] as const)));
     const deliveryStats = () =>
       relays.reduce((t, r) => ({ delivered: t.delivered + r.stats.delivered, failed: t.failed + r.stats.failed, replayed: t.replayed + r.stats.replayed }), { delivered: 0, failed: 0, replayed: 0 });
-    return { info, runtime: rt, flush, stop, crashFunction, instanceStats, deliveryStats };
+    return { info, runtime: rt, writeApi, flush, stop, crashFunction, instanceStats, deliveryStats };
   } catch (err) {
     await stop();
     throw err;

@@ -95,7 +95,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
   declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
-  // Streaming inserts need bigquery.tables.updateData on the dataset; the hourly UPDATE of the non-offender retention
+  // Storage Write API CDC upserts (and legacy streaming inserts) need bigquery.tables.updateData on the dataset
+  // (dataEditor has it) and run no jobs; the hourly UPDATE of the non-offender retention
   // (shared/speed/non-offender-retention.ts) runs a query job: bigquery.jobUser, which grants no data access.
   declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: FLUSH_TIMEOUT_S, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, { role: 'roles/bigquery.jobUser', on: 'project' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
 ];

@@ -98,7 +98,12 @@ export interface Config {
   retentionMs: number;
   /** SPEEDCAM_NON_OFFENDER_RETENTION_H: how long a passage that was not fined keeps its vehicle identifier (docs/data-retention.md) */
   nonOffenderRetentionMs: number;
-  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string };
+  /**
+   * bigquery: `write` is how the flush writes (storage_write: Storage Write API CDC upserts, exact in the
+   * table; insert_all: legacy streaming inserts, kept one release); `writeEndpoint` (host:port) points the
+   * Write API client at a plaintext local stand-in (tests, `npm run stack`), null in Google Cloud.
+   */
+  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; write: 'storage_write' | 'insert_all'; writeEndpoint: string | null };
   objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
   buckets: { captures: string; evidence: string };
   ocr: 'model' | 'vision';
@@ -191,6 +196,8 @@ export const envSchema = z.object({
   SPEEDCAM_WAREHOUSE: z.enum(['duckdb', 'bigquery']).default('bigquery'),
   SPEEDCAM_DUCKDB_PATH: z.string().min(1).default('.speedcam/warehouse.duckdb'),
   SPEEDCAM_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).default('speedcam'),
+  SPEEDCAM_BIGQUERY_WRITE: z.enum(['storage_write', 'insert_all']).default('storage_write'),
+  SPEEDCAM_BIGQUERY_WRITE_ENDPOINT: z.string().regex(/^(127\.0\.0\.1|localhost):\d{1,5}$/, 'a loopback host:port (the local Write API stand-in)').optional(),
   SPEEDCAM_OBJECTS: z.enum(['gcs', 'local']).default('gcs'),
   SPEEDCAM_OBJECTS_DIR: z.string().min(1).default('.speedcam/objects'),
   SPEEDCAM_CAPTURES_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-captures'),
@@ -344,7 +351,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     warehouse:
       e.SPEEDCAM_WAREHOUSE === 'duckdb'
         ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
-        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET },
+        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET, write: e.SPEEDCAM_BIGQUERY_WRITE, writeEndpoint: e.SPEEDCAM_BIGQUERY_WRITE_ENDPOINT ?? null },
     objects: e.SPEEDCAM_OBJECTS === 'local' ? { kind: 'local', dir: e.SPEEDCAM_OBJECTS_DIR } : { kind: 'gcs' },
     buckets: { captures: e.SPEEDCAM_CAPTURES_BUCKET, evidence: e.SPEEDCAM_EVIDENCE_BUCKET },
     ocr: e.SPEEDCAM_OCR,

@@ -229,12 +229,18 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
 
   const deadLetterSink = once((): Handler<DeadLetter> => ({ handle: (msg) => recordDeadLetter({ store: stores.deadLetters, logger, clock, faults }, msg) }));
 
+  let writerClient: import('@google-cloud/bigquery-storage').managedwriter.WriterClient | undefined;
   const flush = once((): FlushHandler => {
     const wh = config.warehouse;
     const configured = async (): Promise<Warehouse> => {
       if (wh.kind === 'duckdb') return (await import('./platform/duckdb-warehouse.js')).DuckDbWarehouse.open(wh.path);
       const { BigQuery: Client } = require('@google-cloud/bigquery') as { BigQuery: typeof BigQuery };
-      return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
+      if (wh.write === 'insert_all') return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
+      const { CdcWriter, createWriterClient } = await import('./platform/bigquery-cdc-writer.js');
+      // One Write API client (one gRPC channel) per instance; each pass opens and closes its stream connections.
+      writerClient ??= createWriterClient({ projectId: config.projectId, endpoint: wh.writeEndpoint });
+      const cdc = new CdcWriter({ projectId: config.projectId, dataset: wh.dataset, client: writerClient });
+      return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset, cdc);
     };
     const pipelines = windowPipelines(config);
     const deadLetters = deadLettersExporter({ store: stores.deadLetters });
@@ -278,6 +284,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     async close() {
       await ocr.close();
       await pubsub?.close();
+      writerClient?.close();
+      await (writerClient?.getClient() as { close?(): Promise<void> } | undefined)?.close?.();
       await db.terminate();
     },
   };

@@ -2,8 +2,8 @@ locals {
   schema_files = fileset("${path.module}/../schemas", "*.json")
   # Day partition on the table's time column, clustering on its keys (resources.json).
   table_layout = local.resources.tables
-  # Window rows revised by late events (late: update) carry row_revision: the _latest view keeps the highest.
-  revised_tables = [for f in local.schema_files : trimsuffix(f, ".json") if contains([for c in jsondecode(file("${path.module}/../schemas/${f}")) : c.name], "row_revision")]
+  # CDC: the primary key the Storage Write API's upserts go by, and each table's max_staleness (resources.json cdc).
+  cdc = local.resources.cdc
 }
 
 resource "google_bigquery_dataset" "speedcam" {
@@ -19,6 +19,14 @@ resource "google_bigquery_table" "tables" {
   schema              = file("${path.module}/../schemas/${each.value}")
   deletion_protection = true
   clustering          = length(local.table_layout[each.key].cluster) > 0 ? local.table_layout[each.key].cluster : null
+  max_staleness       = lookup(local.cdc.max_staleness, each.key, local.cdc.max_staleness.default)
+
+  # The flush writes Storage Write API CDC upserts (docs/bigquery.md): one row per row_id in the table itself.
+  table_constraints {
+    primary_key {
+      columns = local.cdc.primary_key
+    }
+  }
 
   dynamic "time_partitioning" {
     for_each = local.table_layout[each.key].time == null ? [] : [local.table_layout[each.key].time]
@@ -29,9 +37,8 @@ resource "google_bigquery_table" "tables" {
   }
 }
 
-# Streaming inserts deduplicate on insertId only within about a minute: a flush retried later can land a
-# row twice. Each table has a view that keeps one row per row_id (resources.json latest_view); a filter on
-# the table's time column prunes partitions through it. Analysts query the views.
+# Kept one release as plain aliases (SELECT * FROM the table) for queries written against them: the tables
+# are exact themselves, so the views no longer deduplicate (resources.json latest_view).
 resource "google_bigquery_table" "latest" {
   for_each            = google_bigquery_table.tables
   dataset_id          = google_bigquery_dataset.speedcam.dataset_id
@@ -39,10 +46,6 @@ resource "google_bigquery_table" "latest" {
   deletion_protection = false
   view {
     use_legacy_sql = false
-    query = replace(replace(
-      replace(local.resources.latest_view.query, "{partition_by}", join(", ", compact(["row_id", local.table_layout[each.key].time]))),
-      "{order_by}", contains(local.revised_tables, each.key) ? " ORDER BY row_revision DESC" : ""),
-      "{table}", "${var.project_id}.${var.dataset}.${each.key}",
-    )
+    query          = replace(local.resources.latest_view.query, "{table}", "${var.project_id}.${var.dataset}.${each.key}")
   }
 }

@@ -59,7 +59,8 @@ export type FaultPoint =
   | 'window.beforeCommit'
   | 'window.afterCommit'
   | 'window.afterWarehouse'
-  | 'window.afterMark';
+  | 'window.afterMark'
+  | 'window.afterEarlyPane';
 
 export class InjectedFault extends Error {
   constructor(readonly point: string) {

@@ -30,6 +30,8 @@ export interface WindowedPass {
   more: boolean;
   /** when to look again: a running flush sleeps until the earliest */
   nextCheckMs: number;
+  /** early panes written (open windows' rows, is_final = false) */
+  earlyPanes?: number;
 }
 
 export type WriteRows = (table: string, rows: Row[]) => Promise<void>;

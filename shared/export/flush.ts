@@ -49,7 +49,7 @@ export interface FlushReport {
   /** rows the warehouse refused for good, per table: each went to dead_letters with the warehouse's reason */
   rejected: Record<string, number>;
   /** window pipelines: windows exported, rows revised by late events, late and counted-again events */
-  windows: { exported: number; revised: number; late: number; duplicates: number; passes: number };
+  windows: { exported: number; revised: number; late: number; duplicates: number; passes: number; earlyPanes: number };
   /** true when a page limit stopped the run: the next run continues from the watermark */
   more: boolean;
   /** what each step that ran reported */
@@ -89,7 +89,7 @@ export function runUntilForTick(tickMs: number, periodMs: number): number {
 export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: FlushOptions = {}): Promise<FlushReport> {
   const { config, logger, clock } = deps;
   const started = performance.now();
-  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, rejected: {}, windows: { exported: 0, revised: 0, late: 0, duplicates: 0, passes: 0 }, more: false };
+  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, rejected: {}, windows: { exported: 0, revised: 0, late: 0, duplicates: 0, passes: 0, earlyPanes: 0 }, more: false };
   const leaseFrom = clock.now();
   const marks = await deps.control.acquire(owner, config.flushLeaseMs);
   if (marks === null) return { ...report, skipped: 'lease_held' };
@@ -152,6 +152,7 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
     report.windows.revised += r.revisions;
     report.windows.late += r.late;
     report.windows.duplicates += r.duplicates;
+    report.windows.earlyPanes += r.earlyPanes ?? 0;
     nextCheck.set(e.name, r.nextCheckMs);
     await keepLease();
   };

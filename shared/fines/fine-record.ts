@@ -120,6 +120,8 @@ export async function notifyFine(deps: { config: Pick<Config, 'topics'>; publish
   await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(fineNotification(record))), {
     fine_id: record.fine_id,
     passage_id: record.passage_id,
+    // The same on every publish of this notification: consumers drop repeats by it.
+    event_id: record.fine_id,
   });
   deps.faults.check('fine.afterPublish');
   await deps.fines.markNotified(record.fine_id);

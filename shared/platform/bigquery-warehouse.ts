@@ -16,7 +16,10 @@ interface InsertError {
 }
 
 /**
- * Streaming inserts with insertId = row_id: BigQuery drops a row whose insertId it saw in the last
+ * The flush's BigQuery warehouse. By default its rows go through the Storage Write API as CDC upserts
+ * (`cdc`, shared/platform/bigquery-cdc-writer.ts): exact in the table itself, see docs/bigquery.md.
+ * Without it (SPEEDCAM_BIGQUERY_WRITE=insert_all, kept one release for tables without a primary key):
+ * streaming inserts with insertId = row_id: BigQuery drops a row whose insertId it saw in the last
  * minutes, so a retried flush does not duplicate rows. Tables are created by Terraform, not here.
  * skipInvalidRows: a row BigQuery rejects (a value the schema refuses) does not stop the others;
  * it comes back with BigQuery's reason and the flush dead-letters it.
@@ -25,9 +28,11 @@ export class BigQueryWarehouse implements Warehouse {
   constructor(
     private readonly bq: Pick<BigQuery, 'dataset' | 'createQueryJob'>,
     private readonly dataset: string,
+    private readonly cdc?: Pick<Warehouse, 'upsert' | 'close'>,
   ) {}
 
   async upsert(table: string, rows: readonly Row[]): Promise<{ rejected: RejectedRow[] }> {
+    if (this.cdc) return this.cdc.upsert(table, rows);
     const rejected: RejectedRow[] = [];
     if (rows.length === 0) return { rejected };
     const t = this.bq.dataset(this.dataset).table(table);
@@ -98,7 +103,9 @@ export class BigQueryWarehouse implements Warehouse {
     return { rows: Number(stats?.numDmlAffectedRows ?? 0), bytesBilled: billed !== undefined ? Number(billed) : null };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.cdc?.close();
+  }
 }
 
 /** A revised window row (row_revision) must not be dropped by BigQuery as a repeat of the version before it. */

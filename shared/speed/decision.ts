@@ -80,6 +80,8 @@ export async function publishDecisionMessage(deps: Pick<DecisionPublishing, 'con
   await deps.publisher.publish(topic, Buffer.from(JSON.stringify(decisionMessage(d))), {
     passage_id: d.passageId,
     radar_id: d.radarId,
+    // The same on every publish of this decision (a retry, the flush's republish): consumers drop repeats by it.
+    event_id: d.passageId,
   });
   // Logs are kept 30 days: a passage not fined is logged without its vehicle (docs/data-retention.md).
   deps.logger.info('passage decided', {

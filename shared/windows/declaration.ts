@@ -20,6 +20,8 @@ export interface WindowPipelineDeclaration {
   windowS: number;
   /** whether SPEEDCAM_PIPELINES may set its event time, window, lateness and late policy */
   configurable: boolean;
+  /** early panes by default, every this many seconds of processing time (SPEEDCAM_PIPELINES early_s); none when absent */
+  earlyS?: number;
   aggregates: readonly Aggregate[];
   table: TableDeclaration;
   /** the output row of one key's window; the flush adds row_revision */

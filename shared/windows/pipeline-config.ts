@@ -24,9 +24,14 @@ export interface PipelineSettings {
   windowMs: number;
   latenessMs: number;
   late: LatePolicy;
+  /**
+   * early panes: while a window is open and events arrive, its rows are written every this much processing
+   * time with is_final = false; the final row replaces them (same row_id, higher row_revision). null: off
+   */
+  earlyMs: number | null;
 }
 
-const FIELDS = ['event_time', 'timezone', 'window_s', 'lateness_s', 'late'] as const;
+const FIELDS = ['event_time', 'timezone', 'window_s', 'lateness_s', 'late', 'early_s'] as const;
 const EVENT_TIME_VALUES = 'publish_time, payload, attribute:NAME';
 /** Pub/Sub attribute keys: up to 256 bytes, and the goog prefix is reserved. */
 const ATTRIBUTE = /^(?!goog)[^\s]{1,256}$/;
@@ -41,12 +46,12 @@ const MAX_WINDOW_S = 86_400;
 export function parsePipelines<N extends string>(
   raw: string | undefined,
   defaults: { latenessMs: number },
-  pipelines: readonly { name: N; windowS: number }[],
+  pipelines: readonly { name: N; windowS: number; earlyS?: number | null }[],
 ): Record<N, PipelineSettings> | { error: string } {
   const out = {} as Record<N, PipelineSettings>;
   const names = pipelines.map((p) => p.name).join(', ');
-  for (const { name, windowS } of pipelines) {
-    out[name] = { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: windowS * 1000, latenessMs: defaults.latenessMs, late: 'dead_letter' };
+  for (const { name, windowS, earlyS } of pipelines) {
+    out[name] = { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: windowS * 1000, latenessMs: defaults.latenessMs, late: 'dead_letter', earlyMs: earlyS ? earlyS * 1000 : null };
   }
   if (raw === undefined || raw.trim() === '') return out;
   let json: unknown;
@@ -93,6 +98,13 @@ export function parsePipelines<N extends string>(
             return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: seconds from 0 to ${MAX_WINDOW_S}` };
           }
           p.latenessMs = value * 1000;
+          break;
+        }
+        case 'early_s': {
+          // 0 or null: no early panes. At least a second: each pane costs a read of the window's batches and a write.
+          if (value === null || value === 0) p.earlyMs = null;
+          else if (typeof value === 'number' && Number.isFinite(value) && value >= 1 && value <= MAX_WINDOW_S) p.earlyMs = value * 1000;
+          else return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: seconds from 1 to ${MAX_WINDOW_S}, or 0 / null for none` };
           break;
         }
         case 'late': {

@@ -23,6 +23,8 @@ export interface WindowPipeline {
   allowedLatenessMs: number;
   /** an event for an exported window: dead-lettered as late, or folded into a revision of the row */
   late: LatePolicy;
+  /** early panes every this much processing time while the window is open (is_final = false); null: none */
+  earlyMs: number | null;
   /** where event time comes from, for logs and dead letters */
   eventTime: string;
   aggregates: readonly Aggregate[];
@@ -44,6 +46,7 @@ export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): W
       // Passages reach the flush up to a session gap + the export grace + a flush interval after their exit.
       allowedLatenessMs: config.sectionTrafficLatenessMs,
       late: 'dead_letter',
+      earlyMs: null,
       eventTime: d.input.eventTime,
       fromPassage: d.input.event.bind(d.input),
     };
@@ -57,6 +60,7 @@ export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): W
     windowMs: d.windowS * 1000,
     latenessMs: config.windowLatenessMs,
     late: 'dead_letter',
+    earlyMs: d.earlyS ? d.earlyS * 1000 : null,
   };
   return {
     ...common,
@@ -69,6 +73,7 @@ export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): W
     window: { kind: 'fixed', sizeMs: settings.windowMs },
     allowedLatenessMs: settings.latenessMs,
     late: settings.late,
+    earlyMs: settings.earlyMs,
     eventTime: describeEventTime(settings.eventTime),
   };
 }

@@ -7,11 +7,14 @@ import { accumulate, type Accumulator, aggregatesOf, emptyAccumulator, type Wind
 import type { WindowPipeline } from './pipeline.js';
 import type { Effects } from '../core/effects.js';
 import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type WindowShard } from './window-state.js';
-import type { WindowBatch, WindowState, WindowStore } from './window-store.js';
+import type { PipelineProbe, WindowBatch, WindowState, WindowStore } from './window-store.js';
 
 export interface WindowFlushDeps extends Effects {
   config: Config;
-  windows: Pick<WindowStore, 'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches'>;
+  windows: Pick<
+    WindowStore,
+    'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches' | 'saveEarlyPane'
+  >;
 }
 
 /** Windows handled per pipeline per pass: bounded work; the next pass (or run) continues. */
@@ -37,6 +40,8 @@ export interface WindowPass {
   more: boolean;
   /** when this pipeline should be looked at again (a running flush sleeps until the earliest) */
   nextCheckMs: number;
+  /** early panes written (rows of open windows, is_final = false) */
+  earlyPanes: number;
 }
 
 /**
@@ -56,7 +61,16 @@ export function isDue(w: { end: number; lastWriteMs: number }, p: { maxSeenMs: n
 
 /** The flush's exporter of one window pipeline: each pass exports the windows that fell due. */
 export function windowExporter(deps: WindowFlushDeps, pipeline: WindowPipeline): WindowedExporter {
-  return { name: pipeline.name, pass: (write) => flushWindows(deps, pipeline, write) };
+  const early: EarlyScan = { lastScanMs: -Infinity, nextScanMs: -Infinity, waiting: false };
+  return { name: pipeline.name, pass: (write) => flushWindows(deps, pipeline, write, early) };
+}
+
+/** When this instance last looked for early panes of a pipeline, and when it should look again (processing time). */
+export interface EarlyScan {
+  lastScanMs: number;
+  nextScanMs: number;
+  /** the last look found windows with news whose pane was not yet due */
+  waiting: boolean;
 }
 
 /**
@@ -70,11 +84,14 @@ export async function flushWindows(
   deps: WindowFlushDeps,
   pipeline: WindowPipeline,
   write: WriteRows,
+  early: EarlyScan = { lastScanMs: -Infinity, nextScanMs: -Infinity, waiting: false },
 ): Promise<WindowPass> {
   const { windows, clock } = deps;
   const L = pipeline.allowedLatenessMs;
   const now = clock.now();
-  const out: WindowPass = { windows: 0, revisions: 0, rows: 0, duplicates: 0, late: 0, open: false, more: false, nextCheckMs: Infinity };
+  const out: WindowPass = {
+    windows: 0, revisions: 0, rows: 0, duplicates: 0, late: 0, open: false, more: false, nextCheckMs: Infinity, earlyPanes: 0,
+  };
   const probe = await windows.probe(pipeline.name);
   // Nothing stored: nothing can fall due before the next scheduled run (a run with no open window ends at once).
   if (!probe) return out;
@@ -85,7 +102,23 @@ export async function flushWindows(
   // clock (a replay moving faster is caught by the next run).
   const predicted = Math.min(now + (probe.earliestEnd + L - probe.maxSeenMs), Math.max(probe.newestWrittenMs + L, probe.earliestEnd + L));
   out.nextCheckMs = Math.max(predicted, now + MIN_POLL_MS);
-  if (probe.earliestEnd > cutoff) return out;
+  if (probe.earliestEnd <= cutoff) await exportDue(deps, pipeline, write, probe, cutoff, now, out);
+  if (pipeline.earlyMs !== null) await writeEarlyPanes(deps, pipeline, write, probe, now, early, out);
+  return out;
+}
+
+/** The due windows of one pass: each exported, or its batches after the export handled. */
+async function exportDue(
+  deps: WindowFlushDeps,
+  pipeline: WindowPipeline,
+  write: WriteRows,
+  probe: PipelineProbe,
+  cutoff: number,
+  now: number,
+  out: WindowPass,
+): Promise<void> {
+  const { windows } = deps;
+  const L = pipeline.allowedLatenessMs;
 
   const page = await windows.batchesEndingBy(pipeline.name, cutoff, PAGE_DOCS);
   const groups = groupByWindow(page.batches);
@@ -112,7 +145,72 @@ export async function flushWindows(
     else await handleAfterExport(deps, pipeline, write, g, state, start, end, readTimeMs, out);
   }
   if (out.more || handled > 0) out.nextCheckMs = now + MIN_POLL_MS;
-  return out;
+}
+
+/**
+ * Early panes (SPEEDCAM_PIPELINES early_s): while a window is open and events arrive, its rows are written
+ * every early_s of processing time with is_final = false and row_revision = the read time of the batches
+ * they were computed from; the final row (a later read, so a higher revision) replaces them under the same
+ * row_id. A pane is written once per revision: only when batches were created since the last pane (its
+ * record in the window's state document), and no sooner than early_s after it (the first one early_s after
+ * the window's first write). A crash between the write and the record writes the pane again with a newer
+ * revision: the same rows. This instance looks at the open windows at most every early_s, and only when
+ * the pipeline was written to since it last looked.
+ */
+async function writeEarlyPanes(
+  deps: WindowFlushDeps,
+  pipeline: WindowPipeline,
+  write: WriteRows,
+  probe: PipelineProbe,
+  now: number,
+  early: EarlyScan,
+  out: WindowPass,
+): Promise<void> {
+  const E = pipeline.earlyMs!;
+  const L = pipeline.allowedLatenessMs;
+  if (now < early.nextScanMs || (!early.waiting && probe.newestWrittenMs < early.lastScanMs)) {
+    if (early.nextScanMs > now) out.nextCheckMs = Math.min(out.nextCheckMs, early.nextScanMs);
+    return;
+  }
+  let waiting = false;
+  let next = now + E;
+  const page = await deps.windows.batchesEndingBy(pipeline.name, Number.MAX_SAFE_INTEGER, PAGE_DOCS);
+  const groups = groupByWindow(page.batches);
+  for (const [i, g0] of groups.entries()) {
+    let g = g0;
+    let readTimeMs = page.readTimeMs;
+    const start = g[0]!.windowStart;
+    const end = g[0]!.windowEnd;
+    if (isDue({ end, lastWriteMs: Math.max(...g.map((b) => b.writtenAtMs)) }, probe, L, now)) continue;
+    const state = await deps.windows.getState(pipeline.name, start);
+    if (state.exported) continue;
+    const last = state.early ?? null;
+    if (last && Math.max(...g.map((b) => b.createdMs)) <= last.asOfMs) continue; // nothing new since the last pane
+    const dueAt = last ? last.atMs + E : Math.min(...g.map((b) => b.writtenAtMs)) + E;
+    if (now < dueAt) {
+      waiting = true;
+      next = Math.min(next, dueAt);
+      continue;
+    }
+    // The page's last window may be cut short: read it whole.
+    if (page.full && i === groups.length - 1) ({ batches: g, readTimeMs } = await deps.windows.readWindow(pipeline.name, start));
+    const acc = new Map<string, Accumulator>();
+    for (const e of uniqueEvents(g)) {
+      let a = acc.get(e.key);
+      if (!a) acc.set(e.key, (a = emptyAccumulator()));
+      accumulate(a, e);
+    }
+    const rows = rowsOf(pipeline, acc, acc.keys(), start, end, readTimeMs, false);
+    await write(pipeline.table, rows);
+    deps.faults.check('window.afterEarlyPane');
+    await deps.windows.saveEarlyPane(pipeline.name, start, { asOfMs: readTimeMs, atMs: now });
+    out.earlyPanes++;
+    out.rows += rows.length;
+  }
+  if (page.full) next = now + MIN_POLL_MS;
+  // Recorded only once the look completed: a crash in it leaves the next pass to look again.
+  Object.assign(early, { lastScanMs: now, waiting, nextScanMs: Math.max(next, now + MIN_POLL_MS) });
+  out.nextCheckMs = Math.min(out.nextCheckMs, early.nextScanMs);
 }
 
 async function exportWindow(
@@ -205,8 +303,20 @@ async function handleAfterExport(
   await deps.windows.deleteBatches(pipeline.name, batches.map((b) => b.docId));
 }
 
-function rowsOf(pipeline: WindowPipeline, acc: ReadonlyMap<string, Accumulator>, keys: Iterable<string>, start: number, end: number, revision: number): Row[] {
-  return [...keys].sort().map((key) => ({ ...pipeline.row(key, start, end, aggregatesOf(acc.get(key)!, pipeline.aggregates)), row_revision: revision }));
+function rowsOf(
+  pipeline: WindowPipeline,
+  acc: ReadonlyMap<string, Accumulator>,
+  keys: Iterable<string>,
+  start: number,
+  end: number,
+  revision: number,
+  isFinal = true,
+): Row[] {
+  return [...keys].sort().map((key) => ({
+    ...pipeline.row(key, start, end, aggregatesOf(acc.get(key)!, pipeline.aggregates)),
+    row_revision: revision,
+    is_final: isFinal,
+  }));
 }
 
 /** Events of a window's batches, deduplicated by id; if two batches disagree about one id, the first written wins. */

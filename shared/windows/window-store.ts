@@ -21,6 +21,16 @@ export interface WindowStore {
   /** Records the window exported (or revised): its aggregates and the digests of its counted events. */
   saveState(pipeline: string, windowStart: number, s: { aggregatedAsOfMs: number; revision: number; shards: number; changed: ReadonlyMap<number, WindowShard> }): Promise<void>;
   deleteBatches(pipeline: string, docIds: readonly string[]): Promise<void>;
+  /** Records the early pane just written of an open window (merged into its state document; the export replaces it). */
+  saveEarlyPane(pipeline: string, windowStart: number, pane: EarlyPane): Promise<void>;
+}
+
+/** The latest early pane of an open window. */
+export interface EarlyPane {
+  /** read time of the batches it was computed from: a batch created after it is news for the next pane */
+  asOfMs: number;
+  /** the flush's clock when it was written: the next pane is due early_s after */
+  atMs: number;
 }
 
 export interface WindowBatch {
@@ -53,4 +63,6 @@ export interface WindowState {
   shards: number;
   /** the only shard, kept in the state document, when the window has one */
   inline: WindowShard | null;
+  /** the latest early pane written while the window was open (null once exported, or when none was) */
+  early?: EarlyPane | null;
 }

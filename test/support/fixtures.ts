@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../shared/config.js';
 import type { Publisher } from '../../shared/core/publisher.js';
 import type { InboundMessage } from '../../shared/core/pubsub-message.js';
 import { haversineKm } from '../../shared/core/geo.js';
+import { WriteApiStandIn } from '../../cli/bigquery-write-stand-in.js';
 
 /** Points this test file's Google clients at the run's emulators; returns a fresh demo- project id. */
 export function useEmulators(): string {
@@ -83,6 +84,42 @@ export class ManualClock {
   }
 }
 
+/**
+ * The warehouses the crash and redelivery tests run against: DuckDB's own upsert, and the BigQuery
+ * Storage Write API path (the real client and CDC writer, shared/platform/bigquery-cdc-writer.ts)
+ * against the local stand-in (cli/bigquery-write-stand-in.ts), which applies BigQuery's UPSERT
+ * semantics into the same DuckDB file. Either way the tests read base tables: no view.
+ */
+export const WAREHOUSES = ['duckdb', 'write-api'] as const;
+export type WarehouseKind = (typeof WAREHOUSES)[number];
+
+let standIn: WriteApiStandIn | null = null;
+/** Where the stand-in writes each world's dataset. */
+const standInPaths = new Map<string, string>();
+
+/** Call in beforeAll of a file that runs worlds on the Write API stand-in (stopped by closeWorlds). */
+export async function startWriteApiStandIn(): Promise<WriteApiStandIn> {
+  standIn ??= await new WriteApiStandIn({
+    pathFor: (project, dataset) => {
+      const path = standInPaths.get(`${project}/${dataset}`);
+      if (!path) throw new Error(`no test world has dataset ${project}:${dataset}`);
+      return path;
+    },
+  }).start();
+  return standIn;
+}
+
+/** The running stand-in (after startWriteApiStandIn). */
+export function writeApiStandIn(): WriteApiStandIn {
+  if (!standIn) throw new Error('call startWriteApiStandIn() in beforeAll first');
+  return standIn;
+}
+
+/** testWorld's settings for a warehouse kind. */
+export function warehouseEnv(kind: WarehouseKind): Record<string, string> {
+  return kind === 'duckdb' ? {} : { SPEEDCAM_WAREHOUSE: 'bigquery' };
+}
+
 let project = 'demo-speedcam-test';
 let worlds = 0;
 const open: { close(): Promise<void> }[] = [];
@@ -99,6 +136,13 @@ export function useEmulatorProject(): string {
  */
 export function testWorld(env: Record<string, string> = {}, overrides: Omit<RuntimeOverrides, 'clock' | 'faults' | 'publisher'> = {}) {
   const warehousePath = join(mkdtempSync(join(tmpdir(), 'speedcam-wh-')), 'wh.duckdb');
+  // On the Write API stand-in, the world's own dataset, written by the stand-in into its DuckDB file.
+  const bigquery: Record<string, string> = {};
+  if (env['SPEEDCAM_WAREHOUSE'] === 'bigquery') {
+    const dataset = `w${worlds + 1}`;
+    standInPaths.set(`${project}/${dataset}`, warehousePath);
+    Object.assign(bigquery, { SPEEDCAM_DATASET: dataset, SPEEDCAM_BIGQUERY_WRITE_ENDPOINT: writeApiStandIn().endpoint });
+  }
   const config = loadConfig({
     GOOGLE_CLOUD_PROJECT: project,
     SPEEDCAM_WAREHOUSE: 'duckdb',
@@ -112,6 +156,7 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
     SPEEDCAM_OBJECTS_DIR: mkdtempSync(join(tmpdir(), 'speedcam-objects-')),
     SPEEDCAM_OCR: 'model',
     ...env,
+    ...bigquery,
   });
   const clock = new ManualClock(Date.now());
   const faults = new Faults();
@@ -138,6 +183,10 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
 /** Call in afterAll: closes every runtime testWorld made. */
 export async function closeWorlds(): Promise<void> {
   await Promise.all(open.splice(0).map((r) => r.close()));
+  const s = standIn;
+  standIn = null;
+  standInPaths.clear();
+  await s?.stop();
 }
 
 /** Independent computation: per 30 s (or `sizeMs`) window of UTC ms, integer cents. */

@@ -214,7 +214,10 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
   for (const a of each('google_bigquery_table')) {
     const view = list(a['view'])[0];
     if (view) views[a['table_id']] = view['query'];
-    else tables[a['table_id']] = { partition: list(a['time_partitioning'])[0]?.['field'] ?? null, cluster: a['clustering'] ?? [] };
+    else {
+      const pk = list(list(a['table_constraints'])[0]?.['primary_key'])[0]?.['columns'] ?? null;
+      tables[a['table_id']] = { partition: list(a['time_partitioning'])[0]?.['field'] ?? null, cluster: a['clustering'] ?? [], primaryKey: pk, maxStaleness: a['max_staleness'] ?? null };
+    }
   }
   const [ex] = each('google_logging_project_exclusion');
   const logMetrics: Record<string, unknown> = {};
@@ -322,7 +325,17 @@ export function systemFromDeploy(steps: readonly Step[], project: string): Syste
       const indexes = f['disable-indexes'] ? 'none' : (f['index'] ?? []).every((i) => i === 'order=ASCENDING') ? 'ascending' : 'default';
       m.firestoreFields[key] = { ttl: m.firestoreFields[key]?.ttl ?? false, indexes };
     } else if (pos[0] === 'bq' && pos[1] === 'mk' && f['table']) {
-      m.tables[pos[2]!.split('.').pop()!] = { partition: one(f, 'time_partitioning_field') ?? null, cluster: one(f, 'clustering_fields')?.split(',') ?? [] };
+      const t = pos[2]!.split('.').pop()!;
+      m.tables[t] = { primaryKey: null, maxStaleness: null, ...m.tables[t], partition: one(f, 'time_partitioning_field') ?? null, cluster: one(f, 'clustering_fields')?.split(',') ?? [] };
+    } else if (pos[0] === 'bq' && pos[1] === 'query') {
+      // The CDC script of a table (cli/deploy.ts cdcTableScript): its primary key and max_staleness.
+      const sql = pos[2] ?? '';
+      const t = /ALTER TABLE `[^`]*\.([a-z_]+)`/.exec(sql)?.[1];
+      if (t) {
+        const pk = /ADD PRIMARY KEY \(([^)]*)\) NOT ENFORCED/.exec(sql)?.[1]?.split(',').map((c) => c.trim()) ?? null;
+        const staleness = /max_staleness = INTERVAL '([^']*)' YEAR TO SECOND/.exec(sql)?.[1] ?? null;
+        m.tables[t] = { partition: null, cluster: [], ...m.tables[t], primaryKey: pk, maxStaleness: staleness };
+      }
     } else if (pos[0] === 'bq' && pos[1] === 'mk' && f['dataset']) m.dataset = { id: pos[2]!.split(':').pop(), location: one(f, 'location') };
     else if (pos[0] === 'bq' && pos[1] === 'mk' && f['view']) m.views[pos[2]!.split('.').pop()!] = one(f, 'view')!;
     else if (pos[0] === 'bq' && pos[1] === 'add-iam-policy-binding') grant(`dataset:${pos[2]!.split(':').pop()}`);

@@ -104,6 +104,7 @@ const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = {
   length: (x) => (Array.isArray(x) ? x.length : Object.keys(x as object).length),
   trimsuffix: (s, suffix) => (String(s).endsWith(String(suffix)) ? String(s).slice(0, -String(suffix).length) : String(s)),
   contains: (list, value) => (list as unknown[]).includes(value),
+  lookup: (map, key, fallback) => (Object.hasOwn(map as object, String(key)) ? (map as Record<string, unknown>)[String(key)] : fallback),
 };
 
 class Parser {

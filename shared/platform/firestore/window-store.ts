@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FieldValue, type DocumentSnapshot, type Timestamp } from '@google-cloud/firestore';
 import type { WindowEvent } from '../../windows/aggregate.js';
 import { decodeAcc, DigestSet, encodeAcc, type WindowShard } from '../../windows/window-state.js';
-import type { PipelineProbe, WindowBatch, WindowState, WindowStore } from '../../windows/window-store.js';
+import type { EarlyPane, PipelineProbe, WindowBatch, WindowState, WindowStore } from '../../windows/window-store.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';
 
 /** Events of one window as one batch document holds them: id → [key, time ms, values]. */
@@ -107,7 +107,14 @@ export class FirestoreWindowStore extends FirestoreStore implements WindowStore 
       revision: (d?.['revision'] as number | undefined) ?? null,
       shards,
       inline: d?.['exported'] === true && shards === 1 ? { acc: decodeAcc(d['acc'] as string | undefined), ids: DigestSet.fromBytes(d['ids']) } : null,
+      early: d?.['exported'] !== true && d?.['early'] ? (d['early'] as EarlyPane) : null,
     };
+  }
+
+  /** Merged into the (not yet exported) window's state document; saveState's set replaces it at the export. */
+  async saveEarlyPane(pipeline: string, windowStart: number, pane: EarlyPane): Promise<void> {
+    await this.stateRef(pipeline, windowStart).set({ early: { asOfMs: pane.asOfMs, atMs: pane.atMs }, expireAt: this.expireAt() }, { merge: true });
+    this.ops.writes++;
   }
 
   /** The listed shards of an exported window. */

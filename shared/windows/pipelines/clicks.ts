@@ -37,6 +37,8 @@ export const clicks = defineWindowPipeline({
   },
   windowS: 60,
   configurable: true,
+  // Seed 002's dashboard: an early result every 60 s while a minute window is open.
+  earlyS: 60,
   aggregates: [{ column: 'event_count', fn: 'count' }],
   table: { name: 'user_event_counts', time: 'window_start', cluster: ['user_pseudo_id'] },
   row: (key, start, end, a) => ({ row_id: `${start}~${key}`, user_pseudo_id: key, event_count: a['event_count']!, window_start: iso(start), window_end: iso(end) }),

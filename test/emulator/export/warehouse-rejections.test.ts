@@ -1,19 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { closeWorlds, inbound, startWriteApiStandIn, testWorld, useEmulatorProject, WAREHOUSES, warehouseEnv } from '../../support/fixtures.js';
 
-beforeAll(() => {
+beforeAll(async () => {
   useEmulatorProject();
+  await startWriteApiStandIn();
 });
 afterAll(closeWorlds);
 
 const SPEEDS = [61, 44, 38, 72, 55, 49, 80, 66, 43, 58];
 
+/** The warehouse's own reason, as the dead letter's error starts. */
+const REFUSAL = {
+  duckdb: /^conversion_error: Conversion Error: .*yesterday-ish/,
+  // The Write API path refuses it before sending: a TIMESTAMP travels as int64 microseconds, and this is no time.
+  'write-api': /^invalid: decided_at: cannot convert "yesterday-ish" to TIMESTAMP$/,
+} as const;
+
 describe('a row the warehouse rejects', () => {
-  it('goes to dead_letters with the warehouse reason and the row; the others land; the watermark moves on', async () => {
-    // The real DuckDB adapter, given one passage row with a value its TIMESTAMP column refuses (as a
-    // bad value would reach BigQuery): DuckDB itself rejects it.
+  it.each(WAREHOUSES)('goes to dead_letters with the warehouse reason and the row; the others land; the watermark moves on (%s)', async (kind) => {
+    // The real adapter (DuckDB, or the Write API writer and its stand-in), given one passage row with a value
+    // its TIMESTAMP column refuses (as a bad value would reach BigQuery): the warehouse path itself rejects it.
     const sent: Row[] = [];
     const warehouse = async (configured: () => Promise<Warehouse>): Promise<Warehouse> => {
       const wh = await configured();
@@ -30,7 +38,7 @@ describe('a row the warehouse rejects', () => {
     const logs: { message: string; fields: Record<string, unknown> }[] = [];
     const log = (message: string, fields: Record<string, unknown> = {}) => logs.push({ message, fields });
 
-    const w = testWorld({}, { warehouse, logger: { debug: log, info: log, warn: log, error: log } });
+    const w = testWorld(warehouseEnv(kind), { warehouse, logger: { debug: log, info: log, warn: log, error: log } });
     const r = w.config.radars.get(w.config.defaultRadarId)!;
     const pts = sectionPoints(r.entry, r.exit, 10);
     const drive = async (id: string) => {
@@ -47,7 +55,7 @@ describe('a row the warehouse rejects', () => {
     const [dl, ...more] = await w.query(`SELECT source, reason, error, payload, payload_encoding, attributes FROM speedcam.dead_letters`);
     expect(more).toHaveLength(0);
     expect(dl).toMatchObject({ source: 'warehouse:vehicle_passages', reason: 'warehouse_rejected', payload_encoding: 'utf8' });
-    expect(String(dl!['error'])).toMatch(/^conversion_error: Conversion Error: .*yesterday-ish/);
+    expect(String(dl!['error'])).toMatch(REFUSAL[kind]);
     // The original row, exactly as it was sent to the warehouse.
     expect(JSON.parse(String(dl!['payload']))).toEqual(sent.find((x) => x['vehicle_id'] === 'Bad001'));
     expect(logs.filter((l) => l.message === 'dead letter recorded').map((l) => l.fields['reason'])).toEqual(['warehouse_rejected']);

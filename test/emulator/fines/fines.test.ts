@@ -123,6 +123,8 @@ describe('fine issuance', () => {
     // only a crash between the publish and its mark repeats the notification (same fine_id, same body)
     expect(notes).toHaveLength(point === 'fine.afterPublish' ? 2 : 1);
     if (notes.length === 2) expect(notes[0]!.data).toEqual(notes[1]!.data);
+    // a stable event_id on every publish: a consumer drops the repeat by it
+    expect(notes.map((x) => x.attributes['event_id'])).toEqual(notes.map((x) => x.attributes['fine_id']));
     w.clock.advance(60_000);
     await w.flush();
     expect(await w.rows()).toHaveLength(1);

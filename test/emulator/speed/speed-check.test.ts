@@ -2,12 +2,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../../shared/dead-letters/dead-letter.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { closeWorlds, inbound, startWriteApiStandIn, testWorld, useEmulatorProject, WAREHOUSES, warehouseEnv, writeApiStandIn } from '../../support/fixtures.js';
 
-beforeAll(() => {
+beforeAll(async () => {
   useEmulatorProject();
+  await startWriteApiStandIn();
 });
-afterAll(closeWorlds);
+afterAll(async () => {
+  // The write-api cases did go through the stand-in, and it never saw two different rows under one row_id and sequence.
+  expect(writeApiStandIn().stats.applied).toBeGreaterThan(0);
+  expect(writeApiStandIn().stats.conflicts).toBe(0);
+  await closeWorlds();
+});
 
 /** A fresh world per test: the production wiring, its own collections, clock, faults and warehouse. */
 function world(env: Record<string, string> = {}) {
@@ -90,7 +96,8 @@ describe('speed check on the Firestore emulator', () => {
   });
 
   const crashPoints: FaultPoint[] = ['observation.beforeCommit', 'observation.afterCommit'];
-  it.each(crashPoints)('a crash at %s and the redelivery give exactly one decision message and one row', async (point) => {
+  it.each(crashPoints.flatMap((p) => WAREHOUSES.map((k) => [p, k] as const)))('a crash at %s and the redelivery give exactly one decision message and one row (%s)', async (point, kind) => {
+    w = world(warehouseEnv(kind));
     w.faults.arm(point);
     await deliverUntilAcked(w, vehicle(w, 'Crash1'));
     expect(w.publisher.messages).toHaveLength(1);
@@ -105,13 +112,16 @@ describe('speed check on the Firestore emulator', () => {
     expect(w.publisher.messages).toHaveLength(1);
   });
 
-  it('a crash between publish and mark: the retry republishes with the same passage_id (documented at-least-once on the topic), the warehouse still has one row', async () => {
+  it.each(WAREHOUSES)('a crash between publish and mark: the retry republishes with the same passage_id (documented at-least-once on the topic), the warehouse still has one row (%s)', async (kind) => {
+    w = world(warehouseEnv(kind));
     w.faults.arm('decision.afterPublish');
     await deliverUntilAcked(w, vehicle(w, 'Crash2'));
     const ids = w.publisher.messages.map((m) => m.attributes['passage_id']);
     expect(ids).toHaveLength(2);
     expect(new Set(ids).size).toBe(1);
     expect(w.publisher.messages[0]!.data).toEqual(w.publisher.messages[1]!.data);
+    // a stable event_id on every publish: a consumer drops the repeat by it
+    expect(w.publisher.messages.map((m) => m.attributes['event_id'])).toEqual(ids);
     w.clock.advance(60_000);
     await w.rt.flush.run();
     expect(await warehouseRows(w, 'SELECT count(*) AS n FROM speedcam.vehicle_passages')).toEqual([{ n: 1 }]);
@@ -144,9 +154,9 @@ describe('speed check on the Firestore emulator', () => {
   });
 });
 
-describe('flush on the Firestore emulator', () => {
+describe.each(WAREHOUSES)('flush on the Firestore emulator, warehouse: %s', (kind) => {
   it('closes passages whose gap expired, with the observations they have', async () => {
-    const w = world();
+    const w = world(warehouseEnv(kind));
     await deliverUntilAcked(w, vehicle(w, 'Gap001').slice(0, 4));
     expect(w.publisher.messages).toHaveLength(0);
     w.clock.advance(10_000);
@@ -158,7 +168,7 @@ describe('flush on the Firestore emulator', () => {
   });
 
   it('republishes a decision whose closer crashed before publishing and never got redelivered', async () => {
-    const w = world();
+    const w = world(warehouseEnv(kind));
     w.faults.arm('observation.afterCommit');
     await deliver(w, vehicle(w, 'Lost01')); // fails after commit; pretend the redelivery never comes
     expect(w.publisher.messages).toHaveLength(0);
@@ -172,7 +182,7 @@ describe('flush on the Firestore emulator', () => {
   });
 
   it('a crash after the warehouse write and a rerun leave one row per passage', async () => {
-    const w = world();
+    const w = world(warehouseEnv(kind));
     for (const id of ['Fl0001', 'Fl0002', 'Fl0003']) await deliverUntilAcked(w, vehicle(w, id));
     w.clock.advance(60_000);
     w.faults.arm('flush.afterWarehouse');
@@ -185,7 +195,7 @@ describe('flush on the Firestore emulator', () => {
   });
 
   it('a run that fails after its exports keeps their watermarks and releases the lease', async () => {
-    const w = world();
+    const w = world(warehouseEnv(kind));
     for (const id of ['Fk0001', 'Fk0002']) await deliverUntilAcked(w, vehicle(w, id));
     w.clock.advance(60_000);
     w.faults.arm('flush.afterWarehouse');
@@ -201,7 +211,7 @@ describe('flush on the Firestore emulator', () => {
 
   it('a run slower than its lease renews it as it goes: no other run gets in, its watermarks land', async () => {
     // One passage per page and a clock that moves 2 s per page against a 3 s lease.
-    const w = world({ SPEEDCAM_FLUSH_LEASE_S: '3', SPEEDCAM_FLUSH_BATCH_LIMIT: '1' });
+    const w = world({ SPEEDCAM_FLUSH_LEASE_S: '3', SPEEDCAM_FLUSH_BATCH_LIMIT: '1', ...warehouseEnv(kind) });
     for (const id of ['Sl0001', 'Sl0002', 'Sl0003']) await deliverUntilAcked(w, vehicle(w, id));
     w.clock.advance(60_000);
     const intruder = w.rt.stores.control;
@@ -223,13 +233,13 @@ describe('flush on the Firestore emulator', () => {
   });
 
   it('is fenced: a second flush while one holds the lease does nothing', async () => {
-    const w = world();
+    const w = world(warehouseEnv(kind));
     expect(await w.rt.stores.control.acquire('other-run', 60_000)).not.toBeNull();
     expect(await w.rt.flush.run()).toMatchObject({ skipped: 'lease_held' });
   });
 
   it('a new passage of the same vehicle archives the old one; both reach the warehouse once', async () => {
-    const w = world();
+    const w = world(warehouseEnv(kind));
     await deliverUntilAcked(w, vehicle(w, 'Twice1'));
     w.clock.advance(120_000);
     await deliverUntilAcked(w, vehicle(w, 'Twice1', SPEEDS.map((v) => v / 2), w.clock.now()));
@@ -243,7 +253,7 @@ describe('flush on the Firestore emulator', () => {
   });
 
   it('dead letters reach the dead_letters table once, even when delivered twice', async () => {
-    const w = world();
+    const w = world(warehouseEnv(kind));
     await w.check.handle(inbound('[]', { messageId: 'dl-1' }));
     const [msg] = w.publisher.on(w.config.topics.deadLetters);
     const asDelivered = inbound(JSON.stringify(msg!.data), { attributes: msg!.attributes, messageId: 'x' });

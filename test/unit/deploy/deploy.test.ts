@@ -172,8 +172,8 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(s.firestoreFields['passages/expiresAt']).toEqual({ ttl: false, indexes: 'ascending' });
     expect(s.firestoreFields['passages/expireAt']).toEqual({ ttl: true, indexes: 'none' });
     expect(Object.keys(s.tables).sort()).toEqual([...loadSchemas().keys()].sort());
-    expect(s.views['vehicle_passages_latest']).toBe('SELECT * EXCEPT(_n) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY row_id, decided_at) AS _n FROM `my-proj.speedcam.vehicle_passages`) WHERE _n = 1');
-    expect(s.views['users_latest']).toContain('PARTITION BY row_id)');
+    expect(s.views['vehicle_passages_latest']).toBe('SELECT * FROM `my-proj.speedcam.vehicle_passages`');
+    expect(s.tables['vehicle_passages']).toMatchObject({ primaryKey: ['row_id'], maxStaleness: '0-0 0 0:15:0' });
     expect(s.logExclusion['filter']).toBe('resource.type="cloud_run_revision" AND resource.labels.service_name=~"^speedcam-" AND log_id("run.googleapis.com/requests") AND httpRequest.status<400');
     expect(Object.keys(s.alerts).length).toBeGreaterThanOrEqual(5);
   });
@@ -245,13 +245,23 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(() => carsApiEnv('ftp://cars.example.com')).toThrow(/SPEEDCAM_CARS_API/);
   });
 
-  it('keeps the latest revision of a window row revised by late events (late: update), in both paths', async () => {
-    const s = await systemFromTerraform('terraform', tfVars(options()));
-    for (const [table, fields] of loadSchemas()) {
-      const revised = fields.some((f) => f.name === 'row_revision');
-      expect(s.views[`${table}_latest`]!.includes('ORDER BY row_revision DESC'), table).toBe(revised);
+  it('every table has the primary key (row_id) and max_staleness CDC upserts need; the _latest views are plain aliases, in both paths', async () => {
+    const o = options();
+    const tf = await systemFromTerraform('terraform', tfVars(o));
+    const gcloud = systemFromDeploy(deploySteps(o, config), o.project);
+    expect(gcloud.tables).toEqual(tf.tables);
+    for (const table of loadSchemas().keys()) {
+      expect(tf.tables[table], table).toMatchObject({ primaryKey: ['row_id'], maxStaleness: expect.stringMatching(/^0-0 0 \d+:\d+:\d+$/) });
+      expect(tf.views[`${table}_latest`]).toBe(`SELECT * FROM \`my-proj.speedcam.${table}\``);
     }
-    expect(s.views['transaction_windows_latest']).toContain('PARTITION BY row_id, window_start_time ORDER BY row_revision DESC)');
+    // Window tables (early panes) are read at most a minute stale.
+    expect(tf.tables['user_event_counts']!['maxStaleness']).toBe('0-0 0 0:1:0');
+    // The deploy's script adds the key only where the table has none, and can run again.
+    const script = deploySteps(o, config).find((s) => s.argv[1] === '--project_id=my-proj' && s.argv[2] === 'query' && s.argv[5]!.includes('.users`'))!.argv[5]!;
+    expect(script).toMatch(/^IF NOT EXISTS \(SELECT 1 FROM `my-proj\.speedcam`\.INFORMATION_SCHEMA\.TABLE_CONSTRAINTS WHERE table_name = 'users' AND constraint_type = 'PRIMARY KEY'\) THEN\n  ALTER TABLE `my-proj\.speedcam\.users` ADD PRIMARY KEY \(row_id\) NOT ENFORCED;\nEND IF;\n/);
+    // A difference on either side is found.
+    const noKey = await systemFromTerraform(terraformCopy([['bigquery.tf', /  table_constraints \{\n[\s\S]*?\n  \}\n/, '']]), tfVars(o));
+    expect(noKey.tables['users']!['primaryKey']).toBeNull();
   });
 });
 

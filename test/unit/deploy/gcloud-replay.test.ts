@@ -204,6 +204,10 @@ describe.skipIf(skipReplay)('speedcam deploy replayed through gcloud and bq (off
     const body = table.requests.join('\n');
     expect(body).toMatch(/"tableReference": \{[^}]*"projectId": "my-proj"/);
     expect(body).toMatch(/"timePartitioning": \{[^}]*"field": "[a-z_]+"/);
+    // The CDC script (primary key, max_staleness) goes out as a query job in the target project.
+    const cdc = results.find((r) => r.command.startsWith('bq ') && r.command.includes(' query '))!;
+    expect(cdc.requests.join('\n')).toContain('ADD PRIMARY KEY (row_id) NOT ENFORCED');
+    expect(cdc.requests.join('\n')).toMatch(/max_staleness = INTERVAL '0-0 0 0:\d+:0' YEAR TO SECOND/);
   }, 240_000);
 
   it('fails on a broken copy: an unknown flag, a bare topic name resolved against the default project', async () => {

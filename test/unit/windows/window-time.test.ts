@@ -11,10 +11,10 @@ import { inbound } from '../../support/fixtures.js';
 const pipelines = (v: unknown) => loadConfig({ SPEEDCAM_PIPELINES: typeof v === 'string' ? v : JSON.stringify(v) }).pipelines;
 
 describe('SPEEDCAM_PIPELINES', () => {
-  it('defaults to what the seeds do: publish time, 60 s clicks, 30 s transactions, 30 s lateness, late events dead-lettered', () => {
+  it('defaults to what the seeds do: publish time, 60 s clicks (an early pane every 60 s), 30 s transactions, 30 s lateness, late events dead-lettered', () => {
     expect(loadConfig({}).pipelines).toEqual({
-      clicks: { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: 60_000, latenessMs: 30_000, late: 'dead_letter' },
-      transactions: { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: 30_000, latenessMs: 30_000, late: 'dead_letter' },
+      clicks: { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: 60_000, latenessMs: 30_000, late: 'dead_letter', earlyMs: 60_000 },
+      transactions: { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: 30_000, latenessMs: 30_000, late: 'dead_letter', earlyMs: null },
     });
     // SPEEDCAM_WINDOW_LATENESS_S stays the default lateness
     expect(loadConfig({ SPEEDCAM_WINDOW_LATENESS_S: '45' }).pipelines.clicks.latenessMs).toBe(45_000);
@@ -25,7 +25,7 @@ describe('SPEEDCAM_PIPELINES', () => {
       transactions: { event_time: 'payload', timezone: 'Europe/Madrid', window_s: 3600, lateness_s: 120, late: 'update' },
       clicks: { event_time: 'attribute:ts' },
     });
-    expect(p.transactions).toEqual({ eventTime: { kind: 'payload' }, timezone: 'Europe/Madrid', windowMs: 3_600_000, latenessMs: 120_000, late: 'update' });
+    expect(p.transactions).toEqual({ eventTime: { kind: 'payload' }, timezone: 'Europe/Madrid', windowMs: 3_600_000, latenessMs: 120_000, late: 'update', earlyMs: null });
     expect(p.clicks.eventTime).toEqual({ kind: 'attribute', name: 'ts' });
     expect(p.clicks.windowMs).toBe(60_000);
   });
