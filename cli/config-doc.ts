@@ -26,12 +26,19 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
   SPEEDCAM_RADARS: {
     default: 'the 5th Avenue radar',
     meaning:
-      'JSON array: `{id, name?, entry:[lat,lon], exit:[lat,lon], length_km?, speed_limit_kmh?, tolerance_kmh?, session_gap_s?, ' +
+      'JSON array: `{id, name?, entry:[lat,lon], exit:[lat,lon], length_km?, speed_limit_kmh?, tolerance?, tolerance_kmh?, session_gap_s?, ' +
       'min_speed_kmh?, expected_observations?, plausible_max_kmh?, off_section_tolerance_m?, average_speed?, plate_formats?}`',
   },
   SPEEDCAM_DEFAULT_RADAR: { default: 'the first radar', meaning: 'radar of seed messages without a `radar_id` attribute' },
   SPEEDCAM_SPEED_LIMIT_KMH: { meaning: 'speed limit of radars that set none' },
-  SPEEDCAM_TOLERANCE_KMH: { meaning: 'tolerance above the limit of radars that set none' },
+  SPEEDCAM_TOLERANCE_KMH: { meaning: 'a fixed allowance above the limit for radars that set none (older form of `SPEEDCAM_TOLERANCE`)' },
+  SPEEDCAM_TOLERANCE: {
+    default: 'none: fined above the limit (the seed\'s `> 40`)',
+    meaning: 'tolerance of radars that set none: a preset (`none`, `uk`, `it`, `nl`) or JSON `{percent, plus_kmh, min_kmh, ' +
+      'applies_to}`; per radar `tolerance`; see tolerances.md',
+  },
+  SPEEDCAM_NON_OFFENDER_RETENTION_H: { meaning: 'hours a passage that was not fined keeps its vehicle identifier (Firestore, ' +
+      'warehouse, captures); see data-retention.md' },
   SPEEDCAM_SESSION_GAP_S: { meaning: 'a passage\'s observations are each within this gap of the previous one' },
   SPEEDCAM_MIN_SPEED_KMH: { meaning: 'slowest plausible speed: while only the entry or the exit camera saw a vehicle, its passage ' +
       'stays open length ÷ this' },
@@ -59,12 +66,16 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
   SPEEDCAM_WAREHOUSE: { local: '`duckdb`', meaning: 'warehouse adapter' },
   SPEEDCAM_DUCKDB_PATH: { local: '`<data-dir>/warehouse.duckdb`', meaning: 'the DuckDB file, with `duckdb`' },
   SPEEDCAM_DATASET: { meaning: 'the BigQuery dataset' },
+  SPEEDCAM_BIGQUERY_WRITE: { meaning: '`storage_write` (Storage Write API CDC upserts) or `insert_all` (legacy, one release); ' +
+      'see bigquery.md' },
+  SPEEDCAM_BIGQUERY_WRITE_ENDPOINT: { default: 'none (Google\'s)', local: 'the stand-in\'s, with `--warehouse bigquery-local`',
+    meaning: 'loopback `host:port` of the local Write API stand-in' },
   SPEEDCAM_OBJECTS: { local: '`local`', meaning: 'object store: Cloud Storage, or a directory' },
   SPEEDCAM_OBJECTS_DIR: { local: '`<data-dir>/objects`', meaning: 'the directory, with `local`: `gs://bucket/name` is ' +
       '`<dir>/bucket/name`' },
   SPEEDCAM_CAPTURES_BUCKET: { meaning: 'where cameras store their captures' },
   SPEEDCAM_EVIDENCE_BUCKET: { meaning: 'where the analysed photos are created once' },
-  SPEEDCAM_OCR: { local: '`tesseract`', meaning: 'OCR adapter' },
+  SPEEDCAM_OCR: { meaning: 'OCR adapter: `model` (PP-OCRv4 on the CPU) or `vision` (Cloud Vision); see ocr.md' },
   SPEEDCAM_PLATE_REVIEW_BELOW: {
     default: Object.entries(PLATE_REVIEW_BELOW).map(([ocr, v]) => `${v} with \`${ocr}\``).join(', '),
     meaning: 'plate reads less confident than this are flagged `low_confidence`',
@@ -87,12 +98,21 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
     default: 'empty: publish time, clicks 60 s, transactions 30 s, `late: dead_letter`',
     meaning:
       'JSON per window pipeline (`clicks`, `transactions`): `event_time` (`publish_time` \\| `payload` \\| `attribute:NAME`), ' +
-      '`timezone`, `window_s`, `lateness_s`, `late` (`dead_letter` \\| `update`); see windows-and-time.md',
+      '`timezone`, `window_s`, `lateness_s`, `late` (`dead_letter` \\| `update`), `early_s` (early panes; clicks 60); ' +
+      'see windows-and-time.md',
   },
   SPEEDCAM_FLUSH_PERIOD_S: { local: 'the stack\'s flush tick', meaning: 'the scheduler\'s cadence: a flush run keeps exporting ' +
       'due windows until the next tick' },
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: { meaning: 'lateness of `section_traffic_minute` (passages reach it a gap, the export ' +
       'grace and a flush period after their exit)' },
+  SPEEDCAM_REVIEW_AUTH: { local: '`token`', meaning: 'how the review function authenticates: `google` (verified Google ID ' +
+      'token, behind invoker IAM) or `token` (a bearer token)' },
+  SPEEDCAM_REVIEW_TOKEN: { default: 'none', local: 'a new one per run, printed in READY (unless set)', meaning: 'the bearer ' +
+      'token, with `token`' },
+  SPEEDCAM_REVIEW_AUDIENCES: { meaning: 'comma-separated audiences an ID token must carry (the function\'s URLs); empty: any audience (invoker IAM ' +
+      'checked it first)' },
+  SPEEDCAM_REVIEW_CLAIM_S: { meaning: 'how long a reviewer who opened a held fine keeps it to themselves' },
+  SPEEDCAM_REVIEW_ALERT_H: { meaning: 'the alert fires when the oldest held fine has waited longer than this' },
   SPEEDCAM_FAULTS: { meaning: 'chaos only: `point:probability,…` injected transient failures' },
   LOG_LEVEL: { meaning: 'minimum severity of the JSON logs (the stack writes every line to `stack.log`, echoes `WARNING` and above)' },
   ...Object.fromEntries(TOPICS.map((t) => [t.env, TOPIC_DOC])),
