@@ -261,7 +261,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
         ...pipelines.map((p) => windowExporter({ ...sending, windows: windowStore }, p)),
         deadLetters,
       ],
-      steps: nonOffenderRetentionSteps({ config, store: stores.passages, clock, logger }),
+      // The local Write API stand-in takes appends only, no query jobs: the warehouse's hourly UPDATE is not run
+      // against it (the UPDATE is tested on DuckDB and by its SQL; docs/data-retention.md).
+      steps: nonOffenderRetentionSteps({ config, store: stores.passages, clock, logger }).filter(
+        (s) => !(s.name === 'non_offender_warehouse' && config.warehouse.kind === 'bigquery' && config.warehouse.writeEndpoint),
+      ),
       refused: deadLetters,
       report: () => reviewQueueReport({ reviews: stores.reviews, clock, config }),
     };
