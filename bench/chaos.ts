@@ -44,19 +44,36 @@ const KILL_EVERY = range('kill-every', args['kill-every']!);
 const DOWN_FOR = range('down-for', args['down-for']!);
 const REPLAY_SHARE = Number(args['replay-share']);
 const FAULT_SCALE = Number(args['fault-scale']);
-if (!(MINUTES > 0 && RADAR_RATE > 0 && REPLAY_SHARE >= 0 && REPLAY_SHARE <= 1 && FAULT_SCALE >= 0)) throw new Error('--minutes and --seed-rate take numbers > 0, --replay-share a share, --fault-scale a number >= 0');
+if (!(MINUTES > 0 && RADAR_RATE > 0 && REPLAY_SHARE >= 0 && REPLAY_SHARE <= 1 && FAULT_SCALE >= 0))
+  throw new Error('--minutes and --seed-rate take numbers > 0, --replay-share a share, --fault-scale a number >= 0');
 const INSTANCES: number | Record<string, number> = /^\d+$/.test(args.instances!)
   ? Number(args.instances)
   : Object.fromEntries(args.instances!.split(',').map((p) => [p.split('=')[0]!, Number(p.split('=')[1])]));
 
 /** A transient failure at every fault point: each named once here, checked against FaultPoint when compiling. */
 const FAULT_CHANCES = {
-  'observation.beforeCommit': 0.02, 'observation.afterCommit': 0.03, 'sweep.beforeCommit': 0.03, 'sweep.afterCommit': 0.03, 'decision.afterPublish': 0.03, 'deadLetter.beforePublish': 0.02,
-  'deadLetterSink.beforeWrite': 0.03, 'flush.afterClose': 0.3, 'flush.afterWarehouse': 0.1, 'fine.beforeRecord': 0.03, 'fine.afterRecord': 0.03,
-  'fine.afterPublish': 0.03, 'review.afterDecision': 0.03, 'window.beforeCommit': 0.02, 'window.afterCommit': 0.03, 'window.afterWarehouse': 0.1, 'window.afterMark': 0.1,
+  'observation.beforeCommit': 0.02,
+  'observation.afterCommit': 0.03,
+  'sweep.beforeCommit': 0.03,
+  'sweep.afterCommit': 0.03,
+  'decision.afterPublish': 0.03,
+  'deadLetter.beforePublish': 0.02,
+  'deadLetterSink.beforeWrite': 0.03,
+  'flush.afterClose': 0.3,
+  'flush.afterWarehouse': 0.1,
+  'fine.beforeRecord': 0.03,
+  'fine.afterRecord': 0.03,
+  'fine.afterPublish': 0.03,
+  'review.afterDecision': 0.03,
+  'window.beforeCommit': 0.02,
+  'window.afterCommit': 0.03,
+  'window.afterWarehouse': 0.1,
+  'window.afterMark': 0.1,
   'window.afterEarlyPane': 0.1,
 } satisfies Record<FaultPoint, number>;
-const FAULTS = Object.entries(FAULT_CHANCES).map(([point, p]) => `${point}:${Math.min(1, p * FAULT_SCALE)}`).join(',');
+const FAULTS = Object.entries(FAULT_CHANCES)
+  .map(([point, p]) => `${point}:${Math.min(1, p * FAULT_SCALE)}`)
+  .join(',');
 
 let stopCrashing = false;
 const dataDir = args['data-dir'] ? resolve(args['data-dir']) : mkdtempSync(join(tmpdir(), 'speedcam-chaos-'));
@@ -100,7 +117,12 @@ try {
   const ps = new PubSub({ projectId: info.project });
   const seen = new Map<string, number>();
   const withoutEventId: Record<string, number> = {};
-  for (const topic of [info.topics.nonFinedVehicles, info.topics.speedingVehicles, info.topics.fineNotifications, info.topics.deadLetters]) {
+  for (const topic of [
+    info.topics.nonFinedVehicles,
+    info.topics.speedingVehicles,
+    info.topics.fineNotifications,
+    info.topics.deadLetters,
+  ]) {
     const [sub] = await ps.topic(topic).createSubscription(`chaos-${topic}`);
     sub.on('message', (m: Message) => {
       const eventId = m.attributes['event_id'];
@@ -134,8 +156,14 @@ try {
 
   const seedVehicles = Math.max(1, Math.round(RADAR_RATE * SECONDS));
   const timedVehicles = Math.max(1, Math.round((RADAR_RATE / 4) * SECONDS));
-  const volume = { clicks: Math.round(10 * RADAR_RATE * SECONDS), transactions: Math.round(5 * RADAR_RATE * SECONDS), users: Math.max(3, Math.round(0.25 * RADAR_RATE * SECONDS)) };
-  log(`chaos: ${MINUTES} min, instances ${JSON.stringify(stack.info.instances)}; ${seedVehicles} seed vehicles (${RADAR_RATE}/s), ${timedVehicles} timed, ${volume.clicks} clicks, ${volume.transactions} transactions, ${volume.users} registrations; a kill every ${KILL_EVERY.map((x) => x / 1000).join('-')} s; replays ${REPLAY_SHARE}; faults ${FAULTS}`);
+  const volume = {
+    clicks: Math.round(10 * RADAR_RATE * SECONDS),
+    transactions: Math.round(5 * RADAR_RATE * SECONDS),
+    users: Math.max(3, Math.round(0.25 * RADAR_RATE * SECONDS)),
+  };
+  log(
+    `chaos: ${MINUTES} min, instances ${JSON.stringify(stack.info.instances)}; ${seedVehicles} seed vehicles (${RADAR_RATE}/s), ${timedVehicles} timed, ${volume.clicks} clicks, ${volume.transactions} transactions, ${volume.users} registrations; a kill every ${KILL_EVERY.map((x) => x / 1000).join('-')} s; replays ${REPLAY_SHARE}; faults ${FAULTS}`,
+  );
   // Some vehicles' bursts are cut short (7 of 10 observations): the flush must close them by gap,
   // 135 s later, unfined and flagged incomplete (and so the flush's close step meets its faults too).
   const cutShort: { vehicleId: string; messages: string[] }[] = [];
@@ -213,23 +241,34 @@ try {
     const wh = await DuckDbWarehouse.open(info.warehouse, { readOnly: true }).catch(() => null);
     if (!wh) continue;
     try {
-      const passages = await wh.query('SELECT vehicle_id, avg_speed, is_Ticketed, review_reason, observations FROM speedcam.vehicle_passages');
+      const passages = await wh.query(
+        'SELECT vehicle_id, avg_speed, is_Ticketed, review_reason, observations FROM speedcam.vehicle_passages',
+      );
       const fines = await wh.query('SELECT passage_id FROM speedcam.fined_vehicles');
-      const clickRows = await wh.query('SELECT epoch_ms(window_start) AS w, user_pseudo_id AS u, event_count AS n FROM speedcam.user_event_counts');
-      const txRows = await wh.query('SELECT epoch_ms(window_start_time) AS w, total_transactions AS n, total_amount_sum AS s, max_amount AS mx, min_amount AS mn FROM speedcam.transaction_windows');
+      const clickRows = await wh.query(
+        'SELECT epoch_ms(window_start) AS w, user_pseudo_id AS u, event_count AS n FROM speedcam.user_event_counts',
+      );
+      const txRows = await wh.query(
+        'SELECT epoch_ms(window_start_time) AS w, total_transactions AS n, total_amount_sum AS s, max_amount AS mx, min_amount AS mn FROM speedcam.transaction_windows',
+      );
       const userRows = await wh.query('SELECT count(*) AS n FROM speedcam.users');
-      const dead = await wh.query("SELECT reason, source, count(*) AS n FROM speedcam.dead_letters GROUP BY reason, source");
+      const dead = await wh.query('SELECT reason, source, count(*) AS n FROM speedcam.dead_letters GROUP BY reason, source');
       const late = Object.fromEntries(dead.filter((d) => d['reason'] === 'late').map((d) => [String(d['source']), Number(d['n'])]));
-      const badDead = dead.filter((d) => d['reason'] !== 'late' && d['reason'] !== 'delivery_attempts_exhausted').reduce((n, d) => n + Number(d['n']), 0);
+      const badDead = dead
+        .filter((d) => d['reason'] !== 'late' && d['reason'] !== 'delivery_attempts_exhausted')
+        .reduce((n, d) => n + Number(d['n']), 0);
       details = [];
       const byVehicle = new Map<string, number>();
       for (const p of passages) byVehicle.set(String(p['vehicle_id']), (byVehicle.get(String(p['vehicle_id'])) ?? 0) + 1);
       const wrongSpeed = passages.filter((p) => {
         const v = String(p['vehicle_id']);
-        const cut = incomplete.has(v) && (p['is_Ticketed'] !== false || p['review_reason'] !== 'incomplete_passage' || Number(p['observations']) !== 7);
+        const cut =
+          incomplete.has(v) &&
+          (p['is_Ticketed'] !== false || p['review_reason'] !== 'incomplete_passage' || Number(p['observations']) !== 7);
         return cut || Math.abs(Number(p['avg_speed']) - (expectedSpeed.get(v) ?? NaN)) > 1e-6 || !expectedSpeed.has(v);
       });
-      for (const p of wrongSpeed.slice(0, 3)) details.push(`passage ${String(p['vehicle_id'])}: ${String(p['avg_speed'])} vs ${expectedSpeed.get(String(p['vehicle_id']))}`);
+      for (const p of wrongSpeed.slice(0, 3))
+        details.push(`passage ${String(p['vehicle_id'])}: ${String(p['avg_speed'])} vs ${expectedSpeed.get(String(p['vehicle_id']))}`);
       // An event delivered after its window closed (lateness 30 s) is dead-lettered `late` by design, not
       // counted: each window must hold exactly the events sent minus those late ones, never more.
       const lateRows = await wh.query("SELECT source, payload FROM speedcam.dead_letters WHERE reason = 'late'");
@@ -258,10 +297,23 @@ try {
         const r = gotTx.get(w);
         const late = lateTx.get(w) ?? [];
         const sent = { n: cents.length, s: cents.reduce((a, b) => a + b, 0), mx: Math.max(...cents), mn: Math.min(...cents) };
-        const got = r ? { n: Number(r['n']), s: Math.round(Number(r['s']) * 100), mx: Math.round(Number(r['mx']) * 100), mn: Math.round(Number(r['mn']) * 100) } : { n: 0, s: 0, mx: -Infinity, mn: Infinity };
+        const got = r
+          ? {
+              n: Number(r['n']),
+              s: Math.round(Number(r['s']) * 100),
+              mx: Math.round(Number(r['mx']) * 100),
+              mn: Math.round(Number(r['mn']) * 100),
+            }
+          : { n: 0, s: 0, mx: -Infinity, mn: Infinity };
         const missing = { n: sent.n - got.n, s: sent.s - got.s };
         const exact = missing.n === 0 && missing.s === 0 && got.mx === sent.mx && got.mn === sent.mn;
-        const lateOnly = missing.n > 0 && missing.n <= late.length && missing.s > 0 && missing.s <= late.reduce((a, b) => a + b, 0) && got.mx <= sent.mx && got.mn >= sent.mn;
+        const lateOnly =
+          missing.n > 0 &&
+          missing.n <= late.length &&
+          missing.s > 0 &&
+          missing.s <= late.reduce((a, b) => a + b, 0) &&
+          got.mx <= sent.mx &&
+          got.mn >= sent.mn;
         if (!exact && !lateOnly) txDiff++;
       }
       txDiff += [...gotTx.keys()].filter((w) => !txCents.has(w)).length;
@@ -276,7 +328,11 @@ try {
         users_lost_or_duplicated: Math.abs(Number(userRows[0]!['n']) - userCount),
         malformed_not_dead_lettered: Math.max(0, malformed - badDead),
       };
-      lateEvents = { clicks: late[info.topics.clickEvents] ?? 0, transactions: late[info.topics.transactions] ?? 0, section_traffic: late['section_traffic'] ?? 0 };
+      lateEvents = {
+        clicks: late[info.topics.clickEvents] ?? 0,
+        transactions: late[info.topics.transactions] ?? 0,
+        section_traffic: late['section_traffic'] ?? 0,
+      };
     } finally {
       await wh.close();
     }
@@ -293,8 +349,21 @@ try {
   const instances = await stack.instanceStats();
   const faultsInjected: Record<string, number> = Object.fromEntries(Object.keys(FAULT_CHANCES).map((k) => [k, 0]));
   for (const list of Object.values(instances))
-    for (const x of list) for (const r of [...x.earlier, ...(x.report ? [x.report] : [])]) for (const [k, n] of Object.entries(r.faults)) faultsInjected[k] = (faultsInjected[k] ?? 0) + n;
-  const sent = seed.length * 10 + timed.length * 2 + clicks.messages.length + clicks.duplicates + clicks.malformed + transactions.messages.length + transactions.duplicates + transactions.malformed + users.messages.length + users.duplicates + users.malformed;
+    for (const x of list)
+      for (const r of [...x.earlier, ...(x.report ? [x.report] : [])])
+        for (const [k, n] of Object.entries(r.faults)) faultsInjected[k] = (faultsInjected[k] ?? 0) + n;
+  const sent =
+    seed.length * 10 +
+    timed.length * 2 +
+    clicks.messages.length +
+    clicks.duplicates +
+    clicks.malformed +
+    transactions.messages.length +
+    transactions.duplicates +
+    transactions.malformed +
+    users.messages.length +
+    users.duplicates +
+    users.malformed;
   const report = {
     minutes: MINUTES,
     instances: stack.info.instances,

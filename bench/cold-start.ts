@@ -10,7 +10,18 @@ import { FUNCTIONS } from '../functions/catalog.js';
  * time and process CPU time of each phase (median of --runs), the files loaded and which of the heavy
  * packages came in. `npm run bench:cold-start [-- --runs 5] [--json]`.
  */
-const HEAVY = ['@duckdb/node-api', '@duckdb/node-bindings', 'onnxruntime-node', 'sharp', '@google-cloud/vision', '@google-cloud/bigquery', '@google-cloud/storage', '@google-cloud/firestore', '@google-cloud/pubsub', '@google-cloud/functions-framework'];
+const HEAVY = [
+  '@duckdb/node-api',
+  '@duckdb/node-bindings',
+  'onnxruntime-node',
+  'sharp',
+  '@google-cloud/vision',
+  '@google-cloud/bigquery',
+  '@google-cloud/storage',
+  '@google-cloud/firestore',
+  '@google-cloud/pubsub',
+  '@google-cloud/functions-framework',
+];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const entry = pathToFileURL(join(here, '..', 'functions', 'index.js')).href;
@@ -66,10 +77,15 @@ function sample(target: string): Promise<Sample> {
     METADATA_SERVER_DETECTION: 'none',
   };
   return new Promise((ok, fail) =>
-    execFile(process.execPath, ['--input-type=module', '-e', CHILD], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return fail(new Error(`${target}: ${stderr || err.message}`));
-      ok(JSON.parse(stdout) as Sample);
-    }),
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', CHILD],
+      { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) return fail(new Error(`${target}: ${stderr || err.message}`));
+        ok(JSON.parse(stdout) as Sample);
+      },
+    ),
   );
 }
 
@@ -104,9 +120,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (process.argv.includes('--json')) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else {
     process.stdout.write(`cold start per function (median of ${runs} fresh processes; node ${process.version})\n`);
-    process.stdout.write('function              import ms  import CPU ms  ready ms  ready CPU ms  first use ms (CPU)  CJS files  heavy packages loaded (by the first request)\n');
+    process.stdout.write(
+      'function              import ms  import CPU ms  ready ms  ready CPU ms  first use ms (CPU)  CJS files  heavy packages loaded (by the first request)\n',
+    );
     for (const r of rows) {
-      process.stdout.write(`${r.function.padEnd(22)}${String(r.import_ms).padStart(9)}${String(r.import_cpu_ms).padStart(15)}${String(r.ready_ms).padStart(10)}${String(r.ready_cpu_ms).padStart(14)}${`${r.first_request_extra_ms} (${r.first_request_extra_cpu_ms})`.padStart(20)}${String(r.cjs_files).padStart(11)}  ${r.heavy_packages.join(', ')}\n`);
+      process.stdout.write(
+        `${r.function.padEnd(22)}${String(r.import_ms).padStart(9)}${String(r.import_cpu_ms).padStart(15)}${String(r.ready_ms).padStart(10)}${String(r.ready_cpu_ms).padStart(14)}${`${r.first_request_extra_ms} (${r.first_request_extra_cpu_ms})`.padStart(20)}${String(r.cjs_files).padStart(11)}  ${r.heavy_packages.join(', ')}\n`,
+      );
     }
   }
 }

@@ -135,9 +135,23 @@ try {
   const opsBefore = stack.runtime.windowOps.snapshot();
   let sent = 0;
   const publishers = [
-    every(500, tEnd, () => ps.topic(stack.info.topics.transactions).publishMessage({ data: Buffer.from(transactionMessage(Date.now(), Math.random)) })),
-    every(2_000, tEnd, () => ps.topic(stack.info.topics.clickEvents).publishMessage({ data: Buffer.from(clickRow(`U${Math.floor(Math.random() * 20)}`, Date.parse('2018-10-03T10:00:00Z') + Math.floor(Math.random() * 86_400_000), Math.random)) })),
-    every(20_000, tEnd, () => ps.topic(stack.info.topics.userRegistrations).publishMessage({ data: Buffer.from(randomUserResponse(1, Math.random)) })),
+    every(500, tEnd, () =>
+      ps.topic(stack.info.topics.transactions).publishMessage({ data: Buffer.from(transactionMessage(Date.now(), Math.random)) }),
+    ),
+    every(2_000, tEnd, () =>
+      ps.topic(stack.info.topics.clickEvents).publishMessage({
+        data: Buffer.from(
+          clickRow(
+            `U${Math.floor(Math.random() * 20)}`,
+            Date.parse('2018-10-03T10:00:00Z') + Math.floor(Math.random() * 86_400_000),
+            Math.random,
+          ),
+        ),
+      }),
+    ),
+    every(20_000, tEnd, () =>
+      ps.topic(stack.info.topics.userRegistrations).publishMessage({ data: Buffer.from(randomUserResponse(1, Math.random)) }),
+    ),
   ].map((p) => p.then((n) => (sent += n)));
   // The rows' landing times are recorded by the stack's warehouse (above).
   const lateness = stack.runtime.config.pipelines.transactions.latenessMs;
@@ -154,7 +168,11 @@ try {
     .map(([k, seen]) => ({ table: k.split('|')[0]!, end: Number(k.split('|')[1]), seen }))
     .filter((x) => x.end > loadStart && x.end <= tEnd)
     .sort((a, b) => a.end - b.end || (a.table < b.table ? -1 : 1));
-  const delays = (from: number, to: number) => windows.filter((x) => x.end > from && x.end <= to).map((x) => x.seen - x.end).sort((a, b) => a - b);
+  const delays = (from: number, to: number) =>
+    windows
+      .filter((x) => x.end > from && x.end <= to)
+      .map((x) => x.seen - x.end)
+      .sort((a, b) => a - b);
   const all = delays(loadStart, tEnd);
   const steady = delays(loadStart + SCHEDULER_MS, tEnd - lateness);
   // The flush's runs (the stack log has one "flush done" line per run, with its duration).
@@ -175,24 +193,68 @@ try {
   console.log(
     JSON.stringify(
       {
-        hot_key_events_per_second: { engine: Math.round(engineRate), naive_one_transaction_per_event: Math.round(naiveRate * 10) / 10, ratio: Math.round(engineRate / naiveRate) },
-        engine: { events: EVENTS, seconds: Math.round(engineSeconds * 100) / 100, in_flight: CONCURRENCY, firestore_writes_per_event: ops.writes / EVENTS, firestore_reads_per_event: ops.reads / EVENTS },
-        naive: { committed: naiveDone, gave_up: naiveFailed, writers: naiveConcurrency, seconds: naiveSeconds, firestore_writes_per_event: 1, firestore_reads_per_event: 1 },
+        hot_key_events_per_second: {
+          engine: Math.round(engineRate),
+          naive_one_transaction_per_event: Math.round(naiveRate * 10) / 10,
+          ratio: Math.round(engineRate / naiveRate),
+        },
+        engine: {
+          events: EVENTS,
+          seconds: Math.round(engineSeconds * 100) / 100,
+          in_flight: CONCURRENCY,
+          firestore_writes_per_event: ops.writes / EVENTS,
+          firestore_reads_per_event: ops.reads / EVENTS,
+        },
+        naive: {
+          committed: naiveDone,
+          gave_up: naiveFailed,
+          writers: naiveConcurrency,
+          seconds: naiveSeconds,
+          firestore_writes_per_event: 1,
+          firestore_reads_per_event: 1,
+        },
         window_end_to_row: {
-          config: { scheduler_s: SCHEDULER_MS / 1000, lateness_s: lateness / 1000, event_time: stack.runtime.config.pipelines.transactions.eventTime.kind, load: 'the sales simulator 2/s, GA4 clicks 0.5/s, randomuser.me registrations 0.05/s', minutes: MINUTES },
+          config: {
+            scheduler_s: SCHEDULER_MS / 1000,
+            lateness_s: lateness / 1000,
+            event_time: stack.runtime.config.pipelines.transactions.eventTime.kind,
+            load: 'the sales simulator 2/s, GA4 clicks 0.5/s, randomuser.me registrations 0.05/s',
+            minutes: MINUTES,
+          },
           all_windows: summary(all, lateness),
-          steady_state: { ...summary(steady, lateness), note: 'windows ending after the first scheduler interval of traffic and before its last lateness' },
-          windows: windows.map((x) => `${x.table} ${new Date(x.end).toISOString().slice(11, 19)} +${Math.round((x.seen - x.end) / 100) / 10} s`),
+          steady_state: {
+            ...summary(steady, lateness),
+            note: 'windows ending after the first scheduler interval of traffic and before its last lateness',
+          },
+          windows: windows.map(
+            (x) => `${x.table} ${new Date(x.end).toISOString().slice(11, 19)} +${Math.round((x.seen - x.end) / 100) / 10} s`,
+          ),
         },
         flush_billable_seconds_per_hour: {
-          zero_load: { runs_measured: zeroRuns.length, run_ms: summary([...zeroRuns].sort((a, b) => a - b), 0), seconds_per_hour: Math.round((3600 / (SCHEDULER_MS / 1000)) * (zeroRuns.reduce((s, ms) => s + billed(ms), 0) / zeroRuns.length) * 10) / 10 },
+          zero_load: {
+            runs_measured: zeroRuns.length,
+            run_ms: summary(
+              [...zeroRuns].sort((a, b) => a - b),
+              0,
+            ),
+            seconds_per_hour:
+              Math.round((3600 / (SCHEDULER_MS / 1000)) * (zeroRuns.reduce((s, ms) => s + billed(ms), 0) / zeroRuns.length) * 10) / 10,
+          },
           seed_load: {
             runs_measured: steadyRuns.length,
-            seconds_per_hour: steadyRuns.length ? Math.round((steadyRuns.reduce((s, r) => s + billed(r.ms), 0) / steadySpanS) * 3600) : null,
+            seconds_per_hour: steadyRuns.length
+              ? Math.round((steadyRuns.reduce((s, r) => s + billed(r.ms), 0) / steadySpanS) * 3600)
+              : null,
             run_seconds: steadyRuns.map((r) => Math.round(r.ms / 100) / 10),
           },
         },
-        window_pipelines_firestore_at_seed_load: { messages: sent, reads: opsAfter.reads - opsBefore.reads, writes: opsAfter.writes - opsBefore.writes, deletes: opsAfter.deletes - opsBefore.deletes, reads_per_hour: Math.round(((opsAfter.reads - opsBefore.reads) / ((lastEnd - loadStart) / 1000)) * 3600) },
+        window_pipelines_firestore_at_seed_load: {
+          messages: sent,
+          reads: opsAfter.reads - opsBefore.reads,
+          writes: opsAfter.writes - opsBefore.writes,
+          deletes: opsAfter.deletes - opsBefore.deletes,
+          reads_per_hour: Math.round(((opsAfter.reads - opsBefore.reads) / ((lastEnd - loadStart) / 1000)) * 3600),
+        },
       },
       null,
       2,
@@ -220,7 +282,15 @@ async function tick(url: string, project: string, topic: string): Promise<number
   const res = await fetch(`${url}/projects/${project}/topics/${topic}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ subscription: `projects/${project}/subscriptions/bench`, message: { data: Buffer.from('{"tick":"flush"}').toString('base64'), attributes: {}, messageId: `bench-${Date.now()}`, publishTime: new Date().toISOString() } }),
+    body: JSON.stringify({
+      subscription: `projects/${project}/subscriptions/bench`,
+      message: {
+        data: Buffer.from('{"tick":"flush"}').toString('base64'),
+        attributes: {},
+        messageId: `bench-${Date.now()}`,
+        publishTime: new Date().toISOString(),
+      },
+    }),
   });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`flush tick answered ${res.status}`);
@@ -230,5 +300,11 @@ async function tick(url: string, project: string, topic: string): Promise<number
 function summary(sortedMs: number[], latenessMs: number) {
   const q = (p: number) => sortedMs[Math.min(sortedMs.length - 1, Math.floor(p * sortedMs.length))] ?? NaN;
   const s = (ms: number) => Math.round(ms / 100) / 10;
-  return { n: sortedMs.length, p50_s: s(q(0.5)), p95_s: s(q(0.95)), max_s: s(sortedMs[sortedMs.length - 1] ?? NaN), ...(latenessMs ? { p95_minus_lateness_s: s(q(0.95) - latenessMs) } : {}) };
+  return {
+    n: sortedMs.length,
+    p50_s: s(q(0.5)),
+    p95_s: s(q(0.95)),
+    max_s: s(sortedMs[sortedMs.length - 1] ?? NaN),
+    ...(latenessMs ? { p95_minus_lateness_s: s(q(0.95) - latenessMs) } : {}),
+  };
 }

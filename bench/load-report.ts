@@ -90,7 +90,10 @@ export function percentile(values: readonly number[], q: number): number {
 }
 
 /** $ per million observations: invocations + billable instance time + Firestore (function and flush export). */
-export function costPerMillion(m: Pick<CellMeasurement, 'observations' | 'requests' | 'busyRoundedMs' | 'functionOps' | 'flushOps'>, instance = OBSERVATION_INSTANCE) {
+export function costPerMillion(
+  m: Pick<CellMeasurement, 'observations' | 'requests' | 'busyRoundedMs' | 'functionOps' | 'flushOps'>,
+  instance = OBSERVATION_INSTANCE,
+) {
   const perObs = (usd: number) => (usd / Math.max(1, m.observations)) * 1e6;
   const instanceSeconds = m.busyRoundedMs.reduce((a, b) => a + b, 0) / 1000;
   const invocations = perObs(m.requests * PRICES.requestUsd);
@@ -116,7 +119,10 @@ export function figures(m: CellMeasurement): CellFigures {
     },
     transactionsPerVehicle: m.functionOps.transactions / Math.max(1, m.vehicles),
     cpuMsPerObservation: m.functionCpuMs / n,
-    busyFraction: { mean: busyFractions.reduce((a, b) => a + b, 0) / Math.max(1, busyFractions.length), max: Math.max(0, ...busyFractions) },
+    busyFraction: {
+      mean: busyFractions.reduce((a, b) => a + b, 0) / Math.max(1, busyFractions.length),
+      max: Math.max(0, ...busyFractions),
+    },
     instanceSecondsPer1000: (m.busyRoundedMs.reduce((a, b) => a + b, 0) / 1000 / n) * 1000,
     usdPerMillion: costPerMillion(m),
     emulatorCpuMsPerObservation: {
@@ -140,14 +146,23 @@ export function renderTable(cells: readonly CellMeasurement[]): string {
     ['request duration at the function p50 / p95, ms', (_, x) => `${ms(x.request.p50)} / ${ms(x.request.p95)}`],
     ['Firestore per observation: reads / writes', (_, x) => `${f(x.perObservation.reads, 3)} / ${f(x.perObservation.writes, 3)}`],
     ['transactions per vehicle', (_, x) => f(x.transactionsPerVehicle)],
-    ['flush export per observation: reads / writes', (_, x) => `${f(x.perObservation.flushReads, 3)} / ${f(x.perObservation.flushWrites, 3)}`],
+    [
+      'flush export per observation: reads / writes',
+      (_, x) => `${f(x.perObservation.flushReads, 3)} / ${f(x.perObservation.flushWrites, 3)}`,
+    ],
     ['function CPU ms per observation', (_, x) => f(x.cpuMsPerObservation)],
     ['busy fraction per instance: mean / max', (_, x) => `${f(x.busyFraction.mean)} / ${f(x.busyFraction.max)}`],
     ['billable instance-s per 1,000 observations', (_, x) => f(x.instanceSecondsPer1000)],
     ['requests failed (redelivered)', (m) => String(m.failedRequests)],
-    ['$/M obs: invocations + instance time + Firestore', (_, x) => `${f(x.usdPerMillion.invocations)} + ${f(x.usdPerMillion.instanceTime)} + ${f(x.usdPerMillion.firestore)}`],
+    [
+      '$/M obs: invocations + instance time + Firestore',
+      (_, x) => `${f(x.usdPerMillion.invocations)} + ${f(x.usdPerMillion.instanceTime)} + ${f(x.usdPerMillion.firestore)}`,
+    ],
     ['**$ per million observations**', (_, x) => `**${f(x.usdPerMillion.total)}**`],
-    ['emulator CPU ms per observation: Firestore / Pub/Sub', (_, x) => `${f(x.emulatorCpuMsPerObservation.firestore)} / ${f(x.emulatorCpuMsPerObservation.pubsub)}`],
+    [
+      'emulator CPU ms per observation: Firestore / Pub/Sub',
+      (_, x) => `${f(x.emulatorCpuMsPerObservation.firestore)} / ${f(x.emulatorCpuMsPerObservation.pubsub)}`,
+    ],
     ['bench process CPU ms per observation (generator, relay, dispatcher)', (_, x) => f(x.benchCpuMsPerObservation)],
   ];
   const header = `| | ${fig.map((x) => x.label).join(' | ')} |`;

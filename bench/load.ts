@@ -65,7 +65,14 @@ interface SentVehicle {
  * the other (the client batches them, as Python's does within 10 ms), then sleep uniform(1, 10) s.
  * `generators` of them run side by side (10× = ten generators). Publishes until `seconds` have passed.
  */
-async function spotSpeedGenerators(topic: Topic, radar: Radar, generators: number, seconds: number, random: () => number, sent: SentVehicle[]): Promise<void> {
+async function spotSpeedGenerators(
+  topic: Topic,
+  radar: Radar,
+  generators: number,
+  seconds: number,
+  random: () => number,
+  sent: SentVehicle[],
+): Promise<void> {
   const end = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: generators }, async () => {
@@ -74,7 +81,11 @@ async function spotSpeedGenerators(topic: Topic, radar: Radar, generators: numbe
         for (let thread = 0; thread < 3; thread++) {
           for (let v = 0; v < 5; v++) {
             const msgs = spotSpeedVehicleMessages(radar, random, 0.25, shortVehicleId());
-            sent.push({ vehicleId: msgs.vehicleId, speeds: msgs.speeds, points: msgs.messages.map((m) => (JSON.parse(m) as { location: [number, number] }).location) });
+            sent.push({
+              vehicleId: msgs.vehicleId,
+              speeds: msgs.speeds,
+              points: msgs.messages.map((m) => (JSON.parse(m) as { location: [number, number] }).location),
+            });
             for (const m of msgs.messages) publishes.push(topic.publishMessage({ data: Buffer.from(m) }));
           }
         }
@@ -118,8 +129,18 @@ function groupCpuMs(pgid: number | null): number | null {
 }
 
 const ZERO: Ops = { reads: 0, writes: 0, deletes: 0, transactions: 0 };
-const addOps = (a: Ops, b: Ops): Ops => ({ reads: a.reads + b.reads, writes: a.writes + b.writes, deletes: a.deletes + b.deletes, transactions: a.transactions + b.transactions });
-const subOps = (a: Ops, b: Ops): Ops => ({ reads: a.reads - b.reads, writes: a.writes - b.writes, deletes: a.deletes - b.deletes, transactions: a.transactions - b.transactions });
+const addOps = (a: Ops, b: Ops): Ops => ({
+  reads: a.reads + b.reads,
+  writes: a.writes + b.writes,
+  deletes: a.deletes + b.deletes,
+  transactions: a.transactions + b.transactions,
+});
+const subOps = (a: Ops, b: Ops): Ops => ({
+  reads: a.reads - b.reads,
+  writes: a.writes - b.writes,
+  deletes: a.deletes - b.deletes,
+  transactions: a.transactions - b.transactions,
+});
 
 /** The observation function's instances, summed: ops, CPU, busy time, requests (killed processes included). */
 async function functionTotals(stack: Stack) {
@@ -146,7 +167,13 @@ async function functionTotals(stack: Stack) {
   };
 }
 
-async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, functionsPort: number, rate: number, instances: number, cell: number): Promise<CellMeasurement> {
+async function runCell(
+  emulators: { pubsub: Emulator; firestore: Emulator },
+  functionsPort: number,
+  rate: number,
+  instances: number,
+  cell: number,
+): Promise<CellMeasurement> {
   const project = `demo-load-${cell}-${Date.now()}`;
   const stack = await startStack({
     project,
@@ -188,7 +215,10 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     // Warm-up, not counted: every instance has served requests (JIT, Firestore channel) before measuring.
     const warm: SentVehicle[] = [];
     await spotSpeedGenerators(topic, radar, Math.max(1, Math.ceil(instances / 8)), 0.001, prng(999), warm);
-    await allDecided(warm.map((v) => v.vehicleId), 60_000);
+    await allDecided(
+      warm.map((v) => v.vehicleId),
+      60_000,
+    );
 
     const before = await functionTotals(stack);
     const cpu0 = { fs: groupCpuMs(emulators.firestore.pid), ps: groupCpuMs(emulators.pubsub.pid), bench: process.cpuUsage() };
@@ -196,7 +226,10 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     const t0 = Date.now();
     log(`  ${rate}× · ${instances} instance(s): publishing for ${SECONDS} s…`);
     await spotSpeedGenerators(topic, radar, rate, SECONDS, prng(rate * 7919), sent);
-    await allDecided(sent.map((v) => v.vehicleId), Number(args['drain-seconds']) * 1000);
+    await allDecided(
+      sent.map((v) => v.vehicleId),
+      Number(args['drain-seconds']) * 1000,
+    );
     const ids = sent.map((v) => v.vehicleId);
     const lastDecision = Math.max(t0, ...ids.flatMap((id) => (decisions.get(id) ?? []).map((d) => d.at)));
     const after = await functionTotals(stack);
@@ -217,7 +250,12 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
     const idleBefore = stack.runtime.ops.snapshot();
     await stack.flush();
     const idle = subOps(stack.runtime.ops.snapshot(), idleBefore);
-    const flushOps = subOps(flushWork, { reads: idle.reads * (runs + 1), writes: idle.writes * (runs + 1), deletes: idle.deletes * (runs + 1), transactions: idle.transactions * (runs + 1) });
+    const flushOps = subOps(flushWork, {
+      reads: idle.reads * (runs + 1),
+      writes: idle.writes * (runs + 1),
+      deletes: idle.deletes * (runs + 1),
+      transactions: idle.transactions * (runs + 1),
+    });
 
     let wrong = 0;
     const wrongDetails: Record<string, unknown>[] = [];
@@ -279,7 +317,9 @@ async function runCell(emulators: { pubsub: Emulator; firestore: Emulator }, fun
 
 const [pubsubPort, firestorePort] = await Promise.all([port(args['pubsub-port']!), port(args['firestore-port']!)]);
 const functionsPort = Number(args['functions-port']);
-log(`load bench: seed format, rates ${RATES.map((r) => `${r}×`).join(', ')} of the radar generator, ${INSTANCES.join(', ')} instance(s), dispatch ${DISPATCH}, ${SECONDS} s each${quick ? ' (quick)' : ''}`);
+log(
+  `load bench: seed format, rates ${RATES.map((r) => `${r}×`).join(', ')} of the radar generator, ${INSTANCES.join(', ')} instance(s), dispatch ${DISPATCH}, ${SECONDS} s each${quick ? ' (quick)' : ''}`,
+);
 const [pubsub, firestore] = await Promise.all([
   ensureEmulator('pubsub', pubsubPort, { logDir: dataDir }),
   ensureEmulator('firestore', firestorePort, { logDir: dataDir }),

@@ -37,7 +37,8 @@ type R = () => number;
 const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const letters = (r: R, n: number, alphabet = L) => Array.from({ length: n }, () => pick(r, [...alphabet])).join('');
-const digits = (r: R, n: number, first = '0123456789') => pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
+const digits = (r: R, n: number, first = '0123456789') =>
+  pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
 
 /** Germany's "B-MW 1234": at most 8 letters and digits in all (the digits give way), as the registration rules say. */
 function germanPlate(r: R): string {
@@ -53,22 +54,102 @@ const DARK = { bg: '#1d1f24', ink: '#e8e8e8', name: 'white on dark' };
 const NAVY = { bg: '#f4f1e6', ink: '#1a2a6c', name: 'navy on white' };
 
 const STYLES: Style[] = [
-  { country: 'US-NY', formats: 'us-ny', make: (r) => `${letters(r, 3)}-${digits(r, 4)}`, aspect: 2, colours: [NAVY, { bg: '#f2c230', ink: '#1a2a6c', name: 'navy on gold' }], top: 'NEW YORK', bottom: 'EMPIRE STATE' },
-  { country: 'US-CA', formats: 'us-ca', make: (r) => `${digits(r, 1, '123456789')}${letters(r, 3)}${digits(r, 3)}`, aspect: 2, colours: [NAVY, WHITE], top: 'California', bottom: 'dmv.ca.gov' },
-  { country: 'US-TX', formats: 'us-tx', make: (r) => `${letters(r, 3)}-${digits(r, 4)}`, aspect: 2, colours: [WHITE, DARK], top: 'TEXAS', bottom: 'THE LONE STAR STATE' },
-  { country: 'US-NJ', formats: 'us-nj', make: (r) => `${letters(r, 1)}${digits(r, 2)}-${letters(r, 3)}`, aspect: 2, colours: [{ bg: '#f3e9b5', ink: '#111111', name: 'black on cream' }], bottom: 'GARDEN STATE' },
-  { country: 'UK', formats: 'uk', make: (r) => `${letters(r, 2)}${digits(r, 2)} ${letters(r, 3, 'ABCDEFGHJKLMNOPRSTUVWXYZ')}`, aspect: 4.7, colours: [YELLOW, WHITE, DARK], band: 'UK' },
-  { country: 'SE', formats: 'se', make: (r) => `${letters(r, 3)} ${r() < 0.7 ? digits(r, 3) : digits(r, 2) + letters(r, 1)}`, aspect: 4.7, colours: [WHITE], band: 'S' },
+  {
+    country: 'US-NY',
+    formats: 'us-ny',
+    make: (r) => `${letters(r, 3)}-${digits(r, 4)}`,
+    aspect: 2,
+    colours: [NAVY, { bg: '#f2c230', ink: '#1a2a6c', name: 'navy on gold' }],
+    top: 'NEW YORK',
+    bottom: 'EMPIRE STATE',
+  },
+  {
+    country: 'US-CA',
+    formats: 'us-ca',
+    make: (r) => `${digits(r, 1, '123456789')}${letters(r, 3)}${digits(r, 3)}`,
+    aspect: 2,
+    colours: [NAVY, WHITE],
+    top: 'California',
+    bottom: 'dmv.ca.gov',
+  },
+  {
+    country: 'US-TX',
+    formats: 'us-tx',
+    make: (r) => `${letters(r, 3)}-${digits(r, 4)}`,
+    aspect: 2,
+    colours: [WHITE, DARK],
+    top: 'TEXAS',
+    bottom: 'THE LONE STAR STATE',
+  },
+  {
+    country: 'US-NJ',
+    formats: 'us-nj',
+    make: (r) => `${letters(r, 1)}${digits(r, 2)}-${letters(r, 3)}`,
+    aspect: 2,
+    colours: [{ bg: '#f3e9b5', ink: '#111111', name: 'black on cream' }],
+    bottom: 'GARDEN STATE',
+  },
+  {
+    country: 'UK',
+    formats: 'uk',
+    make: (r) => `${letters(r, 2)}${digits(r, 2)} ${letters(r, 3, 'ABCDEFGHJKLMNOPRSTUVWXYZ')}`,
+    aspect: 4.7,
+    colours: [YELLOW, WHITE, DARK],
+    band: 'UK',
+  },
+  {
+    country: 'SE',
+    formats: 'se',
+    make: (r) => `${letters(r, 3)} ${r() < 0.7 ? digits(r, 3) : digits(r, 2) + letters(r, 1)}`,
+    aspect: 4.7,
+    colours: [WHITE],
+    band: 'S',
+  },
   { country: 'DE', formats: 'de', make: germanPlate, aspect: 4.7, colours: [WHITE], band: 'D' },
-  { country: 'ES', formats: 'es', make: (r) => `${digits(r, 4)} ${letters(r, 3, 'BCDFGHJKLMNPRSTVWXYZ')}`, aspect: 4.7, colours: [WHITE], band: 'E' },
-  { country: 'FR', formats: 'fr', make: (r) => `${letters(r, 2)}-${digits(r, 3)}-${letters(r, 2)}`, aspect: 4.7, colours: [WHITE], band: 'F' },
-  { country: 'IT', formats: 'it', make: (r) => `${letters(r, 2)} ${digits(r, 3)}${letters(r, 2)}`, aspect: 4.7, colours: [WHITE], band: 'I' },
-  { country: 'NL', formats: 'nl', make: (r) => `${digits(r, 2)}-${letters(r, 3, 'BDFGHJKLNPRSTVXZ')}-${digits(r, 1)}`, aspect: 4.7, colours: [YELLOW], band: 'NL' },
+  {
+    country: 'ES',
+    formats: 'es',
+    make: (r) => `${digits(r, 4)} ${letters(r, 3, 'BCDFGHJKLMNPRSTVWXYZ')}`,
+    aspect: 4.7,
+    colours: [WHITE],
+    band: 'E',
+  },
+  {
+    country: 'FR',
+    formats: 'fr',
+    make: (r) => `${letters(r, 2)}-${digits(r, 3)}-${letters(r, 2)}`,
+    aspect: 4.7,
+    colours: [WHITE],
+    band: 'F',
+  },
+  {
+    country: 'IT',
+    formats: 'it',
+    make: (r) => `${letters(r, 2)} ${digits(r, 3)}${letters(r, 2)}`,
+    aspect: 4.7,
+    colours: [WHITE],
+    band: 'I',
+  },
+  {
+    country: 'NL',
+    formats: 'nl',
+    make: (r) => `${digits(r, 2)}-${letters(r, 3, 'BDFGHJKLNPRSTVXZ')}-${digits(r, 1)}`,
+    aspect: 4.7,
+    colours: [YELLOW],
+    band: 'NL',
+  },
   { country: 'PL', formats: 'pl', make: (r) => `${letters(r, 2)} ${digits(r, 5)}`, aspect: 4.7, colours: [WHITE], band: 'PL' },
 ];
 
 const FONTS = ['DejaVu Sans', 'DejaVu Sans Condensed', 'Liberation Sans', 'Liberation Sans Narrow', 'DejaVu Sans Mono', 'Liberation Mono'];
-const FONT_WIDTH: Record<string, number> = { 'DejaVu Sans': 0.72, 'DejaVu Sans Condensed': 0.65, 'Liberation Sans': 0.7, 'Liberation Sans Narrow': 0.58, 'DejaVu Sans Mono': 0.62, 'Liberation Mono': 0.62 };
+const FONT_WIDTH: Record<string, number> = {
+  'DejaVu Sans': 0.72,
+  'DejaVu Sans Condensed': 0.65,
+  'Liberation Sans': 0.7,
+  'Liberation Sans Narrow': 0.58,
+  'DejaVu Sans Mono': 0.62,
+  'Liberation Mono': 0.62,
+};
 const CAR = ['#8b1a1a', '#1a3a8b', '#222222', '#6d6d6d', '#d9d9d9', '#2f6b2f', '#b8b8b8', '#4a2a6a', '#f0f0f0', '#7a5230'];
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -84,9 +165,13 @@ function plateSvg(s: Style, printed: string, colour: Style['colours'][number], f
   const textY = us ? h * 0.66 : h * 0.76;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">
   <rect x="1" y="1" width="${w - 2}" height="${h - 2}" rx="${h * 0.08}" fill="${colour.bg}" stroke="${colour.ink}" stroke-width="${Math.max(1, h * 0.025)}"/>
-  ${bandW ? `<rect x="${h * 0.03}" y="${h * 0.03}" width="${bandW}" height="${h * 0.94}" rx="${h * 0.05}" fill="#1f3f9c"/>
+  ${
+    bandW
+      ? `<rect x="${h * 0.03}" y="${h * 0.03}" width="${bandW}" height="${h * 0.94}" rx="${h * 0.05}" fill="#1f3f9c"/>
   <circle cx="${h * 0.03 + bandW / 2}" cy="${h * 0.32}" r="${h * 0.14}" fill="none" stroke="#ffcc00" stroke-width="${h * 0.04}" stroke-dasharray="${h * 0.03} ${h * 0.05}"/>
-  <text x="${h * 0.03 + bandW / 2}" y="${h * 0.84}" font-family="DejaVu Sans" font-weight="bold" font-size="${h * (s.band!.length > 1 ? 0.22 : 0.3)}" fill="#ffffff" text-anchor="middle">${esc(s.band!)}</text>` : ''}
+  <text x="${h * 0.03 + bandW / 2}" y="${h * 0.84}" font-family="DejaVu Sans" font-weight="bold" font-size="${h * (s.band!.length > 1 ? 0.22 : 0.3)}" fill="#ffffff" text-anchor="middle">${esc(s.band!)}</text>`
+      : ''
+  }
   ${s.top ? `<text x="${w / 2}" y="${h * 0.2}" font-family="${s.top === 'California' ? 'DejaVu Serif' : 'DejaVu Sans'}" font-style="${s.top === 'California' ? 'italic' : 'normal'}" font-size="${h * 0.15}" fill="${s.top === 'California' ? '#b01c1c' : colour.ink}" text-anchor="middle">${esc(s.top)}</text>` : ''}
   <text x="${textX}" y="${textY}" font-family="${font}" font-weight="bold" font-size="${mainSize}" fill="${colour.ink}" text-anchor="middle">${esc(printed)}</text>
   ${s.bottom ? `<text x="${w / 2}" y="${h * 0.92}" font-family="DejaVu Sans" font-size="${h * 0.11}" fill="${colour.ink}" text-anchor="middle">${esc(s.bottom)}</text>` : ''}
@@ -108,7 +193,10 @@ async function photo(s: Style, r: R) {
   const noise = r() * 22;
   const quality = 60 + Math.floor(r() * 31);
   const plate = plateSvg(s, printed, colour, font, plateH);
-  const plateImg = await sharp(Buffer.from(plate.svg)).rotate(tilt, { background: { r: 0, g: 0, b: 0, alpha: 0 } }).png().toBuffer({ resolveWithObject: true });
+  const plateImg = await sharp(Buffer.from(plate.svg))
+    .rotate(tilt, { background: { r: 0, g: 0, b: 0, alpha: 0 } })
+    .png()
+    .toBuffer({ resolveWithObject: true });
   const car = pick(r, CAR);
   const cx = W / 2 + (r() - 0.5) * W * 0.25;
   const cy = H * (0.62 + (r() - 0.5) * 0.12);
@@ -128,15 +216,41 @@ async function photo(s: Style, r: R) {
   const left = Math.round(cx - plateImg.info.width / 2);
   const top = Math.round(cy - plateImg.info.height / 2);
   ensureFonts();
-  let img = sharp(await sharp(Buffer.from(scene)).composite([{ input: plateImg.data, left, top }]).png().toBuffer());
+  let img = sharp(
+    await sharp(Buffer.from(scene))
+      .composite([{ input: plateImg.data, left, top }])
+      .png()
+      .toBuffer(),
+  );
   if (blur > 0.3) img = img.blur(blur);
   const base = await img.removeAlpha().png({ compressionLevel: 0 }).toBuffer();
-  const withNoise = noise > 1
-    ? sharp(base).composite([{ input: { create: { width: W, height: H, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: noise } } }, blend: 'soft-light' }])
-    : sharp(base);
+  const withNoise =
+    noise > 1
+      ? sharp(base).composite([
+          {
+            input: {
+              create: { width: W, height: H, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: noise } },
+            },
+            blend: 'soft-light',
+          },
+        ])
+      : sharp(base);
   const jpeg = await withNoise.jpeg({ quality }).toBuffer();
   const plateBox = { x0: left, y0: top, x1: left + plateImg.info.width, y1: top + plateImg.info.height };
-  return { jpeg, printed, colour: colour.name, font, width: W, height: H, plateWidthPx: plateW, tilt: Math.round(tilt * 10) / 10, blur: Math.round(blur * 100) / 100, noise: Math.round(noise * 10) / 10, quality, plateBox };
+  return {
+    jpeg,
+    printed,
+    colour: colour.name,
+    font,
+    width: W,
+    height: H,
+    plateWidthPx: plateW,
+    tilt: Math.round(tilt * 10) / 10,
+    blur: Math.round(blur * 100) / 100,
+    noise: Math.round(noise * 10) / 10,
+    quality,
+    plateBox,
+  };
 }
 
 // --split alternate: half tune, half held out (the first set); tune or holdout: the whole set is one of them
@@ -155,9 +269,19 @@ for (let k = 0; k < Number(values.per); k++) {
     const file = `${String(i).padStart(3, '0')}-${style.country.toLowerCase()}.jpg`;
     writeFileSync(join(out, file), p.jpeg);
     const { jpeg: _jpeg, ...rest } = p;
-    manifest.push({ file, plate: p.printed.replace(/[^A-Z0-9]/g, ''), country: style.country, formats: style.formats, split: values.split === 'alternate' ? ((k + si) % 2 === 0 ? 'tune' : 'holdout') : values.split, ...rest });
+    manifest.push({
+      file,
+      plate: p.printed.replace(/[^A-Z0-9]/g, ''),
+      country: style.country,
+      formats: style.formats,
+      split: values.split === 'alternate' ? ((k + si) % 2 === 0 ? 'tune' : 'holdout') : values.split,
+      ...rest,
+    });
     i++;
   }
 }
-writeFileSync(join(out, 'manifest.json'), JSON.stringify({ generator: 'bench/make-plate-eval-set.ts', seed: Number(values.seed), photos: manifest }, null, 1) + '\n');
+writeFileSync(
+  join(out, 'manifest.json'),
+  JSON.stringify({ generator: 'bench/make-plate-eval-set.ts', seed: Number(values.seed), photos: manifest }, null, 1) + '\n',
+);
 process.stderr.write(`${manifest.length} photos in ${out}\n`);

@@ -5,7 +5,10 @@ type Parsed<T> = { [K in keyof T]: T[K] extends boolean ? boolean : T[K] extends
 /** A bench's command line: each option with its default (a string; a boolean for a flag; undefined for none). */
 export function benchArgs<T extends Record<string, string | boolean | undefined>>(defaults: T): Parsed<T> {
   const options = Object.fromEntries(
-    Object.entries(defaults).map(([name, d]) => [name, typeof d === 'boolean' ? { type: 'boolean', default: d } : d === undefined ? { type: 'string' } : { type: 'string', default: d }]),
+    Object.entries(defaults).map(([name, d]) => [
+      name,
+      typeof d === 'boolean' ? { type: 'boolean', default: d } : d === undefined ? { type: 'string' } : { type: 'string', default: d },
+    ]),
   );
   return parseArgs({ options } as Parameters<typeof parseArgs>[0]).values as Parsed<T>;
 }

@@ -43,11 +43,26 @@ function decisionAt(ms: number): PassageDecision {
   const v = plate();
   const fined = random() < finedShare;
   return {
-    passageId: `${radar.id}~${v}~${ms - 40_000}`, radarId: radar.id, vehicleId: v,
-    avgSpeedKmh: fined ? 55 + random() * 20 : 25 + random() * 14, method: 'entry_exit', speedLimitKmh: radar.speedLimitKmh,
-    toleranceKmh: 0, thresholdKmh: radar.speedLimitKmh, tolerance: describeTolerance(radar.tolerance),
-    isTicketed: fined, reviewReason: null, observations: 2, firstSeenMs: ms - 40_000, lastSeenMs: ms - 1000, lastPublishMs: ms - 900,
-    coordinates: radar.exit, closeReason: 'exit', decidedAtMs: ms, plate: v, imageUri: `gs://${captures}/${radar.id}/${v}/${ms - 1000}.jpg`,
+    passageId: `${radar.id}~${v}~${ms - 40_000}`,
+    radarId: radar.id,
+    vehicleId: v,
+    avgSpeedKmh: fined ? 55 + random() * 20 : 25 + random() * 14,
+    method: 'entry_exit',
+    speedLimitKmh: radar.speedLimitKmh,
+    toleranceKmh: 0,
+    thresholdKmh: radar.speedLimitKmh,
+    tolerance: describeTolerance(radar.tolerance),
+    isTicketed: fined,
+    reviewReason: null,
+    observations: 2,
+    firstSeenMs: ms - 40_000,
+    lastSeenMs: ms - 1000,
+    lastPublishMs: ms - 900,
+    coordinates: radar.exit,
+    closeReason: 'exit',
+    decidedAtMs: ms,
+    plate: v,
+    imageUri: `gs://${captures}/${radar.id}/${v}/${ms - 1000}.jpg`,
   };
 }
 
@@ -88,7 +103,6 @@ try {
   const wh = await DuckDbWarehouse.open(join(dir, 'wh.duckdb'));
   const total = perDay * days;
   // Loaded in bulk by SQL (the flush's row-by-row upsert would take minutes): rows of the exporter's shape.
-  const t0 = performance.now();
   const v = `substr(md5(i::VARCHAR), 1, 7)`;
   const at = `make_timestamp((${day0}::BIGINT + (i * ${86_400_000 / perDay})::BIGINT) * 1000)`;
   await wh.query(`INSERT INTO speedcam.vehicle_passages (row_id, passage_id, radar_id, vehicle_id, avg_speed, speed_limit, speed_tolerance,

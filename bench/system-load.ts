@@ -36,7 +36,8 @@ const RATES = args.rates.split(',').map(Number);
 const FLUSH_S = Number(args['flush-interval']);
 const DRAIN_S = Number(args['drain-seconds']);
 const DASHBOARD_QUERIES = Number(args['dashboard-queries']);
-for (const n of [SECONDS, FLUSH_S, DRAIN_S, ...RATES]) if (!(n >= 0) || !Number.isFinite(n)) throw new Error('--seconds, --rates, --flush-interval, --drain-seconds take numbers >= 0');
+for (const n of [SECONDS, FLUSH_S, DRAIN_S, ...RATES])
+  if (!(n >= 0) || !Number.isFinite(n)) throw new Error('--seconds, --rates, --flush-interval, --drain-seconds take numbers >= 0');
 const log = (s: string) => process.stderr.write(s + '\n');
 const dataDir = resolve(args['data-dir'] ?? '.speedcam/system-load');
 const port = async (text: string) => (Number(text) > 0 ? Number(text) : freePort());
@@ -76,8 +77,15 @@ export function warehouseCost(tables: ReadonlyMap<string, TableFigures>, windowS
   const viewScanBytes = (dashboardQueries * windowBytes) / 2;
   const viewScans = (viewScanBytes / 1024 ** 4) * BQ_PRICES.queryPerTiB;
   return {
-    rows, earlyRows, protoGiB: proto / GIB, insertAllGiB: insertAll / GIB, writeApi, writeApiNoFreeTier, streaming,
-    viewScanTiB: viewScanBytes / 1024 ** 4, viewScans,
+    rows,
+    earlyRows,
+    protoGiB: proto / GIB,
+    insertAllGiB: insertAll / GIB,
+    writeApi,
+    writeApiNoFreeTier,
+    streaming,
+    viewScanTiB: viewScanBytes / 1024 ** 4,
+    viewScans,
   };
 }
 const MONTH_S = 730 * 3600;
@@ -155,16 +163,48 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
     const before = Object.fromEntries(Object.entries(await stack.instanceStats()).map(([k, v]) => [k, totals(v)]));
     const tablesBefore = new Map([...(stack.writeApi?.tables ?? [])].map(([k, v]) => [k, { ...v }]));
     const started = Date.now();
-    log(`${rate}×: publishing for ${SECONDS} s (${rate} × the radar producer's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`);
+    log(
+      `${rate}×: publishing for ${SECONDS} s (${rate} × the radar producer's traffic, ${LOAD.transactionsPerS * rate} transactions/s, ${LOAD.clicksPerS * rate} clicks/s, ${LOAD.registrationsPerS * rate} registrations/s)…`,
+    );
     const count = (perS: number) => Math.max(1, Math.round(perS * rate * SECONDS));
     const silent = { onProgress: () => undefined };
     await Promise.all([
       ...Array.from({ length: rate }, () =>
-        generateTraffic(pubsub, { mode: 'seed', vehicles: Math.round(LOAD.radarVehiclesPerS * SECONDS), speedingShare: 0.25, duplicateShare: 0, radar, topic: config.topics.vehicleObservations, ...silent }),
+        generateTraffic(pubsub, {
+          mode: 'seed',
+          vehicles: Math.round(LOAD.radarVehiclesPerS * SECONDS),
+          speedingShare: 0.25,
+          duplicateShare: 0,
+          radar,
+          topic: config.topics.vehicleObservations,
+          ...silent,
+        }),
       ),
-      generateEvents(pubsub, { kind: 'transactions', count: count(LOAD.transactionsPerS), rate: LOAD.transactionsPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.transactions }),
-      generateEvents(pubsub, { kind: 'clicks', count: count(LOAD.clicksPerS), rate: LOAD.clicksPerS * rate, duplicateShare: 0, malformedShare: 0, topic: config.topics.clickEvents }),
-      generateEvents(pubsub, { kind: 'users', count: count(LOAD.registrationsPerS), rate: LOAD.registrationsPerS * rate, results: 1, duplicateShare: 0, malformedShare: 0, topic: config.topics.userRegistrations }),
+      generateEvents(pubsub, {
+        kind: 'transactions',
+        count: count(LOAD.transactionsPerS),
+        rate: LOAD.transactionsPerS * rate,
+        duplicateShare: 0,
+        malformedShare: 0,
+        topic: config.topics.transactions,
+      }),
+      generateEvents(pubsub, {
+        kind: 'clicks',
+        count: count(LOAD.clicksPerS),
+        rate: LOAD.clicksPerS * rate,
+        duplicateShare: 0,
+        malformedShare: 0,
+        topic: config.topics.clickEvents,
+      }),
+      generateEvents(pubsub, {
+        kind: 'users',
+        count: count(LOAD.registrationsPerS),
+        rate: LOAD.registrationsPerS * rate,
+        results: 1,
+        duplicateShare: 0,
+        malformedShare: 0,
+        topic: config.topics.userRegistrations,
+      }),
     ]);
     // Rates and the month are taken over the publishing time; the drain only lets the last deliveries finish.
     const windowS = (Date.now() - started) / 1000;
@@ -181,7 +221,10 @@ async function runRate(rate: number, emulators: { pubsub: string; firestore: str
       [...(stack.writeApi?.tables ?? [])].map(([k, v]) => {
         const b = tablesBefore.get(k) ?? zero;
         const d: TableFigures = {
-          rows: v.rows - b.rows, protoBytes: v.protoBytes - b.protoBytes, insertAllBytes: v.insertAllBytes - b.insertAllBytes, earlyRows: v.earlyRows - b.earlyRows,
+          rows: v.rows - b.rows,
+          protoBytes: v.protoBytes - b.protoBytes,
+          insertAllBytes: v.insertAllBytes - b.insertAllBytes,
+          earlyRows: v.earlyRows - b.earlyRows,
         };
         return [k, d];
       }),
@@ -207,9 +250,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     const results: Awaited<ReturnType<typeof runRate>>[] = [];
-    for (const rate of RATES) results.push(await runRate(rate, { pubsub: pubsub.host, firestore: firestore.host }, Number(args['functions-port']) || 0));
+    for (const rate of RATES)
+      results.push(await runRate(rate, { pubsub: pubsub.host, firestore: firestore.host }, Number(args['functions-port']) || 0));
     const rows: string[] = [];
-    rows.push(`| function (vCPU, memory, concurrency) | ${results.map((r) => `${r.rate}×: requests/s · CPU ms/request · busy fraction · Firestore ops/request · $/month (requests + instance + Firestore)`).join(' | ')} |`);
+    rows.push(
+      `| function (vCPU, memory, concurrency) | ${results.map((r) => `${r.rate}×: requests/s · CPU ms/request · busy fraction · Firestore ops/request · $/month (requests + instance + Firestore)`).join(' | ')} |`,
+    );
     rows.push(`| --- | ${results.map(() => '---').join(' | ')} |`);
     for (const spec of FUNCTIONS) {
       const cells = results.map((r) => {
@@ -219,8 +265,20 @@ async function main(): Promise<void> {
       });
       rows.push(`| ${spec.dir} (${spec.cpu}, ${spec.memory}, ${spec.concurrency}) | ${cells.join(' | ')} |`);
     }
-    rows.push(`| **functions, a month at this load** | ${results.map((r) => `**$${fmt(r.perFunction.reduce((a, p) => a + p.cost.total, 0), 0)}**`).join(' | ')} |`);
-    process.stdout.write(`\nEvery function at once, one instance each, ${SECONDS} s of traffic + ${DRAIN_S} s drain per rate, flush every ${FLUSH_S} s:\n\n${rows.join('\n')}\n`);
+    rows.push(
+      `| **functions, a month at this load** | ${results
+        .map(
+          (r) =>
+            `**$${fmt(
+              r.perFunction.reduce((a, p) => a + p.cost.total, 0),
+              0,
+            )}**`,
+        )
+        .join(' | ')} |`,
+    );
+    process.stdout.write(
+      `\nEvery function at once, one instance each, ${SECONDS} s of traffic + ${DRAIN_S} s drain per rate, flush every ${FLUSH_S} s:\n\n${rows.join('\n')}\n`,
+    );
     const cells = (f: (w: ReturnType<typeof warehouseCost>) => string) => results.map((r) => f(r.warehouse)).join(' | ');
     const wrows = [
       `| warehouse, a month at this load | ${results.map((r) => `${r.rate}×`).join(' | ')} |`,
@@ -239,7 +297,9 @@ async function main(): Promise<void> {
     const P = BQ_PRICES;
     process.stdout.write(`\nBigQuery: Write API $${P.writeApiPerGiB}/GiB after ${P.writeApiFreeGiB} GiB free a month; `);
     process.stdout.write(`insertAll $${P.insertAllPerGiB}/GiB; queries $${P.queryPerTiB}/TiB.\n`);
-    process.stdout.write(`\nPrices: $0.40/M requests, $${PRICES.vcpuSecond}/vCPU-s, $${PRICES.gibSecond}/GiB-s (request-based billing, busy time rounded up to 100 ms), Firestore $0.06/$0.18/$0.02 per 100k reads/writes/deletes.\n`);
+    process.stdout.write(
+      `\nPrices: $0.40/M requests, $${PRICES.vcpuSecond}/vCPU-s, $${PRICES.gibSecond}/GiB-s (request-based billing, busy time rounded up to 100 ms), Firestore $0.06/$0.18/$0.02 per 100k reads/writes/deletes.\n`,
+    );
   } finally {
     await stopAll();
   }

@@ -46,7 +46,12 @@ const MIN_TIMESTAMP_MS = Date.parse('0001-01-01T00:00:00Z');
 const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z');
 /** The Write API's names of the schema files' types (TableFieldSchema.Type). */
 const STORAGE_TYPE: Record<SchemaField['type'], string> = {
-  STRING: 'STRING', FLOAT: 'DOUBLE', INTEGER: 'INT64', BOOLEAN: 'BOOL', TIMESTAMP: 'TIMESTAMP', JSON: 'JSON',
+  STRING: 'STRING',
+  FLOAT: 'DOUBLE',
+  INTEGER: 'INT64',
+  BOOLEAN: 'BOOL',
+  TIMESTAMP: 'TIMESTAMP',
+  JSON: 'JSON',
 };
 
 interface AppendRowsRequest {
@@ -163,29 +168,31 @@ export class WriteApiStandIn {
     let type: protobuf.Type | null = null;
     let chain: Promise<void> = Promise.resolve();
     call.on('data', (req: AppendRowsRequest) => {
-      chain = chain.then(async () => {
-        this.stats.requests++;
-        const injected = this.failures.shift();
-        if (injected) {
-          call.emit('error', { code: injected.code, details: injected.message });
-          return;
-        }
-        if (req.writeStream) stream = req.writeStream;
-        const t = this.parse(stream);
-        if ('code' in t) return void call.write({ error: t, writeStream: stream });
-        const invalid = (message: string) =>
-          void call.write({ error: { code: grpc.status.INVALID_ARGUMENT, message }, writeStream: stream });
-        if (req.arrowRows) return invalid('CDC needs proto rows');
-        if (req.offset) return invalid('the default stream takes no offset');
-        const d = req.protoRows?.writerSchema?.protoDescriptor;
-        if (d) type = typeFromDescriptor(d);
-        if (!type) return invalid('no writer schema on this connection');
-        const rows = req.protoRows?.rows?.serializedRows ?? [];
-        const answer = await this.enqueue(() => this.apply(t, type!, rows));
-        call.write({ ...answer, writeStream: stream });
-      }).catch((err: unknown) => {
-        call.emit('error', { code: grpc.status.INTERNAL, details: String((err as Error)?.message ?? err) });
-      });
+      chain = chain
+        .then(async () => {
+          this.stats.requests++;
+          const injected = this.failures.shift();
+          if (injected) {
+            call.emit('error', { code: injected.code, details: injected.message });
+            return;
+          }
+          if (req.writeStream) stream = req.writeStream;
+          const t = this.parse(stream);
+          if ('code' in t) return void call.write({ error: t, writeStream: stream });
+          const invalid = (message: string) =>
+            void call.write({ error: { code: grpc.status.INVALID_ARGUMENT, message }, writeStream: stream });
+          if (req.arrowRows) return invalid('CDC needs proto rows');
+          if (req.offset) return invalid('the default stream takes no offset');
+          const d = req.protoRows?.writerSchema?.protoDescriptor;
+          if (d) type = typeFromDescriptor(d);
+          if (!type) return invalid('no writer schema on this connection');
+          const rows = req.protoRows?.rows?.serializedRows ?? [];
+          const answer = await this.enqueue(() => this.apply(t, type!, rows));
+          call.write({ ...answer, writeStream: stream });
+        })
+        .catch((err: unknown) => {
+          call.emit('error', { code: grpc.status.INTERNAL, details: String((err as Error)?.message ?? err) });
+        });
     });
     call.on('end', () => void chain.then(() => call.end()));
   }
@@ -238,7 +245,10 @@ export class WriteApiStandIn {
         const ids = [...latest.keys()];
         const have = new Map<string, string>();
         for (let i = 0; i < ids.length; i += 500) {
-          const list = ids.slice(i, i + 500).map(sqlText).join(', ');
+          const list = ids
+            .slice(i, i + 500)
+            .map(sqlText)
+            .join(', ');
           const sql = `SELECT row_id, seq FROM _cdc.sequences WHERE table_name = ${sqlText(t.table)} AND row_id IN (${list})`;
           for (const r of await wh.query(sql)) {
             have.set(String(r['row_id']), String(r['seq']));

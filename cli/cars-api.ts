@@ -54,8 +54,13 @@ export async function startCarsApi(opts: { port?: number; format?: PhotoFormat; 
     };
     if (req.method !== 'GET') return send(405, 'text/plain', 'GET only');
     if (url.pathname === '/cars' || url.pathname === '/') {
-      if (!vehicleId || !/^[A-Za-z0-9._-]{1,64}$/.test(vehicleId)) return send(400, 'application/json', JSON.stringify({ error: 'vehicle_id: 1-64 letters, digits, . _ -' }));
-      return send(200, 'application/json', JSON.stringify({ image_url: `http://${req.headers.host}/photos/${encodeURIComponent(vehicleId)}.${ext}` }));
+      if (!vehicleId || !/^[A-Za-z0-9._-]{1,64}$/.test(vehicleId))
+        return send(400, 'application/json', JSON.stringify({ error: 'vehicle_id: 1-64 letters, digits, . _ -' }));
+      return send(
+        200,
+        'application/json',
+        JSON.stringify({ image_url: `http://${req.headers.host}/photos/${encodeURIComponent(vehicleId)}.${ext}` }),
+      );
     }
     const m = new RegExp(`^/photos/([A-Za-z0-9._-]{1,64})\\.${ext}$`).exec(url.pathname);
     if (!m) return send(404, 'text/plain', 'not found');

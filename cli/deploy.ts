@@ -6,7 +6,19 @@ import { FUNCTIONS, BUILD_ACCOUNT, PUSH_FUNCTIONS, type FunctionSpec, type Grant
 import { loadConfig, TOPICS, type Config } from '../shared/config.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
-type Threshold = { kind: 'threshold' | 'absent'; display_name: string; documentation: string; filter: string; comparison: string; threshold: number; duration_s: number; alignment_s: number; aligner: string; reducer: string; group_by: string[] };
+type Threshold = {
+  kind: 'threshold' | 'absent';
+  display_name: string;
+  documentation: string;
+  filter: string;
+  comparison: string;
+  threshold: number;
+  duration_s: number;
+  alignment_s: number;
+  aligner: string;
+  reducer: string;
+  group_by: string[];
+};
 
 /** What Terraform and this script both create, declared once (terraform/resources.json). */
 export interface Resources {
@@ -20,7 +32,17 @@ export interface Resources {
   cdc: { primary_key: string[]; max_staleness: Record<string, string> & { default: string } };
   subscriptions: { min_backoff_s: number; max_backoff_s: number; max_delivery_attempts: number };
   request_log_exclusion: { name: string; description: string; filter: string };
-  log_metrics: Record<string, { description: string; filter: string; value_type: 'INT64' | 'DISTRIBUTION'; value_extractor: string; labels: Record<string, string>; buckets: { num_finite_buckets: number; growth_factor: number; scale: number } | null }>;
+  log_metrics: Record<
+    string,
+    {
+      description: string;
+      filter: string;
+      value_type: 'INT64' | 'DISTRIBUTION';
+      value_extractor: string;
+      labels: Record<string, string>;
+      buckets: { num_finite_buckets: number; growth_factor: number; scale: number } | null;
+    }
+  >;
   alerts: Record<string, Threshold>;
 }
 export function deployResources(): Resources {
@@ -140,7 +162,8 @@ export function carsApiEnv(url: string): string {
 
 /** The BigQuery dataset the deployed functions write to: the configuration's SPEEDCAM_DATASET. */
 function dataset(config: Config): string {
-  if (config.warehouse.kind !== 'bigquery') throw new Error('deploy: the deployed functions write to BigQuery (SPEEDCAM_WAREHOUSE=duckdb is the local stack\'s)');
+  if (config.warehouse.kind !== 'bigquery')
+    throw new Error("deploy: the deployed functions write to BigQuery (SPEEDCAM_WAREHOUSE=duckdb is the local stack's)");
   return config.warehouse.dataset;
 }
 
@@ -187,7 +210,17 @@ export function logMetric(r: Resources, key: string, prefix: string) {
       unit: '1',
       ...(Object.keys(m.labels).length ? { labels: Object.keys(m.labels).map((key) => ({ key, valueType: 'STRING' })) } : {}),
     },
-    ...(m.buckets ? { bucketOptions: { exponentialBuckets: { numFiniteBuckets: m.buckets.num_finite_buckets, growthFactor: m.buckets.growth_factor, scale: m.buckets.scale } } } : {}),
+    ...(m.buckets
+      ? {
+          bucketOptions: {
+            exponentialBuckets: {
+              numFiniteBuckets: m.buckets.num_finite_buckets,
+              growthFactor: m.buckets.growth_factor,
+              scale: m.buckets.scale,
+            },
+          },
+        }
+      : {}),
   };
 }
 
@@ -196,7 +229,9 @@ export function alertPolicy(r: Resources, key: string, prefix: string, channels:
   const declared = r.alerts[key]!;
   // The review queue's alert: its threshold is SPEEDCAM_REVIEW_ALERT_H (Terraform: var.review_alert_h).
   const a = key === REVIEW_ALERT && reviewAlertH !== undefined ? { ...declared, threshold: reviewAlertH * 3600 } : declared;
-  const aggregations = [{ alignmentPeriod: `${a.alignment_s}s`, perSeriesAligner: a.aligner, crossSeriesReducer: a.reducer, groupByFields: a.group_by }];
+  const aggregations = [
+    { alignmentPeriod: `${a.alignment_s}s`, perSeriesAligner: a.aligner, crossSeriesReducer: a.reducer, groupByFields: a.group_by },
+  ];
   const filter = a.filter.replaceAll('{prefix}', prefix);
   return {
     displayName: `${prefix}: ${a.display_name}`,
@@ -205,7 +240,16 @@ export function alertPolicy(r: Resources, key: string, prefix: string, channels:
     documentation: { content: a.documentation, mimeType: 'text/markdown' },
     conditions: [
       a.kind === 'threshold'
-        ? { displayName: a.display_name, conditionThreshold: { filter, comparison: a.comparison, thresholdValue: a.threshold, duration: `${a.duration_s}s`, aggregations } }
+        ? {
+            displayName: a.display_name,
+            conditionThreshold: {
+              filter,
+              comparison: a.comparison,
+              thresholdValue: a.threshold,
+              duration: `${a.duration_s}s`,
+              aggregations,
+            },
+          }
         : { displayName: a.display_name, conditionAbsent: { filter, duration: `${a.duration_s}s`, aggregations } },
     ],
   };
@@ -220,7 +264,8 @@ export function dashboardJson(prefix: string): string {
 
 /** Every command that creates the system with gcloud, bq and nothing else, in order. */
 export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): Step[] {
-  if (!NAME_PREFIX.test(o.prefix)) throw new Error(`--prefix: 1-16 lower-case letters, digits or '-', starting with a letter, not ending with '-' (got "${o.prefix}")`);
+  if (!NAME_PREFIX.test(o.prefix))
+    throw new Error(`--prefix: 1-16 lower-case letters, digits or '-', starting with a letter, not ending with '-' (got "${o.prefix}")`);
   const r = deployResources();
   const n = names(o.project, o.prefix, o.region);
   const p = `--project=${o.project}`;
@@ -237,18 +282,64 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   steps.push({ argv: ['gcloud', 'projects', 'describe', o.project, '--format=value(projectNumber)'], capture: 'PROJECT_NUMBER' });
 
   // Topics; Pub/Sub forwards undeliverable messages to dead-letters as its own service agent.
-  for (const topic of Object.values(config.topics)) steps.push({ argv: ['gcloud', 'pubsub', 'topics', 'create', n.topic(topic), p], tolerateExisting: true });
-  steps.push({ argv: ['gcloud', 'pubsub', 'topics', 'add-iam-policy-binding', n.topic(config.topics.deadLetters), pubsubAgent, '--role=roles/pubsub.publisher', p] });
+  for (const topic of Object.values(config.topics))
+    steps.push({ argv: ['gcloud', 'pubsub', 'topics', 'create', n.topic(topic), p], tolerateExisting: true });
+  steps.push({
+    argv: [
+      'gcloud',
+      'pubsub',
+      'topics',
+      'add-iam-policy-binding',
+      n.topic(config.topics.deadLetters),
+      pubsubAgent,
+      '--role=roles/pubsub.publisher',
+      p,
+    ],
+  });
 
   // Firestore: TTL on expireAt everywhere, and the index exemptions.
-  if (o.firestoreDatabase === 'create') steps.push({ argv: ['gcloud', 'firestore', 'databases', 'create', db, `--location=${o.firestoreLocation}`, '--type=firestore-native', p], tolerateExisting: true });
+  if (o.firestoreDatabase === 'create')
+    steps.push({
+      argv: ['gcloud', 'firestore', 'databases', 'create', db, `--location=${o.firestoreLocation}`, '--type=firestore-native', p],
+      tolerateExisting: true,
+    });
   for (const c of r.ttl_collections) {
-    steps.push({ argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, db, '--enable-ttl', '--async', p] });
-    steps.push({ argv: ['gcloud', 'firestore', 'indexes', 'fields', 'update', 'expireAt', `--collection-group=${c}`, db, '--disable-indexes', '--async', p] });
+    steps.push({
+      argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, db, '--enable-ttl', '--async', p],
+    });
+    steps.push({
+      argv: [
+        'gcloud',
+        'firestore',
+        'indexes',
+        'fields',
+        'update',
+        'expireAt',
+        `--collection-group=${c}`,
+        db,
+        '--disable-indexes',
+        '--async',
+        p,
+      ],
+    });
   }
   for (const [path, mode] of Object.entries(r.index_exemptions)) {
     const [c, field] = path.split('/') as [string, string];
-    steps.push({ argv: ['gcloud', 'firestore', 'indexes', 'fields', 'update', field, `--collection-group=${c}`, db, mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING', '--async', p] });
+    steps.push({
+      argv: [
+        'gcloud',
+        'firestore',
+        'indexes',
+        'fields',
+        'update',
+        field,
+        `--collection-group=${c}`,
+        db,
+        mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING',
+        '--async',
+        p,
+      ],
+    });
   }
 
   // BigQuery: dataset, one table per schema file with its key and staleness, one `_latest` alias view per table.
@@ -258,10 +349,13 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     const layout = r.tables[table] ?? { time: null, cluster: [] };
     steps.push({
       argv: [
-        ...bq, 'mk', '--table',
+        ...bq,
+        'mk',
+        '--table',
         ...(layout.time ? ['--time_partitioning_type=DAY', `--time_partitioning_field=${layout.time}`] : []),
         ...(layout.cluster.length ? [`--clustering_fields=${layout.cluster.join(',')}`] : []),
-        `${o.project}:${ds}.${table}`, join(schemasDir(), `${table}.json`),
+        `${o.project}:${ds}.${table}`,
+        join(schemasDir(), `${table}.json`),
       ],
       tolerateExisting: true,
     });
@@ -272,7 +366,10 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   }
   for (const table of loadSchemas().keys()) {
     const query = latestViewQuery(r, table, `${o.project}.${ds}.${table}`);
-    steps.push({ argv: [...bq, 'mk', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:${ds}.${table}_latest`], onExisting: [...bq, 'update', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:${ds}.${table}_latest`] });
+    steps.push({
+      argv: [...bq, 'mk', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:${ds}.${table}_latest`],
+      onExisting: [...bq, 'update', '--use_legacy_sql=false', `--view=${query}`, `${o.project}:${ds}.${table}_latest`],
+    });
   }
 
   // Buckets: captures expire; evidence is retained (no versioning: Cloud Storage refuses both); source zips.
@@ -281,8 +378,29 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   const bucket = (name: string, extra: string[], lifecycle?: object, updateExtra = extra) => {
     const lc = lifecycle ? file(`lifecycle-${name}.json`, JSON.stringify(lifecycle, null, 2)) : {};
     steps.push({
-      argv: ['gcloud', 'storage', 'buckets', 'create', `gs://${name}`, `--location=${o.region}`, '--uniform-bucket-level-access', '--public-access-prevention', ...extra, ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`), p],
-      onExisting: ['gcloud', 'storage', 'buckets', 'update', `gs://${name}`, ...updateExtra, ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`), p],
+      argv: [
+        'gcloud',
+        'storage',
+        'buckets',
+        'create',
+        `gs://${name}`,
+        `--location=${o.region}`,
+        '--uniform-bucket-level-access',
+        '--public-access-prevention',
+        ...extra,
+        ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`),
+        p,
+      ],
+      onExisting: [
+        'gcloud',
+        'storage',
+        'buckets',
+        'update',
+        `gs://${name}`,
+        ...updateExtra,
+        ...Object.keys(lc).map((f) => `--lifecycle-file=${f}`),
+        p,
+      ],
       files: lc,
     });
   };
@@ -291,30 +409,101 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   const capturesDays = Math.ceil(config.nonOffenderRetentionMs / 86_400_000);
   const capturesLifecycle = { rule: [{ action: { type: 'Delete' }, condition: { age: capturesDays } }] };
   bucket(captures, ['--soft-delete-duration=0'], capturesLifecycle, ['--clear-soft-delete']);
-  bucket(evidence, ['--retention-period=400d'], { rule: [{ action: { type: 'SetStorageClass', storageClass: 'ARCHIVE' }, condition: { age: 430 } }] });
+  bucket(evidence, ['--retention-period=400d'], {
+    rule: [{ action: { type: 'SetStorageClass', storageClass: 'ARCHIVE' }, condition: { age: 430 } }],
+  });
   bucket(n.bucket('source'), []);
 
   // The functions' image repository, with its cleanup policy.
-  steps.push({ argv: ['gcloud', 'artifacts', 'repositories', 'create', n.repository, '--repository-format=docker', `--location=${o.region}`, '--description=speedcam function images (built by Cloud Build)', p], tolerateExisting: true });
+  steps.push({
+    argv: [
+      'gcloud',
+      'artifacts',
+      'repositories',
+      'create',
+      n.repository,
+      '--repository-format=docker',
+      `--location=${o.region}`,
+      '--description=speedcam function images (built by Cloud Build)',
+      p,
+    ],
+    tolerateExisting: true,
+  });
   const cleanup = [
     { name: 'delete-old', action: { type: 'Delete' }, condition: { olderThan: '2592000s' } },
     { name: 'keep-recent', action: { type: 'Keep' }, mostRecentVersions: { keepCount: 3 } },
   ];
   const cleanupFile = file('artifact-cleanup.json', JSON.stringify(cleanup, null, 2));
-  steps.push({ argv: ['gcloud', 'artifacts', 'repositories', 'set-cleanup-policies', n.repository, `--location=${o.region}`, `--policy=${Object.keys(cleanupFile)[0]}`, '--no-dry-run', p], files: cleanupFile });
+  steps.push({
+    argv: [
+      'gcloud',
+      'artifacts',
+      'repositories',
+      'set-cleanup-policies',
+      n.repository,
+      `--location=${o.region}`,
+      `--policy=${Object.keys(cleanupFile)[0]}`,
+      '--no-dry-run',
+      p,
+    ],
+    files: cleanupFile,
+  });
 
   // Service accounts: the build account with exactly the build roles; one per function with its grants.
   const buildMember = `--member=serviceAccount:${n.buildAccount}`;
-  steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'create', n.buildAccountId, '--display-name=speedcam function builds', p], tolerateExisting: true });
-  steps.push({ argv: ['gcloud', 'projects', 'add-iam-policy-binding', o.project, buildMember, '--role=roles/logging.logWriter', '--condition=None'] });
-  steps.push({ argv: ['gcloud', 'artifacts', 'repositories', 'add-iam-policy-binding', n.repository, `--location=${o.region}`, buildMember, '--role=roles/artifactregistry.writer', p] });
-  steps.push({ argv: ['gcloud', 'storage', 'buckets', 'add-iam-policy-binding', `gs://${n.bucket('source')}`, buildMember, '--role=roles/storage.objectViewer', p] });
+  steps.push({
+    argv: ['gcloud', 'iam', 'service-accounts', 'create', n.buildAccountId, '--display-name=speedcam function builds', p],
+    tolerateExisting: true,
+  });
+  steps.push({
+    argv: ['gcloud', 'projects', 'add-iam-policy-binding', o.project, buildMember, '--role=roles/logging.logWriter', '--condition=None'],
+  });
+  steps.push({
+    argv: [
+      'gcloud',
+      'artifacts',
+      'repositories',
+      'add-iam-policy-binding',
+      n.repository,
+      `--location=${o.region}`,
+      buildMember,
+      '--role=roles/artifactregistry.writer',
+      p,
+    ],
+  });
+  steps.push({
+    argv: [
+      'gcloud',
+      'storage',
+      'buckets',
+      'add-iam-policy-binding',
+      `gs://${n.bucket('source')}`,
+      buildMember,
+      '--role=roles/storage.objectViewer',
+      p,
+    ],
+  });
   for (const spec of FUNCTIONS) {
     const member = `--member=serviceAccount:${n.account(spec)}`;
-    steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'create', n.accountId(spec), `--display-name=speedcam ${spec.dir} function`, p], tolerateExisting: true });
+    steps.push({
+      argv: ['gcloud', 'iam', 'service-accounts', 'create', n.accountId(spec), `--display-name=speedcam ${spec.dir} function`, p],
+      tolerateExisting: true,
+    });
     for (const g of spec.grants) steps.push(grantStep(o, g, member, config));
     // The Pub/Sub service agent mints the push tokens of this account.
-    if (spec.kind === 'push') steps.push({ argv: ['gcloud', 'iam', 'service-accounts', 'add-iam-policy-binding', n.account(spec), pubsubAgent, '--role=roles/iam.serviceAccountTokenCreator', p] });
+    if (spec.kind === 'push')
+      steps.push({
+        argv: [
+          'gcloud',
+          'iam',
+          'service-accounts',
+          'add-iam-policy-binding',
+          n.account(spec),
+          pubsubAgent,
+          '--role=roles/iam.serviceAccountTokenCreator',
+          p,
+        ],
+      });
   }
   steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
 
@@ -327,19 +516,41 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     const region = `--region=${o.region}`;
     steps.push({
       argv: [
-        'gcloud', 'functions', 'deploy', name, '--gen2', '--runtime=nodejs22', region, `--source=${source}`, `--entry-point=${spec.entryPoint}`,
-        '--trigger-http', '--no-allow-unauthenticated', `--service-account=${n.account(spec)}`,
-        `--build-service-account=projects/${o.project}/serviceAccounts/${n.buildAccount}`, `--docker-repository=${n.repositoryPath}`,
-        `--memory=${spec.memory}`, `--cpu=${spec.cpu}`, `--concurrency=${spec.concurrency}`, `--max-instances=${spec.maxInstances}`,
+        'gcloud',
+        'functions',
+        'deploy',
+        name,
+        '--gen2',
+        '--runtime=nodejs22',
+        region,
+        `--source=${source}`,
+        `--entry-point=${spec.entryPoint}`,
+        '--trigger-http',
+        '--no-allow-unauthenticated',
+        `--service-account=${n.account(spec)}`,
+        `--build-service-account=projects/${o.project}/serviceAccounts/${n.buildAccount}`,
+        `--docker-repository=${n.repositoryPath}`,
+        `--memory=${spec.memory}`,
+        `--cpu=${spec.cpu}`,
+        `--concurrency=${spec.concurrency}`,
+        `--max-instances=${spec.maxInstances}`,
         // Push functions take internal traffic only; the review function is called by people's browsers (and
         // still only by the reviewers: --no-allow-unauthenticated and the invoker bindings below).
-        `--ingress-settings=${spec.kind === 'push' ? 'internal-only' : 'all'}`, `--timeout=${spec.timeoutS}s`, `--set-env-vars=${env}`, p,
+        `--ingress-settings=${spec.kind === 'push' ? 'internal-only' : 'all'}`,
+        `--timeout=${spec.timeoutS}s`,
+        `--set-env-vars=${env}`,
+        p,
       ],
     });
-    steps.push({ argv: ['gcloud', 'functions', 'describe', name, '--gen2', region, p, '--format=value(serviceConfig.uri)'], capture: urlVar(spec) });
+    steps.push({
+      argv: ['gcloud', 'functions', 'describe', name, '--gen2', region, p, '--format=value(serviceConfig.uri)'],
+      capture: urlVar(spec),
+    });
     const invokers = spec.kind === 'push' ? [`serviceAccount:${n.account(spec)}`] : reviewers;
     for (const member of invokers) {
-      steps.push({ argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', name, region, `--member=${member}`, '--role=roles/run.invoker', p] });
+      steps.push({
+        argv: ['gcloud', 'run', 'services', 'add-iam-policy-binding', name, region, `--member=${member}`, '--role=roles/run.invoker', p],
+      });
     }
   }
   steps.push({ argv: [], waitS: o.iamWaitS ?? 90 });
@@ -349,32 +560,92 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   for (const spec of PUSH_FUNCTIONS) {
     const topic = n.topic(spec.triggerTopic(config));
     const settings = [
-      `--push-endpoint=\${${urlVar(spec)}}/${topic}`, `--push-auth-service-account=${n.account(spec)}`, `--push-auth-token-audience=\${${urlVar(spec)}}`,
-      `--ack-deadline=${spec.timeoutS}`, `--message-retention-duration=${spec.subscription.retentionS}s`, '--expiration-period=never',
-      `--min-retry-delay=${policy.min_backoff_s}s`, `--max-retry-delay=${policy.max_backoff_s}s`,
-      ...(spec.subscription.deadLetter ? [`--dead-letter-topic=${n.topic(config.topics.deadLetters)}`, `--max-delivery-attempts=${policy.max_delivery_attempts}`] : []),
+      `--push-endpoint=\${${urlVar(spec)}}/${topic}`,
+      `--push-auth-service-account=${n.account(spec)}`,
+      `--push-auth-token-audience=\${${urlVar(spec)}}`,
+      `--ack-deadline=${spec.timeoutS}`,
+      `--message-retention-duration=${spec.subscription.retentionS}s`,
+      '--expiration-period=never',
+      `--min-retry-delay=${policy.min_backoff_s}s`,
+      `--max-retry-delay=${policy.max_backoff_s}s`,
+      ...(spec.subscription.deadLetter
+        ? [`--dead-letter-topic=${n.topic(config.topics.deadLetters)}`, `--max-delivery-attempts=${policy.max_delivery_attempts}`]
+        : []),
       p,
     ];
     steps.push({
       argv: ['gcloud', 'pubsub', 'subscriptions', 'create', n.subscription(spec), `--topic=${topic}`, ...settings],
       onExisting: ['gcloud', 'pubsub', 'subscriptions', 'update', n.subscription(spec), ...settings],
     });
-    if (spec.subscription.deadLetter) steps.push({ argv: ['gcloud', 'pubsub', 'subscriptions', 'add-iam-policy-binding', n.subscription(spec), pubsubAgent, '--role=roles/pubsub.subscriber', p] });
+    if (spec.subscription.deadLetter)
+      steps.push({
+        argv: [
+          'gcloud',
+          'pubsub',
+          'subscriptions',
+          'add-iam-policy-binding',
+          n.subscription(spec),
+          pubsubAgent,
+          '--role=roles/pubsub.subscriber',
+          p,
+        ],
+      });
   }
 
   // The flush every minute, published by Cloud Scheduler's own service agent to the full topic path.
   steps.push({
-    argv: ['gcloud', 'scheduler', 'jobs', 'create', 'pubsub', n.scheduler, `--location=${o.region}`, '--schedule=* * * * *', '--time-zone=Etc/UTC', `--topic=${n.topic(config.topics.flushTicks)}`, '--message-body={"tick":"flush"}', p],
-    onExisting: ['gcloud', 'scheduler', 'jobs', 'update', 'pubsub', n.scheduler, `--location=${o.region}`, '--schedule=* * * * *', '--time-zone=Etc/UTC', `--topic=${n.topic(config.topics.flushTicks)}`, '--message-body={"tick":"flush"}', p],
+    argv: [
+      'gcloud',
+      'scheduler',
+      'jobs',
+      'create',
+      'pubsub',
+      n.scheduler,
+      `--location=${o.region}`,
+      '--schedule=* * * * *',
+      '--time-zone=Etc/UTC',
+      `--topic=${n.topic(config.topics.flushTicks)}`,
+      '--message-body={"tick":"flush"}',
+      p,
+    ],
+    onExisting: [
+      'gcloud',
+      'scheduler',
+      'jobs',
+      'update',
+      'pubsub',
+      n.scheduler,
+      `--location=${o.region}`,
+      '--schedule=* * * * *',
+      '--time-zone=Etc/UTC',
+      `--topic=${n.topic(config.topics.flushTicks)}`,
+      '--message-body={"tick":"flush"}',
+      p,
+    ],
   });
 
   // Operations: request-log exclusion, log-based metrics, dashboard, alerts.
   const ex = r.request_log_exclusion;
-  steps.push({ argv: ['gcloud', 'logging', 'sinks', 'update', '_Default', `--add-exclusion=${dictFlag({ name: ex.name.replaceAll('{prefix}', o.prefix), description: ex.description, filter: ex.filter.replaceAll('{prefix}', o.prefix) })}`, p], tolerateExisting: true });
+  steps.push({
+    argv: [
+      'gcloud',
+      'logging',
+      'sinks',
+      'update',
+      '_Default',
+      `--add-exclusion=${dictFlag({ name: ex.name.replaceAll('{prefix}', o.prefix), description: ex.description, filter: ex.filter.replaceAll('{prefix}', o.prefix) })}`,
+      p,
+    ],
+    tolerateExisting: true,
+  });
   for (const key of Object.keys(r.log_metrics)) {
     const f = file(`metric-${key}.json`, JSON.stringify(logMetric(r, key, o.prefix), null, 2));
     const path = Object.keys(f)[0]!;
-    steps.push({ argv: ['gcloud', 'logging', 'metrics', 'create', n.metric(key), `--config-from-file=${path}`, p], onExisting: ['gcloud', 'logging', 'metrics', 'update', n.metric(key), `--config-from-file=${path}`, p], files: f });
+    steps.push({
+      argv: ['gcloud', 'logging', 'metrics', 'create', n.metric(key), `--config-from-file=${path}`, p],
+      onExisting: ['gcloud', 'logging', 'metrics', 'update', n.metric(key), `--config-from-file=${path}`, p],
+      files: f,
+    });
   }
   const dash = file('dashboard.json', dashboardJson(o.prefix));
   const dashName = (JSON.parse(dashboardJson(o.prefix)) as { displayName: string }).displayName;
@@ -388,7 +659,16 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     const f = file(`alert-${key}.json`, JSON.stringify(policyJson, null, 2));
     steps.push({
       argv: ['gcloud', 'alpha', 'monitoring', 'policies', 'create', `--policy-from-file=${Object.keys(f)[0]}`, p],
-      unless: ['gcloud', 'alpha', 'monitoring', 'policies', 'list', `--filter=displayName="${policyJson.displayName}"`, '--format=value(name)', p],
+      unless: [
+        'gcloud',
+        'alpha',
+        'monitoring',
+        'policies',
+        'list',
+        `--filter=displayName="${policyJson.displayName}"`,
+        '--format=value(name)',
+        p,
+      ],
       files: f,
     });
   }
@@ -400,7 +680,9 @@ function dictFlag(entries: Record<string, string>): string {
   const values = Object.values(entries).join('');
   const delim = ['~', '|', '#', '!'].find((d) => !values.includes(d));
   if (!delim) throw new Error('no delimiter free for a gcloud dictionary flag');
-  return `^${delim}^${Object.entries(entries).map(([k, v]) => `${k}=${v}`).join(delim)}`;
+  return `^${delim}^${Object.entries(entries)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(delim)}`;
 }
 
 const urlVar = (spec: FunctionSpec) => `URL_${spec.dir.replace(/-/g, '_').toUpperCase()}`;
@@ -412,11 +694,17 @@ function grantStep(o: DeployOptions, g: Grant, member: string, config: Config): 
     case 'project':
       return { argv: ['gcloud', 'projects', 'add-iam-policy-binding', o.project, member, `--role=${g.role}`, '--condition=None'] };
     case 'topic':
-      return { argv: ['gcloud', 'pubsub', 'topics', 'add-iam-policy-binding', n.topic(config.topics[g.topic]), member, `--role=${g.role}`, p] };
+      return {
+        argv: ['gcloud', 'pubsub', 'topics', 'add-iam-policy-binding', n.topic(config.topics[g.topic]), member, `--role=${g.role}`, p],
+      };
     case 'bucket':
-      return { argv: ['gcloud', 'storage', 'buckets', 'add-iam-policy-binding', `gs://${n.bucket(g.bucket)}`, member, `--role=${g.role}`, p] };
+      return {
+        argv: ['gcloud', 'storage', 'buckets', 'add-iam-policy-binding', `gs://${n.bucket(g.bucket)}`, member, `--role=${g.role}`, p],
+      };
     case 'dataset':
-      return { argv: ['bq', `--project_id=${o.project}`, 'add-iam-policy-binding', member, `--role=${g.role}`, `${o.project}:${dataset(config)}`] };
+      return {
+        argv: ['bq', `--project_id=${o.project}`, 'add-iam-policy-binding', member, `--role=${g.role}`, `${o.project}:${dataset(config)}`],
+      };
   }
 }
 
@@ -427,26 +715,38 @@ const shellArg = (a: string) => (a.includes('${') ? `"${a.replace(/["\\`]/g, (c)
 /** The step as a bash line (what --dry-run shows is what would run). */
 export function render(step: Step): string {
   if (step.waitS !== undefined) return `sleep ${step.waitS}  # IAM propagation`;
-  const files = Object.entries(step.files ?? {}).map(([path, content]) => `cat > ${quote(path)} <<'JSON'\n${content}\nJSON\n`).join('');
+  const files = Object.entries(step.files ?? {})
+    .map(([path, content]) => `cat > ${quote(path)} <<'JSON'\n${content}\nJSON\n`)
+    .join('');
   const cmd = step.argv.map(shellArg).join(' ');
   const line = step.capture ? `${step.capture}=$(${cmd})` : cmd;
   const guarded = step.unless ? `[ -n "$(${step.unless.map(shellArg).join(' ')})" ] || ${line}` : line;
-  const alt = step.onExisting ? `${guarded} || ${step.onExisting.map(shellArg).join(' ')}` : step.tolerateExisting ? `${guarded} || true  # already exists` : guarded;
+  const alt = step.onExisting
+    ? `${guarded} || ${step.onExisting.map(shellArg).join(' ')}`
+    : step.tolerateExisting
+      ? `${guarded} || true  # already exists`
+      : guarded;
   return files + alt;
 }
 
 /** Fills `${NAME}` with captured values. */
 export function substitute(argv: readonly string[], vars: Record<string, string>): string[] {
-  return argv.map((a) => a.replace(/\$\{([A-Z0-9_]+)\}/g, (_, k: string) => {
-    if (!(k in vars)) throw new Error(`no value captured for \${${k}}`);
-    return vars[k]!;
-  }));
+  return argv.map((a) =>
+    a.replace(/\$\{([A-Z0-9_]+)\}/g, (_, k: string) => {
+      if (!(k in vars)) throw new Error(`no value captured for \${${k}}`);
+      return vars[k]!;
+    }),
+  );
 }
 
 const EXISTS = /already exists|ALREADY_EXISTS|409/;
 
 /** Runs the steps; "already exists" is fine where the step says so. */
-export function runSteps(steps: Step[], log: (s: string) => void, sleep: (s: number) => void = (s) => spawnSync('sleep', [String(s)])): void {
+export function runSteps(
+  steps: Step[],
+  log: (s: string) => void,
+  sleep: (s: number) => void = (s) => spawnSync('sleep', [String(s)]),
+): void {
   const vars: Record<string, string> = {};
   const run = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   for (const [i, step] of steps.entries()) {
@@ -465,7 +765,8 @@ export function runSteps(steps: Step[], log: (s: string) => void, sleep: (s: num
       if (step.tolerateExisting) continue;
       if (step.onExisting) r = run(substitute(step.onExisting, vars));
     }
-    if (r.status !== 0) throw new Error(`step ${i + 1} failed (${render(step).slice(0, 120)}…): ${(r.stderr ?? '').trim().split('\n').pop()}`);
+    if (r.status !== 0)
+      throw new Error(`step ${i + 1} failed (${render(step).slice(0, 120)}…): ${(r.stderr ?? '').trim().split('\n').pop()}`);
     if (step.capture) vars[step.capture] = (r.stdout ?? '').trim();
     else if (r.stdout) process.stdout.write(r.stdout);
   }
@@ -481,7 +782,10 @@ export function packageSource(root: string, out: string): void {
   if (!existsSync(join(root, 'dist/functions/index.js'))) throw new Error('dist/ is not built: run npm run build first');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  cpSync(join(root, 'dist'), join(out, 'dist'), { recursive: true, filter: (src) => !src.includes(`${join('dist', 'bench')}`) && !src.includes(join('dist', 'test')) });
+  cpSync(join(root, 'dist'), join(out, 'dist'), {
+    recursive: true,
+    filter: (src) => !src.includes(`${join('dist', 'bench')}`) && !src.includes(join('dist', 'test')),
+  });
   cpSync(join(root, 'schemas'), join(out, 'schemas'), { recursive: true });
   cpSync(join(root, 'package-lock.json'), join(out, 'package-lock.json'));
   cpSync(join(root, '.npmrc'), join(out, '.npmrc'));
@@ -494,7 +798,10 @@ export function packageSource(root: string, out: string): void {
 export async function zipSource(dir: string, out: string): Promise<string> {
   const { ZipFile } = await import('yazl');
   const zip = new ZipFile();
-  const walk = (d: string): string[] => readdirSync(d).sort().flatMap((e) => (statSync(join(d, e)).isDirectory() ? walk(join(d, e)) : [join(d, e)]));
+  const walk = (d: string): string[] =>
+    readdirSync(d)
+      .sort()
+      .flatMap((e) => (statSync(join(d, e)).isDirectory() ? walk(join(d, e)) : [join(d, e)]));
   for (const f of walk(dir)) zip.addFile(f, relative(dir, f).split('\\').join('/'), { mtime: new Date('2020-01-01T00:00:00Z') });
   zip.end();
   await new Promise<void>((ok, fail) => zip.outputStream.pipe(createWriteStream(out)).on('close', ok).on('error', fail));

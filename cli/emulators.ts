@@ -20,7 +20,9 @@ export function sdkRoot(): string {
   try {
     return execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error('Google Cloud SDK not found: install it with the pubsub-emulator and cloud-firestore-emulator components, or set CLOUDSDK_ROOT_DIR');
+    throw new Error(
+      'Google Cloud SDK not found: install it with the pubsub-emulator and cloud-firestore-emulator components, or set CLOUDSDK_ROOT_DIR',
+    );
   }
 }
 
@@ -71,7 +73,8 @@ export async function ensureEmulator(
             `--port=${port}`,
           ],
         ];
-  if (!existsSync(cmd) && cmd !== 'java') throw new Error(`${name} emulator not installed at ${cmd}: run "gcloud components install pubsub-emulator"`);
+  if (!existsSync(cmd) && cmd !== 'java')
+    throw new Error(`${name} emulator not installed at ${cmd}: run "gcloud components install pubsub-emulator"`);
   let out: number | 'ignore' = 'ignore';
   if (opts.logDir) {
     mkdirSync(opts.logDir, { recursive: true });

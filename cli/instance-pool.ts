@@ -54,12 +54,19 @@ export async function startInstancePool(opts: {
   log: WriteStream;
   env?: NodeJS.ProcessEnv;
 }): Promise<InstancePool> {
-  const dispatcher = await startDispatcher({ port: opts.port, instances: opts.size, concurrency: opts.concurrency, strategy: opts.strategy });
+  const dispatcher = await startDispatcher({
+    port: opts.port,
+    instances: opts.size,
+    concurrency: opts.concurrency,
+    strategy: opts.strategy,
+  });
   const instances: Instance[] = [];
   try {
     // A few at a time: sixteen Node processes loading their modules at once starve a 2-core machine.
     for (let i = 0; i < opts.size; i += START_PARALLEL) {
-      const started = await Promise.allSettled(Array.from({ length: Math.min(START_PARALLEL, opts.size - i) }, () => startFunctionProcess(opts.entryPoint, opts.log, opts.env)));
+      const started = await Promise.allSettled(
+        Array.from({ length: Math.min(START_PARALLEL, opts.size - i) }, () => startFunctionProcess(opts.entryPoint, opts.log, opts.env)),
+      );
       for (const r of started) {
         if (r.status !== 'fulfilled') continue;
         dispatcher.up(instances.length, r.value.url);
@@ -170,7 +177,11 @@ function serveScript(): string {
  * Starts cli/serve-functions.js for one function on a port the system picks (no clash with anything else
  * on the machine); resolves with its URL once it listens. Its logs go to the stack log.
  */
-export async function startFunctionProcess(entryPoint: string, log: WriteStream, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+export async function startFunctionProcess(
+  entryPoint: string,
+  log: WriteStream,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; url: string }> {
   const script = serveScript();
   if (!existsSync(script)) throw new Error(`cannot serve ${entryPoint} in its own process: ${script} is not built (run npm run build)`);
   const child = spawn(process.execPath, [script, `${entryPoint}=0`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });

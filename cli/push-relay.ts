@@ -52,11 +52,17 @@ export function startPushRelay(
       })
       .catch((err: unknown) => {
         stats.failed++;
-        opts.logger.warn('push relay: delivery failed', { subscription: opts.subscription, error: String(err), cause: String((err as { cause?: unknown }).cause ?? '') });
+        opts.logger.warn('push relay: delivery failed', {
+          subscription: opts.subscription,
+          error: String(err),
+          cause: String((err as { cause?: unknown }).cause ?? ''),
+        });
         setTimeout(() => m.nack(), 1000);
       });
   });
-  sub.on('error', (err: unknown) => opts.logger.error('push relay: subscription error', { subscription: opts.subscription, error: String(err) }));
+  sub.on('error', (err: unknown) =>
+    opts.logger.error('push relay: subscription error', { subscription: opts.subscription, error: String(err) }),
+  );
   return {
     close: async () => {
       await sub.close();
@@ -71,10 +77,19 @@ function postJson(endpoint: string, body: string, agent: Agent): Promise<{ ok: b
   const url = new URL(endpoint);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
-        res.on('end', () => resolve({ ok: (res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 300, status: res.statusCode ?? 500 }));
+        res.on('end', () =>
+          resolve({ ok: (res.statusCode ?? 500) >= 200 && (res.statusCode ?? 500) < 300, status: res.statusCode ?? 500 }),
+        );
         res.on('error', reject);
       },
     );

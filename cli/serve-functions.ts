@@ -24,7 +24,9 @@ export interface InstanceReport {
  * channel it answers `{type:"report"}` with an InstanceReport. Usage: serve-functions.js <entryPoint>=<port> …
  */
 async function main(): Promise<void> {
-  const runtime = createRuntime(loadConfig(process.env), { logger: createLogger({ component: 'functions', minSeverity: parseSeverity(process.env['LOG_LEVEL'], 'DEBUG') }) });
+  const runtime = createRuntime(loadConfig(process.env), {
+    logger: createLogger({ component: 'functions', minSeverity: parseSeverity(process.env['LOG_LEVEL'], 'DEBUG') }),
+  });
   setRuntime(runtime);
   await import('../functions/index.js');
   const servers: Server[] = [];

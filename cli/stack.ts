@@ -197,7 +197,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (!served.includes(spec)) continue;
       const size = counts.get(spec.entryPoint);
       if (size !== undefined) {
-        const pool = await startInstancePool({ entryPoint: spec.entryPoint, size, concurrency: spec.concurrency, port: p, strategy: opts.dispatch, log: logFile });
+        const pool = await startInstancePool({
+          entryPoint: spec.entryPoint,
+          size,
+          concurrency: spec.concurrency,
+          port: p,
+          strategy: opts.dispatch,
+          log: logFile,
+        });
         pools.set(spec.entryPoint, pool);
         functions[spec.entryPoint] = pool.url;
         continue;
@@ -240,7 +247,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (intervalMs > 0) {
       tick = setInterval(() => {
         // Same path as Cloud Scheduler: a message on the flush topic triggers the flush function.
-        ticks.publishMessage({ json: { at: new Date().toISOString() } }).catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
+        ticks
+          .publishMessage({ json: { at: new Date().toISOString() } })
+          .catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
       }, intervalMs);
     }
 
@@ -262,9 +271,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       if (!pool) throw new Error(`${entryPoint} does not run in its own process`);
       return pool.crash(downMs, instance);
     };
-    const instanceStats = async () => Object.fromEntries(await Promise.all([...pools].map(async ([name, p]) => [name, await p.stats()] as const)));
+    const instanceStats = async () =>
+      Object.fromEntries(await Promise.all([...pools].map(async ([name, p]) => [name, await p.stats()] as const)));
     const deliveryStats = () =>
-      relays.reduce((t, r) => ({ delivered: t.delivered + r.stats.delivered, failed: t.failed + r.stats.failed, replayed: t.replayed + r.stats.replayed }), { delivered: 0, failed: 0, replayed: 0 });
+      relays.reduce(
+        (t, r) => ({
+          delivered: t.delivered + r.stats.delivered,
+          failed: t.failed + r.stats.failed,
+          replayed: t.replayed + r.stats.replayed,
+        }),
+        { delivered: 0, failed: 0, replayed: 0 },
+      );
     return { info, runtime: rt, writeApi, flush, stop, crashFunction, instanceStats, deliveryStats };
   } catch (err) {
     await stop();
@@ -286,7 +303,10 @@ export async function provisionPubSub(ps: PubSub, config: Config, project: strin
     const topic = spec.triggerTopic(config);
     const sub = functionSubscription(topic, spec.entryPoint);
     // A reused emulator may hold this subscription from an earlier run as a push one: make it pull.
-    await ps.subscription(sub).modifyPushConfig({}).catch(() => undefined);
+    await ps
+      .subscription(sub)
+      .modifyPushConfig({})
+      .catch(() => undefined);
     await ps
       .topic(topic)
       .createSubscription(sub, {
@@ -298,7 +318,12 @@ export async function provisionPubSub(ps: PubSub, config: Config, project: strin
       })
       .catch(ignoreExists);
   }
-  for (const topic of [config.topics.nonFinedVehicles, config.topics.speedingVehicles, config.topics.fineNotifications, config.topics.deadLetters]) {
+  for (const topic of [
+    config.topics.nonFinedVehicles,
+    config.topics.speedingVehicles,
+    config.topics.fineNotifications,
+    config.topics.deadLetters,
+  ]) {
     await ps.topic(topic).createSubscription(`${topic}-sub`).catch(ignoreExists);
   }
 }
@@ -318,7 +343,8 @@ export function instanceCounts(opts: Pick<StackOptions, 'instances' | 'isolate'>
   }
   if (opts.instances && typeof opts.instances === 'object') {
     const unknown = Object.keys(opts.instances).filter((k) => !FUNCTIONS.some((f) => f.entryPoint === k));
-    if (unknown.length > 0) throw new Error(`instances: unknown function ${unknown.join(', ')}; functions: ${FUNCTIONS.map((f) => f.entryPoint).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`instances: unknown function ${unknown.join(', ')}; functions: ${FUNCTIONS.map((f) => f.entryPoint).join(', ')}`);
   }
   return counts;
 }

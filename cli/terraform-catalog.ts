@@ -12,7 +12,14 @@ import { VEHICLE_PASSAGES } from '../shared/speed/passage-export.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 
 /** Every warehouse table, declared beside what exports to it (each has its schema in schemas/). */
-export const TABLES: readonly TableDeclaration[] = [VEHICLE_PASSAGES, FINED_VEHICLES, FINE_REVIEWS, ...WINDOW_PIPELINES.map((p) => p.table), USERS, DEAD_LETTERS];
+export const TABLES: readonly TableDeclaration[] = [
+  VEHICLE_PASSAGES,
+  FINED_VEHICLES,
+  FINE_REVIEWS,
+  ...WINDOW_PIPELINES.map((p) => p.table),
+  USERS,
+  DEAD_LETTERS,
+];
 
 /**
  * What resources.json holds that the code declares: the Firestore collections' TTL policies and index
@@ -21,7 +28,10 @@ export const TABLES: readonly TableDeclaration[] = [VEHICLE_PASSAGES, FINED_VEHI
  */
 export function declaredResources() {
   return {
-    ...firestoreResources(loadConfig({}), WINDOW_PIPELINES.map((p) => p.name)),
+    ...firestoreResources(
+      loadConfig({}),
+      WINDOW_PIPELINES.map((p) => p.name),
+    ),
     tables: Object.fromEntries(TABLES.map((t) => [t.name, { time: t.time, cluster: [...t.cluster] }])),
   };
 }

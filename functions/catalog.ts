@@ -1,7 +1,6 @@
 import { FLUSH_TIMEOUT_S, TOPICS, type Config, type TopicKey } from '../shared/config.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 
-
 /**
  * Every deployable function: its entry point, what calls it (a topic's push subscription, or people over
  * HTTP), its scaling and its grants.
@@ -68,23 +67,87 @@ const declare = (d: Declared): PushFunctionSpec => ({ ...d, kind: 'push', trigge
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   // Many concurrent deliveries per instance: the group commit needs the burst in one place.
-  declare({ dir: 'vehicle-observations', entryPoint: 'vehicleObservations', trigger: 'vehicleObservations', account: 'observations', concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('nonFinedVehicles', 'speedingVehicles', 'deadLetters')] }),
+  declare({
+    dir: 'vehicle-observations',
+    entryPoint: 'vehicleObservations',
+    trigger: 'vehicleObservations',
+    account: 'observations',
+    concurrency: 250,
+    memory: '512Mi',
+    cpu: '1',
+    maxInstances: 20,
+    timeoutS: 60,
+    subscription: KEEP,
+    grants: [firestore, ...publishes('nonFinedVehicles', 'speedingVehicles', 'deadLetters')],
+  }),
   // OCR is CPU-bound: a few photos at a time per instance. Evidence: create only (no overwrite, no delete);
   // read, to compare an existing object's SHA-256 when a retried upload meets ifGenerationMatch=0.
-  declare({ dir: 'fines', entryPoint: 'fines', trigger: 'speedingVehicles', account: 'fines', concurrency: 4, memory: '1Gi', cpu: '1', maxInstances: 10, timeoutS: 120, subscription: KEEP, grants: [firestore, ...publishes('fineNotifications', 'deadLetters'), { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' }, { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' }, { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' }] }),
+  declare({
+    dir: 'fines',
+    entryPoint: 'fines',
+    trigger: 'speedingVehicles',
+    account: 'fines',
+    concurrency: 4,
+    memory: '1Gi',
+    cpu: '1',
+    maxInstances: 10,
+    timeoutS: 120,
+    subscription: KEEP,
+    grants: [
+      firestore,
+      ...publishes('fineNotifications', 'deadLetters'),
+      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' },
+      { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' },
+      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' },
+    ],
+  }),
   // Window pipelines with a topic of their own (declared in shared/windows/pipelines/): one group commit per
   // instance for all keys, so many concurrent deliveries.
   ...WINDOW_PIPELINES.flatMap((p) =>
     p.input.kind === 'topic'
-      ? [declare({ dir: p.input.topic.name, entryPoint: p.input.topic.key, account: p.name, trigger: p.input.topic.key, concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] })]
+      ? [
+          declare({
+            dir: p.input.topic.name,
+            entryPoint: p.input.topic.key,
+            account: p.name,
+            trigger: p.input.topic.key,
+            concurrency: 250,
+            memory: '512Mi',
+            cpu: '1',
+            maxInstances: 20,
+            timeoutS: 60,
+            subscription: KEEP,
+            grants: [firestore, ...publishes('deadLetters')],
+          }),
+        ]
       : [],
   ),
-  declare({ dir: 'user-registrations', entryPoint: 'userRegistrations', trigger: 'userRegistrations', account: 'registrations', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: KEEP, grants: [firestore, ...publishes('deadLetters')] }),
+  declare({
+    dir: 'user-registrations',
+    entryPoint: 'userRegistrations',
+    trigger: 'userRegistrations',
+    account: 'registrations',
+    concurrency: 50,
+    memory: '256Mi',
+    cpu: '1',
+    maxInstances: 5,
+    timeoutS: 60,
+    subscription: KEEP,
+    grants: [firestore, ...publishes('deadLetters')],
+  }),
   // People deciding held fines: a few requests each, photos read from both buckets, a re-drawn photo created
   // in evidence (create only), the decided fine's notification published; no warehouse (the flush exports).
   {
-    kind: 'http', invokers: 'reviewers', dir: 'review', entryPoint: 'review', account: 'review',
-    concurrency: 20, memory: '512Mi', cpu: '1', maxInstances: 3, timeoutS: 60,
+    kind: 'http',
+    invokers: 'reviewers',
+    dir: 'review',
+    entryPoint: 'review',
+    account: 'review',
+    concurrency: 20,
+    memory: '512Mi',
+    cpu: '1',
+    maxInstances: 3,
+    timeoutS: 60,
     grants: [
       firestore,
       ...publishes('fineNotifications'),
@@ -93,12 +156,41 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' },
     ],
   },
-  declare({ dir: 'dead-letters', entryPoint: 'deadLetters', trigger: 'deadLetters', account: 'dead-letters', concurrency: 50, memory: '256Mi', cpu: '1', maxInstances: 5, timeoutS: 60, subscription: { deadLetter: false, retentionS: 7 * 86_400 }, grants: [firestore] }),
+  declare({
+    dir: 'dead-letters',
+    entryPoint: 'deadLetters',
+    trigger: 'deadLetters',
+    account: 'dead-letters',
+    concurrency: 50,
+    memory: '256Mi',
+    cpu: '1',
+    maxInstances: 5,
+    timeoutS: 60,
+    subscription: { deadLetter: false, retentionS: 7 * 86_400 },
+    grants: [firestore],
+  }),
   // One flush at a time (the lease fences it anyway); it republishes decisions, notifications and late events.
   // Storage Write API CDC upserts (and legacy streaming inserts) need bigquery.tables.updateData on the dataset
   // (dataEditor has it) and run no jobs; the hourly UPDATE of the non-offender retention
   // (shared/speed/non-offender-retention.ts) runs a query job: bigquery.jobUser, which grants no data access.
-  declare({ dir: 'flush', entryPoint: 'flush', trigger: 'flushTicks', account: 'flush', concurrency: 1, memory: '512Mi', cpu: '0.583', maxInstances: 1, timeoutS: FLUSH_TIMEOUT_S, subscription: { deadLetter: false, retentionS: 600 }, grants: [firestore, { role: 'roles/bigquery.dataEditor', on: 'dataset' }, { role: 'roles/bigquery.jobUser', on: 'project' }, ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters')] }),
+  declare({
+    dir: 'flush',
+    entryPoint: 'flush',
+    trigger: 'flushTicks',
+    account: 'flush',
+    concurrency: 1,
+    memory: '512Mi',
+    cpu: '0.583',
+    maxInstances: 1,
+    timeoutS: FLUSH_TIMEOUT_S,
+    subscription: { deadLetter: false, retentionS: 600 },
+    grants: [
+      firestore,
+      { role: 'roles/bigquery.dataEditor', on: 'dataset' },
+      { role: 'roles/bigquery.jobUser', on: 'project' },
+      ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters'),
+    ],
+  }),
 ];
 
 /** The functions push subscriptions deliver to. */
@@ -132,7 +224,11 @@ export function terraformCatalog() {
           timeout_s: f.timeoutS,
           dead_letter: f.kind === 'push' && f.subscription.deadLetter,
           retention_s: f.kind === 'push' ? f.subscription.retentionS : null,
-          grants: f.grants.map((g) => ({ role: g.role, on: g.on, target: g.on === 'topic' ? snake(g.topic) : g.on === 'bucket' ? g.bucket : '' })),
+          grants: f.grants.map((g) => ({
+            role: g.role,
+            on: g.on,
+            target: g.on === 'topic' ? snake(g.topic) : g.on === 'bucket' ? g.bucket : '',
+          })),
         },
       ]),
     ),

@@ -22,7 +22,11 @@ export function pushFunction(name: string, handler: (rt: Runtime) => Handler): v
       await handler(runtime()).handle(msg);
       res.status(204).end();
     } catch (err) {
-      runtime().logger.error('delivery failed; Pub/Sub will retry it', { function: name, message_id: msg.messageId, error: String((err as Error)?.stack ?? err) });
+      runtime().logger.error('delivery failed; Pub/Sub will retry it', {
+        function: name,
+        message_id: msg.messageId,
+        error: String((err as Error)?.stack ?? err),
+      });
       res.status(500).end();
     }
   });

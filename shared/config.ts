@@ -57,7 +57,10 @@ const CORE_TOPICS = [
 ] as const satisfies readonly TopicDeclaration[];
 
 /** Every topic: those above and each window pipeline's own (declared with the pipeline). */
-export const TOPICS: readonly (TopicDeclaration & { key: TopicKey })[] = [...CORE_TOPICS, ...WINDOW_PIPELINES.flatMap((p) => (p.input.kind === 'topic' ? [p.input.topic] : []))];
+export const TOPICS: readonly (TopicDeclaration & { key: TopicKey })[] = [
+  ...CORE_TOPICS,
+  ...WINDOW_PIPELINES.flatMap((p) => (p.input.kind === 'topic' ? [p.input.topic] : [])),
+];
 
 /** The flush function's timeout (functions/catalog.ts deploys it): a flush run never holds its lease longer. */
 export const FLUSH_TIMEOUT_S = 300;
@@ -103,7 +106,9 @@ export interface Config {
    * table; insert_all: legacy streaming inserts, kept one release); `writeEndpoint` (host:port) points the
    * Write API client at a plaintext local stand-in (tests, `npm run stack`), null in Google Cloud.
    */
-  warehouse: { kind: 'duckdb'; path: string } | { kind: 'bigquery'; dataset: string; write: 'storage_write' | 'insert_all'; writeEndpoint: string | null };
+  warehouse:
+    | { kind: 'duckdb'; path: string }
+    | { kind: 'bigquery'; dataset: string; write: 'storage_write' | 'insert_all'; writeEndpoint: string | null };
   objects: { kind: 'local'; dir: string } | { kind: 'gcs' };
   buckets: { captures: string; evidence: string };
   ocr: 'model' | 'vision';
@@ -195,13 +200,25 @@ export const envSchema = z.object({
   SPEEDCAM_RETENTION_DAYS: num(0.01).default(7),
   SPEEDCAM_WAREHOUSE: z.enum(['duckdb', 'bigquery']).default('bigquery'),
   SPEEDCAM_DUCKDB_PATH: z.string().min(1).default('.speedcam/warehouse.duckdb'),
-  SPEEDCAM_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).default('speedcam'),
+  SPEEDCAM_DATASET: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/)
+    .default('speedcam'),
   SPEEDCAM_BIGQUERY_WRITE: z.enum(['storage_write', 'insert_all']).default('storage_write'),
-  SPEEDCAM_BIGQUERY_WRITE_ENDPOINT: z.string().regex(/^(127\.0\.0\.1|localhost):\d{1,5}$/, 'a loopback host:port (the local Write API stand-in)').optional(),
+  SPEEDCAM_BIGQUERY_WRITE_ENDPOINT: z
+    .string()
+    .regex(/^(127\.0\.0\.1|localhost):\d{1,5}$/, 'a loopback host:port (the local Write API stand-in)')
+    .optional(),
   SPEEDCAM_OBJECTS: z.enum(['gcs', 'local']).default('gcs'),
   SPEEDCAM_OBJECTS_DIR: z.string().min(1).default('.speedcam/objects'),
-  SPEEDCAM_CAPTURES_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-captures'),
-  SPEEDCAM_EVIDENCE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name').default('speedcam-evidence'),
+  SPEEDCAM_CAPTURES_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name')
+    .default('speedcam-captures'),
+  SPEEDCAM_EVIDENCE_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, 'a Cloud Storage bucket name')
+    .default('speedcam-evidence'),
   // model: PaddleOCR PP-OCRv4 run on the function's CPU (shared/platform/ocr/, no network); vision: Cloud Vision
   // TEXT_DETECTION. docs/ocr.md has the accuracy, time, memory and cost of each.
   SPEEDCAM_OCR: z.enum(['model', 'vision']).default('model'),
@@ -217,7 +234,10 @@ export const envSchema = z.object({
   SPEEDCAM_PHOTO_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
   SPEEDCAM_PHOTO_MAX_BYTES: num(1024).default(10 * 1024 * 1024),
   SPEEDCAM_PHOTO_TIMEOUT_MS: num(100).default(10_000),
-  SPEEDCAM_COLLECTION_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  SPEEDCAM_COLLECTION_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
   SPEEDCAM_WINDOW_LATENESS_S: num(0).default(30),
   SPEEDCAM_PIPELINES: z.string().optional(),
   SPEEDCAM_FLUSH_PERIOD_S: num(0.1).default(60),
@@ -251,7 +271,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = envSchema.safeParse(env);
   const topicNames = topicsSchema.safeParse(env);
   if (!parsed.success || !topicNames.success) {
-    const msg = [...(parsed.error?.issues ?? []), ...(topicNames.error?.issues ?? [])].map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const msg = [...(parsed.error?.issues ?? []), ...(topicNames.error?.issues ?? [])]
+      .map((i) => `${i.path.join('.')}: ${i.message}`)
+      .join('; ');
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   const e = parsed.data;
@@ -263,7 +285,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     plausibleMaxKmh: e.SPEEDCAM_PLAUSIBLE_MAX_KMH,
     offSectionToleranceKm: e.SPEEDCAM_OFF_SECTION_TOLERANCE_M / 1000,
     averageSpeed: e.SPEEDCAM_AVERAGE_SPEED,
-    plateFormats: plateFormats('SPEEDCAM_PLATE_FORMATS', e.SPEEDCAM_PLATE_FORMATS.split(',').map((x) => x.trim()).filter(Boolean)),
+    plateFormats: plateFormats(
+      'SPEEDCAM_PLATE_FORMATS',
+      e.SPEEDCAM_PLATE_FORMATS.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
   };
   const radars = new Map<string, Radar>();
   if (e.SPEEDCAM_RADARS) {
@@ -291,7 +318,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         lengthKm: r.length_km ?? haversineKm(r.entry, r.exit),
         speedLimitKmh: r.speed_limit_kmh ?? defaults.speedLimitKmh,
         tolerance:
-          r.tolerance !== undefined ? toleranceOf(r.tolerance) : r.tolerance_kmh !== undefined ? fixedTolerance(r.tolerance_kmh) : defaults.tolerance,
+          r.tolerance !== undefined
+            ? toleranceOf(r.tolerance)
+            : r.tolerance_kmh !== undefined
+              ? fixedTolerance(r.tolerance_kmh)
+              : defaults.tolerance,
         sessionGapMs: r.session_gap_s !== undefined ? r.session_gap_s * 1000 : defaults.sessionGapMs,
         maxTravelMs: maxTravelMs(r.length_km ?? haversineKm(r.entry, r.exit), r.min_speed_kmh ?? e.SPEEDCAM_MIN_SPEED_KMH),
         gapCloseDelayMs: e.SPEEDCAM_GAP_CLOSE_DELAY_S * 1000,
@@ -316,9 +347,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const defaultRadarId = e.SPEEDCAM_DEFAULT_RADAR ?? radars.keys().next().value!;
   if (!radars.has(defaultRadarId)) {
-    throw new ConfigError(
-      `SPEEDCAM_DEFAULT_RADAR: "${defaultRadarId}" is not a configured radar; valid: ${[...radars.keys()].join(', ')}`,
-    );
+    throw new ConfigError(`SPEEDCAM_DEFAULT_RADAR: "${defaultRadarId}" is not a configured radar; valid: ${[...radars.keys()].join(', ')}`);
   }
   const configurable = WINDOW_PIPELINES.flatMap((p) => (p.configurable ? [p as Extract<typeof p, { configurable: true }>] : []));
   const pipelines = parsePipelines(e.SPEEDCAM_PIPELINES, { latenessMs: e.SPEEDCAM_WINDOW_LATENESS_S * 1000 }, configurable);
@@ -351,7 +380,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     warehouse:
       e.SPEEDCAM_WAREHOUSE === 'duckdb'
         ? { kind: 'duckdb', path: e.SPEEDCAM_DUCKDB_PATH }
-        : { kind: 'bigquery', dataset: e.SPEEDCAM_DATASET, write: e.SPEEDCAM_BIGQUERY_WRITE, writeEndpoint: e.SPEEDCAM_BIGQUERY_WRITE_ENDPOINT ?? null },
+        : {
+            kind: 'bigquery',
+            dataset: e.SPEEDCAM_DATASET,
+            write: e.SPEEDCAM_BIGQUERY_WRITE,
+            writeEndpoint: e.SPEEDCAM_BIGQUERY_WRITE_ENDPOINT ?? null,
+          },
     objects: e.SPEEDCAM_OBJECTS === 'local' ? { kind: 'local', dir: e.SPEEDCAM_OBJECTS_DIR } : { kind: 'gcs' },
     buckets: { captures: e.SPEEDCAM_CAPTURES_BUCKET, evidence: e.SPEEDCAM_EVIDENCE_BUCKET },
     ocr: e.SPEEDCAM_OCR,
@@ -359,7 +393,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     photos: {
       carsApi: e.SPEEDCAM_CARS_API || null,
       fetch: {
-        allowedHosts: e.SPEEDCAM_PHOTO_HOSTS.split(',').map((h) => h.trim()).filter(Boolean),
+        allowedHosts: e.SPEEDCAM_PHOTO_HOSTS.split(',')
+          .map((h) => h.trim())
+          .filter(Boolean),
         allowLoopback: e.SPEEDCAM_PHOTO_ALLOW_LOOPBACK === 'true',
         maxBytes: e.SPEEDCAM_PHOTO_MAX_BYTES,
         timeoutMs: e.SPEEDCAM_PHOTO_TIMEOUT_MS,
@@ -369,7 +405,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     review: {
       auth: e.SPEEDCAM_REVIEW_AUTH,
       token: e.SPEEDCAM_REVIEW_TOKEN ?? null,
-      audiences: e.SPEEDCAM_REVIEW_AUDIENCES.split(',').map((a) => a.trim()).filter(Boolean),
+      audiences: e.SPEEDCAM_REVIEW_AUDIENCES.split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
       claimMs: e.SPEEDCAM_REVIEW_CLAIM_S * 1000,
       alertAfterH: e.SPEEDCAM_REVIEW_ALERT_H,
     },

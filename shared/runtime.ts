@@ -188,7 +188,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
       overrides.objects ??
       (config.objects.kind === 'local'
         ? new LocalObjectStore(config.objects.dir)
-        : new GcsObjectStore(onFirstUse(() => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId })))),
+        : new GcsObjectStore(
+            onFirstUse(
+              () => new (require('@google-cloud/storage') as { Storage: typeof Storage }).Storage({ projectId: config.projectId }),
+            ),
+          )),
   );
 
   const fines = once((): Handler<FineRecord | null> => {
@@ -227,7 +231,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     return { handle: async (req: ReviewRequest) => (await route())(req) };
   });
 
-  const deadLetterSink = once((): Handler<DeadLetter> => ({ handle: (msg) => recordDeadLetter({ store: stores.deadLetters, logger, clock, faults }, msg) }));
+  const deadLetterSink = once((): Handler<DeadLetter> => ({
+    handle: (msg) => recordDeadLetter({ store: stores.deadLetters, logger, clock, faults }, msg),
+  }));
 
   let writerClient: import('@google-cloud/bigquery-storage').managedwriter.WriterClient | undefined;
   const flush = once((): FlushHandler => {
@@ -235,12 +241,20 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     const configured = async (): Promise<Warehouse> => {
       if (wh.kind === 'duckdb') return (await import('./platform/duckdb-warehouse.js')).DuckDbWarehouse.open(wh.path);
       const { BigQuery: Client } = require('@google-cloud/bigquery') as { BigQuery: typeof BigQuery };
-      if (wh.write === 'insert_all') return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset);
+      if (wh.write === 'insert_all')
+        return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(
+          new Client({ projectId: config.projectId }),
+          wh.dataset,
+        );
       const { CdcWriter, createWriterClient } = await import('./platform/bigquery-cdc-writer.js');
       // One Write API client (one gRPC channel) per instance; each pass opens and closes its stream connections.
       writerClient ??= createWriterClient({ projectId: config.projectId, endpoint: wh.writeEndpoint });
       const cdc = new CdcWriter({ projectId: config.projectId, dataset: wh.dataset, client: writerClient });
-      return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(new Client({ projectId: config.projectId }), wh.dataset, cdc);
+      return new (await import('./platform/bigquery-warehouse.js')).BigQueryWarehouse(
+        new Client({ projectId: config.projectId }),
+        wh.dataset,
+        cdc,
+      );
     };
     const pipelines = windowPipelines(config);
     const deadLetters = deadLettersExporter({ store: stores.deadLetters });
@@ -295,7 +309,10 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   };
   // Each handler is built when first asked for: a function builds only what it uses.
   const handlers = { speedCheck, fines, windows, registrations, review, deadLetterSink, flush };
-  return Object.defineProperties(parts, Object.fromEntries(Object.entries(handlers).map(([name, get]) => [name, { get, enumerable: true }]))) as typeof parts & {
+  return Object.defineProperties(
+    parts,
+    Object.fromEntries(Object.entries(handlers).map(([name, get]) => [name, { get, enumerable: true }])),
+  ) as typeof parts & {
     readonly [K in keyof typeof handlers]: ReturnType<(typeof handlers)[K]>;
   };
 }

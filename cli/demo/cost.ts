@@ -9,7 +9,12 @@ export type Ops = ReturnType<OpsCounter['snapshot']>;
 
 /** The operations counted between two snapshots. */
 export function diffOps(after: Ops, before: Ops): Ops {
-  return { reads: after.reads - before.reads, writes: after.writes - before.writes, deletes: after.deletes - before.deletes, transactions: after.transactions - before.transactions };
+  return {
+    reads: after.reads - before.reads,
+    writes: after.writes - before.writes,
+    deletes: after.deletes - before.deletes,
+    transactions: after.transactions - before.transactions,
+  };
 }
 
 export interface FormatCost {

@@ -36,7 +36,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const outputs = await OutputWatch.start(ps, info);
     const generatorsStartedMs = Date.now();
     const deadline = Date.now() + opts.timeoutMs;
-    const traffic = (mode: 'seed' | 'timed', vehicles: number) => runTrafficGenerator(opts, info, mode, vehicles, opts.rate, runtime.config.buckets.captures);
+    const traffic = (mode: 'seed' | 'timed', vehicles: number) =>
+      runTrafficGenerator(opts, info, mode, vehicles, opts.rate, runtime.config.buckets.captures);
 
     // The two formats run one after the other so that Firestore operations are measured for each.
     opts.log(`publishing ${opts.seedVehicles} vehicles in the seed format (10 observations each) at ${opts.rate} vehicles/s…`);
@@ -44,7 +45,9 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const seed = await traffic('seed', opts.seedVehicles);
     await outputs.waitDecided(seed.length, deadline, opts.log);
     const afterSpotSpeeds = runtime.ops.snapshot();
-    opts.log(`publishing ${opts.timedVehicles} vehicles in the timed format (entry and exit cameras) and ${MALFORMED_OBSERVATIONS.length} malformed messages, with clicks, transactions and registrations (10 % duplicated, 2 % malformed) at the same time…`);
+    opts.log(
+      `publishing ${opts.timedVehicles} vehicles in the timed format (entry and exit cameras) and ${MALFORMED_OBSERVATIONS.length} malformed messages, with clicks, transactions and registrations (10 % duplicated, 2 % malformed) at the same time…`,
+    );
     const [timed, clicks, transactions, registrations] = await Promise.all([
       traffic('timed', opts.timedVehicles),
       runEventGenerator(opts, info, 'clicks', 1500, 100),
@@ -68,7 +71,15 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     const malformedSent = MALFORMED_OBSERVATIONS.length + clicks.malformed + transactions.malformed + registrations.malformed;
     const landed = await waitForWarehouse(
       stack,
-      { passages: outputs.decisions.size, fines: outputs.fines.size + held.length, clicks: clicks.messages.length, transactions: transactions.messages.length, users: usersSent, malformed: malformedSent, topics: info.topics },
+      {
+        passages: outputs.decisions.size,
+        fines: outputs.fines.size + held.length,
+        clicks: clicks.messages.length,
+        transactions: transactions.messages.length,
+        users: usersSent,
+        malformed: malformedSent,
+        topics: info.topics,
+      },
       deadline,
     );
     await outputs.close();
@@ -92,7 +103,15 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     });
     const truth = new Map([...seed, ...timed].map((v) => [v.vehicleId, v.plate]));
     const { latencies, headline } = reportLines(summary);
-    const report = await writeReport(opts, info, runtime.config, [...outputs.fines.values(), ...(held as unknown as Record<string, unknown>[])], truth, latencies, headline);
+    const report = await writeReport(
+      opts,
+      info,
+      runtime.config,
+      [...outputs.fines.values(), ...(held as unknown as Record<string, unknown>[])],
+      truth,
+      latencies,
+      headline,
+    );
     summary.report = report.file;
     summary.screenshot = report.screenshot;
     summary.wall_seconds = round((Date.now() - startedMs) / 1000, 1);

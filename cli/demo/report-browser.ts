@@ -12,12 +12,24 @@ export function hasChromium(): boolean {
  * Opens a local HTML file in headless Chromium (Debian's package, no network), lets `check` look at
  * the page, saves a full-page screenshot, and returns the console errors seen.
  */
-export async function openInChromium(file: string, screenshot: string, check: (page: Page) => Promise<void> = async () => {}): Promise<string[]> {
+export async function openInChromium(
+  file: string,
+  screenshot: string,
+  check: (page: Page) => Promise<void> = async () => {},
+): Promise<string[]> {
   // Loaded here: playwright-core is a development dependency, and the CLI must start without it.
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -43,7 +43,12 @@ export async function thumbnail(photo: Buffer, width = 320): Promise<Buffer> {
 
 /** A data: URL of a photo's bytes, with its type read from its first bytes. */
 function photoDataUrl(bytes: Buffer): string {
-  const type = bytes[0] === 0xff && bytes[1] === 0xd8 ? 'image/jpeg' : bytes.subarray(8, 12).toString('latin1') === 'WEBP' ? 'image/webp' : 'image/png';
+  const type =
+    bytes[0] === 0xff && bytes[1] === 0xd8
+      ? 'image/jpeg'
+      : bytes.subarray(8, 12).toString('latin1') === 'WEBP'
+        ? 'image/webp'
+        : 'image/png';
   return `data:${type};base64,${bytes.toString('base64')}`;
 }
 
@@ -80,7 +85,10 @@ function histogram(r: ReportRadar): string {
   const bw = (W - pad * 2) / bins.length;
   const xOf = (v: number) => pad + (v / (bins.length * bin)) * (W - pad * 2);
   const bars = bins
-    .map((n, i) => `<rect class="bin" x="${pad + i * bw + 1}" y="${H - pad - ((H - pad * 2) * n) / max}" width="${Math.max(1, bw - 2)}" height="${((H - pad * 2) * n) / max}" fill="${(i + 1) * bin > r.speed_limit ? '#e45756' : '#54a24b'}"><title>${i * bin}-${(i + 1) * bin} km/h: ${n}</title></rect>`)
+    .map(
+      (n, i) =>
+        `<rect class="bin" x="${pad + i * bw + 1}" y="${H - pad - ((H - pad * 2) * n) / max}" width="${Math.max(1, bw - 2)}" height="${((H - pad * 2) * n) / max}" fill="${(i + 1) * bin > r.speed_limit ? '#e45756' : '#54a24b'}"><title>${i * bin}-${(i + 1) * bin} km/h: ${n}</title></rect>`,
+    )
     .join('\n');
   const ticks = Array.from({ length: Math.floor(bins.length / 4) + 1 }, (_, k) => k * 4 * bin)
     .map((v) => `<text x="${xOf(v)}" y="${H - 10}" font-size="10" text-anchor="middle">${v}</text>`)
@@ -98,7 +106,10 @@ function table(rows: Record<string, unknown>[], limit = 40): string {
   const cols = Object.keys(rows[0]!);
   const body = rows
     .slice(0, limit)
-    .map((r) => `<tr>${cols.map((c) => `<td>${esc(typeof r[c] === 'number' ? Math.round((r[c] as number) * 100) / 100 : r[c])}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${cols.map((c) => `<td>${esc(typeof r[c] === 'number' ? Math.round((r[c] as number) * 100) / 100 : r[c])}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   return `<table><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${body}</tbody></table>${rows.length > limit ? `<p class="more">… and ${rows.length - limit} more rows</p>` : ''}`;
 }

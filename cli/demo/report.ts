@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { hasChromium, openInChromium } from './report-browser.js';
 
 /** The report's lines, from the summary: the measured latencies and the headline counts. */
-export function reportLines(s: Omit<DemoSummary, 'report' | 'screenshot'>): { latencies: [string, string][]; headline: [string, string][] } {
+export function reportLines(s: Omit<DemoSummary, 'report' | 'screenshot'>): {
+  latencies: [string, string][];
+  headline: [string, string][];
+} {
   return {
     latencies: [
       ['decision latency (publish → decision)', `p50 ${s.decision_latency_ms.p50} ms, p95 ${s.decision_latency_ms.p95} ms`],
@@ -43,35 +46,48 @@ export async function writeReport(
   const wh = await DuckDbWarehouse.open(info.warehouse, { readOnly: true });
   let data: ReportData;
   try {
-    const minutes = await wh.query("SELECT radar_id, strftime(minute_start, '%Y-%m-%dT%H:%M:%S.000Z') AS minute, vehicles, fined FROM speedcam.section_traffic_minute ORDER BY minute");
+    const minutes = await wh.query(
+      "SELECT radar_id, strftime(minute_start, '%Y-%m-%dT%H:%M:%S.000Z') AS minute, vehicles, fined FROM speedcam.section_traffic_minute ORDER BY minute",
+    );
     const speeds = await wh.query('SELECT radar_id, avg_speed FROM speedcam.vehicle_passages WHERE avg_speed IS NOT NULL');
     data = {
       generatedAt: new Date().toISOString(),
       headline,
-      fines: await Promise.all(fines.map(async (f) => {
-        const url = typeof f['image_url'] === 'string' ? String(f['image_url']) : null;
-        const file = url?.startsWith('file:') ? fileURLToPath(url) : null;
-        return {
-          fine_id: String(f['fine_id']),
-          vehicle_id: String(f['vehicle_id']),
-          plate_read: (f['license_plate'] as string | null) ?? null,
-          plate_truth: truth.get(String(f['vehicle_id'])) ?? null,
-          plate_confidence: (f['plate_confidence'] as number | null) ?? null,
-          review_reason: (f['review_reason'] as string | null) ?? null,
-          avg_speed: Number(f['avg_speed']),
-          photo: file && existsSync(file) && file.endsWith('.png') && !file.includes('captures') ? await thumbnail(readFileSync(file)) : null,
-        };
-      })),
+      fines: await Promise.all(
+        fines.map(async (f) => {
+          const url = typeof f['image_url'] === 'string' ? String(f['image_url']) : null;
+          const file = url?.startsWith('file:') ? fileURLToPath(url) : null;
+          return {
+            fine_id: String(f['fine_id']),
+            vehicle_id: String(f['vehicle_id']),
+            plate_read: (f['license_plate'] as string | null) ?? null,
+            plate_truth: truth.get(String(f['vehicle_id'])) ?? null,
+            plate_confidence: (f['plate_confidence'] as number | null) ?? null,
+            review_reason: (f['review_reason'] as string | null) ?? null,
+            avg_speed: Number(f['avg_speed']),
+            photo:
+              file && existsSync(file) && file.endsWith('.png') && !file.includes('captures') ? await thumbnail(readFileSync(file)) : null,
+          };
+        }),
+      ),
       radars: [...config.radars.values()].map((r) => ({
         radar_id: r.id,
         name: r.name,
         speed_limit: r.speedLimitKmh,
-        minutes: minutes.filter((m) => m['radar_id'] === r.id).map((m) => ({ minute: String(m['minute']), vehicles: Number(m['vehicles']), fined: Number(m['fined']) })),
+        minutes: minutes
+          .filter((m) => m['radar_id'] === r.id)
+          .map((m) => ({ minute: String(m['minute']), vehicles: Number(m['vehicles']), fined: Number(m['fined']) })),
         speeds: speeds.filter((x) => x['radar_id'] === r.id).map((x) => Number(x['avg_speed'])),
       })),
-      clickWindows: (await wh.query("SELECT strftime(window_start, '%H:%M') AS window_start, user_pseudo_id, event_count FROM speedcam.user_event_counts ORDER BY window_start, event_count DESC")) as ReportData['clickWindows'],
-      transactionWindows: await wh.query("SELECT strftime(window_start_time, '%H:%M:%S') AS window_start, total_transactions, total_amount_sum, avg_transaction_amount, max_amount, min_amount FROM speedcam.transaction_windows ORDER BY window_start"),
-      deadLetters: (await wh.query('SELECT reason, source, count(*) AS n FROM speedcam.dead_letters GROUP BY reason, source ORDER BY n DESC, reason')) as ReportData['deadLetters'],
+      clickWindows: (await wh.query(
+        "SELECT strftime(window_start, '%H:%M') AS window_start, user_pseudo_id, event_count FROM speedcam.user_event_counts ORDER BY window_start, event_count DESC",
+      )) as ReportData['clickWindows'],
+      transactionWindows: await wh.query(
+        "SELECT strftime(window_start_time, '%H:%M:%S') AS window_start, total_transactions, total_amount_sum, avg_transaction_amount, max_amount, min_amount FROM speedcam.transaction_windows ORDER BY window_start",
+      ),
+      deadLetters: (await wh.query(
+        'SELECT reason, source, count(*) AS n FROM speedcam.dead_letters GROUP BY reason, source ORDER BY n DESC, reason',
+      )) as ReportData['deadLetters'],
       latencies,
     };
   } finally {

@@ -82,10 +82,16 @@ export function summarize(r: DemoRun): DemoSummary {
   const truth = new Map(vehicles.map((v) => [v.vehicleId, v.plate]));
   const fineList = [...outputs.fines.values(), ...r.held];
   const exact = fineList.filter((f) => f['license_plate'] === truth.get(String(f['vehicle_id']))).length;
-  const ocrMs = fineList.map((f) => f['ocr_ms']).filter((x): x is number => typeof x === 'number').sort((a, b) => a - b);
-  const photosResolve = fineList.filter((f) => typeof f['image_url'] === 'string' && existsSync(fileURLToPath(String(f['image_url'])))).length;
+  const ocrMs = fineList
+    .map((f) => f['ocr_ms'])
+    .filter((x): x is number => typeof x === 'number')
+    .sort((a, b) => a - b);
+  const photosResolve = fineList.filter(
+    (f) => typeof f['image_url'] === 'string' && existsSync(fileURLToPath(String(f['image_url']))),
+  ).length;
   const reviewByReason: Record<string, number> = {};
-  for (const f of fineList) if (f['review_reason']) reviewByReason[String(f['review_reason'])] = (reviewByReason[String(f['review_reason'])] ?? 0) + 1;
+  for (const f of fineList)
+    if (f['review_reason']) reviewByReason[String(f['review_reason'])] = (reviewByReason[String(f['review_reason'])] ?? 0) + 1;
   const deadByReason = Object.fromEntries(landed.deadLetters.map((d) => [String(d['reason']), Number(d['n'])]));
   const decided = outputs.decisions.size;
   const perSecond = round(decided / ((outputs.lastDecisionMs - r.generatorsStartedMs) / 1000), 1);
@@ -112,9 +118,22 @@ export function summarize(r: DemoRun): DemoSummary {
     ocr_ms: { p50: percentile(ocrMs, 0.5), p95: percentile(ocrMs, 0.95) },
     example_fine: fineList[0] ?? null,
     windows: {
-      clicks: { distinct_sent: r.clicks.messages.length, duplicates_sent: r.clicks.duplicates, counted: landed.totals.clicks, late: landed.late[r.topics.clickEvents] ?? 0 },
-      transactions: { distinct_sent: r.transactions.messages.length, duplicates_sent: r.transactions.duplicates, counted: landed.totals.transactions, late: landed.late[r.topics.transactions] ?? 0 },
-      firestore_per_event: round((r.ops.windows.writes + r.ops.windows.reads) / Math.max(1, r.clicks.messages.length + r.transactions.messages.length + r.usersSent), 4),
+      clicks: {
+        distinct_sent: r.clicks.messages.length,
+        duplicates_sent: r.clicks.duplicates,
+        counted: landed.totals.clicks,
+        late: landed.late[r.topics.clickEvents] ?? 0,
+      },
+      transactions: {
+        distinct_sent: r.transactions.messages.length,
+        duplicates_sent: r.transactions.duplicates,
+        counted: landed.totals.transactions,
+        late: landed.late[r.topics.transactions] ?? 0,
+      },
+      firestore_per_event: round(
+        (r.ops.windows.writes + r.ops.windows.reads) / Math.max(1, r.clicks.messages.length + r.transactions.messages.length + r.usersSent),
+        4,
+      ),
       users: { distinct_sent: r.usersSent, duplicates_sent: r.registrations.duplicates, rows: landed.totals.users },
       section_traffic: { passages: decided, counted: landed.totals.sectionVehicles },
     },
@@ -156,19 +175,46 @@ export function formatSummary(s: DemoSummary): string {
     ['passages decided', `${s.passages_decided} (fined ${s.fined}, non-fined ${s.non_fined}, flagged for review ${s.flagged_for_review})`],
     ['passages in warehouse', String(s.warehouse_passages)],
     ['duplicate decision messages', String(s.duplicate_decision_messages)],
-    ['fines issued', `${s.fines_issued} (in warehouse ${s.warehouse_fines}, duplicate notifications ${s.duplicate_fine_notifications}, flagged for review ${JSON.stringify(s.fines_flagged_for_review)})`],
-    ['review queue', `${s.review_queue.pending} fines held for review (no notice until a person decides), ${s.review_queue.decided} decided; ${s.fines_notified} notices sent`],
-    ['plates read exactly', `${s.plates_read_exactly}/${s.fines_issued} = ${(s.plate_accuracy * 100).toFixed(1)} % (OCR against the generator's plates)`],
+    [
+      'fines issued',
+      `${s.fines_issued} (in warehouse ${s.warehouse_fines}, duplicate notifications ${s.duplicate_fine_notifications}, flagged for review ${JSON.stringify(s.fines_flagged_for_review)})`,
+    ],
+    [
+      'review queue',
+      `${s.review_queue.pending} fines held for review (no notice until a person decides), ${s.review_queue.decided} decided; ${s.fines_notified} notices sent`,
+    ],
+    [
+      'plates read exactly',
+      `${s.plates_read_exactly}/${s.fines_issued} = ${(s.plate_accuracy * 100).toFixed(1)} % (OCR against the generator's plates)`,
+    ],
     ['OCR time per photo', `p50 ${s.ocr_ms.p50} ms, p95 ${s.ocr_ms.p95} ms (PP-OCRv4 model: detect + recognise)`],
-    ['analysed photos', `${s.analysed_photos_on_disk}/${s.fines_issued} image_url resolve to a PNG on disk${s.example_fine ? `, e.g. ${String(s.example_fine['image_url'])}` : ''}`],
-    ['clicks (events per user per minute)', `${s.windows.clicks.counted}/${s.windows.clicks.distinct_sent} counted, ${s.windows.clicks.late} late (${s.windows.clicks.duplicates_sent} duplicates sent)`],
-    ['transactions (30 s windows)', `${s.windows.transactions.counted}/${s.windows.transactions.distinct_sent} counted, ${s.windows.transactions.late} late (${s.windows.transactions.duplicates_sent} duplicates sent)`],
-    ['registrations', `${s.windows.users.rows}/${s.windows.users.distinct_sent} users (${s.windows.users.duplicates_sent} duplicate responses sent)`],
+    [
+      'analysed photos',
+      `${s.analysed_photos_on_disk}/${s.fines_issued} image_url resolve to a PNG on disk${s.example_fine ? `, e.g. ${String(s.example_fine['image_url'])}` : ''}`,
+    ],
+    [
+      'clicks (events per user per minute)',
+      `${s.windows.clicks.counted}/${s.windows.clicks.distinct_sent} counted, ${s.windows.clicks.late} late (${s.windows.clicks.duplicates_sent} duplicates sent)`,
+    ],
+    [
+      'transactions (30 s windows)',
+      `${s.windows.transactions.counted}/${s.windows.transactions.distinct_sent} counted, ${s.windows.transactions.late} late (${s.windows.transactions.duplicates_sent} duplicates sent)`,
+    ],
+    [
+      'registrations',
+      `${s.windows.users.rows}/${s.windows.users.distinct_sent} users (${s.windows.users.duplicates_sent} duplicate responses sent)`,
+    ],
     ['section traffic per minute', `${s.windows.section_traffic.counted}/${s.windows.section_traffic.passages} passages counted`],
     ['window pipelines, Firestore', `${s.windows.firestore_per_event} operations per event`],
-    ['dead-lettered', `${s.dead_lettered}: ${s.malformed_sent} malformed sent + ${s.windows.clicks.late + s.windows.transactions.late} late ${JSON.stringify(s.dead_letters_by_reason)}`],
+    [
+      'dead-lettered',
+      `${s.dead_lettered}: ${s.malformed_sent} malformed sent + ${s.windows.clicks.late + s.windows.transactions.late} late ${JSON.stringify(s.dead_letters_by_reason)}`,
+    ],
     ['mean average speed', `${s.mean_avg_speed_kmh} km/h`],
-    ['decision latency', `p50 ${s.decision_latency_ms.p50} ms, p95 ${s.decision_latency_ms.p95} ms, max ${s.decision_latency_ms.max} ms (publish → decision)`],
+    [
+      'decision latency',
+      `p50 ${s.decision_latency_ms.p50} ms, p95 ${s.decision_latency_ms.p95} ms, max ${s.decision_latency_ms.max} ms (publish → decision)`,
+    ],
     ['throughput', `${s.vehicles_per_second} vehicles/s through the local stack`],
     ...(['seed', 'timed'] as const).map((f): [string, string] => {
       const c = s.firestore[f];

@@ -26,17 +26,31 @@ export interface Expected {
 async function read(path: string): Promise<Landed> {
   const wh = await DuckDbWarehouse.open(path, { readOnly: true });
   try {
-    const totals = (await wh.query(`SELECT
+    const totals = (
+      await wh.query(`SELECT
         (SELECT coalesce(sum(event_count), 0) FROM speedcam.user_event_counts) AS clicks,
         (SELECT coalesce(sum(total_transactions), 0) FROM speedcam.transaction_windows) AS transactions,
         (SELECT count(*) FROM speedcam.users) AS users,
-        (SELECT coalesce(sum(vehicles), 0) FROM speedcam.section_traffic_minute) AS section_vehicles`))[0]!;
+        (SELECT coalesce(sum(vehicles), 0) FROM speedcam.section_traffic_minute) AS section_vehicles`)
+    )[0]!;
     return {
-      passages: await wh.query('SELECT passage_id, avg_speed, is_Ticketed, review_reason, epoch_ms(decided_at) - epoch_ms(last_published) AS latency_ms FROM speedcam.vehicle_passages'),
+      passages: await wh.query(
+        'SELECT passage_id, avg_speed, is_Ticketed, review_reason, epoch_ms(decided_at) - epoch_ms(last_published) AS latency_ms FROM speedcam.vehicle_passages',
+      ),
       deadLetters: await wh.query('SELECT reason, count(*) AS n FROM speedcam.dead_letters GROUP BY reason ORDER BY reason'),
-      late: Object.fromEntries((await wh.query("SELECT source, count(*) AS n FROM speedcam.dead_letters WHERE reason = 'late' GROUP BY source")).map((r) => [String(r['source']), Number(r['n'])])),
+      late: Object.fromEntries(
+        (await wh.query("SELECT source, count(*) AS n FROM speedcam.dead_letters WHERE reason = 'late' GROUP BY source")).map((r) => [
+          String(r['source']),
+          Number(r['n']),
+        ]),
+      ),
       fines: await wh.query('SELECT fine_id FROM speedcam.fined_vehicles'),
-      totals: { clicks: Number(totals['clicks']), transactions: Number(totals['transactions']), users: Number(totals['users']), sectionVehicles: Number(totals['section_vehicles']) },
+      totals: {
+        clicks: Number(totals['clicks']),
+        transactions: Number(totals['transactions']),
+        users: Number(totals['users']),
+        sectionVehicles: Number(totals['section_vehicles']),
+      },
     };
   } finally {
     await wh.close();
@@ -57,7 +71,13 @@ function complete(l: Landed, e: Expected): boolean {
 
 /** Runs the flush and reads the warehouse, each second, until everything expected has landed (or the deadline). */
 export async function waitForWarehouse(stack: Stack, expected: Expected, deadline: number): Promise<Landed> {
-  let landed: Landed = { passages: [], deadLetters: [], late: {}, fines: [], totals: { clicks: 0, transactions: 0, users: 0, sectionVehicles: 0 } };
+  let landed: Landed = {
+    passages: [],
+    deadLetters: [],
+    late: {},
+    fines: [],
+    totals: { clicks: 0, transactions: 0, users: 0, sectionVehicles: 0 },
+  };
   while (Date.now() < deadline) {
     await stack.flush();
     landed = await read(stack.info.warehouse);

@@ -11,7 +11,11 @@ const CAR_COLOURS = ['#8b1a1a', '#1a3a8b', '#222222', '#777777', '#dddddd', '#2f
  * Returns the image (PNG by default, or JPEG/WebP as a camera or the cars API serves) and where the
  * plate is (the truth for tests).
  */
-export async function renderCapturePhoto(plate: string, random: () => number, format: PhotoFormat = 'png'): Promise<{ image: Buffer; plateBox: Box }> {
+export async function renderCapturePhoto(
+  plate: string,
+  random: () => number,
+  format: PhotoFormat = 'png',
+): Promise<{ image: Buffer; plateBox: Box }> {
   const W = 640;
   const H = 480;
   const sc = 0.8 + random() * 0.5;
@@ -47,6 +51,8 @@ export async function renderCapturePhoto(plate: string, random: () => number, fo
   ensureFonts();
   const noisy = await withSensorNoise(sharp(Buffer.from(svg)), W, H, noise, random);
   // Fast deflate: noise compresses poorly anyway, and the camera must keep up with traffic.
-  const image = await (format === 'jpeg' ? noisy.jpeg({ quality: 85 }) : format === 'webp' ? noisy.webp({ quality: 85 }) : noisy.png({ compressionLevel: 1 })).toBuffer();
+  const image = await (
+    format === 'jpeg' ? noisy.jpeg({ quality: 85 }) : format === 'webp' ? noisy.webp({ quality: 85 }) : noisy.png({ compressionLevel: 1 })
+  ).toBuffer();
   return { image, plateBox: { x0: cx - bw / 2, y0: cy - bh / 2, x1: cx + bw / 2, y1: cy + bh / 2 } };
 }

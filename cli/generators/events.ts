@@ -33,7 +33,20 @@ export interface GeneratedEvents {
 /** the sales simulator's stores */
 const STORES = ['NYC01', 'LA03', 'MIA05', 'CHI09', 'SF02', 'BOS07', 'SEA08', 'DEN06', 'ATL04', 'DAL10'];
 /** event names of the Flood-It! export */
-const EVENT_NAMES = ['screen_view', 'user_engagement', 'level_start_quickplay', 'level_end_quickplay', 'post_score', 'level_complete_quickplay', 'level_reset_quickplay', 'select_content', 'spend_virtual_currency', 'session_start', 'level_fail_quickplay', 'use_extra_steps'];
+const EVENT_NAMES = [
+  'screen_view',
+  'user_engagement',
+  'level_start_quickplay',
+  'level_end_quickplay',
+  'post_score',
+  'level_complete_quickplay',
+  'level_reset_quickplay',
+  'select_content',
+  'spend_virtual_currency',
+  'session_start',
+  'level_fail_quickplay',
+  'use_extra_steps',
+];
 
 /**
  * GA4 clicks: a GA4 (Firebase) BigQuery-export row as the seed's data simulator sends it: a line of
@@ -49,11 +62,18 @@ export function clickRow(userPseudoId: string, timeMs: number, random: () => num
   const int = (n: number) => ({ int_value: String(n) });
   const str = (v: string) => ({ string_value: v });
   const params: { key: string; value: Record<string, string> }[] = [
-    { key: 'firebase_event_origin', value: str(name === 'screen_view' || name === 'user_engagement' || name === 'session_start' ? 'auto' : 'app') },
+    {
+      key: 'firebase_event_origin',
+      value: str(name === 'screen_view' || name === 'user_engagement' || name === 'session_start' ? 'auto' : 'app'),
+    },
     { key: 'firebase_screen_class', value: str(pick(['GameSceneController', 'MainMenuActivity', 'LevelSelectViewController'])) },
     { key: 'firebase_screen_id', value: int(-Math.floor(random() * 9e15)) },
   ];
-  if (name.startsWith('level_')) params.push({ key: 'board', value: str(pick(['S', 'M', 'L'])) }, { key: 'level_name', value: str(pick(['Temple Of Bloom', 'Lunar Lanes', 'Frosty Flood', 'Sunny Side'])) });
+  if (name.startsWith('level_'))
+    params.push(
+      { key: 'board', value: str(pick(['S', 'M', 'L'])) },
+      { key: 'level_name', value: str(pick(['Temple Of Bloom', 'Lunar Lanes', 'Frosty Flood', 'Sunny Side'])) },
+    );
   if (name === 'user_engagement') params.push({ key: 'engagement_time_msec', value: int(Math.floor(random() * 60_000)) });
   if (name === 'post_score') params.push({ key: 'score', value: int(Math.floor(random() * 5000)) });
   const first = timeMs - Math.floor(random() * 30 * 86_400_000);
@@ -67,22 +87,69 @@ export function clickRow(userPseudoId: string, timeMs: number, random: () => num
     event_server_timestamp_offset: String(Math.floor(random() * 5_000_000)),
     user_pseudo_id: userPseudoId,
     user_properties: [
-      { key: 'first_open_time', value: { int_value: String(Math.floor(first / 3_600_000) * 3_600_000), set_timestamp_micros: String(first * 1000) } },
+      {
+        key: 'first_open_time',
+        value: { int_value: String(Math.floor(first / 3_600_000) * 3_600_000), set_timestamp_micros: String(first * 1000) },
+      },
       { key: 'ad_frequency', value: { string_value: '3', set_timestamp_micros: String(first * 1000 + 812) } },
       { key: 'initial_extra_steps', value: { string_value: '5', set_timestamp_micros: String(first * 1000 + 812) } },
-      { key: 'num_levels_available', value: { string_value: String(5 + Math.floor(random() * 30)), set_timestamp_micros: String(us - 4_000_000) } },
+      {
+        key: 'num_levels_available',
+        value: { string_value: String(5 + Math.floor(random() * 30)), set_timestamp_micros: String(us - 4_000_000) },
+      },
     ],
     user_first_touch_timestamp: String(first * 1000),
     device: android
-      ? { category: 'mobile', mobile_brand_name: 'Samsung', mobile_model_name: 'SM-G930F', mobile_marketing_name: 'Galaxy S7', mobile_os_hardware_model: 'SM-G930F', operating_system: 'ANDROID', operating_system_version: '8.0.0', language: 'en-us', is_limited_ad_tracking: 'No', time_zone_offset_seconds: '-14400' }
-      : { category: random() < 0.2 ? 'tablet' : 'mobile', mobile_brand_name: 'Apple', mobile_model_name: 'iPhone', mobile_os_hardware_model: 'iPhone9,1', operating_system: 'IOS', operating_system_version: '12.0', vendor_id: '9D6A3E5C9E6B4A9D8C2F1E7B6A5D4C3B', language: 'en-gb', is_limited_ad_tracking: 'No', time_zone_offset_seconds: '3600' },
+      ? {
+          category: 'mobile',
+          mobile_brand_name: 'Samsung',
+          mobile_model_name: 'SM-G930F',
+          mobile_marketing_name: 'Galaxy S7',
+          mobile_os_hardware_model: 'SM-G930F',
+          operating_system: 'ANDROID',
+          operating_system_version: '8.0.0',
+          language: 'en-us',
+          is_limited_ad_tracking: 'No',
+          time_zone_offset_seconds: '-14400',
+        }
+      : {
+          category: random() < 0.2 ? 'tablet' : 'mobile',
+          mobile_brand_name: 'Apple',
+          mobile_model_name: 'iPhone',
+          mobile_os_hardware_model: 'iPhone9,1',
+          operating_system: 'IOS',
+          operating_system_version: '12.0',
+          vendor_id: '9D6A3E5C9E6B4A9D8C2F1E7B6A5D4C3B',
+          language: 'en-gb',
+          is_limited_ad_tracking: 'No',
+          time_zone_offset_seconds: '3600',
+        },
     geo: pick([
-      { continent: 'Americas', country: 'United States', region: 'Texas', city: 'Houston', sub_continent: 'Northern America', metro: '(not set)' },
-      { continent: 'Europe', country: 'United Kingdom', region: 'England', city: 'London', sub_continent: 'Northern Europe', metro: '(not set)' },
+      {
+        continent: 'Americas',
+        country: 'United States',
+        region: 'Texas',
+        city: 'Houston',
+        sub_continent: 'Northern America',
+        metro: '(not set)',
+      },
+      {
+        continent: 'Europe',
+        country: 'United Kingdom',
+        region: 'England',
+        city: 'London',
+        sub_continent: 'Northern Europe',
+        metro: '(not set)',
+      },
       { continent: 'Asia', country: 'India', region: 'Karnataka', city: 'Bengaluru', sub_continent: 'Southern Asia', metro: '(not set)' },
     ]),
     app_info: android
-      ? { id: 'com.labpixies.flood', version: '2.62', firebase_app_id: '1:300830567303:android:9b9ba2ce17104d0c', install_source: 'com.android.vending' }
+      ? {
+          id: 'com.labpixies.flood',
+          version: '2.62',
+          firebase_app_id: '1:300830567303:android:9b9ba2ce17104d0c',
+          install_source: 'com.android.vending',
+        }
       : { id: 'com.google.flood2', version: '2.6.2', firebase_app_id: '1:300830567303:ios:2a9a8b5c1e1e0b6d', install_source: 'iTunes' },
     traffic_source: { name: '(direct)', medium: '(none)', source: '(direct)' },
     stream_id: android ? '1051193346' : '1051193347',
@@ -122,22 +189,110 @@ export function transactionMessage(timeMs: number, random: () => number, zone = 
 /** Python's json.dumps of a flat dict of strings and floats. */
 export function pythonJsonDumps(o: Record<string, string | number>): string {
   const value = (v: string | number) => (typeof v === 'string' ? JSON.stringify(v) : Number.isInteger(v) ? `${v}.0` : String(v));
-  return `{${Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}: ${value(v)}`).join(', ')}}`;
+  return `{${Object.entries(o)
+    .map(([k, v]) => `${JSON.stringify(k)}: ${value(v)}`)
+    .join(', ')}}`;
 }
 
 /**
  * Nationalities of the randomuser.me API (version 1.4) with what differs between them: names in the
  * local script, the postcode (a number for some countries, text for others) and the national id.
  */
-const NATS: { nat: string; country: string; first: string[]; last: string[]; states: string[]; cities: string[]; postcode: (r: () => number) => string | number; id: (r: () => number) => { name: string; value: string | null } }[] = [
-  { nat: 'US', country: 'United States', first: ['Jennie', 'Brandon', 'Kelly', 'Dwayne'], last: ['Nichols', 'Hughes', 'Warren', 'Stevens'], states: ['Michigan', 'Texas', 'Oregon'], cities: ['Billings', 'Garland', 'Salem'], postcode: (r) => 10000 + Math.floor(r() * 89999), id: (r) => ({ name: 'SSN', value: `${100 + Math.floor(r() * 899)}-${10 + Math.floor(r() * 89)}-${1000 + Math.floor(r() * 8999)}` }) },
-  { nat: 'GB', country: 'United Kingdom', first: ['Oliver', 'Amelia', 'Harry'], last: ['Walker', 'Roberts', 'Wright'], states: ['Cumbria', 'Norfolk'], cities: ['Carlisle', 'Norwich'], postcode: (r) => `${'ABCDEFGHJ'[Math.floor(r() * 9)]}${Math.floor(r() * 9)} ${Math.floor(r() * 9)}${'ABDEFGHJLN'[Math.floor(r() * 10)]}${'PQRSTUWXYZ'[Math.floor(r() * 10)]}`, id: (r) => ({ name: 'NINO', value: `WB ${10 + Math.floor(r() * 89)} ${10 + Math.floor(r() * 89)} ${10 + Math.floor(r() * 89)} Q` }) },
-  { nat: 'DE', country: 'Germany', first: ['Jürgen', 'Käthe', 'Günter'], last: ['Müller', 'Schäfer', 'Weiß'], states: ['Bayern', 'Sachsen'], cities: ['München', 'Görlitz'], postcode: (r) => 10000 + Math.floor(r() * 89999), id: () => ({ name: 'SVNR', value: null }) },
-  { nat: 'IR', country: 'Iran', first: ['محمدمهدی', 'نازنین', 'آرش'], last: ['رضایی', 'کریمی', 'احمدی'], states: ['تهران', 'اصفهان'], cities: ['تهران', 'کاشان'], postcode: (r) => 10000 + Math.floor(r() * 89999), id: () => ({ name: '', value: null }) },
-  { nat: 'UA', country: 'Ukraine', first: ['Олександр', 'Оксана', 'Тарас'], last: ['Шевченко', 'Коваленко', 'Бондаренко'], states: ['Київська', 'Львівська'], cities: ['Київ', 'Львів'], postcode: (r) => 10000 + Math.floor(r() * 89999), id: () => ({ name: '', value: null }) },
-  { nat: 'CA', country: 'Canada', first: ['Zoé', 'Liam', 'Chloé'], last: ['Gagné', 'Roy', 'Tremblay'], states: ['Québec', 'Ontario'], cities: ['Lévis', 'Ottawa'], postcode: (r) => `${'ABCEGHJK'[Math.floor(r() * 8)]}${Math.floor(r() * 9)}${'ABCEGHJ'[Math.floor(r() * 7)]} ${Math.floor(r() * 9)}${'KLMNP'[Math.floor(r() * 5)]}${Math.floor(r() * 9)}`, id: (r) => ({ name: 'SIN', value: String(100000000 + Math.floor(r() * 899999999)) }) },
-  { nat: 'BR', country: 'Brazil', first: ['João', 'Letícia', 'Conceição'], last: ['da Mota', 'Araújo', 'Gonçalves'], states: ['Paraná', 'Pará'], cities: ['Maringá', 'Belém'], postcode: (r) => 10000 + Math.floor(r() * 89999), id: (r) => ({ name: 'CPF', value: `${100 + Math.floor(r() * 899)}.${100 + Math.floor(r() * 899)}.${100 + Math.floor(r() * 899)}-${10 + Math.floor(r() * 89)}` }) },
-  { nat: 'NL', country: 'Netherlands', first: ['Sem', 'Ilse', 'Daan'], last: ['van der Berg', 'de Vries', 'Bakker'], states: ['Drenthe', 'Utrecht'], cities: ['Assen', 'Zeist'], postcode: (r) => `${1000 + Math.floor(r() * 8999)} ${'ABCDEFGH'[Math.floor(r() * 8)]}${'KLMNPRST'[Math.floor(r() * 8)]}`, id: (r) => ({ name: 'BSN', value: String(10000000 + Math.floor(r() * 89999999)) }) },
+const NATS: {
+  nat: string;
+  country: string;
+  first: string[];
+  last: string[];
+  states: string[];
+  cities: string[];
+  postcode: (r: () => number) => string | number;
+  id: (r: () => number) => { name: string; value: string | null };
+}[] = [
+  {
+    nat: 'US',
+    country: 'United States',
+    first: ['Jennie', 'Brandon', 'Kelly', 'Dwayne'],
+    last: ['Nichols', 'Hughes', 'Warren', 'Stevens'],
+    states: ['Michigan', 'Texas', 'Oregon'],
+    cities: ['Billings', 'Garland', 'Salem'],
+    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    id: (r) => ({ name: 'SSN', value: `${100 + Math.floor(r() * 899)}-${10 + Math.floor(r() * 89)}-${1000 + Math.floor(r() * 8999)}` }),
+  },
+  {
+    nat: 'GB',
+    country: 'United Kingdom',
+    first: ['Oliver', 'Amelia', 'Harry'],
+    last: ['Walker', 'Roberts', 'Wright'],
+    states: ['Cumbria', 'Norfolk'],
+    cities: ['Carlisle', 'Norwich'],
+    postcode: (r) =>
+      `${'ABCDEFGHJ'[Math.floor(r() * 9)]}${Math.floor(r() * 9)} ${Math.floor(r() * 9)}${'ABDEFGHJLN'[Math.floor(r() * 10)]}${'PQRSTUWXYZ'[Math.floor(r() * 10)]}`,
+    id: (r) => ({ name: 'NINO', value: `WB ${10 + Math.floor(r() * 89)} ${10 + Math.floor(r() * 89)} ${10 + Math.floor(r() * 89)} Q` }),
+  },
+  {
+    nat: 'DE',
+    country: 'Germany',
+    first: ['Jürgen', 'Käthe', 'Günter'],
+    last: ['Müller', 'Schäfer', 'Weiß'],
+    states: ['Bayern', 'Sachsen'],
+    cities: ['München', 'Görlitz'],
+    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    id: () => ({ name: 'SVNR', value: null }),
+  },
+  {
+    nat: 'IR',
+    country: 'Iran',
+    first: ['محمدمهدی', 'نازنین', 'آرش'],
+    last: ['رضایی', 'کریمی', 'احمدی'],
+    states: ['تهران', 'اصفهان'],
+    cities: ['تهران', 'کاشان'],
+    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    id: () => ({ name: '', value: null }),
+  },
+  {
+    nat: 'UA',
+    country: 'Ukraine',
+    first: ['Олександр', 'Оксана', 'Тарас'],
+    last: ['Шевченко', 'Коваленко', 'Бондаренко'],
+    states: ['Київська', 'Львівська'],
+    cities: ['Київ', 'Львів'],
+    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    id: () => ({ name: '', value: null }),
+  },
+  {
+    nat: 'CA',
+    country: 'Canada',
+    first: ['Zoé', 'Liam', 'Chloé'],
+    last: ['Gagné', 'Roy', 'Tremblay'],
+    states: ['Québec', 'Ontario'],
+    cities: ['Lévis', 'Ottawa'],
+    postcode: (r) =>
+      `${'ABCEGHJK'[Math.floor(r() * 8)]}${Math.floor(r() * 9)}${'ABCEGHJ'[Math.floor(r() * 7)]} ${Math.floor(r() * 9)}${'KLMNP'[Math.floor(r() * 5)]}${Math.floor(r() * 9)}`,
+    id: (r) => ({ name: 'SIN', value: String(100000000 + Math.floor(r() * 899999999)) }),
+  },
+  {
+    nat: 'BR',
+    country: 'Brazil',
+    first: ['João', 'Letícia', 'Conceição'],
+    last: ['da Mota', 'Araújo', 'Gonçalves'],
+    states: ['Paraná', 'Pará'],
+    cities: ['Maringá', 'Belém'],
+    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    id: (r) => ({
+      name: 'CPF',
+      value: `${100 + Math.floor(r() * 899)}.${100 + Math.floor(r() * 899)}.${100 + Math.floor(r() * 899)}-${10 + Math.floor(r() * 89)}`,
+    }),
+  },
+  {
+    nat: 'NL',
+    country: 'Netherlands',
+    first: ['Sem', 'Ilse', 'Daan'],
+    last: ['van der Berg', 'de Vries', 'Bakker'],
+    states: ['Drenthe', 'Utrecht'],
+    cities: ['Assen', 'Zeist'],
+    postcode: (r) => `${1000 + Math.floor(r() * 8999)} ${'ABCDEFGH'[Math.floor(r() * 8)]}${'KLMNPRST'[Math.floor(r() * 8)]}`,
+    id: (r) => ({ name: 'BSN', value: String(10000000 + Math.floor(r() * 89999999)) }),
+  },
 ];
 
 /**
@@ -147,27 +302,57 @@ const NATS: { nat: string; country: string; first: string[]; last: string[]; sta
 export function randomUserResponse(results: number, random: () => number): string {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
   const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[Math.floor(random() * 16)]).join('');
-  const ascii = (t: string) => t.normalize('NFD').replace(/[^\x00-\x7f]/g, '').replace(/\s+/g, '').toLowerCase() || 'user';
+  const ascii = (t: string) =>
+    t
+      .normalize('NFD')
+      .replace(/[^\x00-\x7f]/g, '')
+      .replace(/\s+/g, '')
+      .toLowerCase() || 'user';
   const users = Array.from({ length: results }, () => {
     const n = pick(NATS);
     const gender = random() < 0.5 ? 'female' : 'male';
     const first = pick(n.first);
     const last = pick(n.last);
-    const dob = new Date(Date.UTC(1945 + Math.floor(random() * 60), Math.floor(random() * 12), 1 + Math.floor(random() * 28), Math.floor(random() * 24), Math.floor(random() * 60), Math.floor(random() * 60), Math.floor(random() * 1000)));
-    const registered = new Date(Date.UTC(2002 + Math.floor(random() * 20), Math.floor(random() * 12), 1 + Math.floor(random() * 28), Math.floor(random() * 24), Math.floor(random() * 60)));
+    const dob = new Date(
+      Date.UTC(
+        1945 + Math.floor(random() * 60),
+        Math.floor(random() * 12),
+        1 + Math.floor(random() * 28),
+        Math.floor(random() * 24),
+        Math.floor(random() * 60),
+        Math.floor(random() * 60),
+        Math.floor(random() * 1000),
+      ),
+    );
+    const registered = new Date(
+      Date.UTC(
+        2002 + Math.floor(random() * 20),
+        Math.floor(random() * 12),
+        1 + Math.floor(random() * 28),
+        Math.floor(random() * 24),
+        Math.floor(random() * 60),
+      ),
+    );
     const portrait = `${gender === 'female' ? 'women' : 'men'}/${Math.floor(random() * 100)}.jpg`;
     const phone = () => `(${100 + Math.floor(random() * 899)}) ${100 + Math.floor(random() * 899)}-${1000 + Math.floor(random() * 8999)}`;
     return {
       gender,
       name: { title: gender === 'female' ? pick(['Ms', 'Mrs', 'Miss', 'Madame']) : pick(['Mr', 'Monsieur']), first, last },
       location: {
-        street: { number: 1 + Math.floor(random() * 9999), name: pick(['Valwood Pkwy', 'Hauptstraße', 'Rue de la Gare', 'خیابان شهید نامجو', 'Шевченка']) },
+        street: {
+          number: 1 + Math.floor(random() * 9999),
+          name: pick(['Valwood Pkwy', 'Hauptstraße', 'Rue de la Gare', 'خیابان شهید نامجو', 'Шевченка']),
+        },
         city: pick(n.cities),
         state: pick(n.states),
         country: n.country,
         postcode: n.postcode(random),
         coordinates: { latitude: (random() * 180 - 90).toFixed(4), longitude: (random() * 360 - 180).toFixed(4) },
-        timezone: pick([{ offset: '+9:30', description: 'Adelaide, Darwin' }, { offset: '-5:00', description: 'Eastern Time (US & Canada), Bogota, Lima' }, { offset: '+1:00', description: 'Brussels, Copenhagen, Madrid, Paris' }]),
+        timezone: pick([
+          { offset: '+9:30', description: 'Adelaide, Darwin' },
+          { offset: '-5:00', description: 'Eastern Time (US & Canada), Bogota, Lima' },
+          { offset: '+1:00', description: 'Brussels, Copenhagen, Madrid, Paris' },
+        ]),
       },
       email: `${ascii(first)}.${ascii(last)}@example.com`,
       login: {
@@ -184,7 +369,11 @@ export function randomUserResponse(results: number, random: () => number): strin
       phone: phone(),
       cell: phone(),
       id: n.id(random),
-      picture: { large: `https://randomuser.me/api/portraits/${portrait}`, medium: `https://randomuser.me/api/portraits/med/${portrait}`, thumbnail: `https://randomuser.me/api/portraits/thumb/${portrait}` },
+      picture: {
+        large: `https://randomuser.me/api/portraits/${portrait}`,
+        medium: `https://randomuser.me/api/portraits/med/${portrait}`,
+        thumbnail: `https://randomuser.me/api/portraits/thumb/${portrait}`,
+      },
       nat: n.nat,
     };
   });
@@ -207,7 +396,12 @@ export function malformed(kind: EventKind, good: string, random: () => number): 
  * Event time of the i-th message of a replay: from `start`, advancing `speed` times faster than
  * publishing (with a rate, evenly: message i at start + i × speed / rate s); undefined = now.
  */
-export function replayClock(start: number | undefined, speed: number, rate: number | undefined, t0: number): ((i: number) => number) | undefined {
+export function replayClock(
+  start: number | undefined,
+  speed: number,
+  rate: number | undefined,
+  t0: number,
+): ((i: number) => number) | undefined {
   if (start === undefined) return undefined;
   return (i) => Math.round(start + (rate !== undefined ? (i * 1000) / rate : Date.now() - t0) * speed);
 }
@@ -244,7 +438,8 @@ export async function generateEvents(pubsub: PubSub, opts: EventOptions): Promis
       }
     }
     if (inFlight.length >= 1000) await Promise.all(inFlight.splice(0));
-    if ((i + 1) % 100 === 0 || i + 1 === opts.count) opts.onProgress?.({ sent: i + 1, duplicates: out.duplicates, malformed: out.malformed });
+    if ((i + 1) % 100 === 0 || i + 1 === opts.count)
+      opts.onProgress?.({ sent: i + 1, duplicates: out.duplicates, malformed: out.malformed });
   }
   await Promise.all(inFlight);
   await topic.flush();

@@ -79,7 +79,12 @@ export function spotSpeed(random: () => number, fastShare: number): number {
   return random() < 1 - fastShare ? 25 + random() * 15 : 40 + random() * 50;
 }
 
-export function spotSpeedVehicleMessages(radar: Radar, random: () => number, fastShare: number, vehicleId = shortVehicleId()): { vehicleId: string; messages: string[]; speeds: number[] } {
+export function spotSpeedVehicleMessages(
+  radar: Radar,
+  random: () => number,
+  fastShare: number,
+  vehicleId = shortVehicleId(),
+): { vehicleId: string; messages: string[]; speeds: number[] } {
   const speeds: number[] = [];
   const messages = sectionPoints(radar.entry, radar.exit, 10).map((loc) => {
     const v = spotSpeed(random, fastShare);
@@ -89,15 +94,35 @@ export function spotSpeedVehicleMessages(radar: Radar, random: () => number, fas
   return { vehicleId, messages, speeds };
 }
 
-export function timedVehicleMessages(radar: Radar, random: () => number, speedingShare: number, nowMs: number, plate = plateId(), imageUri?: string, entryImageUri?: string): { vehicleId: string; messages: string[]; speeds: number[] } {
+export function timedVehicleMessages(
+  radar: Radar,
+  random: () => number,
+  speedingShare: number,
+  nowMs: number,
+  plate = plateId(),
+  imageUri?: string,
+  entryImageUri?: string,
+): { vehicleId: string; messages: string[]; speeds: number[] } {
   const limit = radarThresholdKmh(radar);
   const v = random() < speedingShare ? limit + 1 + random() * 50 : 20 + random() * (limit - 21);
   const travelMs = (radar.lengthKm / v) * 3_600_000;
   const exitMs = nowMs;
   const entryMs = Math.round(exitMs - travelMs);
   const obs = (camera: string, t: number, loc: readonly [number, number], image?: string) =>
-    JSON.stringify({ radar_id: radar.id, vehicle_id: plate, timestamp: new Date(t).toISOString(), location: loc, camera, plate, ...(image ? { image_uri: image } : {}) });
-  return { vehicleId: plate, messages: [obs('entry', entryMs, radar.entry, entryImageUri), obs('exit', exitMs, radar.exit, imageUri)], speeds: [v] };
+    JSON.stringify({
+      radar_id: radar.id,
+      vehicle_id: plate,
+      timestamp: new Date(t).toISOString(),
+      location: loc,
+      camera,
+      plate,
+      ...(image ? { image_uri: image } : {}),
+    });
+  return {
+    vehicleId: plate,
+    messages: [obs('entry', entryMs, radar.entry, entryImageUri), obs('exit', exitMs, radar.exit, imageUri)],
+    speeds: [v],
+  };
 }
 
 /**

@@ -13,7 +13,10 @@ ff.http('review', async (req, res) => {
     for (const [k, v] of Object.entries(answer.headers ?? {})) res.setHeader(k, v);
     res.setHeader('x-content-type-options', 'nosniff');
     if (Buffer.isBuffer(answer.body) || typeof answer.body === 'string') {
-      res.status(answer.status).type(answer.contentType ?? 'application/octet-stream').send(answer.body);
+      res
+        .status(answer.status)
+        .type(answer.contentType ?? 'application/octet-stream')
+        .send(answer.body);
     } else {
       res.status(answer.status).json(answer.body);
     }

@@ -19,7 +19,10 @@ export class Faults {
   /** "point:probability,point:probability" (SPEEDCAM_FAULTS) */
   static fromSpec(spec: string): Faults {
     const chances = new Map<string, number>();
-    for (const part of spec.split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const part of spec
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       const [point, p] = part.split(':');
       const n = Number(p);
       if (!point || !(n >= 0 && n <= 1)) throw new Error(`SPEEDCAM_FAULTS: "${part}" is not point:probability (0-1)`);

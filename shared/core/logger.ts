@@ -17,9 +17,7 @@ export function parseSeverity(s: string | undefined, fallback: Severity = 'INFO'
 }
 
 /** `write` receives one JSON line (no newline); the default writes it to stdout. */
-export function createLogger(
-  opts: { component?: string; minSeverity?: Severity; write?: (line: string) => void } = {},
-): Logger {
+export function createLogger(opts: { component?: string; minSeverity?: Severity; write?: (line: string) => void } = {}): Logger {
   const min = RANK[opts.minSeverity ?? parseSeverity(process.env['LOG_LEVEL'])];
   const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const emit = (severity: Severity, message: string, fields?: Record<string, unknown>) => {

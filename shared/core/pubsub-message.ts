@@ -59,7 +59,8 @@ export function decodePushRequest(headers: Record<string, string | string[] | un
   const ce = typeof b['specversion'] === 'string' ? b : null;
   const envelope = (ce ? ce['data'] : b) as MessagePublishedData | undefined;
   const m = envelope?.message;
-  if (!m || typeof m !== 'object' || (m.data !== undefined && typeof m.data !== 'string')) throw new NotAPushRequest('no Pub/Sub message in the request');
+  if (!m || typeof m !== 'object' || (m.data !== undefined && typeof m.data !== 'string'))
+    throw new NotAPushRequest('no Pub/Sub message in the request');
   return decodeCloudEvent(
     {
       id: (ce?.['id'] as string | undefined) ?? header('ce-id'),

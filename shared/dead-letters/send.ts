@@ -32,6 +32,12 @@ export async function sendToDeadLetters(
     // The same on every publish of this dead letter (late events included): consumers drop repeats by it.
     event_id: dl.dead_letter_id,
   });
-  deps.logger.warn('message dead-lettered', { source, reason: dl.reason, error: dl.error, message_id: msg.messageId, dead_letter_id: dl.dead_letter_id });
+  deps.logger.warn('message dead-lettered', {
+    source,
+    reason: dl.reason,
+    error: dl.error,
+    message_id: msg.messageId,
+    dead_letter_id: dl.dead_letter_id,
+  });
   return dl;
 }

@@ -40,7 +40,10 @@ export async function recordDeadLetter(
     dl = buildDeadLetter(
       source,
       msg,
-      new Rejection('delivery_attempts_exhausted', `forwarded by Pub/Sub after ${msg.attributes['CloudPubSubDeadLetterSourceDeliveryCount'] ?? 'too many'} failed deliveries`),
+      new Rejection(
+        'delivery_attempts_exhausted',
+        `forwarded by Pub/Sub after ${msg.attributes['CloudPubSubDeadLetterSourceDeliveryCount'] ?? 'too many'} failed deliveries`,
+      ),
       deps.clock.now(),
     );
   }

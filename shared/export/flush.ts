@@ -89,7 +89,14 @@ export function runUntilForTick(tickMs: number, periodMs: number): number {
 export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: FlushOptions = {}): Promise<FlushReport> {
   const { config, logger, clock } = deps;
   const started = performance.now();
-  const report: FlushReport = { closedByGap: 0, republished: 0, exported: {}, rejected: {}, windows: { exported: 0, revised: 0, late: 0, duplicates: 0, passes: 0, earlyPanes: 0 }, more: false };
+  const report: FlushReport = {
+    closedByGap: 0,
+    republished: 0,
+    exported: {},
+    rejected: {},
+    windows: { exported: 0, revised: 0, late: 0, duplicates: 0, passes: 0, earlyPanes: 0 },
+    more: false,
+  };
   const leaseFrom = clock.now();
   const marks = await deps.control.acquire(owner, config.flushLeaseMs);
   if (marks === null) return { ...report, skipped: 'lease_held' };
@@ -133,7 +140,15 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
     report.rejected[table] = (report.rejected[table] ?? 0) + rejected.length;
     const letters = rejected.map((r) => deps.refused.rowOf(table, r, clock.now()));
     for (const { log } of letters) logger.error('dead letter recorded', log);
-    const again = table === deps.refused.table ? rejected : (await warehouse.upsert(deps.refused.table, letters.map((l) => l.row))).rejected;
+    const again =
+      table === deps.refused.table
+        ? rejected
+        : (
+            await warehouse.upsert(
+              deps.refused.table,
+              letters.map((l) => l.row),
+            )
+          ).rejected;
     // Nowhere left to put it: the log line carries the whole row, for a person.
     for (const r of again) logger.error('warehouse rejected a dead letter', { table, row: r.row, reason: r.reason, error: r.error });
   };
@@ -222,7 +237,8 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
     await saving;
     // Release the lease with what this run exported, so that the next tick (or this tick's redelivery,
     // since the error is thrown after) starts from there at once instead of after the lease's length.
-    if (leaseLost === null) await deps.control.commit(owner, next).catch((e: unknown) => logger.warn('flush: could not release the lease', { error: String(e) }));
+    if (leaseLost === null)
+      await deps.control.commit(owner, next).catch((e: unknown) => logger.warn('flush: could not release the lease', { error: String(e) }));
     throw err;
   }
   clearInterval(heartbeat);
@@ -246,7 +262,10 @@ export async function runFlush(deps: FlushDeps, owner = randomUUID(), opts: Flus
     let wm = next[e.name] ?? 0;
     for (let i = 0; i < MAX_PAGES; i++) {
       const page = await e.scan(wm, to, config.flushBatchLimit);
-      await write(e.table, page.map((item) => e.toRow(item)));
+      await write(
+        e.table,
+        page.map((item) => e.toRow(item)),
+      );
       if (e.after) report.republished += await e.after(page);
       const full = page.length >= config.flushBatchLimit;
       // Full page: continue from its last commit time (>=: rows sharing it are re-exported, harmlessly).

@@ -27,7 +27,9 @@ export function schemasDir(): string {
 
 export function loadSchemas(dir = schemasDir()): Map<string, SchemaField[]> {
   const out = new Map<string, SchemaField[]>();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.json'))
+    .sort()) {
     out.set(f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(dir, f), 'utf8')) as SchemaField[]);
   }
   return out;

@@ -31,12 +31,18 @@ export async function drawAnalysedPhoto(photo: Buffer, a: Annotation): Promise<B
   const banner = Math.round(56 * k);
   const [r, g, b] = PLATE_BOX_COLOUR;
   const box = a.plateBox;
-  const label = a.plate ? `${a.plate}${a.plateConfidence !== null ? ` (${Math.round(a.plateConfidence * 100)} %)` : ''}` : 'plate not read: manual review';
+  const label = a.plate
+    ? `${a.plate}${a.plateConfidence !== null ? ` (${Math.round(a.plateConfidence * 100)} %)` : ''}`
+    : 'plate not read: manual review';
   const px = (n: number) => Math.round(n * k);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + banner}">
-  ${box ? `<rect x="${box.x0 - px(4)}" y="${box.y0 - px(4)}" width="${box.x1 - box.x0 + px(8)}" height="${box.y1 - box.y0 + px(8)}" fill="none" stroke="rgb(${r},${g},${b})" stroke-width="${px(4)}"/>
+  ${
+    box
+      ? `<rect x="${box.x0 - px(4)}" y="${box.y0 - px(4)}" width="${box.x1 - box.x0 + px(8)}" height="${box.y1 - box.y0 + px(8)}" fill="none" stroke="rgb(${r},${g},${b})" stroke-width="${px(4)}"/>
   <rect x="${box.x0 - px(6)}" y="${Math.max(0, box.y0 - px(34))}" width="${Math.max(px(120), label.length * px(11))}" height="${px(26)}" fill="rgb(${r},${g},${b})"/>
-  <text x="${box.x0}" y="${Math.max(0, box.y0 - px(34)) + px(19)}" font-family="DejaVu Sans Mono" font-weight="bold" font-size="${px(17)}" fill="#ffffff">${esc(label)}</text>` : ''}
+  <text x="${box.x0}" y="${Math.max(0, box.y0 - px(34)) + px(19)}" font-family="DejaVu Sans Mono" font-weight="bold" font-size="${px(17)}" fill="#ffffff">${esc(label)}</text>`
+      : ''
+  }
   <rect x="0" y="${H}" width="${W}" height="${banner}" fill="#111111"/>
   <text x="${px(12)}" y="${H + px(23)}" font-family="DejaVu Sans" font-weight="bold" font-size="${px(18)}" fill="#ffffff">${a.avgSpeedKmh.toFixed(1)} km/h average · limit ${a.speedLimitKmh} km/h${box ? '' : ` · ${esc(label)}`}</text>
   <text x="${px(12)}" y="${H + px(45)}" font-family="DejaVu Sans" font-size="${px(12)}" fill="#cccccc">${esc(a.radarName)} · ${esc(a.observedAt.replace(/\.\d+Z$/, 'Z'))} · fine ${esc(a.fineId)}</text>

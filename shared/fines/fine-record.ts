@@ -12,13 +12,7 @@ import type { PhotoProblem, PhotoSource } from './photo-sources.js';
  */
 
 export type FineReviewReason =
-  | PhotoProblem
-  | 'ocr_error'
-  | 'plate_not_read'
-  | 'low_confidence'
-  | 'plate_format_unexpected'
-  | 'plate_mismatch'
-  | 'evidence_conflict';
+  PhotoProblem | 'ocr_error' | 'plate_not_read' | 'low_confidence' | 'plate_format_unexpected' | 'plate_mismatch' | 'evidence_conflict';
 
 /**
  * Where a fine stands. `issued`: no doubt, notified at once. `pending_review`: some review reason; held (no
@@ -115,7 +109,10 @@ export function fineIdOf(passageId: string): string {
  * Publishes the fine notification, then marks it sent (the flush re-sends unmarked ones). A held or rejected
  * fine is never published, whatever its mark says.
  */
-export async function notifyFine(deps: { config: Pick<Config, 'topics'>; publisher: Publisher; faults: Faults; fines: Pick<FineStore, 'markNotified'> }, record: FineRecord): Promise<void> {
+export async function notifyFine(
+  deps: { config: Pick<Config, 'topics'>; publisher: Publisher; faults: Faults; fines: Pick<FineStore, 'markNotified'> },
+  record: FineRecord,
+): Promise<void> {
   if (!notifiable(record)) return;
   await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(fineNotification(record))), {
     fine_id: record.fine_id,
@@ -154,7 +151,9 @@ export function fineRow(r: FineRecord): Row {
 export const FINED_VEHICLES: TableDeclaration = { name: 'fined_vehicles', time: 'issued_at', cluster: ['radar_id', 'license_plate'] };
 
 /** fined_vehicles: every fine record once, by fine id; notifications a crash left unsent are re-sent. */
-export function finesExporter(deps: Parameters<typeof notifyFine>[0] & { config: Pick<Config, 'exportGraceMs'>; fines: FineStore }): Exporter<StoredFine> {
+export function finesExporter(
+  deps: Parameters<typeof notifyFine>[0] & { config: Pick<Config, 'exportGraceMs'>; fines: FineStore },
+): Exporter<StoredFine> {
   return {
     name: 'fines',
     table: FINED_VEHICLES.name,

@@ -36,7 +36,10 @@ const speedingMessage = z.object({
   license_plate: z.string().nullable(),
   image_uri: z.string().nullable(),
   /** the passage's camera photos (entry and exit): absent from decisions published before they were carried */
-  photos: z.array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() })).max(8).optional(),
+  photos: z
+    .array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() }))
+    .max(8)
+    .optional(),
   first_seen: z.string(),
   last_seen: z.string(),
 });
@@ -53,7 +56,13 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
   const json = decodeJsonObject(msg, config.maxMessageBytes);
   const checked = json instanceof Rejection ? null : speedingMessage.safeParse(json);
   if (!checked?.success) {
-    const rejection = json instanceof Rejection ? json : new Rejection('invalid_fields', `speeding message: ${checked!.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const rejection =
+      json instanceof Rejection
+        ? json
+        : new Rejection(
+            'invalid_fields',
+            `speeding message: ${checked!.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          );
     await sendToDeadLetters(deps, config.topics.speedingVehicles, msg, rejection);
     return null;
   }
@@ -86,28 +95,69 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
   });
   deps.faults.check('fine.afterRecord');
   if (stored.pendingNotify) await notifyFine(deps, stored.record);
-  logger.info('fine issued', { fine_id: fineId, passage_id: parsed.passage_id, license_plate: stored.record.license_plate, review_reason: stored.record.review_reason });
+  logger.info('fine issued', {
+    fine_id: fineId,
+    passage_id: parsed.passage_id,
+    license_plate: stored.record.license_plate,
+    review_reason: stored.record.review_reason,
+  });
   return stored.record;
 }
 
-type Evidence = Pick<FineRecord, 'license_plate' | 'plate_confidence' | 'review_reason' | 'image_url' | 'image_uri' | 'image_sha256' | 'capture_uri' | 'ocr_ms' | 'photo_source' | 'capture_copy_uri' | 'plate_box' | 'plate_alternatives'>;
+type Evidence = Pick<
+  FineRecord,
+  | 'license_plate'
+  | 'plate_confidence'
+  | 'review_reason'
+  | 'image_url'
+  | 'image_uri'
+  | 'image_sha256'
+  | 'capture_uri'
+  | 'ocr_ms'
+  | 'photo_source'
+  | 'capture_copy_uri'
+  | 'plate_box'
+  | 'plate_alternatives'
+>;
 
 async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>, fineId: string): Promise<Evidence> {
   const { config, objects, logger } = deps;
-  const none: Evidence = { license_plate: null, plate_confidence: null, review_reason: null, image_url: null, image_uri: null, image_sha256: null, capture_uri: null, capture_copy_uri: null, ocr_ms: null, photo_source: null, plate_box: null, plate_alternatives: [] };
+  const none: Evidence = {
+    license_plate: null,
+    plate_confidence: null,
+    review_reason: null,
+    image_url: null,
+    image_uri: null,
+    image_sha256: null,
+    capture_uri: null,
+    capture_copy_uri: null,
+    ocr_ms: null,
+    photo_source: null,
+    plate_box: null,
+    plate_alternatives: [],
+  };
   const radar = config.radars.get(m.radar_id);
-  const found = await findPhoto(objects, { capturesBucket: config.buckets.captures, ...config.photos }, {
-    radarId: m.radar_id,
-    vehicleId: m.vehicle_id,
-    imageUri: m.image_uri,
-    firstSeenMs: Date.parse(m.first_seen),
-    lastSeenMs: Date.parse(m.last_seen),
-  });
+  const found = await findPhoto(
+    objects,
+    { capturesBucket: config.buckets.captures, ...config.photos },
+    {
+      radarId: m.radar_id,
+      vehicleId: m.vehicle_id,
+      imageUri: m.image_uri,
+      firstSeenMs: Date.parse(m.first_seen),
+      lastSeenMs: Date.parse(m.last_seen),
+    },
+  );
   if (!found.photo) {
     // Permanent: retrying would find the same. The fine stands; a person looks at it.
     logger.warn('no photo for the fine; flagged for review', { fine_id: fineId, review_reason: found.problem, detail: found.detail });
     const gs = found.uri?.startsWith('gs://') ? found.uri : null;
-    return { ...none, capture_uri: found.uri, image_url: found.problem === 'photo_unreadable' && gs ? objects.viewUrl(gs) : null, review_reason: found.problem };
+    return {
+      ...none,
+      capture_uri: found.uri,
+      image_url: found.problem === 'photo_unreadable' && gs ? objects.viewUrl(gs) : null,
+      review_reason: found.problem,
+    };
   }
   const photo = found.photo;
   // Before the captures bucket's lifecycle deletes it: the original, as analysed, kept with the fine's evidence.

@@ -29,7 +29,8 @@ export async function inspectPhoto(bytes: Buffer): Promise<PhotoInfo> {
     throw new UnreadablePhoto(`not an image: ${(err as Error).message}`);
   }
   const format = meta.format as string;
-  if (!(PHOTO_FORMATS as readonly string[]).includes(format)) throw new UnreadablePhoto(`unsupported image format ${format}; read: ${PHOTO_FORMATS.join(', ')}`);
+  if (!(PHOTO_FORMATS as readonly string[]).includes(format))
+    throw new UnreadablePhoto(`unsupported image format ${format}; read: ${PHOTO_FORMATS.join(', ')}`);
   const swap = (meta.orientation ?? 1) >= 5;
   const width = swap ? meta.height : meta.width;
   const height = swap ? meta.width : meta.height;

@@ -33,7 +33,9 @@ export interface PhotoSourceConfig {
   fetch: FetchPolicy;
 }
 
-export type PhotoResult = { photo: Photo; tried: PhotoAttempt[] } | { photo: null; problem: PhotoProblem; detail: string; uri: string | null; tried: PhotoAttempt[] };
+export type PhotoResult =
+  | { photo: Photo; tried: PhotoAttempt[] }
+  | { photo: null; problem: PhotoProblem; detail: string; uri: string | null; tried: PhotoAttempt[] };
 
 export interface PhotoAttempt {
   source: PhotoSource;
@@ -96,13 +98,24 @@ export async function findPhoto(objects: ObjectStore, cfg: PhotoSourceConfig, p:
   }
   const rank: Record<PhotoProblem, number> = { photo_forbidden: 2, photo_unreadable: 1, photo_missing: 0 };
   const worst = [...tried].sort((a, b) => rank[b.problem] - rank[a.problem])[0];
-  return { photo: null, problem: worst?.problem ?? 'photo_missing', detail: tried.map((t) => `${t.source}: ${t.detail}`).join('; '), uri: worst?.uri ?? null, tried };
+  return {
+    photo: null,
+    problem: worst?.problem ?? 'photo_missing',
+    detail: tried.map((t) => `${t.source}: ${t.detail}`).join('; '),
+    uri: worst?.uri ?? null,
+    tried,
+  };
 }
 
 function asNoPhoto(err: unknown): NoPhoto | null {
   if (err instanceof NoPhoto) return err;
   if (err instanceof ObjectAccessDenied) return new NoPhoto('photo_forbidden', err.message, null);
-  if (err instanceof PermanentFetchError) return new NoPhoto(err.kind === 'forbidden' ? 'photo_forbidden' : err.kind === 'unreadable' ? 'photo_unreadable' : 'photo_missing', err.message, null);
+  if (err instanceof PermanentFetchError)
+    return new NoPhoto(
+      err.kind === 'forbidden' ? 'photo_forbidden' : err.kind === 'unreadable' ? 'photo_unreadable' : 'photo_missing',
+      err.message,
+      null,
+    );
   return null;
 }
 
@@ -140,7 +153,12 @@ async function readUri(objects: ObjectStore, policy: FetchPolicy, uri: string): 
  * The radar producer's cars API: GET <api>?vehicle_id=…&radar_id=… answers {"image_url": "https://…"}; the image
  * is then fetched (the API's own host is allowed, as are the configured photo hosts).
  */
-async function fromCarsApi(objects: ObjectStore, cfg: PhotoSourceConfig, api: string, p: PhotoLookup): Promise<{ bytes: Buffer | null; uri: string | null }> {
+async function fromCarsApi(
+  objects: ObjectStore,
+  cfg: PhotoSourceConfig,
+  api: string,
+  p: PhotoLookup,
+): Promise<{ bytes: Buffer | null; uri: string | null }> {
   const url = new URL(api);
   url.searchParams.set('vehicle_id', p.vehicleId);
   url.searchParams.set('radar_id', p.radarId);
@@ -166,7 +184,14 @@ async function fromCarsApi(objects: ObjectStore, cfg: PhotoSourceConfig, api: st
  * captures/<radar>/<vehicle>/<time ms>.<jpg|png|webp>; the capture closest to the passage (within a
  * minute) is it.
  */
-export async function findCapture(objects: ObjectStore, bucket: string, radarId: string, vehicleId: string, firstMs: number, lastMs: number): Promise<string | null> {
+export async function findCapture(
+  objects: ObjectStore,
+  bucket: string,
+  radarId: string,
+  vehicleId: string,
+  firstMs: number,
+  lastMs: number,
+): Promise<string | null> {
   const prefix = gsUri(bucket, `${objectName(radarId, vehicleId)}/`);
   const uris = await objects.list(prefix);
   let best: { uri: string; d: number } | null = null;

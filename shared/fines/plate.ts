@@ -74,7 +74,8 @@ export function expandFormat(format: string): string[] {
     tokens.push({ c: m[1]!, min, max });
     at = re.lastIndex;
   }
-  if (at !== format.length || tokens.length === 0) throw new Error(`plate format "${format}": use L (letter), D (digit), A (either), optionally with {m,n}`);
+  if (at !== format.length || tokens.length === 0)
+    throw new Error(`plate format "${format}": use L (letter), D (digit), A (either), optionally with {m,n}`);
   let out = [''];
   for (const t of tokens) {
     const next: string[] = [];
@@ -120,12 +121,17 @@ function resolveTemplates(list: readonly string[]): Template[] {
 
 /** Letters and digits, upper case (full-width forms folded: the model's dictionary has both). */
 export function normalizePlate(raw: string): string {
-  return raw.normalize('NFKC').toUpperCase().replace(/[^A-Z0-9]/g, '');
+  return raw
+    .normalize('NFKC')
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '');
 }
 
 const fits = (text: string, t: Template) =>
   text.length === t.pattern.length &&
-  [...t.pattern].every((p, i) => p === 'A' || (p === 'L' ? /[A-Z]/.test(text[i]!) && !t.unused.includes(text[i]!) : /[0-9]/.test(text[i]!)));
+  [...t.pattern].every(
+    (p, i) => p === 'A' || (p === 'L' ? /[A-Z]/.test(text[i]!) && !t.unused.includes(text[i]!) : /[0-9]/.test(text[i]!)),
+  );
 
 /**
  * Whether OCR text can be a plate of the expected formats. The model reader's characters are taken as

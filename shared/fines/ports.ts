@@ -7,7 +7,7 @@ import type { TextDetection } from './plate.js';
  * are the plate formats the radar expects, a hint an engine may use to decide when a read is sure.
  */
 export interface TextDetector {
-  detect(image: { bytes: Buffer; formats?: readonly string[] }): Promise<import('./plate.js').TextDetection[]>;
+  detect(image: { bytes: Buffer; formats?: readonly string[] }): Promise<TextDetection[]>;
 }
 
 /** Object storage addressed by gs://bucket/name URIs (Cloud Storage, or a local directory). */

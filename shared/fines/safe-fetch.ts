@@ -90,11 +90,13 @@ export function checkUrl(raw: string, policy: FetchPolicy): URL {
   } catch {
     throw new PermanentFetchError('forbidden', `not a URL: ${JSON.stringify(raw.slice(0, 200))}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new PermanentFetchError('forbidden', `scheme ${url.protocol} is not fetched (http and https only)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new PermanentFetchError('forbidden', `scheme ${url.protocol} is not fetched (http and https only)`);
   if (url.username || url.password) throw new PermanentFetchError('forbidden', 'URLs with credentials are not fetched');
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (METADATA_HOSTS.has(host)) throw new PermanentFetchError('forbidden', `${host} is a metadata server`);
-  if (!hostAllowed(url, policy.allowedHosts)) throw new PermanentFetchError('forbidden', `host ${url.host} is not on the photo host allowlist (SPEEDCAM_PHOTO_HOSTS)`);
+  if (!hostAllowed(url, policy.allowedHosts))
+    throw new PermanentFetchError('forbidden', `host ${url.host} is not on the photo host allowlist (SPEEDCAM_PHOTO_HOSTS)`);
   if (isIP(host)) {
     const why = blockedAddress(host, policy.allowLoopback);
     if (why) throw new PermanentFetchError('forbidden', why);
@@ -131,7 +133,12 @@ export async function safeGet(raw: string, policy: FetchPolicy, accept: 'image' 
 
 const IMAGE_TYPES = /^image\/(jpeg|jpg|pjpeg|png|webp)$/;
 
-function getOnce(url: URL, policy: FetchPolicy, deadline: number, accept: 'image' | 'json'): Promise<{ status: number; location?: string; contentType: string; body?: Buffer }> {
+function getOnce(
+  url: URL,
+  policy: FetchPolicy,
+  deadline: number,
+  accept: 'image' | 'json',
+): Promise<{ status: number; location?: string; contentType: string; body?: Buffer }> {
   const remaining = deadline - Date.now();
   if (remaining <= 0) return Promise.reject(new TransientFetchError(`timed out after ${policy.timeoutMs} ms: ${url.href}`));
   const lookup: RequestOptions['lookup'] = (hostname, options, callback) => {
@@ -150,10 +157,14 @@ function getOnce(url: URL, policy: FetchPolicy, deadline: number, accept: 'image
     // Settled once: destroying a response emits 'aborted' and 'error' after the failure that caused it.
     let settled = false;
     const resolve = (v: { status: number; location?: string; contentType: string; body?: Buffer }) => {
-      if (!settled) (settled = true), resolveOnce(v);
+      if (settled) return;
+      settled = true;
+      resolveOnce(v);
     };
     const reject = (e: Error) => {
-      if (!settled) (settled = true), rejectOnce(e);
+      if (settled) return;
+      settled = true;
+      rejectOnce(e);
     };
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(
@@ -165,7 +176,10 @@ function getOnce(url: URL, policy: FetchPolicy, deadline: number, accept: 'image
       },
       (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
-        const contentType = String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const contentType = String(res.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         const fail = (e: Error) => {
           reject(e);
           res.destroy();
@@ -176,10 +190,18 @@ function getOnce(url: URL, policy: FetchPolicy, deadline: number, accept: 'image
         }
         const failure = classifyStatus(status, url);
         if (failure) return fail(failure);
-        if (accept === 'image' && !IMAGE_TYPES.test(contentType)) return fail(new PermanentFetchError('unreadable', `${url.href} answered ${contentType || 'no content type'}, not a JPEG, PNG or WebP image`));
-        if (accept === 'json' && !/json/.test(contentType)) return fail(new PermanentFetchError('unreadable', `${url.href} answered ${contentType || 'no content type'}, not JSON`));
+        if (accept === 'image' && !IMAGE_TYPES.test(contentType))
+          return fail(
+            new PermanentFetchError(
+              'unreadable',
+              `${url.href} answered ${contentType || 'no content type'}, not a JPEG, PNG or WebP image`,
+            ),
+          );
+        if (accept === 'json' && !/json/.test(contentType))
+          return fail(new PermanentFetchError('unreadable', `${url.href} answered ${contentType || 'no content type'}, not JSON`));
         const declared = Number(res.headers['content-length']);
-        if (declared > policy.maxBytes) return fail(new PermanentFetchError('unreadable', `${url.href} is ${declared} bytes, over the ${policy.maxBytes}-byte limit`));
+        if (declared > policy.maxBytes)
+          return fail(new PermanentFetchError('unreadable', `${url.href} is ${declared} bytes, over the ${policy.maxBytes}-byte limit`));
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -188,14 +210,22 @@ function getOnce(url: URL, policy: FetchPolicy, deadline: number, accept: 'image
           else chunks.push(c);
         });
         res.on('end', () => resolve({ status, contentType, body: Buffer.concat(chunks) }));
-        res.on('error', (e) => reject(e instanceof PermanentFetchError || e instanceof TransientFetchError ? e : new TransientFetchError(`${url.href}: ${e.message}`)));
+        res.on('error', (e) =>
+          reject(
+            e instanceof PermanentFetchError || e instanceof TransientFetchError ? e : new TransientFetchError(`${url.href}: ${e.message}`),
+          ),
+        );
         res.on('aborted', () => reject(new TransientFetchError(`${url.href}: connection closed mid-answer`)));
       },
     );
     // The whole exchange, not just an idle socket, must end by the deadline (a slow drip is a timeout too).
     const timer = setTimeout(() => req.destroy(new TransientFetchError(`timed out after ${policy.timeoutMs} ms: ${url.href}`)), remaining);
     req.on('close', () => clearTimeout(timer));
-    req.on('error', (e) => reject(e instanceof PermanentFetchError || e instanceof TransientFetchError ? e : new TransientFetchError(`${url.href}: ${e.message}`)));
+    req.on('error', (e) =>
+      reject(
+        e instanceof PermanentFetchError || e instanceof TransientFetchError ? e : new TransientFetchError(`${url.href}: ${e.message}`),
+      ),
+    );
     req.end();
   });
 }
@@ -205,6 +235,7 @@ export function classifyStatus(status: number, url: URL): Error | null {
   if (status >= 200 && status < 300) return null;
   if (status === 404 || status === 410) return new PermanentFetchError('missing', `${url.href} answered ${status}`, status);
   if (status === 401 || status === 403) return new PermanentFetchError('forbidden', `${url.href} answered ${status}`, status);
-  if (status === 408 || status === 425 || status === 429 || status >= 500) return new TransientFetchError(`${url.href} answered ${status}`, status);
+  if (status === 408 || status === 425 || status === 429 || status >= 500)
+    return new TransientFetchError(`${url.href} answered ${status}`, status);
   return new PermanentFetchError('unreadable', `${url.href} answered ${status}`, status);
 }

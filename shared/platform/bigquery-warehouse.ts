@@ -70,7 +70,11 @@ export class BigQueryWarehouse implements Warehouse {
       );
       const size = Buffer.byteLength(JSON.stringify(json));
       if (size > MAX_ROW_BYTES) {
-        rejected.push({ row: r, reason: 'row_too_large', error: `row is ${size} bytes; a streaming insert takes at most ${MAX_ROW_BYTES}` });
+        rejected.push({
+          row: r,
+          reason: 'row_too_large',
+          error: `row is ${size} bytes; a streaming insert takes at most ${MAX_ROW_BYTES}`,
+        });
         continue;
       }
       if (chunk.length >= MAX_ROWS_PER_REQUEST || bytes + size > MAX_BYTES_PER_REQUEST) await send();

@@ -57,11 +57,19 @@ export class DuckDbWarehouse implements Warehouse {
     }
     // A warehouse file from an older version: nullable columns added to a schema since are added to it.
     const have = new Set(
-      (await (await this.conn.run(`SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = '${LOCAL_DATASET}'`)).getRowObjects()).map((r) => String(r['c'])),
+      (
+        await (
+          await this.conn.run(
+            `SELECT table_name || '.' || column_name AS c FROM information_schema.columns WHERE table_schema = '${LOCAL_DATASET}'`,
+          )
+        ).getRowObjects()
+      ).map((r) => String(r['c'])),
     );
     for (const [table, fields] of this.schemas) {
       for (const f of fields.filter((x) => x.mode !== 'REQUIRED' && !have.has(`${table}.${x.name}`))) {
-        await this.conn.run(`ALTER TABLE ${LOCAL_DATASET}."${table}" ADD COLUMN "${f.name}" ${DUCK_TYPE[f.type]}${f.mode === 'REPEATED' ? '[]' : ''}`);
+        await this.conn.run(
+          `ALTER TABLE ${LOCAL_DATASET}."${table}" ADD COLUMN "${f.name}" ${DUCK_TYPE[f.type]}${f.mode === 'REPEATED' ? '[]' : ''}`,
+        );
       }
     }
   }
@@ -79,7 +87,11 @@ export class DuckDbWarehouse implements Warehouse {
     const names = fields.map((f) => `"${f.name}"`).join(', ');
     const params = fields.map((_, i) => `$${i + 1}`).join(', ');
     const sql = `INSERT OR REPLACE INTO ${LOCAL_DATASET}."${table}" (${names}) VALUES (${params})`;
-    const insert = (row: Row) => this.conn.run(sql, fields.map((f) => toDuck(row[f.name], f)));
+    const insert = (row: Row) =>
+      this.conn.run(
+        sql,
+        fields.map((f) => toDuck(row[f.name], f)),
+      );
     await this.conn.run('BEGIN TRANSACTION');
     try {
       for (const row of rows) await insert(row);
@@ -127,7 +139,9 @@ export class DuckDbWarehouse implements Warehouse {
 
 /** DuckDB's error classes that belong to one row's values (permanent); null for anything else (I/O, locks). */
 function rowErrorClass(err: unknown): string | null {
-  const m = /^(Conversion|Constraint|Invalid Input|Out of Range|Mismatch Type|Invalid Type) Error/.exec(String((err as Error)?.message ?? ''));
+  const m = /^(Conversion|Constraint|Invalid Input|Out of Range|Mismatch Type|Invalid Type) Error/.exec(
+    String((err as Error)?.message ?? ''),
+  );
   if (m) return `${m[1]!.toLowerCase().replace(/ /g, '_')}_error`;
   // Values the client cannot bind at all (an object where a number belongs) are the row's fault too.
   if (err instanceof TypeError || /^Cannot (create|bind) value/.test(String((err as Error)?.message ?? ''))) return 'invalid_value';
@@ -149,7 +163,7 @@ function fromDuck(v: unknown): unknown {
   if (v !== null && typeof v === 'object') {
     const ctor = (v as object).constructor?.name ?? '';
     if (/Timestamp|Date|Time|Decimal/.test(ctor)) return String(v);
-    if ('items' in v) return ((v as { items: unknown[] }).items).map(fromDuck);
+    if ('items' in v) return (v as { items: unknown[] }).items.map(fromDuck);
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromDuck(x)]));
   }
   return v;

@@ -25,19 +25,29 @@ export class GcsObjectStore implements ObjectStore {
 
   async put(uri: string, bytes: Buffer, opts: { contentType: string; metadata?: Record<string, string> }): Promise<void> {
     const { bucket, name } = parseGsUri(uri);
-    await this.storage.bucket(bucket).file(name).save(bytes, { resumable: false, contentType: opts.contentType, metadata: { metadata: opts.metadata ?? {} } });
+    await this.storage
+      .bucket(bucket)
+      .file(name)
+      .save(bytes, { resumable: false, contentType: opts.contentType, metadata: { metadata: opts.metadata ?? {} } });
   }
 
-  async create(uri: string, bytes: Buffer, opts: { contentType: string; metadata?: Record<string, string> }): Promise<'created' | 'exists'> {
+  async create(
+    uri: string,
+    bytes: Buffer,
+    opts: { contentType: string; metadata?: Record<string, string> },
+  ): Promise<'created' | 'exists'> {
     const { bucket, name } = parseGsUri(uri);
     try {
       // With the precondition the upload is idempotent, so the client library may retry it safely.
-      await this.storage.bucket(bucket).file(name).save(bytes, {
-        resumable: false,
-        contentType: opts.contentType,
-        metadata: { metadata: opts.metadata ?? {} },
-        preconditionOpts: { ifGenerationMatch: 0 },
-      });
+      await this.storage
+        .bucket(bucket)
+        .file(name)
+        .save(bytes, {
+          resumable: false,
+          contentType: opts.contentType,
+          metadata: { metadata: opts.metadata ?? {} },
+          preconditionOpts: { ifGenerationMatch: 0 },
+        });
       return 'created';
     } catch (err) {
       if (status(err) === 412) return 'exists';

@@ -39,7 +39,11 @@ export class LocalObjectStore implements ObjectStore {
     if (opts.metadata) await writeFile(`${p}.metadata.json`, JSON.stringify({ contentType: opts.contentType, ...opts.metadata }));
   }
 
-  async create(uri: string, bytes: Buffer, opts: { contentType: string; metadata?: Record<string, string> }): Promise<'created' | 'exists'> {
+  async create(
+    uri: string,
+    bytes: Buffer,
+    opts: { contentType: string; metadata?: Record<string, string> },
+  ): Promise<'created' | 'exists'> {
     const p = this.path(uri);
     await mkdir(dirname(p), { recursive: true });
     // The object appears whole and only if absent (link fails on an existing name), as Cloud Storage's

@@ -17,14 +17,16 @@ import { CLOCK_SKEW_LAG_MS, type Exporter } from '../export/exporter.js';
  * exactly-once path: each row is set in Firestore under its id (login.uuid), which a redelivery sets
  * again to the same value, and the flush exports by commit-time watermark into a table upserted by id.
  */
-const result = z.object({
-  gender: z.string().max(32),
-  name: z.object({ first: z.string().max(256), last: z.string().max(256) }).passthrough(),
-  location: z.object({ country: z.string().max(256), postcode: z.union([z.string().max(64), z.number()]) }).passthrough(),
-  email: z.string().max(320),
-  login: z.object({ uuid: z.string().max(64).optional(), username: z.string().min(1).max(256) }).passthrough(),
-  dob: z.object({ date: z.string().max(64) }).passthrough(),
-}).passthrough();
+const result = z
+  .object({
+    gender: z.string().max(32),
+    name: z.object({ first: z.string().max(256), last: z.string().max(256) }).passthrough(),
+    location: z.object({ country: z.string().max(256), postcode: z.union([z.string().max(64), z.number()]) }).passthrough(),
+    email: z.string().max(320),
+    login: z.object({ uuid: z.string().max(64).optional(), username: z.string().min(1).max(256) }).passthrough(),
+    dob: z.object({ date: z.string().max(64) }).passthrough(),
+  })
+  .passthrough();
 const response = z.object({ results: z.array(z.unknown()).min(1).max(5000), info: z.object({}).passthrough().optional() });
 
 export type UserRow = Row & { login_username: string };
@@ -62,7 +64,11 @@ export function parseRegistrations(msg: InboundMessage, maxBytes: number): { row
     const u = result.safeParse(raw);
     if (!u.success) {
       const id = sha256(JSON.stringify(raw) ?? 'undefined').slice(0, 32);
-      bad.push({ index, result: raw, rejection: new Rejection('invalid_fields', `randomuser result ${index}: ${issues(u.error)}`, `user:${id}`) });
+      bad.push({
+        index,
+        result: raw,
+        rejection: new Rejection('invalid_fields', `randomuser result ${index}: ${issues(u.error)}`, `user:${id}`),
+      });
       return;
     }
     const d = u.data;
@@ -81,7 +87,11 @@ export function parseRegistrations(msg: InboundMessage, maxBytes: number): { row
   return { rows, bad };
 }
 
-const issues = (e: z.ZodError) => e.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+const issues = (e: z.ZodError) =>
+  e.issues
+    .slice(0, 6)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
 
 export async function handleRegistrations(
   deps: { config: Config; users: Pick<UserStore, 'save'>; publisher: Publisher; logger: Logger; clock: Clock; faults: Faults },
@@ -95,12 +105,28 @@ export async function handleRegistrations(
   }
   if (parsed.rows.length === 0) {
     // Nothing usable: the message goes to the dead letters whole.
-    await sendToDeadLetters(deps, source, msg, new Rejection('invalid_fields', parsed.bad.slice(0, 3).map((b) => b.rejection.detail).join('; ')));
+    await sendToDeadLetters(
+      deps,
+      source,
+      msg,
+      new Rejection(
+        'invalid_fields',
+        parsed.bad
+          .slice(0, 3)
+          .map((b) => b.rejection.detail)
+          .join('; '),
+      ),
+    );
     return 0;
   }
   // One bad result does not cost the others: it goes to the dead letters alone, with its own JSON.
   for (const b of parsed.bad) {
-    await sendToDeadLetters(deps, source, { ...msg, data: Buffer.from(JSON.stringify(b.result) ?? 'null'), attributes: { ...msg.attributes, result_index: String(b.index) } }, b.rejection);
+    await sendToDeadLetters(
+      deps,
+      source,
+      { ...msg, data: Buffer.from(JSON.stringify(b.result) ?? 'null'), attributes: { ...msg.attributes, result_index: String(b.index) } },
+      b.rejection,
+    );
   }
   await deps.users.save(parsed.rows);
   return parsed.rows.length;

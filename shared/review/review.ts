@@ -215,13 +215,17 @@ type Redrawn = { image_uri: string; image_url: string; image_sha256: string };
 
 async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: string): Promise<Redrawn | null> {
   const { config, objects, logger } = deps;
-  const found = await findPhoto(objects, { capturesBucket: config.buckets.captures, ...config.photos }, {
-    radarId: r.radar_id,
-    vehicleId: r.vehicle_id,
-    imageUri: r.capture_uri,
-    firstSeenMs: Date.parse(r.first_seen),
-    lastSeenMs: Date.parse(r.last_seen),
-  });
+  const found = await findPhoto(
+    objects,
+    { capturesBucket: config.buckets.captures, ...config.photos },
+    {
+      radarId: r.radar_id,
+      vehicleId: r.vehicle_id,
+      imageUri: r.capture_uri,
+      firstSeenMs: Date.parse(r.first_seen),
+      lastSeenMs: Date.parse(r.last_seen),
+    },
+  );
   if (!found.photo) {
     logger.warn('review: no camera photo to re-draw; the notice keeps the analysed photo', { fine_id: r.fine_id, detail: found.detail });
     return null;
@@ -261,7 +265,9 @@ const decided = (r: FineRecord) =>
   json(409, {
     error: 'already_decided',
     message:
-      statusOf(r) === 'issued' ? 'this fine was not held for review' : `decided already: ${statusOf(r)}${r.reviewed_by ? ` by ${r.reviewed_by}` : ''}`,
+      statusOf(r) === 'issued'
+        ? 'this fine was not held for review'
+        : `decided already: ${statusOf(r)}${r.reviewed_by ? ` by ${r.reviewed_by}` : ''}`,
     status: statusOf(r),
     reviewed_by: r.reviewed_by ?? null,
     reviewed_at: r.reviewed_at ?? null,

@@ -74,7 +74,10 @@ export interface DecisionPublishing {
 }
 
 /** Publishes a decision to its topic (`non-fined-vehicles` or `speeding-vehicles`); the caller marks it published. */
-export async function publishDecisionMessage(deps: Pick<DecisionPublishing, 'config' | 'publisher' | 'logger'>, ref: DecisionRef): Promise<void> {
+export async function publishDecisionMessage(
+  deps: Pick<DecisionPublishing, 'config' | 'publisher' | 'logger'>,
+  ref: DecisionRef,
+): Promise<void> {
   const d = ref.decision;
   const topic = d.isTicketed ? deps.config.topics.speedingVehicles : deps.config.topics.nonFinedVehicles;
   await deps.publisher.publish(topic, Buffer.from(JSON.stringify(decisionMessage(d))), {
@@ -95,19 +98,13 @@ export async function publishDecisionMessage(deps: Pick<DecisionPublishing, 'con
 }
 
 /** Publishes decisions, then records them published with one write (the flush republishes unrecorded ones). */
-export async function publishDecisions(
-  deps: DecisionPublishing,
-  refs: readonly DecisionRef[],
-): Promise<void> {
+export async function publishDecisions(deps: DecisionPublishing, refs: readonly DecisionRef[]): Promise<void> {
   await Promise.all(refs.map((ref) => publishDecisionMessage(deps, ref))); // concurrent publishes share a request
   deps.faults.check('decision.afterPublish');
   await deps.store.markPublished(...refs);
 }
 
 /** Publishes a decision to its topic, then marks it published (the flush republishes unmarked ones). */
-export async function publishDecision(
-  deps: DecisionPublishing,
-  ref: DecisionRef,
-): Promise<void> {
+export async function publishDecision(deps: DecisionPublishing, ref: DecisionRef): Promise<void> {
   await publishDecisions(deps, [ref]);
 }

@@ -39,7 +39,13 @@ const processKey = randomBytes(32).toString('hex');
 
 /** The pseudonym the warehouse adapters compute in SQL: prefix + the first 32 hex digits of SHA-256(key || row_id). */
 export function pseudonymOf(rowId: string, key: string, prefix = NON_OFFENDER_PASSAGES.prefix): string {
-  return prefix + createHash('sha256').update(key + rowId).digest('hex').slice(0, 32);
+  return (
+    prefix +
+    createHash('sha256')
+      .update(key + rowId)
+      .digest('hex')
+      .slice(0, 32)
+  );
 }
 
 /** A `vehicle_passages` row as exported at `nowMs`: pseudonymised if it is not fined and (nearly) past its retention. */

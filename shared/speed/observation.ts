@@ -47,11 +47,17 @@ const timedSchema = z
     location: coord,
     camera: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'camera: "entry", "exit" or another lower-case name'),
     speed: z.number().optional(),
-    plate: z.string().regex(/^[A-Za-z0-9 -]{1,16}$/, 'plate: 1-16 letters, digits, space or -').optional(),
+    plate: z
+      .string()
+      .regex(/^[A-Za-z0-9 -]{1,16}$/, 'plate: 1-16 letters, digits, space or -')
+      .optional(),
     image_uri: z
       .string()
       .max(1024)
-      .regex(/^(gs|https?|file):\/\/[^\s\u0000-\u001f\u007f]+$/, 'image_uri: a gs://, https:// or file:// URI without spaces or control characters')
+      .regex(
+        /^(gs|https?|file):\/\/[^\s\u0000-\u001f\u007f]+$/,
+        'image_uri: a gs://, https:// or file:// URI without spaces or control characters',
+      )
       .optional(),
   })
   .strict();

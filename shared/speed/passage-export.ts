@@ -21,7 +21,9 @@ export interface PassageExportDeps extends DecisionPublishing {
  * then closes the passages whose session gap expired (no message arrives to close them) and publishes
  * their decisions.
  */
-export async function closeExpiredPassages(deps: PassageExportDeps & { sweep?: () => Promise<void> }): Promise<{ closed: number; more: boolean }> {
+export async function closeExpiredPassages(
+  deps: PassageExportDeps & { sweep?: () => Promise<void> },
+): Promise<{ closed: number; more: boolean }> {
   const { config, store, logger } = deps;
   // A safety net (the instances sweep as observations arrive): its failure does not hold up the exports.
   await deps.sweep?.().catch((err: unknown) => logger.warn('flush: sweep of the observation logs failed', { error: String(err) }));
@@ -43,7 +45,10 @@ export async function closeExpiredPassages(deps: PassageExportDeps & { sweep?: (
  * After each page: `exported` hears of the decisions (section traffic counts them), then decisions a
  * crashed function committed but did not publish are published.
  */
-export function passageExporters(deps: PassageExportDeps, exported?: (decisions: readonly PassageDecision[]) => Promise<void>): Exporter<ExportedPassage>[] {
+export function passageExporters(
+  deps: PassageExportDeps,
+  exported?: (decisions: readonly PassageDecision[]) => Promise<void>,
+): Exporter<ExportedPassage>[] {
   return (['passages', 'archive'] as const).map((collection) => ({
     name: `passages:${collection}`,
     table: VEHICLE_PASSAGES.name,

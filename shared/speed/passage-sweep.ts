@@ -3,7 +3,16 @@ import type { Config, Radar } from '../config.js';
 import type { Effects } from '../core/effects.js';
 import type { Observation } from './observation.js';
 import { applyObservations, type ObservationOutcome, type PassageState } from './passage.js';
-import type { DecisionRef, LogCursor, LogEntry, LoggedObservation, PassageStore, SweepLease, SweptVehicle, VehicleBatches } from './passage-store.js';
+import type {
+  DecisionRef,
+  LogCursor,
+  LogEntry,
+  LoggedObservation,
+  PassageStore,
+  SweepLease,
+  SweptVehicle,
+  VehicleBatches,
+} from './passage-store.js';
 
 /** What the sweep learnt about one observation: its outcome, and the dead letter sent when it was late. */
 export type SweepOutcome = ObservationOutcome & { deadLetterId?: string };
@@ -42,7 +51,16 @@ export interface SweepTiming {
   readLimit: number;
 }
 
-export const DEFAULT_SWEEP_TIMING: SweepTiming = { leaseMs: 15_000, episodeMs: 3_000, maxSweepMs: 30_000, paceMs: 25, quietReads: 2, quietMs: 50, commitEveryMs: 100, readLimit: 200 };
+export const DEFAULT_SWEEP_TIMING: SweepTiming = {
+  leaseMs: 15_000,
+  episodeMs: 3_000,
+  maxSweepMs: 30_000,
+  paceMs: 25,
+  quietReads: 2,
+  quietMs: 50,
+  commitEveryMs: 100,
+  readLimit: 200,
+};
 
 /** Per sweep commit: vehicles (with a displaced passage, up to 2 writes each) and log entries deleted, within a transaction's 500 writes. */
 const COMMIT_VEHICLES = 150;
@@ -125,12 +143,16 @@ export class PassageSweeper {
     return run;
   }
 
-  private async episode(radarId: string, lease: SweepLease): Promise<{ outcomes: Map<string, SweepOutcome>; more: boolean; appendsAtLastRead: number | undefined }> {
+  private async episode(
+    radarId: string,
+    lease: SweepLease,
+  ): Promise<{ outcomes: Map<string, SweepOutcome>; more: boolean; appendsAtLastRead: number | undefined }> {
     const { store, faults, logger } = this.deps;
     const t = this.timing;
     const outcomes = new Map<string, SweepOutcome>();
     const radar = this.deps.config.radars.get(radarId);
-    if (!radar || !(await store.acquireSweep(radarId, this.owner, t.leaseMs, lease))) return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
+    if (!radar || !(await store.acquireSweep(radarId, this.owner, t.leaseMs, lease)))
+      return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
 
     // Episode pacing is operational time (performance.now), not the domain clock tests move by hand.
     const started = performance.now();
@@ -190,7 +212,13 @@ export class PassageSweeper {
       }
       faults.check('sweep.afterCommit');
       await this.publish(swept);
-      if (swept.length > 0) logger.debug('sweep committed', { radar_id: radarId, vehicles: swept.length, decided: swept.reduce((n, s) => n + s.toPublish.length, 0), entries_deleted: deleteEntries.length });
+      if (swept.length > 0)
+        logger.debug('sweep committed', {
+          radar_id: radarId,
+          vehicles: swept.length,
+          decided: swept.reduce((n, s) => n + s.toPublish.length, 0),
+          entries_deleted: deleteEntries.length,
+        });
       return true;
     };
 
@@ -221,14 +249,19 @@ export class PassageSweeper {
         // Mid-episode a vehicle is written when its passage closes (or an observation is late or a duplicate).
         if (performance.now() - lastCommit >= t.commitEveryMs) {
           const now = this.deps.clock.now();
-          const due = [...pending].filter(([vehicleId, batches]) => settles(known.get(vehicleId) ?? null, batches, radar, now)).map(([v]) => v);
-          if (due.length > 0 && !(await commit(due.slice(0, COMMIT_VEHICLES), false))) return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
+          const due = [...pending]
+            .filter(([vehicleId, batches]) => settles(known.get(vehicleId) ?? null, batches, radar, now))
+            .map(([v]) => v);
+          if (due.length > 0 && !(await commit(due.slice(0, COMMIT_VEHICLES), false)))
+            return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };
         }
         await new Promise((r) => setTimeout(r, entries.length === 0 ? t.quietMs : t.paceMs));
       }
     } catch (err) {
       // The lease free for the next sweeper (best effort: otherwise it expires). Nothing unwritten was deleted.
-      await store.commitSweep(radar, this.owner, [], { deleteEntries: [], leaseMs: t.leaseMs, release: true }, async () => {}).catch(() => undefined);
+      await store
+        .commitSweep(radar, this.owner, [], { deleteEntries: [], leaseMs: t.leaseMs, release: true }, async () => {})
+        .catch(() => undefined);
       throw err;
     }
     // Released: an entry appended since our last read saw the lease held and left it to us.
@@ -238,7 +271,11 @@ export class PassageSweeper {
   }
 
   /** Before the commit: dead letters for the late observations (the same ids if the commit is retried). */
-  private async deadLetterLate(swept: readonly SweptVehicle[], logged: Map<string, LoggedObservation>, outcomes: Map<string, SweepOutcome>): Promise<void> {
+  private async deadLetterLate(
+    swept: readonly SweptVehicle[],
+    logged: Map<string, LoggedObservation>,
+    outcomes: Map<string, SweepOutcome>,
+  ): Promise<void> {
     for (const s of swept) {
       for (const [obsId, o] of s.outcomes) {
         const item = logged.get(obsId);
@@ -265,5 +302,3 @@ function settles(state: PassageState | null, batches: readonly Observation[][], 
   }
   return false;
 }
-
-

@@ -66,10 +66,7 @@ export interface PassageState {
   decision: PassageDecision | null;
 }
 
-export type ObservationOutcome =
-  | { kind: 'added' }
-  | { kind: 'duplicate' }
-  | { kind: 'late'; detail: string };
+export type ObservationOutcome = { kind: 'added' } | { kind: 'duplicate' } | { kind: 'late'; detail: string };
 
 export interface ApplyResult {
   state: PassageState;
@@ -91,7 +88,16 @@ export function passageIdOf(state: Pick<PassageState, 'radarId' | 'vehicleId' | 
 }
 
 function toStored(o: Observation): StoredObservation {
-  return { t: o.eventTimeMs, lat: o.location[0], lon: o.location[1], v: o.speedKmh, c: o.camera, p: o.plate, i: o.imageUri, pub: o.publishTimeMs };
+  return {
+    t: o.eventTimeMs,
+    lat: o.location[0],
+    lon: o.location[1],
+    v: o.speedKmh,
+    c: o.camera,
+    p: o.plate,
+    i: o.imageUri,
+    pub: o.publishTimeMs,
+  };
 }
 
 function openWith(o: Observation, nowMs: number): PassageState {
@@ -118,12 +124,7 @@ function openWith(o: Observation, nowMs: number): PassageState {
  * (same content id) is a duplicate only within that span: a vehicle seen again after the gap with the
  * same spot speeds at the same points is a new passage.
  */
-export function applyObservations(
-  initial: PassageState | null,
-  batch: readonly Observation[],
-  radar: Radar,
-  nowMs: number,
-): ApplyResult {
+export function applyObservations(initial: PassageState | null, batch: readonly Observation[], radar: Radar, nowMs: number): ApplyResult {
   let state = initial;
   let changed = false;
   const decided: PassageDecision[] = [];
@@ -151,7 +152,10 @@ export function applyObservations(
       displaced.push(state);
       state = openWith(o, nowMs);
     } else if (state.status === 'closed') {
-      outcomes.set(o.obsId, { kind: 'late', detail: `passage ${state.decision!.passageId} already closed (${state.decision!.closeReason})` });
+      outcomes.set(o.obsId, {
+        kind: 'late',
+        detail: `passage ${state.decision!.passageId} already closed (${state.decision!.closeReason})`,
+      });
       continue;
     } else if (t < state.firstSeenMs - gap) {
       outcomes.set(o.obsId, { kind: 'late', detail: `event time is more than the session gap before open passage of ${state.vehicleId}` });
@@ -212,8 +216,12 @@ export function close(state: PassageState, radar: Radar, reason: CloseReason, no
     radar,
   );
   // Short of the radar's expected observations when the gap closes it: never fined on partial data.
-  const incomplete = reason === 'gap' && radar.expectedObservations !== null && obs.length < radar.expectedObservations && speed.method !== 'entry_exit';
-  const verdict = incomplete && speed.avgSpeedKmh !== null ? { isTicketed: false, reviewReason: 'incomplete_passage' as const } : judgeSpeed(speed.avgSpeedKmh, radar);
+  const incomplete =
+    reason === 'gap' && radar.expectedObservations !== null && obs.length < radar.expectedObservations && speed.method !== 'entry_exit';
+  const verdict =
+    incomplete && speed.avgSpeedKmh !== null
+      ? { isTicketed: false, reviewReason: 'incomplete_passage' as const }
+      : judgeSpeed(speed.avgSpeedKmh, radar);
   const byTime = [...obs].sort((a, b) => a.t - b.t);
   const decision: PassageDecision = {
     passageId: passageIdOf(state),
@@ -236,7 +244,10 @@ export function close(state: PassageState, radar: Radar, reason: CloseReason, no
     decidedAtMs: nowMs,
     plate: byTime.find((x) => x.p !== null)?.p ?? null,
     imageUri: [...byTime].reverse().find((x) => x.i !== null)?.i ?? null,
-    photos: byTime.filter((x) => x.i !== null).slice(-4).map((x) => ({ camera: x.c, uri: x.i!, at: new Date(x.t).toISOString() })),
+    photos: byTime
+      .filter((x) => x.i !== null)
+      .slice(-4)
+      .map((x) => ({ camera: x.c, uri: x.i!, at: new Date(x.t).toISOString() })),
   };
   return { ...state, status: 'closed', decision };
 }

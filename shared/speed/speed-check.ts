@@ -4,7 +4,7 @@ import { sendToDeadLetters } from '../dead-letters/send.js';
 import { GroupCommitter } from '../core/group-commit.js';
 import { parseObservation, type Observation } from './observation.js';
 import { applyObservations, passageKey } from './passage.js';
-import type { DecisionRef, LoggedObservation, PassageStore } from './passage-store.js';
+import type { DecisionRef, LoggedObservation } from './passage-store.js';
 import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SpeedPathDeps, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 
@@ -51,18 +51,25 @@ export class SpeedCheck {
       waitMs: deps.config.groupCommitWaitMs,
       maxBatch: (key) => deps.config.radars.get(key.slice(0, key.indexOf('~')))?.expectedObservations ?? 50,
     });
-    this.perRadarLog = new GroupCommitter((radarId, items) => this.commitLog(radarId, items), { waitMs: deps.config.logCommitWaitMs, maxBatch: () => 500 });
+    this.perRadarLog = new GroupCommitter((radarId, items) => this.commitLog(radarId, items), {
+      waitMs: deps.config.logCommitWaitMs,
+      maxBatch: () => 500,
+    });
     // Publish marks of decisions taken one vehicle at a time share a write.
-    this.marks = new GroupCommitter(async (_, refs) => {
-      await deps.store.markPublished(...refs);
-      return refs.map(() => undefined);
-    }, { waitMs: MARK_WAIT_MS, maxBatch: () => 500 });
+    this.marks = new GroupCommitter(
+      async (_, refs) => {
+        await deps.store.markPublished(...refs);
+        return refs.map(() => undefined);
+      },
+      { waitMs: MARK_WAIT_MS, maxBatch: () => 500 },
+    );
     this.sweeper = new PassageSweeper(
       {
         ...deps,
         publishDecisions: (refs) => publishDecisions(deps, refs),
         deadLetterLate: async (item, detail) =>
-          (await sendToDeadLetters(deps, deps.config.topics.vehicleObservations, item.msg, new Rejection('late', detail, item.obs.obsId))).dead_letter_id,
+          (await sendToDeadLetters(deps, deps.config.topics.vehicleObservations, item.msg, new Rejection('late', detail, item.obs.obsId)))
+            .dead_letter_id,
       },
       deps.sweepTiming ?? DEFAULT_SWEEP_TIMING,
     );
@@ -73,7 +80,9 @@ export class SpeedCheck {
     const parsed = parseObservation(msg, config, clock.now());
     if (parsed instanceof Rejection) return this.deadLetter(msg, parsed);
     // Where bursts arrive spread over instances, waiting for the rest of a vehicle here only adds latency.
-    const later = this.bursts.arriveWhole() ? this.perVehicle.submit(passageKey(parsed.radarId, parsed.vehicleId), { obs: parsed, msg }) : this.perRadarLog.submit(parsed.radarId, { obs: parsed, msg });
+    const later = this.bursts.arriveWhole()
+      ? this.perVehicle.submit(passageKey(parsed.radarId, parsed.vehicleId), { obs: parsed, msg })
+      : this.perRadarLog.submit(parsed.radarId, { obs: parsed, msg });
     const outcome = await (await later).outcome;
     logger.debug('observation recorded', { obs_id: parsed.obsId, vehicle_id: parsed.vehicleId, outcome: outcome.kind });
     if (outcome.kind === 'late') {
@@ -81,7 +90,14 @@ export class SpeedCheck {
       const id =
         'deadLetterId' in outcome && outcome.deadLetterId
           ? outcome.deadLetterId
-          : (await sendToDeadLetters(this.deps, config.topics.vehicleObservations, msg, new Rejection('late', outcome.detail, parsed.obsId))).dead_letter_id;
+          : (
+              await sendToDeadLetters(
+                this.deps,
+                config.topics.vehicleObservations,
+                msg,
+                new Rejection('late', outcome.detail, parsed.obsId),
+              )
+            ).dead_letter_id;
       return { status: 'dead_letter', reason: 'late', deadLetterId: id };
     }
     return { status: outcome.kind, obsId: parsed.obsId };
@@ -148,7 +164,11 @@ const MARK_WAIT_MS = 20;
 export class BurstLocality {
   private recent: boolean[] = [];
   private seen = 0;
-  constructor(private readonly window = 40, private readonly threshold = 0.2, private readonly probeEvery = 20) {}
+  constructor(
+    private readonly window = 40,
+    private readonly threshold = 0.2,
+    private readonly probeEvery = 20,
+  ) {}
   record(whole: boolean): void {
     this.recent.push(whole);
     if (this.recent.length > this.window) this.recent.shift();

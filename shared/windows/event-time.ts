@@ -36,7 +36,11 @@ export function parseAttributeTime(value: string, zone: string): number {
  * The event's time under the pipeline's setting: the publish time, the payload's own time (`fromPayload`),
  * or a message attribute. A Rejection when the chosen source is missing or implausible.
  */
-export function eventTimeOf(msg: InboundMessage, ctx: ParseContext, fromPayload: () => { ms: number; what: string } | Rejection): number | Rejection {
+export function eventTimeOf(
+  msg: InboundMessage,
+  ctx: ParseContext,
+  fromPayload: () => { ms: number; what: string } | Rejection,
+): number | Rejection {
   const { settings } = ctx;
   const src = settings.eventTime;
   if (src.kind === 'publish_time') return msg.publishTimeMs;
@@ -44,7 +48,8 @@ export function eventTimeOf(msg: InboundMessage, ctx: ParseContext, fromPayload:
   if (src.kind === 'payload') found = fromPayload();
   else {
     const value = msg.attributes[src.name];
-    if (value === undefined) return new Rejection('timestamp_out_of_range', `event time is the attribute ${src.name}, which this message does not have`);
+    if (value === undefined)
+      return new Rejection('timestamp_out_of_range', `event time is the attribute ${src.name}, which this message does not have`);
     found = { ms: parseAttributeTime(value, settings.timezone), what: `attribute ${src.name}=${value.slice(0, 64)}` };
   }
   if (found instanceof Rejection) return found;

@@ -51,7 +51,14 @@ export function parsePipelines<N extends string>(
   const out = {} as Record<N, PipelineSettings>;
   const names = pipelines.map((p) => p.name).join(', ');
   for (const { name, windowS, earlyS } of pipelines) {
-    out[name] = { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: windowS * 1000, latenessMs: defaults.latenessMs, late: 'dead_letter', earlyMs: earlyS ? earlyS * 1000 : null };
+    out[name] = {
+      eventTime: { kind: 'publish_time' },
+      timezone: 'UTC',
+      windowMs: windowS * 1000,
+      latenessMs: defaults.latenessMs,
+      late: 'dead_letter',
+      earlyMs: earlyS ? earlyS * 1000 : null,
+    };
   }
   if (raw === undefined || raw.trim() === '') return out;
   let json: unknown;
@@ -76,12 +83,15 @@ export function parsePipelines<N extends string>(
           if (value === 'publish_time' || value === 'payload') p.eventTime = { kind: value };
           else if (typeof value === 'string' && value.startsWith('attribute:') && ATTRIBUTE.test(value.slice('attribute:'.length))) {
             p.eventTime = { kind: 'attribute', name: value.slice('attribute:'.length) };
-          } else return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: ${EVENT_TIME_VALUES} (NAME: a Pub/Sub attribute key)` };
+          } else
+            return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: ${EVENT_TIME_VALUES} (NAME: a Pub/Sub attribute key)` };
           break;
         }
         case 'timezone': {
           if (typeof value !== 'string' || !IANAZone.isValidZone(value)) {
-            return { error: `${at}: ${JSON.stringify(value)} is not an IANA time zone; valid: names such as UTC, Europe/Madrid, America/New_York` };
+            return {
+              error: `${at}: ${JSON.stringify(value)} is not an IANA time zone; valid: names such as UTC, Europe/Madrid, America/New_York`,
+            };
           }
           p.timezone = value;
           break;
@@ -104,11 +114,15 @@ export function parsePipelines<N extends string>(
           // 0 or null: no early panes. At least a second: each pane costs a read of the window's batches and a write.
           if (value === null || value === 0) p.earlyMs = null;
           else if (typeof value === 'number' && Number.isFinite(value) && value >= 1 && value <= MAX_WINDOW_S) p.earlyMs = value * 1000;
-          else return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: seconds from 1 to ${MAX_WINDOW_S}, or 0 / null for none` };
+          else
+            return {
+              error: `${at}: ${JSON.stringify(value)} is not valid; valid: seconds from 1 to ${MAX_WINDOW_S}, or 0 / null for none`,
+            };
           break;
         }
         case 'late': {
-          if (value !== 'dead_letter' && value !== 'update') return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: dead_letter, update` };
+          if (value !== 'dead_letter' && value !== 'update')
+            return { error: `${at}: ${JSON.stringify(value)} is not valid; valid: dead_letter, update` };
           p.late = value;
           break;
         }

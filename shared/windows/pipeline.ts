@@ -68,7 +68,9 @@ export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): W
     parse: (msg, nowMs) => {
       // Every message passes the checks all inputs share first.
       const json = decodeJsonObject(msg, config.maxMessageBytes, input.required);
-      return json instanceof Rejection ? json : input.parse(json, msg, { settings, maxMessageBytes: config.maxMessageBytes, maxEventFutureMs: config.maxEventFutureMs, nowMs });
+      return json instanceof Rejection
+        ? json
+        : input.parse(json, msg, { settings, maxMessageBytes: config.maxMessageBytes, maxEventFutureMs: config.maxEventFutureMs, nowMs });
     },
     window: { kind: 'fixed', sizeMs: settings.windowMs },
     allowedLatenessMs: settings.latenessMs,
@@ -80,7 +82,10 @@ export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): W
 
 /** One pipeline by name, as configured. */
 export function windowPipeline(name: WindowPipelineName, config: Config): WindowPipeline {
-  return resolvePipeline(WINDOW_PIPELINES.find((p) => p.name === name)!, config);
+  return resolvePipeline(
+    WINDOW_PIPELINES.find((p) => p.name === name)!,
+    config,
+  );
 }
 
 /** Every pipeline, as configured, in the flush's order. */

@@ -53,7 +53,12 @@ export interface WindowPass {
  * Never merely because the wall clock passed it: history replayed now closes window by window as the
  * data moves on, each `lateness` of processing time after its last event arrived.
  */
-export function isDue(w: { end: number; lastWriteMs: number }, p: { maxSeenMs: number; newestWrittenMs: number }, latenessMs: number, nowMs: number): boolean {
+export function isDue(
+  w: { end: number; lastWriteMs: number },
+  p: { maxSeenMs: number; newestWrittenMs: number },
+  latenessMs: number,
+  nowMs: number,
+): boolean {
   if (w.lastWriteMs > nowMs - latenessMs) return false;
   if (p.maxSeenMs >= w.end + latenessMs) return true;
   return p.newestWrittenMs <= nowMs - latenessMs && nowMs >= w.end + latenessMs;
@@ -90,7 +95,15 @@ export async function flushWindows(
   const L = pipeline.allowedLatenessMs;
   const now = clock.now();
   const out: WindowPass = {
-    windows: 0, revisions: 0, rows: 0, duplicates: 0, late: 0, open: false, more: false, nextCheckMs: Infinity, earlyPanes: 0,
+    windows: 0,
+    revisions: 0,
+    rows: 0,
+    duplicates: 0,
+    late: 0,
+    open: false,
+    more: false,
+    nextCheckMs: Infinity,
+    earlyPanes: 0,
   };
   const probe = await windows.probe(pipeline.name);
   // Nothing stored: nothing can fall due before the next scheduled run (a run with no open window ends at once).
@@ -238,7 +251,10 @@ async function exportWindow(
   const changed = new Map(splitShards(acc, digests, shards).map((s, i) => [i, s]));
   await deps.windows.saveState(pipeline.name, start, { aggregatedAsOfMs: readTimeMs, revision: readTimeMs, shards, changed });
   deps.faults.check('window.afterMark');
-  await deps.windows.deleteBatches(pipeline.name, batches.map((b) => b.docId));
+  await deps.windows.deleteBatches(
+    pipeline.name,
+    batches.map((b) => b.docId),
+  );
   out.windows++;
   out.rows += rows.length;
 }
@@ -296,11 +312,20 @@ async function handleAfterExport(
     deps.faults.check('window.afterWarehouse');
     await deps.windows.saveState(pipeline.name, start, { aggregatedAsOfMs: readTimeMs, revision, shards: S, changed });
     deps.faults.check('window.afterMark');
-    deps.logger.info('window revised with late events', { pipeline: pipeline.name, window_start: new Date(start).toISOString(), late: late.length, rows: rows.length, row_revision: revision });
+    deps.logger.info('window revised with late events', {
+      pipeline: pipeline.name,
+      window_start: new Date(start).toISOString(),
+      late: late.length,
+      rows: rows.length,
+      row_revision: revision,
+    });
     out.revisions++;
     out.rows += rows.length;
   }
-  await deps.windows.deleteBatches(pipeline.name, batches.map((b) => b.docId));
+  await deps.windows.deleteBatches(
+    pipeline.name,
+    batches.map((b) => b.docId),
+  );
 }
 
 function rowsOf(
@@ -342,11 +367,17 @@ function groupByWindow(batches: readonly WindowBatch[]): WindowBatch[][] {
 
 async function deadLetterLate(deps: WindowFlushDeps, pipeline: WindowPipeline, e: WindowEvent, start: number, end: number): Promise<void> {
   // The original message is not kept with the batches; the event as stored stands in for it.
-  const payload = Buffer.from(JSON.stringify({ pipeline: pipeline.name, id: e.id, key: e.key, time: new Date(e.timeMs).toISOString(), values: e.values }));
+  const payload = Buffer.from(
+    JSON.stringify({ pipeline: pipeline.name, id: e.id, key: e.key, time: new Date(e.timeMs).toISOString(), values: e.values }),
+  );
   await sendToDeadLetters(
     deps,
     pipeline.inputTopic ?? pipeline.name,
     { data: payload, attributes: { pipeline: pipeline.name }, messageId: `${pipeline.name}:${e.id}`, publishTimeMs: e.timeMs },
-    new Rejection('late', `window ${new Date(start).toISOString()}–${new Date(end).toISOString()} was exported before this event was stored`, `${pipeline.name}:${e.id}`),
+    new Rejection(
+      'late',
+      `window ${new Date(start).toISOString()}–${new Date(end).toISOString()} was exported before this event was stored`,
+      `${pipeline.name}:${e.id}`,
+    ),
   );
 }

@@ -64,7 +64,7 @@ export class WindowIngest {
   }
 
   async handle(msg: InboundMessage): Promise<IngestResult> {
-    const { config, clock } = this.deps;
+    const { clock } = this.deps;
     const source = this.pipeline.inputTopic ?? this.pipeline.name;
     const parsed = this.pipeline.parse(msg, clock.now());
     if (parsed instanceof Rejection) {
@@ -87,7 +87,11 @@ export class WindowIngest {
             this.deps,
             source,
             msg,
-            new Rejection('late', `event time ${new Date(e.timeMs).toISOString()} (${this.pipeline.eventTime}) is in window ${new Date(w.start).toISOString()}–${new Date(w.end).toISOString()}, already exported`, `${this.pipeline.name}:${e.id}`),
+            new Rejection(
+              'late',
+              `event time ${new Date(e.timeMs).toISOString()} (${this.pipeline.eventTime}) is in window ${new Date(w.start).toISOString()}–${new Date(w.end).toISOString()}, already exported`,
+              `${this.pipeline.name}:${e.id}`,
+            ),
           );
         }
       }
@@ -132,7 +136,10 @@ export class WindowIngest {
 }
 
 /** Feeds completed passages (exported by the flush) to the pipelines fed by passages, each once by its id. */
-export function passageFeed(windows: Pick<WindowStore, 'append'>, pipelines: readonly WindowPipeline[]): (passages: readonly CompletedPassage[]) => Promise<void> {
+export function passageFeed(
+  windows: Pick<WindowStore, 'append'>,
+  pipelines: readonly WindowPipeline[],
+): (passages: readonly CompletedPassage[]) => Promise<void> {
   return async (passages) => {
     for (const p of pipelines) if (p.fromPassage) await windows.append(p.name, p.window.sizeMs, passages.map(p.fromPassage));
   };

@@ -12,14 +12,22 @@ export interface WindowStore {
   /** Earliest window end, latest write and greatest event time of the pipeline's batches; null when none. */
   probe(pipeline: string): Promise<PipelineProbe | null>;
   /** Batches of windows ending at or before `endAtMost`, earliest first, and the read time of the query. */
-  batchesEndingBy(pipeline: string, endAtMost: number, limit: number): Promise<{ batches: WindowBatch[]; readTimeMs: number; full: boolean }>;
+  batchesEndingBy(
+    pipeline: string,
+    endAtMost: number,
+    limit: number,
+  ): Promise<{ batches: WindowBatch[]; readTimeMs: number; full: boolean }>;
   /** All batches of one window, and the read time of that query. */
   readWindow(pipeline: string, windowStart: number): Promise<{ batches: WindowBatch[]; readTimeMs: number }>;
   getState(pipeline: string, windowStart: number): Promise<WindowState>;
   /** The listed shards of an exported window. */
   getShards(pipeline: string, windowStart: number, state: WindowState, indexes: Iterable<number>): Promise<Map<number, WindowShard>>;
   /** Records the window exported (or revised): its aggregates and the digests of its counted events. */
-  saveState(pipeline: string, windowStart: number, s: { aggregatedAsOfMs: number; revision: number; shards: number; changed: ReadonlyMap<number, WindowShard> }): Promise<void>;
+  saveState(
+    pipeline: string,
+    windowStart: number,
+    s: { aggregatedAsOfMs: number; revision: number; shards: number; changed: ReadonlyMap<number, WindowShard> },
+  ): Promise<void>;
   deleteBatches(pipeline: string, docIds: readonly string[]): Promise<void>;
   /** Records the early pane just written of an open window (merged into its state document; the export replaces it). */
   saveEarlyPane(pipeline: string, windowStart: number, pane: EarlyPane): Promise<void>;

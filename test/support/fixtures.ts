@@ -28,7 +28,12 @@ export function emulatorPort(name: 'pubsubHost' | 'firestoreHost'): number {
 
 /** Where a local stack runs in a test: the run's emulators, a fresh demo- project, functions on free ports. */
 export function stackOnTestEmulators(): { project: string; pubsubPort: number; firestorePort: number; functionsPort: number } {
-  return { project: useEmulators(), pubsubPort: emulatorPort('pubsubHost'), firestorePort: emulatorPort('firestoreHost'), functionsPort: 0 };
+  return {
+    project: useEmulators(),
+    pubsubPort: emulatorPort('pubsubHost'),
+    firestorePort: emulatorPort('firestoreHost'),
+    functionsPort: 0,
+  };
 }
 
 /** The expected average speed of spot speeds at points, computed apart from the product: distance over the time at each segment's pair mean. */
@@ -49,7 +54,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 let seq = 0;
 /** A delivered message as functions receive it. */
-export function inbound(data: string | Buffer, opts: { attributes?: Record<string, string>; publishTimeMs?: number; messageId?: string } = {}): InboundMessage {
+export function inbound(
+  data: string | Buffer,
+  opts: { attributes?: Record<string, string>; publishTimeMs?: number; messageId?: string } = {},
+): InboundMessage {
   return {
     data: typeof data === 'string' ? Buffer.from(data) : data,
     attributes: opts.attributes ?? {},
@@ -196,15 +204,17 @@ export function expectedTransactionWindows(items: { utcMs: number; amount: numbe
     const start = Math.floor(utcMs / sizeMs) * sizeMs;
     win.set(start, [...(win.get(start) ?? []), Math.round(amount * 100)]);
   }
-  return [...win.entries()].sort(([a], [b]) => a - b).map(([start, cents]) => {
-    const sum = cents.reduce((a, b) => a + b, 0);
-    return {
-      start: new Date(start).toISOString(),
-      total_transactions: cents.length,
-      total_amount_sum: sum / 100,
-      avg_transaction_amount: Math.round(sum / cents.length) / 100,
-      max_amount: Math.max(...cents) / 100,
-      min_amount: Math.min(...cents) / 100,
-    };
-  });
+  return [...win.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([start, cents]) => {
+      const sum = cents.reduce((a, b) => a + b, 0);
+      return {
+        start: new Date(start).toISOString(),
+        total_transactions: cents.length,
+        total_amount_sum: sum / 100,
+        avg_transaction_amount: Math.round(sum / cents.length) / 100,
+        max_amount: Math.max(...cents) / 100,
+        min_amount: Math.min(...cents) / 100,
+      };
+    });
 }

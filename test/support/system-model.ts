@@ -37,11 +37,14 @@ const uri = (fn: string) => `<uri of ${fn}>`;
 /** terraform/ parsed: resources and data by type and name, locals and variables merged over files. */
 async function readTerraform(dir: string): Promise<Hcl> {
   const tf: Hcl = { resource: {}, data: {}, locals: {}, variable: {} };
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.tf')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.tf'))
+    .sort()) {
     const j = (await parse(f, readFileSync(join(dir, f), 'utf8'))) as Hcl;
     for (const l of j['locals'] ?? []) Object.assign(tf['locals'], l);
     for (const [n, [v]] of Object.entries(j['variable'] ?? {}) as [string, Hcl[]][]) tf['variable'][n] = v;
-    for (const kind of ['resource', 'data']) for (const [type, byName] of Object.entries(j[kind] ?? {})) tf[kind][type] = { ...(tf[kind][type] ?? {}), ...(byName as Hcl) };
+    for (const kind of ['resource', 'data'])
+      for (const [type, byName] of Object.entries(j[kind] ?? {})) tf[kind][type] = { ...(tf[kind][type] ?? {}), ...(byName as Hcl) };
   }
   return tf;
 }
@@ -55,7 +58,12 @@ function computed(type: string, a: Hcl, project: string): Hcl {
       return { id: `projects/${project}/subscriptions/${a['name']}` };
     case 'google_service_account': {
       const email = `${a['account_id']}@${project}.iam.gserviceaccount.com`;
-      return { email, member: `serviceAccount:${email}`, id: `projects/${project}/serviceAccounts/${email}`, name: `projects/${project}/serviceAccounts/${email}` };
+      return {
+        email,
+        member: `serviceAccount:${email}`,
+        id: `projects/${project}/serviceAccounts/${email}`,
+        name: `projects/${project}/serviceAccounts/${email}`,
+      };
     }
     case 'google_cloudfunctions2_function':
       return { service_config: [{ ...(a['service_config']?.[0] ?? {}), uri: uri(a['name']) }] };
@@ -93,7 +101,10 @@ function evalBody(body: Hcl, scope: Scope, files: (p: string) => string): Hcl {
 }
 
 /** Every instance terraform would create: type → name → key → evaluated attributes. */
-export async function terraformInstances(dir: string, vars: Record<string, unknown>): Promise<Record<string, Record<string, Record<string, Hcl>>>> {
+export async function terraformInstances(
+  dir: string,
+  vars: Record<string, unknown>,
+): Promise<Record<string, Record<string, Record<string, Hcl>>>> {
   const tf = await readTerraform(dir);
   const project = String(vars['project_id']);
   const files = (p: string) => readFileSync(p, 'utf8');
@@ -122,18 +133,22 @@ export async function terraformInstances(dir: string, vars: Record<string, unkno
   };
   // Resources and data sources as scope entries: a single instance is its attributes, for_each a map.
   const refOf = (kind: 'resource' | 'data', type: string) =>
-    new Proxy({}, {
-      has: (_, name) => typeof name === 'string' && name in tf[kind][type],
-      get: (_, name) => {
-        const inst = instancesOf(kind, type, String(name));
-        return '' in inst ? inst[''] : inst;
+    new Proxy(
+      {},
+      {
+        has: (_, name) => typeof name === 'string' && name in tf[kind][type],
+        get: (_, name) => {
+          const inst = instancesOf(kind, type, String(name));
+          return '' in inst ? inst[''] : inst;
+        },
       },
-    });
+    );
   for (const type of Object.keys(tf['resource'])) scope[type] = refOf('resource', type);
   scope['data'] = Object.fromEntries(Object.keys(tf['data']).map((t) => [t, refOf('data', t)]));
   // Locals: evaluated on first use (they refer to each other and to resources).
   const locals: Scope = {};
-  for (const [n, v] of Object.entries(tf['locals'])) Object.defineProperty(locals, n, { enumerable: true, get: () => evaluate(v, scope, files) });
+  for (const [n, v] of Object.entries(tf['locals']))
+    Object.defineProperty(locals, n, { enumerable: true, get: () => evaluate(v, scope, files) });
   scope['local'] = locals;
 
   const all: Record<string, Record<string, Record<string, Hcl>>> = {};
@@ -160,7 +175,8 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
   for (const a of each('google_storage_bucket_iam_member')) g(a['member'], a['role'], `bucket:${a['bucket']}`);
   for (const a of each('google_bigquery_dataset_iam_member')) g(a['member'], a['role'], `dataset:${a['dataset_id']}`);
   for (const a of each('google_cloud_run_service_iam_member')) g(a['member'], a['role'], `run:${a['service']}`);
-  for (const a of each('google_service_account_iam_member')) g(a['member'], a['role'], `account:${String(a['service_account_id']).split('/').pop()}`);
+  for (const a of each('google_service_account_iam_member'))
+    g(a['member'], a['role'], `account:${String(a['service_account_id']).split('/').pop()}`);
   for (const a of each('google_pubsub_subscription_iam_member')) g(a['member'], a['role'], `subscription:${a['subscription']}`);
   for (const a of each('google_artifact_registry_repository_iam_member')) g(a['member'], a['role'], `repository:${a['repository']}`);
 
@@ -168,19 +184,31 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
   for (const a of each('google_firestore_field')) {
     const key = `${a['collection']}/${a['field']}`;
     const idx = list(a['index_config'])[0];
-    const indexes = idx ? (list(idx['indexes']).length ? (list(idx['indexes']).every((i) => i['order'] === 'ASCENDING') ? 'ascending' : 'default') : 'none') : 'default';
+    const indexes = idx
+      ? list(idx['indexes']).length
+        ? list(idx['indexes']).every((i) => i['order'] === 'ASCENDING')
+          ? 'ascending'
+          : 'default'
+        : 'none'
+      : 'default';
     firestoreFields[key] = { ttl: list(a['ttl_config']).length > 0, indexes };
   }
 
   const buckets: SystemModel['buckets'] = {};
   for (const a of each('google_storage_bucket')) {
     buckets[a['name']] = {
-      location: a['location'], uniform: a['uniform_bucket_level_access'] === true, publicAccessPrevention: a['public_access_prevention'],
+      location: a['location'],
+      uniform: a['uniform_bucket_level_access'] === true,
+      publicAccessPrevention: a['public_access_prevention'],
       retentionSeconds: list(a['retention_policy'])[0]?.['retention_period'] ?? null,
       // Cloud Storage's default soft delete keeps deleted objects 7 days
       softDeleteSeconds: list(a['soft_delete_policy'])[0]?.['retention_duration_seconds'] ?? 604_800,
       versioning: list(a['versioning'])[0]?.['enabled'] === true,
-      lifecycle: list(a['lifecycle_rule']).map((r) => ({ action: list(r['action'])[0]!['type'], storageClass: list(r['action'])[0]!['storage_class'] ?? null, age: list(r['condition'])[0]!['age'] })),
+      lifecycle: list(a['lifecycle_rule']).map((r) => ({
+        action: list(r['action'])[0]!['type'],
+        storageClass: list(r['action'])[0]!['storage_class'] ?? null,
+        age: list(r['condition'])[0]!['age'],
+      })),
     };
   }
   const [repo] = each('google_artifact_registry_repository');
@@ -189,11 +217,23 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
     const b = list(a['build_config'])[0]!;
     const s = list(a['service_config'])[0]!;
     functions[a['name']] = {
-      region: a['location'], runtime: b['runtime'], entryPoint: b['entry_point'], buildAccount: b['service_account'], repository: b['docker_repository'],
+      region: a['location'],
+      runtime: b['runtime'],
+      entryPoint: b['entry_point'],
+      buildAccount: b['service_account'],
+      repository: b['docker_repository'],
       source: `gs://${list(list(b['source'])[0]!['storage_source'])[0]!['bucket']}/speedcam-<sha256>.zip`,
-      trigger: list(a['event_trigger']).length ? 'event' : 'http', account: s['service_account_email'],
-      memory: s['available_memory'], cpu: String(s['available_cpu']), concurrency: s['max_instance_request_concurrency'], maxInstances: s['max_instance_count'],
-      timeoutS: s['timeout_seconds'], ingress: ({ ALLOW_INTERNAL_ONLY: 'internal-only', ALLOW_ALL: 'all' } as Record<string, string>)[s['ingress_settings']] ?? s['ingress_settings'], env: s['environment_variables'],
+      trigger: list(a['event_trigger']).length ? 'event' : 'http',
+      account: s['service_account_email'],
+      memory: s['available_memory'],
+      cpu: String(s['available_cpu']),
+      concurrency: s['max_instance_request_concurrency'],
+      maxInstances: s['max_instance_count'],
+      timeoutS: s['timeout_seconds'],
+      ingress:
+        ({ ALLOW_INTERNAL_ONLY: 'internal-only', ALLOW_ALL: 'all' } as Record<string, string>)[s['ingress_settings']] ??
+        s['ingress_settings'],
+      env: s['environment_variables'],
     };
   }
   const subscriptions: SystemModel['subscriptions'] = {};
@@ -202,9 +242,17 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
     const dl = list(a['dead_letter_policy'])[0];
     const retry = list(a['retry_policy'])[0]!;
     subscriptions[a['name']] = {
-      topic: a['topic'], endpoint: push['push_endpoint'], pushAccount: list(push['oidc_token'])[0]!['service_account_email'], audience: list(push['oidc_token'])[0]!['audience'],
-      ackDeadlineS: a['ack_deadline_seconds'], retention: a['message_retention_duration'], expires: list(a['expiration_policy'])[0]?.['ttl'] === '' ? 'never' : 'default',
-      minBackoff: retry['minimum_backoff'], maxBackoff: retry['maximum_backoff'], deadLetterTopic: dl?.['dead_letter_topic'] ?? null, maxDeliveryAttempts: dl?.['max_delivery_attempts'] ?? null,
+      topic: a['topic'],
+      endpoint: push['push_endpoint'],
+      pushAccount: list(push['oidc_token'])[0]!['service_account_email'],
+      audience: list(push['oidc_token'])[0]!['audience'],
+      ackDeadlineS: a['ack_deadline_seconds'],
+      retention: a['message_retention_duration'],
+      expires: list(a['expiration_policy'])[0]?.['ttl'] === '' ? 'never' : 'default',
+      minBackoff: retry['minimum_backoff'],
+      maxBackoff: retry['maximum_backoff'],
+      deadLetterTopic: dl?.['dead_letter_topic'] ?? null,
+      maxDeliveryAttempts: dl?.['max_delivery_attempts'] ?? null,
     };
   }
   const [job] = each('google_cloud_scheduler_job');
@@ -216,7 +264,12 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
     if (view) views[a['table_id']] = view['query'];
     else {
       const pk = list(list(a['table_constraints'])[0]?.['primary_key'])[0]?.['columns'] ?? null;
-      tables[a['table_id']] = { partition: list(a['time_partitioning'])[0]?.['field'] ?? null, cluster: a['clustering'] ?? [], primaryKey: pk, maxStaleness: a['max_staleness'] ?? null };
+      tables[a['table_id']] = {
+        partition: list(a['time_partitioning'])[0]?.['field'] ?? null,
+        cluster: a['clustering'] ?? [],
+        primaryKey: pk,
+        maxStaleness: a['max_staleness'] ?? null,
+      };
     }
   }
   const [ex] = each('google_logging_project_exclusion');
@@ -225,23 +278,54 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
     const md = list(a['metric_descriptor'])[0]!;
     const buckets = list(list(a['bucket_options'])[0]?.['exponential_buckets'])[0];
     logMetrics[a['name']] = {
-      name: a['name'], description: a['description'], filter: a['filter'],
+      name: a['name'],
+      description: a['description'],
+      filter: a['filter'],
       ...(a['value_extractor'] ? { valueExtractor: a['value_extractor'] } : {}),
       ...(Object.keys(a['label_extractors'] ?? {}).length ? { labelExtractors: a['label_extractors'] } : {}),
-      metricDescriptor: { metricKind: md['metric_kind'], valueType: md['value_type'], unit: md['unit'], ...(list(md['labels']).length ? { labels: list(md['labels']).map((l) => ({ key: l['key'], valueType: l['value_type'] })) } : {}) },
-      ...(buckets ? { bucketOptions: { exponentialBuckets: { numFiniteBuckets: buckets['num_finite_buckets'], growthFactor: buckets['growth_factor'], scale: buckets['scale'] } } } : {}),
+      metricDescriptor: {
+        metricKind: md['metric_kind'],
+        valueType: md['value_type'],
+        unit: md['unit'],
+        ...(list(md['labels']).length ? { labels: list(md['labels']).map((l) => ({ key: l['key'], valueType: l['value_type'] })) } : {}),
+      },
+      ...(buckets
+        ? {
+            bucketOptions: {
+              exponentialBuckets: {
+                numFiniteBuckets: buckets['num_finite_buckets'],
+                growthFactor: buckets['growth_factor'],
+                scale: buckets['scale'],
+              },
+            },
+          }
+        : {}),
     };
   }
   const alerts: Record<string, unknown> = {};
   for (const a of each('google_monitoring_alert_policy')) {
     const c = list(a['conditions'])[0]!;
-    const cond = (x: Hcl) => ({ filter: x['filter'], ...(x['comparison'] !== undefined ? { comparison: x['comparison'], thresholdValue: x['threshold_value'] } : {}), duration: x['duration'], aggregations: list(x['aggregations']).map((g) => ({ alignmentPeriod: g['alignment_period'], perSeriesAligner: g['per_series_aligner'], crossSeriesReducer: g['cross_series_reducer'], groupByFields: g['group_by_fields'] })) });
+    const cond = (x: Hcl) => ({
+      filter: x['filter'],
+      ...(x['comparison'] !== undefined ? { comparison: x['comparison'], thresholdValue: x['threshold_value'] } : {}),
+      duration: x['duration'],
+      aggregations: list(x['aggregations']).map((g) => ({
+        alignmentPeriod: g['alignment_period'],
+        perSeriesAligner: g['per_series_aligner'],
+        crossSeriesReducer: g['cross_series_reducer'],
+        groupByFields: g['group_by_fields'],
+      })),
+    });
     const th = list(c['condition_threshold'])[0];
     const ab = list(c['condition_absent'])[0];
     alerts[a['display_name']] = {
-      displayName: a['display_name'], combiner: a['combiner'], notificationChannels: a['notification_channels'],
+      displayName: a['display_name'],
+      combiner: a['combiner'],
+      notificationChannels: a['notification_channels'],
       documentation: { content: list(a['documentation'])[0]!['content'], mimeType: list(a['documentation'])[0]!['mime_type'] },
-      conditions: [{ displayName: c['display_name'], ...(th ? { conditionThreshold: cond(th) } : {}), ...(ab ? { conditionAbsent: cond(ab) } : {}) }],
+      conditions: [
+        { displayName: c['display_name'], ...(th ? { conditionThreshold: cond(th) } : {}), ...(ab ? { conditionAbsent: cond(ab) } : {}) },
+      ],
     };
   }
   const [dash] = each('google_monitoring_dashboard');
@@ -254,10 +338,27 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
     firestoreDatabase: each('google_firestore_database').length > 0,
     dataset: { id: each('google_bigquery_dataset')[0]!['dataset_id'], location: each('google_bigquery_dataset')[0]!['location'] },
     buckets,
-    repository: { id: repo!['repository_id'], location: repo!['location'], format: repo!['format'], cleanup: list(repo!['cleanup_policies']).map((p) => ({ id: p['id'], action: p['action'], olderThan: list(p['condition'])[0]?.['older_than'] ?? null, keep: list(p['most_recent_versions'])[0]?.['keep_count'] ?? null })) },
+    repository: {
+      id: repo!['repository_id'],
+      location: repo!['location'],
+      format: repo!['format'],
+      cleanup: list(repo!['cleanup_policies']).map((p) => ({
+        id: p['id'],
+        action: p['action'],
+        olderThan: list(p['condition'])[0]?.['older_than'] ?? null,
+        keep: list(p['most_recent_versions'])[0]?.['keep_count'] ?? null,
+      })),
+    },
     serviceAccounts: sorted(each('google_service_account').map((a) => `${a['account_id']}@${project}.iam.gserviceaccount.com`)),
     functions,
-    scheduler: { name: job!['name'], region: job!['region'], schedule: job!['schedule'], timeZone: job!['time_zone'], topic: target['topic_name'], body: Buffer.from(String(target['data']), 'base64').toString('utf8') },
+    scheduler: {
+      name: job!['name'],
+      region: job!['region'],
+      schedule: job!['schedule'],
+      timeZone: job!['time_zone'],
+      topic: target['topic_name'],
+      body: Buffer.from(String(target['data']), 'base64').toString('utf8'),
+    },
     tables,
     views,
     logExclusion: { name: ex!['name'], description: ex!['description'], filter: ex!['filter'] },
@@ -271,7 +372,12 @@ export async function systemFromTerraform(dir: string, vars: Record<string, unkn
 function dictFlagValue(v: string): Record<string, string> {
   const m = /^\^(.)\^/.exec(v);
   const delim = m ? m[1]! : ',';
-  return Object.fromEntries(v.slice(m ? 3 : 0).split(delim).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    v
+      .slice(m ? 3 : 0)
+      .split(delim)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
 
 /** Flags of a command: --name=value (repeatable), bare --flag = true, and positionals. */
@@ -289,7 +395,26 @@ function flags(argv: readonly string[]): { pos: string[]; f: Record<string, stri
 /** The system `speedcam deploy` creates, from its steps (captured values stand in as placeholders). */
 export function systemFromDeploy(steps: readonly Step[], project: string): SystemModel {
   const vars: Record<string, string> = { PROJECT_NUMBER: '<project number>' };
-  const m: SystemModel = { apis: [], topics: [], subscriptions: {}, grants: [], firestoreFields: {}, firestoreDatabase: false, dataset: {}, buckets: {}, repository: {}, serviceAccounts: [], functions: {}, scheduler: {}, tables: {}, views: {}, logExclusion: {}, logMetrics: {}, alerts: {}, dashboard: null };
+  const m: SystemModel = {
+    apis: [],
+    topics: [],
+    subscriptions: {},
+    grants: [],
+    firestoreFields: {},
+    firestoreDatabase: false,
+    dataset: {},
+    buckets: {},
+    repository: {},
+    serviceAccounts: [],
+    functions: {},
+    scheduler: {},
+    tables: {},
+    views: {},
+    logExclusion: {},
+    logMetrics: {},
+    alerts: {},
+    dashboard: null,
+  };
   const sub = (s: string) => s.replace(/\$\{([A-Z0-9_]+)\}/g, (_, k: string) => vars[k] ?? `<${k}>`);
   const one = (f: Record<string, string[]>, k: string) => (f[k] ? sub(f[k]![0]!) : undefined);
   const readFile = (step: Step, path: string) => step.files![path]!;
@@ -311,9 +436,17 @@ export function systemFromDeploy(steps: readonly Step[], project: string): Syste
     else if (cmd.startsWith('gcloud pubsub subscriptions create')) {
       const dl = one(f, 'dead-letter-topic');
       m.subscriptions[pos[4]!] = {
-        topic: one(f, 'topic'), endpoint: one(f, 'push-endpoint'), pushAccount: one(f, 'push-auth-service-account'), audience: one(f, 'push-auth-token-audience'),
-        ackDeadlineS: Number(one(f, 'ack-deadline')), retention: one(f, 'message-retention-duration'), expires: one(f, 'expiration-period') === 'never' ? 'never' : 'default',
-        minBackoff: one(f, 'min-retry-delay'), maxBackoff: one(f, 'max-retry-delay'), deadLetterTopic: dl ?? null, maxDeliveryAttempts: dl ? Number(one(f, 'max-delivery-attempts')) : null,
+        topic: one(f, 'topic'),
+        endpoint: one(f, 'push-endpoint'),
+        pushAccount: one(f, 'push-auth-service-account'),
+        audience: one(f, 'push-auth-token-audience'),
+        ackDeadlineS: Number(one(f, 'ack-deadline')),
+        retention: one(f, 'message-retention-duration'),
+        expires: one(f, 'expiration-period') === 'never' ? 'never' : 'default',
+        minBackoff: one(f, 'min-retry-delay'),
+        maxBackoff: one(f, 'max-retry-delay'),
+        deadLetterTopic: dl ?? null,
+        maxDeliveryAttempts: dl ? Number(one(f, 'max-delivery-attempts')) : null,
       };
     } else if (cmd.startsWith('gcloud pubsub subscriptions add-iam-policy-binding')) grant(`subscription:${pos[4]}`);
     else if (cmd.startsWith('gcloud firestore databases create')) m.firestoreDatabase = true;
@@ -326,17 +459,28 @@ export function systemFromDeploy(steps: readonly Step[], project: string): Syste
       m.firestoreFields[key] = { ttl: m.firestoreFields[key]?.ttl ?? false, indexes };
     } else if (pos[0] === 'bq' && pos[1] === 'mk' && f['table']) {
       const t = pos[2]!.split('.').pop()!;
-      m.tables[t] = { primaryKey: null, maxStaleness: null, ...m.tables[t], partition: one(f, 'time_partitioning_field') ?? null, cluster: one(f, 'clustering_fields')?.split(',') ?? [] };
+      m.tables[t] = {
+        primaryKey: null,
+        maxStaleness: null,
+        ...m.tables[t],
+        partition: one(f, 'time_partitioning_field') ?? null,
+        cluster: one(f, 'clustering_fields')?.split(',') ?? [],
+      };
     } else if (pos[0] === 'bq' && pos[1] === 'query') {
       // The CDC script of a table (cli/deploy.ts cdcTableScript): its primary key and max_staleness.
       const sql = pos[2] ?? '';
       const t = /ALTER TABLE `[^`]*\.([a-z_]+)`/.exec(sql)?.[1];
       if (t) {
-        const pk = /ADD PRIMARY KEY \(([^)]*)\) NOT ENFORCED/.exec(sql)?.[1]?.split(',').map((c) => c.trim()) ?? null;
+        const pk =
+          /ADD PRIMARY KEY \(([^)]*)\) NOT ENFORCED/
+            .exec(sql)?.[1]
+            ?.split(',')
+            .map((c) => c.trim()) ?? null;
         const staleness = /max_staleness = INTERVAL '([^']*)' YEAR TO SECOND/.exec(sql)?.[1] ?? null;
         m.tables[t] = { partition: null, cluster: [], ...m.tables[t], primaryKey: pk, maxStaleness: staleness };
       }
-    } else if (pos[0] === 'bq' && pos[1] === 'mk' && f['dataset']) m.dataset = { id: pos[2]!.split(':').pop(), location: one(f, 'location') };
+    } else if (pos[0] === 'bq' && pos[1] === 'mk' && f['dataset'])
+      m.dataset = { id: pos[2]!.split(':').pop(), location: one(f, 'location') };
     else if (pos[0] === 'bq' && pos[1] === 'mk' && f['view']) m.views[pos[2]!.split('.').pop()!] = one(f, 'view')!;
     else if (pos[0] === 'bq' && pos[1] === 'add-iam-policy-binding') grant(`dataset:${pos[2]!.split(':').pop()}`);
     else if (cmd.startsWith('gcloud storage buckets create')) {
@@ -344,15 +488,28 @@ export function systemFromDeploy(steps: readonly Step[], project: string): Syste
       const rules = lc ? (JSON.parse(readFile(step, lc)) as { rule: Hcl[] }).rule : [];
       const ret = one(f, 'retention-period');
       m.buckets[pos[4]!.replace('gs://', '')] = {
-        location: one(f, 'location'), uniform: f['uniform-bucket-level-access'] !== undefined, publicAccessPrevention: f['public-access-prevention'] ? 'enforced' : 'inherited',
-        retentionSeconds: ret ? Number(ret.replace(/d$/, '')) * 86_400 : null, versioning: f['versioning'] !== undefined,
+        location: one(f, 'location'),
+        uniform: f['uniform-bucket-level-access'] !== undefined,
+        publicAccessPrevention: f['public-access-prevention'] ? 'enforced' : 'inherited',
+        retentionSeconds: ret ? Number(ret.replace(/d$/, '')) * 86_400 : null,
+        versioning: f['versioning'] !== undefined,
         softDeleteSeconds: one(f, 'soft-delete-duration') === '0' ? 0 : one(f, 'soft-delete-duration') === undefined ? 604_800 : null,
-        lifecycle: rules.map((r) => ({ action: r['action']['type'], storageClass: r['action']['storageClass'] ?? null, age: r['condition']['age'] })),
+        lifecycle: rules.map((r) => ({
+          action: r['action']['type'],
+          storageClass: r['action']['storageClass'] ?? null,
+          age: r['condition']['age'],
+        })),
       };
     } else if (cmd.startsWith('gcloud storage buckets add-iam-policy-binding')) grant(`bucket:${pos[4]!.replace('gs://', '')}`);
-    else if (cmd.startsWith('gcloud artifacts repositories create')) m.repository = { id: pos[4], location: one(f, 'location'), format: one(f, 'repository-format')!.toUpperCase(), cleanup: [] };
+    else if (cmd.startsWith('gcloud artifacts repositories create'))
+      m.repository = { id: pos[4], location: one(f, 'location'), format: one(f, 'repository-format')!.toUpperCase(), cleanup: [] };
     else if (cmd.startsWith('gcloud artifacts repositories set-cleanup-policies')) {
-      m.repository['cleanup'] = (JSON.parse(readFile(step, one(f, 'policy')!)) as Hcl[]).map((p) => ({ id: p['name'], action: String(p['action']['type']).toUpperCase(), olderThan: p['condition']?.['olderThan'] ?? null, keep: p['mostRecentVersions']?.['keepCount'] ?? null }));
+      m.repository['cleanup'] = (JSON.parse(readFile(step, one(f, 'policy')!)) as Hcl[]).map((p) => ({
+        id: p['name'],
+        action: String(p['action']['type']).toUpperCase(),
+        olderThan: p['condition']?.['olderThan'] ?? null,
+        keep: p['mostRecentVersions']?.['keepCount'] ?? null,
+      }));
     } else if (cmd.startsWith('gcloud artifacts repositories add-iam-policy-binding')) grant(`repository:${pos[4]}`);
     else if (cmd.startsWith('gcloud iam service-accounts create')) m.serviceAccounts.push(`${pos[4]}@${project}.iam.gserviceaccount.com`);
     else if (cmd.startsWith('gcloud iam service-accounts add-iam-policy-binding')) grant(`account:${pos[4]}`);
@@ -361,17 +518,36 @@ export function systemFromDeploy(steps: readonly Step[], project: string): Syste
     else if (cmd.startsWith('gcloud functions deploy')) {
       const env = dictFlagValue(one(f, 'set-env-vars')!);
       m.functions[pos[3]!] = {
-        region: one(f, 'region'), runtime: one(f, 'runtime'), entryPoint: one(f, 'entry-point'), buildAccount: one(f, 'build-service-account'), repository: one(f, 'docker-repository'),
+        region: one(f, 'region'),
+        runtime: one(f, 'runtime'),
+        entryPoint: one(f, 'entry-point'),
+        buildAccount: one(f, 'build-service-account'),
+        repository: one(f, 'docker-repository'),
         source: one(f, 'source')!.replace(/speedcam-[0-9a-f]+\.zip$/, 'speedcam-<sha256>.zip'),
-        trigger: f['trigger-http'] ? 'http' : 'event', account: one(f, 'service-account'), memory: one(f, 'memory'), cpu: one(f, 'cpu'),
-        concurrency: Number(one(f, 'concurrency')), maxInstances: Number(one(f, 'max-instances')), timeoutS: Number(one(f, 'timeout')!.replace(/s$/, '')), ingress: one(f, 'ingress-settings'), env,
+        trigger: f['trigger-http'] ? 'http' : 'event',
+        account: one(f, 'service-account'),
+        memory: one(f, 'memory'),
+        cpu: one(f, 'cpu'),
+        concurrency: Number(one(f, 'concurrency')),
+        maxInstances: Number(one(f, 'max-instances')),
+        timeoutS: Number(one(f, 'timeout')!.replace(/s$/, '')),
+        ingress: one(f, 'ingress-settings'),
+        env,
       };
     } else if (cmd.startsWith('gcloud scheduler jobs create pubsub')) {
-      m.scheduler = { name: pos[5], region: one(f, 'location'), schedule: one(f, 'schedule'), timeZone: one(f, 'time-zone'), topic: one(f, 'topic'), body: one(f, 'message-body') };
+      m.scheduler = {
+        name: pos[5],
+        region: one(f, 'location'),
+        schedule: one(f, 'schedule'),
+        timeZone: one(f, 'time-zone'),
+        topic: one(f, 'topic'),
+        body: one(f, 'message-body'),
+      };
     } else if (cmd.startsWith('gcloud logging sinks update _Default')) {
       const parts = dictFlagValue(one(f, 'add-exclusion')!);
       m.logExclusion = { name: parts['name'], description: parts['description'], filter: parts['filter'] };
-    } else if (cmd.startsWith('gcloud logging metrics create')) m.logMetrics[pos[4]!] = JSON.parse(readFile(step, one(f, 'config-from-file')!));
+    } else if (cmd.startsWith('gcloud logging metrics create'))
+      m.logMetrics[pos[4]!] = JSON.parse(readFile(step, one(f, 'config-from-file')!));
     else if (cmd.startsWith('gcloud monitoring dashboards create')) m.dashboard = JSON.parse(readFile(step, one(f, 'config-from-file')!));
     else if (cmd.startsWith('gcloud alpha monitoring policies create')) {
       const p = JSON.parse(readFile(step, one(f, 'policy-from-file')!)) as { displayName: string };

@@ -253,7 +253,10 @@ class Parser {
     this.take(')');
     if (name === 'merge') return Object.assign({}, ...args.filter((x) => x !== null));
     if (name === 'file') return this.files(String(args[0]));
-    if (name === 'fileset') return readdirSync(String(args[0])).filter((f) => new RegExp(`^${String(args[1]).replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`).test(f)).sort();
+    if (name === 'fileset')
+      return readdirSync(String(args[0]))
+        .filter((f) => new RegExp(`^${String(args[1]).replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`).test(f))
+        .sort();
     const f = FUNCTIONS[name];
     if (!f) throw new Error(`unknown function ${name}`);
     return f(...args);
@@ -347,7 +350,8 @@ export function evaluate(value: unknown, scope: Scope, files: (path: string) => 
   // hcl2json keeps the expression text inside ${…} as written (its quotes are not escaped).
   if (typeof value === 'string') return new Parser([{ t: 'str', v: '', parts: rawTemplate(value) }], scope, files).run();
   if (Array.isArray(value)) return value.map((x) => evaluate(x, scope, files));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope, files)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(v, scope, files)]));
   return value;
 }
 
@@ -355,7 +359,7 @@ export function evaluate(value: unknown, scope: Scope, files: (path: string) => 
 function rawTemplate(s: string): (string | Tok[])[] {
   const parts: (string | Tok[])[] = [];
   let lit = '';
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     if (s[i] === '$' && s[i + 1] === '{') {
       const end = matchBrace(s, i + 1);
       if (lit) parts.push(lit);

@@ -50,11 +50,19 @@ function readBindings(file: string): BlockSchema {
     if (ts.isInterfaceDeclaration(n)) interfaces.set(n.name.text, n);
     if (ts.isClassDeclaration(n) && n.name) classes.set(n.name.text, n);
   });
-  const root = [...interfaces.keys()].find((n) => n.endsWith('Config') && interfaces.get(n)!.heritageClauses?.some((h) => h.getText().includes('TerraformMetaArguments')));
+  const root = [...interfaces.keys()].find(
+    (n) => n.endsWith('Config') && interfaces.get(n)!.heritageClauses?.some((h) => h.getText().includes('TerraformMetaArguments')),
+  );
   if (!root) throw new Error(`no Config interface in ${file}`);
   const getters = (cls: string | undefined) => {
     const c = cls ? classes.get(cls) : undefined;
-    return new Set((c?.members ?? []).filter(ts.isGetAccessor).map((g) => g.name?.getText() ?? "").filter((n) => !n.endsWith('Input') && n !== 'internalValue').map(snake));
+    return new Set(
+      (c?.members ?? [])
+        .filter(ts.isGetAccessor)
+        .map((g) => g.name?.getText() ?? '')
+        .filter((n) => !n.endsWith('Input') && n !== 'internalValue')
+        .map(snake),
+    );
   };
   const build = (name: string, cls: string | undefined): BlockSchema => {
     const schema: BlockSchema = { args: new Map(), blocks: new Map(), reads: getters(cls) };
@@ -63,9 +71,13 @@ function readBindings(file: string): BlockSchema {
       // The snake_case name Terraform uses is the anchor of the registry link in the doc comment.
       const doc = m.getFullText().match(/#([a-z0-9_]+) [A-Za-z0-9]+#/);
       const tfName = doc ? doc[1]! : snake(m.name.getText());
-      const typeNames = m.type.getText().split('|').map((t) => t.trim().replace(/\[\]$/, ''));
+      const typeNames = m.type
+        .getText()
+        .split('|')
+        .map((t) => t.trim().replace(/\[\]$/, ''));
       const nested = typeNames.find((t) => interfaces.has(t));
-      if (nested) schema.blocks.set(tfName, build(nested, classes.has(`${nested}OutputReference`) ? `${nested}OutputReference` : undefined));
+      if (nested)
+        schema.blocks.set(tfName, build(nested, classes.has(`${nested}OutputReference`) ? `${nested}OutputReference` : undefined));
       else schema.args.set(tfName, { required: !m.questionToken });
       schema.reads.add(tfName);
     }
@@ -77,7 +89,8 @@ function readBindings(file: string): BlockSchema {
 
 const META = new Set(['for_each', 'count', 'depends_on', 'lifecycle', 'provider', 'provisioner', 'connection']);
 type Body = Record<string, unknown>;
-const isBlockList = (v: unknown): v is Body[] => Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
+const isBlockList = (v: unknown): v is Body[] =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
 
 /** Problems of one resource body against its schema: unknown arguments and blocks, missing required arguments. */
 function checkBody(where: string, body: Body, schema: BlockSchema, problems: string[]): void {
@@ -87,7 +100,9 @@ function checkBody(where: string, body: Body, schema: BlockSchema, problems: str
       for (const [name, defs] of Object.entries(v as Record<string, Body[]>)) {
         const block = schema.blocks.get(name);
         if (!block) problems.push(`${where}: dynamic block "${name}" is not a block of this resource`);
-        else for (const d of defs) for (const c of (d['content'] as Body[] | undefined) ?? []) checkBody(`${where}.${name}`, c, block, problems);
+        else
+          for (const d of defs)
+            for (const c of (d['content'] as Body[] | undefined) ?? []) checkBody(`${where}.${name}`, c, block, problems);
       }
       continue;
     }
@@ -101,7 +116,8 @@ function checkBody(where: string, body: Body, schema: BlockSchema, problems: str
     }
   }
   const dynamicNames = new Set(Object.keys((body['dynamic'] as Body | undefined) ?? {}));
-  for (const [k, a] of schema.args) if (a.required && !(k in body) && !dynamicNames.has(k)) problems.push(`${where}: required argument "${k}" missing`);
+  for (const [k, a] of schema.args)
+    if (a.required && !(k in body) && !dynamicNames.has(k)) problems.push(`${where}: required argument "${k}" missing`);
 }
 
 /** References `type.name[...].attr[...].attr`: the type must be declared here, the attributes readable. */
@@ -117,7 +133,10 @@ function checkReferences(text: string, declared: Map<string, 'resource' | 'data'
       problems.push(`reference to undeclared ${key}`);
       continue;
     }
-    const path = (m[4] ?? '').split('.').filter(Boolean).map((p) => p.replace(/\[\d+\]$/, ''));
+    const path = (m[4] ?? '')
+      .split('.')
+      .filter(Boolean)
+      .map((p) => p.replace(/\[\d+\]$/, ''));
     let schema = schemaOf(kind, type);
     for (const attr of path) {
       if (!schema) break;
@@ -136,7 +155,9 @@ export async function checkTerraformSchema(dir: string): Promise<string[]> {
   const declared = new Map<string, 'resource' | 'data'>();
   const texts: string[] = [];
   const bodies: { where: string; kind: 'resource' | 'data'; type: string; body: Body }[] = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.tf')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.tf'))
+    .sort()) {
     const text = readFileSync(join(dir, f), 'utf8');
     texts.push(text);
     const j = (await parse(f, text)) as Record<string, Record<string, Record<string, Body[]>>>;

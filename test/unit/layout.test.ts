@@ -68,7 +68,9 @@ describe('the layout of shared/', () => {
   });
 
   it('the check sees a break of the rule (a product reaching into another, core reaching out, a product into platform)', () => {
-    expect(violations('shared/speed/x.ts', "import { issueFine } from '../fines/fine.js';")).toEqual(['shared/speed/x.ts: speed → fines (../fines/fine.js)']);
+    expect(violations('shared/speed/x.ts', "import { issueFine } from '../fines/fine.js';")).toEqual([
+      'shared/speed/x.ts: speed → fines (../fines/fine.js)',
+    ]);
     expect(violations('shared/core/x.ts', "import type { Config } from '../config.js';")).toHaveLength(1);
     expect(violations('shared/windows/pipelines/x.ts', "export { a } from '../../platform/firestore/window-store.js';")).toHaveLength(1);
     expect(violations('shared/fines/x.ts', "import { z } from 'zod';\nimport { Rejection } from '../core/rejection.js';")).toEqual([]);
@@ -83,7 +85,13 @@ describe('the layout of shared/', () => {
     );
     // fines/index.ts imports the fine module only to load its image code at start, not on the first delivery.
     expect(new Set(reach)).toEqual(
-      new Set(['shared/runtime.js', 'shared/config.js', 'shared/core/pubsub-message.js', 'shared/windows/pipelines/index.js', 'shared/fines/fine.js']),
+      new Set([
+        'shared/runtime.js',
+        'shared/config.js',
+        'shared/core/pubsub-message.js',
+        'shared/windows/pipelines/index.js',
+        'shared/fines/fine.js',
+      ]),
     );
   });
 });

@@ -19,7 +19,18 @@ type CollectionKey = Exclude<keyof Config['collections'], 'windowBatchesPrefix'>
 
 /** Every collection the stores write, by its key in the configuration (the names are config.collections'). */
 const FIELDS: Record<CollectionKey, CollectionFields> = {
-  passages: { ttl: true, indexes: { obs: 'none', lastArrivalMs: 'none', firstSeenMs: 'none', lastSeenMs: 'none', decision: 'none', expiresAt: 'ascending', exportAt: 'ascending' } },
+  passages: {
+    ttl: true,
+    indexes: {
+      obs: 'none',
+      lastArrivalMs: 'none',
+      firstSeenMs: 'none',
+      lastSeenMs: 'none',
+      decision: 'none',
+      expiresAt: 'ascending',
+      exportAt: 'ascending',
+    },
+  },
   archive: { ttl: true, indexes: { obs: 'none', decision: 'none', exportAt: 'ascending' } },
   // The radars' documents of the observation log are never written; their entries are (below).
   passageLog: { ttl: false, indexes: {} },
@@ -48,7 +59,10 @@ const WINDOW_BATCH_FIELDS: CollectionFields = { ttl: true, indexes: { events: 'n
  * deploy script read): the configuration's collection names, unprefixed, and a batch collection per
  * window pipeline.
  */
-export function firestoreResources(config: Config, pipelines: readonly string[]): { ttl_collections: string[]; index_exemptions: Record<string, IndexMode> } {
+export function firestoreResources(
+  config: Config,
+  pipelines: readonly string[],
+): { ttl_collections: string[]; index_exemptions: Record<string, IndexMode> } {
   const c = config.collections;
   const all: [string, CollectionFields][] = [
     ...(Object.entries(FIELDS) as [CollectionKey, CollectionFields][]).map(([key, f]): [string, CollectionFields] => [c[key], f]),
@@ -57,6 +71,8 @@ export function firestoreResources(config: Config, pipelines: readonly string[])
   ];
   return {
     ttl_collections: all.filter(([, f]) => f.ttl).map(([name]) => name),
-    index_exemptions: Object.fromEntries(all.flatMap(([name, f]) => Object.entries(f.indexes).map(([field, mode]) => [`${name}/${field}`, mode]))),
+    index_exemptions: Object.fromEntries(
+      all.flatMap(([name, f]) => Object.entries(f.indexes).map(([field, mode]) => [`${name}/${field}`, mode])),
+    ),
   };
 }

@@ -49,7 +49,10 @@ export class FirestoreFineStore extends FirestoreStore implements FineStore {
   }
 
   async scanForExport(fromMs: number, toMs: number, limit: number): Promise<(StoredFine & { exportAtMs: number })[]> {
-    return (await this.scanByExportAt(this.collection, fromMs, toMs, limit)).map(({ data, exportAtMs }) => ({ ...toStored(data), exportAtMs }));
+    return (await this.scanByExportAt(this.collection, fromMs, toMs, limit)).map(({ data, exportAtMs }) => ({
+      ...toStored(data),
+      exportAtMs,
+    }));
   }
 }
 

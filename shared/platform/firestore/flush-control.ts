@@ -53,7 +53,10 @@ export class FirestoreFlushControl implements FlushControl {
       const snap = await tx.get(this.ref);
       this.ops.reads++;
       if (snap.data()?.['owner'] !== owner) throw new Error(`flush lease lost by ${owner}; watermarks not advanced`);
-      tx.set(this.ref, extendMs === null ? { owner: null, leaseUntilMs: 0, watermarks } : { owner, leaseUntilMs: this.clock.now() + extendMs, watermarks });
+      tx.set(
+        this.ref,
+        extendMs === null ? { owner: null, leaseUntilMs: 0, watermarks } : { owner, leaseUntilMs: this.clock.now() + extendMs, watermarks },
+      );
       this.ops.writes++;
     });
   }

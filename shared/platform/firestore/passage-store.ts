@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { FieldValue, Timestamp, type DocumentData, type DocumentReference, type Firestore, type Transaction } from '@google-cloud/firestore';
+import { FieldValue, Timestamp, type DocumentData, type DocumentReference, type Transaction } from '@google-cloud/firestore';
 import type { Radar } from '../../config.js';
 import type { Observation } from '../../speed/observation.js';
-import { applyObservations, closeIfExpired, passageKey, sessionGap, type ApplyResult, type ObservationOutcome, type PassageDecision, type PassageState } from '../../speed/passage.js';
-import type { Clock } from '../../core/clock.js';
-import type { OpsCounter } from '../../core/ops-counter.js';
+import {
+  applyObservations,
+  closeIfExpired,
+  passageKey,
+  sessionGap,
+  type ApplyResult,
+  type ObservationOutcome,
+  type PassageDecision,
+  type PassageState,
+} from '../../speed/passage.js';
 import type {
   BatchOutcome,
   DecisionRef,
@@ -79,7 +86,12 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
     return this.db.collection(this.collections.passageSweeps).doc(radarId);
   }
 
-  async applyBatch(radar: Radar, vehicleId: string, batch: readonly Observation[], opts: { assumeNew?: boolean } = {}): Promise<BatchOutcome> {
+  async applyBatch(
+    radar: Radar,
+    vehicleId: string,
+    batch: readonly Observation[],
+    opts: { assumeNew?: boolean } = {},
+  ): Promise<BatchOutcome> {
     const docId = passageKey(radar.id, vehicleId);
     const ref = this.passageRef(radar.id, vehicleId);
     if (opts.assumeNew) {
@@ -110,7 +122,14 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
    * Writes what applying observations changed: displaced passages to the archive, the vehicle's document.
    * Returns the decisions taken now, and earlier ones a redelivery shows may never have been published.
    */
-  private write(tx: Transaction, radar: Radar, docId: string, data: DocumentData | null, result: ApplyResult, kind: string): { toPublish: DecisionRef[]; unconfirmed: DecisionRef[] } {
+  private write(
+    tx: Transaction,
+    radar: Radar,
+    docId: string,
+    data: DocumentData | null,
+    result: ApplyResult,
+    kind: string,
+  ): { toPublish: DecisionRef[]; unconfirmed: DecisionRef[] } {
     const now = this.clock.now();
     const pending = new Set(Object.keys((data?.['pendingPublish'] as Record<string, boolean> | undefined) ?? {}));
     const toPublish: DecisionRef[] = [];
@@ -256,7 +275,12 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
       .doc()
       .create({
         // One string field: one index entry however many observations the entry holds.
-        items: JSON.stringify(items.map(({ obs, msg }) => ({ o: obs, m: { d: msg.data.toString('base64'), a: msg.attributes, id: msg.messageId, pt: msg.publishTimeMs } }))),
+        items: JSON.stringify(
+          items.map(({ obs, msg }) => ({
+            o: obs,
+            m: { d: msg.data.toString('base64'), a: msg.attributes, id: msg.messageId, pt: msg.publishTimeMs },
+          })),
+        ),
         createdAt: FieldValue.serverTimestamp(),
         expireAt: this.expireAt(Math.min(LOG_RETENTION_MS, this.nonOffenderRetentionMs)),
       });
@@ -268,7 +292,10 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
     this.count('lease_read', 'reads');
     const d = snap.data();
     const live = d && typeof d['owner'] === 'string' && (d['untilMs'] as number) > this.clock.now();
-    return { holder: live ? (d['owner'] as string) : null, version: snap.updateTime ? `${snap.updateTime.seconds}:${snap.updateTime.nanoseconds}` : null };
+    return {
+      holder: live ? (d['owner'] as string) : null,
+      version: snap.updateTime ? `${snap.updateTime.seconds}:${snap.updateTime.nanoseconds}` : null,
+    };
   }
 
   async acquireSweep(radarId: string, owner: string, leaseMs: number, seen: SweepLease): Promise<boolean> {
@@ -296,11 +323,17 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
     const snap = await q.limit(limit).get();
     this.count('log_read', 'reads', Math.max(1, snap.size));
     const entries = snap.docs.map((doc) => {
-      const raw = JSON.parse(doc.data()['items'] as string) as { o: Observation; m: { d: string; a: Record<string, string>; id: string; pt: number } }[];
+      const raw = JSON.parse(doc.data()['items'] as string) as {
+        o: Observation;
+        m: { d: string; a: Record<string, string>; id: string; pt: number };
+      }[];
       return {
         id: doc.id,
         createdAtMs: (doc.data()['createdAt'] as Timestamp).toMillis(),
-        items: raw.map(({ o, m }) => ({ obs: o, msg: { data: Buffer.from(m.d, 'base64'), attributes: m.a, messageId: m.id, publishTimeMs: m.pt } })),
+        items: raw.map(({ o, m }) => ({
+          obs: o,
+          msg: { data: Buffer.from(m.d, 'base64'), attributes: m.a, messageId: m.id, publishTimeMs: m.pt },
+        })),
       };
     });
     const lastDoc = snap.docs[snap.docs.length - 1];
@@ -326,7 +359,13 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
       const swept: SweptVehicle[] = vehicles.map((v, i) => {
         const data = this.live(snaps[i]!.exists ? snaps[i]!.data()! : null);
         let state = data ? fromDoc(data) : null;
-        const merged: ApplyResult = { state: state!, changed: false, decided: [], displaced: [], outcomes: new Map<string, ObservationOutcome>() };
+        const merged: ApplyResult = {
+          state: state!,
+          changed: false,
+          decided: [],
+          displaced: [],
+          outcomes: new Map<string, ObservationOutcome>(),
+        };
         for (const batch of v.batches) {
           const r = applyObservations(state, batch, radar, now);
           state = r.state;
@@ -363,7 +402,8 @@ export class FirestorePassageStore extends FirestoreStore implements PassageStor
         state.decision && !state.decision.isTicketed ? state.decision.decidedAtMs + this.nonOffenderRetentionMs : now + this.retentionMs,
       ),
     };
-    if (state.status === 'open') doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + sessionGap(state, radar) + radar.gapCloseDelayMs);
+    if (state.status === 'open')
+      doc['expiresAt'] = Timestamp.fromMillis(state.lastArrivalMs + sessionGap(state, radar) + radar.gapCloseDelayMs);
     if (state.status === 'closed' && exportNow) doc['exportAt'] = FieldValue.serverTimestamp();
     if (pendingPublish && state.decision) doc['pendingPublish'] = { [state.decision.passageId]: true };
     return doc;

@@ -117,7 +117,11 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
     // would read less, but an aggregation cut short by the client closing (the local stack stopping mid-run)
     // surfaced as an error outside any handler ("Exception from a finished function"); plain reads do not.
     const held = await this.db.collection(this.fines).orderBy(HELD_SINCE).select(HELD_SINCE).get();
-    const decided = await this.db.collection(this.reviews).where('reviewed_at_ms', '>=', nowMs - 3_600_000).select().get();
+    const decided = await this.db
+      .collection(this.reviews)
+      .where('reviewed_at_ms', '>=', nowMs - 3_600_000)
+      .select()
+      .get();
     this.ops.reads += Math.max(1, held.size) + Math.max(1, decided.size);
     const first = held.docs[0]?.get(HELD_SINCE) as number | undefined;
     return { pending: held.size, oldestIssuedAtMs: first ?? null, decisionsLastHour: decided.size };
@@ -136,5 +140,3 @@ function claimOf(d: DocumentData): Claim | null {
   const until: unknown = d['claim_until_ms'];
   return typeof by === 'string' && typeof until === 'number' ? { by, untilMs: until } : null;
 }
-
-

@@ -42,7 +42,12 @@ export abstract class FirestoreStore {
   }
 
   /** One commit per `per` items (at most 450): `add` puts an item's write or delete into the batch. */
-  protected async inBatches<T>(items: readonly T[], add: (batch: WriteBatch, item: T) => void, count: 'writes' | 'deletes', per = BATCH_WRITES): Promise<void> {
+  protected async inBatches<T>(
+    items: readonly T[],
+    add: (batch: WriteBatch, item: T) => void,
+    count: 'writes' | 'deletes',
+    per = BATCH_WRITES,
+  ): Promise<void> {
     for (let i = 0; i < items.length; i += per) {
       const wb = this.db.batch();
       const chunk = items.slice(i, i + per);
@@ -57,7 +62,12 @@ export abstract class FirestoreStore {
    * watermark scan, shared by every collection it exports. Firestore is strongly consistent, so a
    * commit before `toMs` is visible to a query run after it.
    */
-  protected async scanByExportAt(collection: string, fromMs: number, toMs: number, limit: number): Promise<{ id: string; data: DocumentData; exportAtMs: number }[]> {
+  protected async scanByExportAt(
+    collection: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Promise<{ id: string; data: DocumentData; exportAtMs: number }[]> {
     const snap = await this.db
       .collection(collection)
       .where('exportAt', '>=', Timestamp.fromMillis(fromMs))

@@ -17,10 +17,18 @@ export class FirestoreUserStore extends FirestoreStore implements UserStore {
     // A response listing one user twice: one write (a batch writes each document once).
     const rows = [...new Map(all.map((r) => [r.row_id, r])).values()];
     const users = this.db.collection(this.collection);
-    await this.inBatches(rows, (wb, row) => wb.set(users.doc(sha256(row.row_id).slice(0, 40)), { row, exportAt: FieldValue.serverTimestamp(), expireAt: this.expireAt() }), 'writes');
+    await this.inBatches(
+      rows,
+      (wb, row) =>
+        wb.set(users.doc(sha256(row.row_id).slice(0, 40)), { row, exportAt: FieldValue.serverTimestamp(), expireAt: this.expireAt() }),
+      'writes',
+    );
   }
 
   async scanForExport(fromMs: number, toMs: number, limit: number): Promise<{ row: UserRow; exportAtMs: number }[]> {
-    return (await this.scanByExportAt(this.collection, fromMs, toMs, limit)).map(({ data, exportAtMs }) => ({ row: data['row'] as UserRow, exportAtMs }));
+    return (await this.scanByExportAt(this.collection, fromMs, toMs, limit)).map(({ data, exportAtMs }) => ({
+      row: data['row'] as UserRow,
+      exportAtMs,
+    }));
   }
 }

@@ -75,7 +75,7 @@ export class FirestoreWindowStore extends FirestoreStore implements WindowStore 
     ]);
     this.ops.reads += 3;
     if (earliest.empty) return null;
-    const num = (s: typeof earliest, f: string) => (s.empty ? -Infinity : (s.docs[0]!.get(f) as number | undefined) ?? -Infinity);
+    const num = (s: typeof earliest, f: string) => (s.empty ? -Infinity : ((s.docs[0]!.get(f) as number | undefined) ?? -Infinity));
     return { earliestEnd: num(earliest, 'windowEnd'), newestWrittenMs: num(newest, 'writtenAtMs'), maxSeenMs: num(furthest, 'seenMaxMs') };
   }
 
@@ -83,7 +83,11 @@ export class FirestoreWindowStore extends FirestoreStore implements WindowStore 
    * Batches of windows ending at or before `endAtMost`, earliest first, at most `limit` documents, with
    * the read time of the query. `full`: the limit was reached (the last window may be incomplete).
    */
-  async batchesEndingBy(pipeline: string, endAtMost: number, limit: number): Promise<{ batches: WindowBatch[]; readTimeMs: number; full: boolean }> {
+  async batchesEndingBy(
+    pipeline: string,
+    endAtMost: number,
+    limit: number,
+  ): Promise<{ batches: WindowBatch[]; readTimeMs: number; full: boolean }> {
     const snap = await this.batches(pipeline).where('windowEnd', '<=', endAtMost).orderBy('windowEnd').limit(limit).get();
     this.ops.reads += Math.max(1, snap.size);
     return { batches: snap.docs.map(toBatch), readTimeMs: snap.readTime.toMillis(), full: snap.size >= limit };
@@ -106,14 +110,20 @@ export class FirestoreWindowStore extends FirestoreStore implements WindowStore 
       aggregatedAsOfMs: (d?.['aggregatedAsOfMs'] as number | undefined) ?? null,
       revision: (d?.['revision'] as number | undefined) ?? null,
       shards,
-      inline: d?.['exported'] === true && shards === 1 ? { acc: decodeAcc(d['acc'] as string | undefined), ids: DigestSet.fromBytes(d['ids']) } : null,
+      inline:
+        d?.['exported'] === true && shards === 1
+          ? { acc: decodeAcc(d['acc'] as string | undefined), ids: DigestSet.fromBytes(d['ids']) }
+          : null,
       early: d?.['exported'] !== true && d?.['early'] ? (d['early'] as EarlyPane) : null,
     };
   }
 
   /** Merged into the (not yet exported) window's state document; saveState's set replaces it at the export. */
   async saveEarlyPane(pipeline: string, windowStart: number, pane: EarlyPane): Promise<void> {
-    await this.stateRef(pipeline, windowStart).set({ early: { asOfMs: pane.asOfMs, atMs: pane.atMs }, expireAt: this.expireAt() }, { merge: true });
+    await this.stateRef(pipeline, windowStart).set(
+      { early: { asOfMs: pane.asOfMs, atMs: pane.atMs }, expireAt: this.expireAt() },
+      { merge: true },
+    );
     this.ops.writes++;
   }
 
@@ -128,7 +138,9 @@ export class FirestoreWindowStore extends FirestoreStore implements WindowStore 
     if (wanted.length === 0) return out;
     const snaps: DocumentSnapshot[] = await this.db.getAll(...wanted.map((i) => this.shardRef(pipeline, windowStart, i)));
     this.ops.reads += snaps.length;
-    snaps.forEach((s, i) => out.set(wanted[i]!, { acc: decodeAcc(s.get('acc') as string | undefined), ids: DigestSet.fromBytes(s.get('ids')) }));
+    snaps.forEach((s, i) =>
+      out.set(wanted[i]!, { acc: decodeAcc(s.get('acc') as string | undefined), ids: DigestSet.fromBytes(s.get('ids')) }),
+    );
     return out;
   }
 
@@ -145,7 +157,12 @@ export class FirestoreWindowStore extends FirestoreStore implements WindowStore 
     const encode = (sh: WindowShard) => ({ acc: encodeAcc(sh.acc), ids: sh.ids.bytes });
     if (s.shards > 1) {
       // A commit is limited to 10 MiB; a shard document holds up to about 1 MiB.
-      await this.inBatches([...s.changed], (wb, [k, sh]) => wb.set(this.shardRef(pipeline, windowStart, k), { ...encode(sh), expireAt: this.expireAt() }), 'writes', 8);
+      await this.inBatches(
+        [...s.changed],
+        (wb, [k, sh]) => wb.set(this.shardRef(pipeline, windowStart, k), { ...encode(sh), expireAt: this.expireAt() }),
+        'writes',
+        8,
+      );
     }
     const inline = s.shards === 1 ? s.changed.get(0) : undefined;
     await this.stateRef(pipeline, windowStart).set({

@@ -14,13 +14,20 @@ export interface VisionTextResponse {
   textAnnotations?: { description?: string | null; boundingPoly?: Poly | null; score?: number | null; locale?: string | null }[] | null;
   fullTextAnnotation?: {
     text?: string | null;
-    pages?: {
-      blocks?: {
-        paragraphs?: {
-          words?: { boundingBox?: Poly | null; confidence?: number | null; symbols?: { text?: string | null }[] | null }[] | null;
-        }[] | null;
-      }[] | null;
-    }[] | null;
+    pages?:
+      | {
+          blocks?:
+            | {
+                paragraphs?:
+                  | {
+                      words?:
+                        { boundingBox?: Poly | null; confidence?: number | null; symbols?: { text?: string | null }[] | null }[] | null;
+                    }[]
+                  | null;
+              }[]
+            | null;
+        }[]
+      | null;
   } | null;
   error?: { code?: number | null; message?: string | null } | null;
 }
@@ -29,7 +36,9 @@ function boxOf(poly: Poly | null | undefined): Box {
   const vs = poly?.vertices ?? [];
   const xs = vs.map((v) => v.x ?? 0);
   const ys = vs.map((v) => v.y ?? 0);
-  return xs.length ? { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) } : { x0: 0, y0: 0, x1: 0, y1: 0 };
+  return xs.length
+    ? { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) }
+    : { x0: 0, y0: 0, x1: 0, y1: 0 };
 }
 
 /**

@@ -26,7 +26,10 @@ export const clicks = defineWindowPipeline({
       const timeMs = eventTimeOf(msg, ctx, () => {
         const ts = json['event_timestamp'];
         if (!((typeof ts === 'number' && Number.isSafeInteger(ts) && ts > 0) || (typeof ts === 'string' && /^\d{1,19}$/.test(ts)))) {
-          return new Rejection('invalid_fields', `click event: event_timestamp ${JSON.stringify(ts)?.slice(0, 64)} is not microseconds since the epoch (a number or a string of digits)`);
+          return new Rejection(
+            'invalid_fields',
+            `click event: event_timestamp ${JSON.stringify(ts)?.slice(0, 64)} is not microseconds since the epoch (a number or a string of digits)`,
+          );
         }
         return { ms: Number(BigInt(ts) / 1000n), what: `event_timestamp ${ts} (µs)` };
       });
@@ -41,5 +44,11 @@ export const clicks = defineWindowPipeline({
   earlyS: 60,
   aggregates: [{ column: 'event_count', fn: 'count' }],
   table: { name: 'user_event_counts', time: 'window_start', cluster: ['user_pseudo_id'] },
-  row: (key, start, end, a) => ({ row_id: `${start}~${key}`, user_pseudo_id: key, event_count: a['event_count']!, window_start: iso(start), window_end: iso(end) }),
+  row: (key, start, end, a) => ({
+    row_id: `${start}~${key}`,
+    user_pseudo_id: key,
+    event_count: a['event_count']!,
+    window_start: iso(start),
+    window_end: iso(end),
+  }),
 });

@@ -11,7 +11,12 @@ export const sectionTraffic = defineWindowPipeline({
   input: {
     kind: 'passages',
     eventTime: 'passage (last observation)',
-    event: (p) => ({ id: p.passageId, key: p.radarId, timeMs: p.lastSeenMs, values: { fined: p.isTicketed ? 1 : 0, ...(p.avgSpeedKmh !== null ? { speed: p.avgSpeedKmh } : {}) } }),
+    event: (p) => ({
+      id: p.passageId,
+      key: p.radarId,
+      timeMs: p.lastSeenMs,
+      values: { fined: p.isTicketed ? 1 : 0, ...(p.avgSpeedKmh !== null ? { speed: p.avgSpeedKmh } : {}) },
+    }),
   },
   windowS: 60,
   configurable: false,

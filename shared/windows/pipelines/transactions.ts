@@ -37,7 +37,11 @@ export const transactions = defineWindowPipeline({
     required: FIELDS,
     parse(json, msg, ctx) {
       const amount = pythonFloat(json['amount']);
-      if (amount === null) return new Rejection('invalid_fields', `transaction: amount ${JSON.stringify(json['amount'])?.slice(0, 64)} is not a finite number (Python float() rules)`);
+      if (amount === null)
+        return new Rejection(
+          'invalid_fields',
+          `transaction: amount ${JSON.stringify(json['amount'])?.slice(0, 64)} is not a finite number (Python float() rules)`,
+        );
       if (amount <= 0) return new Rejection('invalid_fields', `transaction: amount ${amount} must be > 0`);
       const zone = ctx.settings.timezone;
       const timeMs = eventTimeOf(msg, ctx, () => {
@@ -48,7 +52,10 @@ export const transactions = defineWindowPipeline({
       if (timeMs instanceof Rejection) return timeMs;
       // The seed's simulator draws TXN- plus 6 random digits, which collide (≈5 % of ids at 10,000
       // transactions): the identity is the whole transaction, so a redelivery dedupes and two sales sharing an id both count.
-      const id = sha256(`${asText(json['transaction_id'])}|${asText(json['timestamp'])}|${amount}|${asText(json['store_id'])}`).slice(0, 32);
+      const id = sha256(`${asText(json['transaction_id'])}|${asText(json['timestamp'])}|${amount}|${asText(json['store_id'])}`).slice(
+        0,
+        32,
+      );
       return [{ id, key: 'all', timeMs, values: { amount } }];
     },
   },

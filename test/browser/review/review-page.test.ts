@@ -49,16 +49,27 @@ describe.skipIf(!hasChromium())('the review page in Chromium', () => {
       await objects.put(entry, rendered.image, { contentType: 'image/png' });
       await objects.put(exit, o.garbage ? Buffer.from('unreadable') : rendered.image, { contentType: 'image/png' });
       const passageId = `${radar.id}~${vehicleId}~${t}`;
-      const fine = await w.rt.fines.handle(inbound(JSON.stringify({
-        passage_id: passageId, radar_id: radar.id, vehicle_id: vehicleId, avg_speed: 63.2, speed_limit: 40, coordinates: radar.exit,
-        is_Ticketed: true,
-        license_plate: o.reported ?? null, image_uri: exit,
-        photos: [
-          { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
-          { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
-        ],
-        first_seen: new Date(t).toISOString(), last_seen: new Date(t + 30_000).toISOString(),
-      })));
+      const fine = await w.rt.fines.handle(
+        inbound(
+          JSON.stringify({
+            passage_id: passageId,
+            radar_id: radar.id,
+            vehicle_id: vehicleId,
+            avg_speed: 63.2,
+            speed_limit: 40,
+            coordinates: radar.exit,
+            is_Ticketed: true,
+            license_plate: o.reported ?? null,
+            image_uri: exit,
+            photos: [
+              { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
+              { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
+            ],
+            first_seen: new Date(t).toISOString(),
+            last_seen: new Date(t + 30_000).toISOString(),
+          }),
+        ),
+      );
       expect(fine!.status).toBe('pending_review');
       w.clock.advance(1000);
       return fineIdOf(passageId);
@@ -73,8 +84,13 @@ describe.skipIf(!hasChromium())('the review page in Chromium', () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       args: [
-        '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
       ],
     });
     const errors: string[] = [];
@@ -92,8 +108,9 @@ describe.skipIf(!hasChromium())('the review page in Chromium', () => {
       expect(await page.textContent('#plate')).toBe('KXT4821');
       expect(await page.textContent('#reason')).toBe('plate_mismatch');
       await page.waitForFunction(
-        () => [...document.querySelectorAll('#main-photo img, #captures img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0)
-          .length === 3,
+        () =>
+          [...document.querySelectorAll('#main-photo img, #captures img')].filter((i) => (i as HTMLImageElement).naturalWidth > 0)
+            .length === 3,
       );
       expect(await page.locator('#captures figcaption', { hasText: 'entry' }).count()).toBe(1);
       expect(await page.locator('#captures figcaption', { hasText: 'exit' }).count()).toBe(1);
@@ -135,7 +152,11 @@ describe.skipIf(!hasChromium())('the review page in Chromium', () => {
     expect(rejected).toMatchObject({ reviewed_by: 'local:reviewer' });
     const reviews = await w.rt.stores.db.collection(w.config.collections.fineReviews).get();
     expect(reviews.docs.map((d) => [d.data()['fine_id'], d.data()['decision'], d.data()['plate_after']]).sort()).toEqual(
-      [[confirmId, 'confirm', 'KXT4821'], [correctId, 'correct', 'MYJ4650'], [rejectId, 'reject', null]].sort(),
+      [
+        [confirmId, 'confirm', 'KXT4821'],
+        [correctId, 'correct', 'MYJ4650'],
+        [rejectId, 'reject', null],
+      ].sort(),
     );
     const api = await fetch(`${base}/reviews?status=pending`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(await api.json()).toEqual({ reviews: [] });

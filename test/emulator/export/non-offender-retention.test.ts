@@ -20,13 +20,22 @@ describe('non-offender data minimisation, with a moved clock', () => {
     const c = w.config.collections;
     // A vehicle at 30 km/h (not fined) or 80 km/h (fined), with its plate and photo, as the seed's timed format sends it.
     const drive = async (plate: string, fined: boolean) => {
-      const v = timedVehicleMessages(radar, () => 0.5, fined ? 1 : 0, w.clock.now(), plate, `gs://${w.config.buckets.captures}/${plate}.jpg`);
-      for (const [i, m] of v.messages.entries()) await w.rt.speedCheck.handle(inbound(m, { messageId: `${plate}-${w.clock.now()}-${i}`, publishTimeMs: w.clock.now() }));
+      const v = timedVehicleMessages(
+        radar,
+        () => 0.5,
+        fined ? 1 : 0,
+        w.clock.now(),
+        plate,
+        `gs://${w.config.buckets.captures}/${plate}.jpg`,
+      );
+      for (const [i, m] of v.messages.entries())
+        await w.rt.speedCheck.handle(inbound(m, { messageId: `${plate}-${w.clock.now()}-${i}`, publishTimeMs: w.clock.now() }));
     };
     const docsNaming = async (vehicleId: string, collections = [c.passages, c.archive]) => {
       const found: string[] = [];
       for (const name of collections) {
-        for (const d of (await db.collection(name).get()).docs) if (JSON.stringify(d.data()).includes(vehicleId)) found.push(`${name}/${d.id}`);
+        for (const d of (await db.collection(name).get()).docs)
+          if (JSON.stringify(d.data()).includes(vehicleId)) found.push(`${name}/${d.id}`);
       }
       return found;
     };
@@ -37,7 +46,9 @@ describe('non-offender data minimisation, with a moved clock', () => {
     w.clock.advance(60_000);
     const first = await w.rt.flush.run();
     expect(first.exported['vehicle_passages']).toBe(3);
-    const before = await w.query(`SELECT vehicle_id, license_plate, image_uri, is_Ticketed FROM speedcam.vehicle_passages ORDER BY vehicle_id`);
+    const before = await w.query(
+      `SELECT vehicle_id, license_plate, image_uri, is_Ticketed FROM speedcam.vehicle_passages ORDER BY vehicle_id`,
+    );
     expect(before.map((r) => [r['vehicle_id'], r['license_plate'], r['is_Ticketed']])).toEqual([
       ['FAST001', 'FAST001', true],
       ['SLOW001', 'SLOW001', false],
@@ -73,11 +84,15 @@ describe('non-offender data minimisation, with a moved clock', () => {
     }
     const slow1 = await docsNaming('SLOW001');
     expect(slow1.every((p) => !p.startsWith(c.archive))).toBe(true);
-    expect((await db.collection(c.passages).doc(`${radar.id}~SLOW001`).get()).data()?.['firstSeenMs']).toBeGreaterThan(w.clock.now() - HOUR);
+    expect((await db.collection(c.passages).doc(`${radar.id}~SLOW001`).get()).data()?.['firstSeenMs']).toBeGreaterThan(
+      w.clock.now() - HOUR,
+    );
     expect(await docsNaming('FAST001')).toContain(`${c.passages}/${radar.id}~FAST001`);
 
     // The warehouse: the two old non-fined rows carry one pseudonym each (row_id = passage_id = vehicle_id), no plate, no photo.
-    const rows = await w.query(`SELECT row_id, passage_id, vehicle_id, license_plate, image_uri, is_Ticketed, avg_speed FROM speedcam.vehicle_passages ORDER BY decided_at, vehicle_id`);
+    const rows = await w.query(
+      `SELECT row_id, passage_id, vehicle_id, license_plate, image_uri, is_Ticketed, avg_speed FROM speedcam.vehicle_passages ORDER BY decided_at, vehicle_id`,
+    );
     expect(rows).toHaveLength(3);
     const anon = rows.filter((r) => String(r['vehicle_id']).startsWith('anon-'));
     expect(anon).toHaveLength(2);
@@ -88,7 +103,9 @@ describe('non-offender data minimisation, with a moved clock', () => {
       expect(r['avg_speed']).toBeGreaterThan(0); // the statistics stay
     }
     expect(anon[0]!['vehicle_id']).not.toBe(anon[1]!['vehicle_id']);
-    expect(rows.filter((r) => r['vehicle_id'] === 'FAST001')).toMatchObject([{ license_plate: 'FAST001', is_Ticketed: true, image_uri: `gs://${w.config.buckets.captures}/FAST001.jpg` }]);
+    expect(rows.filter((r) => r['vehicle_id'] === 'FAST001')).toMatchObject([
+      { license_plate: 'FAST001', is_Ticketed: true, image_uri: `gs://${w.config.buckets.captures}/FAST001.jpg` },
+    ]);
     expect(rows.filter((r) => r['vehicle_id'] === 'SLOW001')).toEqual([]);
     expect(JSON.stringify(rows)).not.toMatch(/SLOW00[12]/);
 
@@ -119,7 +136,8 @@ describe('non-offender data minimisation, with a moved clock', () => {
     const w = testWorld({}, { warehouse });
     const radar = w.config.radars.get(w.config.defaultRadarId)!;
     const v = timedVehicleMessages(radar, () => 0.5, 0, w.clock.now(), 'SLOW009');
-    for (const [i, m] of v.messages.entries()) await w.rt.speedCheck.handle(inbound(m, { messageId: `s9-${i}`, publishTimeMs: w.clock.now() }));
+    for (const [i, m] of v.messages.entries())
+      await w.rt.speedCheck.handle(inbound(m, { messageId: `s9-${i}`, publishTimeMs: w.clock.now() }));
     w.clock.advance(60_000);
     expect((await w.rt.flush.run()).steps?.['non_offender_warehouse']).toEqual({ failed: 1 });
     w.clock.advance(73 * HOUR);

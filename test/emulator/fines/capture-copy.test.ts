@@ -28,10 +28,19 @@ describe('a fine keeps the photo it was judged on', () => {
     await objects.put(capture, image, { contentType: 'image/png' });
     const t = w.clock.now();
     const body = {
-      passage_id: `${radar.id}~Keep01~${t}`, radar_id: radar.id, vehicle_id: 'Keep01', avg_speed: 58.2, speed_limit: 40,
-      speed_threshold: 55, tolerance: '{"percent":5,"plus_kmh":0,"min_kmh":5,"applies_to":"measured"}',
-      coordinates: radar.exit, is_Ticketed: true, license_plate: null, image_uri: capture,
-      first_seen: new Date(t).toISOString(), last_seen: new Date(t + 20_000).toISOString(),
+      passage_id: `${radar.id}~Keep01~${t}`,
+      radar_id: radar.id,
+      vehicle_id: 'Keep01',
+      avg_speed: 58.2,
+      speed_limit: 40,
+      speed_threshold: 55,
+      tolerance: '{"percent":5,"plus_kmh":0,"min_kmh":5,"applies_to":"measured"}',
+      coordinates: radar.exit,
+      is_Ticketed: true,
+      license_plate: null,
+      image_uri: capture,
+      first_seen: new Date(t).toISOString(),
+      last_seen: new Date(t + 20_000).toISOString(),
     };
     const fine = (await w.rt.fines.handle(inbound(JSON.stringify(body), { messageId: 'keep-1' })))!;
     expect(fine.capture_uri).toBe(capture);

@@ -30,16 +30,20 @@ const photoOf = new Map<string, string>();
 const notes = new Map<string, Record<string, unknown>>();
 const decisions = new Map<string, Record<string, unknown>>();
 
-
 beforeAll(async () => {
   api = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/v1/car') {
       apiCalls.push(url.searchParams);
-      return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ image_url: `http://${req.headers.host}/bucket/${photoOf.get(url.searchParams.get('vehicle_id') ?? '') ?? PHOTOS[0]}.jpg` }));
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          image_url: `http://${req.headers.host}/bucket/${photoOf.get(url.searchParams.get('vehicle_id') ?? '') ?? PHOTOS[0]}.jpg`,
+        }),
+      );
     }
     const m = /^\/bucket\/([a-z0-9-]+)\.jpg$/.exec(url.pathname);
-    if (m && PHOTOS.includes(m[1]!)) return res.writeHead(200, { 'content-type': 'image/jpeg' }).end(readFileSync(`test/fixtures/plates/${m[1]}.jpg`));
+    if (m && PHOTOS.includes(m[1]!))
+      return res.writeHead(200, { 'content-type': 'image/jpeg' }).end(readFileSync(`test/fixtures/plates/${m[1]}.jpg`));
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
@@ -87,19 +91,27 @@ describe('cars API photos of several countries, through the local stack', () => 
     const pts = sectionPoints(FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT, 10);
     const topic = ps.topic(stack.info.topics.vehicleObservations);
     let x = 5;
-    const rand = () => ((x = (x * 48271) % 2147483647) / 2147483647);
+    const rand = () => (x = (x * 48271) % 2147483647) / 2147483647;
     const fast = PHOTOS.map((photo, i) => {
       const id = `Car${String(i).padStart(3, '0')}`;
       photoOf.set(id, photo);
       return { id, speeds: pts.map(() => 55 + rand() * 30) };
     });
     // the seed's distribution on the arithmetic radar: 75 % of spot speeds 25–40, 25 % 40–90
-    const arithmeticMeanOf = Array.from({ length: 8 }, (_, i) => ({ id: `Ari${String(i).padStart(3, '0')}`, speeds: pts.map(() => (rand() < 0.75 ? 25 + rand() * 15 : 40 + rand() * 50)) }));
+    const arithmeticMeanOf = Array.from({ length: 8 }, (_, i) => ({
+      id: `Ari${String(i).padStart(3, '0')}`,
+      speeds: pts.map(() => (rand() < 0.75 ? 25 + rand() * 15 : 40 + rand() * 50)),
+    }));
     arithmeticMeanOf.push({ id: 'AriWrong', speeds: [30, 30, 30, 30, 30, 90, 90, 30, 30, 30] }); // arithmetic 42, space-mean 36.8
     arithmeticMeanOf.forEach((v, i) => photoOf.set(v.id, PHOTOS[i % PHOTOS.length]!));
     const sends: Promise<string>[] = [];
-    for (const v of fast) for (const [j, p] of pts.entries()) sends.push(topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)) }));
-    for (const v of arithmeticMeanOf) for (const [j, p] of pts.entries()) sends.push(topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)), attributes: { radar_id: 'seed-rule' } }));
+    for (const v of fast)
+      for (const [j, p] of pts.entries()) sends.push(topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)) }));
+    for (const v of arithmeticMeanOf)
+      for (const [j, p] of pts.entries())
+        sends.push(
+          topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)), attributes: { radar_id: 'seed-rule' } }),
+        );
     await Promise.all(sends);
 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -135,7 +147,9 @@ describe('cars API photos of several countries, through the local stack', () => 
 
     // every notified fine: the analysed photo (a PNG on disk), a plate, the photo from the cars API
     let exact = held.filter((h) => h['license_plate'] === truthOf(photoOf.get(String(h['vehicle_id']))!)).length;
-    const misses: string[] = held.filter((h) => h['license_plate'] !== truthOf(photoOf.get(String(h['vehicle_id']))!)).map((h) => `${photoOf.get(String(h['vehicle_id']))}: held, read ${String(h['license_plate'])} (${String(h['review_reason'])})`);
+    const misses: string[] = held
+      .filter((h) => h['license_plate'] !== truthOf(photoOf.get(String(h['vehicle_id']))!))
+      .map((h) => `${photoOf.get(String(h['vehicle_id']))}: held, read ${String(h['license_plate'])} (${String(h['review_reason'])})`);
     for (const [vehicle, n] of notes) {
       expect(n).toMatchObject({ photo_source: 'cars_api', is_Ticketed: true, status: 'issued', review_reason: null });
       expect(n['license_plate']).toEqual(expect.any(String));
@@ -145,7 +159,9 @@ describe('cars API photos of several countries, through the local stack', () => 
       expect((await sharp(file).metadata()).format).toBe('png');
       if (n['license_plate'] === truthOf(photoOf.get(vehicle)!)) exact++;
       else {
-        misses.push(`${photoOf.get(vehicle)}: read ${String(n['license_plate'])} (${String(n['review_reason'])}), truth ${truthOf(photoOf.get(vehicle)!)}`);
+        misses.push(
+          `${photoOf.get(vehicle)}: read ${String(n['license_plate'])} (${String(n['review_reason'])}), truth ${truthOf(photoOf.get(vehicle)!)}`,
+        );
         expect.fail(`a wrong plate left in a notice without review: ${misses.at(-1)}`);
       }
       // the cars API was asked for this very vehicle, with its radar
@@ -154,6 +170,8 @@ describe('cars API photos of several countries, through the local stack', () => 
     // nine countries' formats at once make partial reads fit more often than one country's would
     expect(exact, misses.join('; ')).toBeGreaterThanOrEqual(Math.ceil((notes.size + held.length) * 0.85));
     // only fined vehicles are photographed
-    expect(new Set(apiCalls.map((q) => q.get('vehicle_id')))).toEqual(new Set([...notes.keys(), ...held.map((h) => String(h['vehicle_id']))]));
+    expect(new Set(apiCalls.map((q) => q.get('vehicle_id')))).toEqual(
+      new Set([...notes.keys(), ...held.map((h) => String(h['vehicle_id']))]),
+    );
   });
 });

@@ -65,9 +65,17 @@ function speeding(w: World, vehicleId: string, imageUri: string | null = null) {
   const radar = w.config.radars.get(w.config.defaultRadarId)!;
   const t = w.clock.now();
   const body = {
-    passage_id: `${radar.id}~${vehicleId}~${t}`, radar_id: radar.id, vehicle_id: vehicleId, avg_speed: 58.2, speed_limit: 40,
-    coordinates: radar.exit, is_Ticketed: true, license_plate: null, image_uri: imageUri,
-    first_seen: new Date(t).toISOString(), last_seen: new Date(t + 20_000).toISOString(),
+    passage_id: `${radar.id}~${vehicleId}~${t}`,
+    radar_id: radar.id,
+    vehicle_id: vehicleId,
+    avg_speed: 58.2,
+    speed_limit: 40,
+    coordinates: radar.exit,
+    is_Ticketed: true,
+    license_plate: null,
+    image_uri: imageUri,
+    first_seen: new Date(t).toISOString(),
+    last_seen: new Date(t + 20_000).toISOString(),
   };
   return inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` });
 }
@@ -82,7 +90,10 @@ describe('fines from the cars API (the radar producer: observations carry no pho
     const stored = (await w.objects.get(fine.image_uri!))!;
     expect(sha(stored)).toBe(fine.image_sha256);
     expect((await sharp(stored).metadata()).format).toBe('png');
-    expect(w.publisher.on(w.config.topics.fineNotifications)[0]!.data).toMatchObject({ image_url: fine.image_url, license_plate: fine.license_plate });
+    expect(w.publisher.on(w.config.topics.fineNotifications)[0]!.data).toMatchObject({
+      image_url: fine.image_url,
+      license_plate: fine.license_plate,
+    });
   });
 
   it('without loopback allowed (production), a cars API on 127.0.0.1 is never called: flagged photo_forbidden', async () => {
@@ -104,8 +115,13 @@ describe('a camera capture in WebP, and a photo from another country', () => {
 
   it("reads a Swedish plate where the radar expects Sweden's formats", async () => {
     const w = world({ SPEEDCAM_PLATE_FORMATS: 'se' });
-    await w.objects.put('gs://speedcam-captures/cam/se.jpg', readFileSync('test/fixtures/plates/005-se.jpg'), { contentType: 'image/jpeg' });
-    expect(await w.fine(speeding(w, 'Swede1', 'gs://speedcam-captures/cam/se.jpg'))).toMatchObject({ photo_source: 'image_uri', license_plate: 'FWP91P' });
+    await w.objects.put('gs://speedcam-captures/cam/se.jpg', readFileSync('test/fixtures/plates/005-se.jpg'), {
+      contentType: 'image/jpeg',
+    });
+    expect(await w.fine(speeding(w, 'Swede1', 'gs://speedcam-captures/cam/se.jpg'))).toMatchObject({
+      photo_source: 'image_uri',
+      license_plate: 'FWP91P',
+    });
   });
 });
 

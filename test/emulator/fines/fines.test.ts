@@ -42,12 +42,22 @@ async function speeding(w: World, vehicleId: string, opts: { plate?: string; pho
   if (opts.photo !== null) {
     const rendered = await renderCapturePhoto(opts.plate ?? 'KXT4821', () => 0.42);
     plateBox = rendered.plateBox;
-    await w.objects.put(gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t}.png`), opts.photo ?? rendered.image, { contentType: 'image/png' });
+    await w.objects.put(gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t}.png`), opts.photo ?? rendered.image, {
+      contentType: 'image/png',
+    });
   }
   const body = {
-    passage_id: `${radar.id}~${vehicleId}~${t}`, radar_id: radar.id, vehicle_id: vehicleId, avg_speed: 61.5, speed_limit: 40,
-    coordinates: radar.exit, is_Ticketed: true, license_plate: null, image_uri: opts.imageUri ?? null,
-    first_seen: new Date(t).toISOString(), last_seen: new Date(t + 30_000).toISOString(),
+    passage_id: `${radar.id}~${vehicleId}~${t}`,
+    radar_id: radar.id,
+    vehicle_id: vehicleId,
+    avg_speed: 61.5,
+    speed_limit: 40,
+    coordinates: radar.exit,
+    is_Ticketed: true,
+    license_plate: null,
+    image_uri: opts.imageUri ?? null,
+    first_seen: new Date(t).toISOString(),
+    last_seen: new Date(t + 30_000).toISOString(),
   };
   return { msg: inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` }), plateBox, passageId: body.passage_id };
 }
@@ -68,13 +78,27 @@ describe('fine issuance', () => {
     const w = world();
     const { msg, plateBox, passageId } = await speeding(w, 'aB3xY9', { plate: 'KXT4821' });
     const fine = (await w.fine(msg))!;
-    expect(fine).toMatchObject({ fine_id: fineIdOf(passageId), license_plate: 'KXT4821', review_reason: null, passage_id: passageId, status: 'issued' });
+    expect(fine).toMatchObject({
+      fine_id: fineIdOf(passageId),
+      license_plate: 'KXT4821',
+      review_reason: null,
+      passage_id: passageId,
+      status: 'issued',
+    });
     // trusted at the default review threshold (PLATE_REVIEW_BELOW.model), not a lower one
     expect(w.config.plateReviewBelow).toBe(PLATE_REVIEW_BELOW.model);
     expect(fine.plate_confidence).toBeGreaterThanOrEqual(w.config.plateReviewBelow);
     const notes = w.publisher.on(w.config.topics.fineNotifications);
     expect(notes).toHaveLength(1);
-    expect(notes[0]!.data).toMatchObject({ fine_id: fine.fine_id, is_Ticketed: true, license_plate: 'KXT4821', image_url: fine.image_url, radar_id: 'nyc-5th-ave-apple-zara', avg_speed: 61.5, speed_limit: 40 });
+    expect(notes[0]!.data).toMatchObject({
+      fine_id: fine.fine_id,
+      is_Ticketed: true,
+      license_plate: 'KXT4821',
+      image_url: fine.image_url,
+      radar_id: 'nyc-5th-ave-apple-zara',
+      avg_speed: 61.5,
+      speed_limit: 40,
+    });
     expect(fine.image_url).toMatch(/^file:\/\/.*speedcam-evidence\/nyc-5th-ave-apple-zara\/F[0-9A-F]+\.png$/);
 
     // The analysed photo: a PNG whose box is drawn where the plate is.
@@ -85,7 +109,11 @@ describe('fine issuance', () => {
     const img = { width: raw.info.width, height: raw.info.height, data: raw.data };
     const isBox = (x: number, y: number) => {
       const i = 4 * (y * img.width + x);
-      return Math.abs(img.data[i]! - PLATE_BOX_COLOUR[0]) < 30 && Math.abs(img.data[i + 1]! - PLATE_BOX_COLOUR[1]) < 30 && Math.abs(img.data[i + 2]! - PLATE_BOX_COLOUR[2]) < 30;
+      return (
+        Math.abs(img.data[i]! - PLATE_BOX_COLOUR[0]) < 30 &&
+        Math.abs(img.data[i + 1]! - PLATE_BOX_COLOUR[1]) < 30 &&
+        Math.abs(img.data[i + 2]! - PLATE_BOX_COLOUR[2]) < 30
+      );
     };
     const pb = plateBox!;
     const midY = Math.round((pb.y0 + pb.y1) / 2);
@@ -144,12 +172,19 @@ describe('fine issuance', () => {
   it('no photo: the fine is recorded, held for manual plate review, and no notice leaves (not even from the flush)', async () => {
     const w = world();
     const { msg } = await speeding(w, 'NoPic1', { photo: null });
-    expect(await w.fine(msg)).toMatchObject({ license_plate: null, review_reason: 'photo_missing', image_url: null, status: 'pending_review' });
+    expect(await w.fine(msg)).toMatchObject({
+      license_plate: null,
+      review_reason: 'photo_missing',
+      image_url: null,
+      status: 'pending_review',
+    });
     expect(await w.fine(msg)).toMatchObject({ status: 'pending_review' });
     w.clock.advance(60_000);
     expect((await w.flush()).republished).toBe(0);
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
-    expect(await w.query('SELECT status, review_reason FROM speedcam.fined_vehicles')).toEqual([{ status: 'pending_review', review_reason: 'photo_missing' }]);
+    expect(await w.query('SELECT status, review_reason FROM speedcam.fined_vehicles')).toEqual([
+      { status: 'pending_review', review_reason: 'photo_missing' },
+    ]);
   });
 
   it('an unreadable photo: issued and flagged, the original kept as the image to review', async () => {
@@ -161,7 +196,11 @@ describe('fine issuance', () => {
   });
 
   it('an OCR error: issued and flagged ocr_error, with the analysed photo', async () => {
-    const failing: TextDetector = { detect: async () => { throw new Error('UNAVAILABLE: vision'); } };
+    const failing: TextDetector = {
+      detect: async () => {
+        throw new Error('UNAVAILABLE: vision');
+      },
+    };
     const w = world(failing);
     const { msg } = await speeding(w, 'OcrErr');
     const fine = (await w.fine(msg))!;
@@ -195,6 +234,10 @@ describe('fine issuance', () => {
   it('a speeding message that is no JSON object is refused by the same checks as every input', async () => {
     const w = world();
     for (const bad of ['', 'not json', '[1]']) expect(await w.fine(inbound(bad))).toBeNull();
-    expect(w.publisher.on(w.config.topics.deadLetters).map((m) => m.data['reason'])).toEqual(['empty_payload', 'malformed_json', 'not_an_object']);
+    expect(w.publisher.on(w.config.topics.deadLetters).map((m) => m.data['reason'])).toEqual([
+      'empty_payload',
+      'malformed_json',
+      'not_an_object',
+    ]);
   });
 });

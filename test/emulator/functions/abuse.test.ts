@@ -19,32 +19,76 @@ const ts = (ms: number) => new Date(ms).toISOString();
 
 /** Hostile and broken messages for each input, with the reason each must be dead-lettered for. */
 function corpus(now: number): { source: 'obs' | 'clicks' | 'transactions' | 'users'; data: string | Buffer; reason: string }[] {
-  const timed = (o: Record<string, unknown>) => JSON.stringify({ radar_id: 'nyc-5th-ave-apple-zara', vehicle_id: 'KXT4821', timestamp: ts(now), location: [40.7638, -73.9729], camera: 'entry', ...o });
+  const timed = (o: Record<string, unknown>) =>
+    JSON.stringify({
+      radar_id: 'nyc-5th-ave-apple-zara',
+      vehicle_id: 'KXT4821',
+      timestamp: ts(now),
+      location: [40.7638, -73.9729],
+      camera: 'entry',
+      ...o,
+    });
   return [
     { source: 'obs', data: '{"vehicle_id": "aB3xY9", "speed": 57', reason: 'malformed_json' },
     // V8 parses 20,000 levels of nesting; the result is not a valid observation
     { source: 'obs', data: `{"vehicle_id":${deep(20000)}}`, reason: 'invalid_fields' },
     { source: 'obs', data: deep(30000), reason: 'not_an_object' },
     { source: 'obs', data: `{"vehicle_id":"${'A'.repeat(60000)}","speed":30,"location":[40.76,-73.97]}`, reason: 'invalid_fields' },
-    { source: 'obs', data: `{"vehicle_id":"aB3xY9","speed":30,"location":[${Array(8000).fill(40.7).join(',')}]}`, reason: 'invalid_fields' },
+    {
+      source: 'obs',
+      data: `{"vehicle_id":"aB3xY9","speed":30,"location":[${Array(8000).fill(40.7).join(',')}]}`,
+      reason: 'invalid_fields',
+    },
     { source: 'obs', data: `{"vehicle_id":"${'B'.repeat(70000)}"}`, reason: 'oversized' },
-    { source: 'obs', data: Buffer.concat([Buffer.from('{"vehicle_id":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]), reason: 'not_utf8' },
+    {
+      source: 'obs',
+      data: Buffer.concat([Buffer.from('{"vehicle_id":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]),
+      reason: 'not_utf8',
+    },
     { source: 'obs', data: '{"vehicle_id":"aB3xY9","speed":Infinity,"location":[40.76,-73.97]}', reason: 'malformed_json' },
     { source: 'obs', data: '{"vehicle_id":"aB3xY9","speed":1e999,"location":[40.76,-73.97]}', reason: 'invalid_fields' },
     { source: 'obs', data: '{"vehicle_id":"../../../etc/passwd","speed":30,"location":[40.7638,-73.9729]}', reason: 'invalid_fields' },
-    { source: 'obs', data: '{"vehicle_id":"ab\\u0000\\r\\n{\\"severity\\":\\"ERROR\\"}","speed":30,"location":[40.7638,-73.9729]}', reason: 'invalid_fields' },
+    {
+      source: 'obs',
+      data: '{"vehicle_id":"ab\\u0000\\r\\n{\\"severity\\":\\"ERROR\\"}","speed":30,"location":[40.7638,-73.9729]}',
+      reason: 'invalid_fields',
+    },
     { source: 'obs', data: JSON.stringify({ vehicle_id: SQL, speed: 30, location: [40.7638, -73.9729] }), reason: 'invalid_fields' },
     { source: 'obs', data: timed({ timestamp: '1970-01-01T00:00:00Z' }), reason: 'timestamp_out_of_range' },
     { source: 'obs', data: timed({ timestamp: '9999-12-31T23:59:59Z' }), reason: 'timestamp_out_of_range' },
     { source: 'obs', data: timed({ image_uri: 'gs://speedcam-captures/../../etc/passwd\u0000' }), reason: 'invalid_fields' },
     { source: 'obs', data: timed({ radar_id: '../radar' }), reason: 'invalid_fields' },
     { source: 'clicks', data: JSON.stringify({ user_pseudo_id: 'u', event_name: 'x', event_timestamp: 'NaN' }), reason: 'invalid_fields' },
-    { source: 'clicks', data: JSON.stringify({ user_pseudo_id: 'u', event_name: 'x', event_timestamp: 1 }), reason: 'timestamp_out_of_range' },
-    { source: 'clicks', data: JSON.stringify({ user_pseudo_id: 'u', event_name: 'x', event_timestamp: '9999999999999999999' }), reason: 'timestamp_out_of_range' },
-    { source: 'clicks', data: JSON.stringify({ user_pseudo_id: ['u'], event_name: 'x', event_timestamp: now * 1000 }), reason: 'invalid_fields' },
-    { source: 'transactions', data: JSON.stringify({ transaction_id: 'TXN-1', amount: 'NaN', timestamp: ts(now), store_id: 'NYC01' }), reason: 'invalid_fields' },
-    { source: 'transactions', data: JSON.stringify({ transaction_id: 'TXN-2', amount: 1e308 * 10, timestamp: ts(now), store_id: 'NYC01' }), reason: 'invalid_fields' },
-    { source: 'transactions', data: JSON.stringify({ transaction_id: 'TXN-3', amount: 5, timestamp: 'yesterday', store_id: 'NYC01' }), reason: 'timestamp_out_of_range' },
+    {
+      source: 'clicks',
+      data: JSON.stringify({ user_pseudo_id: 'u', event_name: 'x', event_timestamp: 1 }),
+      reason: 'timestamp_out_of_range',
+    },
+    {
+      source: 'clicks',
+      data: JSON.stringify({ user_pseudo_id: 'u', event_name: 'x', event_timestamp: '9999999999999999999' }),
+      reason: 'timestamp_out_of_range',
+    },
+    {
+      source: 'clicks',
+      data: JSON.stringify({ user_pseudo_id: ['u'], event_name: 'x', event_timestamp: now * 1000 }),
+      reason: 'invalid_fields',
+    },
+    {
+      source: 'transactions',
+      data: JSON.stringify({ transaction_id: 'TXN-1', amount: 'NaN', timestamp: ts(now), store_id: 'NYC01' }),
+      reason: 'invalid_fields',
+    },
+    {
+      source: 'transactions',
+      data: JSON.stringify({ transaction_id: 'TXN-2', amount: 1e308 * 10, timestamp: ts(now), store_id: 'NYC01' }),
+      reason: 'invalid_fields',
+    },
+    {
+      source: 'transactions',
+      data: JSON.stringify({ transaction_id: 'TXN-3', amount: 5, timestamp: 'yesterday', store_id: 'NYC01' }),
+      reason: 'timestamp_out_of_range',
+    },
     { source: 'users', data: JSON.stringify({ results: [{ gender: 'x' }] }), reason: 'invalid_fields' },
     { source: 'users', data: JSON.stringify({ results: 'all of them' }), reason: 'invalid_fields' },
   ];
@@ -55,7 +99,9 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
     const lines: string[] = [];
     // Event time from the payload, so that the timestamp cases are read (with the default publish time
     // a field the pipeline does not use is only required to be present, as in the seeds).
-    const payloadTime = { SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload' }, transactions: { event_time: 'payload' } }) };
+    const payloadTime = {
+      SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload' }, transactions: { event_time: 'payload' } }),
+    };
     const w = testWorld(payloadTime, { logger: createLogger({ minSeverity: 'DEBUG', write: (l) => lines.push(l) }) });
     const now = w.clock.now();
     const cases = corpus(now);
@@ -66,13 +112,17 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
       users: (m: ReturnType<typeof inbound>) => w.rt.registrations.handle(m),
     };
     for (const [i, c] of cases.entries()) {
-      await expect(handlers[c.source](inbound(c.data, { messageId: `abuse-${i}`, attributes: { note: 'evil\n"attr' } })), `case ${i}`).resolves.toBeDefined();
+      await expect(
+        handlers[c.source](inbound(c.data, { messageId: `abuse-${i}`, attributes: { note: 'evil\n"attr' } })),
+        `case ${i}`,
+      ).resolves.toBeDefined();
     }
     const dls = w.publisher.on(w.config.topics.deadLetters);
     expect(dls.map((d) => d.data['reason'])).toEqual(cases.map((c) => c.reason));
     for (const [i, d] of dls.entries()) {
       const original = cases[i]!.data;
-      const payload = d.data['payload_encoding'] === 'base64' ? Buffer.from(String(d.data['payload']), 'base64') : Buffer.from(String(d.data['payload']));
+      const payload =
+        d.data['payload_encoding'] === 'base64' ? Buffer.from(String(d.data['payload']), 'base64') : Buffer.from(String(d.data['payload']));
       expect(payload.equals(Buffer.from(original)), `payload of case ${i}`).toBe(true);
       expect(d.data['attributes']).toEqual({ note: 'evil\n"attr' });
     }
@@ -94,9 +144,15 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
     await w.rt.registrations.handle(inbound(JSON.stringify(user)));
     w.clock.advance(120_000);
     await w.rt.flush.run();
-    expect(await w.query('SELECT user_pseudo_id, event_count FROM speedcam.user_event_counts')).toEqual([{ user_pseudo_id: SQL, event_count: 1 }]);
-    expect(await w.query('SELECT first_name, login_username FROM speedcam.users')).toEqual([{ first_name: SQL, login_username: `robert'); DROP TABLE students;--` }]);
-    expect((await w.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'speedcam'"))[0]!['n']).toBe(loadSchemas().size);
+    expect(await w.query('SELECT user_pseudo_id, event_count FROM speedcam.user_event_counts')).toEqual([
+      { user_pseudo_id: SQL, event_count: 1 },
+    ]);
+    expect(await w.query('SELECT first_name, login_username FROM speedcam.users')).toEqual([
+      { first_name: SQL, login_username: `robert'); DROP TABLE students;--` },
+    ]);
+    expect((await w.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'speedcam'"))[0]!['n']).toBe(
+      loadSchemas().size,
+    );
   });
 
   it('a speeding message whose ids try to escape the buckets gives a fine with safe object names', async () => {
@@ -110,9 +166,17 @@ describe('bad-input and abuse corpus, through the functions and the flush', () =
     mkdirSync(dirname(capture), { recursive: true });
     writeFileSync(capture, image);
     const body = {
-      passage_id: '../../x\u0000y', radar_id: '../../etc', vehicle_id: 'a/../../b', avg_speed: 80, speed_limit: 40, coordinates: [40.76, -73.97],
-      is_Ticketed: true, license_plate: null, image_uri: `gs://${w.config.buckets.captures}/cam/photo.jpg`,
-      first_seen: ts(w.clock.now()), last_seen: ts(w.clock.now()),
+      passage_id: '../../x\u0000y',
+      radar_id: '../../etc',
+      vehicle_id: 'a/../../b',
+      avg_speed: 80,
+      speed_limit: 40,
+      coordinates: [40.76, -73.97],
+      is_Ticketed: true,
+      license_plate: null,
+      image_uri: `gs://${w.config.buckets.captures}/cam/photo.jpg`,
+      first_seen: ts(w.clock.now()),
+      last_seen: ts(w.clock.now()),
     };
     const fine = (await w.rt.fines.handle(inbound(JSON.stringify(body))))!;
     expect(fine.fine_id).toMatch(/^F[0-9A-F]{19}$/);

@@ -65,13 +65,21 @@ async function speeding(w: World, vehicleId: string, opts: { plate?: string; pho
   await w.objects.put(entry, rendered.image, { contentType: 'image/png' });
   await w.objects.put(exit, opts.photo === 'garbage' ? Buffer.from('not a photo at all') : rendered.image, { contentType: 'image/png' });
   const body = {
-    passage_id: `${radar.id}~${vehicleId}~${t}`, radar_id: radar.id, vehicle_id: vehicleId, avg_speed: 61.5, speed_limit: 40,
-    coordinates: radar.exit, is_Ticketed: true, license_plate: opts.reported ?? null, image_uri: exit,
+    passage_id: `${radar.id}~${vehicleId}~${t}`,
+    radar_id: radar.id,
+    vehicle_id: vehicleId,
+    avg_speed: 61.5,
+    speed_limit: 40,
+    coordinates: radar.exit,
+    is_Ticketed: true,
+    license_plate: opts.reported ?? null,
+    image_uri: exit,
     photos: [
       { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
       { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
     ],
-    first_seen: new Date(t).toISOString(), last_seen: new Date(t + 30_000).toISOString(),
+    first_seen: new Date(t).toISOString(),
+    last_seen: new Date(t + 30_000).toISOString(),
   };
   const fine = (await w.fine(inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` })))!;
   return { fine, fineId: fineIdOf(body.passage_id) };
@@ -111,11 +119,20 @@ describe('held fines and their review', () => {
     expect(res.status).toBe(200);
     const { outcome } = await res.json();
     expect(outcome).toMatchObject({
-      fine_id: fineId, decision: 'correct', status: 'corrected', license_plate: 'KXT4821', reviewed_by: 'local:reviewer', notified: true,
+      fine_id: fineId,
+      decision: 'correct',
+      status: 'corrected',
+      license_plate: 'KXT4821',
+      reviewed_by: 'local:reviewer',
+      notified: true,
     });
     expect(w.notices()).toHaveLength(1);
     expect(w.notices()[0]!.data).toMatchObject({
-      fine_id: fineId, license_plate: 'KXT4821', status: 'corrected', reviewed_by: 'local:reviewer', reviewed_at: outcome.reviewed_at,
+      fine_id: fineId,
+      license_plate: 'KXT4821',
+      status: 'corrected',
+      reviewed_by: 'local:reviewer',
+      reviewed_at: outcome.reviewed_at,
       is_Ticketed: true,
     });
     expect(w.notices()[0]!.data).not.toHaveProperty('plate_alternatives');
@@ -146,12 +163,18 @@ describe('held fines and their review', () => {
     expect(fine).toMatchObject({ status: 'pending_review', review_reason: 'plate_mismatch', license_plate: 'KXT4821' });
     const detail = await (await get(`/reviews/${fineId}`)).json();
     expect(detail).toMatchObject({
-      fine_id: fineId, license_plate: 'KXT4821', radar_name: expect.any(String),
+      fine_id: fineId,
+      license_plate: 'KXT4821',
+      radar_name: expect.any(String),
       plate_box: expect.objectContaining({ x0: expect.any(Number) }),
     });
     expect(detail.plate_alternatives[0]).toMatchObject({ plate: 'KXT4821', confidence: expect.any(Number) });
     const kinds = detail.photos.map((p: { kind: string; label: string }) => [p.kind, p.label.split(' ')[0]]);
-    expect(kinds).toEqual([['analysed', 'analysed'], ['capture', 'entry'], ['capture', 'exit']]);
+    expect(kinds).toEqual([
+      ['analysed', 'analysed'],
+      ['capture', 'entry'],
+      ['capture', 'exit'],
+    ]);
     for (const p of detail.photos) {
       const photo = await get(`/${p.url}`);
       expect(photo.status, p.url).toBe(200);
@@ -230,7 +253,10 @@ describe('held fines and their review', () => {
     expect((await w.flush()).republished).toBe(0);
     expect(w.notices()).toHaveLength(1);
     expect(w.notices()[0]!.data).toMatchObject({
-      fine_id: fineId, license_plate: 'KXT4821', status: 'corrected', reviewed_by: 'local:reviewer',
+      fine_id: fineId,
+      license_plate: 'KXT4821',
+      status: 'corrected',
+      reviewed_by: 'local:reviewer',
     });
   });
 
@@ -297,7 +323,10 @@ describe('held fines and their review', () => {
     expect(again).toHaveLength(2);
     const { DuckDbWarehouse } = await import('../../../shared/platform/duckdb-warehouse.js');
     const wh = await DuckDbWarehouse.open(w.warehousePath);
-    await wh.upsert('fine_reviews', again.map((r) => reviewsExporter({ reviews: w.rt.stores.reviews }).toRow(r)));
+    await wh.upsert(
+      'fine_reviews',
+      again.map((r) => reviewsExporter({ reviews: w.rt.stores.reviews }).toRow(r)),
+    );
     await wh.close();
     w.clock.advance(60_000);
     await w.flush();

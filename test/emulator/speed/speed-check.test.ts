@@ -2,7 +2,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../../shared/dead-letters/dead-letter.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import { closeWorlds, inbound, startWriteApiStandIn, testWorld, useEmulatorProject, WAREHOUSES, warehouseEnv, writeApiStandIn } from '../../support/fixtures.js';
+import {
+  closeWorlds,
+  inbound,
+  startWriteApiStandIn,
+  testWorld,
+  useEmulatorProject,
+  WAREHOUSES,
+  warehouseEnv,
+  writeApiStandIn,
+} from '../../support/fixtures.js';
 
 beforeAll(async () => {
   useEmulatorProject();
@@ -66,7 +75,13 @@ describe('speed check on the Firestore emulator', () => {
     // independent computation: space-mean over 9 equal segments with pair-mean speeds
     const hours = SPEEDS.slice(1).reduce((h, v, i) => h + 1 / ((SPEEDS[i]! + v) / 2), 0) / 9;
     expect(out[0]!.data['avg_speed'] as number).toBeCloseTo(1 / hours, 3);
-    expect(out[0]!.data).toMatchObject({ vehicle_id: 'aB3xY9', is_Ticketed: true, observations: 10, close_reason: 'count', license_plate: null });
+    expect(out[0]!.data).toMatchObject({
+      vehicle_id: 'aB3xY9',
+      is_Ticketed: true,
+      observations: 10,
+      close_reason: 'count',
+      license_plate: null,
+    });
     expect(out[0]!.attributes['passage_id']).toBe(out[0]!.data['passage_id']);
   });
 
@@ -96,15 +111,18 @@ describe('speed check on the Firestore emulator', () => {
   });
 
   const crashPoints: FaultPoint[] = ['observation.beforeCommit', 'observation.afterCommit'];
-  it.each(crashPoints.flatMap((p) => WAREHOUSES.map((k) => [p, k] as const)))('a crash at %s and the redelivery give exactly one decision message and one row (%s)', async (point, kind) => {
-    w = world(warehouseEnv(kind));
-    w.faults.arm(point);
-    await deliverUntilAcked(w, vehicle(w, 'Crash1'));
-    expect(w.publisher.messages).toHaveLength(1);
-    w.clock.advance(60_000);
-    await w.rt.flush.run();
-    expect(await warehouseRows(w, 'SELECT vehicle_id FROM speedcam.vehicle_passages')).toEqual([{ vehicle_id: 'Crash1' }]);
-  });
+  it.each(crashPoints.flatMap((p) => WAREHOUSES.map((k) => [p, k] as const)))(
+    'a crash at %s and the redelivery give exactly one decision message and one row (%s)',
+    async (point, kind) => {
+      w = world(warehouseEnv(kind));
+      w.faults.arm(point);
+      await deliverUntilAcked(w, vehicle(w, 'Crash1'));
+      expect(w.publisher.messages).toHaveLength(1);
+      w.clock.advance(60_000);
+      await w.rt.flush.run();
+      expect(await warehouseRows(w, 'SELECT vehicle_id FROM speedcam.vehicle_passages')).toEqual([{ vehicle_id: 'Crash1' }]);
+    },
+  );
 
   it('a publish failure is retried by redelivery: decision published once', async () => {
     w.publisher.failNext = 1;
@@ -112,20 +130,23 @@ describe('speed check on the Firestore emulator', () => {
     expect(w.publisher.messages).toHaveLength(1);
   });
 
-  it.each(WAREHOUSES)('a crash between publish and mark: the retry republishes with the same passage_id (documented at-least-once on the topic), the warehouse still has one row (%s)', async (kind) => {
-    w = world(warehouseEnv(kind));
-    w.faults.arm('decision.afterPublish');
-    await deliverUntilAcked(w, vehicle(w, 'Crash2'));
-    const ids = w.publisher.messages.map((m) => m.attributes['passage_id']);
-    expect(ids).toHaveLength(2);
-    expect(new Set(ids).size).toBe(1);
-    expect(w.publisher.messages[0]!.data).toEqual(w.publisher.messages[1]!.data);
-    // a stable event_id on every publish: a consumer drops the repeat by it
-    expect(w.publisher.messages.map((m) => m.attributes['event_id'])).toEqual(ids);
-    w.clock.advance(60_000);
-    await w.rt.flush.run();
-    expect(await warehouseRows(w, 'SELECT count(*) AS n FROM speedcam.vehicle_passages')).toEqual([{ n: 1 }]);
-  });
+  it.each(WAREHOUSES)(
+    'a crash between publish and mark: the retry republishes with the same passage_id (documented at-least-once on the topic), the warehouse still has one row (%s)',
+    async (kind) => {
+      w = world(warehouseEnv(kind));
+      w.faults.arm('decision.afterPublish');
+      await deliverUntilAcked(w, vehicle(w, 'Crash2'));
+      const ids = w.publisher.messages.map((m) => m.attributes['passage_id']);
+      expect(ids).toHaveLength(2);
+      expect(new Set(ids).size).toBe(1);
+      expect(w.publisher.messages[0]!.data).toEqual(w.publisher.messages[1]!.data);
+      // a stable event_id on every publish: a consumer drops the repeat by it
+      expect(w.publisher.messages.map((m) => m.attributes['event_id'])).toEqual(ids);
+      w.clock.advance(60_000);
+      await w.rt.flush.run();
+      expect(await warehouseRows(w, 'SELECT count(*) AS n FROM speedcam.vehicle_passages')).toEqual([{ n: 1 }]);
+    },
+  );
 
   it('a late observation goes to the dead letters with reason late and changes no decision', async () => {
     await deliverUntilAcked(w, vehicle(w, 'Late01'));
@@ -142,7 +163,11 @@ describe('speed check on the Firestore emulator', () => {
     const bad = inbound('{"vehicle_id": "x", "speed": ', { attributes: { radar_id: 'nyc-5th-ave-apple-zara', origin: 'cam-7' } });
     await expect(w.check.handle(bad)).resolves.toMatchObject({ status: 'dead_letter', reason: 'malformed_json' });
     const [dl] = w.publisher.on(w.config.topics.deadLetters);
-    expect(dl!.data).toMatchObject({ payload: '{"vehicle_id": "x", "speed": ', payload_encoding: 'utf8', attributes: { radar_id: 'nyc-5th-ave-apple-zara', origin: 'cam-7' } });
+    expect(dl!.data).toMatchObject({
+      payload: '{"vehicle_id": "x", "speed": ',
+      payload_encoding: 'utf8',
+      attributes: { radar_id: 'nyc-5th-ave-apple-zara', origin: 'cam-7' },
+    });
   });
 
   it('if the dead-letter publish fails, the message is retried, not lost', async () => {
@@ -190,7 +215,9 @@ describe.each(WAREHOUSES)('flush on the Firestore emulator, warehouse: %s', (kin
     w.clock.advance(200_000); // the lease of the crashed run expires
     await w.rt.flush.run();
     expect(await warehouseRows(w, 'SELECT vehicle_id FROM speedcam.vehicle_passages ORDER BY vehicle_id')).toEqual([
-      { vehicle_id: 'Fl0001' }, { vehicle_id: 'Fl0002' }, { vehicle_id: 'Fl0003' },
+      { vehicle_id: 'Fl0001' },
+      { vehicle_id: 'Fl0002' },
+      { vehicle_id: 'Fl0003' },
     ]);
   });
 
@@ -227,7 +254,9 @@ describe.each(WAREHOUSES)('flush on the Firestore emulator, warehouse: %s', (kin
     expect(intrusions.length).toBeGreaterThan(3);
     expect(intrusions.every((x) => x === null)).toBe(true);
     expect(await warehouseRows(w, 'SELECT vehicle_id FROM speedcam.vehicle_passages ORDER BY vehicle_id')).toEqual([
-      { vehicle_id: 'Sl0001' }, { vehicle_id: 'Sl0002' }, { vehicle_id: 'Sl0003' },
+      { vehicle_id: 'Sl0001' },
+      { vehicle_id: 'Sl0002' },
+      { vehicle_id: 'Sl0003' },
     ]);
     expect((await w.rt.stores.db.collection(w.config.collections.control).doc('flush').get()).get('owner')).toBeNull();
   });
@@ -242,7 +271,15 @@ describe.each(WAREHOUSES)('flush on the Firestore emulator, warehouse: %s', (kin
     const w = world(warehouseEnv(kind));
     await deliverUntilAcked(w, vehicle(w, 'Twice1'));
     w.clock.advance(120_000);
-    await deliverUntilAcked(w, vehicle(w, 'Twice1', SPEEDS.map((v) => v / 2), w.clock.now()));
+    await deliverUntilAcked(
+      w,
+      vehicle(
+        w,
+        'Twice1',
+        SPEEDS.map((v) => v / 2),
+        w.clock.now(),
+      ),
+    );
     expect(w.publisher.messages).toHaveLength(2);
     w.clock.advance(60_000);
     await w.rt.flush.run();
@@ -260,7 +297,14 @@ describe.each(WAREHOUSES)('flush on the Firestore emulator, warehouse: %s', (kin
     const saved: DeadLetter = await w.rt.deadLetterSink.handle(asDelivered);
     await w.rt.deadLetterSink.handle(asDelivered);
     // a raw message forwarded by a subscription's dead-letter policy is kept too
-    await w.rt.deadLetterSink.handle(inbound('\u0001raw', { attributes: { CloudPubSubDeadLetterSourceSubscription: 'vehicle-observations--vehicleObservations', CloudPubSubDeadLetterSourceDeliveryCount: '10' } }));
+    await w.rt.deadLetterSink.handle(
+      inbound('\u0001raw', {
+        attributes: {
+          CloudPubSubDeadLetterSourceSubscription: 'vehicle-observations--vehicleObservations',
+          CloudPubSubDeadLetterSourceDeliveryCount: '10',
+        },
+      }),
+    );
     w.clock.advance(10_000);
     await w.rt.flush.run();
     const rows = await warehouseRows(w, 'SELECT row_id, reason, payload FROM speedcam.dead_letters ORDER BY reason');

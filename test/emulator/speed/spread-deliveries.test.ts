@@ -9,7 +9,15 @@ import { Faults, type FaultPoint } from '../../../shared/core/faults.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { createRuntime, type Runtime } from '../../../shared/runtime.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import { expectedSpaceMean, inbound, ManualClock, RecordingPublisher, useEmulatorProject, WAREHOUSES, type WarehouseKind } from '../../support/fixtures.js';
+import {
+  expectedSpaceMean,
+  inbound,
+  ManualClock,
+  RecordingPublisher,
+  useEmulatorProject,
+  WAREHOUSES,
+  type WarehouseKind,
+} from '../../support/fixtures.js';
 import { WriteApiStandIn } from '../../../cli/bigquery-write-stand-in.js';
 
 /**
@@ -65,7 +73,7 @@ function fleet(n: number, kind: WarehouseKind = 'duckdb') {
     return { rt, faults };
   });
   let seed = 42;
-  const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
   const radar = config.radars.get(config.defaultRadarId)!;
   const points = sectionPoints(radar.entry, radar.exit, 10);
   const ops = () => {
@@ -90,9 +98,14 @@ function fleet(n: number, kind: WarehouseKind = 'duckdb') {
   const vehicle = (id: string) => {
     const speeds = points.map(() => (random() < 0.75 ? 25 + random() * 15 : 40 + random() * 50));
     const t = clock.now();
-    return { id, speeds, msgs: points.map((p, i) => inbound(spotSpeedMessage(id, speeds[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: t + i })) };
+    return {
+      id,
+      speeds,
+      msgs: points.map((p, i) => inbound(spotSpeedMessage(id, speeds[i]!, p), { messageId: `${id}-${i}`, publishTimeMs: t + i })),
+    };
   };
-  const decisions = () => publisher.messages.filter((m) => m.topic === config.topics.nonFinedVehicles || m.topic === config.topics.speedingVehicles);
+  const decisions = () =>
+    publisher.messages.filter((m) => m.topic === config.topics.nonFinedVehicles || m.topic === config.topics.speedingVehicles);
   const query = async (sql: string) => {
     const wh = await DuckDbWarehouse.open(whPath, { readOnly: true });
     try {
@@ -132,7 +145,9 @@ describe('deliveries spread over instances', () => {
     // Every passage lands in the warehouse once.
     f.clock.advance(60_000);
     await f.instances[0]!.rt.flush.run();
-    expect(await f.query('SELECT count(*) AS n, count(DISTINCT vehicle_id) AS d FROM speedcam.vehicle_passages')).toEqual([{ n: 15, d: 15 }]);
+    expect(await f.query('SELECT count(*) AS n, count(DISTINCT vehicle_id) AS d FROM speedcam.vehicle_passages')).toEqual([
+      { n: 15, d: 15 },
+    ]);
     expect(f.decisions()).toHaveLength(15);
   });
 
@@ -158,35 +173,55 @@ describe('deliveries spread over instances', () => {
     await f.deliver([late]);
     const dead = f.publisher.on(f.config.topics.deadLetters);
     expect(dead).toHaveLength(1);
-    expect(dead[0]!.data).toMatchObject({ reason: 'late', source: f.config.topics.vehicleObservations, payload: late.data.toString(), message_id: 'late-77' });
+    expect(dead[0]!.data).toMatchObject({
+      reason: 'late',
+      source: f.config.topics.vehicleObservations,
+      payload: late.data.toString(),
+      message_id: 'late-77',
+    });
     expect(f.decisions()).toHaveLength(1);
     expect(f.decisions()[0]!.data['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, f.points), 6);
   });
 
   const sweepFaults: FaultPoint[] = ['sweep.beforeCommit', 'sweep.afterCommit', 'observation.afterCommit', 'decision.afterPublish'];
-  it.each(sweepFaults.flatMap((p) => WAREHOUSES.map((k) => [p, k] as const)))('a crash at %s on every instance once: each vehicle decided once, exactly, and exported once (%s)', async (point, kind) => {
-    const f = fleet(3, kind);
-    for (const { faults } of f.instances) faults.arm(point);
-    const vehicles = Array.from({ length: 5 }, (_, i) => f.vehicle(`Crs${String(i).padStart(3, '0')}`));
-    await f.deliver(interleave(vehicles.map((v) => v.msgs)));
-    expect(f.instances.reduce((n, { faults }) => n + (faults.injected.get(point) ?? 0), 0)).toBeGreaterThan(0);
-    // A sweep that committed and crashed before publishing leaves flagged decisions: the flush publishes them.
-    // (An instance whose armed fault was not hit yet crashes its flush: it is rerun once the lease expired.)
-    f.clock.advance(60_000);
-    for (let run = 0; ; run++) {
-      const done = await f.instances[1]!.rt.flush.run().then(() => true, (err: unknown) => (run < 2 ? false : Promise.reject(err)));
-      if (done) break;
-      f.clock.advance(f.config.flushLeaseMs + 1);
-    }
-    const byVehicle = new Map<string, Set<string>>();
-    for (const d of f.decisions()) byVehicle.set(String(d.data['vehicle_id']), new Set([...(byVehicle.get(String(d.data['vehicle_id'])) ?? []), String(d.attributes['passage_id'])]));
-    expect([...byVehicle.keys()].sort()).toEqual(vehicles.map((v) => v.id).sort());
-    for (const v of vehicles) {
-      expect(byVehicle.get(v.id)!.size).toBe(1);
-      expect(f.decisions().find((d) => d.data['vehicle_id'] === v.id)!.data['avg_speed'] as number).toBeCloseTo(expectedSpaceMean(v.speeds, f.points), 6);
-    }
-    expect(await f.query('SELECT count(*) AS n, count(DISTINCT vehicle_id) AS d FROM speedcam.vehicle_passages')).toEqual([{ n: 5, d: 5 }]);
-  });
+  it.each(sweepFaults.flatMap((p) => WAREHOUSES.map((k) => [p, k] as const)))(
+    'a crash at %s on every instance once: each vehicle decided once, exactly, and exported once (%s)',
+    async (point, kind) => {
+      const f = fleet(3, kind);
+      for (const { faults } of f.instances) faults.arm(point);
+      const vehicles = Array.from({ length: 5 }, (_, i) => f.vehicle(`Crs${String(i).padStart(3, '0')}`));
+      await f.deliver(interleave(vehicles.map((v) => v.msgs)));
+      expect(f.instances.reduce((n, { faults }) => n + (faults.injected.get(point) ?? 0), 0)).toBeGreaterThan(0);
+      // A sweep that committed and crashed before publishing leaves flagged decisions: the flush publishes them.
+      // (An instance whose armed fault was not hit yet crashes its flush: it is rerun once the lease expired.)
+      f.clock.advance(60_000);
+      for (let run = 0; ; run++) {
+        const done = await f.instances[1]!.rt.flush.run().then(
+          () => true,
+          (err: unknown) => (run < 2 ? false : Promise.reject(err)),
+        );
+        if (done) break;
+        f.clock.advance(f.config.flushLeaseMs + 1);
+      }
+      const byVehicle = new Map<string, Set<string>>();
+      for (const d of f.decisions())
+        byVehicle.set(
+          String(d.data['vehicle_id']),
+          new Set([...(byVehicle.get(String(d.data['vehicle_id'])) ?? []), String(d.attributes['passage_id'])]),
+        );
+      expect([...byVehicle.keys()].sort()).toEqual(vehicles.map((v) => v.id).sort());
+      for (const v of vehicles) {
+        expect(byVehicle.get(v.id)!.size).toBe(1);
+        expect(f.decisions().find((d) => d.data['vehicle_id'] === v.id)!.data['avg_speed'] as number).toBeCloseTo(
+          expectedSpaceMean(v.speeds, f.points),
+          6,
+        );
+      }
+      expect(await f.query('SELECT count(*) AS n, count(DISTINCT vehicle_id) AS d FROM speedcam.vehicle_passages')).toEqual([
+        { n: 5, d: 5 },
+      ]);
+    },
+  );
 
   it('a sweeper that died holding the lease: the observations wait in the log, and the flush sweeps them once the lease expired', async () => {
     const f = fleet(2);
@@ -211,6 +246,12 @@ describe('deliveries spread over instances', () => {
     f.clock.advance(16_000);
     await f.instances[2]!.rt.flush.run();
     expect(f.decisions()).toHaveLength(1);
-    expect(f.decisions()[0]!.data).toMatchObject({ vehicle_id: 'Part01', observations: 4, close_reason: 'gap', is_Ticketed: false, review_reason: 'incomplete_passage' });
+    expect(f.decisions()[0]!.data).toMatchObject({
+      vehicle_id: 'Part01',
+      observations: 4,
+      close_reason: 'gap',
+      is_Ticketed: false,
+      review_reason: 'incomplete_passage',
+    });
   });
 });

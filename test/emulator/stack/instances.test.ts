@@ -60,10 +60,16 @@ describe('several instances per function', () => {
     const radar = stack.runtime.config.radars.get(stack.runtime.config.defaultRadarId)!;
     const pts = sectionPoints(radar.entry, radar.exit, 10);
     let x = 11;
-    const rand = () => ((x = (x * 48271) % 2147483647) / 2147483647);
-    const vehicles = Array.from({ length: 24 }, (_, i) => ({ id: `Ins${String(i).padStart(3, '0')}`, speeds: pts.map(() => 25 + rand() * 65) }));
+    const rand = () => (x = (x * 48271) % 2147483647) / 2147483647;
+    const vehicles = Array.from({ length: 24 }, (_, i) => ({
+      id: `Ins${String(i).padStart(3, '0')}`,
+      speeds: pts.map(() => 25 + rand() * 65),
+    }));
     const topic = ps.topic(stack.info.topics.vehicleObservations);
-    const publish = (vs: typeof vehicles) => Promise.all(vs.flatMap((v) => pts.map((p, j) => topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)) }))));
+    const publish = (vs: typeof vehicles) =>
+      Promise.all(
+        vs.flatMap((v) => pts.map((p, j) => topic.publishMessage({ data: Buffer.from(spotSpeedMessage(v.id, v.speeds[j]!, p)) }))),
+      );
     const servedBy = async (i: number) => (await stack!.instanceStats())['vehicleObservations']![i]!.requests;
     await publish(vehicles.slice(0, 12));
     await vi.waitFor(async () => expect(await servedBy(0)).toBeGreaterThan(0), { timeout: 30_000, interval: 100 });
@@ -98,10 +104,23 @@ describe('several instances per function', () => {
   it('npm run bench:load -- --quick prints one table: a row per figure, a column per cell', async () => {
     const dir = tmp();
     const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, ['dist/bench/load.js', '--quick', '--pubsub-port', String(emulatorPort('pubsubHost')), '--firestore-port', String(emulatorPort('firestoreHost')), '--data-dir', dir], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          'dist/bench/load.js',
+          '--quick',
+          '--pubsub-port',
+          String(emulatorPort('pubsubHost')),
+          '--firestore-port',
+          String(emulatorPort('firestoreHost')),
+          '--data-dir',
+          dir,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+        },
+      );
       let stdout = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       child.once('exit', (code) => resolve({ code, stdout }));
@@ -112,10 +131,18 @@ describe('several instances per function', () => {
     expect(lines.length).toBeGreaterThan(10);
     for (const l of lines) expect(l.split('|').length).toBe(5);
     const labels = lines.slice(2).map((l) => l.split('|')[1]!.trim());
-    for (const figure of ['decision latency p50 / p95 / p99, ms', 'Firestore per observation: reads / writes', 'function CPU ms per observation', 'busy fraction per instance: mean / max', '**$ per million observations**']) {
+    for (const figure of [
+      'decision latency p50 / p95 / p99, ms',
+      'Firestore per observation: reads / writes',
+      'function CPU ms per observation',
+      'busy fraction per instance: mean / max',
+      '**$ per million observations**',
+    ]) {
       expect(labels).toContain(figure);
     }
-    const json = JSON.parse(readFileSync(join(dir, 'bench-load.json'), 'utf8')) as { cells: { decided: number; vehicles: number; wrong: number }[] };
+    const json = JSON.parse(readFileSync(join(dir, 'bench-load.json'), 'utf8')) as {
+      cells: { decided: number; vehicles: number; wrong: number }[];
+    };
     expect(json.cells).toHaveLength(2);
     for (const c of json.cells) expect(c).toMatchObject({ decided: c.vehicles, wrong: 0 });
   }, 180_000);

@@ -75,7 +75,9 @@ const random = rng(42);
 // GA4 clicks: the data simulator POSTs lines of the 2018-10-03 export; the Cloud Run proxy publishes
 // JSON.stringify(req.body), without attributes
 const ga4Users = Array.from({ length: 30 }, () => ga4UserId(random));
-const ga4 = Array.from({ length: 240 }, (_, i) => JSON.stringify(JSON.parse(clickRow(ga4Users[i % 30]!, Date.parse('2018-10-03T08:00:00Z') + i * 61_733, random))));
+const ga4 = Array.from({ length: 240 }, (_, i) =>
+  JSON.stringify(JSON.parse(clickRow(ga4Users[i % 30]!, Date.parse('2018-10-03T08:00:00Z') + i * 61_733, random))),
+);
 // sales transactions: test_pipeline.py's integration fixtures, and publisher_simulator.py on machines at UTC+2 and
 // UTC-5 (datetime.now().isoformat(): local time, no zone), all serialised by json.dumps
 const fixtures = [
@@ -83,7 +85,10 @@ const fixtures = [
   { transaction_id: '2', amount: 200.0, timestamp: '2025-01-01T12:00:05', store_id: 'LA03' },
   { transaction_id: '3', amount: 150.0, timestamp: '2025-01-01T12:00:10', store_id: 'MIA05' },
 ].map(pythonJsonDumps);
-const local = [...Array.from({ length: 10 }, () => transactionMessage(Date.now(), random, 'Africa/Johannesburg')), ...Array.from({ length: 10 }, () => transactionMessage(Date.now(), random, 'America/Bogota'))];
+const local = [
+  ...Array.from({ length: 10 }, () => transactionMessage(Date.now(), random, 'Africa/Johannesburg')),
+  ...Array.from({ length: 10 }, () => transactionMessage(Date.now(), random, 'America/Bogota')),
+];
 // randomuser.me registrations: topic_writer.py publishes requests.get(...).content: the response bytes as they came
 const hundred = randomUserResponse(100, random);
 const one = randomUserResponse(1, random);
@@ -106,7 +111,7 @@ async function waitFor(sql: string, n: number) {
   await vi.waitFor(async () => expect((await query(sql).catch(() => [{ n: -1 }]))[0]!['n']).toBe(n), { timeout: 150_000, interval: 1000 });
 }
 
-describe('the seeds\' producers, unchanged, against the local stack with the default configuration', () => {
+describe("the seeds' producers, unchanged, against the local stack with the default configuration", () => {
   it('GA4 clicks: 240 GA4 rows exported in 2018, replayed now, count per user per publish-time minute', async () => {
     await waitFor('SELECT coalesce(sum(event_count), 0) AS n FROM speedcam.user_event_counts', 240);
     // independent computation from the publish times Pub/Sub gave each message
@@ -117,8 +122,12 @@ describe('the seeds\' producers, unchanged, against the local stack with the def
       const k = `${new Date(Math.floor(c.publishTimeMs / 60_000) * 60_000).toISOString()}|${(JSON.parse(c.data) as { user_pseudo_id: string }).user_pseudo_id}`;
       perUserMinute.set(k, (perUserMinute.get(k) ?? 0) + 1);
     }
-    const got = await query("SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%S.000Z') AS ws, user_pseudo_id, event_count FROM speedcam.user_event_counts");
-    expect(got.map((r) => `${r['ws']}|${r['user_pseudo_id']}=${r['event_count']}`).sort()).toEqual([...perUserMinute].map(([k, n]) => `${k}=${n}`).sort());
+    const got = await query(
+      "SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%S.000Z') AS ws, user_pseudo_id, event_count FROM speedcam.user_event_counts",
+    );
+    expect(got.map((r) => `${r['ws']}|${r['user_pseudo_id']}=${r['event_count']}`).sort()).toEqual(
+      [...perUserMinute].map(([k, n]) => `${k}=${n}`).sort(),
+    );
     expect(await query("SELECT reason FROM speedcam.dead_letters WHERE source = 'click-events'")).toEqual([]);
   }, 200_000);
 
@@ -130,24 +139,57 @@ describe('the seeds\' producers, unchanged, against the local stack with the def
       const start = Math.floor(t.publishTimeMs / 30_000) * 30_000;
       win.set(start, [...(win.get(start) ?? []), Math.round((JSON.parse(t.data) as { amount: number }).amount * 100)]);
     }
-    const expected = [...win].sort(([a], [b]) => a - b).map(([start, cents]) => {
-      const sum = cents.reduce((a, b) => a + b, 0);
-      return { start: new Date(start).toISOString(), n: cents.length, sum: sum / 100, avg: Math.round(sum / cents.length) / 100, max: Math.max(...cents) / 100, min: Math.min(...cents) / 100 };
-    });
+    const expected = [...win]
+      .sort(([a], [b]) => a - b)
+      .map(([start, cents]) => {
+        const sum = cents.reduce((a, b) => a + b, 0);
+        return {
+          start: new Date(start).toISOString(),
+          n: cents.length,
+          sum: sum / 100,
+          avg: Math.round(sum / cents.length) / 100,
+          max: Math.max(...cents) / 100,
+          min: Math.min(...cents) / 100,
+        };
+      });
     expect(
-      await query("SELECT strftime(window_start_time, '%Y-%m-%dT%H:%M:%S.000Z') AS start, total_transactions AS n, total_amount_sum AS sum, avg_transaction_amount AS avg, max_amount AS max, min_amount AS min FROM speedcam.transaction_windows ORDER BY start"),
+      await query(
+        "SELECT strftime(window_start_time, '%Y-%m-%dT%H:%M:%S.000Z') AS start, total_transactions AS n, total_amount_sum AS sum, avg_transaction_amount AS avg, max_amount AS max, min_amount AS min FROM speedcam.transaction_windows ORDER BY start",
+      ),
     ).toEqual(expected);
     expect(await query("SELECT reason FROM speedcam.dead_letters WHERE source = 'transactions'")).toEqual([]);
   }, 200_000);
 
-  it('randomuser.me registrations: a 100-result randomuser.me response (105 KiB) gives 100 users in one batched write, and the seed\'s 1-result one, 1', async () => {
+  it("randomuser.me registrations: a 100-result randomuser.me response (105 KiB) gives 100 users in one batched write, and the seed's 1-result one, 1", async () => {
     expect(Buffer.byteLength(hundred)).toBeGreaterThan(100 * 1024);
     await waitFor('SELECT count(*) AS n FROM speedcam.users', 101);
     // the seed's eight columns, one row per result, postcodes as text whatever the country
-    const results = [...(JSON.parse(hundred) as { results: Record<string, any>[] }).results, ...(JSON.parse(one) as { results: Record<string, any>[] }).results];
-    const expected = results.map((u) => [u['login']['username'], u['name']['first'], u['name']['last'], u['gender'], u['dob']['date'], String(u['location']['postcode']), u['location']['country'], u['email']].join('|')).sort();
+    const results = [
+      ...(JSON.parse(hundred) as { results: Record<string, any>[] }).results,
+      ...(JSON.parse(one) as { results: Record<string, any>[] }).results,
+    ];
+    const expected = results
+      .map((u) =>
+        [
+          u['login']['username'],
+          u['name']['first'],
+          u['name']['last'],
+          u['gender'],
+          u['dob']['date'],
+          String(u['location']['postcode']),
+          u['location']['country'],
+          u['email'],
+        ].join('|'),
+      )
+      .sort();
     const got = await query('SELECT login_username, first_name, last_name, gender, dob, postcode, country, email FROM speedcam.users');
-    expect(got.map((r) => [r['login_username'], r['first_name'], r['last_name'], r['gender'], r['dob'], r['postcode'], r['country'], r['email']].join('|')).sort()).toEqual(expected);
+    expect(
+      got
+        .map((r) =>
+          [r['login_username'], r['first_name'], r['last_name'], r['gender'], r['dob'], r['postcode'], r['country'], r['email']].join('|'),
+        )
+        .sort(),
+    ).toEqual(expected);
     expect(saves.sort((a, b) => a - b)).toEqual([1, 100]);
     expect(userBatches).toBe(2);
     expect(await query("SELECT reason FROM speedcam.dead_letters WHERE source = 'user-registrations'")).toEqual([]);

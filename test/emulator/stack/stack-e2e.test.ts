@@ -18,7 +18,6 @@ let stack: Stack;
 let ps: PubSub;
 const received = new Map<string, { topic: string; body: Record<string, unknown> }[]>();
 
-
 beforeAll(async () => {
   const at = stackOnTestEmulators();
   stack = await startStack({
@@ -50,7 +49,7 @@ describe('local stack end to end', () => {
     const pts = sectionPoints(radar.entry, radar.exit, 10);
     const topic = ps.topic(stack.info.topics.vehicleObservations);
     let x = 7;
-    const rand = () => ((x = (x * 48271) % 2147483647) / 2147483647);
+    const rand = () => (x = (x * 48271) % 2147483647) / 2147483647;
     const seed = Array.from({ length: 20 }, (_, i) => {
       const id = `E2e${String(i).padStart(3, '0')}`;
       const speeds = pts.map(() => (rand() < 0.75 ? 25 + rand() * 15 : 40 + rand() * 50));
@@ -72,7 +71,12 @@ describe('local stack end to end', () => {
       publishes.push(topic.publishMessage({ data: Buffer.from(mk('entry', now - t.seconds * 1000, radar.entry)) }));
     }
     publishes.push(topic.publishMessage({ data: Buffer.from('{"vehicle_id": oops') }));
-    publishes.push(topic.publishMessage({ data: Buffer.from('{"vehicle_id":"E2e999","speed":30,"location":[40.7638,-73.9729]}'), attributes: { radar_id: 'no-such-radar' } }));
+    publishes.push(
+      topic.publishMessage({
+        data: Buffer.from('{"vehicle_id":"E2e999","speed":30,"location":[40.7638,-73.9729]}'),
+        attributes: { radar_id: 'no-such-radar' },
+      }),
+    );
     await Promise.all(publishes);
 
     await vi.waitFor(
@@ -99,7 +103,10 @@ describe('local stack end to end', () => {
       expect(d!.body['avg_speed'] as number).toBeCloseTo(radar.lengthKm / (t.seconds / 3600), 6);
       expect(d!.body['license_plate']).toBe(d!.body['is_Ticketed'] ? t.id : null);
     }
-    const dead = [...received.values()].filter((v) => v[0]!.topic === stack.info.topics.deadLetters).map((v) => v[0]!.body['reason']).sort();
+    const dead = [...received.values()]
+      .filter((v) => v[0]!.topic === stack.info.topics.deadLetters)
+      .map((v) => v[0]!.body['reason'])
+      .sort();
     expect(dead).toEqual(['malformed_json', 'unknown_radar']);
 
     // the flush lands every passage and dead letter in the warehouse once
@@ -107,15 +114,22 @@ describe('local stack end to end', () => {
       async () => {
         const wh = await DuckDbWarehouse.open(stack.info.warehouse, { readOnly: true });
         try {
-          expect(await wh.query('SELECT count(*) AS n, count(DISTINCT passage_id) AS d FROM speedcam.vehicle_passages')).toEqual([{ n: 22, d: 22 }]);
-          expect(await wh.query('SELECT reason FROM speedcam.dead_letters ORDER BY reason')).toEqual([{ reason: 'malformed_json' }, { reason: 'unknown_radar' }]);
+          expect(await wh.query('SELECT count(*) AS n, count(DISTINCT passage_id) AS d FROM speedcam.vehicle_passages')).toEqual([
+            { n: 22, d: 22 },
+          ]);
+          expect(await wh.query('SELECT reason FROM speedcam.dead_letters ORDER BY reason')).toEqual([
+            { reason: 'malformed_json' },
+            { reason: 'unknown_radar' },
+          ]);
           const fined = await wh.query('SELECT count(*) AS n FROM speedcam.vehicle_passages WHERE is_Ticketed');
           const speeding = [...received.values()].filter((v) => v[0]!.topic === stack.info.topics.speedingVehicles).length;
           expect(fined[0]!['n']).toBe(speeding);
           // the radar producer sends no photos: the stack's cars API photographs each fined vehicle, once per fine
-          expect(await wh.query("SELECT count(*) AS n, count(DISTINCT passage_id) AS d, count(image_url) AS photos, count(license_plate) AS plates, min(photo_source) AS s, max(photo_source) AS s2 FROM speedcam.fined_vehicles")).toEqual([
-            { n: speeding, d: speeding, photos: speeding, plates: speeding, s: 'cars_api', s2: 'cars_api' },
-          ]);
+          expect(
+            await wh.query(
+              'SELECT count(*) AS n, count(DISTINCT passage_id) AS d, count(image_url) AS photos, count(license_plate) AS plates, min(photo_source) AS s, max(photo_source) AS s2 FROM speedcam.fined_vehicles',
+            ),
+          ).toEqual([{ n: speeding, d: speeding, photos: speeding, plates: speeding, s: 'cars_api', s2: 'cars_api' }]);
           const fines = await wh.query('SELECT vehicle_id, license_plate, image_url FROM speedcam.fined_vehicles');
           for (const f of fines) expect(existsSync(fileURLToPath(String(f['image_url'])))).toBe(true);
           const exact = fines.filter((f) => f['license_plate'] === plateForVehicle(String(f['vehicle_id']))).length;

@@ -28,10 +28,17 @@ const loopbackBefore = process.env['SPEEDCAM_PHOTO_ALLOW_LOOPBACK'];
 
 beforeAll(async () => {
   const at = stackOnTestEmulators();
-  execFileSync(resolve('node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', build, '--sourceMap', 'false'], { stdio: 'pipe' });
-  const { startStack } = (await import(pathToFileURL(join(build, 'cli/stack.js')).href)) as { startStack: (o: StackOptions) => Promise<Stack> };
+  execFileSync(resolve('node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', build, '--sourceMap', 'false'], {
+    stdio: 'pipe',
+  });
+  const { startStack } = (await import(pathToFileURL(join(build, 'cli/stack.js')).href)) as {
+    startStack: (o: StackOptions) => Promise<Stack>;
+  };
   // as a shell would: in the environment of the stack's process, not in its options
-  process.env['SPEEDCAM_PIPELINES'] = JSON.stringify({ transactions: { window_s: 10, lateness_s: 2 }, clicks: { window_s: 20, lateness_s: 2 } });
+  process.env['SPEEDCAM_PIPELINES'] = JSON.stringify({
+    transactions: { window_s: 10, lateness_s: 2 },
+    clicks: { window_s: 20, lateness_s: 2 },
+  });
   dataDir = mkdtempSync(join(tmpdir(), 'speedcam-env-'));
   usersCarsApi = await startCarsApi({ port: 0 });
   process.env['SPEEDCAM_CARS_API'] = usersCarsApi.url;
@@ -58,8 +65,12 @@ describe('npm run stack', () => {
     let x = 17;
     const random = () => (x = (x * 48271) % 2147483647) / 2147483647;
     await Promise.all([
-      ...Array.from({ length: 20 }, () => ps!.topic(s.info.topics.transactions).publishMessage({ data: Buffer.from(transactionMessage(Date.now(), random)) })),
-      ...Array.from({ length: 20 }, () => ps!.topic(s.info.topics.clickEvents).publishMessage({ data: Buffer.from(clickRow('ABC', Date.now(), random)) })),
+      ...Array.from({ length: 20 }, () =>
+        ps!.topic(s.info.topics.transactions).publishMessage({ data: Buffer.from(transactionMessage(Date.now(), random)) }),
+      ),
+      ...Array.from({ length: 20 }, () =>
+        ps!.topic(s.info.topics.clickEvents).publishMessage({ data: Buffer.from(clickRow('ABC', Date.now(), random)) }),
+      ),
     ]);
     await vi.waitFor(
       async () => {
@@ -82,7 +93,7 @@ describe('npm run stack', () => {
     );
   }, 120_000);
 
-  it('reads fines\' photos from the user\'s own cars API on 127.0.0.1 (loopback allowed whenever the stack runs)', async () => {
+  it("reads fines' photos from the user's own cars API on 127.0.0.1 (loopback allowed whenever the stack runs)", async () => {
     const s = stack!;
     expect(s.info.carsApi).toBe(usersCarsApi!.url);
     expect(s.runtime.config.photos.fetch.allowLoopback).toBe(true);
@@ -98,7 +109,9 @@ describe('npm run stack', () => {
       async () => {
         const wh = await DuckDbWarehouse.open(s.info.warehouse, { readOnly: true });
         try {
-          const rows = await wh.query(`SELECT photo_source, review_reason, image_url FROM speedcam.fined_vehicles WHERE vehicle_id = '${vehicleId}'`);
+          const rows = await wh.query(
+            `SELECT photo_source, review_reason, image_url FROM speedcam.fined_vehicles WHERE vehicle_id = '${vehicleId}'`,
+          );
           expect(rows).toHaveLength(1);
           expect(rows[0]!['photo_source']).toBe('cars_api');
           // a blocked loopback address would have issued it without a photo, flagged photo_forbidden

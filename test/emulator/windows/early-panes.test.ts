@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clickRow } from '../../../cli/generators/events.js';
-import { closeWorlds, inbound, startWriteApiStandIn, testWorld, useEmulatorProject, WAREHOUSES, warehouseEnv, writeApiStandIn } from '../../support/fixtures.js';
+import {
+  closeWorlds,
+  inbound,
+  startWriteApiStandIn,
+  testWorld,
+  useEmulatorProject,
+  WAREHOUSES,
+  warehouseEnv,
+  writeApiStandIn,
+} from '../../support/fixtures.js';
 import { loadConfig } from '../../../shared/config.js';
 
 beforeAll(async () => {
@@ -19,7 +28,7 @@ function rng(seed: number) {
 
 /** The issue's setting: clicks on payload time, lateness 120 s, an early pane every 5 s. */
 const EARLY = { SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload', lateness_s: 120, early_s: 5 } }) };
-const COUNTS = "SELECT row_id, user_pseudo_id, event_count, is_final, row_revision FROM speedcam.user_event_counts ORDER BY row_id";
+const COUNTS = 'SELECT row_id, user_pseudo_id, event_count, is_final, row_revision FROM speedcam.user_event_counts ORDER BY row_id';
 
 describe('early_s in SPEEDCAM_PIPELINES', () => {
   it('defaults to 60 s for clicks and off for the others; 0 turns it off; bad values are refused', () => {
@@ -28,7 +37,9 @@ describe('early_s in SPEEDCAM_PIPELINES', () => {
     expect(c.pipelines.transactions.earlyMs).toBeNull();
     expect(loadConfig({ SPEEDCAM_PIPELINES: '{"clicks": {"early_s": 0}}' }).pipelines.clicks.earlyMs).toBeNull();
     expect(loadConfig({ SPEEDCAM_PIPELINES: '{"transactions": {"early_s": 10}}' }).pipelines.transactions.earlyMs).toBe(10_000);
-    expect(() => loadConfig({ SPEEDCAM_PIPELINES: '{"clicks": {"early_s": 0.5}}' })).toThrow('SPEEDCAM_PIPELINES: clicks.early_s: 0.5 is not valid; valid: seconds from 1 to 86400, or 0 / null for none');
+    expect(() => loadConfig({ SPEEDCAM_PIPELINES: '{"clicks": {"early_s": 0.5}}' })).toThrow(
+      'SPEEDCAM_PIPELINES: clicks.early_s: 0.5 is not valid; valid: seconds from 1 to 86400, or 0 / null for none',
+    );
   });
 });
 
@@ -44,7 +55,11 @@ describe.each(WAREHOUSES)('early panes, warehouse: %s', (kind) => {
     await Promise.all(first.map((r, i) => w.rt.windows.clicks.handle(inbound(r, { messageId: `a${i}` }))));
     const expected = (rows: string[]) => {
       const n = new Map<string, number>();
-      for (const r of rows) n.set((JSON.parse(r) as { user_pseudo_id: string }).user_pseudo_id, (n.get((JSON.parse(r) as { user_pseudo_id: string }).user_pseudo_id) ?? 0) + 1);
+      for (const r of rows)
+        n.set(
+          (JSON.parse(r) as { user_pseudo_id: string }).user_pseudo_id,
+          (n.get((JSON.parse(r) as { user_pseudo_id: string }).user_pseudo_id) ?? 0) + 1,
+        );
       return n;
     };
 
@@ -56,7 +71,9 @@ describe.each(WAREHOUSES)('early panes, warehouse: %s', (kind) => {
     w.clock.advance(3_000);
     expect((await w.rt.flush.run()).windows.earlyPanes).toBe(1);
     const pane1 = await w.query(COUNTS);
-    expect(pane1.map((r) => [r['user_pseudo_id'], r['event_count'], r['is_final']])).toEqual(users.map((u) => [u, expected(first).get(u), false]));
+    expect(pane1.map((r) => [r['user_pseudo_id'], r['event_count'], r['is_final']])).toEqual(
+      users.map((u) => [u, expected(first).get(u), false]),
+    );
 
     // No new events: no new pane, however long.
     w.clock.advance(10_000);
@@ -72,15 +89,21 @@ describe.each(WAREHOUSES)('early panes, warehouse: %s', (kind) => {
     w.clock.advance(6_000);
     expect((await w.rt.flush.run()).windows.earlyPanes).toBe(1);
     const pane2 = await w.query(COUNTS);
-    expect(pane2.map((r) => [r['user_pseudo_id'], r['event_count'], r['is_final']])).toEqual(users.map((u) => [u, expected([...first, ...second]).get(u), false]));
-    expect(pane2.every((r, i) => (r['row_revision'] as number) > (pane1[i]!['row_revision'] as number) || r['user_pseudo_id'] === 'u3')).toBe(true);
+    expect(pane2.map((r) => [r['user_pseudo_id'], r['event_count'], r['is_final']])).toEqual(
+      users.map((u) => [u, expected([...first, ...second]).get(u), false]),
+    );
+    expect(
+      pane2.every((r, i) => (r['row_revision'] as number) > (pane1[i]!['row_revision'] as number) || r['user_pseudo_id'] === 'u3'),
+    ).toBe(true);
 
     // The window closes (lateness 120 s of processing time without a write): the final rows replace the panes.
     w.clock.advance(200_000);
     const report = await w.rt.flush.run();
     expect(report.windows.exported).toBe(1);
     const final = await w.query(COUNTS);
-    expect(final.map((r) => [r['user_pseudo_id'], r['event_count'], r['is_final']])).toEqual(users.map((u) => [u, expected([...first, ...second]).get(u), true]));
+    expect(final.map((r) => [r['user_pseudo_id'], r['event_count'], r['is_final']])).toEqual(
+      users.map((u) => [u, expected([...first, ...second]).get(u), true]),
+    );
     expect(final.every((r, i) => (r['row_revision'] as number) > (pane2[i]!['row_revision'] as number))).toBe(true);
     expect(await w.query('SELECT count(*) AS n, count(DISTINCT row_id) AS d FROM speedcam.user_event_counts')).toEqual([{ n: 3, d: 3 }]);
     // A closed window gets no more panes.

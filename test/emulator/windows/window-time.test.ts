@@ -3,7 +3,17 @@ import { clickRow, ga4UserId, transactionMessage } from '../../../cli/generators
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import type { WindowIngest } from '../../../shared/windows/window-ingest.js';
-import { closeWorlds, expectedTransactionWindows, inbound, startWriteApiStandIn, testWorld, useEmulatorProject, WAREHOUSES, warehouseEnv, writeApiStandIn } from '../../support/fixtures.js';
+import {
+  closeWorlds,
+  expectedTransactionWindows,
+  inbound,
+  startWriteApiStandIn,
+  testWorld,
+  useEmulatorProject,
+  WAREHOUSES,
+  warehouseEnv,
+  writeApiStandIn,
+} from '../../support/fixtures.js';
 import type { RuntimeOverrides } from '../../../shared/runtime.js';
 import type { WindowStore } from '../../../shared/windows/window-store.js';
 
@@ -18,7 +28,6 @@ afterAll(async () => {
   await closeWorlds();
 });
 
-type World = ReturnType<typeof testWorld>;
 type Msg = ReturnType<typeof inbound>;
 
 function rng(seed: number) {
@@ -59,9 +68,12 @@ const TX_QUERY =
   "SELECT strftime(window_start_time, '%Y-%m-%dT%H:%M:%S.000Z') AS start, total_transactions, total_amount_sum, avg_transaction_amount, max_amount, min_amount FROM speedcam.transaction_windows ORDER BY start";
 
 describe.each(WAREHOUSES)('a replay of history with event time from the payload, warehouse: %s', (kind) => {
-  it('a day of transactions published in 5 minutes through two instances gives exactly that day\'s windows, with redeliveries and a crash at each step, and no dead letters', async () => {
+  it("a day of transactions published in 5 minutes through two instances gives exactly that day's windows, with redeliveries and a crash at each step, and no dead letters", async () => {
     // the sales simulator on a machine in New York: local time without a zone, 15-minute windows
-    const w = testWorld({ ...pipelinesEnv({ transactions: { event_time: 'payload', timezone: 'America/New_York', window_s: 900 } }), ...warehouseEnv(kind) });
+    const w = testWorld({
+      ...pipelinesEnv({ transactions: { event_time: 'payload', timezone: 'America/New_York', window_s: 900 } }),
+      ...warehouseEnv(kind),
+    });
     const random = rng(2025);
     const dayStart = Date.parse('2025-01-01T05:00:00Z'); // midnight in New York (UTC-5 in January)
     const N = 720;
@@ -86,7 +98,9 @@ describe.each(WAREHOUSES)('a replay of history with event time from the payload,
       step++;
       if (step % 40 === 0 && ingestFaults.length) w.faults.arm(ingestFaults.shift()!);
       w.clock.advance(400 * chunk.length); // 720 messages in under 5 minutes
-      const settled = await Promise.allSettled(chunk.map(({ msg }) => (random() < 0.5 ? A : B).handle({ ...msg, publishTimeMs: w.clock.now() })));
+      const settled = await Promise.allSettled(
+        chunk.map(({ msg }) => (random() < 0.5 ? A : B).handle({ ...msg, publishTimeMs: w.clock.now() })),
+      );
       settled.forEach((s, i) => {
         const { msg, again } = chunk[i]!;
         if (s.status === 'rejected') queue.push({ msg, at: step * 6 + 1 + Math.floor(random() * 12), ...(again ? { again } : {}) });
@@ -130,7 +144,10 @@ describe.each(WAREHOUSES)('a replay of history with event time from the payload,
 describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
   it('revises the exported row to include late events, exactly once under redelivery and a crash, and the revision supersedes the row', async () => {
     const appended = new Map<string, Row[]>();
-    const w = testWorld({ ...pipelinesEnv({ transactions: { event_time: 'payload', late: 'update' } }), ...warehouseEnv(kind) }, { warehouse: recordAppends(appended) });
+    const w = testWorld(
+      { ...pipelinesEnv({ transactions: { event_time: 'payload', late: 'update' } }), ...warehouseEnv(kind) },
+      { warehouse: recordAppends(appended) },
+    );
     const random = rng(7);
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000; // a window that ended 90-120 s ago
     const at = (i: number) => ws + 1_000 + i * 2_000;
@@ -144,7 +161,12 @@ describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
 
     // Late: three new sales, two redeliveries of counted ones, and one of the new ones published twice.
     const late = Array.from({ length: 3 }, (_, i) => transactionMessage(at(10 + i), random));
-    const deliveries = [...late.map((m, i) => inbound(m, { messageId: `late-${i}` })), inbound(onTime[2]!, { messageId: 'on-2' }), inbound(onTime[7]!, { messageId: 'on-7' }), inbound(late[1]!, { messageId: 'late-1-again' })];
+    const deliveries = [
+      ...late.map((m, i) => inbound(m, { messageId: `late-${i}` })),
+      inbound(onTime[2]!, { messageId: 'on-2' }),
+      inbound(onTime[7]!, { messageId: 'on-7' }),
+      inbound(late[1]!, { messageId: 'late-1-again' }),
+    ];
     for (const d of deliveries) expect(await B.handle(d)).toEqual({ accepted: 1, late: 0 });
     w.clock.advance(40_000);
     w.faults.arm('window.afterWarehouse'); // the revision reaches the warehouse, then the flush dies
@@ -163,7 +185,13 @@ describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
     const again = await w.rt.flush.run();
     expect(again.windows).toMatchObject({ revised: 0, duplicates: 13 });
 
-    const expected = expectedTransactionWindows([...onTime, ...late].map((m) => ({ utcMs: Date.parse((JSON.parse(m) as { timestamp: string }).timestamp.slice(0, 23) + 'Z'), amount: (JSON.parse(m) as { amount: number }).amount })), 30_000);
+    const expected = expectedTransactionWindows(
+      [...onTime, ...late].map((m) => ({
+        utcMs: Date.parse((JSON.parse(m) as { timestamp: string }).timestamp.slice(0, 23) + 'Z'),
+        amount: (JSON.parse(m) as { amount: number }).amount,
+      })),
+      30_000,
+    );
     expect(await w.query(TX_QUERY)).toEqual(expected);
     expect(expected[0]!.total_transactions).toBe(13);
     // What was sent: the first row, the revision written by the crashed run and the one of its retry. Through
@@ -173,7 +201,11 @@ describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
     const view = latestView(rows);
     expect(view.size).toBe(1);
     const latest = [...view.values()][0]!;
-    expect({ start: latest['window_start_time'], total_transactions: latest['total_transactions'], total_amount_sum: latest['total_amount_sum'] }).toEqual({
+    expect({
+      start: latest['window_start_time'],
+      total_transactions: latest['total_transactions'],
+      total_amount_sum: latest['total_amount_sum'],
+    }).toEqual({
       start: expected[0]!.start,
       total_transactions: 13,
       total_amount_sum: expected[0]!.total_amount_sum,
@@ -183,7 +215,7 @@ describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
     expect(w.publisher.on(w.config.topics.deadLetters)).toEqual([]);
   });
 
-  it('a late click revises only its user\'s row', async () => {
+  it("a late click revises only its user's row", async () => {
     const w = testWorld({ ...pipelinesEnv({ clicks: { event_time: 'payload', late: 'update' } }), ...warehouseEnv(kind) });
     const random = rng(9);
     const ws = Math.floor((w.clock.now() - 150_000) / 60_000) * 60_000;
@@ -192,7 +224,9 @@ describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
     for (const r of rows) await w.rt.windows.clicks.handle(inbound(r));
     w.clock.advance(40_000);
     await w.rt.flush.run();
-    const before = await w.query('SELECT user_pseudo_id, event_count, row_revision FROM speedcam.user_event_counts ORDER BY user_pseudo_id');
+    const before = await w.query(
+      'SELECT user_pseudo_id, event_count, row_revision FROM speedcam.user_event_counts ORDER BY user_pseudo_id',
+    );
     await w.rt.windows.clicks.handle(inbound(clickRow(u2, ws + 59_000, random)));
     await w.rt.windows.clicks.handle(inbound(rows[0]!)); // counted already
     w.clock.advance(40_000);
@@ -209,18 +243,31 @@ describe('a large window', () => {
   it('60,000 clicks in one minute: the export is sharded; a late click and a redelivered one after it are told apart', async () => {
     const w = testWorld(pipelinesEnv({ clicks: { event_time: 'payload', late: 'update' } }));
     const ws = Math.floor((w.clock.now() - 150_000) / 60_000) * 60_000;
-    const events = Array.from({ length: 60_000 }, (_, i) => ({ id: `click-${i}`, key: `user-${i % 3000}`, timeMs: ws + (i % 60_000), values: {} }));
+    const events = Array.from({ length: 60_000 }, (_, i) => ({
+      id: `click-${i}`,
+      key: `user-${i % 3000}`,
+      timeMs: ws + (i % 60_000),
+      values: {},
+    }));
     for (let i = 0; i < events.length; i += 2000) await w.rt.stores.windows.append('clicks', 60_000, events.slice(i, i + 2000));
     w.clock.advance(40_000);
     expect((await w.rt.flush.run()).windows.exported).toBe(1);
     const state = await w.rt.stores.windows.getState('clicks', ws);
     expect([state.exported, state.shards > 1, state.inline]).toEqual([true, true, null]);
     // a new click of user-7 and one counted already, both after the export
-    await w.rt.stores.windows.append('clicks', 60_000, [{ id: 'click-late', key: 'user-7', timeMs: ws + 59_000, values: {} }, events[3007]!]);
+    await w.rt.stores.windows.append('clicks', 60_000, [
+      { id: 'click-late', key: 'user-7', timeMs: ws + 59_000, values: {} },
+      events[3007]!,
+    ]);
     w.clock.advance(40_000);
     expect((await w.rt.flush.run()).windows).toMatchObject({ revised: 1, duplicates: 1 });
-    const rows = await w.query("SELECT user_pseudo_id, event_count FROM speedcam.user_event_counts WHERE user_pseudo_id IN ('user-7', 'user-8') ORDER BY 1");
-    expect(rows).toEqual([{ user_pseudo_id: 'user-7', event_count: 21 }, { user_pseudo_id: 'user-8', event_count: 20 }]);
+    const rows = await w.query(
+      "SELECT user_pseudo_id, event_count FROM speedcam.user_event_counts WHERE user_pseudo_id IN ('user-7', 'user-8') ORDER BY 1",
+    );
+    expect(rows).toEqual([
+      { user_pseudo_id: 'user-7', event_count: 21 },
+      { user_pseudo_id: 'user-8', event_count: 20 },
+    ]);
     expect((await w.query('SELECT sum(event_count) AS n FROM speedcam.user_event_counts'))[0]!['n']).toBe(60_001);
   }, 120_000);
 });
@@ -241,7 +288,10 @@ describe('late: dead_letter (the default)', () => {
     expect(await other.handle(inbound(lateSale, { messageId: 'l1' }))).toEqual({ accepted: 0, late: 1 });
     expect(await other.handle(inbound(lateSale, { messageId: 'l1' }))).toEqual({ accepted: 0, late: 1 });
     const dls = w.publisher.on(w.config.topics.deadLetters);
-    expect(dls.map((d) => [d.data['reason'], d.data['payload']])).toEqual([['late', lateSale], ['late', lateSale]]);
+    expect(dls.map((d) => [d.data['reason'], d.data['payload']])).toEqual([
+      ['late', lateSale],
+      ['late', lateSale],
+    ]);
     expect(new Set(dls.map((d) => d.data['dead_letter_id'])).size).toBe(1); // one row in dead_letters
     // the late event's dead letter carries one event_id however often it is published: a consumer drops the repeat
     expect(dls.map((d) => d.attributes['event_id'])).toEqual(dls.map((d) => d.data['dead_letter_id']));
@@ -268,36 +318,42 @@ describe('several instances', () => {
     return { release, wrap };
   }
 
-  it.each(['dead_letter', 'update'] as const)('late: %s — a window exported while another instance still held events of it: nothing lost, nothing counted twice', async (late) => {
-    const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload', late } }));
-    const random = rng(13);
-    const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000;
-    const g = gated();
-    const slow = w.instance({ windowStore: g.wrap }).windows.transactions;
-    const fast = w.instance().windows.transactions;
-    const held = transactionMessage(ws + 10_000, random);
-    const pending = slow.handle(inbound(held, { messageId: 'held' }));
-    const stored = Array.from({ length: 5 }, (_, i) => transactionMessage(ws + 1_000 + i * 1_000, random));
-    for (const m of stored) await fast.handle(inbound(m));
-    w.clock.advance(40_000);
-    await w.rt.flush.run(); // exports the window without the held event
-    g.release();
-    expect(await pending).toEqual({ accepted: 1, late: 0 });
-    w.clock.advance(40_000);
-    const r = await w.rt.flush.run();
-    const counts = (await w.query(TX_QUERY)).map((x) => x['total_transactions']);
-    const dls = w.publisher.on(w.config.topics.deadLetters);
-    if (late === 'update') {
-      expect([counts, r.windows.revised, dls.length]).toEqual([[6], 1, 0]);
-    } else {
-      // dead-lettered by the flush: the stored event stands in for the message it came from
-      expect([counts, r.windows.late]).toEqual([[5], 1]);
-      expect(dls.map((d) => d.data['reason'])).toEqual(['late']);
-      expect(JSON.parse(String(dls[0]!.data['payload']))).toMatchObject({ pipeline: 'transactions', values: { amount: (JSON.parse(held) as { amount: number }).amount } });
-    }
-  });
+  it.each(['dead_letter', 'update'] as const)(
+    'late: %s — a window exported while another instance still held events of it: nothing lost, nothing counted twice',
+    async (late) => {
+      const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload', late } }));
+      const random = rng(13);
+      const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000;
+      const g = gated();
+      const slow = w.instance({ windowStore: g.wrap }).windows.transactions;
+      const fast = w.instance().windows.transactions;
+      const held = transactionMessage(ws + 10_000, random);
+      const pending = slow.handle(inbound(held, { messageId: 'held' }));
+      const stored = Array.from({ length: 5 }, (_, i) => transactionMessage(ws + 1_000 + i * 1_000, random));
+      for (const m of stored) await fast.handle(inbound(m));
+      w.clock.advance(40_000);
+      await w.rt.flush.run(); // exports the window without the held event
+      g.release();
+      expect(await pending).toEqual({ accepted: 1, late: 0 });
+      w.clock.advance(40_000);
+      const r = await w.rt.flush.run();
+      const counts = (await w.query(TX_QUERY)).map((x) => x['total_transactions']);
+      const dls = w.publisher.on(w.config.topics.deadLetters);
+      if (late === 'update') {
+        expect([counts, r.windows.revised, dls.length]).toEqual([[6], 1, 0]);
+      } else {
+        // dead-lettered by the flush: the stored event stands in for the message it came from
+        expect([counts, r.windows.late]).toEqual([[5], 1]);
+        expect(dls.map((d) => d.data['reason'])).toEqual(['late']);
+        expect(JSON.parse(String(dls[0]!.data['payload']))).toMatchObject({
+          pipeline: 'transactions',
+          values: { amount: (JSON.parse(held) as { amount: number }).amount },
+        });
+      }
+    },
+  );
 
-  it('a window stays open while an instance is still writing to it, even when another instance\'s data has moved past it (publish-time skew)', async () => {
+  it("a window stays open while an instance is still writing to it, even when another instance's data has moved past it (publish-time skew)", async () => {
     // publish time: instance B's deliveries are current, instance A's lag 35 s behind (its backlog), more
     // than the lateness: a watermark that followed only the data seen (B's) would close windows A still fills
     const w = testWorld({ SPEEDCAM_FLUSH_LEASE_S: '5' });
@@ -324,7 +380,12 @@ describe('several instances', () => {
     w.clock.advance(60_000);
     await w.rt.flush.run();
     expect(w.publisher.on(w.config.topics.deadLetters)).toEqual([]);
-    expect(await w.query(TX_QUERY)).toEqual(expectedTransactionWindows(sent.map((s) => ({ utcMs: s.publishTimeMs, amount: s.amount })), 30_000));
+    expect(await w.query(TX_QUERY)).toEqual(
+      expectedTransactionWindows(
+        sent.map((s) => ({ utcMs: s.publishTimeMs, amount: s.amount })),
+        30_000,
+      ),
+    );
   }, 120_000);
 });
 
@@ -334,8 +395,12 @@ describe('publish time (the default)', () => {
     const random = rng(2018);
     const users = Array.from({ length: 5 }, () => ga4UserId(random));
     const published = Math.floor(w.clock.now() / 60_000) * 60_000 - 120_000;
-    const sent = Array.from({ length: 60 }, (_, i) => ({ row: clickRow(users[i % 5]!, Date.parse('2018-10-03T10:00:00Z') + i * 7_919, random), publishTimeMs: published + i * 2_000 }));
-    for (const s of sent) expect(await w.rt.windows.clicks.handle(inbound(s.row, { publishTimeMs: s.publishTimeMs }))).toEqual({ accepted: 1, late: 0 });
+    const sent = Array.from({ length: 60 }, (_, i) => ({
+      row: clickRow(users[i % 5]!, Date.parse('2018-10-03T10:00:00Z') + i * 7_919, random),
+      publishTimeMs: published + i * 2_000,
+    }));
+    for (const s of sent)
+      expect(await w.rt.windows.clicks.handle(inbound(s.row, { publishTimeMs: s.publishTimeMs }))).toEqual({ accepted: 1, late: 0 });
     w.clock.advance(40_000);
     await w.rt.flush.run();
     const expected = new Map<string, number>();
@@ -343,8 +408,12 @@ describe('publish time (the default)', () => {
       const k = `${new Date(Math.floor(s.publishTimeMs / 60_000) * 60_000).toISOString()}|${(JSON.parse(s.row) as { user_pseudo_id: string }).user_pseudo_id}`;
       expected.set(k, (expected.get(k) ?? 0) + 1);
     }
-    const got = await w.query("SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%S.000Z') AS ws, user_pseudo_id, event_count FROM speedcam.user_event_counts");
-    expect(got.map((r) => `${r['ws']}|${r['user_pseudo_id']}=${r['event_count']}`).sort()).toEqual([...expected].map(([k, n]) => `${k}=${n}`).sort());
+    const got = await w.query(
+      "SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%S.000Z') AS ws, user_pseudo_id, event_count FROM speedcam.user_event_counts",
+    );
+    expect(got.map((r) => `${r['ws']}|${r['user_pseudo_id']}=${r['event_count']}`).sort()).toEqual(
+      [...expected].map(([k, n]) => `${k}=${n}`).sort(),
+    );
     expect(w.publisher.on(w.config.topics.deadLetters)).toEqual([]);
   });
 });
@@ -376,12 +445,12 @@ describe('the flush between scheduler ticks', () => {
       }
       w.clock.t = until;
       // (no warehouse file before the first export)
-      const n = ((await w.query('SELECT count(*) AS n FROM speedcam.transaction_windows').catch(() => [{ n: 0 }]))[0]!['n'] as number);
+      const n = (await w.query('SELECT count(*) AS n FROM speedcam.transaction_windows').catch(() => [{ n: 0 }]))[0]!['n'] as number;
       exportedAt.push({ at: until, n });
     };
     const report = await w.rt.flush.run({ runUntilMs: tick + 58_000, sleep });
     // the windows ending at the tick - 30 s and at the tick fall due in this run, 30 s (the lateness) after their end
-    const rows = await w.query("SELECT epoch_ms(window_end_time) AS e FROM speedcam.transaction_windows ORDER BY e");
+    const rows = await w.query('SELECT epoch_ms(window_end_time) AS e FROM speedcam.transaction_windows ORDER BY e');
     expect(rows.map((r) => r['e'])).toEqual([tick - 30_000, tick]);
     // each was in the warehouse within a second of end + lateness, by a pass of this run
     for (const [i, e] of [tick - 30_000, tick].entries()) {
@@ -400,7 +469,9 @@ describe('the flush between scheduler ticks', () => {
     await f.rt.windows.transactions.handle(inbound(transactionMessage(t - 10_000, random), { publishTimeMs: t - 10_000 }));
     f.clock.t = t;
     f.faults.arm('window.afterWarehouse');
-    await expect(f.rt.flush.run({ runUntilMs: t + 58_000, sleep: async (ms) => void (f.clock.t += ms) })).rejects.toThrow('window.afterWarehouse');
+    await expect(f.rt.flush.run({ runUntilMs: t + 58_000, sleep: async (ms) => void (f.clock.t += ms) })).rejects.toThrow(
+      'window.afterWarehouse',
+    );
     const retried = await f.rt.flush.run();
     expect([retried.skipped, retried.windows.exported]).toEqual([undefined, 1]);
 

@@ -2,7 +2,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import { closeWorlds, expectedTransactionWindows, inbound, startWriteApiStandIn, testWorld, useEmulatorProject, WAREHOUSES, warehouseEnv, writeApiStandIn, type WarehouseKind } from '../../support/fixtures.js';
+import {
+  closeWorlds,
+  expectedTransactionWindows,
+  inbound,
+  startWriteApiStandIn,
+  testWorld,
+  useEmulatorProject,
+  WAREHOUSES,
+  warehouseEnv,
+  writeApiStandIn,
+  type WarehouseKind,
+} from '../../support/fixtures.js';
 
 beforeAll(async () => {
   useEmulatorProject();
@@ -65,7 +76,10 @@ const EVENT_TIME = { SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 
 const ingestFaults: FaultPoint[] = ['window.beforeCommit', 'window.afterCommit'];
 const flushFaults: FaultPoint[] = ['window.afterWarehouse', 'window.afterMark', 'flush.afterWarehouse'];
 /** No crash, then each ingest crash, then each flush crash. */
-const FAULT_CASES = [[null, null], ...ingestFaults.map((f) => [f, null]), ...flushFaults.map((f) => [null, f])] as [FaultPoint | null, FaultPoint | null][];
+const FAULT_CASES = [[null, null], ...ingestFaults.map((f) => [f, null]), ...flushFaults.map((f) => [null, f])] as [
+  FaultPoint | null,
+  FaultPoint | null,
+][];
 
 /** A world on event time at 20 s past a minute, with its seeded random source. */
 function eventTimeWorld(seed: number, kind: WarehouseKind) {
@@ -81,36 +95,38 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
   });
 
   describe('click events → user_event_counts', () => {
-    it.each(FAULT_CASES)(
-      'exact rows, a fifth of deliveries twice; ingest crash: %s, flush crash: %s',
-      async (ingestFault, flushFault) => {
-        const { w, random, now } = eventTimeWorld(11, kind);
-        const users = ['111.1', '222.2', '333.3', '444.4'];
-        const rows = Array.from({ length: 300 }, (_, i) => clickRow(users[i % 4]!, now - Math.floor(random() * 40_000), random));
-        if (ingestFault) w.faults.arm(ingestFault, 2);
-        await deliverAll(w, rows.map((r, i) => inbound(r, { messageId: `c${i}` })), (m) => w.rt.windows.clicks.handle(m), random);
-        w.clock.advance(120_000);
-        if (flushFault) w.faults.arm(flushFault);
-        await flushUntilDone(w);
+    it.each(FAULT_CASES)('exact rows, a fifth of deliveries twice; ingest crash: %s, flush crash: %s', async (ingestFault, flushFault) => {
+      const { w, random, now } = eventTimeWorld(11, kind);
+      const users = ['111.1', '222.2', '333.3', '444.4'];
+      const rows = Array.from({ length: 300 }, (_, i) => clickRow(users[i % 4]!, now - Math.floor(random() * 40_000), random));
+      if (ingestFault) w.faults.arm(ingestFault, 2);
+      await deliverAll(
+        w,
+        rows.map((r, i) => inbound(r, { messageId: `c${i}` })),
+        (m) => w.rt.windows.clicks.handle(m),
+        random,
+      );
+      w.clock.advance(120_000);
+      if (flushFault) w.faults.arm(flushFault);
+      await flushUntilDone(w);
 
-        // independent computation from the distinct rows
-        const expected = new Map<string, number>();
-        for (const r of rows) {
-          const { user_pseudo_id, event_timestamp } = JSON.parse(r) as { user_pseudo_id: string; event_timestamp: number };
-          const start = Math.floor(event_timestamp / 1000 / 60_000) * 60_000;
-          const k = `${new Date(start).toISOString()}|${user_pseudo_id}`;
-          expected.set(k, (expected.get(k) ?? 0) + 1);
-        }
-        const got = await w.query(
-          "SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%S.000Z') AS ws, user_pseudo_id, event_count, epoch_ms(window_end) - epoch_ms(window_start) AS len FROM speedcam.user_event_counts ORDER BY ws, user_pseudo_id",
-        );
-        expect(got.map((r) => `${r['ws']}|${r['user_pseudo_id']}=${r['event_count']}`).sort()).toEqual(
-          [...expected.entries()].map(([k, n]) => `${k}=${n}`).sort(),
-        );
-        expect(got.every((r) => r['len'] === 60_000)).toBe(true);
-        expect(got.reduce((n, r) => n + Number(r['event_count']), 0)).toBe(300);
-      },
-    );
+      // independent computation from the distinct rows
+      const expected = new Map<string, number>();
+      for (const r of rows) {
+        const { user_pseudo_id, event_timestamp } = JSON.parse(r) as { user_pseudo_id: string; event_timestamp: number };
+        const start = Math.floor(event_timestamp / 1000 / 60_000) * 60_000;
+        const k = `${new Date(start).toISOString()}|${user_pseudo_id}`;
+        expected.set(k, (expected.get(k) ?? 0) + 1);
+      }
+      const got = await w.query(
+        "SELECT strftime(window_start, '%Y-%m-%dT%H:%M:%S.000Z') AS ws, user_pseudo_id, event_count, epoch_ms(window_end) - epoch_ms(window_start) AS len FROM speedcam.user_event_counts ORDER BY ws, user_pseudo_id",
+      );
+      expect(got.map((r) => `${r['ws']}|${r['user_pseudo_id']}=${r['event_count']}`).sort()).toEqual(
+        [...expected.entries()].map(([k, n]) => `${k}=${n}`).sort(),
+      );
+      expect(got.every((r) => r['len'] === 60_000)).toBe(true);
+      expect(got.reduce((n, r) => n + Number(r['event_count']), 0)).toBe(300);
+    });
 
     it('an event for a closed window goes to the dead letters with reason late, the row unchanged', async () => {
       const w = testWorld({ ...EVENT_TIME, ...warehouseEnv(kind) });
@@ -144,7 +160,11 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
       for (const bad of ['{"event_name":"x"', '{"user_pseudo_id":"u","event_name":"x","event_timestamp":"soon"}', '[]']) {
         expect(await w.rt.windows.clicks.handle(inbound(bad))).toHaveProperty('rejected');
       }
-      expect(w.publisher.on(w.config.topics.deadLetters).map((m) => m.data['reason'])).toEqual(['malformed_json', 'invalid_fields', 'not_an_object']);
+      expect(w.publisher.on(w.config.topics.deadLetters).map((m) => m.data['reason'])).toEqual([
+        'malformed_json',
+        'invalid_fields',
+        'not_an_object',
+      ]);
     });
   });
 
@@ -155,7 +175,12 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
         const { w, random, now } = eventTimeWorld(23, kind);
         const txs = Array.from({ length: 400 }, () => transactionMessage(now - Math.floor(random() * 40_000), random));
         if (ingestFault) w.faults.arm(ingestFault, 2);
-        await deliverAll(w, txs.map((t, i) => inbound(t, { messageId: `t${i}` })), (m) => w.rt.windows.transactions.handle(m), random);
+        await deliverAll(
+          w,
+          txs.map((t, i) => inbound(t, { messageId: `t${i}` })),
+          (m) => w.rt.windows.transactions.handle(m),
+          random,
+        );
         w.clock.advance(120_000);
         if (flushFault) w.faults.arm(flushFault);
         await flushUntilDone(w);
@@ -179,19 +204,33 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
       const w = testWorld({ ...EVENT_TIME, ...warehouseEnv(kind) });
       const now = aligned(w);
       const ts = new Date(now - 1000).toISOString().replace('Z', '');
-      expect(await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 0, timestamp: ts, store_id: 'NYC01' })))).toEqual({ rejected: 'invalid_fields' });
-      expect(await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-2', amount: '12.50', timestamp: ts, store_id: 'NYC01' })))).toEqual({ accepted: 1, late: 0 });
+      expect(
+        await w.rt.windows.transactions.handle(
+          inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 0, timestamp: ts, store_id: 'NYC01' })),
+        ),
+      ).toEqual({ rejected: 'invalid_fields' });
+      expect(
+        await w.rt.windows.transactions.handle(
+          inbound(JSON.stringify({ transaction_id: 'TXN-2', amount: '12.50', timestamp: ts, store_id: 'NYC01' })),
+        ),
+      ).toEqual({ accepted: 1, late: 0 });
     });
 
     it('two different sales that share a TXN id (the sales simulator draws 6 random digits) both count', async () => {
       const w = testWorld({ ...EVENT_TIME, ...warehouseEnv(kind) });
       const now = aligned(w);
       const ts = new Date(now - 1000).toISOString().replace('Z', '');
-      await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 10, timestamp: ts, store_id: 'NYC01' })));
-      await w.rt.windows.transactions.handle(inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 20, timestamp: ts, store_id: 'BOS01' })));
+      await w.rt.windows.transactions.handle(
+        inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 10, timestamp: ts, store_id: 'NYC01' })),
+      );
+      await w.rt.windows.transactions.handle(
+        inbound(JSON.stringify({ transaction_id: 'TXN-000042', amount: 20, timestamp: ts, store_id: 'BOS01' })),
+      );
       w.clock.advance(120_000);
       await w.rt.flush.run();
-      expect(await w.query('SELECT total_transactions, total_amount_sum FROM speedcam.transaction_windows')).toEqual([{ total_transactions: 2, total_amount_sum: 30 }]);
+      expect(await w.query('SELECT total_transactions, total_amount_sum FROM speedcam.transaction_windows')).toEqual([
+        { total_transactions: 2, total_amount_sum: 30 },
+      ]);
     });
   });
 
@@ -200,12 +239,35 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
       const w = testWorld(warehouseEnv(kind));
       const random = rng(99);
       const responses = Array.from({ length: 40 }, () => randomUserResponse(1 + Math.floor(random() * 3), random));
-      await deliverAll(w, responses.map((r, i) => inbound(r, { messageId: `u${i}` })), (m) => w.rt.registrations.handle(m), random);
+      await deliverAll(
+        w,
+        responses.map((r, i) => inbound(r, { messageId: `u${i}` })),
+        (m) => w.rt.registrations.handle(m),
+        random,
+      );
       w.clock.advance(10_000);
       await w.rt.flush.run();
       const expected = responses.flatMap((r) =>
-        (JSON.parse(r) as { results: { login: { username: string }; name: { first: string; last: string }; gender: string; dob: { date: string }; location: { country: string; postcode: string | number }; email: string }[] }).results.map((u) => ({
-          login_username: u.login.username, first_name: u.name.first, last_name: u.name.last, gender: u.gender, dob: u.dob.date, country: u.location.country, postcode: String(u.location.postcode), email: u.email,
+        (
+          JSON.parse(r) as {
+            results: {
+              login: { username: string };
+              name: { first: string; last: string };
+              gender: string;
+              dob: { date: string };
+              location: { country: string; postcode: string | number };
+              email: string;
+            }[];
+          }
+        ).results.map((u) => ({
+          login_username: u.login.username,
+          first_name: u.name.first,
+          last_name: u.name.last,
+          gender: u.gender,
+          dob: u.dob.date,
+          country: u.location.country,
+          postcode: String(u.location.postcode),
+          email: u.email,
         })),
       );
       const got = await w.query('SELECT login_username, first_name, last_name, gender, dob, country, postcode, email FROM speedcam.users');
@@ -216,7 +278,10 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
     it('a response without results is dead-lettered', async () => {
       const w = testWorld(warehouseEnv(kind));
       expect(await w.rt.registrations.handle(inbound('{"results": [], "info": {}}'))).toBe(0);
-      expect(w.publisher.on(w.config.topics.deadLetters)[0]!.data).toMatchObject({ reason: 'invalid_fields', source: 'user-registrations' });
+      expect(w.publisher.on(w.config.topics.deadLetters)[0]!.data).toMatchObject({
+        reason: 'invalid_fields',
+        source: 'user-registrations',
+      });
     });
   });
 
@@ -227,11 +292,21 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
       const radar = w.config.radars.get(w.config.defaultRadarId)!;
       const pts = sectionPoints(radar.entry, radar.exit, 10);
       const random = rng(77);
-      const vehicles = Array.from({ length: 12 }, (_, i) => ({ id: `Sec${String(i).padStart(3, '0')}`, speeds: pts.map(() => 25 + random() * 60), t: now - 30_000 + i * 5_000 }));
+      const vehicles = Array.from({ length: 12 }, (_, i) => ({
+        id: `Sec${String(i).padStart(3, '0')}`,
+        speeds: pts.map(() => 25 + random() * 60),
+        t: now - 30_000 + i * 5_000,
+      }));
       for (const v of vehicles) {
-        await Promise.all(pts.map((p, j) => w.rt.speedCheck.handle(inbound(spotSpeedMessage(v.id, v.speeds[j]!, p), { messageId: `${v.id}-${j}`, publishTimeMs: v.t + j }))));
+        await Promise.all(
+          pts.map((p, j) =>
+            w.rt.speedCheck.handle(inbound(spotSpeedMessage(v.id, v.speeds[j]!, p), { messageId: `${v.id}-${j}`, publishTimeMs: v.t + j })),
+          ),
+        );
       }
-      const decisions = [...w.publisher.on(w.config.topics.nonFinedVehicles), ...w.publisher.on(w.config.topics.speedingVehicles)].map((m) => m.data);
+      const decisions = [...w.publisher.on(w.config.topics.nonFinedVehicles), ...w.publisher.on(w.config.topics.speedingVehicles)].map(
+        (m) => m.data,
+      );
       expect(decisions).toHaveLength(12);
       w.clock.advance(60_000);
       await w.rt.flush.run();
@@ -252,13 +327,20 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
         m.speeds.push(d['avg_speed'] as number);
         byMinute.set(minute, m);
       }
-      const got = await w.query("SELECT strftime(minute_start, '%Y-%m-%dT%H:%M:%S.000Z') AS minute, radar_id, vehicles, fined, mean_avg_speed, max_avg_speed FROM speedcam.section_traffic_minute ORDER BY minute");
+      const got = await w.query(
+        "SELECT strftime(minute_start, '%Y-%m-%dT%H:%M:%S.000Z') AS minute, radar_id, vehicles, fined, mean_avg_speed, max_avg_speed FROM speedcam.section_traffic_minute ORDER BY minute",
+      );
       expect(got).toEqual(
-        [...byMinute.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([minute, m]) => ({
-          minute, radar_id: radar.id, vehicles: m.n, fined: m.fined,
-          mean_avg_speed: Math.round((m.speeds.reduce((a, b) => a + b, 0) / m.n) * 100) / 100,
-          max_avg_speed: Math.round(Math.max(...m.speeds) * 100) / 100,
-        })),
+        [...byMinute.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([minute, m]) => ({
+            minute,
+            radar_id: radar.id,
+            vehicles: m.n,
+            fined: m.fined,
+            mean_avg_speed: Math.round((m.speeds.reduce((a, b) => a + b, 0) / m.n) * 100) / 100,
+            max_avg_speed: Math.round(Math.max(...m.speeds) * 100) / 100,
+          })),
       );
       expect(w.publisher.on(w.config.topics.deadLetters)).toHaveLength(0);
     });

@@ -46,7 +46,9 @@ describe('dispatcher (Cloud Run load balancing, locally)', () => {
     const xs = await Promise.all(['a', 'b', 'c', 'd'].map((n) => instance(n)));
     xs.forEach((x) => track(serverCloser(x.server)));
     let seed = 7;
-    const d = track(await startDispatcher({ port: 0, instances: 4, concurrency: 10, random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647) }));
+    const d = track(
+      await startDispatcher({ port: 0, instances: 4, concurrency: 10, random: () => (seed = (seed * 48271) % 2147483647) / 2147483647 }),
+    );
     xs.forEach((x, i) => d.up(i, x.url));
     d.down(3);
     const got = await Promise.all(Array.from({ length: 60 }, () => post(d)));

@@ -40,10 +40,13 @@ describe('group commit', () => {
   });
 
   it('keys commit independently, and a failed commit rejects every caller of its batch only', async () => {
-    const c = new GroupCommitter(async (key: string, items: readonly string[]) => {
-      if (key === 'bad') throw new Error('UNAVAILABLE');
-      return items.map((i) => `${key}:${i}`);
-    }, { waitMs: 0, maxBatch: () => 100 });
+    const c = new GroupCommitter(
+      async (key: string, items: readonly string[]) => {
+        if (key === 'bad') throw new Error('UNAVAILABLE');
+        return items.map((i) => `${key}:${i}`);
+      },
+      { waitMs: 0, maxBatch: () => 100 },
+    );
     const bad = [c.submit('bad', 'x'), c.submit('bad', 'y')];
     const good = c.submit('good', 'z');
     await expect(Promise.all(bad)).rejects.toThrow('UNAVAILABLE');

@@ -7,7 +7,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, PUSH_FUNCTIONS, terraformCatalog } from '../../../functions/catalog.js';
 import { loadConfig } from '../../../shared/config.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
-import { carsApiEnv, deployResources, packageSource, pipelinesEnv, deploySteps, NAME_PREFIX, names, render, runSteps, zipSource, type DeployOptions, type Step } from '../../../cli/deploy.js';
+import {
+  carsApiEnv,
+  deployResources,
+  packageSource,
+  pipelinesEnv,
+  deploySteps,
+  NAME_PREFIX,
+  names,
+  render,
+  runSteps,
+  zipSource,
+  type DeployOptions,
+  type Step,
+} from '../../../cli/deploy.js';
 import { declaredResources } from '../../../cli/terraform-catalog.js';
 import { WINDOW_PIPELINES } from '../../../shared/windows/pipelines/index.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../../support/system-model.js';
@@ -18,8 +31,17 @@ const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const options = (o: Partial<DeployOptions> = {}): DeployOptions => ({
-  project: 'my-proj', region: 'us-east1', prefix: 'speedcam', firestoreDatabase: 'create', firestoreLocation: 'nam5', bigqueryLocation: 'US',
-  sourceZip: '.deploy/source.zip', sourceSha256: 'ab'.repeat(32), filesDir: '/tmp/speedcam-deploy-files', iamWaitS: 90, ...o,
+  project: 'my-proj',
+  region: 'us-east1',
+  prefix: 'speedcam',
+  firestoreDatabase: 'create',
+  firestoreLocation: 'nam5',
+  bigqueryLocation: 'US',
+  sourceZip: '.deploy/source.zip',
+  sourceSha256: 'ab'.repeat(32),
+  filesDir: '/tmp/speedcam-deploy-files',
+  iamWaitS: 90,
+  ...o,
 });
 
 /** terraform/ and schemas/ copied side by side (terraform reads ../schemas), with edits applied. */
@@ -56,18 +78,30 @@ function lint(s: SystemModel): string[] {
     if (name.length > 49) problems.push(`function ${name}: longer than a Cloud Run service name may be (49)`);
     // Push functions take internal traffic only; the review function is reached from browsers, invoked by reviewers only.
     const reviewed = name.endsWith('-review');
-    if (f['trigger'] !== 'http' || f['ingress'] !== (reviewed ? 'all' : 'internal-only')) problems.push(`function ${name}: not an ${reviewed ? '' : 'internal '}HTTP function`);
-    if (f['source'] && !String(f['buildAccount']).includes('/serviceAccounts/')) problems.push(`function ${name}: no build service account`);
+    if (f['trigger'] !== 'http' || f['ingress'] !== (reviewed ? 'all' : 'internal-only'))
+      problems.push(`function ${name}: not an ${reviewed ? '' : 'internal '}HTTP function`);
+    if (f['source'] && !String(f['buildAccount']).includes('/serviceAccounts/'))
+      problems.push(`function ${name}: no build service account`);
   }
-  for (const name of Object.keys(s.buckets)) if (!/^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$/.test(name)) problems.push(`bucket name ${name}: invalid`);
+  for (const name of Object.keys(s.buckets))
+    if (!/^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$/.test(name)) problems.push(`bucket name ${name}: invalid`);
   if (!String(s.scheduler['topic']).startsWith('projects/')) problems.push('scheduler: topic is not a full path');
   return problems;
 }
 /** JSON with object keys sorted: equal systems give equal text whatever order they were built in. */
-const canon = (v: unknown): string => JSON.stringify(v, (_, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+const canon = (v: unknown): string =>
+  JSON.stringify(v, (_, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
+  );
 const validAccountId = (id: string) => id.length >= 6 && id.length <= 30 && /^[a-z]([-a-z0-9]*[a-z0-9])$/.test(id);
 
-const tfVars = (o: DeployOptions, extra: Record<string, unknown> = {}) => ({ project_id: o.project, region: o.region, name_prefix: o.prefix, firestore_database: o.firestoreDatabase, ...extra });
+const tfVars = (o: DeployOptions, extra: Record<string, unknown> = {}) => ({
+  project_id: o.project,
+  region: o.region,
+  name_prefix: o.prefix,
+  firestore_database: o.firestoreDatabase,
+  ...extra,
+});
 
 describe('terraform/', () => {
   it('is formatted (terraform fmt -check -recursive)', () => {
@@ -88,7 +122,9 @@ describe('terraform/', () => {
   });
 
   it('pins the google provider below 7 (the schema checked offline is 6.50)', () => {
-    expect(readFileSync('terraform/versions.tf', 'utf8')).toMatch(/source\s*=\s*"hashicorp\/google"\s*\n(\s*#.*\n)*\s*version\s*=\s*">= 6\.0, < 7\.0"/);
+    expect(readFileSync('terraform/versions.tf', 'utf8')).toMatch(
+      /source\s*=\s*"hashicorp\/google"\s*\n(\s*#.*\n)*\s*version\s*=\s*">= 6\.0, < 7\.0"/,
+    );
   });
 
   it('validates name_prefix with the rule the deploy script uses, and that rule keeps every derived id valid', async () => {
@@ -115,8 +151,21 @@ describe('terraform/', () => {
 describe('terraform apply and speedcam deploy create the same system', () => {
   const cases: [string, DeployOptions, Record<string, unknown>][] = [
     ['defaults', options(), {}],
-    ['longest prefix, existing Firestore database, extra environment, an alert channel', options({ prefix: 'a'.repeat(16), firestoreDatabase: 'existing', env: { SPEEDCAM_PIPELINES: '{"clicks":{}}' }, alertChannels: ['projects/my-proj/notificationChannels/1'] }), { function_env: { SPEEDCAM_PIPELINES: '{"clicks":{}}' }, alert_notification_channels: ['projects/my-proj/notificationChannels/1'] }],
-    ['reviewers and a review alert after 8 h', options({ reviewers: ['user:ana@city.example', 'group:fine-reviewers@city.example'], reviewAlertH: 8 }), { reviewers: ['user:ana@city.example', 'group:fine-reviewers@city.example'], review_alert_h: 8 }],
+    [
+      'longest prefix, existing Firestore database, extra environment, an alert channel',
+      options({
+        prefix: 'a'.repeat(16),
+        firestoreDatabase: 'existing',
+        env: { SPEEDCAM_PIPELINES: '{"clicks":{}}' },
+        alertChannels: ['projects/my-proj/notificationChannels/1'],
+      }),
+      { function_env: { SPEEDCAM_PIPELINES: '{"clicks":{}}' }, alert_notification_channels: ['projects/my-proj/notificationChannels/1'] },
+    ],
+    [
+      'reviewers and a review alert after 8 h',
+      options({ reviewers: ['user:ana@city.example', 'group:fine-reviewers@city.example'], reviewAlertH: 8 }),
+      { reviewers: ['user:ana@city.example', 'group:fine-reviewers@city.example'], review_alert_h: 8 },
+    ],
   ];
   for (const [name, o, extra] of cases) {
     it(name, async () => {
@@ -141,15 +190,32 @@ describe('terraform apply and speedcam deploy create the same system', () => {
       expect([sub['minBackoff'], sub['maxBackoff']]).toEqual([`${policy.min_backoff_s}s`, `${policy.max_backoff_s}s`]);
       expect(sub['maxDeliveryAttempts']).toBe(spec.subscription.deadLetter ? policy.max_delivery_attempts : null);
       expect(s.grants).toContain(`serviceAccount:${n.account(spec)} roles/run.invoker run:${n.function(spec)}`);
-      if (spec.subscription.deadLetter) expect(s.grants).toContain(`serviceAccount:service-<project number>@gcp-sa-pubsub.iam.gserviceaccount.com roles/pubsub.subscriber subscription:${n.subscription(spec)}`);
+      if (spec.subscription.deadLetter)
+        expect(s.grants).toContain(
+          `serviceAccount:service-<project number>@gcp-sa-pubsub.iam.gserviceaccount.com roles/pubsub.subscriber subscription:${n.subscription(spec)}`,
+        );
     }
     // Least privilege: no object admin anywhere, no Eventarc; a job runner for the flush only (its hourly UPDATE).
     expect(s.grants.filter((g) => /objectAdmin|eventarc/.test(g))).toEqual([]);
     const flushAccount = n.account(FUNCTIONS.find((f) => f.dir === 'flush')!);
-    expect(s.grants.filter((g) => g.includes('bigquery.jobUser'))).toEqual([`serviceAccount:${flushAccount} roles/bigquery.jobUser project:my-proj`]);
-    expect(s.grants.filter((g) => g.includes(n.account(FUNCTIONS.find((f) => f.dir === 'fines')!)) && g.includes(n.bucket('evidence'))).map((g) => g.split(' ')[1]).sort()).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
-    expect(s.grants.filter((g) => g.startsWith(`serviceAccount:${n.buildAccount} `)).map((g) => g.split(' ').slice(1).join(' ')).sort()).toEqual([
-      'roles/artifactregistry.writer repository:speedcam-functions', 'roles/logging.logWriter project:my-proj', 'roles/storage.objectViewer bucket:my-proj-speedcam-source',
+    expect(s.grants.filter((g) => g.includes('bigquery.jobUser'))).toEqual([
+      `serviceAccount:${flushAccount} roles/bigquery.jobUser project:my-proj`,
+    ]);
+    expect(
+      s.grants
+        .filter((g) => g.includes(n.account(FUNCTIONS.find((f) => f.dir === 'fines')!)) && g.includes(n.bucket('evidence')))
+        .map((g) => g.split(' ')[1])
+        .sort(),
+    ).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
+    expect(
+      s.grants
+        .filter((g) => g.startsWith(`serviceAccount:${n.buildAccount} `))
+        .map((g) => g.split(' ').slice(1).join(' '))
+        .sort(),
+    ).toEqual([
+      'roles/artifactregistry.writer repository:speedcam-functions',
+      'roles/logging.logWriter project:my-proj',
+      'roles/storage.objectViewer bucket:my-proj-speedcam-source',
     ]);
     expect(s.serviceAccounts.some((a) => a.includes('scheduler'))).toBe(false);
     // The review function: no subscription, nobody may invoke it until reviewers are named, and its own
@@ -158,7 +224,12 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(review.kind).toBe('http');
     expect(s.subscriptions[n.subscription(review)]).toBeUndefined();
     expect(s.grants.filter((g) => g.endsWith(` run:${n.function(review)}`))).toEqual([]);
-    expect(s.grants.filter((g) => g.startsWith(`serviceAccount:${n.account(review)} `)).map((g) => g.split(' ').slice(1).join(' ')).sort()).toEqual([
+    expect(
+      s.grants
+        .filter((g) => g.startsWith(`serviceAccount:${n.account(review)} `))
+        .map((g) => g.split(' ').slice(1).join(' '))
+        .sort(),
+    ).toEqual([
       'roles/datastore.user project:my-proj',
       'roles/pubsub.publisher topic:fine-notifications',
       'roles/storage.objectCreator bucket:my-proj-speedcam-evidence',
@@ -167,19 +238,28 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     ]);
     expect(s.functions[n.function(review)]!['ingress']).toBe('all');
     const withReviewers = await systemFromTerraform('terraform', tfVars(options(), { reviewers: ['user:ana@city.example'] }));
-    expect(withReviewers.grants.filter((g) => g.endsWith(` run:${n.function(review)}`))).toEqual([`user:ana@city.example roles/run.invoker run:${n.function(review)}`]);
-    expect(s.alerts['speedcam: a fine held for review has waited longer than SPEEDCAM_REVIEW_ALERT_H']).toMatchObject({ conditions: [{ conditionThreshold: { thresholdValue: 86_400 } }] });
+    expect(withReviewers.grants.filter((g) => g.endsWith(` run:${n.function(review)}`))).toEqual([
+      `user:ana@city.example roles/run.invoker run:${n.function(review)}`,
+    ]);
+    expect(s.alerts['speedcam: a fine held for review has waited longer than SPEEDCAM_REVIEW_ALERT_H']).toMatchObject({
+      conditions: [{ conditionThreshold: { thresholdValue: 86_400 } }],
+    });
     expect(s.firestoreFields['passages/expiresAt']).toEqual({ ttl: false, indexes: 'ascending' });
     expect(s.firestoreFields['passages/expireAt']).toEqual({ ttl: true, indexes: 'none' });
     expect(Object.keys(s.tables).sort()).toEqual([...loadSchemas().keys()].sort());
     expect(s.views['vehicle_passages_latest']).toBe('SELECT * FROM `my-proj.speedcam.vehicle_passages`');
     expect(s.tables['vehicle_passages']).toMatchObject({ primaryKey: ['row_id'], maxStaleness: '0-0 0 0:15:0' });
-    expect(s.logExclusion['filter']).toBe('resource.type="cloud_run_revision" AND resource.labels.service_name=~"^speedcam-" AND log_id("run.googleapis.com/requests") AND httpRequest.status<400');
+    expect(s.logExclusion['filter']).toBe(
+      'resource.type="cloud_run_revision" AND resource.labels.service_name=~"^speedcam-" AND log_id("run.googleapis.com/requests") AND httpRequest.status<400',
+    );
     expect(Object.keys(s.alerts).length).toBeGreaterThanOrEqual(5);
   });
 
   it('non-offender retention on both paths: the captures lifecycle (3 days for 72 h, no soft delete), the variable, TTL on expireAt', async () => {
-    for (const [hours, days] of [[72, 3], [30, 2]] as const) {
+    for (const [hours, days] of [
+      [72, 3],
+      [30, 2],
+    ] as const) {
       const o = options({ env: { SPEEDCAM_NON_OFFENDER_RETENTION_H: String(hours) } });
       const deployConfig = loadConfig({ SPEEDCAM_NON_OFFENDER_RETENTION_H: String(hours) });
       const tf = await systemFromTerraform('terraform', tfVars(o, hours === 72 ? {} : { non_offender_retention_h: hours }));
@@ -189,8 +269,10 @@ describe('terraform apply and speedcam deploy create the same system', () => {
         expect(captures['lifecycle']).toEqual([{ action: 'Delete', storageClass: null, age: days }]);
         expect(captures['softDeleteSeconds']).toBe(0);
         expect(s.buckets['my-proj-speedcam-evidence']!['retentionSeconds']).toBe(400 * 86_400);
-        for (const f of Object.values(s.functions)) expect((f as { env: Record<string, string> }).env['SPEEDCAM_NON_OFFENDER_RETENTION_H']).toBe(String(hours));
-        for (const c of ['passages', 'passage_archive', 'published']) expect(s.firestoreFields[`${c}/expireAt`], c).toEqual({ ttl: true, indexes: 'none' });
+        for (const f of Object.values(s.functions))
+          expect((f as { env: Record<string, string> }).env['SPEEDCAM_NON_OFFENDER_RETENTION_H']).toBe(String(hours));
+        for (const c of ['passages', 'passage_archive', 'published'])
+          expect(s.firestoreFields[`${c}/expireAt`], c).toEqual({ ttl: true, indexes: 'none' });
       }
       expect(gcloud.buckets).toEqual(tf.buckets);
       expect(gcloud.functions).toEqual(tf.functions);
@@ -204,25 +286,50 @@ describe('terraform apply and speedcam deploy create the same system', () => {
       const tf = await systemFromTerraform(dir, tfVars(o));
       return (Object.keys(tf) as (keyof SystemModel)[]).filter((k) => canon(tf[k]) !== canon(gcloud[k]));
     };
-    expect(await differs(terraformCopy([['pubsub.tf', /  dynamic "dead_letter_policy" \{[\s\S]*?\n  \}\n/, '']]))).toEqual(['subscriptions']);
+    expect(await differs(terraformCopy([['pubsub.tf', / {2}dynamic "dead_letter_policy" \{[\s\S]*?\n {2}\}\n/, '']]))).toEqual([
+      'subscriptions',
+    ]);
     expect(await differs(terraformCopy([['iam.tf', 'roles/logging.logWriter', 'roles/logging.admin']]))).toEqual(['grants']);
     // (the deploy side reads the repository's resources.json, so a copy with another declaration differs)
-    expect(await differs(terraformCopy([['resources.json', '"passages/expiresAt": "ascending"', '"passages/expiresAt": "none"']]))).toEqual(['firestoreFields']);
-    expect(await differs(terraformCopy([['firestore.tf', 'each.value == "ascending" ? ["ASCENDING"] : []', '[]']]))).toEqual(['firestoreFields']);
-    expect(await differs(terraformCopy([['scheduler.tf', 'google_pubsub_topic.topics["flush_ticks"].id', 'google_pubsub_topic.topics["flush_ticks"].name']]))).toEqual(['scheduler']);
+    expect(await differs(terraformCopy([['resources.json', '"passages/expiresAt": "ascending"', '"passages/expiresAt": "none"']]))).toEqual(
+      ['firestoreFields'],
+    );
+    expect(await differs(terraformCopy([['firestore.tf', 'each.value == "ascending" ? ["ASCENDING"] : []', '[]']]))).toEqual([
+      'firestoreFields',
+    ]);
+    expect(
+      await differs(
+        terraformCopy([['scheduler.tf', 'google_pubsub_topic.topics["flush_ticks"].id', 'google_pubsub_topic.topics["flush_ticks"].name']]),
+      ),
+    ).toEqual(['scheduler']);
     // And the deploy side: one command changed.
-    const steps: Step[] = deploySteps(o, config).map((s) => (s.argv[2] === 'subscriptions' && s.argv[3] === 'create' ? { ...s, argv: s.argv.map((a) => a.replace('--min-retry-delay=10s', '--min-retry-delay=20s')) } : s));
+    const steps: Step[] = deploySteps(o, config).map((s) =>
+      s.argv[2] === 'subscriptions' && s.argv[3] === 'create'
+        ? { ...s, argv: s.argv.map((a) => a.replace('--min-retry-delay=10s', '--min-retry-delay=20s')) }
+        : s,
+    );
     expect(steps.map(render).join('\n')).toContain('--min-retry-delay=20s');
     const tf = await systemFromTerraform('terraform', tfVars(o));
     expect(systemFromDeploy(steps, o.project).subscriptions).not.toEqual(tf.subscriptions);
   });
 
   it('the lints catch what a real apply would refuse: retention with versioning, an id too long, a bare topic name', async () => {
-    const s = await systemFromTerraform(terraformCopy([['storage.tf', '  retention_policy {', '  versioning {\n    enabled = true\n  }\n  retention_policy {']]), tfVars(options()));
+    const s = await systemFromTerraform(
+      terraformCopy([['storage.tf', '  retention_policy {', '  versioning {\n    enabled = true\n  }\n  retention_policy {']]),
+      tfVars(options()),
+    );
     expect(lint(s)).toEqual([`bucket my-proj-speedcam-evidence: retention policy together with versioning`]);
-    const long = await systemFromTerraform(terraformCopy([['iam.tf', 'account_id   = "${var.name_prefix}-${each.value.account}"', 'account_id   = "${var.name_prefix}-${each.key}-sa"']]), tfVars(options()));
+    const long = await systemFromTerraform(
+      terraformCopy([
+        ['iam.tf', 'account_id   = "${var.name_prefix}-${each.value.account}"', 'account_id   = "${var.name_prefix}-${each.key}-sa"'],
+      ]),
+      tfVars(options()),
+    );
     expect(lint(long).join('\n')).toMatch(/service account id speedcam-vehicle-observations-sa@my-proj.iam.gserviceaccount.com: invalid/);
-    const bare = await systemFromTerraform(terraformCopy([['scheduler.tf', 'google_pubsub_topic.topics["flush_ticks"].id', 'google_pubsub_topic.topics["flush_ticks"].name']]), tfVars(options()));
+    const bare = await systemFromTerraform(
+      terraformCopy([['scheduler.tf', 'google_pubsub_topic.topics["flush_ticks"].id', 'google_pubsub_topic.topics["flush_ticks"].name']]),
+      tfVars(options()),
+    );
     expect(lint(bare)).toEqual(['scheduler: topic is not a full path']);
   });
 
@@ -233,7 +340,9 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     const gcloud = systemFromDeploy(deploySteps(o, config), o.project);
     expect(gcloud.functions).toEqual(tf.functions);
     for (const f of Object.values(tf.functions)) expect((f as { env: Record<string, string> }).env['SPEEDCAM_PIPELINES']).toBe(json);
-    expect(() => pipelinesEnv('{"transactions":{"late":"drop"}}')).toThrow('SPEEDCAM_PIPELINES: transactions.late: "drop" is not valid; valid: dead_letter, update');
+    expect(() => pipelinesEnv('{"transactions":{"late":"drop"}}')).toThrow(
+      'SPEEDCAM_PIPELINES: transactions.late: "drop" is not valid; valid: dead_letter, update',
+    );
   });
 
   it('passes the cars API to every function (terraform: cars_api_url; deploy: --cars-api, checked first)', async () => {
@@ -257,10 +366,17 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     // Window tables (early panes) are read at most a minute stale.
     expect(tf.tables['user_event_counts']!['maxStaleness']).toBe('0-0 0 0:1:0');
     // The deploy's script adds the key only where the table has none, and can run again.
-    const script = deploySteps(o, config).find((s) => s.argv[1] === '--project_id=my-proj' && s.argv[2] === 'query' && s.argv[5]!.includes('.users`'))!.argv[5]!;
-    expect(script).toMatch(/^IF NOT EXISTS \(SELECT 1 FROM `my-proj\.speedcam`\.INFORMATION_SCHEMA\.TABLE_CONSTRAINTS WHERE table_name = 'users' AND constraint_type = 'PRIMARY KEY'\) THEN\n  ALTER TABLE `my-proj\.speedcam\.users` ADD PRIMARY KEY \(row_id\) NOT ENFORCED;\nEND IF;\n/);
+    const script = deploySteps(o, config).find(
+      (s) => s.argv[1] === '--project_id=my-proj' && s.argv[2] === 'query' && s.argv[5]!.includes('.users`'),
+    )!.argv[5]!;
+    expect(script).toMatch(
+      /^IF NOT EXISTS \(SELECT 1 FROM `my-proj\.speedcam`\.INFORMATION_SCHEMA\.TABLE_CONSTRAINTS WHERE table_name = 'users' AND constraint_type = 'PRIMARY KEY'\) THEN\n {2}ALTER TABLE `my-proj\.speedcam\.users` ADD PRIMARY KEY \(row_id\) NOT ENFORCED;\nEND IF;\n/,
+    );
     // A difference on either side is found.
-    const noKey = await systemFromTerraform(terraformCopy([['bigquery.tf', /  table_constraints \{\n[\s\S]*?\n  \}\n/, '']]), tfVars(o));
+    const noKey = await systemFromTerraform(
+      terraformCopy([['bigquery.tf', / {2}table_constraints \{\n[\s\S]*?\n {2}\}\n/, '']]),
+      tfVars(o),
+    );
     expect(noKey.tables['users']!['primaryKey']).toBeNull();
   });
 });
@@ -278,12 +394,17 @@ describe('speedcam deploy --dry-run', () => {
     expect(script.match(/^gcloud functions deploy /gm)).toHaveLength(FUNCTIONS.length);
     expect(script).not.toMatch(/allUsers|allAuthenticatedUsers/);
     // The review function: HTTP, private (no unauthenticated calls), invoked only by the named reviewers.
-    expect(script).toMatch(/^gcloud functions deploy speedcam-review .*--trigger-http --no-allow-unauthenticated .*--ingress-settings=all /m);
-    const reviewed = deploySteps(options({ reviewers: ['user:ana@city.example'] })).map(render).join('\n');
+    expect(script).toMatch(
+      /^gcloud functions deploy speedcam-review .*--trigger-http --no-allow-unauthenticated .*--ingress-settings=all /m,
+    );
+    const reviewed = deploySteps(options({ reviewers: ['user:ana@city.example'] }))
+      .map(render)
+      .join('\n');
     expect(reviewed.match(/^gcloud run services add-iam-policy-binding speedcam-review .*$/gm)).toEqual([
       'gcloud run services add-iam-policy-binding speedcam-review --region=us-east1 --member=user:ana@city.example --role=roles/run.invoker --project=my-proj',
     ]);
-    for (const bad of ['allUsers', 'allAuthenticatedUsers', 'ana@city.example']) expect(() => deploySteps(options({ reviewers: [bad] })), bad).toThrow(/--reviewer/);
+    for (const bad of ['allUsers', 'allAuthenticatedUsers', 'ana@city.example'])
+      expect(() => deploySteps(options({ reviewers: [bad] })), bad).toThrow(/--reviewer/);
     // Captured values are shell variables filled by the command before them.
     expect(script).toMatch(/^URL_FINES=\$\(gcloud functions describe speedcam-fines /m);
     expect(script).toContain('"--push-endpoint=${URL_FINES}/projects/my-proj/topics/speeding-vehicles"');
@@ -309,7 +430,10 @@ describe('speedcam deploy runs its steps', () => {
     const dir = mkdtempSync(join(tmpdir(), 'speedcam-steps-'));
     temps.push(dir);
     const out = join(dir, 'out.txt');
-    const append = (text: string) => [...js(`require('fs').appendFileSync(${JSON.stringify(out)}, ${JSON.stringify(text)} + process.argv.slice(1).join(' ') + '\\n')`), '--'];
+    const append = (text: string) => [
+      ...js(`require('fs').appendFileSync(${JSON.stringify(out)}, ${JSON.stringify(text)} + process.argv.slice(1).join(' ') + '\\n')`),
+      '--',
+    ];
     const exists = js(`process.stderr.write('ERROR: ALREADY_EXISTS: resource exists'); process.exit(1)`);
     const waits: number[] = [];
     runSteps(

@@ -20,7 +20,10 @@ const DECOY = 'decoy-default-project';
  * The Cloud SDK where test/support/prerequisites.sh (run by `npm test`) finds it: CLOUDSDK_ROOT_DIR or a
  * standard place. When it is there, this replay must run: its gcloud is looked up on PATH and in its bin/.
  */
-const sdkOfPrerequisites = process.env['CLOUDSDK_ROOT_DIR'] || ['/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk'].find((d) => existsSync(join(d, 'platform'))) || '';
+const sdkOfPrerequisites =
+  process.env['CLOUDSDK_ROOT_DIR'] ||
+  ['/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk'].find((d) => existsSync(join(d, 'platform'))) ||
+  '';
 if (sdkOfPrerequisites && existsSync(join(sdkOfPrerequisites, 'bin', 'gcloud'))) {
   process.env['PATH'] = `${process.env['PATH'] ?? ''}:${join(sdkOfPrerequisites, 'bin')}`;
 }
@@ -33,12 +36,30 @@ const gcloudPath = (() => {
 })();
 /** Skipped (its name says so) only where the prerequisites found no SDK either, i.e. outside `npm test`. */
 const skipReplay = !gcloudPath && !sdkOfPrerequisites;
-const sdk = gcloudPath ? execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8', env: { ...process.env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' } }).trim() : '';
+const sdk = gcloudPath
+  ? execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+      encoding: 'utf8',
+      env: { ...process.env, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+    }).trim()
+  : '';
 const bqDiscovery = join(sdk, 'platform/bq/discovery_next/bigquery.json');
 const bqIamDiscovery = join(sdk, 'platform/bq/discovery_next/iam-policy.json');
 
 /** The APIs the deploy talks to, each pointed at the stand-in. */
-const APIS = ['serviceusage', 'cloudresourcemanager', 'pubsub', 'firestore', 'storage', 'artifactregistry', 'iam', 'cloudfunctions', 'run', 'cloudscheduler', 'logging', 'monitoring'];
+const APIS = [
+  'serviceusage',
+  'cloudresourcemanager',
+  'pubsub',
+  'firestore',
+  'storage',
+  'artifactregistry',
+  'iam',
+  'cloudfunctions',
+  'run',
+  'cloudscheduler',
+  'logging',
+  'monitoring',
+];
 
 let server: Server;
 let base = '';
@@ -46,7 +67,9 @@ let work = '';
 
 beforeAll(async () => {
   if (!gcloudPath && sdkOfPrerequisites) {
-    throw new Error(`the prerequisites found the Cloud SDK at ${sdkOfPrerequisites}, but gcloud is neither on PATH nor in its bin/: the replay cannot run`);
+    throw new Error(
+      `the prerequisites found the Cloud SDK at ${sdkOfPrerequisites}, but gcloud is neither on PATH nor in its bin/: the replay cannot run`,
+    );
   }
   if (!gcloudPath) return;
   work = mkdtempSync(join(tmpdir(), 'speedcam-replay-'));
@@ -84,7 +107,16 @@ beforeAll(async () => {
       res.writeHead(get ? 404 : 400, { 'content-type': 'application/json' });
       const message = get ? 'not found (offline replay)' : 'offline replay stops here';
       // The Google API error shape (bq reads errors[].reason: notFound lets `bq mk` go on to its insert).
-      res.end(JSON.stringify({ error: { code: get ? 404 : 400, message, status: get ? 'NOT_FOUND' : 'FAILED_PRECONDITION', errors: [{ reason: get ? 'notFound' : 'invalid', message }] } }));
+      res.end(
+        JSON.stringify({
+          error: {
+            code: get ? 404 : 400,
+            message,
+            status: get ? 'NOT_FOUND' : 'FAILED_PRECONDITION',
+            errors: [{ reason: get ? 'notFound' : 'invalid', message }],
+          },
+        }),
+      );
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -110,9 +142,16 @@ function replay(argv: string[]): Promise<Replay> {
     CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
     CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: '1',
     CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: '1',
-    ...Object.fromEntries(APIS.map((a) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${a.toUpperCase()}`, a === 'storage' ? `${base}storage/v1/` : base])),
+    ...Object.fromEntries(
+      APIS.map((a) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${a.toUpperCase()}`, a === 'storage' ? `${base}storage/v1/` : base]),
+    ),
   };
-  const bqFlags = [`--bigqueryrc=${join(work, 'bigqueryrc')}`, '--oauth_access_token=placeholder-token', `--api=${base.replace(/\/$/, '')}`, '--apilog=stderr'];
+  const bqFlags = [
+    `--bigqueryrc=${join(work, 'bigqueryrc')}`,
+    '--oauth_access_token=placeholder-token',
+    `--api=${base.replace(/\/$/, '')}`,
+    '--apilog=stderr',
+  ];
   // bq.py under the SDK's bundled Python; the `bq` wrapper on PATH where the SDK ships no Python of its own.
   const python = join(sdk, 'platform/bundledpythonunix/bin/python3');
   const [program, args] =
@@ -140,7 +179,11 @@ function shapes(commands: string[][]): string[][] {
   for (const argv of commands) {
     // Command words, without the names of things (they carry the prefix or the project, or are paths).
     const words = argv.filter((a) => !a.startsWith('-') && !/speedcam|my-proj|^gs:|^\/|expireAt|^[a-z]+[A-Z]/.test(a));
-    const key = `${words.join(' ')} ${argv.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]).sort().join(' ')}`;
+    const key = `${words.join(' ')} ${argv
+      .filter((a) => a.startsWith('--'))
+      .map((a) => a.split('=')[0])
+      .sort()
+      .join(' ')}`;
     if (!seen.has(key)) seen.set(key, argv);
   }
   return [...seen.values()];
@@ -149,24 +192,31 @@ function shapes(commands: string[][]): string[][] {
 async function pool<T, R>(items: T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await f(items[i]!);
+      }
+    }),
+  );
   return out;
 }
 
 /** Problems of a replay: arguments gcloud/bq refused, no request made, a project other than the target. */
 export function problemsOf(r: Replay, project: string): string[] {
   const p: string[] = [];
-  const refused = /unrecognized arguments?|argument [^\n]*: (invalid|expected|Bad value|must be)|Invalid value for|invalid choice|is not a valid|FATAL Flags parsing error|Unknown command line flag|too few arguments|ERROR: \(gcloud[^)]*\) (argument|Invalid|Missing|one of the arguments|The required property)/i.exec(r.output);
+  const refused =
+    /unrecognized arguments?|argument [^\n]*: (invalid|expected|Bad value|must be)|Invalid value for|invalid choice|is not a valid|FATAL Flags parsing error|Unknown command line flag|too few arguments|ERROR: \(gcloud[^)]*\) (argument|Invalid|Missing|one of the arguments|The required property)/i.exec(
+      r.output,
+    );
   if (refused) p.push(`refused: ${r.output.slice(Math.max(0, refused.index - 100), refused.index + 300).trim()}`);
   if (r.requests.length === 0 && !refused) p.push(`no request logged: ${r.output.slice(-600)}`);
   for (const req of r.requests) {
     if (req.includes(DECOY)) p.push(`a request names the decoy default project: ${req.slice(0, 400)}`);
-    for (const m of req.matchAll(/projects\/([a-z0-9-]+)|[?&]project=([a-z0-9-]+)|"projectId": ?"([^"]+)"|projectId: ([a-z0-9-]+)|x-goog-user-project: ([a-z0-9-]+)/g)) {
+    for (const m of req.matchAll(
+      /projects\/([a-z0-9-]+)|[?&]project=([a-z0-9-]+)|"projectId": ?"([^"]+)"|projectId: ([a-z0-9-]+)|x-goog-user-project: ([a-z0-9-]+)/g,
+    )) {
       const named = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
       if (named !== project && named !== '123456789012' && named !== '-') p.push(`a request names project ${named}: ${req.slice(0, 300)}`);
     }
@@ -176,19 +226,37 @@ export function problemsOf(r: Replay, project: string): string[] {
 
 describe.skipIf(skipReplay)('speedcam deploy replayed through gcloud and bq (offline, --log-http)', () => {
   const options = (): DeployOptions => ({
-    project: PROJECT, region: 'us-east1', prefix: 'speedcam', firestoreDatabase: 'create', firestoreLocation: 'nam5', bigqueryLocation: 'US',
-    sourceZip: join(work, 'source.zip'), sourceSha256: 'ab'.repeat(32), filesDir: join(work, 'files'), iamWaitS: 0, reviewers: ['user:ana@city.example'],
+    project: PROJECT,
+    region: 'us-east1',
+    prefix: 'speedcam',
+    firestoreDatabase: 'create',
+    firestoreLocation: 'nam5',
+    bigqueryLocation: 'US',
+    sourceZip: join(work, 'source.zip'),
+    sourceSha256: 'ab'.repeat(32),
+    filesDir: join(work, 'files'),
+    iamWaitS: 0,
+    reviewers: ['user:ana@city.example'],
   });
-  const vars = { PROJECT_NUMBER: '123456789012', ...Object.fromEntries(FUNCTIONS.map((f) => [`URL_${f.dir.replace(/-/g, '_').toUpperCase()}`, `https://speedcam-${f.dir}-abc123-ue.a.run.app`])) };
+  const vars = {
+    PROJECT_NUMBER: '123456789012',
+    ...Object.fromEntries(
+      FUNCTIONS.map((f) => [`URL_${f.dir.replace(/-/g, '_').toUpperCase()}`, `https://speedcam-${f.dir}-abc123-ue.a.run.app`]),
+    ),
+  };
 
   it('every command: no unrecognised flag or argument, and every request names only the target project', async () => {
     const steps = deploySteps(options());
     writeFileSync(join(work, 'source.zip'), 'zip');
-    for (const s of steps) for (const [path, content] of Object.entries(s.files ?? {})) {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, content);
-    }
-    const commands = steps.filter((s) => s.waitS === undefined).flatMap((s) => [s.argv, ...(s.onExisting ? [s.onExisting] : []), ...(s.unless ? [s.unless] : [])]).map((a) => substitute(a, vars));
+    for (const s of steps)
+      for (const [path, content] of Object.entries(s.files ?? {})) {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, content);
+      }
+    const commands = steps
+      .filter((s) => s.waitS === undefined)
+      .flatMap((s) => [s.argv, ...(s.onExisting ? [s.onExisting] : []), ...(s.unless ? [s.unless] : [])])
+      .map((a) => substitute(a, vars));
     const distinct = shapes(commands);
     const results = await pool(distinct, 3, replay);
     const problems = results.flatMap((r) => problemsOf(r, PROJECT).map((p) => `${r.command.slice(0, 140)}\n    ${p}`));
@@ -197,8 +265,14 @@ describe.skipIf(skipReplay)('speedcam deploy replayed through gcloud and bq (off
     const scheduler = results.find((r) => r.command.includes('scheduler jobs create'))!;
     expect(scheduler.requests.join('\n')).toContain(`"topicName": "projects/${PROJECT}/topics/flush-ticks"`);
     const deploy = results.find((r) => r.command.includes('functions deploy'))!;
-    if (process.env['SPEEDCAM_REPLAY_LOG']) writeFileSync(process.env['SPEEDCAM_REPLAY_LOG'], results.map((r) => `$ ${r.command}\n${r.requests.length} requests\n${r.output}`).join('\n\n'));
-    expect(deploy.requests.join('\n')).toContain(`"serviceAccount": "projects/${PROJECT}/serviceAccounts/speedcam-build@${PROJECT}.iam.gserviceaccount.com"`);
+    if (process.env['SPEEDCAM_REPLAY_LOG'])
+      writeFileSync(
+        process.env['SPEEDCAM_REPLAY_LOG'],
+        results.map((r) => `$ ${r.command}\n${r.requests.length} requests\n${r.output}`).join('\n\n'),
+      );
+    expect(deploy.requests.join('\n')).toContain(
+      `"serviceAccount": "projects/${PROJECT}/serviceAccounts/speedcam-build@${PROJECT}.iam.gserviceaccount.com"`,
+    );
     const table = results.find((r) => r.command.startsWith('bq ') && r.command.includes('--time_partitioning_field'))!;
     // (bq's key order varies between runs)
     const body = table.requests.join('\n');
@@ -212,8 +286,30 @@ describe.skipIf(skipReplay)('speedcam deploy replayed through gcloud and bq (off
 
   it('fails on a broken copy: an unknown flag, a bare topic name resolved against the default project', async () => {
     const [bad, bare] = await Promise.all([
-      replay(['gcloud', 'pubsub', 'subscriptions', 'create', 'speedcam-x', '--topic=projects/my-proj/topics/x', '--min-retry-delay=10s', '--retry-max=5', '--project=my-proj']),
-      replay(['gcloud', 'scheduler', 'jobs', 'create', 'pubsub', 'speedcam-flush', '--location=us-east1', '--schedule=* * * * *', '--topic=flush-ticks', '--message-body=x', '--project=my-proj']),
+      replay([
+        'gcloud',
+        'pubsub',
+        'subscriptions',
+        'create',
+        'speedcam-x',
+        '--topic=projects/my-proj/topics/x',
+        '--min-retry-delay=10s',
+        '--retry-max=5',
+        '--project=my-proj',
+      ]),
+      replay([
+        'gcloud',
+        'scheduler',
+        'jobs',
+        'create',
+        'pubsub',
+        'speedcam-flush',
+        '--location=us-east1',
+        '--schedule=* * * * *',
+        '--topic=flush-ticks',
+        '--message-body=x',
+        '--project=my-proj',
+      ]),
     ]);
     expect(problemsOf(bad, PROJECT).join('\n')).toMatch(/refused: .*unrecognized arguments/s);
     expect(problemsOf(bare, PROJECT).join('\n')).toMatch(/decoy default project/);

@@ -11,7 +11,11 @@ const r = deployResources();
 let conn: DuckDBConnection;
 let db: DuckDBInstance;
 const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
-const plan = async (sql: string) => (await conn.runAndReadAll(`EXPLAIN ${sql}`)).getRows().map((x) => String(x[1])).join('\n');
+const plan = async (sql: string) =>
+  (await conn.runAndReadAll(`EXPLAIN ${sql}`))
+    .getRows()
+    .map((x) => String(x[1]))
+    .join('\n');
 const view = () => latestViewQuery(r, 'vehicle_passages', 'vehicle_passages').replace(/`/g, '"');
 
 beforeAll(async () => {
@@ -27,7 +31,8 @@ afterAll(() => {
 });
 
 describe('the _latest view (one release, an alias)', () => {
-  const oneDay = (v: string) => `SELECT row_id FROM (${v}) WHERE decided_at >= TIMESTAMP '2026-11-21' AND decided_at < TIMESTAMP '2026-11-22' ORDER BY row_id`;
+  const oneDay = (v: string) =>
+    `SELECT row_id FROM (${v}) WHERE decided_at >= TIMESTAMP '2026-11-21' AND decided_at < TIMESTAMP '2026-11-22' ORDER BY row_id`;
 
   it('is the table: the same rows, no window function', async () => {
     expect(r.latest_view.query).not.toMatch(/ROW_NUMBER|PARTITION BY/);

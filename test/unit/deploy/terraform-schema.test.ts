@@ -39,10 +39,15 @@ describe('terraform/ against the google provider schema (hashicorp/google 6.50 v
     const cases: [string, string | RegExp, string, RegExp][] = [
       ['pubsub.tf', 'ack_deadline_seconds', 'ack_deadline_secs', /unknown argument "ack_deadline_secs"/],
       ['pubsub.tf', 'retry_policy {', 'retry_policies {', /unknown block "retry_policies"/],
-      ['storage.tf', 'retention_period', 'retention_days', /unknown argument "retention_days"[\s\S]*required argument "retention_period" missing/],
+      [
+        'storage.tf',
+        'retention_period',
+        'retention_days',
+        /unknown argument "retention_days"[\s\S]*required argument "retention_period" missing/,
+      ],
       ['scheduler.tf', 'google_cloud_scheduler_job', 'google_cloud_scheduler_jobs', /no resource type "google_cloud_scheduler_jobs"/],
       ['pubsub.tf', '.service_config[0].uri}/projects', '.service_config[0].url}/projects', /no attribute "url"/],
-      ['iam.tf', /  topic    = google_pubsub_topic\.topics\[each\.value\.target\]\.name\n/, '', /required argument "topic" missing/],
+      ['iam.tf', / {2}topic {4}= google_pubsub_topic\.topics\[each\.value\.target\]\.name\n/, '', /required argument "topic" missing/],
       ['monitoring.tf', 'dynamic "condition_absent"', 'dynamic "condition_missing"', /dynamic block "condition_missing"/],
     ];
     for (const [file, from, to, expected] of cases) {

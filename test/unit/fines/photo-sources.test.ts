@@ -34,10 +34,22 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const image = (bytes: () => Buffer, type: string): Handler => (_q, res) => res.writeHead(200, { 'content-type': type }).end(bytes());
-  routes.set('/car.jpg', image(() => JPEG, 'image/jpeg'));
-  routes.set('/car.png', image(() => PNG, 'image/png'));
-  routes.set('/car.webp', image(() => WEBP, 'image/webp'));
+  const image =
+    (bytes: () => Buffer, type: string): Handler =>
+    (_q, res) =>
+      res.writeHead(200, { 'content-type': type }).end(bytes());
+  routes.set(
+    '/car.jpg',
+    image(() => JPEG, 'image/jpeg'),
+  );
+  routes.set(
+    '/car.png',
+    image(() => PNG, 'image/png'),
+  );
+  routes.set(
+    '/car.webp',
+    image(() => WEBP, 'image/webp'),
+  );
   routes.set('/forbidden.jpg', (_q, res) => res.writeHead(403).end('no'));
   routes.set('/unavailable.jpg', (_q, res) => res.writeHead(503).end());
   routes.set('/throttled.jpg', (_q, res) => res.writeHead(429).end());
@@ -78,16 +90,35 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const policy = (over: Partial<FetchPolicy> = {}): FetchPolicy => ({ allowedHosts: ['127.0.0.1'], allowLoopback: true, maxBytes: 1_000_000, timeoutMs: 1500, maxRedirects: 3, ...over });
+const policy = (over: Partial<FetchPolicy> = {}): FetchPolicy => ({
+  allowedHosts: ['127.0.0.1'],
+  allowLoopback: true,
+  maxBytes: 1_000_000,
+  timeoutMs: 1500,
+  maxRedirects: 3,
+  ...over,
+});
 
 function store(): LocalObjectStore {
   const d = mkdtempSync(join(tmpdir(), 'photos-'));
   dirs.push(d);
   return new LocalObjectStore(d);
 }
-const cfg = (over: Partial<PhotoSourceConfig> = {}): PhotoSourceConfig => ({ capturesBucket: 'speedcam-captures', carsApi: null, fetch: policy(), ...over });
+const cfg = (over: Partial<PhotoSourceConfig> = {}): PhotoSourceConfig => ({
+  capturesBucket: 'speedcam-captures',
+  carsApi: null,
+  fetch: policy(),
+  ...over,
+});
 const T = Date.parse('2026-11-21T10:00:00Z');
-const lookup = (over: Partial<Parameters<typeof findPhoto>[2]> = {}) => ({ radarId: 'r1', vehicleId: 'aB3xY9', imageUri: null, firstSeenMs: T, lastSeenMs: T + 30_000, ...over });
+const lookup = (over: Partial<Parameters<typeof findPhoto>[2]> = {}) => ({
+  radarId: 'r1',
+  vehicleId: 'aB3xY9',
+  imageUri: null,
+  firstSeenMs: T,
+  lastSeenMs: T + 30_000,
+  ...over,
+});
 
 describe('photo formats', () => {
   it('reads JPEG, PNG and WebP, and refuses anything else with a reason', async () => {
@@ -114,7 +145,11 @@ describe('photo sources, first that has one', () => {
     const r = await findPhoto(s, cfg(), lookup({ imageUri: `${base}/car.png` }));
     expect(r.photo).toMatchObject({ source: 'image_uri', info: { format: 'png' } });
     const before = seen.length;
-    const off = await findPhoto(s, cfg({ fetch: policy({ allowedHosts: ['storage.googleapis.com'] }) }), lookup({ imageUri: `${base}/car.png` }));
+    const off = await findPhoto(
+      s,
+      cfg({ fetch: policy({ allowedHosts: ['storage.googleapis.com'] }) }),
+      lookup({ imageUri: `${base}/car.png` }),
+    );
     expect(off).toMatchObject({ photo: null, problem: 'photo_forbidden' });
     expect(seen.length).toBe(before);
   });
@@ -124,7 +159,11 @@ describe('photo sources, first that has one', () => {
     await s.put(`gs://speedcam-captures/r1/aB3xY9/${T - 3_600_000}.png`, PNG, { contentType: 'image/png' }); // an hour earlier: another passage
     await s.put(`gs://speedcam-captures/r1/aB3xY9/${T + 31_000}.jpg`, JPEG, { contentType: 'image/jpeg' });
     const r = await findPhoto(s, cfg(), lookup());
-    expect(r.photo).toMatchObject({ source: 'capture', uri: `gs://speedcam-captures/r1/aB3xY9/${T + 31_000}.jpg`, info: { format: 'jpeg' } });
+    expect(r.photo).toMatchObject({
+      source: 'capture',
+      uri: `gs://speedcam-captures/r1/aB3xY9/${T + 31_000}.jpg`,
+      info: { format: 'jpeg' },
+    });
   });
 
   it('the cars API: GET with vehicle_id and radar_id, then the image it names', async () => {
@@ -193,16 +232,40 @@ describe('fetch failures: permanent ones flag the fine, transient ones are throw
   });
 
   it('the cars API down (5xx) is transient; a garbled answer is permanent', async () => {
-    await expect(findPhoto(store(), cfg({ carsApi: `${base}/cars` }), lookup({ vehicleId: 'down' }))).rejects.toBeInstanceOf(TransientFetchError);
-    expect(await findPhoto(store(), cfg({ carsApi: `${base}/cars` }), lookup({ vehicleId: 'garbled' }))).toMatchObject({ photo: null, problem: 'photo_unreadable' });
+    await expect(findPhoto(store(), cfg({ carsApi: `${base}/cars` }), lookup({ vehicleId: 'down' }))).rejects.toBeInstanceOf(
+      TransientFetchError,
+    );
+    expect(await findPhoto(store(), cfg({ carsApi: `${base}/cars` }), lookup({ vehicleId: 'garbled' }))).toMatchObject({
+      photo: null,
+      problem: 'photo_unreadable',
+    });
   });
 
   it('an object store that may not read the object (403): forbidden, not thrown; other storage errors are thrown', async () => {
-    const denied: ObjectStore = { ...store(), get: async () => { throw new ObjectAccessDenied('403 on gs://speedcam-captures/cam/1.jpg'); }, list: async () => [] } as unknown as ObjectStore;
-    expect(await findPhoto(denied, cfg(), lookup({ imageUri: 'gs://speedcam-captures/cam/1.jpg' }))).toMatchObject({ photo: null, problem: 'photo_forbidden' });
-    const listDenied = { ...denied, list: async () => { throw new ObjectAccessDenied('403 listing'); } } as unknown as ObjectStore;
+    const denied: ObjectStore = {
+      ...store(),
+      get: async () => {
+        throw new ObjectAccessDenied('403 on gs://speedcam-captures/cam/1.jpg');
+      },
+      list: async () => [],
+    } as unknown as ObjectStore;
+    expect(await findPhoto(denied, cfg(), lookup({ imageUri: 'gs://speedcam-captures/cam/1.jpg' }))).toMatchObject({
+      photo: null,
+      problem: 'photo_forbidden',
+    });
+    const listDenied = {
+      ...denied,
+      list: async () => {
+        throw new ObjectAccessDenied('403 listing');
+      },
+    } as unknown as ObjectStore;
     expect(await findPhoto(listDenied, cfg(), lookup())).toMatchObject({ photo: null, problem: 'photo_forbidden' });
-    const flaky = { ...denied, get: async () => { throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }); } } as unknown as ObjectStore;
+    const flaky = {
+      ...denied,
+      get: async () => {
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      },
+    } as unknown as ObjectStore;
     await expect(findPhoto(flaky, cfg(), lookup({ imageUri: 'gs://speedcam-captures/cam/1.jpg' }))).rejects.toThrow(/hang up/);
   });
 
@@ -224,7 +287,10 @@ describe('addresses a fetch never reaches', () => {
     const p = policy({ allowLoopback: false, allowedHosts: ['127.0.0.1', 'localhost', 'metadata.google.internal', '169.254.169.254'] });
     await expect(safeGet(`${base}/car.jpg`, p, 'image')).rejects.toMatchObject({ kind: 'forbidden' });
     // a name that resolves to loopback: checked on the resolved address, at connect time
-    await expect(safeGet(`${base.replace('127.0.0.1', 'localhost')}/car.jpg`, p, 'image')).rejects.toMatchObject({ kind: 'forbidden', message: expect.stringMatching(/loopback/) });
+    await expect(safeGet(`${base.replace('127.0.0.1', 'localhost')}/car.jpg`, p, 'image')).rejects.toMatchObject({
+      kind: 'forbidden',
+      message: expect.stringMatching(/loopback/),
+    });
     await expect(safeGet('http://metadata.google.internal/computeMetadata/v1/', p, 'image')).rejects.toBeInstanceOf(PermanentFetchError);
     await expect(safeGet('http://169.254.169.254/latest/meta-data/', p, 'image')).rejects.toMatchObject({ kind: 'forbidden' });
   });

@@ -51,11 +51,16 @@ describe('plates of any country, normalised', () => {
     expect(fitPlate('GZ01 CIN', ['uk', 'LLDDLLL'])).toMatchObject({ plate: 'GZ01CIN', formatMatch: true });
   });
 
-  it.each(['plates', 'plates-holdout2', 'plates-holdout3', 'plates-final'])("every plate of the %s set fits its radar's formats (the truth is a valid read)", (set) => {
-    const { photos } = JSON.parse(readFileSync(`test/fixtures/${set}/manifest.json`, 'utf8')) as { photos: { file: string; plate: string; formats: string }[] };
-    expect(photos.length).toBeGreaterThanOrEqual(120);
-    for (const p of photos) expect(fitPlate(p.plate, [p.formats]), p.file).toEqual({ plate: p.plate, formatMatch: true });
-  });
+  it.each(['plates', 'plates-holdout2', 'plates-holdout3', 'plates-final'])(
+    "every plate of the %s set fits its radar's formats (the truth is a valid read)",
+    (set) => {
+      const { photos } = JSON.parse(readFileSync(`test/fixtures/${set}/manifest.json`, 'utf8')) as {
+        photos: { file: string; plate: string; formats: string }[];
+      };
+      expect(photos.length).toBeGreaterThanOrEqual(120);
+      for (const p of photos) expect(fitPlate(p.plate, [p.formats]), p.file).toEqual({ plate: p.plate, formatMatch: true });
+    },
+  );
 
   it('formats: presets and L/D/A templates with repeats; malformed ones are refused', () => {
     expect(expandFormat('L{1,2}D')).toEqual(['LD', 'LLD']);
@@ -66,7 +71,7 @@ describe('plates of any country, normalised', () => {
     expect(testConfig({ SPEEDCAM_PLATE_FORMATS: 'se, de' }).radars.values().next().value!.plateFormats).toEqual(['se', 'de']);
   });
 
-  it('among texts, picks the plate: mixed letters and digits, the tallest, fitting the radar\'s formats', () => {
+  it("among texts, picks the plate: mixed letters and digits, the tallest, fitting the radar's formats", () => {
     // As Vision answers for the course's Swedish photo: the plate split in two words, a dealer's URL
     // and the car's badge beside it.
     const texts: TextDetection[] = [
@@ -102,16 +107,33 @@ describe('Cloud Storage adapter: preconditions and permissions', () => {
 
   it('creates evidence with ifGenerationMatch 0; a 412 means it already exists', async () => {
     const ok = fakeStorage({});
-    expect(await ok.store.create('gs://evidence-b/r/F1.png', Buffer.from('png'), { contentType: 'image/png', metadata: { sha256: 'abc' } })).toBe('created');
-    expect(ok.calls[0]).toEqual({ name: 'evidence-b/r/F1.png', opts: expect.objectContaining({ preconditionOpts: { ifGenerationMatch: 0 }, contentType: 'image/png', metadata: { metadata: { sha256: 'abc' } } }) });
+    expect(
+      await ok.store.create('gs://evidence-b/r/F1.png', Buffer.from('png'), { contentType: 'image/png', metadata: { sha256: 'abc' } }),
+    ).toBe('created');
+    expect(ok.calls[0]).toEqual({
+      name: 'evidence-b/r/F1.png',
+      opts: expect.objectContaining({
+        preconditionOpts: { ifGenerationMatch: 0 },
+        contentType: 'image/png',
+        metadata: { metadata: { sha256: 'abc' } },
+      }),
+    });
     const exists = fakeStorage({ save: () => Promise.reject(err(412)) });
     expect(await exists.store.create('gs://evidence-b/r/F1.png', Buffer.from('png'), { contentType: 'image/png' })).toBe('exists');
   });
 
   it('403 is access denied (permanent), 404 is no object, 503 is thrown as it is (transient)', async () => {
-    await expect(fakeStorage({ download: () => Promise.reject(err(403)) }).store.get('gs://captures-b/a.jpg')).rejects.toBeInstanceOf(ObjectAccessDenied);
-    await expect(fakeStorage({ save: () => Promise.reject(err(403)) }).store.create('gs://evidence-b/a.png', Buffer.alloc(1), { contentType: 'image/png' })).rejects.toBeInstanceOf(ObjectAccessDenied);
+    await expect(fakeStorage({ download: () => Promise.reject(err(403)) }).store.get('gs://captures-b/a.jpg')).rejects.toBeInstanceOf(
+      ObjectAccessDenied,
+    );
+    await expect(
+      fakeStorage({ save: () => Promise.reject(err(403)) }).store.create('gs://evidence-b/a.png', Buffer.alloc(1), {
+        contentType: 'image/png',
+      }),
+    ).rejects.toBeInstanceOf(ObjectAccessDenied);
     expect(await fakeStorage({ download: () => Promise.reject(err(404)) }).store.get('gs://captures-b/a.jpg')).toBeNull();
-    await expect(fakeStorage({ download: () => Promise.reject(err(503)) }).store.get('gs://captures-b/a.jpg')).rejects.toMatchObject({ code: 503 });
+    await expect(fakeStorage({ download: () => Promise.reject(err(503)) }).store.get('gs://captures-b/a.jpg')).rejects.toMatchObject({
+      code: 503,
+    });
   });
 });

@@ -48,7 +48,7 @@ describe("plates ranked from a model reader's lines", () => {
     expect(pickPlate(apart, ['uk'])?.plate).not.toBe('AB12CDE');
   });
 
-  it('a look-alike read is not swapped into the format: it stays outside, with the model\'s confidence', () => {
+  it("a look-alike read is not swapped into the format: it stays outside, with the model's confidence", () => {
     const lookalike = [det('CCC 4A4', [0.99, 0.99, 0.99, 0.9, 0.99, 0.99, 0.99], box(0, 0, 100, 30))];
     expect(pickPlate(lookalike, ['se'])).toMatchObject({ plate: 'CCC4A4', formatMatch: false });
     expect(pickPlate(lookalike, ['se'])!.confidence).toBeCloseTo(0.99, 5); // the model's own (the space does not count)

@@ -7,7 +7,14 @@ import { parseVisionResponse, VisionTextDetector, type VisionTextResponse } from
 import { BadObjectUri, objectName, parseGsUri } from '../../../shared/fines/object-names.js';
 import { pickPlate } from '../../../shared/fines/plate.js';
 
-const poly = (x0: number, y0: number, x1: number, y1: number) => ({ vertices: [{ x: x0, y: y0 }, { x: x1, y: y0 }, { x: x1, y: y1 }, { x: x0, y: y1 }] });
+const poly = (x0: number, y0: number, x1: number, y1: number) => ({
+  vertices: [
+    { x: x0, y: y0 },
+    { x: x1, y: y0 },
+    { x: x1, y: y1 },
+    { x: x0, y: y1 },
+  ],
+});
 
 /** Shaped as Vision's TEXT_DETECTION answers: textAnnotations[0] the whole text, then the words. */
 const twoCandidates: VisionTextResponse = {
@@ -31,7 +38,11 @@ const twoCandidates: VisionTextResponse = {
               {
                 words: [
                   { boundingBox: poly(200, 320, 290, 372), confidence: 0.97, symbols: [{ text: 'K' }, { text: 'X' }, { text: 'T' }] },
-                  { boundingBox: poly(300, 320, 410, 372), confidence: 0.95, symbols: [{ text: '4' }, { text: '8' }, { text: '2' }, { text: '1' }] },
+                  {
+                    boundingBox: poly(300, 320, 410, 372),
+                    confidence: 0.95,
+                    symbols: [{ text: '4' }, { text: '8' }, { text: '2' }, { text: '1' }],
+                  },
                 ],
               },
             ],
@@ -73,8 +84,18 @@ describe('Vision response parsing and plate picking', () => {
 
   it('prefers the more confident of several plate-shaped candidates; one outside the formats counts less', () => {
     const box = (y: number) => ({ x0: 0, y0: y, x1: 100, y1: y + 20 });
-    expect(pickPlate([{ text: 'ABC1234', confidence: 0.6, box: box(0) }, { text: 'XYZ9876', confidence: 0.9, box: box(100) }])?.plate).toBe('XYZ9876');
-    expect(pickPlate([{ text: 'XYZ98O6', confidence: 0.9, box: box(0) }, { text: 'ABC1234', confidence: 0.8, box: box(100) }])?.plate).toBe('ABC1234');
+    expect(
+      pickPlate([
+        { text: 'ABC1234', confidence: 0.6, box: box(0) },
+        { text: 'XYZ9876', confidence: 0.9, box: box(100) },
+      ])?.plate,
+    ).toBe('XYZ9876');
+    expect(
+      pickPlate([
+        { text: 'XYZ98O6', confidence: 0.9, box: box(0) },
+        { text: 'ABC1234', confidence: 0.8, box: box(100) },
+      ])?.plate,
+    ).toBe('ABC1234');
   });
 });
 

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WriteApiStandIn } from '../../../cli/bigquery-write-stand-in.js';
-import { CdcWriter, changeSequenceOf, compareChangeSequence, createWriterClient, descriptorOf, VERSION_COLUMNS } from '../../../shared/platform/bigquery-cdc-writer.js';
+import {
+  CdcWriter,
+  changeSequenceOf,
+  compareChangeSequence,
+  createWriterClient,
+  descriptorOf,
+  VERSION_COLUMNS,
+} from '../../../shared/platform/bigquery-cdc-writer.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
 import type { Row } from '../../../shared/export/warehouse.js';
@@ -39,12 +46,24 @@ async function query(sql: string) {
 }
 
 const count = (row_id: string, n: number, rev: number): Row => ({
-  row_id, user_pseudo_id: row_id.split('~')[1] ?? 'u', event_count: n,
-  window_start: '2026-11-21T10:00:00.000Z', window_end: '2026-11-21T10:01:00.000Z', row_revision: rev,
+  row_id,
+  user_pseudo_id: row_id.split('~')[1] ?? 'u',
+  event_count: n,
+  window_start: '2026-11-21T10:00:00.000Z',
+  window_end: '2026-11-21T10:01:00.000Z',
+  row_revision: rev,
 });
 const letter = (row_id: string, attributes: unknown): Row => ({
-  row_id, timestamp: '2026-11-21T10:00:00.000Z', source: 'test', reason: 'invalid_fields', error: 'e', payload: 'p', payload_encoding: 'utf8',
-  attributes, message_id: 'm', publish_time: '2026-11-21T10:00:00.000Z',
+  row_id,
+  timestamp: '2026-11-21T10:00:00.000Z',
+  source: 'test',
+  reason: 'invalid_fields',
+  error: 'e',
+  payload: 'p',
+  payload_encoding: 'utf8',
+  attributes,
+  message_id: 'm',
+  publish_time: '2026-11-21T10:00:00.000Z',
 });
 
 describe('_CHANGE_SEQUENCE_NUMBER', () => {
@@ -56,7 +75,12 @@ describe('_CHANGE_SEQUENCE_NUMBER', () => {
     expect(compareChangeSequence(at('2026-11-21T10:00:01.000Z'), at('2026-11-21T10:00:00.000Z'))).toBe(1);
     const revs = [0, 9, 10, 255, 256, 1_764_000_000_000, 1_764_000_000_001, Number.MAX_SAFE_INTEGER];
     for (let i = 1; i < revs.length; i++) {
-      expect(compareChangeSequence(changeSequenceOf({ row_id: 'x', row_revision: revs[i]! }), changeSequenceOf({ row_id: 'x', row_revision: revs[i - 1]! }))).toBe(1);
+      expect(
+        compareChangeSequence(
+          changeSequenceOf({ row_id: 'x', row_revision: revs[i]! }),
+          changeSequenceOf({ row_id: 'x', row_revision: revs[i - 1]! }),
+        ),
+      ).toBe(1);
     }
     expect(compareChangeSequence('FF/1', 'FF/0')).toBe(1);
     expect(compareChangeSequence('a', 'A')).toBe(0);
@@ -64,7 +88,21 @@ describe('_CHANGE_SEQUENCE_NUMBER', () => {
 
   it('the writer schema has the table columns and both CDC pseudo-columns', () => {
     const d = descriptorOf(loadSchemas().get('user_event_counts')!);
-    expect((d.field ?? []).map((f) => f.name)).toEqual(['row_id', 'user_pseudo_id', 'event_count', 'window_start', 'window_end', 'row_revision', ...(loadSchemas().get('user_event_counts')!.some((f) => f.name === 'is_final') ? ['is_final'] : []), '_CHANGE_SEQUENCE_NUMBER', '_CHANGE_TYPE']);
+    expect((d.field ?? []).map((f) => f.name)).toEqual([
+      'row_id',
+      'user_pseudo_id',
+      'event_count',
+      'window_start',
+      'window_end',
+      'row_revision',
+      ...(loadSchemas()
+        .get('user_event_counts')!
+        .some((f) => f.name === 'is_final')
+        ? ['is_final']
+        : []),
+      '_CHANGE_SEQUENCE_NUMBER',
+      '_CHANGE_TYPE',
+    ]);
   });
 });
 
@@ -77,7 +115,9 @@ describe('CDC upserts through the Write API stand-in', () => {
     await w.upsert('user_event_counts', [count('t1~a', 5, 200)]); // late: update
     await w.upsert('user_event_counts', [count('t1~a', 4, 150)]); // an older version, arriving last
     await w.close();
-    expect(await query("SELECT row_id, event_count, row_revision FROM speedcam.user_event_counts WHERE row_id LIKE 't1~%' ORDER BY row_id")).toEqual([
+    expect(
+      await query("SELECT row_id, event_count, row_revision FROM speedcam.user_event_counts WHERE row_id LIKE 't1~%' ORDER BY row_id"),
+    ).toEqual([
       { row_id: 't1~a', event_count: 5, row_revision: 200 },
       { row_id: 't1~b', event_count: 1, row_revision: 100 },
     ]);
@@ -93,7 +133,10 @@ describe('CDC upserts through the Write API stand-in', () => {
     expect(rejected[0]).toMatchObject({ row: rows[1], reason: 'invalid' });
     expect(rejected[0]!.error).toMatch(/FIELDS_ERROR.*attributes: invalid JSON text/);
     expect(standIn.stats.rowErrors - before).toBe(1);
-    expect(await query("SELECT row_id FROM speedcam.dead_letters WHERE row_id LIKE 't2-%' ORDER BY row_id")).toEqual([{ row_id: 't2-good1' }, { row_id: 't2-good2' }]);
+    expect(await query("SELECT row_id FROM speedcam.dead_letters WHERE row_id LIKE 't2-%' ORDER BY row_id")).toEqual([
+      { row_id: 't2-good1' },
+      { row_id: 't2-good2' },
+    ]);
   });
 
   it('rows that cannot be encoded for the schema are refused before sending, with the reason', async () => {
@@ -125,7 +168,12 @@ describe('CDC upserts through the Write API stand-in', () => {
   });
 
   it('a table that does not exist is an error for the whole call, not a rejected row', async () => {
-    const w = new CdcWriter({ projectId: 'demo-cdc', dataset: 'speedcam', client, schemas: new Map([['nope', [{ name: 'row_id', type: 'STRING', mode: 'REQUIRED' }]]]) });
+    const w = new CdcWriter({
+      projectId: 'demo-cdc',
+      dataset: 'speedcam',
+      client,
+      schemas: new Map([['nope', [{ name: 'row_id', type: 'STRING', mode: 'REQUIRED' }]]]),
+    });
     await expect(w.upsert('nope', [{ row_id: 'x' }])).rejects.toThrow(/not found/);
     await w.close();
   });

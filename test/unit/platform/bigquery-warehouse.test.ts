@@ -7,7 +7,9 @@ import type { Row } from '../../../shared/export/warehouse.js';
  * The real client's Table (its insert, partial-failure handling and PartialFailureError), with only the
  * HTTP call replaced by insertAll answers shaped as BigQuery documents them (tabledata.insertAll).
  */
-function warehouseAnswering(answer: (body: { rows: { insertId: string; json: Record<string, unknown> }[]; skipInvalidRows?: boolean }) => unknown) {
+function warehouseAnswering(
+  answer: (body: { rows: { insertId: string; json: Record<string, unknown> }[]; skipInvalidRows?: boolean }) => unknown,
+) {
   const table = new BigQuery({ projectId: 'demo-speedcam' }).dataset('speedcam').table('vehicle_passages');
   const requests: { uri: string; json: { rows: { insertId: string; json: Record<string, unknown> }[]; skipInvalidRows?: boolean } }[] = [];
   (table as unknown as { request: (o: unknown) => Promise<unknown> }).request = async (o) => {
@@ -21,11 +23,20 @@ function warehouseAnswering(answer: (body: { rows: { insertId: string; json: Rec
   return { wh, requests };
 }
 
-const rows = (n: number): Row[] => Array.from({ length: n }, (_, i) => ({ row_id: `r${i}`, vehicle_id: `v${i}`, avg_speed: 40 + i, attributes: { a: String(i) } }));
+const rows = (n: number): Row[] =>
+  Array.from({ length: n }, (_, i) => ({ row_id: `r${i}`, vehicle_id: `v${i}`, avg_speed: 40 + i, attributes: { a: String(i) } }));
 
 describe('BigQuery warehouse: rows BigQuery rejects', () => {
   it('returns the rejected row with BigQuery reason and message; sends every row once with insertId = row_id', async () => {
-    const { wh, requests } = warehouseAnswering(() => ({ kind: 'bigquery#tableDataInsertAllResponse', insertErrors: [{ index: 1, errors: [{ reason: 'invalid', location: 'avg_speed', message: 'Cannot convert value to floating point (bad value): fast' }] }] }));
+    const { wh, requests } = warehouseAnswering(() => ({
+      kind: 'bigquery#tableDataInsertAllResponse',
+      insertErrors: [
+        {
+          index: 1,
+          errors: [{ reason: 'invalid', location: 'avg_speed', message: 'Cannot convert value to floating point (bad value): fast' }],
+        },
+      ],
+    }));
     const input = rows(3);
     const { rejected } = await wh.upsert('vehicle_passages', input);
     expect(rejected).toEqual([{ row: input[1], reason: 'invalid', error: 'Cannot convert value to floating point (bad value): fast' }]);
@@ -38,7 +49,12 @@ describe('BigQuery warehouse: rows BigQuery rejects', () => {
   });
 
   it('throws when a row failed for a reason that may pass on a retry (the flush then retries the lot)', async () => {
-    const { wh } = warehouseAnswering(() => ({ insertErrors: [{ index: 0, errors: [{ reason: 'invalid', message: 'bad' }] }, { index: 2, errors: [{ reason: 'backendError', message: 'try again' }] }] }));
+    const { wh } = warehouseAnswering(() => ({
+      insertErrors: [
+        { index: 0, errors: [{ reason: 'invalid', message: 'bad' }] },
+        { index: 2, errors: [{ reason: 'backendError', message: 'try again' }] },
+      ],
+    }));
     await expect(wh.upsert('vehicle_passages', rows(3))).rejects.toMatchObject({ name: 'PartialFailureError' });
   });
 

@@ -51,7 +51,10 @@ describe('averageSpeed', () => {
   it("shows where the seed's arithmetic mean would wrongly fine a driver", () => {
     const speeds = [30, 30, 30, 30, 30, 90, 90, 30, 30, 30];
     // The arithmetic option computes the mean of the spot speeds (42 km/h, tested below): over the limit.
-    const arithmetic = averageSpeed(spots(speeds), testConfig({ SPEEDCAM_AVERAGE_SPEED: 'arithmetic' }).radars.values().next().value!).avgSpeedKmh;
+    const arithmetic = averageSpeed(
+      spots(speeds),
+      testConfig({ SPEEDCAM_AVERAGE_SPEED: 'arithmetic' }).radars.values().next().value!,
+    ).avgSpeedKmh;
     const r = averageSpeed(spots(speeds), radar);
     expect(judgeSpeed(arithmetic, radar).isTicketed).toBe(true);
     expect(judgeSpeed(r.avgSpeedKmh, radar).isTicketed).toBe(false); // 36.8 km/h: the driver did not speed
@@ -59,7 +62,18 @@ describe('averageSpeed', () => {
 
   it('orders observations along the section whatever their arrival order', () => {
     const ordered = spots([25, 35, 45, 55, 65, 75, 85, 80, 70, 60]);
-    const shuffled = [ordered[7]!, ordered[2]!, ordered[9]!, ordered[0]!, ordered[5]!, ordered[1]!, ordered[8]!, ordered[3]!, ordered[6]!, ordered[4]!];
+    const shuffled = [
+      ordered[7]!,
+      ordered[2]!,
+      ordered[9]!,
+      ordered[0]!,
+      ordered[5]!,
+      ordered[1]!,
+      ordered[8]!,
+      ordered[3]!,
+      ordered[6]!,
+      ordered[4]!,
+    ];
     expect(averageSpeed(shuffled, radar).avgSpeedKmh).toBeCloseTo(averageSpeed(ordered, radar).avgSpeedKmh!, 12);
     expect(averageSpeed(shuffled, radar).coordinates).toEqual(points[9]);
   });
@@ -90,7 +104,7 @@ describe('judgeSpeed', () => {
   });
 });
 
-describe('the seeds\' arithmetic mean, as an option', () => {
+describe("the seeds' arithmetic mean, as an option", () => {
   const arithmeticMeanOf = (speeds: number[]) => speeds.reduce((a, b) => a + b, 0) / speeds.length; // the seeds' avgSpeedDoFn
   it('SPEEDCAM_AVERAGE_SPEED=arithmetic: the mean of the spot speeds, fined when above the limit', () => {
     const arithmetic = testConfig({ SPEEDCAM_AVERAGE_SPEED: 'arithmetic' }).radars.values().next().value!;
@@ -100,7 +114,13 @@ describe('the seeds\' arithmetic mean, as an option', () => {
     expect(judgeSpeed(r.avgSpeedKmh, arithmetic).isTicketed).toBe(arithmeticMeanOf(speeds) > 40);
     // arrival order does not matter, and entry/exit timing is still a measured time, not spot speeds
     expect(averageSpeed([...spots(speeds)].reverse(), arithmetic).avgSpeedKmh).toBeCloseTo(42, 12);
-    const timed = averageSpeed([{ t: 0, location: FIFTH_AVENUE_ENTRY, speedKmh: 90, camera: 'entry' }, { t: 36_000, location: FIFTH_AVENUE_EXIT, speedKmh: 90, camera: 'exit' }], arithmetic);
+    const timed = averageSpeed(
+      [
+        { t: 0, location: FIFTH_AVENUE_ENTRY, speedKmh: 90, camera: 'entry' },
+        { t: 36_000, location: FIFTH_AVENUE_EXIT, speedKmh: 90, camera: 'exit' },
+      ],
+      arithmetic,
+    );
     expect(timed.method).toBe('entry_exit');
   });
 
@@ -116,7 +136,7 @@ describe('the seeds\' arithmetic mean, as an option', () => {
     expect(() => testConfig({ SPEEDCAM_RADARS: radars.replace('"arithmetic"', '"mean"') })).toThrow(/average_speed/);
   });
 
-  it('equals the seed rule on the seed generator\'s own stream (1,000 vehicles)', () => {
+  it("equals the seed rule on the seed generator's own stream (1,000 vehicles)", () => {
     const arithmetic = testConfig({ SPEEDCAM_AVERAGE_SPEED: 'arithmetic' }).radars.values().next().value!;
     let s = 11;
     const random = () => (s = (s * 48271) % 2147483647) / 2147483647;

@@ -4,10 +4,12 @@ import { parseIsoTimestamp, parseObservation, type Observation } from '../../../
 import { spotSpeedMessage } from '../../../cli/generators/traffic.js';
 import { inbound, testConfig } from '../../support/fixtures.js';
 
-const config = testConfig({ SPEEDCAM_RADARS: JSON.stringify([
-  { id: 'nyc-5th-ave-apple-zara', entry: [40.76384258989008, -73.97296227572797], exit: [40.7601385362864, -73.97629590579231] },
-  { id: 'radar-2', entry: [40.75, -73.99], exit: [40.752, -73.985] },
-]) });
+const config = testConfig({
+  SPEEDCAM_RADARS: JSON.stringify([
+    { id: 'nyc-5th-ave-apple-zara', entry: [40.76384258989008, -73.97296227572797], exit: [40.7601385362864, -73.97629590579231] },
+    { id: 'radar-2', entry: [40.75, -73.99], exit: [40.752, -73.985] },
+  ]),
+});
 const NOW = Date.parse('2026-11-21T10:00:00Z');
 const parse = (data: string | Buffer, attributes?: Record<string, string>) =>
   parseObservation(inbound(data, { attributes, publishTimeMs: NOW - 500 }), config, NOW);
@@ -15,7 +17,15 @@ const parse = (data: string | Buffer, attributes?: Record<string, string>) =>
 describe('seed format', () => {
   it('parses the seed generator message exactly as Python json.dumps writes it', () => {
     const o = parse(spotSpeedMessage('aB3xY9', 57.31, [40.7638, -73.9729])) as Observation;
-    expect(o).toMatchObject({ format: 'seed', vehicleId: 'aB3xY9', speedKmh: 57.31, location: [40.7638, -73.9729], radarId: 'nyc-5th-ave-apple-zara', eventTimeMs: NOW - 500, camera: null });
+    expect(o).toMatchObject({
+      format: 'seed',
+      vehicleId: 'aB3xY9',
+      speedKmh: 57.31,
+      location: [40.7638, -73.9729],
+      radarId: 'nyc-5th-ave-apple-zara',
+      eventTimeMs: NOW - 500,
+      camera: null,
+    });
   });
   it('takes the radar from the radar_id attribute', () => {
     const o = parse('{"vehicle_id":"aB3xY9","speed":30.5,"location":[40.751,-73.987]}', { radar_id: 'radar-2' }) as Observation;
@@ -30,14 +40,36 @@ describe('seed format', () => {
 
 describe('timed format', () => {
   it('parses entry/exit observations with ISO timestamps; no zone means UTC', () => {
-    const o = parse(JSON.stringify({ radar_id: 'radar-2', vehicle_id: 'KXT4821', timestamp: '2026-11-21T09:59:30.123456', location: [40.75, -73.99], camera: 'entry', plate: 'KXT4821' })) as Observation;
-    expect(o).toMatchObject({ format: 'timed', radarId: 'radar-2', camera: 'entry', plate: 'KXT4821', eventTimeMs: Date.parse('2026-11-21T09:59:30.123Z') });
+    const o = parse(
+      JSON.stringify({
+        radar_id: 'radar-2',
+        vehicle_id: 'KXT4821',
+        timestamp: '2026-11-21T09:59:30.123456',
+        location: [40.75, -73.99],
+        camera: 'entry',
+        plate: 'KXT4821',
+      }),
+    ) as Observation;
+    expect(o).toMatchObject({
+      format: 'timed',
+      radarId: 'radar-2',
+      camera: 'entry',
+      plate: 'KXT4821',
+      eventTimeMs: Date.parse('2026-11-21T09:59:30.123Z'),
+    });
     expect(parseIsoTimestamp('2026-11-21T10:00:00+02:00')).toBe(Date.parse('2026-11-21T08:00:00Z'));
   });
 });
 
 const timed = (over: Record<string, unknown>) =>
-  JSON.stringify({ radar_id: 'radar-2', vehicle_id: 'KXT4821', timestamp: '2026-11-21T09:59:30Z', location: [40.75, -73.99], camera: 'entry', ...over });
+  JSON.stringify({
+    radar_id: 'radar-2',
+    vehicle_id: 'KXT4821',
+    timestamp: '2026-11-21T09:59:30Z',
+    location: [40.75, -73.99],
+    camera: 'entry',
+    ...over,
+  });
 
 /** The bad-input corpus: every case must be rejected with its reason. */
 const corpus: [string, string | Buffer, string, Record<string, string>?][] = [

@@ -11,7 +11,21 @@ const T0 = Date.parse('2026-11-21T10:00:00Z');
 let n = 0;
 function obs(over: Partial<Observation> & { t: number }): Observation {
   const { t, ...rest } = over;
-  return { obsId: `o${++n}`, format: 'seed', radarId: radar.id, vehicleId: 'aB3xY9', eventTimeMs: t, publishTimeMs: t, location: pts[0]!, speedKmh: 30, camera: null, plate: null, imageUri: null, messageId: `m${n}`, ...rest };
+  return {
+    obsId: `o${++n}`,
+    format: 'seed',
+    radarId: radar.id,
+    vehicleId: 'aB3xY9',
+    eventTimeMs: t,
+    publishTimeMs: t,
+    location: pts[0]!,
+    speedKmh: 30,
+    camera: null,
+    plate: null,
+    imageUri: null,
+    messageId: `m${n}`,
+    ...rest,
+  };
 }
 const burst = (t: number, speeds: number[]) => speeds.map((v, i) => obs({ t: t + i, location: pts[i]!, speedKmh: v }));
 
@@ -24,7 +38,11 @@ describe('close rules', () => {
     // same observations in three batches, out of order: the same decision
     let s: PassageState | null = null;
     const decided = [];
-    for (const part of [[b[7]!, b[2]!, b[9]!], [b[0]!, b[5]!, b[1]!, b[8]!], [b[3]!, b[6]!, b[4]!]]) {
+    for (const part of [
+      [b[7]!, b[2]!, b[9]!],
+      [b[0]!, b[5]!, b[1]!, b[8]!],
+      [b[3]!, b[6]!, b[4]!],
+    ]) {
       const r = applyObservations(s, part, radar, T0);
       s = r.state;
       decided.push(...r.decided);
@@ -63,14 +81,23 @@ describe('close rules', () => {
     const slow = { ...radar, gapCloseDelayMs: 120_000 };
     const r = applyObservations(null, burst(T0, [50, 60, 70]), slow, T0);
     expect(closeIfExpired(r.state, slow, T0 + 60_000)).toBeNull();
-    const more = applyObservations(r.state, burst(T0 + 3, [55, 65]).map((o, i) => ({ ...o, location: pts[3 + i]! })), slow, T0 + 66_000);
+    const more = applyObservations(
+      r.state,
+      burst(T0 + 3, [55, 65]).map((o, i) => ({ ...o, location: pts[3 + i]! })),
+      slow,
+      T0 + 66_000,
+    );
     expect(Object.keys(more.state.obs)).toHaveLength(5);
     expect(closeIfExpired(more.state, slow, T0 + 66_000 + 15_000 + 120_000)).not.toBeNull();
   });
 
   it('a passage closed by gap short of its expected observations is never fined, only flagged', () => {
     const r = applyObservations(null, burst(T0, [90, 95, 99]), radar, T0);
-    expect(closeIfExpired(r.state, radar, T0 + 15_000)!.decision).toMatchObject({ isTicketed: false, reviewReason: 'incomplete_passage', observations: 3 });
+    expect(closeIfExpired(r.state, radar, T0 + 15_000)!.decision).toMatchObject({
+      isTicketed: false,
+      reviewReason: 'incomplete_passage',
+      observations: 3,
+    });
   });
 
   it('an observation beyond the gap starts a new passage and closes the old one by gap', () => {
@@ -114,10 +141,13 @@ describe('duplicates and late observations', () => {
 describe('GroupCommitter', () => {
   it('commits concurrent submissions for a key as one batch and answers each caller', async () => {
     const batches: number[][] = [];
-    const gc = new GroupCommitter<number, number>(async (_k, items) => {
-      batches.push([...items]);
-      return items.map((x) => x * 2);
-    }, { waitMs: 20, maxBatch: () => 100 });
+    const gc = new GroupCommitter<number, number>(
+      async (_k, items) => {
+        batches.push([...items]);
+        return items.map((x) => x * 2);
+      },
+      { waitMs: 20, maxBatch: () => 100 },
+    );
     const results = await Promise.all([1, 2, 3].map((x) => gc.submit('k', x)));
     expect(results).toEqual([2, 4, 6]);
     expect(batches).toEqual([[1, 2, 3]]);
@@ -125,19 +155,28 @@ describe('GroupCommitter', () => {
 
   it('commits at once when the batch is full, and keeps batches of one key in order', async () => {
     const batches: number[][] = [];
-    const gc = new GroupCommitter<number, number>(async (_k, items) => {
-      batches.push([...items]);
-      await new Promise((r) => setTimeout(r, 5));
-      return [...items];
-    }, { waitMs: 10_000, maxBatch: () => 2 });
+    const gc = new GroupCommitter<number, number>(
+      async (_k, items) => {
+        batches.push([...items]);
+        await new Promise((r) => setTimeout(r, 5));
+        return [...items];
+      },
+      { waitMs: 10_000, maxBatch: () => 2 },
+    );
     await Promise.all([1, 2, 3, 4].map((x) => gc.submit('k', x)));
-    expect(batches).toEqual([[1, 2], [3, 4]]);
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it('rejects every caller of a failed batch (so each message is redelivered)', async () => {
-    const gc = new GroupCommitter<number, number>(async () => {
-      throw new Error('ABORTED');
-    }, { waitMs: 5, maxBatch: () => 10 });
+    const gc = new GroupCommitter<number, number>(
+      async () => {
+        throw new Error('ABORTED');
+      },
+      { waitMs: 5, maxBatch: () => 10 },
+    );
     const settled = await Promise.allSettled([gc.submit('k', 1), gc.submit('k', 2)]);
     expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
   });

@@ -17,7 +17,11 @@ const SPEEDS = [52.1, 48.3, 61.0, 55.5, 47.2, 58.8, 50.4, 49.9, 63.3, 51.7];
  */
 function burst(vehicleId: string, publishMs: number, messageIdPrefix: string): Observation[] {
   return pts.map((p, i) => {
-    const o = parseObservation(inbound(spotSpeedMessage(vehicleId, SPEEDS[i]!, p), { publishTimeMs: publishMs + i, messageId: `${messageIdPrefix}-${i}` }), config, publishMs);
+    const o = parseObservation(
+      inbound(spotSpeedMessage(vehicleId, SPEEDS[i]!, p), { publishTimeMs: publishMs + i, messageId: `${messageIdPrefix}-${i}` }),
+      config,
+      publishMs,
+    );
     if (o instanceof Rejection) throw new Error(`rejected: ${o.reason} ${o.detail}`);
     return o;
   });

@@ -25,7 +25,7 @@ function boundary(limitKmh: number, t: Tolerance, expected: number) {
 }
 
 describe('tolerances as published', () => {
-  it('default: the seed\'s strict > 40, no tolerance', () => {
+  it("default: the seed's strict > 40, no tolerance", () => {
     expect(base.tolerance).toEqual(TOLERANCE_PRESETS.none);
     boundary(40, base.tolerance, 40);
   });
@@ -50,7 +50,7 @@ describe('tolerances as published', () => {
     boundary(130, TOLERANCE_PRESETS.nl, 130 / 0.97);
   });
 
-  it('on the limit or off the measured speed: the same below the percentage\'s crossover, slightly stricter on the limit above it', () => {
+  it("on the limit or off the measured speed: the same below the percentage's crossover, slightly stricter on the limit above it", () => {
     const onLimit: Tolerance = { ...TOLERANCE_PRESETS.it, appliesTo: 'limit' };
     expect(speedThresholdKmh(50, onLimit)).toBe(speedThresholdKmh(50, TOLERANCE_PRESETS.it));
     expect(speedThresholdKmh(130, onLimit)).toBeCloseTo(136.5, 9);
@@ -68,7 +68,16 @@ describe('tolerances as published', () => {
       status: 'open',
       obs: {
         a: { t: 0, lat: FIFTH_AVENUE_ENTRY[0], lon: FIFTH_AVENUE_ENTRY[1], v: null, c: 'entry', p: null, i: null, pub: 0 },
-        b: { t: Math.round((r.lengthKm / 56) * 3_600_000), lat: FIFTH_AVENUE_EXIT[0], lon: FIFTH_AVENUE_EXIT[1], v: null, c: 'exit', p: null, i: null, pub: 0 },
+        b: {
+          t: Math.round((r.lengthKm / 56) * 3_600_000),
+          lat: FIFTH_AVENUE_EXIT[0],
+          lon: FIFTH_AVENUE_EXIT[1],
+          v: null,
+          c: 'exit',
+          p: null,
+          i: null,
+          pub: 0,
+        },
       },
       firstSeenMs: 0,
       lastSeenMs: 0,
@@ -87,7 +96,9 @@ describe('tolerances as published', () => {
 
 describe('tolerance configuration', () => {
   const radars = (extra: Record<string, unknown>) =>
-    testConfig({ SPEEDCAM_RADARS: JSON.stringify([{ id: 'r1', entry: FIFTH_AVENUE_ENTRY, exit: FIFTH_AVENUE_EXIT, speed_limit_kmh: 50, ...extra }]) }).radars.get('r1')!;
+    testConfig({
+      SPEEDCAM_RADARS: JSON.stringify([{ id: 'r1', entry: FIFTH_AVENUE_ENTRY, exit: FIFTH_AVENUE_EXIT, speed_limit_kmh: 50, ...extra }]),
+    }).radars.get('r1')!;
 
   it('per radar: a preset by name or the rule as JSON', () => {
     expect(radars({ tolerance: 'uk' }).tolerance).toEqual(TOLERANCE_PRESETS.uk);

@@ -44,14 +44,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a declared window pipeline (the worked example in docs/architecture.md)', () => {
   it('is resolved with the defaults: its topic, publish time, a 5-minute window, the table it declares', () => {
-    expect(p).toMatchObject({ name: 'pageviews', inputTopic: 'page-views', window: { kind: 'fixed', sizeMs: 300_000 }, late: 'dead_letter', table: 'page_view_counts' });
+    expect(p).toMatchObject({
+      name: 'pageviews',
+      inputTopic: 'page-views',
+      window: { kind: 'fixed', sizeMs: 300_000 },
+      late: 'dead_letter',
+      table: 'page_view_counts',
+    });
     expect(p.allowedLatenessMs).toBe(config.windowLatenessMs);
-    expect(p.row('/home', 0, 300_000, { views: 3 })).toEqual({ row_id: '0~/home', page: '/home', views: 3, window_start: '1970-01-01T00:00:00.000Z', window_end: '1970-01-01T00:05:00.000Z' });
+    expect(p.row('/home', 0, 300_000, { views: 3 })).toEqual({
+      row_id: '0~/home',
+      page: '/home',
+      views: 3,
+      window_start: '1970-01-01T00:00:00.000Z',
+      window_end: '1970-01-01T00:05:00.000Z',
+    });
   });
 
   it('parses a message into its event, keyed by page, at the publish time', () => {
-    const msg = inbound(JSON.stringify({ page: '/home', time: '2026-11-22T10:00:00Z' }), { messageId: 'pv1', publishTimeMs: Date.parse('2026-11-22T10:01:00Z') });
-    expect(p.parse(msg, Date.parse('2026-11-22T10:01:01Z'))).toEqual([{ id: 'pv1', key: '/home', timeMs: Date.parse('2026-11-22T10:01:00Z'), values: {} }]);
+    const msg = inbound(JSON.stringify({ page: '/home', time: '2026-11-22T10:00:00Z' }), {
+      messageId: 'pv1',
+      publishTimeMs: Date.parse('2026-11-22T10:01:00Z'),
+    });
+    expect(p.parse(msg, Date.parse('2026-11-22T10:01:01Z'))).toEqual([
+      { id: 'pv1', key: '/home', timeMs: Date.parse('2026-11-22T10:01:00Z'), values: {} },
+    ]);
   });
 
   it('the payload prelude runs before its parser: empty, not JSON, not an object, a required field missing', () => {

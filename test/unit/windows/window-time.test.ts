@@ -13,8 +13,22 @@ const pipelines = (v: unknown) => loadConfig({ SPEEDCAM_PIPELINES: typeof v === 
 describe('SPEEDCAM_PIPELINES', () => {
   it('defaults to what the seeds do: publish time, 60 s clicks (an early pane every 60 s), 30 s transactions, 30 s lateness, late events dead-lettered', () => {
     expect(loadConfig({}).pipelines).toEqual({
-      clicks: { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: 60_000, latenessMs: 30_000, late: 'dead_letter', earlyMs: 60_000 },
-      transactions: { eventTime: { kind: 'publish_time' }, timezone: 'UTC', windowMs: 30_000, latenessMs: 30_000, late: 'dead_letter', earlyMs: null },
+      clicks: {
+        eventTime: { kind: 'publish_time' },
+        timezone: 'UTC',
+        windowMs: 60_000,
+        latenessMs: 30_000,
+        late: 'dead_letter',
+        earlyMs: 60_000,
+      },
+      transactions: {
+        eventTime: { kind: 'publish_time' },
+        timezone: 'UTC',
+        windowMs: 30_000,
+        latenessMs: 30_000,
+        late: 'dead_letter',
+        earlyMs: null,
+      },
     });
     // SPEEDCAM_WINDOW_LATENESS_S stays the default lateness
     expect(loadConfig({ SPEEDCAM_WINDOW_LATENESS_S: '45' }).pipelines.clicks.latenessMs).toBe(45_000);
@@ -25,7 +39,14 @@ describe('SPEEDCAM_PIPELINES', () => {
       transactions: { event_time: 'payload', timezone: 'Europe/Madrid', window_s: 3600, lateness_s: 120, late: 'update' },
       clicks: { event_time: 'attribute:ts' },
     });
-    expect(p.transactions).toEqual({ eventTime: { kind: 'payload' }, timezone: 'Europe/Madrid', windowMs: 3_600_000, latenessMs: 120_000, late: 'update', earlyMs: null });
+    expect(p.transactions).toEqual({
+      eventTime: { kind: 'payload' },
+      timezone: 'Europe/Madrid',
+      windowMs: 3_600_000,
+      latenessMs: 120_000,
+      late: 'update',
+      earlyMs: null,
+    });
     expect(p.clicks.eventTime).toEqual({ kind: 'attribute', name: 'ts' });
     expect(p.clicks.windowMs).toBe(60_000);
   });
@@ -35,7 +56,10 @@ describe('SPEEDCAM_PIPELINES', () => {
     ['[]', 'expected an object keyed by pipeline (clicks, transactions)'],
     [{ orders: {} }, 'unknown pipeline "orders"; valid: clicks, transactions'],
     [{ clicks: 5 }, 'clicks: expected an object with event_time, timezone, window_s, lateness_s, late'],
-    [{ clicks: { event_time: 'ingest_time' } }, 'clicks.event_time: "ingest_time" is not valid; valid: publish_time, payload, attribute:NAME'],
+    [
+      { clicks: { event_time: 'ingest_time' } },
+      'clicks.event_time: "ingest_time" is not valid; valid: publish_time, payload, attribute:NAME',
+    ],
     [{ clicks: { event_time: 'attribute:' } }, 'clicks.event_time: "attribute:" is not valid'],
     [{ clicks: { event_time: 'attribute:googTime' } }, 'clicks.event_time: "attribute:googTime" is not valid'],
     [{ transactions: { timezone: 'CEST+2' } }, 'transactions.timezone: "CEST+2" is not an IANA time zone'],
@@ -68,9 +92,22 @@ describe('reading times', () => {
   });
 
   it('takes amounts as Python float() does, refusing what is not a finite number', () => {
-    const ok: [unknown, number][] = [[150.25, 150.25], ['99.99', 99.99], ['1e3', 1000], [' 12.5 ', 12.5], ['\t7\n', 7], ['1_000.5', 1000.5], ['.5', 0.5], ['5.', 5], ['+3', 3], ['-2', -2], [10, 10]];
+    const ok: [unknown, number][] = [
+      [150.25, 150.25],
+      ['99.99', 99.99],
+      ['1e3', 1000],
+      [' 12.5 ', 12.5],
+      ['\t7\n', 7],
+      ['1_000.5', 1000.5],
+      ['.5', 0.5],
+      ['5.', 5],
+      ['+3', 3],
+      ['-2', -2],
+      [10, 10],
+    ];
     for (const [v, n] of ok) expect(pythonFloat(v), JSON.stringify(v)).toBe(n);
-    for (const v of ['', 'abc', '1,5', '0x10', '1__0', '_1', 'NaN', 'inf', '1e999', true, null, [1], { a: 1 }, Infinity, NaN]) expect(pythonFloat(v), JSON.stringify(v)).toBeNull();
+    for (const v of ['', 'abc', '1,5', '0x10', '1__0', '_1', 'NaN', 'inf', '1e999', true, null, [1], { a: 1 }, Infinity, NaN])
+      expect(pythonFloat(v), JSON.stringify(v)).toBeNull();
   });
 });
 
@@ -78,20 +115,42 @@ describe('event time per pipeline', () => {
   const publishTimeMs = Date.parse('2026-11-21T10:00:07.250Z');
   it('publish time by default: a field the pipeline does not use is only required to be present', () => {
     const config = loadConfig({});
-    const tx = windowPipeline('transactions', config).parse(inbound(JSON.stringify({ transaction_id: 1, amount: ' 12.5 ', timestamp: 'not a time', store_id: 42 }), { publishTimeMs }), publishTimeMs);
+    const tx = windowPipeline('transactions', config).parse(
+      inbound(JSON.stringify({ transaction_id: 1, amount: ' 12.5 ', timestamp: 'not a time', store_id: 42 }), { publishTimeMs }),
+      publishTimeMs,
+    );
     expect(tx).toEqual([expect.objectContaining({ key: 'all', timeMs: publishTimeMs, values: { amount: 12.5 } })]);
-    const click = windowPipeline('clicks', config).parse(inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'level_start', event_timestamp: '1538604000000000' }), { publishTimeMs }), publishTimeMs);
+    const click = windowPipeline('clicks', config).parse(
+      inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'level_start', event_timestamp: '1538604000000000' }), { publishTimeMs }),
+      publishTimeMs,
+    );
     expect(click).toEqual([expect.objectContaining({ key: 'u1', timeMs: publishTimeMs })]);
     // missing fields the seed requires are still refused
-    const missing = windowPipeline('transactions', config).parse(inbound(JSON.stringify({ transaction_id: 'T', amount: 5, store_id: 'S' }), { publishTimeMs }), publishTimeMs);
+    const missing = windowPipeline('transactions', config).parse(
+      inbound(JSON.stringify({ transaction_id: 'T', amount: 5, store_id: 'S' }), { publishTimeMs }),
+      publishTimeMs,
+    );
     expect(missing).toMatchObject({ reason: 'invalid_fields', detail: 'missing field(s) timestamp' });
   });
 
   it('payload time: GA4 µs as a string, the transaction timestamp in the configured zone', () => {
-    const config = loadConfig({ SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload' }, transactions: { event_time: 'payload', timezone: 'Europe/Madrid' } }) });
-    const click = windowPipeline('clicks', config).parse(inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'x', event_timestamp: '1538604000123456' }), { publishTimeMs }), publishTimeMs);
+    const config = loadConfig({
+      SPEEDCAM_PIPELINES: JSON.stringify({
+        clicks: { event_time: 'payload' },
+        transactions: { event_time: 'payload', timezone: 'Europe/Madrid' },
+      }),
+    });
+    const click = windowPipeline('clicks', config).parse(
+      inbound(JSON.stringify({ user_pseudo_id: 'u1', event_name: 'x', event_timestamp: '1538604000123456' }), { publishTimeMs }),
+      publishTimeMs,
+    );
     expect(click).toEqual([expect.objectContaining({ timeMs: 1538604000123 })]);
-    const tx = windowPipeline('transactions', config).parse(inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 1, timestamp: '2026-11-21T11:00:00.5', store_id: 'NYC01' }), { publishTimeMs }), publishTimeMs);
+    const tx = windowPipeline('transactions', config).parse(
+      inbound(JSON.stringify({ transaction_id: 'TXN-1', amount: 1, timestamp: '2026-11-21T11:00:00.5', store_id: 'NYC01' }), {
+        publishTimeMs,
+      }),
+      publishTimeMs,
+    );
     expect(tx).toEqual([expect.objectContaining({ timeMs: Date.parse('2026-11-21T10:00:00.500Z') })]);
   });
 
@@ -99,9 +158,16 @@ describe('event time per pipeline', () => {
     const config = loadConfig({ SPEEDCAM_PIPELINES: JSON.stringify({ transactions: { event_time: 'attribute:event_ts' } }) });
     const p = windowPipeline('transactions', config);
     const body = JSON.stringify({ transaction_id: 'TXN-1', amount: 1, timestamp: 'x', store_id: 'NYC01' });
-    expect(p.parse(inbound(body, { attributes: { event_ts: '1795255200123' }, publishTimeMs }), publishTimeMs)).toEqual([expect.objectContaining({ timeMs: 1795255200123 })]);
-    expect(p.parse(inbound(body, { publishTimeMs }), publishTimeMs)).toMatchObject({ reason: 'timestamp_out_of_range', detail: expect.stringContaining('attribute event_ts') });
-    expect(p.parse(inbound(body, { attributes: { event_ts: '4102444800000' }, publishTimeMs }), publishTimeMs)).toMatchObject({ reason: 'timestamp_out_of_range' });
+    expect(p.parse(inbound(body, { attributes: { event_ts: '1795255200123' }, publishTimeMs }), publishTimeMs)).toEqual([
+      expect.objectContaining({ timeMs: 1795255200123 }),
+    ]);
+    expect(p.parse(inbound(body, { publishTimeMs }), publishTimeMs)).toMatchObject({
+      reason: 'timestamp_out_of_range',
+      detail: expect.stringContaining('attribute event_ts'),
+    });
+    expect(p.parse(inbound(body, { attributes: { event_ts: '4102444800000' }, publishTimeMs }), publishTimeMs)).toMatchObject({
+      reason: 'timestamp_out_of_range',
+    });
   });
 });
 
@@ -118,7 +184,9 @@ describe('when a window closes', () => {
   });
 
   it('closes everything once the pipeline has been idle for the lateness, but never before end + lateness of wall time', () => {
-    expect(isDue({ end, lastWriteMs: end - 20_000 }, { maxSeenMs: end - 20_000, newestWrittenMs: end - 20_000 }, L, end + 15_000)).toBe(false);
+    expect(isDue({ end, lastWriteMs: end - 20_000 }, { maxSeenMs: end - 20_000, newestWrittenMs: end - 20_000 }, L, end + 15_000)).toBe(
+      false,
+    );
     expect(isDue({ end, lastWriteMs: end - 20_000 }, { maxSeenMs: end - 20_000, newestWrittenMs: end - 20_000 }, L, end + L)).toBe(true);
   });
 
@@ -156,14 +224,19 @@ describe('exported window state', () => {
   });
 });
 
-describe('the generators, as the seeds\' producers write', () => {
+describe("the generators, as the seeds' producers write", () => {
   it('sales transactions: datetime.now().isoformat() is local time without a zone, µs, no fraction when zero; json.dumps spacing', () => {
     const t = Date.parse('2026-07-01T12:00:00.250Z');
     expect(pythonIsoformat(t, 'Africa/Johannesburg', 17)).toBe('2026-07-01T14:00:00.250017');
     expect(pythonIsoformat(Date.parse('2026-01-15T12:00:00Z'), 'America/Bogota', 0)).toBe('2026-01-15T07:00:00');
-    expect(pythonJsonDumps({ transaction_id: 'TXN-1', amount: 100, timestamp: 't', store_id: 'NYC01' })).toBe('{"transaction_id": "TXN-1", "amount": 100.0, "timestamp": "t", "store_id": "NYC01"}');
+    expect(pythonJsonDumps({ transaction_id: 'TXN-1', amount: 100, timestamp: 't', store_id: 'NYC01' })).toBe(
+      '{"transaction_id": "TXN-1", "amount": 100.0, "timestamp": "t", "store_id": "NYC01"}',
+    );
     let x = 3;
-    const msg = JSON.parse(transactionMessage(t, () => (x = (x * 48271) % 2147483647) / 2147483647, 'Europe/Madrid')) as Record<string, unknown>;
+    const msg = JSON.parse(transactionMessage(t, () => (x = (x * 48271) % 2147483647) / 2147483647, 'Europe/Madrid')) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(msg)).toEqual(['transaction_id', 'amount', 'timestamp', 'store_id']);
     expect(msg['timestamp']).toMatch(/^2026-07-01T14:00:00\.250\d{3}$/);
   });

@@ -20,15 +20,59 @@ async function data(): Promise<ReportData> {
   ];
   for (const [i, c] of cases.entries()) {
     const { image, plateBox } = await renderCapturePhoto(c.truth, random);
-    const photo = await thumbnail(await drawAnalysedPhoto(image, { plate: c.read, plateConfidence: c.confidence, plateBox, avgSpeedKmh: 55 + i, speedLimitKmh: 40, radarName: '5th Avenue', observedAt: '2026-11-21T10:00:00Z', fineId: `F${i}` }));
-    fines.push({ fine_id: `F${i}`, vehicle_id: `v${i}`, plate_read: c.read, plate_truth: c.truth, plate_confidence: c.confidence, review_reason: c.review, avg_speed: 55 + i, photo });
+    const photo = await thumbnail(
+      await drawAnalysedPhoto(image, {
+        plate: c.read,
+        plateConfidence: c.confidence,
+        plateBox,
+        avgSpeedKmh: 55 + i,
+        speedLimitKmh: 40,
+        radarName: '5th Avenue',
+        observedAt: '2026-11-21T10:00:00Z',
+        fineId: `F${i}`,
+      }),
+    );
+    fines.push({
+      fine_id: `F${i}`,
+      vehicle_id: `v${i}`,
+      plate_read: c.read,
+      plate_truth: c.truth,
+      plate_confidence: c.confidence,
+      review_reason: c.review,
+      avg_speed: 55 + i,
+      photo,
+    });
   }
-  const missing: ReportFine = { fine_id: 'F9', vehicle_id: 'v9', plate_read: null, plate_truth: 'ZZZ0000', plate_confidence: null, review_reason: 'photo_missing', avg_speed: 61, photo: null };
+  const missing: ReportFine = {
+    fine_id: 'F9',
+    vehicle_id: 'v9',
+    plate_read: null,
+    plate_truth: 'ZZZ0000',
+    plate_confidence: null,
+    review_reason: 'photo_missing',
+    avg_speed: 61,
+    photo: null,
+  };
   return {
     generatedAt: '2026-11-21T10:05:00Z',
-    headline: [['vehicles', '300'], ['fined', '84'], ['plates read exactly', '98.8 %']],
+    headline: [
+      ['vehicles', '300'],
+      ['fined', '84'],
+      ['plates read exactly', '98.8 %'],
+    ],
     fines: [...fines, missing],
-    radars: [{ radar_id: 'nyc-5th-ave-apple-zara', name: '5th Avenue: Apple Store to Zara', speed_limit: 40, minutes: [{ minute: '2026-11-21T10:00:00.000Z', vehicles: 120, fined: 30 }, { minute: '2026-11-21T10:01:00.000Z', vehicles: 180, fined: 54 }], speeds: Array.from({ length: 300 }, () => 25 + random() * 40) }],
+    radars: [
+      {
+        radar_id: 'nyc-5th-ave-apple-zara',
+        name: '5th Avenue: Apple Store to Zara',
+        speed_limit: 40,
+        minutes: [
+          { minute: '2026-11-21T10:00:00.000Z', vehicles: 120, fined: 30 },
+          { minute: '2026-11-21T10:01:00.000Z', vehicles: 180, fined: 54 },
+        ],
+        speeds: Array.from({ length: 300 }, () => 25 + random() * 40),
+      },
+    ],
     clickWindows: [{ window_start: '2026-11-21T10:00:00Z', user_pseudo_id: '111.1', event_count: 12 }],
     transactionWindows: [{ window_start_time: '2026-11-21T10:00:00Z', total_transactions: 60, total_amount_sum: 15432.1 }],
     deadLetters: [{ reason: 'malformed_json', source: 'click-events', n: 3 }],
@@ -42,11 +86,15 @@ describe('the demo report', () => {
     const file = join(REPORT_DIR, 'index.html');
     writeFileSync(file, renderReport(await data()));
     const errors = await openInChromium(file, join(REPORT_DIR, 'screenshot.png'), async (page) => {
-      const images = await page.$$eval('img.evidence', (els) => els.map((e) => ({ complete: (e as HTMLImageElement).complete, width: (e as HTMLImageElement).naturalWidth })));
+      const images = await page.$$eval('img.evidence', (els) =>
+        els.map((e) => ({ complete: (e as HTMLImageElement).complete, width: (e as HTMLImageElement).naturalWidth })),
+      );
       expect(images).toHaveLength(3);
       expect(images.every((i) => i.complete && i.width === 320)).toBe(true);
       expect(await page.$$eval('svg.chart rect.bar', (els) => els.length)).toBe(2);
-      expect(await page.$$eval('svg.chart rect.bin', (els) => els.filter((e) => Number(e.getAttribute('height')) > 0).length)).toBeGreaterThan(3);
+      expect(
+        await page.$$eval('svg.chart rect.bin', (els) => els.filter((e) => Number(e.getAttribute('height')) > 0).length),
+      ).toBeGreaterThan(3);
       expect(await page.$$eval('svg.chart line.limit', (els) => els.length)).toBe(1);
       expect(await page.locator('text=photo_missing').count()).toBe(1);
       const fine = (id: string) => page.locator('figure.fine', { has: page.locator(`img[alt="analysed photo of fine ${id}"]`) });
