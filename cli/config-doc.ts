@@ -141,6 +141,9 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
       "comma-separated audiences an ID token must carry (the function's URLs); empty: any audience (invoker IAM " + 'checked it first)',
   },
   SPEEDCAM_REVIEW_CLAIM_S: { meaning: 'how long a reviewer who opened a held fine keeps it to themselves' },
+  SPEEDCAM_REVIEW_EVERY_FINE: {
+    meaning: '`true`: every fine is held until a person confirms its plate (UK and Dutch practice), not only doubtful ones; see review.md',
+  },
   SPEEDCAM_REVIEW_ALERT_H: { meaning: 'the alert fires when the oldest held fine has waited longer than this' },
   SPEEDCAM_FAULTS: { meaning: 'chaos only: `point:probability,…` injected transient failures' },
   LOG_LEVEL: { meaning: 'minimum severity of the JSON logs (the stack writes every line to `stack.log`, echoes `WARNING` and above)' },

@@ -120,7 +120,11 @@ export interface Config {
    * The review function (docs/review.md): `google` verifies the caller's Google ID token (Cloud Run's invoker
    * IAM let it in; the token names the reviewer), `token` compares a bearer token (the local stack's).
    */
-  review: { auth: 'google' | 'token'; token: string | null; audiences: string[]; claimMs: number; alertAfterH: number };
+  /**
+   * everyFine: every fine is held for a person (UK and Dutch practice: a plate is read by a person before a
+   * notice), not only those with a review reason (SPEEDCAM_REVIEW_EVERY_FINE; docs/review.md)
+   */
+  review: { auth: 'google' | 'token'; token: string | null; audiences: string[]; claimMs: number; alertAfterH: number; everyFine: boolean };
   collections: {
     passages: string;
     archive: string;
@@ -248,6 +252,7 @@ export const envSchema = z.object({
   SPEEDCAM_REVIEW_AUDIENCES: z.string().default(''),
   SPEEDCAM_REVIEW_CLAIM_S: num(1).default(300),
   SPEEDCAM_REVIEW_ALERT_H: num(0.01).default(24),
+  SPEEDCAM_REVIEW_EVERY_FINE: z.enum(['true', 'false']).default('false'),
 });
 
 /** TOPIC_*: each topic's name, by the variable its declaration names. */
@@ -410,6 +415,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         .filter(Boolean),
       claimMs: e.SPEEDCAM_REVIEW_CLAIM_S * 1000,
       alertAfterH: e.SPEEDCAM_REVIEW_ALERT_H,
+      everyFine: e.SPEEDCAM_REVIEW_EVERY_FINE === 'true',
     },
     collections: {
       fines: `${p}fines`,

@@ -90,7 +90,8 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
     last_seen: parsed.last_seen,
     issued_at: new Date(deps.clock.now()).toISOString(),
     ...evidence,
-    status: evidence.review_reason ? 'pending_review' : 'issued',
+    // Held for a person when the read is doubtful, or always where the city has every plate read by a person.
+    status: evidence.review_reason || config.review.everyFine ? 'pending_review' : 'issued',
     captures: (parsed.photos ?? []).map((p) => ({ camera: p.camera, uri: p.uri, at: p.at })),
   });
   deps.faults.check('fine.afterRecord');

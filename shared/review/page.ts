@@ -121,7 +121,7 @@ const PAGE = `<!doctype html>
       '<li data-i="' + i + '" class="' + (i === index ? 'current' : '') + (r.claimed_by ? ' claimed' : '') + '">' +
       '<div class="id">' + esc(r.fine_id) + '</div>' +
       '<div>' + esc(r.license_plate || '—') + ' · ' + esc(r.avg_speed.toFixed(1)) + ' km/h</div>' +
-      '<div class="why">' + esc(r.review_reason) + ' · waiting ' + age(r.issued_at) +
+      '<div class="why">' + esc(r.review_reason || 'every fine is reviewed') + ' · waiting ' + age(r.issued_at) +
       (r.claimed_by ? ' · ' + esc(r.claimed_by) : '') + '</div></li>').join('');
   }
 
@@ -157,7 +157,7 @@ const PAGE = `<!doctype html>
           '</ol>' +
           '<table id="passage">' +
             '<tr><td>Fine</td><td id="fine-id">' + esc(f.fine_id) + '</td></tr>' +
-            '<tr><td>Why held</td><td id="reason">' + esc(f.review_reason) + '</td></tr>' +
+            '<tr><td>Why held</td><td id="reason">' + esc(f.review_reason || 'every fine is reviewed') + '</td></tr>' +
             '<tr><td>Speed</td><td><b>' + esc(f.avg_speed.toFixed(1)) + ' km/h</b> (limit ' + esc(f.speed_limit) + ')</td></tr>' +
             '<tr><td>Section</td><td>' + esc(f.radar_name) + ' <span class="muted">' + esc(f.radar_id) + '</span></td></tr>' +
             '<tr><td>Entered</td><td>' + esc(f.first_seen) + '</td></tr><tr><td>Left</td><td>' + esc(f.last_seen) + '</td></tr>' +

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 /** A world whose runtime serves the review function (the server above calls runtime()). */
-function world(detector: TextDetector = ocr) {
+function world(detector: TextDetector = ocr, more: Record<string, string> = {}) {
   const objects = new LocalObjectStore(mkdtempSync(join(tmpdir(), 'objects-')));
   const lines: { message: string; fields: Record<string, unknown> }[] = [];
   const logger = {
@@ -43,7 +43,7 @@ function world(detector: TextDetector = ocr) {
     warn() {},
     error: (message: string, fields: Record<string, unknown> = {}) => void lines.push({ message, fields }),
   };
-  const env = { SPEEDCAM_REVIEW_AUTH: 'token', SPEEDCAM_REVIEW_TOKEN: TOKEN, SPEEDCAM_REVIEW_CLAIM_S: '300' };
+  const env = { SPEEDCAM_REVIEW_AUTH: 'token', SPEEDCAM_REVIEW_TOKEN: TOKEN, SPEEDCAM_REVIEW_CLAIM_S: '300', ...more };
   const t = testWorld(env, { objects, ocr: detector, logger });
   setRuntime(t.rt);
   const notices = () => t.publisher.on(t.config.topics.fineNotifications);
@@ -99,6 +99,26 @@ const reviewRows = (w: World) =>
   );
 
 describe('held fines and their review', () => {
+  it('SPEEDCAM_REVIEW_EVERY_FINE: a plate read surely is held too, and its one notice leaves only after a person confirms it', async () => {
+    const w = world(ocr, { SPEEDCAM_REVIEW_EVERY_FINE: 'true' });
+    const { fine, fineId } = await speeding(w, 'Sure01');
+    // the read itself is trusted: no review reason, yet held
+    expect(fine).toMatchObject({ status: 'pending_review', review_reason: null, license_plate: 'KXT4821' });
+    await w.flush();
+    expect(w.notices()).toHaveLength(0);
+    const list = await (await get('/reviews?status=pending')).json();
+    expect(list.reviews.map((r: { fine_id: string }) => r.fine_id)).toEqual([fineId]);
+    const res = await post(`/reviews/${fineId}`, { decision: 'confirm' });
+    expect(res.status).toBe(200);
+    expect(w.notices()).toHaveLength(1);
+    expect(w.notices()[0]!.data).toMatchObject({ fine_id: fineId, license_plate: 'KXT4821', status: 'confirmed' });
+    // by default (the issue's rule) a trusted read is notified at once
+    const d = world();
+    const issued = await speeding(d, 'Sure02');
+    expect(issued.fine).toMatchObject({ status: 'issued', review_reason: null });
+    expect(d.notices()).toHaveLength(1);
+  });
+
   it('a photo that cannot be read: no notice until a decision, exactly one after it, with the plate and the reviewer', async () => {
     const w = world();
     const { fine, fineId } = await speeding(w, 'Blur01', { photo: 'garbage' });
