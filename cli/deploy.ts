@@ -303,43 +303,18 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
       argv: ['gcloud', 'firestore', 'databases', 'create', db, `--location=${o.firestoreLocation}`, '--type=firestore-native', p],
       tolerateExisting: true,
     });
+  const fieldIndexes = (c: string, field: string, index: string): Step => ({
+    argv: ['gcloud', 'firestore', 'indexes', 'fields', 'update', field, `--collection-group=${c}`, db, index, '--async', p],
+  });
   for (const c of r.ttl_collections) {
     steps.push({
       argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, db, '--enable-ttl', '--async', p],
     });
-    steps.push({
-      argv: [
-        'gcloud',
-        'firestore',
-        'indexes',
-        'fields',
-        'update',
-        'expireAt',
-        `--collection-group=${c}`,
-        db,
-        '--disable-indexes',
-        '--async',
-        p,
-      ],
-    });
+    steps.push(fieldIndexes(c, 'expireAt', '--disable-indexes'));
   }
   for (const [path, mode] of Object.entries(r.index_exemptions)) {
     const [c, field] = path.split('/') as [string, string];
-    steps.push({
-      argv: [
-        'gcloud',
-        'firestore',
-        'indexes',
-        'fields',
-        'update',
-        field,
-        `--collection-group=${c}`,
-        db,
-        mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING',
-        '--async',
-        p,
-      ],
-    });
+    steps.push(fieldIndexes(c, field, mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING'));
   }
 
   // BigQuery: dataset, one table per schema file with its key and staleness, one `_latest` alias view per table.
