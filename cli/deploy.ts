@@ -568,36 +568,21 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   }
 
   // The flush every minute, published by Cloud Scheduler's own service agent to the full topic path.
-  steps.push({
-    argv: [
-      'gcloud',
-      'scheduler',
-      'jobs',
-      'create',
-      'pubsub',
-      n.scheduler,
-      `--location=${o.region}`,
-      '--schedule=* * * * *',
-      '--time-zone=Etc/UTC',
-      `--topic=${n.topic(config.topics.flushTicks)}`,
-      '--message-body={"tick":"flush"}',
-      p,
-    ],
-    onExisting: [
-      'gcloud',
-      'scheduler',
-      'jobs',
-      'update',
-      'pubsub',
-      n.scheduler,
-      `--location=${o.region}`,
-      '--schedule=* * * * *',
-      '--time-zone=Etc/UTC',
-      `--topic=${n.topic(config.topics.flushTicks)}`,
-      '--message-body={"tick":"flush"}',
-      p,
-    ],
-  });
+  const schedulerJob = (verb: 'create' | 'update') => [
+    'gcloud',
+    'scheduler',
+    'jobs',
+    verb,
+    'pubsub',
+    n.scheduler,
+    `--location=${o.region}`,
+    '--schedule=* * * * *',
+    '--time-zone=Etc/UTC',
+    `--topic=${n.topic(config.topics.flushTicks)}`,
+    '--message-body={"tick":"flush"}',
+    p,
+  ];
+  steps.push({ argv: schedulerJob('create'), onExisting: schedulerJob('update') });
 
   // Operations: request-log exclusion, log-based metrics, dashboard, alerts.
   const ex = r.request_log_exclusion;
