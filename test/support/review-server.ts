@@ -5,20 +5,20 @@ import { afterAll, beforeAll } from 'vitest';
 import { renderCapturePhoto } from '../../cli/generators/capture-photo.js';
 import { gsUri } from '../../shared/fines/object-names.js';
 import type { ObjectStore } from '../../shared/fines/ports.js';
-import { PaddleTextDetector } from '../../shared/platform/ocr/paddle-text-detector.js';
+import type { PaddleTextDetector } from '../../shared/platform/ocr/paddle-text-detector.js';
 import { setRuntime } from '../../shared/runtime.js';
-import { closeWorlds, inbound, type testWorld, useEmulatorProject } from './fixtures.js';
+import { inbound, type testWorld } from './fixtures.js';
+import { useOcrWorlds } from './ocr-worlds.js';
 
 /**
  * Serves the review function on a free port for this test file (it calls runtime(), so each test sets its world's
  * runtime), with one model OCR reader; all closed after the file.
  */
 export function useReviewServer(): { ocr: PaddleTextDetector; base: () => string } {
-  const ocr = new PaddleTextDetector();
+  const ocr = useOcrWorlds();
   let server: Server;
   let base = '';
   beforeAll(async () => {
-    useEmulatorProject();
     await import('../../functions/review/index.js');
     server = await getTestServer('review');
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
@@ -27,8 +27,6 @@ export function useReviewServer(): { ocr: PaddleTextDetector; base: () => string
   afterAll(async () => {
     setRuntime(undefined);
     await new Promise<void>((ok) => server.close(() => ok()));
-    await ocr.close();
-    await closeWorlds();
   });
   return { ocr, base: () => base };
 }
