@@ -35,8 +35,9 @@ export const PSEUDONYMISE_EVERY_MS = 3_600_000;
  */
 export const EXPORT_MARGIN_MS = 2 * 3_600_000;
 
+const randomKey = () => randomBytes(32).toString('hex');
 /** This process's key for rows pseudonymised at export: never stored, so the pseudonym cannot be recomputed from a plate. */
-const processKey = randomBytes(32).toString('hex');
+const processKey = randomKey();
 
 /** The pseudonym the warehouse adapters compute in SQL: prefix + the first 32 hex digits of SHA-256(key || row_id). */
 export function pseudonymOf(rowId: string, key: string, prefix = NON_OFFENDER_PASSAGES.prefix): string {
@@ -73,7 +74,7 @@ export const FIRESTORE_MARGIN_MS = 60_000;
  *   last time (the first run: everything before). Idempotent: the UPDATE skips rows that carry the prefix, and
  *   the watermark moves only after it succeeded.
  */
-export function nonOffenderRetentionSteps(deps: RetentionDeps, newKey = () => randomBytes(32).toString('hex')): FlushStep[] {
+export function nonOffenderRetentionSteps(deps: RetentionDeps, newKey = randomKey): FlushStep[] {
   const { config, store, clock, logger } = deps;
   const firestore: FlushStep = {
     name: 'non_offender_firestore',
