@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { DEPLOYED_ENV, runChildScript } from './child-process.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { FUNCTIONS } from '../functions/catalog.js';
@@ -67,26 +67,13 @@ interface Sample {
 
 function sample(target: string): Promise<Sample> {
   const env = {
-    ...process.env,
     FUNCTION_TARGET: target,
     FIRST_USE: JSON.stringify(FIRST_USE[FUNCTIONS.find((f) => f.entryPoint === target)!.dir] ?? []),
     GOOGLE_CLOUD_PROJECT: 'demo-cold-start',
-    SPEEDCAM_WAREHOUSE: 'bigquery',
-    SPEEDCAM_OBJECTS: 'gcs',
+    ...DEPLOYED_ENV,
     SPEEDCAM_OCR: 'model',
-    METADATA_SERVER_DETECTION: 'none',
   };
-  return new Promise((ok, fail) =>
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', CHILD],
-      { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) return fail(new Error(`${target}: ${stderr || err.message}`));
-        ok(JSON.parse(stdout) as Sample);
-      },
-    ),
-  );
+  return runChildScript<Sample>(target, CHILD, env, 64 * 1024 * 1024);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

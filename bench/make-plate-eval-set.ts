@@ -1,6 +1,5 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { benchArgs } from './options.js';
+import { digits, letters, pick, writePlateSet, type R } from './plate-set.js';
 import sharp from 'sharp';
 import { ensureFonts } from '../shared/fines/fonts.js';
 
@@ -32,13 +31,6 @@ interface Style {
   top?: string;
   bottom?: string;
 }
-
-type R = () => number;
-const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
-const letters = (r: R, n: number, alphabet = L) => Array.from({ length: n }, () => pick(r, [...alphabet])).join('');
-const digits = (r: R, n: number, first = '0123456789') =>
-  pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
 
 /** Germany's "B-MW 1234": at most 8 letters and digits in all (the digits give way), as the registration rules say. */
 function germanPlate(r: R): string {
@@ -256,32 +248,12 @@ async function photo(s: Style, r: R) {
 // --split alternate: half tune, half held out (the first set); tune or holdout: the whole set is one of them
 const values = benchArgs({ out: 'test/fixtures/plates', per: '20', seed: '4242', split: 'alternate' });
 if (!['alternate', 'tune', 'holdout'].includes(values.split)) throw new Error(`--split: alternate, tune or holdout, not ${values.split}`);
-let seed = Number(values.seed);
-const random: R = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
-const out = values.out;
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
-const manifest: Record<string, unknown>[] = [];
-let i = 0;
-for (let k = 0; k < Number(values.per); k++) {
-  for (const [si, style] of STYLES.entries()) {
-    const p = await photo(style, random);
-    const file = `${String(i).padStart(3, '0')}-${style.country.toLowerCase()}.jpg`;
-    writeFileSync(join(out, file), p.jpeg);
-    const { jpeg: _jpeg, ...rest } = p;
-    manifest.push({
-      file,
-      plate: p.printed.replace(/[^A-Z0-9]/g, ''),
-      country: style.country,
-      formats: style.formats,
-      split: values.split === 'alternate' ? ((k + si) % 2 === 0 ? 'tune' : 'holdout') : values.split,
-      ...rest,
-    });
-    i++;
-  }
-}
-writeFileSync(
-  join(out, 'manifest.json'),
-  JSON.stringify({ generator: 'bench/make-plate-eval-set.ts', seed: Number(values.seed), photos: manifest }, null, 1) + '\n',
-);
-process.stderr.write(`${manifest.length} photos in ${out}\n`);
+await writePlateSet({
+  out: values.out,
+  generator: 'bench/make-plate-eval-set.ts',
+  seed: Number(values.seed),
+  per: Number(values.per),
+  styles: STYLES,
+  photo,
+  split: (k, si) => (values.split === 'alternate' ? ((k + si) % 2 === 0 ? 'tune' : 'holdout') : values.split),
+});

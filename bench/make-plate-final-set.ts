@@ -1,7 +1,6 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { benchArgs } from './options.js';
+import { digits, letters, pick, writePlateSet, type R } from './plate-set.js';
 
 /**
  * Writes the final held-out plate set (test/fixtures/plates-final): photos drawn by a renderer that shares
@@ -18,13 +17,6 @@ import { benchArgs } from './options.js';
  * Read once, after every choice was made (docs/ocr.md). Regenerate with
  * `npm run -s build && node dist/bench/make-plate-final-set.js` (needs those fonts installed).
  */
-
-type R = () => number;
-const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
-const letters = (r: R, n: number, alphabet = L) => Array.from({ length: n }, () => pick(r, [...alphabet])).join('');
-const digits = (r: R, n: number, first = '0123456789') =>
-  pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
 
 interface Style {
   country: string;
@@ -400,29 +392,12 @@ async function photo(s: Style, r: R) {
 }
 
 const values = benchArgs({ out: 'test/fixtures/plates-final', per: '10', seed: '314159' });
-let seed = Number(values.seed);
-const random: R = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
-rmSync(values.out, { recursive: true, force: true });
-mkdirSync(values.out, { recursive: true });
-const manifest: Record<string, unknown>[] = [];
-let i = 0;
-for (let k = 0; k < Number(values.per); k++)
-  for (const style of STYLES) {
-    const p = await photo(style, random);
-    const file = `${String(i++).padStart(3, '0')}-${style.country.toLowerCase()}.jpg`;
-    writeFileSync(join(values.out, file), p.jpeg);
-    const { jpeg: _jpeg, ...rest } = p;
-    manifest.push({
-      file,
-      plate: p.printed.replace(/[^A-Z0-9]/g, ''),
-      country: style.country,
-      formats: style.formats,
-      split: 'final',
-      ...rest,
-    });
-  }
-writeFileSync(
-  join(values.out, 'manifest.json'),
-  JSON.stringify({ generator: 'bench/make-plate-final-set.ts', seed: Number(values.seed), photos: manifest }, null, 1) + '\n',
-);
-process.stderr.write(`${manifest.length} photos in ${values.out}\n`);
+await writePlateSet({
+  out: values.out,
+  generator: 'bench/make-plate-final-set.ts',
+  seed: Number(values.seed),
+  per: Number(values.per),
+  styles: STYLES,
+  photo,
+  split: () => 'final',
+});

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { DEPLOYED_ENV, runChildScript } from './child-process.js';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -78,26 +78,13 @@ interface Run {
 
 function run(ocr: 'model' | 'vision'): Promise<Run> {
   const env = {
-    ...process.env,
     FUNCTION_TARGET: 'fines',
     GOOGLE_CLOUD_PROJECT: 'demo-footprint',
-    SPEEDCAM_WAREHOUSE: 'bigquery',
-    SPEEDCAM_OBJECTS: 'gcs',
+    ...DEPLOYED_ENV,
     SPEEDCAM_OCR: ocr,
-    METADATA_SERVER_DETECTION: 'none',
     PHOTOS: values.photos,
   };
-  return new Promise((ok, fail) =>
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', CHILD],
-      { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) return fail(new Error(`${ocr}: ${stderr || err.message}`));
-        ok(JSON.parse(stdout) as Run);
-      },
-    ),
-  );
+  return runChildScript<Run>(ocr, CHILD, env);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;

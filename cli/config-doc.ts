@@ -39,11 +39,11 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
       'applies_to}`; per radar `tolerance`; see tolerances.md',
   },
   SPEEDCAM_NON_OFFENDER_RETENTION_H: {
-    meaning: 'hours a passage that was not fined keeps its vehicle identifier (Firestore, ' + 'warehouse, captures); see data-retention.md',
+    meaning: 'hours a passage that was not fined keeps its vehicle identifier (Firestore, warehouse, captures); see data-retention.md',
   },
   SPEEDCAM_SESSION_GAP_S: { meaning: "a passage's observations are each within this gap of the previous one" },
   SPEEDCAM_MIN_SPEED_KMH: {
-    meaning: 'slowest plausible speed: while only the entry or the exit camera saw a vehicle, its passage ' + 'stays open length ÷ this',
+    meaning: 'slowest plausible speed: while only the entry or the exit camera saw a vehicle, its passage stays open length ÷ this',
   },
   SPEEDCAM_GAP_CLOSE_DELAY_S: { meaning: 'delivery slack beyond the session gap before the flush closes a passage by gap' },
   SPEEDCAM_EXPECTED_OBSERVATIONS: { meaning: 'a passage closes once it holds this many observations (seed 001 sends 10)' },
@@ -51,11 +51,11 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
   SPEEDCAM_MAX_SPOT_SPEED_KMH: { meaning: 'spot speeds above this are rejected' },
   SPEEDCAM_OFF_SECTION_TOLERANCE_M: { meaning: 'observations farther than this from the section are rejected' },
   SPEEDCAM_AVERAGE_SPEED: {
-    meaning: "`space_mean` (distance over time) or `arithmetic` (the seeds' mean of spot speeds); per " + 'radar `average_speed`',
+    meaning: "`space_mean` (distance over time) or `arithmetic` (the seeds' mean of spot speeds); per radar `average_speed`",
   },
   SPEEDCAM_GROUP_COMMIT_WAIT_MS: { meaning: "group-commit window (a vehicle's burst on one instance; window events)" },
   SPEEDCAM_LOG_COMMIT_WAIT_MS: {
-    meaning: 'how long an instance gathers observations of any vehicle before it appends them to the ' + "radar's observation log",
+    meaning: "how long an instance gathers observations of any vehicle before it appends them to the radar's observation log",
   },
   SPEEDCAM_MAX_MESSAGE_BYTES: { meaning: "larger messages are dead-lettered `oversized` (registrations accept Pub/Sub's 10 MB)" },
   SPEEDCAM_MAX_EVENT_AGE_H: { meaning: 'events older than this are rejected' },
@@ -73,7 +73,7 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
   SPEEDCAM_DUCKDB_PATH: { local: '`<data-dir>/warehouse.duckdb`', meaning: 'the DuckDB file, with `duckdb`' },
   SPEEDCAM_DATASET: { meaning: 'the BigQuery dataset' },
   SPEEDCAM_BIGQUERY_WRITE: {
-    meaning: '`storage_write` (Storage Write API CDC upserts) or `insert_all` (legacy, one release); ' + 'see bigquery.md',
+    meaning: '`storage_write` (Storage Write API CDC upserts) or `insert_all` (legacy, one release); see bigquery.md',
   },
   SPEEDCAM_BIGQUERY_WRITE_ENDPOINT: {
     default: "none (Google's)",
@@ -83,7 +83,7 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
   SPEEDCAM_OBJECTS: { local: '`local`', meaning: 'object store: Cloud Storage, or a directory' },
   SPEEDCAM_OBJECTS_DIR: {
     local: '`<data-dir>/objects`',
-    meaning: 'the directory, with `local`: `gs://bucket/name` is ' + '`<dir>/bucket/name`',
+    meaning: 'the directory, with `local`: `gs://bucket/name` is `<dir>/bucket/name`',
   },
   SPEEDCAM_CAPTURES_BUCKET: { meaning: 'where cameras store their captures' },
   SPEEDCAM_EVIDENCE_BUCKET: { meaning: 'where the analysed photos are created once' },
@@ -105,7 +105,7 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
     meaning: 'seed 001\'s cars API: `GET <url>?vehicle_id=…&radar_id=…` → `{"image_url"}`, the last photo source',
   },
   SPEEDCAM_PHOTO_HOSTS: {
-    meaning: "hosts an http(s) photo may come from (`host`, `*.domain`, `host:port`); the cars API's host " + 'is added',
+    meaning: "hosts an http(s) photo may come from (`host`, `*.domain`, `host:port`); the cars API's host is added",
   },
   SPEEDCAM_PHOTO_ALLOW_LOOPBACK: { local: '`true` (unless set)', meaning: 'whether photos may come from 127.0.0.0/8 or ::1 (see below)' },
   SPEEDCAM_PHOTO_MAX_BYTES: { meaning: 'size limit of a photo fetch (declared or streamed)' },
@@ -121,24 +121,22 @@ export const DESCRIPTIONS: Record<string, SettingDoc> = {
   },
   SPEEDCAM_FLUSH_PERIOD_S: {
     local: "the stack's flush tick",
-    meaning: "the scheduler's cadence: a flush run keeps exporting " + 'due windows until the next tick',
+    meaning: "the scheduler's cadence: a flush run keeps exporting due windows until the next tick",
   },
   SPEEDCAM_SECTION_TRAFFIC_LATENESS_S: {
-    meaning: 'lateness of `section_traffic_minute` (passages reach it a gap, the export ' + 'grace and a flush period after their exit)',
+    meaning: 'lateness of `section_traffic_minute` (passages reach it a gap, the export grace and a flush period after their exit)',
   },
   SPEEDCAM_REVIEW_AUTH: {
     local: '`token`',
-    meaning:
-      'how the review function authenticates: `google` (verified Google ID ' + 'token, behind invoker IAM) or `token` (a bearer token)',
+    meaning: 'how the review function authenticates: `google` (verified Google ID token, behind invoker IAM) or `token` (a bearer token)',
   },
   SPEEDCAM_REVIEW_TOKEN: {
     default: 'none',
     local: 'a new one per run, printed in READY (unless set)',
-    meaning: 'the bearer ' + 'token, with `token`',
+    meaning: 'the bearer token, with `token`',
   },
   SPEEDCAM_REVIEW_AUDIENCES: {
-    meaning:
-      "comma-separated audiences an ID token must carry (the function's URLs); empty: any audience (invoker IAM " + 'checked it first)',
+    meaning: "comma-separated audiences an ID token must carry (the function's URLs); empty: any audience (invoker IAM checked it first)",
   },
   SPEEDCAM_REVIEW_CLAIM_S: { meaning: 'how long a reviewer who opened a held fine keeps it to themselves' },
   SPEEDCAM_REVIEW_EVERY_FINE: {

@@ -303,43 +303,18 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
       argv: ['gcloud', 'firestore', 'databases', 'create', db, `--location=${o.firestoreLocation}`, '--type=firestore-native', p],
       tolerateExisting: true,
     });
+  const fieldIndexes = (c: string, field: string, index: string): Step => ({
+    argv: ['gcloud', 'firestore', 'indexes', 'fields', 'update', field, `--collection-group=${c}`, db, index, '--async', p],
+  });
   for (const c of r.ttl_collections) {
     steps.push({
       argv: ['gcloud', 'firestore', 'fields', 'ttls', 'update', 'expireAt', `--collection-group=${c}`, db, '--enable-ttl', '--async', p],
     });
-    steps.push({
-      argv: [
-        'gcloud',
-        'firestore',
-        'indexes',
-        'fields',
-        'update',
-        'expireAt',
-        `--collection-group=${c}`,
-        db,
-        '--disable-indexes',
-        '--async',
-        p,
-      ],
-    });
+    steps.push(fieldIndexes(c, 'expireAt', '--disable-indexes'));
   }
   for (const [path, mode] of Object.entries(r.index_exemptions)) {
     const [c, field] = path.split('/') as [string, string];
-    steps.push({
-      argv: [
-        'gcloud',
-        'firestore',
-        'indexes',
-        'fields',
-        'update',
-        field,
-        `--collection-group=${c}`,
-        db,
-        mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING',
-        '--async',
-        p,
-      ],
-    });
+    steps.push(fieldIndexes(c, field, mode === 'none' ? '--disable-indexes' : '--index=order=ASCENDING'));
   }
 
   // BigQuery: dataset, one table per schema file with its key and staleness, one `_latest` alias view per table.
@@ -593,36 +568,21 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   }
 
   // The flush every minute, published by Cloud Scheduler's own service agent to the full topic path.
-  steps.push({
-    argv: [
-      'gcloud',
-      'scheduler',
-      'jobs',
-      'create',
-      'pubsub',
-      n.scheduler,
-      `--location=${o.region}`,
-      '--schedule=* * * * *',
-      '--time-zone=Etc/UTC',
-      `--topic=${n.topic(config.topics.flushTicks)}`,
-      '--message-body={"tick":"flush"}',
-      p,
-    ],
-    onExisting: [
-      'gcloud',
-      'scheduler',
-      'jobs',
-      'update',
-      'pubsub',
-      n.scheduler,
-      `--location=${o.region}`,
-      '--schedule=* * * * *',
-      '--time-zone=Etc/UTC',
-      `--topic=${n.topic(config.topics.flushTicks)}`,
-      '--message-body={"tick":"flush"}',
-      p,
-    ],
-  });
+  const schedulerJob = (verb: 'create' | 'update') => [
+    'gcloud',
+    'scheduler',
+    'jobs',
+    verb,
+    'pubsub',
+    n.scheduler,
+    `--location=${o.region}`,
+    '--schedule=* * * * *',
+    '--time-zone=Etc/UTC',
+    `--topic=${n.topic(config.topics.flushTicks)}`,
+    '--message-body={"tick":"flush"}',
+    p,
+  ];
+  steps.push({ argv: schedulerJob('create'), onExisting: schedulerJob('update') });
 
   // Operations: request-log exclusion, log-based metrics, dashboard, alerts.
   const ex = r.request_log_exclusion;

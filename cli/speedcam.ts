@@ -75,6 +75,13 @@ const program = new Command()
   .description('Average-speed enforcement and event-time windows on Google Cloud Functions, locally on the emulators.')
   .showHelpAfterError('(run with --help for usage)');
 
+/** Publishes to the emulator at `--emulator` (or PUBSUB_EMULATOR_HOST), if any. */
+function usePubSubEmulator(emulator: string | undefined): void {
+  if (emulator) process.env['PUBSUB_EMULATOR_HOST'] = emulator;
+  // Against the emulator there is no metadata server to probe for credentials (saves ~200 ms and a warning).
+  if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+}
+
 program
   .command('stack')
   .description(
@@ -244,9 +251,7 @@ generate
       capturesBucket: string;
       objectsDir?: string;
     }) => {
-      if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
-      // Against the emulator there is no metadata server to probe for credentials (saves ~200 ms and a warning).
-      if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+      usePubSubEmulator(o.emulator);
       const config = loadConfig(process.env);
       const radarId = o.radarId ?? config.defaultRadarId;
       const radar = config.radars.get(radarId);
@@ -334,8 +339,7 @@ for (const [kind, what, topic] of [
         timezone: string;
         results?: number;
       }) => {
-        if (o.emulator) process.env['PUBSUB_EMULATOR_HOST'] = o.emulator;
-        if (process.env['PUBSUB_EMULATOR_HOST']) process.env['METADATA_SERVER_DETECTION'] ??= 'none';
+        usePubSubEmulator(o.emulator);
         if (!IANAZone.isValidZone(o.timezone))
           throw new InvalidArgumentError(`--timezone ${o.timezone} is not an IANA time zone (e.g. Europe/Madrid)`);
         process.stderr.write(

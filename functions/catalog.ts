@@ -61,6 +61,17 @@ const KEEP = { deadLetter: true, retentionS: 7 * 86_400 };
 
 const firestore: Grant = { role: 'roles/datastore.user', on: 'project' };
 const publishes = (...topics: TopicKey[]): Grant[] => topics.map((topic) => ({ role: 'roles/pubsub.publisher', on: 'topic', topic }));
+/**
+ * Camera photos read; evidence created only (no overwrite, no delete) and read, to compare an existing object's
+ * SHA-256 when a retried upload meets ifGenerationMatch=0. The fines and the review function.
+ */
+const evidencePhotos: Grant[] = [
+  { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' },
+  { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' },
+  { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' },
+];
+/** Sized for many concurrent deliveries per instance (observations, window pipelines with a topic of their own). */
+const BURST = { concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP } as const;
 
 type Declared = Omit<PushFunctionSpec, 'triggerTopic' | 'kind'>;
 const declare = (d: Declared): PushFunctionSpec => ({ ...d, kind: 'push', triggerTopic: (c) => c.topics[d.trigger] });
@@ -72,16 +83,10 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entryPoint: 'vehicleObservations',
     trigger: 'vehicleObservations',
     account: 'observations',
-    concurrency: 250,
-    memory: '512Mi',
-    cpu: '1',
-    maxInstances: 20,
-    timeoutS: 60,
-    subscription: KEEP,
+    ...BURST,
     grants: [firestore, ...publishes('nonFinedVehicles', 'speedingVehicles', 'deadLetters')],
   }),
-  // OCR is CPU-bound: a few photos at a time per instance. Evidence: create only (no overwrite, no delete);
-  // read, to compare an existing object's SHA-256 when a retried upload meets ifGenerationMatch=0.
+  // OCR is CPU-bound: a few photos at a time per instance.
   declare({
     dir: 'fines',
     entryPoint: 'fines',
@@ -93,13 +98,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     maxInstances: 10,
     timeoutS: 120,
     subscription: KEEP,
-    grants: [
-      firestore,
-      ...publishes('fineNotifications', 'deadLetters'),
-      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' },
-      { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' },
-      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' },
-    ],
+    grants: [firestore, ...publishes('fineNotifications', 'deadLetters'), ...evidencePhotos],
   }),
   // Window pipelines with a topic of their own (declared in shared/windows/pipelines/): one group commit per
   // instance for all keys, so many concurrent deliveries.
@@ -111,12 +110,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
             entryPoint: p.input.topic.key,
             account: p.name,
             trigger: p.input.topic.key,
-            concurrency: 250,
-            memory: '512Mi',
-            cpu: '1',
-            maxInstances: 20,
-            timeoutS: 60,
-            subscription: KEEP,
+            ...BURST,
             grants: [firestore, ...publishes('deadLetters')],
           }),
         ]
@@ -148,13 +142,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     cpu: '1',
     maxInstances: 3,
     timeoutS: 60,
-    grants: [
-      firestore,
-      ...publishes('fineNotifications'),
-      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'captures' },
-      { role: 'roles/storage.objectViewer', on: 'bucket', bucket: 'evidence' },
-      { role: 'roles/storage.objectCreator', on: 'bucket', bucket: 'evidence' },
-    ],
+    grants: [firestore, ...publishes('fineNotifications'), ...evidencePhotos],
   },
   declare({
     dir: 'dead-letters',

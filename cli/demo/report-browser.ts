@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
@@ -8,18 +8,11 @@ export function hasChromium(): boolean {
   return existsSync(CHROMIUM_PATH);
 }
 
-/**
- * Opens a local HTML file in headless Chromium (Debian's package, no network), lets `check` look at
- * the page, saves a full-page screenshot, and returns the console errors seen.
- */
-export async function openInChromium(
-  file: string,
-  screenshot: string,
-  check: (page: Page) => Promise<void> = async () => {},
-): Promise<string[]> {
+/** Headless Chromium (Debian's package) with nothing that reaches the network on its own. */
+export async function launchChromium(): Promise<Browser> {
   // Loaded here: playwright-core is a development dependency, and the CLI must start without it.
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
       '--no-sandbox',
@@ -31,6 +24,18 @@ export async function openInChromium(
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Opens a local HTML file in headless Chromium (Debian's package, no network), lets `check` look at
+ * the page, saves a full-page screenshot, and returns the console errors seen.
+ */
+export async function openInChromium(
+  file: string,
+  screenshot: string,
+  check: (page: Page) => Promise<void> = async () => {},
+): Promise<string[]> {
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];

@@ -1,4 +1,5 @@
 import { sha256 } from '../core/hashing.js';
+import { PHOTO_CONTENT_TYPES } from './image.js';
 import { gsUri, objectName } from './object-names.js';
 import type { Photo } from './photo-sources.js';
 import type { ObjectStore } from './ports.js';
@@ -18,7 +19,7 @@ export async function keepCapture(
   const format = photo.info.format;
   const uri = gsUri(evidenceBucket, `${objectName(radarId, fineId)}-capture.${format === 'jpeg' ? 'jpg' : format}`);
   await objects.create(uri, photo.bytes, {
-    contentType: `image/${format}`,
+    contentType: PHOTO_CONTENT_TYPES[format],
     metadata: { sha256: sha256(photo.bytes), fine_id: fineId, source_uri: photo.uri.slice(0, 1024) },
   });
   return uri;

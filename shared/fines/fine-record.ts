@@ -5,6 +5,7 @@ import type { Publisher } from '../core/publisher.js';
 import type { Exporter } from '../export/exporter.js';
 import type { Row, TableDeclaration } from '../export/warehouse.js';
 import type { PhotoProblem, PhotoSource } from './photo-sources.js';
+import type { Box } from './plate.js';
 
 /**
  * The fine as stored, notified and exported: light enough for the flush, which re-sends notifications
@@ -66,7 +67,7 @@ export interface FineRecord {
   /** absent on fines stored before reviews existed: read as `issued` (statusOf) */
   status?: FineStatus;
   /** where the plate is in the camera photo (the page zooms on it) */
-  plate_box?: { x0: number; y0: number; x1: number; y1: number } | null;
+  plate_box?: Box | null;
   plate_alternatives?: PlateAlternative[];
   /** every camera photo of the passage the observations referenced (the entry's and the exit's) */
   captures?: CapturePhoto[];

@@ -7,7 +7,7 @@ import { sha256 } from '../core/hashing.js';
 import { drawAnalysedPhoto } from './evidence-photo.js';
 import { keepCapture } from './capture-copy.js';
 import { gsUri, objectName } from './object-names.js';
-import { findPhoto } from './photo-sources.js';
+import { fineAnnotation, findFinePhoto } from './fine-photo.js';
 import { normalizePlate, rankPlates, type PlateRead } from './plate.js';
 import type { ObjectStore, TextDetector } from './ports.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
@@ -138,17 +138,7 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     plate_alternatives: [],
   };
   const radar = config.radars.get(m.radar_id);
-  const found = await findPhoto(
-    objects,
-    { capturesBucket: config.buckets.captures, ...config.photos },
-    {
-      radarId: m.radar_id,
-      vehicleId: m.vehicle_id,
-      imageUri: m.image_uri,
-      firstSeenMs: Date.parse(m.first_seen),
-      lastSeenMs: Date.parse(m.last_seen),
-    },
-  );
+  const found = await findFinePhoto(objects, config, m, m.image_uri);
   if (!found.photo) {
     // Permanent: retrying would find the same. The fine stands; a person looks at it.
     logger.warn('no photo for the fine; flagged for review', { fine_id: fineId, review_reason: found.problem, detail: found.detail });
@@ -185,16 +175,10 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     else if (m.license_plate && normalizePlate(m.license_plate) !== read.plate) review = 'plate_mismatch';
   }
 
-  const analysed = await drawAnalysedPhoto(photo.bytes, {
-    plate: read?.plate ?? null,
-    plateConfidence: read?.confidence ?? null,
-    plateBox: read?.box ?? null,
-    avgSpeedKmh: m.avg_speed,
-    speedLimitKmh: m.speed_limit,
-    radarName: radar?.name ?? m.radar_id,
-    observedAt: m.last_seen,
-    fineId,
-  });
+  const analysed = await drawAnalysedPhoto(
+    photo.bytes,
+    fineAnnotation(config, m, fineId, { plate: read?.plate ?? null, confidence: read?.confidence ?? null, box: read?.box ?? null }),
+  );
   const imageUri = gsUri(config.buckets.evidence, `${objectName(m.radar_id, fineId)}.png`);
   let digest = sha256(analysed);
   // Created once: the evidence bucket keeps objects under a retention policy, so a retry (after a crash

@@ -7,7 +7,7 @@ export type PhotoFormat = (typeof PHOTO_FORMATS)[number];
 export const PHOTO_CONTENT_TYPES: Record<PhotoFormat, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
 
 /** Refuses decompression bombs: a camera photo is a few megapixels. */
-const MAX_PIXELS = 50_000_000;
+export const MAX_PIXELS = 50_000_000;
 
 /** Bytes that are not a JPEG, PNG or WebP photo sharp can decode. */
 export class UnreadablePhoto extends Error {

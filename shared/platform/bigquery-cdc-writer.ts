@@ -177,6 +177,9 @@ function failureOf(res: AppendRowsResponse): { rowErrors: { index: number; messa
   return null;
 }
 
+/** The schema files, read once per process: the runtime makes a writer for every flush pass. */
+let schemaFiles: Map<string, SchemaField[]> | undefined;
+
 export class CdcWriter {
   private readonly schemas: Map<string, SchemaField[]>;
   private readonly writers = new Map<string, Promise<MW.JSONWriter>>();
@@ -184,7 +187,7 @@ export class CdcWriter {
   appends = 0;
 
   constructor(private readonly o: CdcWriterOptions) {
-    this.schemas = o.schemas ?? loadSchemas();
+    this.schemas = o.schemas ?? (schemaFiles ??= loadSchemas());
   }
 
   private writerFor(table: string, fields: readonly SchemaField[]): Promise<MW.JSONWriter> {

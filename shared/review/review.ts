@@ -5,7 +5,7 @@ import type { Effects } from '../core/effects.js';
 import { sha256 } from '../core/hashing.js';
 import { notifyFine, statusOf, type FineRecord, type FineStore } from '../fines/fine-record.js';
 import { gsUri, objectName } from '../fines/object-names.js';
-import { findPhoto } from '../fines/photo-sources.js';
+import { fineAnnotation, findFinePhoto } from '../fines/fine-photo.js';
 import type { ObjectStore } from '../fines/ports.js';
 import type { Claim, Decision, ReviewStore } from './review-store.js';
 
@@ -215,31 +215,15 @@ type Redrawn = { image_uri: string; image_url: string; image_sha256: string };
 
 async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: string): Promise<Redrawn | null> {
   const { config, objects, logger } = deps;
-  const found = await findPhoto(
-    objects,
-    { capturesBucket: config.buckets.captures, ...config.photos },
-    {
-      radarId: r.radar_id,
-      vehicleId: r.vehicle_id,
-      imageUri: r.capture_uri,
-      firstSeenMs: Date.parse(r.first_seen),
-      lastSeenMs: Date.parse(r.last_seen),
-    },
-  );
+  const found = await findFinePhoto(objects, config, r, r.capture_uri);
   if (!found.photo) {
     logger.warn('review: no camera photo to re-draw; the notice keeps the analysed photo', { fine_id: r.fine_id, detail: found.detail });
     return null;
   }
-  const png = await deps.draw(found.photo.bytes, {
-    plate,
-    plateConfidence: null,
-    plateBox: r.plate_box ?? null,
-    avgSpeedKmh: r.avg_speed,
-    speedLimitKmh: r.speed_limit,
-    radarName: config.radars.get(r.radar_id)?.name ?? r.radar_id,
-    observedAt: r.last_seen,
-    fineId: r.fine_id,
-  });
+  const png = await deps.draw(
+    found.photo.bytes,
+    fineAnnotation(config, r, r.fine_id, { plate, confidence: null, box: r.plate_box ?? null }),
+  );
   const uri = gsUri(config.buckets.evidence, `${objectName(r.radar_id, `${r.fine_id}-reviewed-${reviewId.slice(-12)}`)}.png`);
   const digest = sha256(png);
   const metadata = { sha256: digest, fine_id: r.fine_id, review_id: reviewId, plate };

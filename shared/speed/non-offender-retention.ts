@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
+import { sha256 } from '../core/hashing.js';
 import type { Logger } from '../core/logger.js';
 import type { FlushStep } from '../export/exporter.js';
 import type { PseudonymisationSpec, Row } from '../export/warehouse.js';
@@ -34,18 +35,13 @@ export const PSEUDONYMISE_EVERY_MS = 3_600_000;
  */
 export const EXPORT_MARGIN_MS = 2 * 3_600_000;
 
+const randomKey = () => randomBytes(32).toString('hex');
 /** This process's key for rows pseudonymised at export: never stored, so the pseudonym cannot be recomputed from a plate. */
-const processKey = randomBytes(32).toString('hex');
+const processKey = randomKey();
 
 /** The pseudonym the warehouse adapters compute in SQL: prefix + the first 32 hex digits of SHA-256(key || row_id). */
 export function pseudonymOf(rowId: string, key: string, prefix = NON_OFFENDER_PASSAGES.prefix): string {
-  return (
-    prefix +
-    createHash('sha256')
-      .update(key + rowId)
-      .digest('hex')
-      .slice(0, 32)
-  );
+  return prefix + sha256(key + rowId).slice(0, 32);
 }
 
 /** A `vehicle_passages` row as exported at `nowMs`: pseudonymised if it is not fined and (nearly) past its retention. */
@@ -53,7 +49,7 @@ export function exportedPassageRow(d: PassageDecision, nowMs: number, retentionM
   const row = passageRow(d);
   if (d.isTicketed || d.decidedAtMs + retentionMs - EXPORT_MARGIN_MS > nowMs) return row;
   const token = pseudonymOf(row.row_id, key);
-  const out: Row = { ...row, row_id: token };
+  const out: Row = { ...row };
   for (const c of NON_OFFENDER_PASSAGES.pseudonymise) out[c] = token;
   for (const c of NON_OFFENDER_PASSAGES.clear) out[c] = null;
   return out;
@@ -78,7 +74,7 @@ export const FIRESTORE_MARGIN_MS = 60_000;
  *   last time (the first run: everything before). Idempotent: the UPDATE skips rows that carry the prefix, and
  *   the watermark moves only after it succeeded.
  */
-export function nonOffenderRetentionSteps(deps: RetentionDeps, newKey = () => randomBytes(32).toString('hex')): FlushStep[] {
+export function nonOffenderRetentionSteps(deps: RetentionDeps, newKey = randomKey): FlushStep[] {
   const { config, store, clock, logger } = deps;
   const firestore: FlushStep = {
     name: 'non_offender_firestore',

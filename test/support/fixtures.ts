@@ -6,7 +6,7 @@ import { DuckDbWarehouse } from '../../shared/platform/duckdb-warehouse.js';
 import { silentLogger } from '../../shared/core/logger.js';
 import { Faults } from '../../shared/core/faults.js';
 import { createRuntime, type RuntimeOverrides } from '../../shared/runtime.js';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../../shared/config.js';
 import type { Publisher } from '../../shared/core/publisher.js';
 import type { InboundMessage } from '../../shared/core/pubsub-message.js';
@@ -121,6 +121,27 @@ export async function startWriteApiStandIn(): Promise<WriteApiStandIn> {
 export function writeApiStandIn(): WriteApiStandIn {
   if (!standIn) throw new Error('call startWriteApiStandIn() in beforeAll first');
   return standIn;
+}
+
+/**
+ * A file whose worlds run on both warehouses: its emulator project and the Write API stand-in before it; after it,
+ * `check` looks at what the stand-in saw, then the worlds (and the stand-in) close.
+ */
+export function useWarehouseWorlds(check: (stats: WriteApiStandIn['stats']) => void = () => {}): void {
+  beforeAll(async () => {
+    useEmulatorProject();
+    await startWriteApiStandIn();
+  });
+  afterAll(async () => {
+    check(writeApiStandIn().stats);
+    await closeWorlds();
+  });
+}
+
+/** A deterministic random stream (Lehmer, Park–Miller) from a seed. */
+export function seededRandom(seed: number): () => number {
+  let s = seed;
+  return () => (s = (s * 48271) % 2147483647) / 2147483647;
 }
 
 /** testWorld's settings for a warehouse kind. */

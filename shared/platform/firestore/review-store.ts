@@ -1,4 +1,4 @@
-import { FieldValue, type DocumentData } from '@google-cloud/firestore';
+import { FieldValue, type DocumentData, type DocumentReference, type Transaction } from '@google-cloud/firestore';
 import { statusOf, type FineRecord } from '../../fines/fine-record.js';
 import type { Claim, ClaimResult, DecideResult, DecisionInput, FineReview, QueueStats, ReviewStore } from '../../review/review-store.js';
 import { toStored } from './fine-store.js';
@@ -40,14 +40,9 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
   async claim(fineId: string, reviewer: string, nowMs: number, forMs: number): Promise<ClaimResult> {
     const ref = this.db.collection(this.fines).doc(fineId);
     return this.db.runTransaction(async (tx) => {
-      this.ops.transactions++;
-      const snap = await tx.get(ref);
-      this.ops.reads++;
-      if (!snap.exists) return { kind: 'not_found' };
-      const { record } = toStored(snap.data()!);
-      if (statusOf(record) !== 'pending_review') return { kind: 'already_decided', record };
-      const held = claimOf(snap.data()!);
-      if (held && held.by !== reviewer && held.untilMs > nowMs) return { kind: 'claimed_by_other', claim: held };
+      const open = await this.openFine(tx, ref, reviewer, nowMs);
+      if (open.kind === 'claimed') return { kind: 'claimed_by_other', claim: open.claim };
+      if (open.kind !== 'open') return open;
       const claim: Claim = { by: reviewer, untilMs: nowMs + forMs };
       tx.update(ref, { claimed_by: claim.by, claim_until_ms: claim.untilMs });
       this.ops.writes++;
@@ -59,14 +54,9 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
     const ref = this.db.collection(this.fines).doc(fineId);
     const reviewRef = this.db.collection(this.reviews).doc(input.reviewId);
     return this.db.runTransaction(async (tx) => {
-      this.ops.transactions++;
-      const snap = await tx.get(ref);
-      this.ops.reads++;
-      if (!snap.exists) return { kind: 'not_found' };
-      const { record } = toStored(snap.data()!);
-      if (statusOf(record) !== 'pending_review') return { kind: 'already_decided', record };
-      const held = claimOf(snap.data()!);
-      if (held && held.by !== input.reviewer && held.untilMs > input.atMs) return { kind: 'claimed', claim: held };
+      const open = await this.openFine(tx, ref, input.reviewer, input.atMs);
+      if (open.kind !== 'open') return open;
+      const { record } = open;
       const at = new Date(input.atMs).toISOString();
       const status = input.decision === 'confirm' ? 'confirmed' : input.decision === 'correct' ? 'corrected' : 'rejected';
       const notify = status !== 'rejected';
@@ -109,6 +99,19 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
       this.ops.writes += 2;
       return { kind: 'decided', record: { ...record, ...changes }, review, pendingNotify: notify };
     });
+  }
+
+  /** In a claim's or a decision's transaction: the fine, if it is still held and not claimed by another reviewer. */
+  private async openFine(tx: Transaction, ref: DocumentReference, reviewer: string, nowMs: number) {
+    this.ops.transactions++;
+    const snap = await tx.get(ref);
+    this.ops.reads++;
+    if (!snap.exists) return { kind: 'not_found' } as const;
+    const { record } = toStored(snap.data()!);
+    if (statusOf(record) !== 'pending_review') return { kind: 'already_decided', record } as const;
+    const held = claimOf(snap.data()!);
+    if (held && held.by !== reviewer && held.untilMs > nowMs) return { kind: 'claimed', claim: held } as const;
+    return { kind: 'open', record } as const;
   }
 
   async queueStats(nowMs: number): Promise<QueueStats> {

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { InferenceSession as Session } from 'onnxruntime-node';
 import sharp from 'sharp';
+import { MAX_PIXELS } from '../../fines/image.js';
 import type { TextDetection } from '../../fines/plate.js';
 import type { TextDetector } from '../../fines/ports.js';
 import { ctcGreedy } from './ctc.js';
 import { DB_DEFAULTS, dbBoxes, type Quad } from './db-boxes.js';
 
-/** Refuses decompression bombs, as the fine path's photo check does. */
-const MAX_PIXELS = 50_000_000;
 /** The recognition model's input height (PP-OCRv4 rec: 3 × 48 × W). */
 const REC_HEIGHT = 48;
 /** The widest line the recogniser gets (PaddleOCR pads a batch to 320; one line alone may be longer). */
@@ -25,6 +24,7 @@ export interface PaddleOptions {
 export const PADDLE_DEFAULTS: PaddleOptions = { detMaxSide: 960, threads: 1, maxBoxes: 24 };
 
 interface Models {
+  ort: typeof import('onnxruntime-node');
   det: Session;
   rec: Session;
   dictionary: string[];
@@ -53,7 +53,7 @@ export class PaddleTextDetector implements TextDetector {
 
   private load(): Promise<Models> {
     this.models ??= (async () => {
-      const { InferenceSession } = await import('onnxruntime-node');
+      const ort = await import('onnxruntime-node');
       const paths = await modelPaths();
       const options: Session.SessionOptions = {
         intraOpNumThreads: this.opts.threads,
@@ -62,12 +62,12 @@ export class PaddleTextDetector implements TextDetector {
         graphOptimizationLevel: 'all',
       };
       const [det, rec] = await Promise.all([
-        InferenceSession.create(paths.detectionPath, options),
-        InferenceSession.create(paths.recognitionPath, options),
+        ort.InferenceSession.create(paths.detectionPath, options),
+        ort.InferenceSession.create(paths.recognitionPath, options),
       ]);
       // The recogniser's classes: 0 is CTC's blank, then the dictionary's lines, then a space.
       const dictionary = [...readFileSync(paths.dictionaryPath, 'utf8').replace(/\r/g, '').split('\n'), ' '];
-      return { det, rec, dictionary };
+      return { ort, det, rec, dictionary };
     })().catch((err: unknown) => {
       this.models = null;
       throw new Error(`the OCR model could not load: ${String(err)}`);
@@ -88,8 +88,8 @@ export class PaddleTextDetector implements TextDetector {
   }
 
   private async read(bytes: Buffer): Promise<TextDetection[]> {
-    const { det, rec, dictionary } = await this.load();
-    const { ort } = await ortTensor();
+    const { ort, det, rec, dictionary } = await this.load();
+    // Refuses decompression bombs, as the fine path's photo check does.
     const photo = await sharp(bytes, { limitInputPixels: MAX_PIXELS })
       .rotate()
       .removeAlpha()
@@ -150,9 +150,6 @@ export class PaddleTextDetector implements TextDetector {
     await Promise.all([m?.det.release(), m?.rec.release()]);
   }
 }
-
-let ortModule: Promise<{ ort: typeof import('onnxruntime-node') }> | null = null;
-const ortTensor = () => (ortModule ??= import('onnxruntime-node').then((ort) => ({ ort })));
 
 /**
  * The text line inside a quadrilateral, straightened to REC_HEIGHT pixels high and normalised for the

@@ -1,78 +1,35 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, hasChromium } from '../../../cli/demo/report-browser.js';
-import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium } from '../../../cli/demo/report-browser.js';
 import { fineIdOf } from '../../../shared/fines/fine-record.js';
-import { gsUri } from '../../../shared/fines/object-names.js';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { setRuntime } from '../../../shared/runtime.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { testWorld } from '../../support/fixtures.js';
+import { speedingDecision, useReviewServer } from '../../support/review-server.js';
 
 const TOKEN = 'browser-review-token-0123456789';
 const SHOTS = resolve('.speedcam/review-page-test');
-const ocr = new PaddleTextDetector();
-let server: Server;
-let base = '';
-
-beforeAll(async () => {
-  useEmulatorProject();
-  await import('../../../functions/review/index.js');
-  server = await getTestServer('review');
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  setRuntime(undefined);
-  await new Promise<void>((ok) => server.close(() => ok()));
-  await ocr.close();
-  await closeWorlds();
-});
+const { ocr, base } = useReviewServer();
 
 describe.skipIf(!hasChromium())('the review page in Chromium', () => {
   it('a reviewer decides three held fines with the keyboard: confirm, correct (typing the plate), reject (typing why)', async () => {
     const objects = new LocalObjectStore(mkdtempSync(join(tmpdir(), 'objects-')));
     const w = testWorld({ SPEEDCAM_REVIEW_AUTH: 'token', SPEEDCAM_REVIEW_TOKEN: TOKEN }, { objects, ocr });
     setRuntime(w.rt);
-    const radar = w.config.radars.get(w.config.defaultRadarId)!;
     /** A held fine of a timed section: entry and exit photos; `garbage` = an exit photo nothing can read. */
     const held = async (vehicleId: string, o: { plate: string; reported?: string; garbage?: boolean }) => {
-      const t = w.clock.now();
-      const rendered = await renderCapturePhoto(o.plate, () => 0.42);
-      const entry = gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t}-entry.png`);
-      const exit = gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t + 30_000}.png`);
-      await objects.put(entry, rendered.image, { contentType: 'image/png' });
-      await objects.put(exit, o.garbage ? Buffer.from('unreadable') : rendered.image, { contentType: 'image/png' });
-      const passageId = `${radar.id}~${vehicleId}~${t}`;
-      const fine = await w.rt.fines.handle(
-        inbound(
-          JSON.stringify({
-            passage_id: passageId,
-            radar_id: radar.id,
-            vehicle_id: vehicleId,
-            avg_speed: 63.2,
-            speed_limit: 40,
-            coordinates: radar.exit,
-            is_Ticketed: true,
-            license_plate: o.reported ?? null,
-            image_uri: exit,
-            photos: [
-              { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
-              { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
-            ],
-            first_seen: new Date(t).toISOString(),
-            last_seen: new Date(t + 30_000).toISOString(),
-          }),
-        ),
-      );
+      const decision = await speedingDecision(w, objects, vehicleId, {
+        plate: o.plate,
+        reported: o.reported,
+        garbage: o.garbage ? Buffer.from('unreadable') : undefined,
+        avgSpeed: 63.2,
+      });
+      const fine = await w.rt.fines.handle(decision.message);
       expect(fine!.status).toBe('pending_review');
       w.clock.advance(1000);
-      return fineIdOf(passageId);
+      return fineIdOf(decision.passageId);
     };
     const confirmId = await held('KXT4821', { plate: 'KXT4821', reported: 'ABC1234' });
     const correctId = await held('Blur01', { plate: 'MYJ4650', garbage: true });
@@ -80,26 +37,14 @@ describe.skipIf(!hasChromium())('the review page in Chromium', () => {
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
 
     mkdirSync(SHOTS, { recursive: true });
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     const errors: string[] = [];
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       page.on('pageerror', (e) => errors.push(String(e)));
       // The token as `npm run stack` prints it in the page's URL fragment (never sent to the server).
-      await page.goto(`${base}/#token=${TOKEN}`, { waitUntil: 'load' });
+      await page.goto(`${base()}/#token=${TOKEN}`, { waitUntil: 'load' });
       const showing = (id: string) => page.waitForFunction((want) => document.getElementById('fine-id')?.textContent === want, id);
 
       // The oldest first: the plate the OCR read (KXT4821) against the camera's report; both photos and the zoom.
@@ -158,7 +103,7 @@ describe.skipIf(!hasChromium())('the review page in Chromium', () => {
         [rejectId, 'reject', null],
       ].sort(),
     );
-    const api = await fetch(`${base}/reviews?status=pending`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const api = await fetch(`${base()}/reviews?status=pending`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(await api.json()).toEqual({ reviews: [] });
   });
 });

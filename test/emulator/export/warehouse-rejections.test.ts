@@ -1,21 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import {
-  closeWorlds,
-  inbound,
-  startWriteApiStandIn,
-  testWorld,
-  useEmulatorProject,
-  WAREHOUSES,
-  warehouseEnv,
-} from '../../support/fixtures.js';
+import { inbound, testWorld, WAREHOUSES, warehouseEnv, useWarehouseWorlds } from '../../support/fixtures.js';
 
-beforeAll(async () => {
-  useEmulatorProject();
-  await startWriteApiStandIn();
-});
-afterAll(closeWorlds);
+useWarehouseWorlds();
 
 const SPEEDS = [61, 44, 38, 72, 55, 49, 80, 66, 43, 58];
 

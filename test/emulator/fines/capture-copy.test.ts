@@ -2,21 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { inbound, testWorld } from '../../support/fixtures.js';
+import { useOcrWorlds } from '../../support/ocr-worlds.js';
 
-const ocr = new PaddleTextDetector();
-beforeAll(() => {
-  useEmulatorProject();
-});
-afterAll(async () => {
-  await ocr.close();
-  await closeWorlds();
-});
+const ocr = useOcrWorlds();
 
 describe('a fine keeps the photo it was judged on', () => {
   it('copies the original capture into the evidence bucket (once), so the captures lifecycle may delete it', async () => {

@@ -5,26 +5,23 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import { ObjectAccessDenied, type ObjectStore } from '../../../shared/fines/ports.js';
 import { plateForVehicle } from '../../../cli/generators/plates.js';
 import { startCarsApi, type CarsApi } from '../../../cli/cars-api.js';
 import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { inbound, testWorld } from '../../support/fixtures.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
+import { useOcrWorlds } from '../../support/ocr-worlds.js';
 
-const ocr = new PaddleTextDetector();
+const ocr = useOcrWorlds();
 let cars: CarsApi;
 
 beforeAll(async () => {
-  useEmulatorProject();
   cars = await startCarsApi();
 });
 afterAll(async () => {
   await cars.close();
-  await ocr.close();
-  await closeWorlds();
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

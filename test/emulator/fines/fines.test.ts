@@ -1,6 +1,5 @@
 import { PLATE_REVIEW_BELOW } from '../../../shared/config.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
+import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
 import { PLATE_BOX_COLOUR } from '../../../shared/fines/evidence-photo.js';
 import { fineIdOf } from '../../../shared/fines/fine-record.js';
@@ -12,18 +11,11 @@ import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { inbound, testWorld } from '../../support/fixtures.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
+import { useOcrWorlds } from '../../support/ocr-worlds.js';
 
-const ocr = new PaddleTextDetector();
-
-beforeAll(() => {
-  useEmulatorProject();
-});
-afterAll(async () => {
-  await ocr.close();
-  await closeWorlds();
-});
+const ocr = useOcrWorlds();
 
 function world(detector: TextDetector = ocr) {
   const objects = new LocalObjectStore(mkdtempSync(join(tmpdir(), 'objects-')));

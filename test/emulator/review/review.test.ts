@@ -1,37 +1,16 @@
 import { mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
+import { describe, expect, it } from 'vitest';
 import { fineIdOf, type FineRecord } from '../../../shared/fines/fine-record.js';
-import { gsUri } from '../../../shared/fines/object-names.js';
 import type { TextDetector } from '../../../shared/fines/ports.js';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
-import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { setRuntime } from '../../../shared/runtime.js';
-import { closeWorlds, inbound, testWorld, useEmulatorProject } from '../../support/fixtures.js';
+import { inbound, testWorld } from '../../support/fixtures.js';
+import { speedingDecision, useReviewServer } from '../../support/review-server.js';
 
 const TOKEN = 'test-review-token-0123456789';
-const ocr = new PaddleTextDetector();
-let server: Server;
-let base = '';
-
-beforeAll(async () => {
-  useEmulatorProject();
-  await import('../../../functions/review/index.js');
-  server = await getTestServer('review');
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  setRuntime(undefined);
-  await new Promise<void>((ok) => server.close(() => ok()));
-  await ocr.close();
-  await closeWorlds();
-});
+const { ocr, base } = useReviewServer();
 
 /** A world whose runtime serves the review function (the server above calls runtime()). */
 function world(detector: TextDetector = ocr, more: Record<string, string> = {}) {
@@ -52,43 +31,22 @@ function world(detector: TextDetector = ocr, more: Record<string, string> = {}) 
 }
 type World = ReturnType<typeof world>;
 
-/**
- * A speeding decision of a timed section: the entry and exit cameras' photos in the captures bucket, named by
- * the observations (photos), the exit's as image_uri. `photo: 'garbage'` stores bytes no decoder reads.
- */
+/** A speeding decision of a timed section (photos as the cameras name them); `photo: 'garbage'` stores bytes no decoder reads. */
 async function speeding(w: World, vehicleId: string, opts: { plate?: string; photo?: 'garbage'; reported?: string } = {}) {
-  const radar = w.config.radars.get(w.config.defaultRadarId)!;
-  const t = w.clock.now();
-  const entry = gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t}-entry.png`);
-  const exit = gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t + 30_000}.png`);
-  const rendered = await renderCapturePhoto(opts.plate ?? 'KXT4821', () => 0.42);
-  await w.objects.put(entry, rendered.image, { contentType: 'image/png' });
-  await w.objects.put(exit, opts.photo === 'garbage' ? Buffer.from('not a photo at all') : rendered.image, { contentType: 'image/png' });
-  const body = {
-    passage_id: `${radar.id}~${vehicleId}~${t}`,
-    radar_id: radar.id,
-    vehicle_id: vehicleId,
-    avg_speed: 61.5,
-    speed_limit: 40,
-    coordinates: radar.exit,
-    is_Ticketed: true,
-    license_plate: opts.reported ?? null,
-    image_uri: exit,
-    photos: [
-      { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
-      { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
-    ],
-    first_seen: new Date(t).toISOString(),
-    last_seen: new Date(t + 30_000).toISOString(),
-  };
-  const fine = (await w.fine(inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` })))!;
-  return { fine, fineId: fineIdOf(body.passage_id) };
+  const { passageId, message } = await speedingDecision(w, w.objects, vehicleId, {
+    plate: opts.plate ?? 'KXT4821',
+    reported: opts.reported,
+    garbage: opts.photo === 'garbage' ? Buffer.from('not a photo at all') : undefined,
+    avgSpeed: 61.5,
+  });
+  const fine = (await w.fine(message))!;
+  return { fine, fineId: fineIdOf(passageId) };
 }
 
 const auth = (reviewer?: string) => ({ authorization: `Bearer ${TOKEN}`, ...(reviewer ? { 'x-speedcam-reviewer': reviewer } : {}) });
-const get = (path: string, headers: Record<string, string> = auth()) => fetch(`${base}${path}`, { headers });
+const get = (path: string, headers: Record<string, string> = auth()) => fetch(`${base()}${path}`, { headers });
 const post = (path: string, body: unknown, headers: Record<string, string> = auth()) =>
-  fetch(`${base}${path}`, {
+  fetch(`${base()}${path}`, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),

@@ -1,27 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter } from '../../../shared/dead-letters/dead-letter.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
-import {
-  closeWorlds,
-  inbound,
-  startWriteApiStandIn,
-  testWorld,
-  useEmulatorProject,
-  WAREHOUSES,
-  warehouseEnv,
-  writeApiStandIn,
-} from '../../support/fixtures.js';
+import { inbound, testWorld, WAREHOUSES, warehouseEnv, useWarehouseWorlds } from '../../support/fixtures.js';
 
-beforeAll(async () => {
-  useEmulatorProject();
-  await startWriteApiStandIn();
-});
-afterAll(async () => {
+useWarehouseWorlds((stats) => {
   // The write-api cases did go through the stand-in, and it never saw two different rows under one row_id and sequence.
-  expect(writeApiStandIn().stats.applied).toBeGreaterThan(0);
-  expect(writeApiStandIn().stats.conflicts).toBe(0);
-  await closeWorlds();
+  expect(stats.applied).toBeGreaterThan(0);
+  expect(stats.conflicts).toBe(0);
 });
 
 /** A fresh world per test: the production wiring, its own collections, clock, faults and warehouse. */

@@ -1,30 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clickRow } from '../../../cli/generators/events.js';
-import {
-  closeWorlds,
-  inbound,
-  startWriteApiStandIn,
-  testWorld,
-  useEmulatorProject,
-  WAREHOUSES,
-  warehouseEnv,
-  writeApiStandIn,
-} from '../../support/fixtures.js';
+import { inbound, testWorld, WAREHOUSES, warehouseEnv, useWarehouseWorlds, seededRandom } from '../../support/fixtures.js';
 import { loadConfig } from '../../../shared/config.js';
 
-beforeAll(async () => {
-  useEmulatorProject();
-  await startWriteApiStandIn();
+useWarehouseWorlds((stats) => {
+  expect(stats.conflicts).toBe(0);
 });
-afterAll(async () => {
-  expect(writeApiStandIn().stats.conflicts).toBe(0);
-  await closeWorlds();
-});
-
-function rng(seed: number) {
-  let s = seed;
-  return () => (s = (s * 48271) % 2147483647) / 2147483647;
-}
 
 /** The setting: clicks on payload time, lateness 120 s, an early pane every 5 s. */
 const EARLY = { SPEEDCAM_PIPELINES: JSON.stringify({ clicks: { event_time: 'payload', lateness_s: 120, early_s: 5 } }) };
@@ -46,7 +27,7 @@ describe('early_s in SPEEDCAM_PIPELINES', () => {
 describe.each(WAREHOUSES)('early panes, warehouse: %s', (kind) => {
   it('rows with is_final = false within 15 s of the first events, a pane only when there is news, then the exact final rows replace them', async () => {
     const w = testWorld({ ...EARLY, ...warehouseEnv(kind) });
-    const random = rng(21);
+    const random = seededRandom(21);
     // 20 s into a minute: the window [minute, minute + 60 s) is open.
     w.clock.t = Math.floor(w.clock.t / 60_000) * 60_000 + 20_000;
     const now = w.clock.t;

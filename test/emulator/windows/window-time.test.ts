@@ -1,39 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clickRow, ga4UserId, transactionMessage } from '../../../cli/generators/events.js';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import type { Row, Warehouse } from '../../../shared/export/warehouse.js';
 import type { WindowIngest } from '../../../shared/windows/window-ingest.js';
 import {
-  closeWorlds,
   expectedTransactionWindows,
   inbound,
-  startWriteApiStandIn,
   testWorld,
-  useEmulatorProject,
   WAREHOUSES,
   warehouseEnv,
-  writeApiStandIn,
+  useWarehouseWorlds,
+  seededRandom,
 } from '../../support/fixtures.js';
 import type { RuntimeOverrides } from '../../../shared/runtime.js';
 import type { WindowStore } from '../../../shared/windows/window-store.js';
 
-beforeAll(async () => {
-  useEmulatorProject();
-  await startWriteApiStandIn();
-});
-afterAll(async () => {
+useWarehouseWorlds((stats) => {
   // The write-api cases did go through the stand-in, and it never saw two different rows under one row_id and sequence.
-  expect(writeApiStandIn().stats.applied).toBeGreaterThan(0);
-  expect(writeApiStandIn().stats.conflicts).toBe(0);
-  await closeWorlds();
+  expect(stats.applied).toBeGreaterThan(0);
+  expect(stats.conflicts).toBe(0);
 });
 
 type Msg = ReturnType<typeof inbound>;
-
-function rng(seed: number) {
-  let s = seed;
-  return () => (s = (s * 48271) % 2147483647) / 2147483647;
-}
 
 const pipelinesEnv = (p: unknown) => ({ SPEEDCAM_PIPELINES: JSON.stringify(p), SPEEDCAM_FLUSH_LEASE_S: '5' });
 
@@ -74,7 +62,7 @@ describe.each(WAREHOUSES)('a replay of history with event time from the payload,
       ...pipelinesEnv({ transactions: { event_time: 'payload', timezone: 'America/New_York', window_s: 900 } }),
       ...warehouseEnv(kind),
     });
-    const random = rng(2025);
+    const random = seededRandom(2025);
     const dayStart = Date.parse('2025-01-01T05:00:00Z'); // midnight in New York (UTC-5 in January)
     const N = 720;
     const times = Array.from({ length: N }, () => dayStart + Math.floor(random() * 86_400_000)).sort((a, b) => a - b);
@@ -148,7 +136,7 @@ describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
       { ...pipelinesEnv({ transactions: { event_time: 'payload', late: 'update' } }), ...warehouseEnv(kind) },
       { warehouse: recordAppends(appended) },
     );
-    const random = rng(7);
+    const random = seededRandom(7);
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000; // a window that ended 90-120 s ago
     const at = (i: number) => ws + 1_000 + i * 2_000;
     const onTime = Array.from({ length: 10 }, (_, i) => transactionMessage(at(i), random));
@@ -217,7 +205,7 @@ describe.each(WAREHOUSES)('late: update, warehouse: %s', (kind) => {
 
   it("a late click revises only its user's row", async () => {
     const w = testWorld({ ...pipelinesEnv({ clicks: { event_time: 'payload', late: 'update' } }), ...warehouseEnv(kind) });
-    const random = rng(9);
+    const random = seededRandom(9);
     const ws = Math.floor((w.clock.now() - 150_000) / 60_000) * 60_000;
     const [u1, u2] = [ga4UserId(random), ga4UserId(random)];
     const rows = [clickRow(u1, ws + 1000, random), clickRow(u1, ws + 2000, random), clickRow(u2, ws + 3000, random)];
@@ -275,7 +263,7 @@ describe('a large window', () => {
 describe('late: dead_letter (the default)', () => {
   it('an event counted already and delivered again after the export is recognised, not dead-lettered; a new late one is, once', async () => {
     const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload' } }));
-    const random = rng(3);
+    const random = seededRandom(3);
     const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000;
     const counted = transactionMessage(ws + 5_000, random);
     await w.rt.windows.transactions.handle(inbound(counted, { messageId: 'c1' }));
@@ -322,7 +310,7 @@ describe('several instances', () => {
     'late: %s — a window exported while another instance still held events of it: nothing lost, nothing counted twice',
     async (late) => {
       const w = testWorld(pipelinesEnv({ transactions: { event_time: 'payload', late } }));
-      const random = rng(13);
+      const random = seededRandom(13);
       const ws = Math.floor((w.clock.now() - 120_000) / 30_000) * 30_000;
       const g = gated();
       const slow = w.instance({ windowStore: g.wrap }).windows.transactions;
@@ -359,7 +347,7 @@ describe('several instances', () => {
     const w = testWorld({ SPEEDCAM_FLUSH_LEASE_S: '5' });
     const t0 = Math.floor(w.clock.now() / 30_000) * 30_000 + 60_000;
     w.clock.t = t0;
-    const random = rng(21);
+    const random = seededRandom(21);
     const A = w.instance().windows.transactions;
     const B = w.instance().windows.transactions;
     const sent: { publishTimeMs: number; amount: number }[] = [];
@@ -392,7 +380,7 @@ describe('several instances', () => {
 describe('publish time (the default)', () => {
   it('GA4 rows exported in 2018 and replayed now count in the minute they were published, as in the seed', async () => {
     const w = testWorld({ SPEEDCAM_FLUSH_LEASE_S: '5' });
-    const random = rng(2018);
+    const random = seededRandom(2018);
     const users = Array.from({ length: 5 }, () => ga4UserId(random));
     const published = Math.floor(w.clock.now() / 60_000) * 60_000 - 120_000;
     const sent = Array.from({ length: 60 }, (_, i) => ({
@@ -421,7 +409,7 @@ describe('publish time (the default)', () => {
 describe('the flush between scheduler ticks', () => {
   it('exports each window as it falls due during a run, and a run with nothing open ends at once', async () => {
     const w = testWorld({ SPEEDCAM_FLUSH_LEASE_S: '120' });
-    const random = rng(5);
+    const random = seededRandom(5);
     const tick = Math.floor(w.clock.now() / 60_000) * 60_000;
     // transactions published through the minute before the tick, and through the run
     const publish = async (t: number) => {

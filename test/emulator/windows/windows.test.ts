@@ -1,35 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../shared/core/faults.js';
 import { clickRow, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import {
-  closeWorlds,
   expectedTransactionWindows,
   inbound,
-  startWriteApiStandIn,
   testWorld,
-  useEmulatorProject,
   WAREHOUSES,
   warehouseEnv,
   writeApiStandIn,
   type WarehouseKind,
+  useWarehouseWorlds,
+  seededRandom,
 } from '../../support/fixtures.js';
 
-beforeAll(async () => {
-  useEmulatorProject();
-  await startWriteApiStandIn();
-});
-afterAll(async () => {
+useWarehouseWorlds((stats) => {
   // The write-api cases did go through the stand-in.
-  expect(writeApiStandIn().stats.applied).toBeGreaterThan(0);
-  await closeWorlds();
+  expect(stats.applied).toBeGreaterThan(0);
 });
-
-/** A deterministic random stream per test. */
-function rng(seed: number) {
-  let s = seed;
-  return () => (s = (s * 48271) % 2147483647) / 2147483647;
-}
 
 type World = ReturnType<typeof testWorld>;
 type Msg = ReturnType<typeof inbound>;
@@ -84,7 +72,7 @@ const FAULT_CASES = [[null, null], ...ingestFaults.map((f) => [f, null]), ...flu
 /** A world on event time at 20 s past a minute, with its seeded random source. */
 function eventTimeWorld(seed: number, kind: WarehouseKind) {
   const w = testWorld({ ...EVENT_TIME, ...warehouseEnv(kind) });
-  return { w, random: rng(seed), now: aligned(w) };
+  return { w, random: seededRandom(seed), now: aligned(w) };
 }
 
 /** Every test on DuckDB's own upsert and through the BigQuery Write API stand-in: base tables, exact. */
@@ -130,7 +118,7 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
 
     it('an event for a closed window goes to the dead letters with reason late, the row unchanged', async () => {
       const w = testWorld({ ...EVENT_TIME, ...warehouseEnv(kind) });
-      const random = rng(5);
+      const random = seededRandom(5);
       const now = aligned(w);
       await w.rt.windows.clicks.handle(inbound(clickRow('u1', now - 1000, random)));
       w.clock.advance(120_000);
@@ -144,7 +132,7 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
     it('a batch stored after its window was exported is dead-lettered as late, never merged into the row', async () => {
       const w = testWorld({ ...EVENT_TIME, ...warehouseEnv(kind) });
       const now = aligned(w);
-      await w.rt.windows.clicks.handle(inbound(clickRow('u1', now - 1000, rng(3))));
+      await w.rt.windows.clicks.handle(inbound(clickRow('u1', now - 1000, seededRandom(3))));
       w.clock.advance(120_000);
       await w.rt.flush.run();
       // an instance that checked lateness before the close and committed after the export
@@ -237,7 +225,7 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
   describe('user registrations → users', () => {
     it('one row per result, exactly once with duplicated deliveries', async () => {
       const w = testWorld(warehouseEnv(kind));
-      const random = rng(99);
+      const random = seededRandom(99);
       const responses = Array.from({ length: 40 }, () => randomUserResponse(1 + Math.floor(random() * 3), random));
       await deliverAll(
         w,
@@ -291,7 +279,7 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
       const now = aligned(w);
       const radar = w.config.radars.get(w.config.defaultRadarId)!;
       const pts = sectionPoints(radar.entry, radar.exit, 10);
-      const random = rng(77);
+      const random = seededRandom(77);
       const vehicles = Array.from({ length: 12 }, (_, i) => ({
         id: `Sec${String(i).padStart(3, '0')}`,
         speeds: pts.map(() => 25 + random() * 60),

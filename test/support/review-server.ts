@@ -1,0 +1,70 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { renderCapturePhoto } from '../../cli/generators/capture-photo.js';
+import { gsUri } from '../../shared/fines/object-names.js';
+import type { ObjectStore } from '../../shared/fines/ports.js';
+import type { PaddleTextDetector } from '../../shared/platform/ocr/paddle-text-detector.js';
+import { setRuntime } from '../../shared/runtime.js';
+import { inbound, type testWorld } from './fixtures.js';
+import { useOcrWorlds } from './ocr-worlds.js';
+
+/**
+ * Serves the review function on a free port for this test file (it calls runtime(), so each test sets its world's
+ * runtime), with one model OCR reader; all closed after the file.
+ */
+export function useReviewServer(): { ocr: PaddleTextDetector; base: () => string } {
+  const ocr = useOcrWorlds();
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    await import('../../functions/review/index.js');
+    server = await getTestServer('review');
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    setRuntime(undefined);
+    await new Promise<void>((ok) => server.close(() => ok()));
+  });
+  return { ocr, base: () => base };
+}
+
+/**
+ * A speeding decision of a timed section: the entry and exit cameras' photos of `plate` stored in the captures
+ * bucket, named by the observations (photos), the exit's as image_uri. `garbage` = exit bytes no decoder reads.
+ */
+export async function speedingDecision(
+  w: Pick<ReturnType<typeof testWorld>, 'config' | 'clock'>,
+  objects: ObjectStore,
+  vehicleId: string,
+  o: { plate: string; reported?: string | undefined; garbage?: Buffer | undefined; avgSpeed: number },
+) {
+  const radar = w.config.radars.get(w.config.defaultRadarId)!;
+  const t = w.clock.now();
+  const entry = gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t}-entry.png`);
+  const exit = gsUri(w.config.buckets.captures, `${radar.id}/${vehicleId}/${t + 30_000}.png`);
+  const rendered = await renderCapturePhoto(o.plate, () => 0.42);
+  await objects.put(entry, rendered.image, { contentType: 'image/png' });
+  await objects.put(exit, o.garbage ?? rendered.image, { contentType: 'image/png' });
+  const passageId = `${radar.id}~${vehicleId}~${t}`;
+  const body = {
+    passage_id: passageId,
+    radar_id: radar.id,
+    vehicle_id: vehicleId,
+    avg_speed: o.avgSpeed,
+    speed_limit: 40,
+    coordinates: radar.exit,
+    is_Ticketed: true,
+    license_plate: o.reported ?? null,
+    image_uri: exit,
+    photos: [
+      { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
+      { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
+    ],
+    first_seen: new Date(t).toISOString(),
+    last_seen: new Date(t + 30_000).toISOString(),
+  };
+  return { passageId, message: inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` }) };
+}
