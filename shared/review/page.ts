@@ -148,7 +148,7 @@ const PAGE = `<!doctype html>
         '<figure id="main-photo">' + (main ? '<img alt="analysed photo" src="' + main.src + '">' : '<p class="empty">No photo</p>') +
           '<figcaption>' + esc(main ? main.label : '') + '</figcaption></figure>' +
         '<div>' +
-          '<figure id="zoom"><canvas width="360" height="120"></canvas><figcaption>plate region</figcaption></figure>' +
+          '<figure id="zoom"><canvas width="360" height="120"></canvas><figcaption>plate region, as the camera took it</figcaption></figure>' +
           '<p>Read: <span class="plate" id="plate">' + esc(f.license_plate || 'not read') + '</span> ' +
             '<span id="confidence" class="muted">' + (f.plate_confidence == null ? '' : Math.round(f.plate_confidence * 100) + ' %') +
             '</span></p>' +
@@ -169,7 +169,9 @@ const PAGE = `<!doctype html>
         captures.map((p) => '<figure><img alt="' + esc(p.label) + '" src="' + p.src + '">' +
           '<figcaption>' + esc(p.label) + '</figcaption></figure>').join('') +
       '</div>';
-    if (main) zoom(main.src, f.plate_box);
+    // The plate region of the photo as the camera took it (no overlay of the read), else of the analysed one.
+    const source = photos.find((p) => p.source && p.src) || main;
+    if (source) zoom(source.src, f.plate_box);
   }
 
   function zoom(src, box) {
@@ -178,7 +180,7 @@ const PAGE = `<!doctype html>
     img.onload = () => {
       const ctx = canvas.getContext('2d');
       ctx.imageSmoothingEnabled = false;
-      // The analysed photo is the camera photo with a banner below: the box is in its pixels.
+      // The box is in the camera photo's pixels (the analysed photo is that photo with a banner below).
       const b = box || { x0: img.width * 0.25, y0: img.height * 0.45, x1: img.width * 0.75, y1: img.height * 0.8 };
       const pad = Math.max(8, (b.x1 - b.x0) * 0.15);
       const sx = Math.max(0, b.x0 - pad), sy = Math.max(0, b.y0 - pad);

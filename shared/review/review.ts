@@ -55,14 +55,25 @@ export function summary(r: FineRecord, claim: Claim | null = null) {
 const readAlone = (r: FineRecord) =>
   r.license_plate && r.plate_confidence !== null ? [{ plate: r.license_plate, confidence: r.plate_confidence }] : [];
 
-/** The photos a reviewer sees, in order: the analysed photo, then each camera photo (entry, exit). */
-export function photosOf(r: FineRecord): { kind: 'analysed' | 'capture'; label: string; uri: string }[] {
-  const out: { kind: 'analysed' | 'capture'; label: string; uri: string }[] = [];
-  if (r.image_uri) out.push({ kind: 'analysed', label: r.reviewed_at ? 'analysed (re-drawn after review)' : 'analysed', uri: r.image_uri });
+/**
+ * The photos a reviewer sees, in order: the analysed photo, then each camera photo (entry, exit). The photo the
+ * OCR read, as the camera took it, is marked `source`: the page zooms on its plate region without the read's
+ * overlay, so a person reads the plate itself. It is the copy kept in the evidence bucket when there is one
+ * (the captures bucket deletes photos after the non-offender retention, and a fine may wait longer).
+ */
+export function photosOf(r: FineRecord): { kind: 'analysed' | 'capture'; label: string; uri: string; source: boolean }[] {
+  const out: { kind: 'analysed' | 'capture'; label: string; uri: string; source: boolean }[] = [];
+  const label = r.reviewed_at ? 'analysed (re-drawn after review)' : 'analysed';
+  if (r.image_uri) out.push({ kind: 'analysed', label, uri: r.image_uri, source: false });
   const captures = r.captures ?? [];
-  for (const c of captures) out.push({ kind: 'capture', label: `${c.camera ?? 'camera'}${c.at ? ` · ${c.at}` : ''}`, uri: c.uri });
-  if (r.capture_uri && !captures.some((c) => c.uri === r.capture_uri)) {
-    out.push({ kind: 'capture', label: `photo analysed (${r.photo_source ?? 'capture'})`, uri: r.capture_uri });
+  const analysed = r.capture_copy_uri ?? r.capture_uri;
+  for (const c of captures) {
+    const isSource = c.uri === r.capture_uri;
+    const uri = isSource && r.capture_copy_uri ? r.capture_copy_uri : c.uri;
+    out.push({ kind: 'capture', label: `${c.camera ?? 'camera'}${c.at ? ` · ${c.at}` : ''}`, uri, source: isSource });
+  }
+  if (analysed && !captures.some((c) => c.uri === r.capture_uri)) {
+    out.push({ kind: 'capture', label: `photo analysed (${r.photo_source ?? 'capture'})`, uri: analysed, source: true });
   }
   return out;
 }
@@ -90,7 +101,12 @@ export async function reviewDetail(deps: ReviewDeps, fineId: string): Promise<An
     reviewed_by: r.reviewed_by ?? null,
     reviewed_at: r.reviewed_at ?? null,
     review_note: r.review_note ?? null,
-    photos: photosOf(r).map((p, n) => ({ kind: p.kind, label: p.label, url: `reviews/${encodeURIComponent(r.fine_id)}/photos/${n}` })),
+    photos: photosOf(r).map((p, n) => ({
+      kind: p.kind,
+      label: p.label,
+      source: p.source,
+      url: `reviews/${encodeURIComponent(r.fine_id)}/photos/${n}`,
+    })),
   });
 }
 
@@ -215,7 +231,8 @@ type Redrawn = { image_uri: string; image_url: string; image_sha256: string };
 
 async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: string): Promise<Redrawn | null> {
   const { config, objects, logger } = deps;
-  const found = await findFinePhoto(objects, config, r, r.capture_uri);
+  // The copy kept with the evidence first: the captures bucket deletes photos after the non-offender retention.
+  const found = await findFinePhoto(objects, config, r, r.capture_copy_uri ?? r.capture_uri);
   if (!found.photo) {
     logger.warn('review: no camera photo to re-draw; the notice keeps the analysed photo', { fine_id: r.fine_id, detail: found.detail });
     return null;

@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fineIdOf, type FineRecord } from '../../../shared/fines/fine-record.js';
 import type { TextDetector } from '../../../shared/fines/ports.js';
@@ -160,6 +161,13 @@ describe('held fines and their review', () => {
       expect((await photo.arrayBuffer()).byteLength).toBeGreaterThan(1000);
     }
     expect((await get(`/reviews/${fineId}/photos/9`)).status).toBe(404);
+    // The photo the OCR read (the exit camera's) is the zoom's source, served from the copy kept with the
+    // evidence: it stays after the captures bucket's lifecycle deleted the capture.
+    const sources = detail.photos.filter((p: { source: boolean }) => p.source);
+    expect(sources.map((p: { label: string }) => p.label.split(' ')[0])).toEqual(['exit']);
+    expect(fine.capture_copy_uri).toMatch(new RegExp(`^gs://${w.config.buckets.evidence}/`));
+    unlinkSync(fileURLToPath(w.objects.viewUrl(fine.capture_uri!)));
+    expect((await get(`/${sources[0].url}`)).status).toBe(200);
 
     const original = (await w.objects.get(fine.image_uri!))!;
     const { outcome } = await (await post(`/reviews/${fineId}`, { decision: 'confirm' })).json();
