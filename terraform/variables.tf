@@ -101,7 +101,7 @@ variable "scaling" {
 
 variable "function_env" {
   type        = map(string)
-  description = "Extra environment of every function (SPEEDCAM_* settings, see the README); overrides the defaults set in functions.tf."
+  description = "Extra environment of every function (SPEEDCAM_* settings, see docs/configuration.md); overrides the defaults set in functions.tf."
   default     = {}
 }
 

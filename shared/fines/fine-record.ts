@@ -134,7 +134,7 @@ export function fineNotification(r: FineRecord): Record<string, unknown> {
 
 /**
  * A fined_vehicles row; row_id = fine_id. A decision re-exports the row with a higher row_revision (the time
- * of the decision): the _latest view keeps the newest.
+ * of the decision): its _CHANGE_SEQUENCE_NUMBER, so the Write API upsert keeps the newest.
  */
 export function fineRow(r: FineRecord): Row {
   const { captures, ...rest } = pageOnly(r);
