@@ -8,7 +8,7 @@ import { clickRow, ga4UserId, pythonJsonDumps, randomUserResponse, transactionMe
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import type { UserRow } from '../../../shared/registrations/registrations.js';
-import { stackOnTestEmulators } from '../../support/fixtures.js';
+import { expectedTransactionWindows, stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
  * The seeds' own producers' output, unchanged, through the real local stack under the default
@@ -134,27 +134,14 @@ describe("the seeds' producers, unchanged, against the local stack with the defa
   it('sales transactions: its three test fixtures of 2025-01-01 and local time from UTC+2 and UTC-5 give the 30 s statistics of their publish times', async () => {
     await waitFor('SELECT coalesce(sum(total_transactions), 0) AS n FROM speedcam.transaction_windows', 23);
     const txs = seen.get(stack.info.topics.transactions)!;
-    const win = new Map<number, number[]>();
-    for (const t of txs) {
-      const start = Math.floor(t.publishTimeMs / 30_000) * 30_000;
-      win.set(start, [...(win.get(start) ?? []), Math.round((JSON.parse(t.data) as { amount: number }).amount * 100)]);
-    }
-    const expected = [...win]
-      .sort(([a], [b]) => a - b)
-      .map(([start, cents]) => {
-        const sum = cents.reduce((a, b) => a + b, 0);
-        return {
-          start: new Date(start).toISOString(),
-          n: cents.length,
-          sum: sum / 100,
-          avg: Math.round(sum / cents.length) / 100,
-          max: Math.max(...cents) / 100,
-          min: Math.min(...cents) / 100,
-        };
-      });
+    // counted in their publish time's 30 s window, as the seed does
+    const expected = expectedTransactionWindows(
+      txs.map((t) => ({ utcMs: t.publishTimeMs, amount: (JSON.parse(t.data) as { amount: number }).amount })),
+      30_000,
+    );
     expect(
       await query(
-        "SELECT strftime(window_start_time, '%Y-%m-%dT%H:%M:%S.000Z') AS start, total_transactions AS n, total_amount_sum AS sum, avg_transaction_amount AS avg, max_amount AS max, min_amount AS min FROM speedcam.transaction_windows ORDER BY start",
+        "SELECT strftime(window_start_time, '%Y-%m-%dT%H:%M:%S.000Z') AS start, total_transactions, total_amount_sum, avg_transaction_amount, max_amount, min_amount FROM speedcam.transaction_windows ORDER BY start",
       ),
     ).toEqual(expected);
     expect(await query("SELECT reason FROM speedcam.dead_letters WHERE source = 'transactions'")).toEqual([]);
