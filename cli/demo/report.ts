@@ -17,6 +17,7 @@ export function reportLines(s: Omit<DemoSummary, 'report' | 'screenshot'>): {
     latencies: [
       ['decision latency (publish → decision)', `p50 ${s.decision_latency_ms.p50} ms, p95 ${s.decision_latency_ms.p95} ms`],
       ['OCR per photo', `p50 ${s.ocr_ms.p50} ms, p95 ${s.ocr_ms.p95} ms`],
+      ['Wait for the reader', `p50 ${s.ocr_wait_ms.p50} ms, p95 ${s.ocr_wait_ms.p95} ms`],
       ['throughput', `${s.vehicles_per_second} vehicles/s`],
     ],
     headline: [

@@ -63,7 +63,10 @@ export interface FineRecord {
   first_seen: string;
   last_seen: string;
   issued_at: string;
+  /** the reader's time on this photo (detection and recognition) */
   ocr_ms: number | null;
+  /** how long the photo waited for the reader behind the instance's other photos (it reads one at a time) */
+  ocr_wait_ms?: number | null;
   /** absent on fines stored before reviews existed: read as `issued` (statusOf) */
   status?: FineStatus;
   /** where the plate is in the camera photo (the page zooms on it) */

@@ -115,6 +115,7 @@ type Evidence = Pick<
   | 'image_sha256'
   | 'capture_uri'
   | 'ocr_ms'
+  | 'ocr_wait_ms'
   | 'photo_source'
   | 'capture_copy_uri'
   | 'plate_box'
@@ -133,6 +134,7 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     capture_uri: null,
     capture_copy_uri: null,
     ocr_ms: null,
+    ocr_wait_ms: null,
     photo_source: null,
     plate_box: null,
     plate_alternatives: [],
@@ -159,15 +161,19 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
   let review: FineReviewReason | null = null;
   const formats = radar?.plateFormats ?? [];
   const t0 = Date.now();
+  let started = t0;
+  const onStart = () => void (started = Date.now());
   try {
     // The bytes already downloaded go to the OCR (Vision too): no second read from storage.
-    reads = rankPlates(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats })), formats);
+    reads = rankPlates(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats, onStart })), formats);
     read = reads[0] ?? null;
   } catch (err) {
     logger.warn('OCR failed; fine flagged for review', { fine_id: fineId, error: String(err) });
     review = 'ocr_error';
   }
-  const ocrMs = Date.now() - t0;
+  // The wait behind the instance's other photos and the reading itself, apart (a failed attempt that was retried counts as waiting).
+  const ocrMs = Date.now() - started;
+  const ocrWaitMs = started - t0;
   if (!review) {
     if (!read) review = 'plate_not_read';
     else if (read.confidence < config.plateReviewBelow) review = 'low_confidence';
@@ -213,6 +219,7 @@ async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>,
     capture_uri: photo.uri,
     capture_copy_uri: captureCopy,
     ocr_ms: ocrMs,
+    ocr_wait_ms: ocrWaitMs,
     photo_source: photo.source,
     plate_box: read?.box ?? null,
     plate_alternatives: reads.slice(0, 5).map((r) => ({ plate: r.plate, confidence: Math.round(r.confidence * 1000) / 1000 })),

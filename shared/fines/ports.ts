@@ -7,7 +7,11 @@ import type { TextDetection } from './plate.js';
  * are the plate formats the radar expects, a hint an engine may use to decide when a read is sure.
  */
 export interface TextDetector {
-  detect(image: { bytes: Buffer; formats?: readonly string[] }): Promise<TextDetection[]>;
+  /**
+   * `onStart` is called when the reader starts on this photo: a reader that takes one photo at a time (the
+   * model's one thread) calls it after the photos ahead of it, so the caller can tell waiting from reading.
+   */
+  detect(image: { bytes: Buffer; formats?: readonly string[]; onStart?: () => void }): Promise<TextDetection[]>;
 }
 
 /** Object storage addressed by gs://bucket/name URIs (Cloud Storage, or a local directory). */

@@ -80,9 +80,12 @@ export class PaddleTextDetector implements TextDetector {
     await this.load();
   }
 
-  async detect(image: { bytes: Buffer; formats?: readonly string[] }): Promise<TextDetection[]> {
+  async detect(image: { bytes: Buffer; formats?: readonly string[]; onStart?: () => void }): Promise<TextDetection[]> {
     // One photo at a time: the session's thread is the one this process gives OCR.
-    const run = this.queue.then(() => this.read(image.bytes));
+    const run = this.queue.then(() => {
+      image.onStart?.();
+      return this.read(image.bytes);
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }

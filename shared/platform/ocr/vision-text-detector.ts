@@ -75,7 +75,8 @@ export function parseVisionResponse(res: VisionTextResponse): TextDetection[] {
 export class VisionTextDetector implements TextDetector {
   constructor(private readonly client: Pick<ImageAnnotatorClient, 'textDetection'>) {}
 
-  async detect(image: { bytes: Buffer }): Promise<TextDetection[]> {
+  async detect(image: { bytes: Buffer; onStart?: () => void }): Promise<TextDetection[]> {
+    image.onStart?.();
     const [res] = await this.client.textDetection({ image: { content: image.bytes } });
     return parseVisionResponse(res as VisionTextResponse);
   }
