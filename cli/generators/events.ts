@@ -313,33 +313,25 @@ export function randomUserResponse(results: number, random: () => number): strin
       .replace(/[^\x00-\x7f]/g, '')
       .replace(/\s+/g, '')
       .toLowerCase() || 'user';
+  /** A time in the `years` years from `fromYear` (days 1 to 28), to the millisecond or to the minute. */
+  const randomTime = (fromYear: number, years: number, precision: 'ms' | 'minute') => {
+    const year = fromYear + Math.floor(random() * years);
+    const month = Math.floor(random() * 12);
+    const day = 1 + Math.floor(random() * 28);
+    const hour = Math.floor(random() * 24);
+    const minute = Math.floor(random() * 60);
+    if (precision === 'minute') return new Date(Date.UTC(year, month, day, hour, minute));
+    return new Date(Date.UTC(year, month, day, hour, minute, Math.floor(random() * 60), Math.floor(random() * 1000)));
+  };
   const users = Array.from({ length: results }, () => {
     const n = pick(NATS);
     const gender = random() < 0.5 ? 'female' : 'male';
     const first = pick(n.first);
     const last = pick(n.last);
-    const dob = new Date(
-      Date.UTC(
-        1945 + Math.floor(random() * 60),
-        Math.floor(random() * 12),
-        1 + Math.floor(random() * 28),
-        Math.floor(random() * 24),
-        Math.floor(random() * 60),
-        Math.floor(random() * 60),
-        Math.floor(random() * 1000),
-      ),
-    );
-    const registered = new Date(
-      Date.UTC(
-        2002 + Math.floor(random() * 20),
-        Math.floor(random() * 12),
-        1 + Math.floor(random() * 28),
-        Math.floor(random() * 24),
-        Math.floor(random() * 60),
-      ),
-    );
+    const dob = randomTime(1945, 60, 'ms');
+    const registered = randomTime(2002, 20, 'minute');
     const portrait = `${gender === 'female' ? 'women' : 'men'}/${Math.floor(random() * 100)}.jpg`;
-    const phone = () => `(${100 + Math.floor(random() * 899)}) ${100 + Math.floor(random() * 899)}-${1000 + Math.floor(random() * 8999)}`;
+    const phone = () => `(${digits(random, 3)}) ${digits(random, 3)}-${digits(random, 4)}`;
     return {
       gender,
       name: { title: gender === 'female' ? pick(['Ms', 'Mrs', 'Miss', 'Madame']) : pick(['Mr', 'Monsieur']), first, last },
