@@ -8,8 +8,8 @@ locals {
       SPEEDCAM_DATASET         = var.dataset
       SPEEDCAM_OBJECTS         = "gcs"
       SPEEDCAM_OCR             = "model" # or "vision" through var.function_env (docs/ocr.md)
-      SPEEDCAM_CAPTURES_BUCKET = google_storage_bucket.captures.name
-      SPEEDCAM_EVIDENCE_BUCKET = google_storage_bucket.evidence.name
+      SPEEDCAM_CAPTURES_BUCKET = google_storage_bucket.buckets["captures"].name
+      SPEEDCAM_EVIDENCE_BUCKET = google_storage_bucket.buckets["evidence"].name
       SPEEDCAM_RETENTION_DAYS  = tostring(var.retention_days)
       # Non-offenders' identifiers: Firestore TTL, the flush's pseudonymisation; the captures lifecycle (storage.tf).
       SPEEDCAM_NON_OFFENDER_RETENTION_H = tostring(var.non_offender_retention_h)
@@ -37,7 +37,7 @@ data "archive_file" "source" {
 # Named by content hash: a code change is a new object, so the functions redeploy; no change, no redeploy.
 resource "google_storage_bucket_object" "source" {
   name   = "speedcam-${data.archive_file.source.output_sha256}.zip"
-  bucket = google_storage_bucket.source.name
+  bucket = google_storage_bucket.buckets["source"].name
   source = data.archive_file.source.output_path
 }
 
@@ -55,7 +55,7 @@ resource "google_cloudfunctions2_function" "functions" {
     docker_repository = google_artifact_registry_repository.functions.id
     source {
       storage_source {
-        bucket = google_storage_bucket.source.name
+        bucket = google_storage_bucket.buckets["source"].name
         object = google_storage_bucket_object.source.name
       }
     }

@@ -11,8 +11,8 @@ locals {
     }
   ]...)
   buckets = {
-    captures = google_storage_bucket.captures.name
-    evidence = google_storage_bucket.evidence.name
+    captures = google_storage_bucket.buckets["captures"].name
+    evidence = google_storage_bucket.buckets["evidence"].name
   }
 }
 
@@ -101,7 +101,7 @@ resource "google_artifact_registry_repository_iam_member" "build_images" {
 }
 
 resource "google_storage_bucket_iam_member" "build_source" {
-  bucket = google_storage_bucket.source.name
+  bucket = google_storage_bucket.buckets["source"].name
   role   = "roles/storage.objectViewer"
   member = google_service_account.build.member
 }

@@ -10,11 +10,7 @@ output "subscriptions" {
 
 output "buckets" {
   description = "Captures (camera photos), evidence (analysed photos) and function source buckets."
-  value = {
-    captures = google_storage_bucket.captures.name
-    evidence = google_storage_bucket.evidence.name
-    source   = google_storage_bucket.source.name
-  }
+  value       = { for k, b in google_storage_bucket.buckets : k => b.name }
 }
 
 output "dataset" {

@@ -194,6 +194,11 @@ export function pythonJsonDumps(o: Record<string, string | number>): string {
     .join(', ')}}`;
 }
 
+/** An `n`-digit number (no leading zero) as randomuser.me draws them. */
+const digits = (r: () => number, n: number) => 10 ** (n - 1) + Math.floor(r() * (9 * 10 ** (n - 1) - 1));
+/** One of `letters`. */
+const letter = (r: () => number, letters: string) => letters[Math.floor(r() * letters.length)]!;
+
 /**
  * Nationalities of the randomuser.me API (version 1.4) with what differs between them: names in the
  * local script, the postcode (a number for some countries, text for others) and the national id.
@@ -215,8 +220,8 @@ const NATS: {
     last: ['Nichols', 'Hughes', 'Warren', 'Stevens'],
     states: ['Michigan', 'Texas', 'Oregon'],
     cities: ['Billings', 'Garland', 'Salem'],
-    postcode: (r) => 10000 + Math.floor(r() * 89999),
-    id: (r) => ({ name: 'SSN', value: `${100 + Math.floor(r() * 899)}-${10 + Math.floor(r() * 89)}-${1000 + Math.floor(r() * 8999)}` }),
+    postcode: (r) => digits(r, 5),
+    id: (r) => ({ name: 'SSN', value: `${digits(r, 3)}-${digits(r, 2)}-${digits(r, 4)}` }),
   },
   {
     nat: 'GB',
@@ -226,8 +231,8 @@ const NATS: {
     states: ['Cumbria', 'Norfolk'],
     cities: ['Carlisle', 'Norwich'],
     postcode: (r) =>
-      `${'ABCDEFGHJ'[Math.floor(r() * 9)]}${Math.floor(r() * 9)} ${Math.floor(r() * 9)}${'ABDEFGHJLN'[Math.floor(r() * 10)]}${'PQRSTUWXYZ'[Math.floor(r() * 10)]}`,
-    id: (r) => ({ name: 'NINO', value: `WB ${10 + Math.floor(r() * 89)} ${10 + Math.floor(r() * 89)} ${10 + Math.floor(r() * 89)} Q` }),
+      `${letter(r, 'ABCDEFGHJ')}${Math.floor(r() * 9)} ${Math.floor(r() * 9)}${letter(r, 'ABDEFGHJLN')}${letter(r, 'PQRSTUWXYZ')}`,
+    id: (r) => ({ name: 'NINO', value: `WB ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)} Q` }),
   },
   {
     nat: 'DE',
@@ -236,7 +241,7 @@ const NATS: {
     last: ['Müller', 'Schäfer', 'Weiß'],
     states: ['Bayern', 'Sachsen'],
     cities: ['München', 'Görlitz'],
-    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    postcode: (r) => digits(r, 5),
     id: () => ({ name: 'SVNR', value: null }),
   },
   {
@@ -246,7 +251,7 @@ const NATS: {
     last: ['رضایی', 'کریمی', 'احمدی'],
     states: ['تهران', 'اصفهان'],
     cities: ['تهران', 'کاشان'],
-    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    postcode: (r) => digits(r, 5),
     id: () => ({ name: '', value: null }),
   },
   {
@@ -256,7 +261,7 @@ const NATS: {
     last: ['Шевченко', 'Коваленко', 'Бондаренко'],
     states: ['Київська', 'Львівська'],
     cities: ['Київ', 'Львів'],
-    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    postcode: (r) => digits(r, 5),
     id: () => ({ name: '', value: null }),
   },
   {
@@ -267,8 +272,8 @@ const NATS: {
     states: ['Québec', 'Ontario'],
     cities: ['Lévis', 'Ottawa'],
     postcode: (r) =>
-      `${'ABCEGHJK'[Math.floor(r() * 8)]}${Math.floor(r() * 9)}${'ABCEGHJ'[Math.floor(r() * 7)]} ${Math.floor(r() * 9)}${'KLMNP'[Math.floor(r() * 5)]}${Math.floor(r() * 9)}`,
-    id: (r) => ({ name: 'SIN', value: String(100000000 + Math.floor(r() * 899999999)) }),
+      `${letter(r, 'ABCEGHJK')}${Math.floor(r() * 9)}${letter(r, 'ABCEGHJ')} ${Math.floor(r() * 9)}${letter(r, 'KLMNP')}${Math.floor(r() * 9)}`,
+    id: (r) => ({ name: 'SIN', value: String(digits(r, 9)) }),
   },
   {
     nat: 'BR',
@@ -277,10 +282,10 @@ const NATS: {
     last: ['da Mota', 'Araújo', 'Gonçalves'],
     states: ['Paraná', 'Pará'],
     cities: ['Maringá', 'Belém'],
-    postcode: (r) => 10000 + Math.floor(r() * 89999),
+    postcode: (r) => digits(r, 5),
     id: (r) => ({
       name: 'CPF',
-      value: `${100 + Math.floor(r() * 899)}.${100 + Math.floor(r() * 899)}.${100 + Math.floor(r() * 899)}-${10 + Math.floor(r() * 89)}`,
+      value: `${digits(r, 3)}.${digits(r, 3)}.${digits(r, 3)}-${digits(r, 2)}`,
     }),
   },
   {
@@ -290,8 +295,8 @@ const NATS: {
     last: ['van der Berg', 'de Vries', 'Bakker'],
     states: ['Drenthe', 'Utrecht'],
     cities: ['Assen', 'Zeist'],
-    postcode: (r) => `${1000 + Math.floor(r() * 8999)} ${'ABCDEFGH'[Math.floor(r() * 8)]}${'KLMNPRST'[Math.floor(r() * 8)]}`,
-    id: (r) => ({ name: 'BSN', value: String(10000000 + Math.floor(r() * 89999999)) }),
+    postcode: (r) => `${digits(r, 4)} ${letter(r, 'ABCDEFGH')}${letter(r, 'KLMNPRST')}`,
+    id: (r) => ({ name: 'BSN', value: String(digits(r, 8)) }),
   },
 ];
 
@@ -308,33 +313,25 @@ export function randomUserResponse(results: number, random: () => number): strin
       .replace(/[^\x00-\x7f]/g, '')
       .replace(/\s+/g, '')
       .toLowerCase() || 'user';
+  /** A time in the `years` years from `fromYear` (days 1 to 28), to the millisecond or to the minute. */
+  const randomTime = (fromYear: number, years: number, precision: 'ms' | 'minute') => {
+    const year = fromYear + Math.floor(random() * years);
+    const month = Math.floor(random() * 12);
+    const day = 1 + Math.floor(random() * 28);
+    const hour = Math.floor(random() * 24);
+    const minute = Math.floor(random() * 60);
+    if (precision === 'minute') return new Date(Date.UTC(year, month, day, hour, minute));
+    return new Date(Date.UTC(year, month, day, hour, minute, Math.floor(random() * 60), Math.floor(random() * 1000)));
+  };
   const users = Array.from({ length: results }, () => {
     const n = pick(NATS);
     const gender = random() < 0.5 ? 'female' : 'male';
     const first = pick(n.first);
     const last = pick(n.last);
-    const dob = new Date(
-      Date.UTC(
-        1945 + Math.floor(random() * 60),
-        Math.floor(random() * 12),
-        1 + Math.floor(random() * 28),
-        Math.floor(random() * 24),
-        Math.floor(random() * 60),
-        Math.floor(random() * 60),
-        Math.floor(random() * 1000),
-      ),
-    );
-    const registered = new Date(
-      Date.UTC(
-        2002 + Math.floor(random() * 20),
-        Math.floor(random() * 12),
-        1 + Math.floor(random() * 28),
-        Math.floor(random() * 24),
-        Math.floor(random() * 60),
-      ),
-    );
+    const dob = randomTime(1945, 60, 'ms');
+    const registered = randomTime(2002, 20, 'minute');
     const portrait = `${gender === 'female' ? 'women' : 'men'}/${Math.floor(random() * 100)}.jpg`;
-    const phone = () => `(${100 + Math.floor(random() * 899)}) ${100 + Math.floor(random() * 899)}-${1000 + Math.floor(random() * 8999)}`;
+    const phone = () => `(${digits(random, 3)}) ${digits(random, 3)}-${digits(random, 4)}`;
     return {
       gender,
       name: { title: gender === 'female' ? pick(['Ms', 'Mrs', 'Miss', 'Madame']) : pick(['Mr', 'Monsieur']), first, last },

@@ -7,7 +7,7 @@ import { notifyFine, statusOf, type FineRecord, type FineStore } from '../fines/
 import { gsUri, objectName } from '../fines/object-names.js';
 import { fineAnnotation, findFinePhoto } from '../fines/fine-photo.js';
 import type { ObjectStore } from '../fines/ports.js';
-import type { Claim, Decision, ReviewStore } from './review-store.js';
+import type { Claim, ClaimResult, DecideResult, Decision, ReviewStore } from './review-store.js';
 
 export interface ReviewDeps extends Effects {
   config: Pick<Config, 'topics' | 'review' | 'buckets' | 'radars' | 'photos'>;
@@ -126,16 +126,8 @@ export async function reviewPhoto(deps: ReviewDeps, fineId: string, n: number): 
 
 export async function claimReview(deps: ReviewDeps, fineId: string, reviewer: string): Promise<Answer> {
   const r = await deps.reviews.claim(fineId, reviewer, deps.clock.now(), deps.config.review.claimMs);
-  switch (r.kind) {
-    case 'not_found':
-      return notFound(fineId);
-    case 'already_decided':
-      return decided(r.record);
-    case 'claimed_by_other':
-      return claimedBy(r.claim);
-    case 'claimed':
-      return json(200, { fine_id: fineId, claimed_by: r.claim.by, claimed_until: new Date(r.claim.untilMs).toISOString() });
-  }
+  if (r.kind !== 'claimed') return refused(fineId, r);
+  return json(200, { fine_id: fineId, claimed_by: r.claim.by, claimed_until: new Date(r.claim.untilMs).toISOString() });
 }
 
 /** A plate as a reviewer types it: letters, digits, spaces and dashes; stored normalised (upper case, no separators). */
@@ -184,14 +176,7 @@ export async function decideReview(deps: ReviewDeps, fineId: string, rawBody: un
   const image = plate ? await redraw(deps, r, plate, reviewId) : null;
   const reason = body.decision === 'reject' ? body.reason : null;
   const result = await deps.reviews.decide(fineId, { reviewId, decision, plate, reason, reviewer, atMs: now, image });
-  switch (result.kind) {
-    case 'not_found':
-      return notFound(fineId);
-    case 'already_decided':
-      return decided(result.record);
-    case 'claimed':
-      return claimedBy(result.claim);
-  }
+  if (result.kind !== 'decided') return refused(fineId, result);
   deps.faults.check('review.afterDecision');
   if (result.pendingNotify) await notifyFine(deps, result.record);
   const rec = result.record;
@@ -250,6 +235,19 @@ async function redraw(deps: ReviewDeps, r: FineRecord, plate: string, reviewId: 
     return { image_uri: uri, image_url: objects.viewUrl(uri), image_sha256: stored ? sha256(stored) : digest };
   }
   return { image_uri: uri, image_url: objects.viewUrl(uri), image_sha256: digest };
+}
+
+/** The answer to a claim or a decision the store refused (a decision's 'claimed' is another reviewer's claim). */
+function refused(fineId: string, r: Exclude<ClaimResult, { kind: 'claimed' }> | Exclude<DecideResult, { kind: 'decided' }>): Answer {
+  switch (r.kind) {
+    case 'not_found':
+      return notFound(fineId);
+    case 'already_decided':
+      return decided(r.record);
+    case 'claimed_by_other':
+    case 'claimed':
+      return claimedBy(r.claim);
+  }
 }
 
 const claimedBy = (c: Claim) =>

@@ -198,15 +198,46 @@ export function testWorld(env: Record<string, string> = {}, overrides: Omit<Runt
   const rt = make();
   /** Another instance of the same functions: its own caches and group commits, the same collections, clock, faults and publisher. */
   const instance = make;
-  const query = async (sql: string) => {
-    const wh = await DuckDbWarehouse.open(warehousePath, { readOnly: true });
-    try {
-      return await wh.query(sql);
-    } finally {
-      await wh.close();
-    }
-  };
+  const query = (sql: string) => queryWarehouse(warehousePath, sql);
   return { rt, instance, config, clock, faults, publisher, warehousePath, query };
+}
+
+/**
+ * The body of a speeding decision as the speed check publishes it: the world's default radar, seen from its clock's now
+ * for `seenForMs`, no plate reported. `more` adds fields or overrides them (the rule, the photos, the reported plate).
+ */
+export function speedingBody<More extends Record<string, unknown> = Record<never, never>>(
+  w: { config: Config; clock: { now(): number } },
+  vehicleId: string,
+  o: { avgSpeed: number; seenForMs: number; imageUri?: string | null },
+  more: More = {} as More,
+) {
+  const radar = w.config.radars.get(w.config.defaultRadarId)!;
+  const t = w.clock.now();
+  return {
+    passage_id: `${radar.id}~${vehicleId}~${t}`,
+    radar_id: radar.id,
+    vehicle_id: vehicleId,
+    avg_speed: o.avgSpeed,
+    speed_limit: 40,
+    coordinates: radar.exit,
+    is_Ticketed: true,
+    license_plate: null as string | null,
+    image_uri: o.imageUri ?? null,
+    first_seen: new Date(t).toISOString(),
+    last_seen: new Date(t + o.seenForMs).toISOString(),
+    ...more,
+  };
+}
+
+/** One query on a DuckDB warehouse file, opened read-only for it (a file has one writer process at a time). */
+export async function queryWarehouse(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  const wh = await DuckDbWarehouse.open(path, { readOnly: true });
+  try {
+    return await wh.query(sql);
+  } finally {
+    await wh.close();
+  }
 }
 
 /** Call in afterAll: closes every runtime testWorld made. */

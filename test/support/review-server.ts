@@ -1,13 +1,9 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { afterAll, beforeAll } from 'vitest';
 import { renderCapturePhoto } from '../../cli/generators/capture-photo.js';
 import { gsUri } from '../../shared/fines/object-names.js';
 import type { ObjectStore } from '../../shared/fines/ports.js';
 import type { PaddleTextDetector } from '../../shared/platform/ocr/paddle-text-detector.js';
-import { setRuntime } from '../../shared/runtime.js';
-import { inbound, type testWorld } from './fixtures.js';
+import { inbound, speedingBody, type testWorld } from './fixtures.js';
+import { useFunctionServer } from './function-server.js';
 import { useOcrWorlds } from './ocr-worlds.js';
 
 /**
@@ -16,19 +12,8 @@ import { useOcrWorlds } from './ocr-worlds.js';
  */
 export function useReviewServer(): { ocr: PaddleTextDetector; base: () => string } {
   const ocr = useOcrWorlds();
-  let server: Server;
-  let base = '';
-  beforeAll(async () => {
-    await import('../../functions/review/index.js');
-    server = await getTestServer('review');
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    setRuntime(undefined);
-    await new Promise<void>((ok) => server.close(() => ok()));
-  });
-  return { ocr, base: () => base };
+  const { base } = useFunctionServer('review', () => import('../../functions/review/index.js'));
+  return { ocr, base };
 }
 
 /**
@@ -48,23 +33,17 @@ export async function speedingDecision(
   const rendered = await renderCapturePhoto(o.plate, () => 0.42);
   await objects.put(entry, rendered.image, { contentType: 'image/png' });
   await objects.put(exit, o.garbage ?? rendered.image, { contentType: 'image/png' });
-  const passageId = `${radar.id}~${vehicleId}~${t}`;
-  const body = {
-    passage_id: passageId,
-    radar_id: radar.id,
-    vehicle_id: vehicleId,
-    avg_speed: o.avgSpeed,
-    speed_limit: 40,
-    coordinates: radar.exit,
-    is_Ticketed: true,
-    license_plate: o.reported ?? null,
-    image_uri: exit,
-    photos: [
-      { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
-      { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
-    ],
-    first_seen: new Date(t).toISOString(),
-    last_seen: new Date(t + 30_000).toISOString(),
-  };
-  return { passageId, message: inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` }) };
+  const body = speedingBody(
+    w,
+    vehicleId,
+    { avgSpeed: o.avgSpeed, seenForMs: 30_000, imageUri: exit },
+    {
+      license_plate: o.reported ?? null,
+      photos: [
+        { camera: 'entry', uri: entry, at: new Date(t).toISOString() },
+        { camera: 'exit', uri: exit, at: new Date(t + 30_000).toISOString() },
+      ],
+    },
+  );
+  return { passageId: body.passage_id, message: inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` }) };
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
 import { gsUri } from '../../../shared/fines/object-names.js';
 import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
-import { inbound, testWorld } from '../../support/fixtures.js';
+import { inbound, speedingBody, testWorld } from '../../support/fixtures.js';
 import { useOcrWorlds } from '../../support/ocr-worlds.js';
 
 const ocr = useOcrWorlds();
@@ -19,22 +19,12 @@ describe('a fine keeps the photo it was judged on', () => {
     const { image } = await renderCapturePhoto('KXT4821', () => 0.42);
     const capture = gsUri(w.config.buckets.captures, `${radar.id}/Keep01/${w.clock.now()}.png`);
     await objects.put(capture, image, { contentType: 'image/png' });
-    const t = w.clock.now();
-    const body = {
-      passage_id: `${radar.id}~Keep01~${t}`,
-      radar_id: radar.id,
-      vehicle_id: 'Keep01',
-      avg_speed: 58.2,
-      speed_limit: 40,
-      speed_threshold: 55,
-      tolerance: '{"percent":5,"plus_kmh":0,"min_kmh":5,"applies_to":"measured"}',
-      coordinates: radar.exit,
-      is_Ticketed: true,
-      license_plate: null,
-      image_uri: capture,
-      first_seen: new Date(t).toISOString(),
-      last_seen: new Date(t + 20_000).toISOString(),
-    };
+    const body = speedingBody(
+      w,
+      'Keep01',
+      { avgSpeed: 58.2, seenForMs: 20_000, imageUri: capture },
+      { speed_threshold: 55, tolerance: '{"percent":5,"plus_kmh":0,"min_kmh":5,"applies_to":"measured"}' },
+    );
     const fine = (await w.rt.fines.handle(inbound(JSON.stringify(body), { messageId: 'keep-1' })))!;
     expect(fine.capture_uri).toBe(capture);
     // the fine states the rule it was judged by

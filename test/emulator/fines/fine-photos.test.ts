@@ -10,7 +10,7 @@ import { ObjectAccessDenied, type ObjectStore } from '../../../shared/fines/port
 import { plateForVehicle } from '../../../cli/generators/plates.js';
 import { startCarsApi, type CarsApi } from '../../../cli/cars-api.js';
 import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
-import { inbound, testWorld } from '../../support/fixtures.js';
+import { inbound, speedingBody, testWorld } from '../../support/fixtures.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { useOcrWorlds } from '../../support/ocr-worlds.js';
 
@@ -59,21 +59,7 @@ function world(env: Record<string, string> = {}) {
 type World = ReturnType<typeof world>;
 
 function speeding(w: World, vehicleId: string, imageUri: string | null = null) {
-  const radar = w.config.radars.get(w.config.defaultRadarId)!;
-  const t = w.clock.now();
-  const body = {
-    passage_id: `${radar.id}~${vehicleId}~${t}`,
-    radar_id: radar.id,
-    vehicle_id: vehicleId,
-    avg_speed: 58.2,
-    speed_limit: 40,
-    coordinates: radar.exit,
-    is_Ticketed: true,
-    license_plate: null,
-    image_uri: imageUri,
-    first_seen: new Date(t).toISOString(),
-    last_seen: new Date(t + 20_000).toISOString(),
-  };
+  const body = speedingBody(w, vehicleId, { avgSpeed: 58.2, seenForMs: 20_000, imageUri });
   return inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` });
 }
 

@@ -11,7 +11,7 @@ import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inbound, testWorld } from '../../support/fixtures.js';
+import { inbound, speedingBody, testWorld } from '../../support/fixtures.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { useOcrWorlds } from '../../support/ocr-worlds.js';
 
@@ -38,19 +38,7 @@ async function speeding(w: World, vehicleId: string, opts: { plate?: string; pho
       contentType: 'image/png',
     });
   }
-  const body = {
-    passage_id: `${radar.id}~${vehicleId}~${t}`,
-    radar_id: radar.id,
-    vehicle_id: vehicleId,
-    avg_speed: 61.5,
-    speed_limit: 40,
-    coordinates: radar.exit,
-    is_Ticketed: true,
-    license_plate: null,
-    image_uri: opts.imageUri ?? null,
-    first_seen: new Date(t).toISOString(),
-    last_seen: new Date(t + 30_000).toISOString(),
-  };
+  const body = speedingBody(w, vehicleId, { avgSpeed: 61.5, seenForMs: 30_000, imageUri: opts.imageUri ?? null });
   return { msg: inbound(JSON.stringify(body), { messageId: `sp-${vehicleId}` }), plateBox, passageId: body.passage_id };
 }
 

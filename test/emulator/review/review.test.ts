@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { FaultPoint } from '../../../shared/core/faults.js';
 import { fineIdOf, type FineRecord } from '../../../shared/fines/fine-record.js';
 import type { TextDetector } from '../../../shared/fines/ports.js';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
@@ -57,6 +58,25 @@ const reviewRows = (w: World) =>
     'SELECT row_id, fine_id, decision, status, plate_before, plate_after, reviewer, reason FROM speedcam.fine_reviews ORDER BY reviewed_at',
   );
 
+/** A held fine (a photo no decoder reads) whose correction to KXT4821 crashes at `fault`: answered 500. */
+async function correctionCrashingAt(vehicleId: string, fault: FaultPoint) {
+  const w = world();
+  const { fineId } = await speeding(w, vehicleId, { photo: 'garbage' });
+  w.faults.arm(fault);
+  expect((await post(`/reviews/${fineId}`, { decision: 'correct', plate: 'KXT4821' })).status).toBe(500);
+  return { w, fineId };
+}
+
+/** The fine's notifications so far are exactly one, matching `expected`; its body. */
+function theOneNotice(w: World, expected: Record<string, unknown>) {
+  expect(w.notices()).toHaveLength(1);
+  const data = w.notices()[0]!.data;
+  expect(data).toMatchObject(expected);
+  return data;
+}
+/** What a notice says of a fine the local reviewer corrected to KXT4821. */
+const CORRECTED_KXT4821 = { license_plate: 'KXT4821', status: 'corrected', reviewed_by: 'local:reviewer' };
+
 describe('held fines and their review', () => {
   it('SPEEDCAM_REVIEW_EVERY_FINE: a plate read surely is held too, and its one notice leaves only after a person confirms it', async () => {
     const w = world(ocr, { SPEEDCAM_REVIEW_EVERY_FINE: 'true' });
@@ -69,8 +89,7 @@ describe('held fines and their review', () => {
     expect(list.reviews.map((r: { fine_id: string }) => r.fine_id)).toEqual([fineId]);
     const res = await post(`/reviews/${fineId}`, { decision: 'confirm' });
     expect(res.status).toBe(200);
-    expect(w.notices()).toHaveLength(1);
-    expect(w.notices()[0]!.data).toMatchObject({ fine_id: fineId, license_plate: 'KXT4821', status: 'confirmed' });
+    theOneNotice(w, { fine_id: fineId, license_plate: 'KXT4821', status: 'confirmed' });
     // by default (the issue's rule) a trusted read is notified at once
     const d = world();
     const issued = await speeding(d, 'Sure02');
@@ -105,16 +124,8 @@ describe('held fines and their review', () => {
       reviewed_by: 'local:reviewer',
       notified: true,
     });
-    expect(w.notices()).toHaveLength(1);
-    expect(w.notices()[0]!.data).toMatchObject({
-      fine_id: fineId,
-      license_plate: 'KXT4821',
-      status: 'corrected',
-      reviewed_by: 'local:reviewer',
-      reviewed_at: outcome.reviewed_at,
-      is_Ticketed: true,
-    });
-    expect(w.notices()[0]!.data).not.toHaveProperty('plate_alternatives');
+    const notice = theOneNotice(w, { fine_id: fineId, ...CORRECTED_KXT4821, reviewed_at: outcome.reviewed_at, is_Ticketed: true });
+    expect(notice).not.toHaveProperty('plate_alternatives');
 
     // A second decision: 409, nothing changes; the flush sends nothing more.
     const again = await post(`/reviews/${fineId}`, { decision: 'reject', reason: 'second thoughts' });
@@ -226,10 +237,7 @@ describe('held fines and their review', () => {
   });
 
   it('a crash after the decision, before the publish: the flush sends the notice, exactly once', async () => {
-    const w = world();
-    const { fineId } = await speeding(w, 'Crash1', { photo: 'garbage' });
-    w.faults.arm('review.afterDecision');
-    expect((await post(`/reviews/${fineId}`, { decision: 'correct', plate: 'KXT4821' })).status).toBe(500);
+    const { w, fineId } = await correctionCrashingAt('Crash1', 'review.afterDecision');
     expect(w.notices()).toHaveLength(0);
     // Retrying the decision finds it made: 409, nothing changes.
     expect((await post(`/reviews/${fineId}`, { decision: 'correct', plate: 'KXT4821' })).status).toBe(409);
@@ -237,20 +245,11 @@ describe('held fines and their review', () => {
     expect((await w.flush()).republished).toBe(1);
     w.clock.advance(60_000);
     expect((await w.flush()).republished).toBe(0);
-    expect(w.notices()).toHaveLength(1);
-    expect(w.notices()[0]!.data).toMatchObject({
-      fine_id: fineId,
-      license_plate: 'KXT4821',
-      status: 'corrected',
-      reviewed_by: 'local:reviewer',
-    });
+    theOneNotice(w, { fine_id: fineId, ...CORRECTED_KXT4821 });
   });
 
   it('a crash between the publish and its mark: the flush re-sends the same notice (same fine_id and body), then never again', async () => {
-    const w = world();
-    const { fineId } = await speeding(w, 'Crash2', { photo: 'garbage' });
-    w.faults.arm('fine.afterPublish');
-    expect((await post(`/reviews/${fineId}`, { decision: 'correct', plate: 'KXT4821' })).status).toBe(500);
+    const { w, fineId } = await correctionCrashingAt('Crash2', 'fine.afterPublish');
     expect(w.notices()).toHaveLength(1);
     w.clock.advance(60_000);
     await w.flush();

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { loadConfig } from '../../../shared/config.js';
 import { silentLogger } from '../../../shared/core/logger.js';
 import { Faults, type FaultPoint } from '../../../shared/core/faults.js';
@@ -13,6 +12,7 @@ import {
   expectedSpaceMean,
   inbound,
   ManualClock,
+  queryWarehouse,
   RecordingPublisher,
   useEmulatorProject,
   WAREHOUSES,
@@ -106,14 +106,7 @@ function fleet(n: number, kind: WarehouseKind = 'duckdb') {
   };
   const decisions = () =>
     publisher.messages.filter((m) => m.topic === config.topics.nonFinedVehicles || m.topic === config.topics.speedingVehicles);
-  const query = async (sql: string) => {
-    const wh = await DuckDbWarehouse.open(whPath, { readOnly: true });
-    try {
-      return await wh.query(sql);
-    } finally {
-      await wh.close();
-    }
-  };
+  const query = (sql: string) => queryWarehouse(whPath, sql);
   return { config, clock, publisher, instances, ops, deliver, vehicle, decisions, query, radar, points };
 }
 

@@ -6,9 +6,8 @@ import { PubSub, type Message } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clickRow, ga4UserId, pythonJsonDumps, randomUserResponse, transactionMessage } from '../../../cli/generators/events.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
-import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import type { UserRow } from '../../../shared/registrations/registrations.js';
-import { expectedTransactionWindows, stackOnTestEmulators } from '../../support/fixtures.js';
+import { expectedTransactionWindows, queryWarehouse, stackOnTestEmulators } from '../../support/fixtures.js';
 
 /**
  * The seeds' own producers' output, unchanged, through the real local stack under the default
@@ -62,14 +61,7 @@ function rng(seed: number) {
   return () => (s = (s * 48271) % 2147483647) / 2147483647;
 }
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const wh = await DuckDbWarehouse.open(stack.info.warehouse, { readOnly: true });
-  try {
-    return await wh.query(sql);
-  } finally {
-    await wh.close();
-  }
-}
+const query = (sql: string) => queryWarehouse(stack.info.warehouse, sql);
 
 const random = rng(42);
 // GA4 clicks: the data simulator POSTs lines of the 2018-10-03 export; the Cloud Run proxy publishes

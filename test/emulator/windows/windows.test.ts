@@ -52,6 +52,31 @@ async function flushUntilDone(w: World) {
   throw new Error('flush never completed');
 }
 
+/**
+ * One fault case of the windows: the payloads (message ids `${idPrefix}0`, `${idPrefix}1`, …) delivered with the ingest
+ * crash armed twice, the clock moved past their windows and the lateness, then the flush run with the flush crash armed
+ * until it completes.
+ */
+async function deliverAndFlush(
+  w: World,
+  payloads: string[],
+  idPrefix: string,
+  handle: (m: Msg) => Promise<unknown>,
+  random: () => number,
+  [ingestFault, flushFault]: [FaultPoint | null, FaultPoint | null],
+) {
+  if (ingestFault) w.faults.arm(ingestFault, 2);
+  await deliverAll(
+    w,
+    payloads.map((p, i) => inbound(p, { messageId: `${idPrefix}${i}` })),
+    handle,
+    random,
+  );
+  w.clock.advance(120_000);
+  if (flushFault) w.faults.arm(flushFault);
+  await flushUntilDone(w);
+}
+
 /** 20 s past a minute: events of the last 40 s span two windows, both still open (lateness 30 s). */
 function aligned(w: World) {
   w.clock.t = Math.floor(w.clock.t / 60_000) * 60_000 + 20_000;
@@ -87,16 +112,7 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
       const { w, random, now } = eventTimeWorld(11, kind);
       const users = ['111.1', '222.2', '333.3', '444.4'];
       const rows = Array.from({ length: 300 }, (_, i) => clickRow(users[i % 4]!, now - Math.floor(random() * 40_000), random));
-      if (ingestFault) w.faults.arm(ingestFault, 2);
-      await deliverAll(
-        w,
-        rows.map((r, i) => inbound(r, { messageId: `c${i}` })),
-        (m) => w.rt.windows.clicks.handle(m),
-        random,
-      );
-      w.clock.advance(120_000);
-      if (flushFault) w.faults.arm(flushFault);
-      await flushUntilDone(w);
+      await deliverAndFlush(w, rows, 'c', (m) => w.rt.windows.clicks.handle(m), random, [ingestFault, flushFault]);
 
       // independent computation from the distinct rows
       const expected = new Map<string, number>();
@@ -162,16 +178,7 @@ describe.each(WAREHOUSES)('warehouse: %s', (kind) => {
       async (ingestFault, flushFault) => {
         const { w, random, now } = eventTimeWorld(23, kind);
         const txs = Array.from({ length: 400 }, () => transactionMessage(now - Math.floor(random() * 40_000), random));
-        if (ingestFault) w.faults.arm(ingestFault, 2);
-        await deliverAll(
-          w,
-          txs.map((t, i) => inbound(t, { messageId: `t${i}` })),
-          (m) => w.rt.windows.transactions.handle(m),
-          random,
-        );
-        w.clock.advance(120_000);
-        if (flushFault) w.faults.arm(flushFault);
-        await flushUntilDone(w);
+        await deliverAndFlush(w, txs, 't', (m) => w.rt.windows.transactions.handle(m), random, [ingestFault, flushFault]);
 
         // independent: integer cents, naive timestamps read as UTC
         const expected = expectedTransactionWindows(

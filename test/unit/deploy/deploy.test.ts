@@ -315,7 +315,9 @@ describe('terraform apply and speedcam deploy create the same system', () => {
 
   it('the lints catch what a real apply would refuse: retention with versioning, an id too long, a bare topic name', async () => {
     const s = await systemFromTerraform(
-      terraformCopy([['storage.tf', '  retention_policy {', '  versioning {\n    enabled = true\n  }\n  retention_policy {']]),
+      terraformCopy([
+        ['storage.tf', '  dynamic "retention_policy" {', '  versioning {\n    enabled = true\n  }\n  dynamic "retention_policy" {'],
+      ]),
       tfVars(options()),
     );
     expect(lint(s)).toEqual([`bucket my-proj-speedcam-evidence: retention policy together with versioning`]);

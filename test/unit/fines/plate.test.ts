@@ -83,19 +83,33 @@ describe('Vision response parsing and plate picking', () => {
   });
 
   it('prefers the more confident of several plate-shaped candidates; one outside the formats counts less', () => {
-    const box = (y: number) => ({ x0: 0, y0: y, x1: 100, y1: y + 20 });
-    expect(
-      pickPlate([
-        { text: 'ABC1234', confidence: 0.6, box: box(0) },
-        { text: 'XYZ9876', confidence: 0.9, box: box(100) },
-      ])?.plate,
-    ).toBe('XYZ9876');
-    expect(
-      pickPlate([
-        { text: 'XYZ98O6', confidence: 0.9, box: box(0) },
-        { text: 'ABC1234', confidence: 0.8, box: box(100) },
-      ])?.plate,
-    ).toBe('ABC1234');
+    // each case: reads (text, confidence) top to bottom, 100 px apart, and the plate picked
+    const cases: [string, [string, number][], string][] = [
+      [
+        'two plate-shaped reads: the more confident',
+        [
+          ['ABC1234', 0.6],
+          ['XYZ9876', 0.9],
+        ],
+        'XYZ9876',
+      ],
+      [
+        'a more confident read outside the formats loses to a plate-shaped one',
+        [
+          ['XYZ98O6', 0.9],
+          ['ABC1234', 0.8],
+        ],
+        'ABC1234',
+      ],
+    ];
+    for (const [name, reads, plate] of cases) {
+      const candidates = reads.map(([text, confidence], i) => ({
+        text,
+        confidence,
+        box: { x0: 0, y0: i * 100, x1: 100, y1: i * 100 + 20 },
+      }));
+      expect(pickPlate(candidates)?.plate, name).toBe(plate);
+    }
   });
 });
 

@@ -1,11 +1,9 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, PUSH_FUNCTIONS } from '../../../functions/catalog.js';
 import { pushFunction } from '../../../functions/push.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { setRuntime, type Runtime } from '../../../shared/runtime.js';
+import { serveFunction, useFunctionServer } from '../../support/function-server.js';
 
 /**
  * What reaches a function in Google Cloud: a push subscription POSTs its push body (Pub/Sub's documented
@@ -15,10 +13,7 @@ import { setRuntime, type Runtime } from '../../../shared/runtime.js';
 const received: InboundMessage[] = [];
 const logged: unknown[] = [];
 let fail = false;
-let server: Server;
-let url = '';
-
-beforeAll(async () => {
+const server = useFunctionServer('pushProbe', () => {
   setRuntime({
     clock: { now: () => Date.parse('2026-11-22T12:00:00Z') },
     logger: { debug() {}, info() {}, warn() {}, error: (m: string, f: unknown) => logged.push([m, f]) },
@@ -29,18 +24,11 @@ beforeAll(async () => {
       received.push(msg);
     },
   }));
-  server = await getTestServer('pushProbe');
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  setRuntime(undefined);
-  await new Promise<void>((ok) => server.close(() => ok()));
 });
 
 const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
   received.length = 0;
-  const res = await fetch(`${url}${path}`, {
+  const res = await fetch(`${server.base()}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
@@ -200,16 +188,15 @@ describe('the deployed entry module', () => {
     const { FUNCTION_MODULES } = await import('../../../functions/index.js');
     expect(Object.keys(FUNCTION_MODULES).sort()).toEqual(FUNCTIONS.map((f) => f.entryPoint).sort());
     for (const spec of PUSH_FUNCTIONS) {
-      const s = await getTestServer(spec.entryPoint);
-      await new Promise<void>((ok) => s.listen(0, '127.0.0.1', () => ok()));
+      const s = await serveFunction(spec.entryPoint);
       // Not a delivery: refused before any handler work (so no client is touched).
-      const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/`, {
+      const res = await fetch(`${s.base}/`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{}',
       });
       expect(res.status, spec.entryPoint).toBe(400);
-      await new Promise<void>((ok) => s.close(() => ok()));
+      await s.close();
     }
   });
 });

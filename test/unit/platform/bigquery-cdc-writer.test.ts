@@ -11,8 +11,8 @@ import {
   descriptorOf,
   VERSION_COLUMNS,
 } from '../../../shared/platform/bigquery-cdc-writer.js';
-import { DuckDbWarehouse } from '../../../shared/platform/duckdb-warehouse.js';
 import { loadSchemas } from '../../../shared/export/schemas.js';
+import { queryWarehouse } from '../../support/fixtures.js';
 import type { Row } from '../../../shared/export/warehouse.js';
 
 /**
@@ -36,14 +36,7 @@ afterAll(async () => {
 });
 
 const writer = () => new CdcWriter({ projectId: 'demo-cdc', dataset: 'speedcam', client });
-async function query(sql: string) {
-  const wh = await DuckDbWarehouse.open(path, { readOnly: true });
-  try {
-    return await wh.query(sql);
-  } finally {
-    await wh.close();
-  }
-}
+const query = (sql: string) => queryWarehouse(path, sql);
 
 const count = (row_id: string, n: number, rev: number): Row => ({
   row_id,
