@@ -42,7 +42,11 @@ export type RecordKey =
   /** an entry of a radar's observation log (appended by `appendLog`; deleted in the sweep's transaction) */
   | { table: 'log'; radarId: string; id: string };
 
-export type RecordOf<K extends RecordKey> = K['table'] extends 'leases' ? LeaseRecord : K['table'] extends PassageTable ? PassageRecord : never;
+export type RecordOf<K extends RecordKey> = K['table'] extends 'leases'
+  ? LeaseRecord
+  : K['table'] extends PassageTable
+    ? PassageRecord
+    : never;
 
 /** What a transaction sees and does: the records read when it started, and the writes it commits together. */
 export interface PassageTransaction {
@@ -101,7 +105,12 @@ export interface PassageStorage {
    * Writes a record only if it is still at `version` (as `read` returned it), or, with null, only if it does
    * not exist: a blind write that takes no lock. False when the precondition failed (nothing written).
    */
-  putIf<K extends Exclude<RecordKey, { table: 'log' }>>(purpose: string, key: K, record: RecordOf<K>, version: string | null): Promise<boolean>;
+  putIf<K extends Exclude<RecordKey, { table: 'log' }>>(
+    purpose: string,
+    key: K,
+    record: RecordOf<K>,
+    version: string | null,
+  ): Promise<boolean>;
 
   /** ids of `passages` records whose `expiresAtMs` is at or before `atMs`, at most `limit` */
   dueOpen(atMs: number, limit: number): Promise<string[]>;

@@ -162,7 +162,8 @@ export class PassageStore {
       if (closedHere) toPublish.push({ ...passages(id), decision: state.decision! });
     } else if (state.status === 'closed' && pending === state.decision!.passageId) {
       // A redelivery after a crash between commit and publish: the caller publishes it unless recorded.
-      if ([...result.outcomes.values()].some((o) => o.kind === 'duplicate')) unconfirmed.push({ ...passages(id), decision: state.decision! });
+      if ([...result.outcomes.values()].some((o) => o.kind === 'duplicate'))
+        unconfirmed.push({ ...passages(id), decision: state.decision! });
     }
     return { toPublish, unconfirmed };
   }
@@ -226,7 +227,11 @@ export class PassageStore {
     for (const table of ['passages', 'archive'] as const) {
       const page = await this.storage.scanExported('retention_delete', table, fromMs, toMs, limit);
       const expired = page.filter((p) => p.record.expireAtMs !== null && p.record.expireAtMs <= now);
-      await this.storage.deleteRecords('retention_delete', table, expired.map((p) => p.id));
+      await this.storage.deleteRecords(
+        'retention_delete',
+        table,
+        expired.map((p) => p.id),
+      );
       scanned += page.length;
       deleted += expired.length;
       // A full page: the next call starts at its last commit time (or just after, if the whole page shares it).

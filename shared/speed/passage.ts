@@ -185,7 +185,12 @@ export function applyObservations(initial: PassageState | null, batch: readonly 
  * Batches applied in order on top of a state, as one result: the state after the last, every decision and
  * displaced passage, and each observation's first outcome.
  */
-export function applyBatches(initial: PassageState | null, batches: readonly (readonly Observation[])[], radar: Radar, nowMs: number): ApplyResult {
+export function applyBatches(
+  initial: PassageState | null,
+  batches: readonly (readonly Observation[])[],
+  radar: Radar,
+  nowMs: number,
+): ApplyResult {
   let merged: ApplyResult | null = null;
   for (const batch of batches) {
     const r = applyObservations(merged ? merged.state : initial, batch, radar, nowMs);

@@ -110,7 +110,12 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
     return { record: decode(key, snap), version: snap.updateTime ? `${snap.updateTime.seconds}:${snap.updateTime.nanoseconds}` : null };
   }
 
-  async putIf<K extends Exclude<RecordKey, { table: 'log' }>>(purpose: string, key: K, record: RecordOf<K>, version: string | null): Promise<boolean> {
+  async putIf<K extends Exclude<RecordKey, { table: 'log' }>>(
+    purpose: string,
+    key: K,
+    record: RecordOf<K>,
+    version: string | null,
+  ): Promise<boolean> {
     const ref = this.ref(key);
     const data = encode(key, record);
     try {
@@ -119,9 +124,12 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
         // update() takes the precondition (set() does not); the fields the record leaves out are removed, as set() would.
         const [seconds, nanos] = version.split(':').map(Number);
         const absent = key.table === 'leases' ? [] : PASSAGE_OPTIONAL.filter((f) => !(f in data));
-        await ref.update({ ...data, ...Object.fromEntries(absent.map((f) => [f, FieldValue.delete()])) }, {
-          lastUpdateTime: new Timestamp(seconds!, nanos!),
-        });
+        await ref.update(
+          { ...data, ...Object.fromEntries(absent.map((f) => [f, FieldValue.delete()])) },
+          {
+            lastUpdateTime: new Timestamp(seconds!, nanos!),
+          },
+        );
       }
       this.count(purpose, 'writes');
       return true;
@@ -133,7 +141,11 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
   }
 
   async dueOpen(atMs: number, limit: number): Promise<string[]> {
-    const snap = await this.db.collection(this.collections.passages).where('expiresAt', '<=', Timestamp.fromMillis(atMs)).limit(limit).get();
+    const snap = await this.db
+      .collection(this.collections.passages)
+      .where('expiresAt', '<=', Timestamp.fromMillis(atMs))
+      .limit(limit)
+      .get();
     this.count('find_expired', 'reads', Math.max(1, snap.size));
     return snap.docs.map((d) => d.id);
   }
@@ -222,7 +234,8 @@ function decode<K extends RecordKey>(key: K, snap: DocumentSnapshot): RecordOf<K
   if (!snap.exists) return null;
   const data = snap.data()!;
   if (key.table === 'log') throw new Error('log entries are read by readLog');
-  if (key.table === 'leases') return { owner: typeof data['owner'] === 'string' ? data['owner'] : null, untilMs: data['untilMs'] ?? 0 } as RecordOf<K>;
+  if (key.table === 'leases')
+    return { owner: typeof data['owner'] === 'string' ? data['owner'] : null, untilMs: data['untilMs'] ?? 0 } as RecordOf<K>;
   return toRecord(data) as RecordOf<K>;
 }
 
