@@ -42,6 +42,9 @@ export type RecordKey =
   /** an entry of a radar's observation log (appended by `appendLog`; deleted in the sweep's transaction) */
   | { table: 'log'; radarId: string; id: string };
 
+/** the keys of records written whole (log entries are appended and deleted, never put) */
+export type PutKey = Exclude<RecordKey, { table: 'log' }>;
+
 export type RecordOf<K extends RecordKey> = K['table'] extends 'leases'
   ? LeaseRecord
   : K['table'] extends PassageTable
@@ -53,7 +56,7 @@ export interface PassageTransaction {
   /** a record read at the start of the transaction (only the keys given to `transact`); null when absent */
   get<K extends RecordKey>(key: K): RecordOf<K> | null;
   /** writes the whole record (replaces what was there) */
-  put<K extends Exclude<RecordKey, { table: 'log' }>>(key: K, record: RecordOf<K>): void;
+  put<K extends PutKey>(key: K, record: RecordOf<K>): void;
   delete(key: RecordKey): void;
 }
 
@@ -78,6 +81,12 @@ export interface LogCursor {
   nanos: number;
 }
 
+/** A page of a radar's log, and where the next page starts. */
+export interface LogPage {
+  entries: LogEntry[];
+  last: LogCursor | null;
+}
+
 /** A stored passage found by a scan, with its key's id. */
 export interface StoredPassage {
   id: string;
@@ -97,20 +106,12 @@ export interface PassageStorage {
    */
   transact<T>(purpose: string, keys: readonly RecordKey[], work: (tx: PassageTransaction) => Promise<T>): Promise<T>;
   /** One record and its version (null when absent), outside a transaction. */
-  read<K extends Exclude<RecordKey, { table: 'log' }>>(
-    purpose: string,
-    key: K,
-  ): Promise<{ record: RecordOf<K> | null; version: string | null }>;
+  read<K extends PutKey>(purpose: string, key: K): Promise<{ record: RecordOf<K> | null; version: string | null }>;
   /**
    * Writes a record only if it is still at `version` (as `read` returned it), or, with null, only if it does
    * not exist: a blind write that takes no lock. False when the precondition failed (nothing written).
    */
-  putIf<K extends Exclude<RecordKey, { table: 'log' }>>(
-    purpose: string,
-    key: K,
-    record: RecordOf<K>,
-    version: string | null,
-  ): Promise<boolean>;
+  putIf<K extends PutKey>(purpose: string, key: K, record: RecordOf<K>, version: string | null): Promise<boolean>;
 
   /** ids of `passages` records whose `expiresAtMs` is at or before `atMs`, at most `limit` */
   dueOpen(atMs: number, limit: number): Promise<string[]>;
@@ -127,5 +128,5 @@ export interface PassageStorage {
   /** appends one entry to a radar's log (one blind create), kept at most until `expireAtMs` */
   appendLog(radarId: string, items: readonly LoggedObservation[], expireAtMs: number): Promise<void>;
   /** the radar's log entries in commit order: those committed after `after`, or from the start (null) */
-  readLog(radarId: string, after: LogCursor | null, limit: number): Promise<{ entries: LogEntry[]; last: LogCursor | null }>;
+  readLog(radarId: string, after: LogCursor | null, limit: number): Promise<LogPage>;
 }

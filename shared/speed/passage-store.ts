@@ -14,7 +14,7 @@ import {
 } from './passage.js';
 import type {
   LogCursor,
-  LogEntry,
+  LogPage,
   LoggedObservation,
   PassageRecord,
   PassageStorage,
@@ -283,7 +283,7 @@ export class PassageStore {
    * The radar's log entries in commit order: those committed after `after`, or all of them (null). An
    * entry stays in the log until the sweep that wrote its observations deletes it.
    */
-  readLog(radarId: string, after: LogCursor | null, limit: number): Promise<{ entries: LogEntry[]; last: LogCursor | null }> {
+  readLog(radarId: string, after: LogCursor | null, limit: number): Promise<LogPage> {
     return this.storage.readLog(radarId, after, limit);
   }
 

@@ -1,20 +1,9 @@
 import type { Clock } from '../../shared/core/clock.js';
-import type {
-  LogCursor,
-  LogEntry,
-  LoggedObservation,
-  PassageRecord,
-  PassageStorage,
-  PassageTable,
-  PassageTransaction,
-  RecordKey,
-  RecordOf,
-  StoredPassage,
-} from '../../shared/speed/passage-storage.js';
+import type * as port from '../../shared/speed/passage-storage.js';
 
 type Stored = { record: unknown; version: number };
 
-const path = (key: RecordKey) => (key.table === 'log' ? `log/${key.radarId}/${key.id}` : `${key.table}/${key.id}`);
+const path = (key: port.RecordKey) => (key.table === 'log' ? `log/${key.radarId}/${key.id}` : `${key.table}/${key.id}`);
 
 /**
  * The passage storage port in memory, for unit tests of the state machine's steps: transactions are
@@ -22,10 +11,10 @@ const path = (key: RecordKey) => (key.table === 'log' ? `log/${key.radarId}/${ke
  * write with a precondition fails when the version moved, and 'commit' export stamps take the clock's
  * time. `failCommits` makes the next commits throw after their work ran (a crash before the commit).
  */
-export class MemoryPassageStorage implements PassageStorage {
+export class MemoryPassageStorage implements port.PassageStorage {
   private readonly records = new Map<string, Stored>();
   private readonly marks: { ids: string[]; expireAtMs: number }[] = [];
-  private readonly log = new Map<string, { seq: number; createdAtMs: number; items: LoggedObservation[] }[]>();
+  private readonly log = new Map<string, { seq: number; createdAtMs: number; items: port.LoggedObservation[] }[]>();
   private version = 0;
   private seq = 0;
   /** operations by purpose, as the Firestore adapter counts them */
@@ -45,12 +34,12 @@ export class MemoryPassageStorage implements PassageStorage {
   }
 
   /** a record as stored now (a copy), for assertions */
-  peek<K extends Exclude<RecordKey, { table: 'log' }>>(key: K): RecordOf<K> | null {
+  peek<K extends port.PutKey>(key: K): port.RecordOf<K> | null {
     const s = this.records.get(path(key));
-    return s ? (structuredClone(s.record) as RecordOf<K>) : null;
+    return s ? (structuredClone(s.record) as port.RecordOf<K>) : null;
   }
   /** ids of a table's records */
-  ids(table: PassageTable): string[] {
+  ids(table: port.PassageTable): string[] {
     return [...this.records.keys()].filter((k) => k.startsWith(`${table}/`)).map((k) => k.slice(table.length + 1));
   }
   /** the log entries of a radar still in the log */
@@ -59,22 +48,22 @@ export class MemoryPassageStorage implements PassageStorage {
   }
 
   private stamp(record: unknown): unknown {
-    const r = structuredClone(record) as PassageRecord;
+    const r = structuredClone(record) as port.PassageRecord;
     if (r && typeof r === 'object' && 'exportAt' in r && r.exportAt === 'commit') r.exportAt = this.clock.now();
     return r;
   }
 
-  async transact<T>(purpose: string, keys: readonly RecordKey[], work: (tx: PassageTransaction) => Promise<T>): Promise<T> {
+  async transact<T>(purpose: string, keys: readonly port.RecordKey[], work: (tx: port.PassageTransaction) => Promise<T>): Promise<T> {
     for (let attempt = 0; attempt < 20; attempt++) {
       this.count(purpose, 'transactions');
       this.count(purpose, 'reads', keys.length);
       const read = new Map(keys.map((k) => [path(k), this.records.get(path(k))]));
       const writes: (() => void)[] = [];
-      const tx: PassageTransaction = {
-        get: <K extends RecordKey>(key: K): RecordOf<K> | null => {
+      const tx: port.PassageTransaction = {
+        get: <K extends port.RecordKey>(key: K): port.RecordOf<K> | null => {
           if (!read.has(path(key))) throw new Error(`${path(key)} was not read in this transaction`);
           const s = read.get(path(key));
-          return s ? (structuredClone(s.record) as RecordOf<K>) : null;
+          return s ? (structuredClone(s.record) as port.RecordOf<K>) : null;
         },
         put: (key, record) => {
           const copy = structuredClone(record);
@@ -105,21 +94,13 @@ export class MemoryPassageStorage implements PassageStorage {
     throw new Error('ABORTED: too much contention');
   }
 
-  async read<K extends Exclude<RecordKey, { table: 'log' }>>(
-    purpose: string,
-    key: K,
-  ): Promise<{ record: RecordOf<K> | null; version: string | null }> {
+  async read<K extends port.PutKey>(purpose: string, key: K): Promise<{ record: port.RecordOf<K> | null; version: string | null }> {
     this.count(purpose, 'reads');
     const s = this.records.get(path(key));
-    return { record: s ? (structuredClone(s.record) as RecordOf<K>) : null, version: s ? String(s.version) : null };
+    return { record: s ? (structuredClone(s.record) as port.RecordOf<K>) : null, version: s ? String(s.version) : null };
   }
 
-  async putIf<K extends Exclude<RecordKey, { table: 'log' }>>(
-    purpose: string,
-    key: K,
-    record: RecordOf<K>,
-    version: string | null,
-  ): Promise<boolean> {
+  async putIf<K extends port.PutKey>(purpose: string, key: K, record: port.RecordOf<K>, version: string | null): Promise<boolean> {
     const s = this.records.get(path(key));
     if (version === null ? s !== undefined : s === undefined || String(s.version) !== version) return false;
     this.records.set(path(key), { record: this.stamp(record), version: ++this.version });
@@ -127,8 +108,8 @@ export class MemoryPassageStorage implements PassageStorage {
     return true;
   }
 
-  private passages(table: PassageTable): StoredPassage[] {
-    return this.ids(table).map((id) => ({ id, record: structuredClone(this.records.get(`${table}/${id}`)!.record) as PassageRecord }));
+  private passages(table: port.PassageTable): port.StoredPassage[] {
+    return this.ids(table).map((id) => ({ id, record: structuredClone(this.records.get(`${table}/${id}`)!.record) as port.PassageRecord }));
   }
 
   async dueOpen(atMs: number, limit: number): Promise<string[]> {
@@ -139,16 +120,16 @@ export class MemoryPassageStorage implements PassageStorage {
       .map((p) => p.id);
   }
 
-  async scanExported(purpose: string, table: PassageTable, fromMs: number, toMs: number, limit: number): Promise<StoredPassage[]> {
+  async scanExported(purpose: string, table: port.PassageTable, from: number, to: number, limit: number): Promise<port.StoredPassage[]> {
     this.count(purpose, 'reads');
-    const at = (p: StoredPassage) => p.record.exportAt as number;
+    const at = (p: port.StoredPassage) => p.record.exportAt as number;
     return this.passages(table)
-      .filter((p) => typeof p.record.exportAt === 'number' && at(p) >= fromMs && at(p) < toMs)
+      .filter((p) => typeof p.record.exportAt === 'number' && at(p) >= from && at(p) < to)
       .sort((a, b) => at(a) - at(b))
       .slice(0, limit);
   }
 
-  async deleteRecords(purpose: string, table: PassageTable, ids: readonly string[]): Promise<void> {
+  async deleteRecords(purpose: string, table: port.PassageTable, ids: readonly string[]): Promise<void> {
     for (const id of ids) this.records.delete(`${table}/${id}`);
     this.count(purpose, 'deletes', ids.length);
   }
@@ -163,12 +144,12 @@ export class MemoryPassageStorage implements PassageStorage {
     return new Set(ids.filter((id) => this.marks.some((m) => m.ids.includes(id))));
   }
 
-  async appendLog(radarId: string, items: readonly LoggedObservation[]): Promise<void> {
+  async appendLog(radarId: string, items: readonly port.LoggedObservation[]): Promise<void> {
     this.log.set(radarId, [...(this.log.get(radarId) ?? []), { seq: ++this.seq, createdAtMs: this.clock.now(), items: [...items] }]);
     this.count('log_append', 'writes');
   }
 
-  async readLog(radarId: string, after: LogCursor | null, limit: number): Promise<{ entries: LogEntry[]; last: LogCursor | null }> {
+  async readLog(radarId: string, after: port.LogCursor | null, limit: number): Promise<port.LogPage> {
     this.count('log_read', 'reads');
     const page = (this.log.get(radarId) ?? []).filter((e) => after === null || e.seq > after.seconds).slice(0, limit);
     const entries = page.map((e) => ({ id: String(e.seq), createdAtMs: e.createdAtMs, items: e.items }));

@@ -2,19 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentData, type DocumentReference, type DocumentSnapshot } from '@google-cloud/firestore';
 import type { Observation } from '../../speed/observation.js';
 import type { PassageState } from '../../speed/passage.js';
-import type {
-  LeaseRecord,
-  LogCursor,
-  LogEntry,
-  LoggedObservation,
-  PassageRecord,
-  PassageStorage,
-  PassageTable,
-  PassageTransaction,
-  RecordKey,
-  RecordOf,
-  StoredPassage,
-} from '../../speed/passage-storage.js';
+import type * as port from '../../speed/passage-storage.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';
 
 export interface PassageCollections {
@@ -45,7 +33,7 @@ type Ops = { reads: number; writes: number; deletes: number; transactions: numbe
  * version the document's update time. Log entries and publish marks are created once, with a server
  * timestamp and `expireAt`.
  */
-export class FirestorePassageStorage extends FirestoreStore implements PassageStorage {
+export class FirestorePassageStorage extends FirestoreStore implements port.PassageStorage {
   /** the same operations as `ops`, by what they were for (the load bench reports where the cost goes) */
   readonly opsByKind: Record<string, Ops> = {};
 
@@ -61,7 +49,7 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
     (this.opsByKind[kind] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 })[op] += n;
   }
 
-  private ref(key: RecordKey): DocumentReference {
+  private ref(key: port.RecordKey): DocumentReference {
     switch (key.table) {
       case 'passages':
       case 'archive':
@@ -76,7 +64,7 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
     return this.db.collection(this.collections.passageLog).doc(radarId).collection(LOG_ENTRIES);
   }
 
-  async transact<T>(purpose: string, keys: readonly RecordKey[], work: (tx: PassageTransaction) => Promise<T>): Promise<T> {
+  async transact<T>(purpose: string, keys: readonly port.RecordKey[], work: (tx: port.PassageTransaction) => Promise<T>): Promise<T> {
     const refs = keys.map((k) => this.ref(k));
     return this.db.runTransaction(async (t) => {
       this.count(purpose, 'transactions');
@@ -84,7 +72,7 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
       this.count(purpose, 'reads', snaps.length);
       const read = new Map(snaps.map((s) => [s.ref.path, s]));
       return work({
-        get: <K extends RecordKey>(key: K): RecordOf<K> | null => {
+        get: <K extends port.RecordKey>(key: K): port.RecordOf<K> | null => {
           const snap = read.get(this.ref(key).path);
           if (!snap) throw new Error(`${key.table}/${key.id} was not read in this transaction`);
           return decode(key, snap);
@@ -101,21 +89,13 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
     });
   }
 
-  async read<K extends Exclude<RecordKey, { table: 'log' }>>(
-    purpose: string,
-    key: K,
-  ): Promise<{ record: RecordOf<K> | null; version: string | null }> {
+  async read<K extends port.PutKey>(purpose: string, key: K): Promise<{ record: port.RecordOf<K> | null; version: string | null }> {
     const snap = await this.ref(key).get();
     this.count(purpose, 'reads');
     return { record: decode(key, snap), version: snap.updateTime ? `${snap.updateTime.seconds}:${snap.updateTime.nanoseconds}` : null };
   }
 
-  async putIf<K extends Exclude<RecordKey, { table: 'log' }>>(
-    purpose: string,
-    key: K,
-    record: RecordOf<K>,
-    version: string | null,
-  ): Promise<boolean> {
+  async putIf<K extends port.PutKey>(purpose: string, key: K, record: port.RecordOf<K>, version: string | null): Promise<boolean> {
     const ref = this.ref(key);
     const data = encode(key, record);
     try {
@@ -150,13 +130,13 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
     return snap.docs.map((d) => d.id);
   }
 
-  async scanExported(purpose: string, table: PassageTable, fromMs: number, toMs: number, limit: number): Promise<StoredPassage[]> {
-    const page = await this.scanByExportAt(this.collections[table], fromMs, toMs, limit); // counts ops.reads
+  async scanExported(purpose: string, table: port.PassageTable, from: number, to: number, limit: number): Promise<port.StoredPassage[]> {
+    const page = await this.scanByExportAt(this.collections[table], from, to, limit); // counts ops.reads
     (this.opsByKind[purpose] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 }).reads += Math.max(1, page.length);
     return page.map(({ id, data }) => ({ id, record: toRecord(data) }));
   }
 
-  async deleteRecords(purpose: string, table: PassageTable, ids: readonly string[]): Promise<void> {
+  async deleteRecords(purpose: string, table: port.PassageTable, ids: readonly string[]): Promise<void> {
     const collection = this.db.collection(this.collections[table]);
     await this.inBatches(ids, (wb, id) => wb.delete(collection.doc(id)), 'deletes'); // counts ops.deletes
     (this.opsByKind[purpose] ??= { reads: 0, writes: 0, deletes: 0, transactions: 0 }).deletes += ids.length;
@@ -188,7 +168,7 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
     return found;
   }
 
-  async appendLog(radarId: string, items: readonly LoggedObservation[], expireAtMs: number): Promise<void> {
+  async appendLog(radarId: string, items: readonly port.LoggedObservation[], expireAtMs: number): Promise<void> {
     await this.logOf(radarId)
       .doc()
       .create({
@@ -205,7 +185,7 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
     this.count('log_append', 'writes');
   }
 
-  async readLog(radarId: string, after: LogCursor | null, limit: number): Promise<{ entries: LogEntry[]; last: LogCursor | null }> {
+  async readLog(radarId: string, after: port.LogCursor | null, limit: number): Promise<port.LogPage> {
     let q = this.logOf(radarId).orderBy('createdAt');
     if (after) q = q.where('createdAt', '>', new Timestamp(after.seconds, after.nanos));
     const snap = await q.limit(limit).get();
@@ -230,21 +210,21 @@ export class FirestorePassageStorage extends FirestoreStore implements PassageSt
   }
 }
 
-function decode<K extends RecordKey>(key: K, snap: DocumentSnapshot): RecordOf<K> | null {
+function decode<K extends port.RecordKey>(key: K, snap: DocumentSnapshot): port.RecordOf<K> | null {
   if (!snap.exists) return null;
   const data = snap.data()!;
   if (key.table === 'log') throw new Error('log entries are read by readLog');
   if (key.table === 'leases')
-    return { owner: typeof data['owner'] === 'string' ? data['owner'] : null, untilMs: data['untilMs'] ?? 0 } as RecordOf<K>;
-  return toRecord(data) as RecordOf<K>;
+    return { owner: typeof data['owner'] === 'string' ? data['owner'] : null, untilMs: data['untilMs'] ?? 0 } as port.RecordOf<K>;
+  return toRecord(data) as port.RecordOf<K>;
 }
 
-function encode(key: RecordKey, record: PassageRecord | LeaseRecord): DocumentData {
+function encode(key: port.RecordKey, record: port.PassageRecord | port.LeaseRecord): DocumentData {
   if (key.table === 'leases') {
-    const lease = record as LeaseRecord;
+    const lease = record as port.LeaseRecord;
     return { owner: lease.owner, untilMs: lease.untilMs };
   }
-  const { state, pendingPublish, expiresAtMs, exportAt, expireAtMs } = record as PassageRecord;
+  const { state, pendingPublish, expiresAtMs, exportAt, expireAtMs } = record as port.PassageRecord;
   const doc: DocumentData = {
     radarId: state.radarId,
     vehicleId: state.vehicleId,
@@ -263,7 +243,7 @@ function encode(key: RecordKey, record: PassageRecord | LeaseRecord): DocumentDa
   return doc;
 }
 
-function toRecord(d: DocumentData): PassageRecord {
+function toRecord(d: DocumentData): port.PassageRecord {
   const state: PassageState = {
     radarId: d['radarId'],
     vehicleId: d['vehicleId'],
