@@ -107,7 +107,7 @@ export class PassageStore {
   private readonly nonOffenderRetentionMs: number;
 
   constructor(
-    readonly storage: PassageStorage,
+    private readonly storage: PassageStorage,
     opts: PassageStoreOptions,
   ) {
     this.clock = opts.clock;

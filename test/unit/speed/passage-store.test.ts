@@ -267,6 +267,23 @@ describe('the speed check over the in-memory storage', () => {
     expect(c.publisher.messages).toHaveLength(1);
   });
 
+  it('a burst that arrives in parts: each part goes to the log, the sweep joins them, one decision as if it had come whole', async () => {
+    const w = world();
+    const c = check(w);
+    const items = vehicle(w, 'Parts1');
+    const first = await Promise.all(items.slice(0, 4).map((i) => c.check.handle(i.msg)));
+    expect(first.map((r) => r.status)).toEqual(['added', 'added', 'added', 'added']); // this instance swept them itself
+    expect(c.publisher.messages).toHaveLength(0);
+    expect(w.storage.peek(passage('Parts1'))!.state.status).toBe('open');
+    await Promise.all(items.slice(4).map((i) => c.check.handle(i.msg)));
+    const decisions = c.publisher.on(config.topics.speedingVehicles);
+    expect(decisions).toHaveLength(1);
+    const whole = applyObservations(null, observations(items), radar, w.clock.now()).decided[0]!;
+    expect(decisions[0]!.data).toMatchObject({ passage_id: whole.passageId, observations: 10, close_reason: 'count' });
+    expect(decisions[0]!.data['avg_speed'] as number).toBeCloseTo(whole.avgSpeedKmh!, 9);
+    expect(w.storage.logSize(radar.id)).toBe(0);
+  });
+
   it('a crash after the commit: the redelivery publishes the decision the crash left unpublished, once', async () => {
     const w = world();
     const c = check(w);
