@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       ops: runtime.ops.snapshot(),
       windowOps: runtime.windowOps.snapshot(),
       faults: Object.fromEntries(runtime.faults.injected),
-      passageOpsByKind: runtime.stores.passages.opsByKind,
+      passageOpsByKind: runtime.stores.passageStorage.opsByKind,
     };
     process.send({ type: 'report', id: m.id, report });
   });

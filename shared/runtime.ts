@@ -19,13 +19,13 @@ import type { Warehouse } from './export/warehouse.js';
 import type { FineDeps } from './fines/fine.js';
 import { finesExporter, type FineRecord } from './fines/fine-record.js';
 import type { ObjectStore, TextDetector } from './fines/ports.js';
-import { FirestoreDeadLetterStore } from './platform/firestore/dead-letter-store.js';
-import { FirestoreFineStore } from './platform/firestore/fine-store.js';
+import { FirestoreDeadLetterStore } from './platform/firestore/firestore-dead-letter-store.js';
+import { FirestoreFineStore } from './platform/firestore/firestore-fine-store.js';
 import { FirestoreFlushControl } from './platform/firestore/flush-control.js';
-import { FirestorePassageStore } from './platform/firestore/passage-store.js';
-import { FirestoreReviewStore } from './platform/firestore/review-store.js';
-import { FirestoreUserStore } from './platform/firestore/user-store.js';
-import { FirestoreWindowStore } from './platform/firestore/window-store.js';
+import { FirestorePassageStorage } from './platform/firestore/firestore-passage-storage.js';
+import { FirestoreReviewStore } from './platform/firestore/firestore-review-store.js';
+import { FirestoreUserStore } from './platform/firestore/firestore-user-store.js';
+import { FirestoreWindowStore } from './platform/firestore/firestore-window-store.js';
 import { GcsObjectStore } from './platform/gcs-object-store.js';
 import { LocalObjectStore } from './platform/local-object-store.js';
 import { PubSubPublisher } from './platform/pubsub-publisher.js';
@@ -35,6 +35,7 @@ import { reviewsExporter, reviewQueueReport } from './review/review-export.js';
 import type { Answer } from './review/review.js';
 import { closeExpiredPassages, passageExporters } from './speed/passage-export.js';
 import { nonOffenderRetentionSteps } from './speed/non-offender-retention.js';
+import { PassageStore } from './speed/passage-store.js';
 import { SpeedCheck } from './speed/speed-check.js';
 import { resolvePipeline, windowPipelines } from './windows/pipeline.js';
 import { WINDOW_PIPELINES, type TopicPipelineName } from './windows/pipelines/index.js';
@@ -70,7 +71,10 @@ export interface Runtime {
   /** the stores, for the stack, tests and benches that look inside */
   stores: {
     db: Firestore;
-    passages: FirestorePassageStore;
+    /** the speed path's passages (the state machine), over passageStorage */
+    passages: PassageStore;
+    /** what passages are stored in (its operations counted by purpose: opsByKind) */
+    passageStorage: FirestorePassageStorage;
     fines: FirestoreFineStore;
     reviews: FirestoreReviewStore;
     deadLetters: FirestoreDeadLetterStore;
@@ -146,9 +150,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   // The window pipelines and registrations count their operations apart.
   const windowFirestore = { ...firestore, ops: windowOps };
   const c = config.collections;
+  const passageStorage = new FirestorePassageStorage(firestore, c);
   const stores = {
     db,
-    passages: new FirestorePassageStore(firestore, c),
+    passages: new PassageStore(passageStorage, firestore),
+    passageStorage,
     fines: new FirestoreFineStore(firestore, c.fines),
     reviews: new FirestoreReviewStore(firestore, c.fines, c.fineReviews),
     deadLetters: new FirestoreDeadLetterStore(firestore, c.deadLetters),

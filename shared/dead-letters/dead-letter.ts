@@ -17,7 +17,7 @@ export interface DeadLetter {
   publish_time: string;
 }
 
-/** Where dead letters are kept until the flush exports them (Firestore: shared/platform/firestore/dead-letter-store.ts). */
+/** Where dead letters are kept until the flush exports them (Firestore: shared/platform/firestore/firestore-dead-letter-store.ts). */
 export interface DeadLetterStore {
   /** keeps the dead letter under its id (a redelivery is the same document) */
   save(dl: DeadLetter): Promise<void>;

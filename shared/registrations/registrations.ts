@@ -31,7 +31,7 @@ const response = z.object({ results: z.array(z.unknown()).min(1).max(5000), info
 
 export type UserRow = Row & { login_username: string };
 
-/** Where users are kept until the flush exports them (Firestore: shared/platform/firestore/user-store.ts). */
+/** Where users are kept until the flush exports them (Firestore: shared/platform/firestore/firestore-user-store.ts). */
 export interface UserStore {
   /** sets each user's document to its row (a redelivered response writes the same values) */
   save(rows: readonly UserRow[]): Promise<void>;

@@ -57,7 +57,7 @@ export interface QueueStats {
   decisionsLastHour: number;
 }
 
-/** The review queue over the fines (Firestore: shared/platform/firestore/review-store.ts). */
+/** The review queue over the fines (Firestore: shared/platform/firestore/firestore-review-store.ts). */
 export interface ReviewStore {
   get(fineId: string): Promise<(StoredFine & { claim: Claim | null }) | null>;
   /** held fines, oldest first, at most `limit` */

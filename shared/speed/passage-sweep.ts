@@ -3,16 +3,8 @@ import type { Config, Radar } from '../config.js';
 import type { Effects } from '../core/effects.js';
 import type { Observation } from './observation.js';
 import { applyObservations, type ObservationOutcome, type PassageState } from './passage.js';
-import type {
-  DecisionRef,
-  LogCursor,
-  LogEntry,
-  LoggedObservation,
-  PassageStore,
-  SweepLease,
-  SweptVehicle,
-  VehicleBatches,
-} from './passage-store.js';
+import type { DecisionRef, PassageStore, SweepLease, SweptVehicle, VehicleBatches } from './passage-store.js';
+import type { LogCursor, LogEntry, LoggedObservation } from './passage-storage.js';
 
 /** What the sweep learnt about one observation: its outcome, and the dead letter sent when it was late. */
 export type SweepOutcome = ObservationOutcome & { deadLetterId?: string };

@@ -182,6 +182,54 @@ export function applyObservations(initial: PassageState | null, batch: readonly 
 }
 
 /**
+ * Batches applied in order on top of a state, as one result: the state after the last, every decision and
+ * displaced passage, and each observation's first outcome.
+ */
+export function applyBatches(
+  initial: PassageState | null,
+  batches: readonly (readonly Observation[])[],
+  radar: Radar,
+  nowMs: number,
+): ApplyResult {
+  let merged: ApplyResult | null = null;
+  for (const batch of batches) {
+    const r = applyObservations(merged ? merged.state : initial, batch, radar, nowMs);
+    if (!merged) merged = r;
+    else {
+      merged.state = r.state;
+      merged.changed ||= r.changed;
+      merged.decided.push(...r.decided);
+      merged.displaced.push(...r.displaced);
+      for (const [id, o] of r.outcomes) if (!merged.outcomes.has(id)) merged.outcomes.set(id, o);
+    }
+  }
+  if (!merged) {
+    if (initial === null) throw new Error('applyBatches needs a state or at least one observation');
+    return { state: initial, changed: false, decided: [], displaced: [], outcomes: new Map() };
+  }
+  return merged;
+}
+
+/** A batch that forms one closed passage by itself (`wholePassage`), with that passage. */
+export interface WholePassage {
+  batch: readonly Observation[];
+  /** the batch applied to no earlier state: one passage, closed, decided */
+  alone: ApplyResult;
+}
+
+/**
+ * The whole-passage rule: a batch of one (radar, vehicle) is a whole passage when, applied to no earlier
+ * state, it opens one passage and closes it (its exit, or the radar's expected count) and starts no other.
+ * Such a batch can be written with one create, and decided where it arrived; anything else is part of a
+ * passage (to the radar's log). Null when the batch is not whole.
+ */
+export function wholePassage(batch: readonly Observation[], radar: Radar, nowMs: number): WholePassage | null {
+  if (batch.length === 0) return null;
+  const alone = applyObservations(null, batch, radar, nowMs);
+  return alone.state.status === 'closed' && alone.displaced.length === 0 && alone.decided.length === 1 ? { batch, alone } : null;
+}
+
+/**
  * The session gap of a passage: the radar's gap, except while only one of the entry and exit cameras
  * has seen the vehicle, when the other may come up to the longest plausible travel time away.
  */

@@ -3,8 +3,9 @@ import { publishDecisionMessage, publishDecisions } from './decision.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import { GroupCommitter } from '../core/group-commit.js';
 import { parseObservation, type Observation } from './observation.js';
-import { applyObservations, passageKey } from './passage.js';
-import type { DecisionRef, LoggedObservation } from './passage-store.js';
+import { passageKey, wholePassage } from './passage.js';
+import type { DecisionRef } from './passage-store.js';
+import type { LoggedObservation } from './passage-storage.js';
 import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SpeedPathDeps, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 
@@ -114,15 +115,14 @@ export class SpeedCheck {
     const first = items[0]!.obs;
     const radar = config.radars.get(first.radarId)!;
     const batch = items.map((i) => i.obs);
-    const alone = applyObservations(null, batch, radar, clock.now());
-    const whole = alone.state.status === 'closed' && alone.displaced.length === 0;
-    this.bursts.record(whole);
+    const whole = wholePassage(batch, radar, clock.now());
+    this.bursts.record(whole !== null);
     if (!whole) {
       // Part of a passage: to the radar's log (one write for every vehicle that arrived meanwhile).
       return Promise.all(items.map((i) => this.perRadarLog.submit(radar.id, i)));
     }
     faults.check('observation.beforeCommit');
-    const outcome = await store.applyBatch(radar, first.vehicleId, batch, { assumeNew: true });
+    const outcome = await store.applyWhole(radar, whole);
     faults.check('observation.afterCommit');
     const refs = [...outcome.toPublish];
     for (const ref of outcome.unconfirmed) if (!(await store.isPublished(ref.decision.passageId))) refs.push(ref);

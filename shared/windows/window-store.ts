@@ -3,7 +3,7 @@ import type { WindowShard } from './window-state.js';
 
 /**
  * Where the window pipelines keep their events and what the flush exported (Firestore in Google Cloud:
- * shared/platform/firestore/window-store.ts). Events go into batch documents, never updated; each window
+ * shared/platform/firestore/firestore-window-store.ts). Events go into batch documents, never updated; each window
  * has a state document once exported.
  */
 export interface WindowStore {

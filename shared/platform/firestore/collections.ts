@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js';
-import { LOG_ENTRIES } from './passage-store.js';
+import { LOG_ENTRIES } from './firestore-passage-storage.js';
 
 type IndexMode = 'none' | 'ascending';
 
@@ -39,7 +39,7 @@ const FIELDS: Record<CollectionKey, CollectionFields> = {
   published: { ttl: true, indexes: { createdAt: 'none' } },
   deadLetters: { ttl: true, indexes: { payload: 'none', exportAt: 'ascending' } },
   // Held fines carry no expireAt until decided, and held_since_ms (the review queue: ordered by it, its
-  // ascending index only) until decided (shared/platform/firestore/fine-store.ts, review-store.ts).
+  // ascending index only) until decided (shared/platform/firestore/firestore-fine-store.ts, firestore-review-store.ts).
   fines: { ttl: true, indexes: { issued_at: 'none', exportAt: 'ascending', held_since_ms: 'ascending' } },
   // One document per review decision, created once: the flush exports them to fine_reviews; the queue's
   // "decisions in the last hour" ranges over reviewed_at_ms.

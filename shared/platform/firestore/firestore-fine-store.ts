@@ -7,7 +7,7 @@ import { FirestoreStore, type FirestoreContext } from './store.js';
  * and reuses it, so there is never a second fine. `pendingNotify` is removed once the notification is
  * published; `exportAt` (commit time) drives the flush's export to fined_vehicles. A fine held for review
  * has neither a pending notification nor an `expireAt` (the TTL must not delete it while it waits): the
- * review's decision sets both (shared/platform/firestore/review-store.ts).
+ * review's decision sets both (shared/platform/firestore/firestore-review-store.ts).
  */
 export class FirestoreFineStore extends FirestoreStore implements FineStore {
   constructor(

@@ -1,7 +1,7 @@
 import { FieldValue, type DocumentData, type DocumentReference, type Transaction } from '@google-cloud/firestore';
 import { statusOf, type FineRecord } from '../../fines/fine-record.js';
 import type { Claim, ClaimResult, DecideResult, DecisionInput, FineReview, QueueStats, ReviewStore } from '../../review/review-store.js';
-import { toStored } from './fine-store.js';
+import { toStored } from './firestore-fine-store.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';
 
 /** The field only held fines carry: when they started waiting (ms). The queue is its index. */
