@@ -68,7 +68,7 @@ interface Sample {
 function sample(target: string): Promise<Sample> {
   const env = {
     FUNCTION_TARGET: target,
-    FIRST_USE: JSON.stringify(FIRST_USE[FUNCTIONS.find((f) => f.entryPoint === target)!.dir] ?? []),
+    FIRST_USE: JSON.stringify(FIRST_USE[FUNCTIONS.find((f) => f.entryPoint === target)!.name] ?? []),
     GOOGLE_CLOUD_PROJECT: 'demo-cold-start',
     ...DEPLOYED_ENV,
     SPEEDCAM_OCR: 'model',
@@ -86,7 +86,7 @@ export async function coldStart(runs: number) {
     const files = samples[0]!.files;
     const heavy = HEAVY.filter((p) => files.some((f) => f.includes(`/node_modules/${p}/`)));
     rows.push({
-      function: spec.dir,
+      function: spec.name,
       import_ms: Math.round(median(samples.map((s) => s.importMs))),
       import_cpu_ms: Math.round(median(samples.map((s) => s.importCpuMs))),
       ready_ms: Math.round(median(samples.map((s) => s.readyMs))),

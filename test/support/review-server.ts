@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { renderCapturePhoto } from '../../cli/generators/capture-photo.js';
+import { FUNCTIONS } from '../../functions/catalog.js';
+import { registerFunctions } from '../../functions/register.js';
 import { gsUri } from '../../shared/fines/object-names.js';
 import type { ObjectStore } from '../../shared/fines/ports.js';
 import type { PaddleTextDetector } from '../../shared/platform/ocr/paddle-text-detector.js';
@@ -19,7 +21,7 @@ export function useReviewServer(): { ocr: PaddleTextDetector; base: () => string
   let server: Server;
   let base = '';
   beforeAll(async () => {
-    await import('../../functions/review/index.js');
+    await registerFunctions(FUNCTIONS, 'review');
     server = await getTestServer('review');
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUNCTIONS, PUSH_FUNCTIONS } from '../../../functions/catalog.js';
 import { pushFunction } from '../../../functions/push.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { setRuntime, type Runtime } from '../../../shared/runtime.js';
@@ -192,24 +191,5 @@ describe('a push delivery reaching a function', () => {
     expect(await post('/', { hello: 'world' })).toBe(400);
     expect(await post('/', { message: { data: 42 } })).toBe(400);
     expect(received).toEqual([]);
-  });
-});
-
-describe('the deployed entry module', () => {
-  it('has one module per catalog function, and registers each push function as an HTTP function the push subscription calls', async () => {
-    const { FUNCTION_MODULES } = await import('../../../functions/index.js');
-    expect(Object.keys(FUNCTION_MODULES).sort()).toEqual(FUNCTIONS.map((f) => f.entryPoint).sort());
-    for (const spec of PUSH_FUNCTIONS) {
-      const s = await getTestServer(spec.entryPoint);
-      await new Promise<void>((ok) => s.listen(0, '127.0.0.1', () => ok()));
-      // Not a delivery: refused before any handler work (so no client is touched).
-      const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-      });
-      expect(res.status, spec.entryPoint).toBe(400);
-      await new Promise<void>((ok) => s.close(() => ok()));
-    }
   });
 });
