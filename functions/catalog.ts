@@ -1,6 +1,6 @@
 import { FLUSH_TIMEOUT_S, TOPICS, type Config, type TopicKey } from '../shared/config.js';
-import type { Handler, Handlers, HttpHandler } from '../shared/runtime.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
+import type { Handler, Handlers, HttpHandler } from '../shared/runtime.js';
 
 /**
  * Every deployable function, declared once: its name, entry point, what calls it (a topic's push subscription,
