@@ -26,6 +26,8 @@ const HEAVY = [
 const here = dirname(fileURLToPath(import.meta.url));
 const entry = pathToFileURL(join(here, '..', 'functions', 'index.js')).href;
 const runtimeModule = pathToFileURL(join(here, '..', 'shared', 'runtime.js')).href;
+const catalogModule = pathToFileURL(join(here, '..', 'functions', 'catalog.js')).href;
+const registerModule = pathToFileURL(join(here, '..', 'functions', 'register.js')).href;
 
 /** What the child process runs: import, build the runtime the handler uses, report. */
 const CHILD = `
@@ -35,9 +37,10 @@ await import(${JSON.stringify(entry)});
 const t1 = performance.now(); const cpu1 = process.cpuUsage(cpu0);
 const { runtime } = await import(${JSON.stringify(runtimeModule)});
 const rt = runtime();
-// The target's handler, as its first request builds it, short of the network.
-const use = { vehicleObservations: () => rt.speedCheck, fines: () => rt.fines, clickEvents: () => rt.windows.clicks, transactions: () => rt.windows.transactions, userRegistrations: () => rt.registrations, review: () => rt.review, deadLetters: () => rt.deadLetterSink, flush: () => rt.flush }[process.env.FUNCTION_TARGET];
-use?.();
+// The target's handler, as its first request builds it (the one its declaration names), short of the network.
+const { FUNCTIONS } = await import(${JSON.stringify(catalogModule)});
+const { handlerAt } = await import(${JSON.stringify(registerModule)});
+handlerAt(rt, FUNCTIONS.find((f) => f.entryPoint === process.env.FUNCTION_TARGET).handler);
 const t2 = performance.now(); const cpu2 = process.cpuUsage(cpu0);
 // What the first request adds: the clients a function creates on first use (no call is made).
 const require = createRequire(import.meta.url);
@@ -68,7 +71,7 @@ interface Sample {
 function sample(target: string): Promise<Sample> {
   const env = {
     FUNCTION_TARGET: target,
-    FIRST_USE: JSON.stringify(FIRST_USE[FUNCTIONS.find((f) => f.entryPoint === target)!.dir] ?? []),
+    FIRST_USE: JSON.stringify(FIRST_USE[FUNCTIONS.find((f) => f.entryPoint === target)!.name] ?? []),
     GOOGLE_CLOUD_PROJECT: 'demo-cold-start',
     ...DEPLOYED_ENV,
     SPEEDCAM_OCR: 'model',
@@ -86,7 +89,7 @@ export async function coldStart(runs: number) {
     const files = samples[0]!.files;
     const heavy = HEAVY.filter((p) => files.some((f) => f.includes(`/node_modules/${p}/`)));
     rows.push({
-      function: spec.dir,
+      function: spec.name,
       import_ms: Math.round(median(samples.map((s) => s.importMs))),
       import_cpu_ms: Math.round(median(samples.map((s) => s.importCpuMs))),
       ready_ms: Math.round(median(samples.map((s) => s.readyMs))),

@@ -91,7 +91,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 const r0 = (x: number) => Math.round(x);
 
-const fines = FUNCTIONS.find((f) => f.dir === 'fines')!;
+const fines = FUNCTIONS.find((f) => f.name === 'fines')!;
 const gib = Number(fines.memory.replace('Gi', '')) || Number(fines.memory.replace('Mi', '')) / 1024;
 const vcpu = Number(fines.cpu);
 const report: Record<string, unknown> = {

@@ -263,7 +263,7 @@ async function main(): Promise<void> {
         const ops = f.requests ? (f.reads + f.writes + f.deletes) / f.requests : NaN;
         return `${fmt(f.requests / r.windowS)} · ${fmt(f.cpuMs / f.requests, 1)} · ${fmt(f.busyRoundedMs / 1000 / r.windowS, 3)} · ${fmt(ops, 2)} · $${fmt(cost.total, 0)} (${fmt(cost.requests, 0)} + ${fmt(cost.instance, 0)} + ${fmt(cost.firestore, 0)})${f.failed ? ` · ${f.failed} failed` : ''}`;
       });
-      rows.push(`| ${spec.dir} (${spec.cpu}, ${spec.memory}, ${spec.concurrency}) | ${cells.join(' | ')} |`);
+      rows.push(`| ${spec.name} (${spec.cpu}, ${spec.memory}, ${spec.concurrency}) | ${cells.join(' | ')} |`);
     }
     rows.push(
       `| **functions, a month at this load** | ${results

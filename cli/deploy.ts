@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { FUNCTIONS, BUILD_ACCOUNT, PUSH_FUNCTIONS, type FunctionSpec, type Grant } from '../functions/catalog.js';
+import { FUNCTIONS, BUILD_ACCOUNT, type FunctionSpec, type Grant, type PushFunctionSpec } from '../functions/catalog.js';
 import { loadConfig, TOPICS, type Config } from '../shared/config.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
@@ -96,8 +96,8 @@ export interface Step {
 export function names(project: string, prefix: string, region: string) {
   const sa = (account: string) => `${prefix}-${account}@${project}.iam.gserviceaccount.com`;
   return {
-    function: (spec: FunctionSpec) => `${prefix}-${spec.dir}`,
-    subscription: (spec: FunctionSpec) => `${prefix}-${spec.dir}`,
+    function: (spec: FunctionSpec) => `${prefix}-${spec.name}`,
+    subscription: (spec: FunctionSpec) => `${prefix}-${spec.name}`,
     accountId: (spec: FunctionSpec) => `${prefix}-${spec.account}`,
     account: (spec: FunctionSpec) => sa(spec.account),
     buildAccountId: `${prefix}-${BUILD_ACCOUNT}`,
@@ -262,8 +262,8 @@ export function dashboardJson(prefix: string): string {
   return readFileSync(repoPath('terraform/dashboard.json'), 'utf8').replaceAll('{prefix}', prefix);
 }
 
-/** Every command that creates the system with gcloud, bq and nothing else, in order. */
-export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): Step[] {
+/** Every command that creates the system with gcloud, bq and nothing else, in order; one function per declaration. */
+export function deploySteps(o: DeployOptions, config: Config = loadConfig({}), functions: readonly FunctionSpec[] = FUNCTIONS): Step[] {
   if (!NAME_PREFIX.test(o.prefix))
     throw new Error(`--prefix: 1-16 lower-case letters, digits or '-', starting with a letter, not ending with '-' (got "${o.prefix}")`);
   const r = deployResources();
@@ -458,10 +458,10 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
       p,
     ],
   });
-  for (const spec of FUNCTIONS) {
+  for (const spec of functions) {
     const member = `--member=serviceAccount:${n.account(spec)}`;
     steps.push({
-      argv: ['gcloud', 'iam', 'service-accounts', 'create', n.accountId(spec), `--display-name=speedcam ${spec.dir} function`, p],
+      argv: ['gcloud', 'iam', 'service-accounts', 'create', n.accountId(spec), `--display-name=speedcam ${spec.name} function`, p],
       tolerateExisting: true,
     });
     for (const g of spec.grants) steps.push(grantStep(o, g, member, config));
@@ -486,7 +486,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
   const source = `gs://${n.bucket('source')}/speedcam-${o.sourceSha256}.zip`;
   steps.push({ argv: ['gcloud', 'storage', 'cp', o.sourceZip, source, p] });
   const env = dictFlag(functionEnv(o, config));
-  for (const spec of FUNCTIONS) {
+  for (const spec of functions) {
     const name = n.function(spec);
     const region = `--region=${o.region}`;
     steps.push({
@@ -532,7 +532,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
 
   // One push subscription per function, with its retry and dead-letter policies.
   const policy = r.subscriptions;
-  for (const spec of PUSH_FUNCTIONS) {
+  for (const spec of functions.filter((f): f is PushFunctionSpec => f.kind === 'push')) {
     const topic = n.topic(spec.triggerTopic(config));
     const settings = [
       `--push-endpoint=\${${urlVar(spec)}}/${topic}`,
@@ -645,7 +645,7 @@ function dictFlag(entries: Record<string, string>): string {
     .join(delim)}`;
 }
 
-const urlVar = (spec: FunctionSpec) => `URL_${spec.dir.replace(/-/g, '_').toUpperCase()}`;
+const urlVar = (spec: FunctionSpec) => `URL_${spec.name.replace(/-/g, '_').toUpperCase()}`;
 
 function grantStep(o: DeployOptions, g: Grant, member: string, config: Config): Step {
   const p = `--project=${o.project}`;

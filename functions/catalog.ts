@@ -1,15 +1,20 @@
 import { FLUSH_TIMEOUT_S, TOPICS, type Config, type TopicKey } from '../shared/config.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
+import type { Handler, Handlers, HttpHandler } from '../shared/runtime.js';
 
 /**
- * Every deployable function: its entry point, what calls it (a topic's push subscription, or people over
- * HTTP), its scaling and its grants.
+ * Every deployable function, declared once: its name, entry point, what calls it (a topic's push subscription,
+ * or people over HTTP), the runtime handler that serves it, its scaling and its grants. The entry module
+ * (functions/index.ts), Terraform (terraform/functions.json, generated from this) and `speedcam deploy` all
+ * read this list; adding a function is one declaration here plus its handler in shared/runtime.ts.
  */
 export type FunctionSpec = PushFunctionSpec | HttpFunctionSpec;
 
 /** A function a topic's push subscription delivers to (internal traffic only, invoked by its own account). */
-export interface PushFunctionSpec extends CommonSpec {
+export interface PushFunctionSpec<H extends PushHandlerName = PushHandlerName> extends CommonSpec {
   kind: 'push';
+  /** the runtime handler each delivery is given to */
+  handler: H;
   /** the topic whose push subscription delivers to this function */
   trigger: TopicKey;
   triggerTopic: (c: Config) => string;
@@ -25,15 +30,23 @@ export interface PushFunctionSpec extends CommonSpec {
  * A function people call (the review page and API): no topic, no push subscription; reachable from outside
  * (ingress all) but invoked only by the `reviewers` (roles/run.invoker; never allUsers).
  */
-export interface HttpFunctionSpec extends CommonSpec {
+export interface HttpFunctionSpec<H extends HttpHandlerName = HttpHandlerName> extends CommonSpec {
   kind: 'http';
+  /** the runtime handler each request is given to */
+  handler: H;
   invokers: 'reviewers';
 }
 
 interface CommonSpec {
-  /** folder under functions/ */
-  dir: string;
+  /** the function's name: Cloud Run service `<name_prefix>-<name>`, its subscription, Terraform's key */
+  name: string;
+  /** what functions-framework registers it as (`--entry-point`, Terraform's `entry_point`, FUNCTION_TARGET) */
   entryPoint: string;
+  /**
+   * Loaded while the instance starts (FUNCTION_TARGET names it), not on its first request: code the
+   * handler imports lazily that this function always needs (the fines' photo and OCR code, sharp).
+   */
+  preload?: () => Promise<unknown>;
   /** service account id suffix: `<name_prefix>-<account>` must fit in 30 characters */
   account: string;
   /** requests one instance handles at once (Cloud Run concurrency; the local relay's flow control) */
@@ -47,6 +60,22 @@ interface CommonSpec {
   /** what the function's own service account may do (least privilege; Terraform and the deploy script grant these) */
   grants: readonly Grant[];
 }
+
+/**
+ * A runtime handler's name (shared/runtime.ts's Handlers): `fines`, or a group's member as `windows.clicks`.
+ * Derived from the Handlers interface, so a name that is no handler does not compile.
+ */
+type HandlerPath<T> = {
+  [K in keyof T & string]: T[K] extends Handler | HttpHandler ? K : `${K}.${keyof T[K] & string}`;
+}[keyof T & string];
+export type HandlerName = HandlerPath<Handlers>;
+/** The handler a name resolves to (its type). */
+export type HandlerAt<P extends HandlerName> = P extends `${infer G extends keyof Handlers}.${infer M}`
+  ? Handlers[G][M & keyof Handlers[G]]
+  : Handlers[P & keyof Handlers];
+/** Handlers that take Pub/Sub deliveries, and those that take people's HTTP requests. */
+export type PushHandlerName = { [P in HandlerName]: HandlerAt<P> extends Handler ? P : never }[HandlerName];
+export type HttpHandlerName = { [P in HandlerName]: HandlerAt<P> extends HttpHandler ? P : never }[HandlerName];
 
 export type Grant =
   | { role: 'roles/datastore.user'; on: 'project' }
@@ -73,14 +102,23 @@ const evidencePhotos: Grant[] = [
 /** Sized for many concurrent deliveries per instance (observations, window pipelines with a topic of their own). */
 const BURST = { concurrency: 250, memory: '512Mi', cpu: '1', maxInstances: 20, timeoutS: 60, subscription: KEEP } as const;
 
-type Declared = Omit<PushFunctionSpec, 'triggerTopic' | 'kind'>;
-const declare = (d: Declared): PushFunctionSpec => ({ ...d, kind: 'push', triggerTopic: (c) => c.topics[d.trigger] });
+type Declared<H extends PushHandlerName> = Omit<PushFunctionSpec<H>, 'triggerTopic' | 'kind'>;
+const declare = <const H extends PushHandlerName>(d: Declared<H>): PushFunctionSpec<H> => ({
+  ...d,
+  kind: 'push',
+  triggerTopic: (c) => c.topics[d.trigger],
+});
+const topicPipelines = WINDOW_PIPELINES.filter(
+  (p): p is Extract<(typeof WINDOW_PIPELINES)[number], { input: { kind: 'topic' } }> => p.input.kind === 'topic',
+);
 
-export const FUNCTIONS: readonly FunctionSpec[] = [
+/** The declarations, with each one's handler name kept (checked against the runtime's handlers below). */
+const DECLARED = [
   // Many concurrent deliveries per instance: the group commit needs the burst in one place.
   declare({
-    dir: 'vehicle-observations',
+    name: 'vehicle-observations',
     entryPoint: 'vehicleObservations',
+    handler: 'speedCheck',
     trigger: 'vehicleObservations',
     account: 'observations',
     ...BURST,
@@ -88,8 +126,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   }),
   // OCR is CPU-bound: a few photos at a time per instance.
   declare({
-    dir: 'fines',
+    name: 'fines',
     entryPoint: 'fines',
+    handler: 'fines',
+    // The photo, OCR and drawing code (sharp) loads while the instance starts, not on its first delivery.
+    preload: () => import('../shared/fines/fine.js'),
     trigger: 'speedingVehicles',
     account: 'fines',
     concurrency: 4,
@@ -102,23 +143,21 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   }),
   // Window pipelines with a topic of their own (declared in shared/windows/pipelines/): one group commit per
   // instance for all keys, so many concurrent deliveries.
-  ...WINDOW_PIPELINES.flatMap((p) =>
-    p.input.kind === 'topic'
-      ? [
-          declare({
-            dir: p.input.topic.name,
-            entryPoint: p.input.topic.key,
-            account: p.name,
-            trigger: p.input.topic.key,
-            ...BURST,
-            grants: [firestore, ...publishes('deadLetters')],
-          }),
-        ]
-      : [],
+  ...topicPipelines.map((p) =>
+    declare({
+      name: p.input.topic.name,
+      entryPoint: p.input.topic.key,
+      handler: `windows.${p.name}`,
+      account: p.name,
+      trigger: p.input.topic.key,
+      ...BURST,
+      grants: [firestore, ...publishes('deadLetters')],
+    }),
   ),
   declare({
-    dir: 'user-registrations',
+    name: 'user-registrations',
     entryPoint: 'userRegistrations',
+    handler: 'registrations',
     trigger: 'userRegistrations',
     account: 'registrations',
     concurrency: 50,
@@ -134,8 +173,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     kind: 'http',
     invokers: 'reviewers',
-    dir: 'review',
+    name: 'review',
     entryPoint: 'review',
+    handler: 'review',
     account: 'review',
     concurrency: 20,
     memory: '512Mi',
@@ -145,8 +185,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     grants: [firestore, ...publishes('fineNotifications'), ...evidencePhotos],
   },
   declare({
-    dir: 'dead-letters',
+    name: 'dead-letters',
     entryPoint: 'deadLetters',
+    handler: 'deadLetterSink',
     trigger: 'deadLetters',
     account: 'dead-letters',
     concurrency: 50,
@@ -162,8 +203,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   // (dataEditor has it) and run no jobs; the hourly UPDATE of the non-offender retention
   // (shared/speed/non-offender-retention.ts) runs a query job: bigquery.jobUser, which grants no data access.
   declare({
-    dir: 'flush',
+    name: 'flush',
     entryPoint: 'flush',
+    handler: 'flush',
     trigger: 'flushTicks',
     account: 'flush',
     concurrency: 1,
@@ -179,7 +221,17 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       ...publishes('nonFinedVehicles', 'speedingVehicles', 'fineNotifications', 'deadLetters'),
     ],
   }),
-];
+] as const satisfies readonly FunctionSpec[];
+
+/**
+ * Every runtime handler serves a declared function: one that no declaration names fails to compile here
+ * (the type names it). A declaration naming no handler, or one of the wrong kind, fails above.
+ */
+type Unserved = Exclude<HandlerName, (typeof DECLARED)[number]['handler']>;
+const everyHandlerServed: [Unserved] extends [never] ? true : { unserved: Unserved } = true;
+void everyHandlerServed;
+
+export const FUNCTIONS: readonly FunctionSpec[] = DECLARED;
 
 /** The functions push subscriptions deliver to. */
 export const PUSH_FUNCTIONS: readonly PushFunctionSpec[] = FUNCTIONS.filter((f): f is PushFunctionSpec => f.kind === 'push');
@@ -191,13 +243,13 @@ export const BUILD_ACCOUNT = 'build';
  * What Terraform reads (terraform/functions.json, written by `speedcam terraform-catalog`; a test keeps
  * the file equal to this): the same declarations, with topic keys in Terraform's snake_case.
  */
-export function terraformCatalog() {
+export function terraformCatalog(functions: readonly FunctionSpec[] = FUNCTIONS) {
   const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   return {
     build_account: BUILD_ACCOUNT,
     functions: Object.fromEntries(
-      FUNCTIONS.map((f) => [
-        f.dir,
+      functions.map((f) => [
+        f.name,
         {
           entry_point: f.entryPoint,
           // null: an HTTP function people call (no push subscription; invoked by var.reviewers)

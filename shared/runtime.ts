@@ -53,12 +53,17 @@ export interface FlushHandler extends Handler<FlushReport> {
   run(opts?: FlushOptions): Promise<FlushReport>;
 }
 
+/** What an HTTP function people call does with one request (the review page and its API). */
+export interface HttpHandler {
+  handle(req: ReviewRequest): Promise<Answer>;
+}
+
 /**
  * The composition root: every function's handler, wired to real clients (the emulators when the
  * *_EMULATOR_HOST variables are set). A handler is built on its first use, so each deployed function
  * builds only what it uses.
  */
-export interface Runtime {
+export interface Runtime extends Handlers {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -82,6 +87,15 @@ export interface Runtime {
     users: FirestoreUserStore;
     control: FirestoreFlushControl;
   };
+  close(): Promise<void>;
+}
+
+/**
+ * The runtime's handlers: each deployed function is served by one, named in its declaration in
+ * functions/catalog.ts (`handler: 'fines'`; a group's member as `'windows.clicks'`). The compiler checks both
+ * ways: a declaration naming no handler here, and a handler here that no declaration names, fail to compile.
+ */
+export interface Handlers {
   /** vehicle-observations → passages → decisions */
   readonly speedCheck: SpeedCheck;
   /** speeding-vehicles → photo, plate, analysed photo, fine record, notification */
@@ -91,11 +105,10 @@ export interface Runtime {
   /** user-registrations → one users row per result */
   readonly registrations: Handler<number>;
   /** the review function: the page and its JSON API over the held fines (HTTP, not a push subscription) */
-  readonly review: { handle(req: ReviewRequest): Promise<Answer> };
+  readonly review: HttpHandler;
   /** dead-letters → kept for the flush */
   readonly deadLetterSink: Handler<DeadLetter>;
   readonly flush: FlushHandler;
-  close(): Promise<void>;
 }
 
 export interface RuntimeOverrides {
@@ -206,7 +219,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     const deps: FineDeps = { ...sending, fines: stores.fines, objects, ocr };
     // The model's sessions load (~0.5 s) while the first fine fetches its photo, not after.
     if (config.ocr === 'model' && !overrides.ocr) startDetector().catch(() => undefined);
-    // The image and OCR code (sharp) is loaded by the fines function only (functions/fines/index.ts).
+    // The image and OCR code (sharp) is loaded by the fines function only (its preload in functions/catalog.ts).
     const issue = once(async () => (await import('./fines/fine.js')).issueFine);
     return { handle: async (msg) => (await issue())(deps, msg) };
   });
@@ -314,13 +327,19 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     },
   };
   // Each handler is built when first asked for: a function builds only what it uses.
-  const handlers = { speedCheck, fines, windows, registrations, review, deadLetterSink, flush };
+  const handlers: { [K in keyof Handlers]: () => Handlers[K] } = {
+    speedCheck,
+    fines,
+    windows,
+    registrations,
+    review,
+    deadLetterSink,
+    flush,
+  };
   return Object.defineProperties(
     parts,
     Object.fromEntries(Object.entries(handlers).map(([name, get]) => [name, { get, enumerable: true }])),
-  ) as typeof parts & {
-    readonly [K in keyof typeof handlers]: ReturnType<(typeof handlers)[K]>;
-  };
+  ) as typeof parts & Handlers;
 }
 
 let current: Runtime | undefined;

@@ -95,7 +95,7 @@ variable "scaling" {
     memory        = optional(string)
     cpu           = optional(string)
   }))
-  description = "Per-function overrides of max instances, concurrency, memory and CPU (keys: folder names under functions/; unset = functions/catalog.ts)."
+  description = "Per-function overrides of max instances, concurrency, memory and CPU (keys: function names as declared in functions/catalog.ts; unset = its values)."
   default     = {}
 }
 

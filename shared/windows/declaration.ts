@@ -29,9 +29,9 @@ export interface WindowPipelineDeclaration {
 }
 
 /**
- * A pipeline with a topic of its own: a function of its own parses each message into events. The function
- * is named after the topic (functions/<topic name>/index.ts, entry point <topic key>) and runs as the
- * pipeline's own service account (<prefix>-<pipeline name>).
+ * A pipeline with a topic of its own: a function of its own parses each message into events. functions/catalog.ts
+ * declares it: named after the topic, entry point <topic key>, served by the runtime's windows.<pipeline name>,
+ * running as the pipeline's own service account (<prefix>-<pipeline name>).
  */
 export interface TopicInput {
   kind: 'topic';

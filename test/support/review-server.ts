@@ -1,4 +1,6 @@
 import { renderCapturePhoto } from '../../cli/generators/capture-photo.js';
+import { FUNCTIONS } from '../../functions/catalog.js';
+import { registerFunctions } from '../../functions/register.js';
 import { gsUri } from '../../shared/fines/object-names.js';
 import type { ObjectStore } from '../../shared/fines/ports.js';
 import type { PaddleTextDetector } from '../../shared/platform/ocr/paddle-text-detector.js';
@@ -12,8 +14,24 @@ import { useOcrWorlds } from './ocr-worlds.js';
  */
 export function useReviewServer(): { ocr: PaddleTextDetector; base: () => string } {
   const ocr = useOcrWorlds();
+<<<<<<< HEAD
   const { base } = useFunctionServer('review', () => import('../../functions/review/index.js'));
   return { ocr, base };
+=======
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    await registerFunctions(FUNCTIONS, 'review');
+    server = await getTestServer('review');
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    setRuntime(undefined);
+    await new Promise<void>((ok) => server.close(() => ok()));
+  });
+  return { ocr, base: () => base };
+>>>>>>> h-functions
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
@@ -26,7 +26,6 @@ import { WINDOW_PIPELINES } from '../../../shared/windows/pipelines/index.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../../support/system-model.js';
 
 const config = loadConfig({});
-const functionDirs = readdirSync('functions').filter((d) => statSync(join('functions', d)).isDirectory());
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -110,7 +109,7 @@ describe('terraform/', () => {
 
   it('reads the functions from functions.json, which is the catalog (run `speedcam terraform-catalog` after editing functions/catalog.ts)', () => {
     expect(JSON.parse(readFileSync('terraform/functions.json', 'utf8'))).toEqual(terraformCatalog());
-    expect(Object.keys(terraformCatalog().functions).sort()).toEqual([...functionDirs].sort());
+    expect(Object.keys(terraformCatalog().functions)).toEqual(FUNCTIONS.map((f) => f.name));
   });
 
   it('reads the declared Firestore TTLs, index exemptions and table layouts from resources.json (run `speedcam terraform-catalog` after changing a declaration)', () => {
@@ -197,13 +196,13 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     }
     // Least privilege: no object admin anywhere, no Eventarc; a job runner for the flush only (its hourly UPDATE).
     expect(s.grants.filter((g) => /objectAdmin|eventarc/.test(g))).toEqual([]);
-    const flushAccount = n.account(FUNCTIONS.find((f) => f.dir === 'flush')!);
+    const flushAccount = n.account(FUNCTIONS.find((f) => f.name === 'flush')!);
     expect(s.grants.filter((g) => g.includes('bigquery.jobUser'))).toEqual([
       `serviceAccount:${flushAccount} roles/bigquery.jobUser project:my-proj`,
     ]);
     expect(
       s.grants
-        .filter((g) => g.includes(n.account(FUNCTIONS.find((f) => f.dir === 'fines')!)) && g.includes(n.bucket('evidence')))
+        .filter((g) => g.includes(n.account(FUNCTIONS.find((f) => f.name === 'fines')!)) && g.includes(n.bucket('evidence')))
         .map((g) => g.split(' ')[1])
         .sort(),
     ).toEqual(['roles/storage.objectCreator', 'roles/storage.objectViewer']);
@@ -220,7 +219,7 @@ describe('terraform apply and speedcam deploy create the same system', () => {
     expect(s.serviceAccounts.some((a) => a.includes('scheduler'))).toBe(false);
     // The review function: no subscription, nobody may invoke it until reviewers are named, and its own
     // account holds exactly its grants (no BigQuery, no object admin, no dead letters).
-    const review = FUNCTIONS.find((f) => f.dir === 'review')!;
+    const review = FUNCTIONS.find((f) => f.name === 'review')!;
     expect(review.kind).toBe('http');
     expect(s.subscriptions[n.subscription(review)]).toBeUndefined();
     expect(s.grants.filter((g) => g.endsWith(` run:${n.function(review)}`))).toEqual([]);

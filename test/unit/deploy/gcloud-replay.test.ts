@@ -241,7 +241,7 @@ describe.skipIf(skipReplay)('speedcam deploy replayed through gcloud and bq (off
   const vars = {
     PROJECT_NUMBER: '123456789012',
     ...Object.fromEntries(
-      FUNCTIONS.map((f) => [`URL_${f.dir.replace(/-/g, '_').toUpperCase()}`, `https://speedcam-${f.dir}-abc123-ue.a.run.app`]),
+      FUNCTIONS.map((f) => [`URL_${f.name.replace(/-/g, '_').toUpperCase()}`, `https://speedcam-${f.name}-abc123-ue.a.run.app`]),
     ),
   };
 

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, PUSH_FUNCTIONS } from '../../../functions/catalog.js';
 import { pushFunction } from '../../../functions/push.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { setRuntime, type Runtime } from '../../../shared/runtime.js';
-import { serveFunction, useFunctionServer } from '../../support/function-server.js';
+import { useFunctionServer } from '../../support/function-server.js';
 
 /**
  * What reaches a function in Google Cloud: a push subscription POSTs its push body (Pub/Sub's documented
@@ -180,23 +179,5 @@ describe('a push delivery reaching a function', () => {
     expect(await post('/', { hello: 'world' })).toBe(400);
     expect(await post('/', { message: { data: 42 } })).toBe(400);
     expect(received).toEqual([]);
-  });
-});
-
-describe('the deployed entry module', () => {
-  it('has one module per catalog function, and registers each push function as an HTTP function the push subscription calls', async () => {
-    const { FUNCTION_MODULES } = await import('../../../functions/index.js');
-    expect(Object.keys(FUNCTION_MODULES).sort()).toEqual(FUNCTIONS.map((f) => f.entryPoint).sort());
-    for (const spec of PUSH_FUNCTIONS) {
-      const s = await serveFunction(spec.entryPoint);
-      // Not a delivery: refused before any handler work (so no client is touched).
-      const res = await fetch(`${s.base}/`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-      });
-      expect(res.status, spec.entryPoint).toBe(400);
-      await s.close();
-    }
   });
 });
