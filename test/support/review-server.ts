@@ -14,24 +14,8 @@ import { useOcrWorlds } from './ocr-worlds.js';
  */
 export function useReviewServer(): { ocr: PaddleTextDetector; base: () => string } {
   const ocr = useOcrWorlds();
-<<<<<<< HEAD
-  const { base } = useFunctionServer('review', () => import('../../functions/review/index.js'));
+  const { base } = useFunctionServer('review', () => registerFunctions(FUNCTIONS, 'review'));
   return { ocr, base };
-=======
-  let server: Server;
-  let base = '';
-  beforeAll(async () => {
-    await registerFunctions(FUNCTIONS, 'review');
-    server = await getTestServer('review');
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    setRuntime(undefined);
-    await new Promise<void>((ok) => server.close(() => ok()));
-  });
-  return { ocr, base: () => base };
->>>>>>> h-functions
 }
 
 /**

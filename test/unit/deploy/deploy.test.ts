@@ -22,6 +22,7 @@ import {
   type Step,
 } from '../../../cli/deploy.js';
 import { declaredResources } from '../../../cli/terraform-catalog.js';
+import { deployOptions } from '../../support/deploy-options.js';
 import { WINDOW_PIPELINES } from '../../../shared/windows/pipelines/index.js';
 import { systemFromDeploy, systemFromTerraform, type SystemModel } from '../../support/system-model.js';
 
@@ -29,19 +30,7 @@ const config = loadConfig({});
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const options = (o: Partial<DeployOptions> = {}): DeployOptions => ({
-  project: 'my-proj',
-  region: 'us-east1',
-  prefix: 'speedcam',
-  firestoreDatabase: 'create',
-  firestoreLocation: 'nam5',
-  bigqueryLocation: 'US',
-  sourceZip: '.deploy/source.zip',
-  sourceSha256: 'ab'.repeat(32),
-  filesDir: '/tmp/speedcam-deploy-files',
-  iamWaitS: 90,
-  ...o,
-});
+const options = deployOptions;
 
 /** terraform/ and schemas/ copied side by side (terraform reads ../schemas), with edits applied. */
 function terraformCopy(edits: [file: string, from: string | RegExp, to: string][] = []): string {

@@ -1,15 +1,16 @@
 import { mkdtempSync, rmSync, cpSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getFunction, getTestServer } from '@google-cloud/functions-framework/testing';
+import { getFunction } from '@google-cloud/functions-framework/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deploySteps, names, render, type DeployOptions } from '../../../cli/deploy.js';
+import { deploySteps, names, render } from '../../../cli/deploy.js';
 import { FUNCTIONS, PUSH_FUNCTIONS, terraformCatalog, type FunctionSpec, type PushFunctionSpec } from '../../../functions/catalog.js';
 import { handlerAt, registerFunctions } from '../../../functions/register.js';
 import { loadConfig } from '../../../shared/config.js';
 import type { InboundMessage } from '../../../shared/core/pubsub-message.js';
 import { setRuntime, type Runtime } from '../../../shared/runtime.js';
+import { deployOptions } from '../../support/deploy-options.js';
+import { serveFunction } from '../../support/function-server.js';
 import { systemFromDeploy, systemFromTerraform } from '../../support/system-model.js';
 
 /**
@@ -36,18 +37,7 @@ const auditLog: PushFunctionSpec = {
 };
 const catalog: readonly FunctionSpec[] = [...FUNCTIONS, auditLog];
 
-const options: DeployOptions = {
-  project: 'my-proj',
-  region: 'us-east1',
-  prefix: 'speedcam',
-  firestoreDatabase: 'create',
-  firestoreLocation: 'nam5',
-  bigqueryLocation: 'US',
-  sourceZip: '.deploy/source.zip',
-  sourceSha256: 'ab'.repeat(32),
-  filesDir: '/tmp/speedcam-deploy-files',
-  iamWaitS: 90,
-};
+const options = deployOptions();
 
 const pushBody = (data: string) => ({
   message: { data: Buffer.from(data).toString('base64'), attributes: {}, messageId: '7', publishTime: '2026-11-22T11:00:00Z' },
@@ -65,15 +55,14 @@ describe('the deployed entry module (functions/index.ts)', () => {
   it('each push function answers a request that is no delivery with 400, before any handler work', async () => {
     await import('../../../functions/index.js');
     for (const spec of PUSH_FUNCTIONS) {
-      const s = await getTestServer(spec.entryPoint);
-      await new Promise<void>((ok) => s.listen(0, '127.0.0.1', () => ok()));
-      const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/`, {
+      const s = await serveFunction(spec.entryPoint);
+      const res = await fetch(`${s.base}/`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{}',
       });
       expect(res.status, spec.entryPoint).toBe(400);
-      await new Promise<void>((ok) => s.close(() => ok()));
+      await s.close();
     }
   });
 
@@ -95,10 +84,9 @@ describe('a function added to the catalog, and nothing else', () => {
       logger: { debug() {}, info() {}, warn() {}, error() {} },
       registrations: { handle: async (m: InboundMessage) => void received.push(m) },
     } as unknown as Runtime);
-    const s = await getTestServer('auditLog');
-    await new Promise<void>((ok) => s.listen(0, '127.0.0.1', () => ok()));
+    const s = await serveFunction('auditLog');
     try {
-      const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/`, {
+      const res = await fetch(`${s.base}/`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(pushBody('{"results":[]}')),
@@ -106,7 +94,7 @@ describe('a function added to the catalog, and nothing else', () => {
       expect(res.status).toBe(204);
       expect(received.map((m) => [m.messageId, m.data.toString()])).toEqual([['7', '{"results":[]}']]);
     } finally {
-      await new Promise<void>((ok) => s.close(() => ok()));
+      await s.close();
       setRuntime(undefined);
     }
   });
