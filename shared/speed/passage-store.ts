@@ -1,4 +1,4 @@
-import type { Radar } from '../config.js';
+import type { Radar } from './radar.js';
 import type { Observation } from './observation.js';
 import type { ApplyResult, ObservationOutcome, PassageDecision, PassageState } from './passage.js';
 import type { InboundMessage } from '../core/pubsub-message.js';

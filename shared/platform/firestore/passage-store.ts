@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FieldValue, Timestamp, type DocumentData, type DocumentReference, type Transaction } from '@google-cloud/firestore';
-import type { Radar } from '../../config.js';
+import type { Radar } from '../../speed/radar.js';
 import type { Observation } from '../../speed/observation.js';
 import {
   applyObservations,
