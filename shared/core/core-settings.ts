@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { atLeast, type GroupValues, msFrom, setting, settingsGroup } from './settings.js';
+import { amount, type GroupValues, setting, settingsGroup } from './settings.js';
 
 /** Firestore collections by key (SPEEDCAM_COLLECTION_PREFIX prefixes every name). */
 function collectionsOf(p: string) {
@@ -37,22 +37,19 @@ export const coreSettings = settingsGroup(
         .default(''),
       'prefix of every Firestore collection (tests and benches share one emulator)',
     ),
-    maxMessageBytes: setting(
+    maxMessageBytes: amount(
       'SPEEDCAM_MAX_MESSAGE_BYTES',
-      atLeast(64).default(65536),
+      { min: 64, default: 65536 },
       "larger messages are dead-lettered `oversized` (registrations accept Pub/Sub's 10 MB)",
     ),
-    maxEventFutureMs: setting(
+    maxEventFutureMs: amount(
       'SPEEDCAM_MAX_EVENT_FUTURE_S',
-      atLeast(0).default(300),
+      { min: 0, default: 300, ms: 's' },
       'events further in the future than this are rejected',
-      {
-        to: msFrom.s,
-      },
     ),
-    groupCommitWaitMs: setting(
+    groupCommitWaitMs: amount(
       'SPEEDCAM_GROUP_COMMIT_WAIT_MS',
-      atLeast(0).default(40),
+      { min: 0, default: 40 },
       "group-commit window (a vehicle's burst on one instance; window events)",
     ),
     /** injected transient failures for the chaos run ("point:probability,…"); empty in production */

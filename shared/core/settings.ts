@@ -137,6 +137,19 @@ export function readSettings<G extends Record<string, SettingsGroup<unknown>>>(g
 /** A number of at least `min`, from the variable's text. */
 export const atLeast = (min: number) => z.coerce.number().refine((n) => Number.isFinite(n) && n >= min, `a number >= ${min}`);
 
+/**
+ * A number of at least `min`, `default` when unset, in the variable's unit; `ms` converts that unit
+ * (seconds, hours, days) into the milliseconds the code reads.
+ */
+export function amount(
+  env: string,
+  n: { min: number; default: number; ms?: keyof typeof msFrom; local?: string },
+  doc: string,
+): Setting<number> {
+  const parser = atLeast(n.min).default(n.default);
+  return n.ms ? setting(env, parser, doc, { local: n.local, to: msFrom[n.ms] }) : setting(env, parser, doc, { local: n.local });
+}
+
 /** `true` or `false`, false when unset. */
 export const trueOrFalse = () => z.enum(['true', 'false']).default('false');
 export const isTrue = (s: 'true' | 'false'): boolean => s === 'true';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { atLeast, type GroupValues, msFrom, setting, settingsGroup } from '../core/settings.js';
+import { amount, type GroupValues, setting, settingsGroup } from '../core/settings.js';
 
 /** The flush function's timeout (functions/catalog.ts deploys it): a flush run never holds its lease longer. */
 export const FLUSH_TIMEOUT_S = 300;
@@ -41,36 +41,28 @@ export const exportSettings = settingsGroup(
       'loopback `host:port` of the local Write API stand-in',
       { default: "none (Google's)", local: "the stand-in's, with `--warehouse bigquery-local`" },
     ),
-    exportGraceMs: setting(
+    exportGraceMs: amount(
       'SPEEDCAM_EXPORT_GRACE_S',
-      atLeast(0).default(30),
+      { min: 0, default: 30, local: '5 (unless set)', ms: 's' },
       'how long a decision or fine notification may stay unpublished before the flush republishes it, and how far behind ' +
         'now the flush exports passages and fines',
-      { local: '5 (unless set)', to: msFrom.s },
     ),
-    flushBatchLimit: setting('SPEEDCAM_FLUSH_BATCH_LIMIT', atLeast(1).default(500), "the flush's page size"),
-    flushLeaseMs: setting(
+    flushBatchLimit: amount('SPEEDCAM_FLUSH_BATCH_LIMIT', { min: 1, default: 500 }, "the flush's page size"),
+    flushLeaseMs: amount(
       'SPEEDCAM_FLUSH_LEASE_S',
-      atLeast(1).default(120),
+      { min: 1, default: 120, ms: 's' },
       "the flush's lease, renewed by a heartbeat while a run lives",
-      {
-        to: msFrom.s,
-      },
     ),
-    flushPeriodMs: setting(
+    flushPeriodMs: amount(
       'SPEEDCAM_FLUSH_PERIOD_S',
-      atLeast(0.1).default(60),
+      { min: 0.1, default: 60, local: "the stack's flush tick", ms: 's' },
       "the scheduler's cadence: a flush run keeps exporting due windows until the next tick",
-      { local: "the stack's flush tick", to: msFrom.s },
     ),
-    retentionMs: setting('SPEEDCAM_RETENTION_DAYS', atLeast(0.01).default(7), 'how long Firestore keeps exported state (TTL)', {
-      to: msFrom.days,
-    }),
-    nonOffenderRetentionMs: setting(
+    retentionMs: amount('SPEEDCAM_RETENTION_DAYS', { min: 0.01, default: 7, ms: 'days' }, 'how long Firestore keeps exported state (TTL)'),
+    nonOffenderRetentionMs: amount(
       'SPEEDCAM_NON_OFFENDER_RETENTION_H',
-      atLeast(1).default(72),
+      { min: 1, default: 72, ms: 'h' },
       'hours a passage that was not fined keeps its vehicle identifier (Firestore, warehouse, captures); see data-retention.md',
-      { to: msFrom.h },
     ),
   },
   ({ warehouse, duckdbPath, dataset, write, writeEndpoint, ...v }) => {

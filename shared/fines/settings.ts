@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { atLeast, commaList, ConfigError, type GroupValues, isTrue, setting, settingsGroup, trueOrFalse } from '../core/settings.js';
+import {
+  amount,
+  atLeast,
+  commaList,
+  ConfigError,
+  type GroupValues,
+  isTrue,
+  setting,
+  settingsGroup,
+  trueOrFalse,
+} from '../core/settings.js';
 import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './plate.js';
 import type { FetchPolicy } from './safe-fetch.js';
 
@@ -81,12 +91,12 @@ export const fineSettings = settingsGroup(
       local: '`true` (unless set)',
       to: isTrue,
     }),
-    maxBytes: setting(
+    maxBytes: amount(
       'SPEEDCAM_PHOTO_MAX_BYTES',
-      atLeast(1024).default(10 * 1024 * 1024),
+      { min: 1024, default: 10 * 1024 * 1024 },
       'size limit of a photo fetch (declared or streamed)',
     ),
-    timeoutMs: setting('SPEEDCAM_PHOTO_TIMEOUT_MS', atLeast(100).default(10_000), 'time limit of a photo fetch, the whole exchange'),
+    timeoutMs: amount('SPEEDCAM_PHOTO_TIMEOUT_MS', { min: 100, default: 10_000 }, 'time limit of a photo fetch, the whole exchange'),
   },
   ({ ocr, plateReviewBelow, objects, objectsDir, captures, evidence, carsApi, ...fetch }) => {
     const store: { kind: 'local'; dir: string } | { kind: 'gcs' } =

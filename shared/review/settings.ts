@@ -1,15 +1,5 @@
 import { z } from 'zod';
-import {
-  atLeast,
-  commaList,
-  ConfigError,
-  type GroupValues,
-  isTrue,
-  msFrom,
-  setting,
-  settingsGroup,
-  trueOrFalse,
-} from '../core/settings.js';
+import { amount, commaList, ConfigError, type GroupValues, isTrue, setting, settingsGroup, trueOrFalse } from '../core/settings.js';
 
 /**
  * The review function's settings (docs/review.md). `auth`: `google` verifies the caller's Google ID token
@@ -36,17 +26,14 @@ export const reviewSettings = settingsGroup(
       "comma-separated audiences an ID token must carry (the function's URLs); empty: any audience (invoker IAM checked it first)",
       { to: commaList },
     ),
-    claimMs: setting(
+    claimMs: amount(
       'SPEEDCAM_REVIEW_CLAIM_S',
-      atLeast(1).default(300),
+      { min: 1, default: 300, ms: 's' },
       'how long a reviewer who opened a held fine keeps it to themselves',
-      {
-        to: msFrom.s,
-      },
     ),
-    alertAfterH: setting(
+    alertAfterH: amount(
       'SPEEDCAM_REVIEW_ALERT_H',
-      atLeast(0.01).default(24),
+      { min: 0.01, default: 24 },
       'the alert fires when the oldest held fine has waited longer than this',
     ),
     everyFine: setting(

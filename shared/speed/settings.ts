@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CoreSettings } from '../core/core-settings.js';
-import { atLeast, commaList, ConfigError, type GroupValues, msFrom, setting, settingsGroup } from '../core/settings.js';
+import { amount, atLeast, commaList, ConfigError, type GroupValues, setting, settingsGroup } from '../core/settings.js';
 import type { ExportSettings } from '../export/settings.js';
 import { AVERAGE_SPEED_RULES, defaultTolerance, parseRadars, type PlateFormatCheck, type Radar, type RadarDefaults } from './radar.js';
 
@@ -22,7 +22,7 @@ export function speedSettings(checkPlateFormats: PlateFormatCheck) {
       defaultRadarId: setting('SPEEDCAM_DEFAULT_RADAR', z.string().optional(), 'radar of seed messages without a `radar_id` attribute', {
         default: 'the first radar',
       }),
-      speedLimitKmh: setting('SPEEDCAM_SPEED_LIMIT_KMH', atLeast(1).default(40), 'speed limit of radars that set none'),
+      speedLimitKmh: amount('SPEEDCAM_SPEED_LIMIT_KMH', { min: 1, default: 40 }, 'speed limit of radars that set none'),
       toleranceKmh: setting(
         'SPEEDCAM_TOLERANCE_KMH',
         atLeast(0).optional(),
@@ -36,39 +36,39 @@ export function speedSettings(checkPlateFormats: PlateFormatCheck) {
           'applies_to}`; per radar `tolerance`; see tolerances.md',
         { default: "none: fined above the limit (the seed's `> 40`)" },
       ),
-      sessionGapMs: setting(
+      sessionGapMs: amount(
         'SPEEDCAM_SESSION_GAP_S',
-        atLeast(0.001).default(15),
+        { min: 0.001, default: 15, ms: 's' },
         "a passage's observations are each within this gap of the previous one",
-        { to: msFrom.s },
       ),
-      minSpeedKmh: setting(
+      minSpeedKmh: amount(
         'SPEEDCAM_MIN_SPEED_KMH',
-        atLeast(0.1).default(5),
+        { min: 0.1, default: 5 },
         'slowest plausible speed: while only the entry or the exit camera saw a vehicle, its passage stays open length ÷ this',
       ),
-      gapCloseDelayMs: setting(
+      gapCloseDelayMs: amount(
         'SPEEDCAM_GAP_CLOSE_DELAY_S',
-        atLeast(0).default(120),
+        { min: 0, default: 120, ms: 's' },
         'delivery slack beyond the session gap before the flush closes a passage by gap',
-        { to: msFrom.s },
       ),
-      expectedObservations: setting(
+      expectedObservations: amount(
         'SPEEDCAM_EXPECTED_OBSERVATIONS',
-        atLeast(2).default(10),
+        { min: 2, default: 10 },
         'a passage closes once it holds this many observations (seed 001 sends 10)',
       ),
-      plausibleMaxKmh: setting(
+      plausibleMaxKmh: amount(
         'SPEEDCAM_PLAUSIBLE_MAX_KMH',
-        atLeast(1).default(250),
+        { min: 1, default: 250 },
         'average speeds above this are flagged `implausible_speed` for review, not fined',
       ),
-      maxSpotSpeedKmh: setting('SPEEDCAM_MAX_SPOT_SPEED_KMH', atLeast(1).default(400), 'spot speeds above this are rejected'),
+      maxSpotSpeedKmh: amount('SPEEDCAM_MAX_SPOT_SPEED_KMH', { min: 1, default: 400 }, 'spot speeds above this are rejected'),
       offSectionToleranceKm: setting(
         'SPEEDCAM_OFF_SECTION_TOLERANCE_M',
         atLeast(1).default(250),
         'observations farther than this from the section are rejected',
-        { to: (m) => m / 1000 },
+        {
+          to: (m) => m / 1000,
+        },
       ),
       averageSpeed: setting(
         'SPEEDCAM_AVERAGE_SPEED',
@@ -82,12 +82,10 @@ export function speedSettings(checkPlateFormats: PlateFormatCheck) {
           'per radar `plate_formats`; empty: any plate',
         { to: commaList },
       ),
-      maxEventAgeMs: setting('SPEEDCAM_MAX_EVENT_AGE_H', atLeast(0.01).default(24 * 7), 'events older than this are rejected', {
-        to: msFrom.h,
-      }),
-      logCommitWaitMs: setting(
+      maxEventAgeMs: amount('SPEEDCAM_MAX_EVENT_AGE_H', { min: 0.01, default: 24 * 7, ms: 'h' }, 'events older than this are rejected'),
+      logCommitWaitMs: amount(
         'SPEEDCAM_LOG_COMMIT_WAIT_MS',
-        atLeast(0).default(50),
+        { min: 0, default: 50 },
         "how long an instance gathers observations of any vehicle before it appends them to the radar's observation log",
       ),
     },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CoreSettings } from '../core/core-settings.js';
-import { atLeast, ConfigError, type GroupValues, msFrom, setting, settingsGroup } from '../core/settings.js';
+import { amount, ConfigError, type GroupValues, setting, settingsGroup } from '../core/settings.js';
 import { parsePipelines } from './pipeline-config.js';
 import { WINDOW_PIPELINES, type PipelineTopicKey } from './pipelines/index.js';
 
@@ -10,9 +10,11 @@ const CONFIGURABLE = WINDOW_PIPELINES.flatMap((p) => (p.configurable ? [p as Ext
 export const windowSettings = settingsGroup(
   'shared/windows/settings.ts',
   {
-    windowLatenessMs: setting('SPEEDCAM_WINDOW_LATENESS_S', atLeast(0).default(30), 'default allowed lateness of the window pipelines', {
-      to: msFrom.s,
-    }),
+    windowLatenessMs: amount(
+      'SPEEDCAM_WINDOW_LATENESS_S',
+      { min: 0, default: 30, ms: 's' },
+      'default allowed lateness of the window pipelines',
+    ),
     pipelines: setting(
       'SPEEDCAM_PIPELINES',
       z.string().optional(),
@@ -21,11 +23,10 @@ export const windowSettings = settingsGroup(
         'see windows-and-time.md',
       { default: 'empty: publish time, clicks 60 s, transactions 30 s, `late: dead_letter`' },
     ),
-    sectionTrafficLatenessMs: setting(
+    sectionTrafficLatenessMs: amount(
       'SPEEDCAM_SECTION_TRAFFIC_LATENESS_S',
-      atLeast(0).default(600),
+      { min: 0, default: 600, ms: 's' },
       'lateness of `section_traffic_minute` (passages reach it a gap, the export grace and a flush period after their exit)',
-      { to: msFrom.s },
     ),
   },
   ({ pipelines: json, ...v }) => {
