@@ -19,6 +19,8 @@ describe('docs/configuration.md', () => {
     for (const s of declared) {
       expect(s.doc.trim(), s.env).not.toBe('');
       expect(existsSync(s.owner), `${s.env}: ${s.owner}`).toBe(true);
+      // the owner named is where the variable is written (a topic's variable is written with its topic: TOPICS)
+      if (!s.env.startsWith('TOPIC_')) expect(readFileSync(s.owner, 'utf8'), s.env).toContain(`'${s.env}'`);
       expect(doc).toContain(`| \`${s.env}\` | ${s.documentedDefault} |`);
     }
     expect(doc).toContain('| `SPEEDCAM_SESSION_GAP_S` | 15 |  | ');
