@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { benchArgs, STACK_OPTIONS } from './options.js';
 import { PubSub, type Message, type Topic } from '@google-cloud/pubsub';
-import type { Radar } from '../shared/config.js';
+import type { Radar } from '../shared/speed/radar.js';
 import { haversineKm } from '../shared/core/geo.js';
 import { ensureEmulator, freePort, type Emulator } from '../cli/emulators.js';
 import { shortVehicleId, spotSpeedVehicleMessages } from '../cli/generators/traffic.js';

@@ -5,7 +5,7 @@ import { loadavg } from 'node:os';
 import { PaddleTextDetector } from '../shared/platform/ocr/paddle-text-detector.js';
 import { rankPlates, NY_FORMATS, RANK_DEFAULTS, type PlateRead, type RankOptions } from '../shared/fines/plate.js';
 import type { TextDetector } from '../shared/fines/ports.js';
-import { PLATE_REVIEW_BELOW } from '../shared/config.js';
+import { PLATE_REVIEW_BELOW } from '../shared/fines/settings.js';
 import { renderCapturePhoto } from '../cli/generators/capture-photo.js';
 import { plateId } from '../cli/generators/plates.js';
 

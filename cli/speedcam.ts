@@ -391,7 +391,7 @@ program
 
 program
   .command('config-doc')
-  .description('rewrite the variables table of docs/configuration.md from the code (shared/config.ts envSchema, cli/config-doc.ts)')
+  .description('rewrite the variables table of docs/configuration.md from the settings declarations (composed in shared/config.ts)')
   .action(async () => {
     const { writeConfigurationDoc } = await import('./config-doc.js');
     writeConfigurationDoc(repoPath('docs/configuration.md'));

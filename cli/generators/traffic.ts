@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { PubSub } from '@google-cloud/pubsub';
-import type { Radar } from '../../shared/config.js';
+import type { Radar } from '../../shared/speed/radar.js';
 import { gsUri, objectName } from '../../shared/fines/object-names.js';
 import type { ObjectStore } from '../../shared/fines/ports.js';
 import { radarThresholdKmh } from '../../shared/speed/average-speed.js';

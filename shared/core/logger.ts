@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { readSettings, setting, settingsGroup } from './settings.js';
+
 /** Structured one-line JSON logs with `severity`, the shape Cloud Logging parses from stdout. */
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 
@@ -16,9 +19,21 @@ export function parseSeverity(s: string | undefined, fallback: Severity = 'INFO'
   return up in RANK ? (up as Severity) : fallback;
 }
 
+/** LOG_LEVEL: each logger reads it itself (before any configuration is loaded); an unknown level is INFO. */
+export const logSettings = settingsGroup('shared/core/logger.ts', {
+  minSeverity: setting(
+    'LOG_LEVEL',
+    z
+      .string()
+      .optional()
+      .transform((s) => parseSeverity(s)),
+    'minimum severity of the JSON logs (the stack writes every line to `stack.log`, echoes `WARNING` and above)',
+  ),
+});
+
 /** `write` receives one JSON line (no newline); the default writes it to stdout. */
 export function createLogger(opts: { component?: string; minSeverity?: Severity; write?: (line: string) => void } = {}): Logger {
-  const min = RANK[opts.minSeverity ?? parseSeverity(process.env['LOG_LEVEL'])];
+  const min = RANK[opts.minSeverity ?? readSettings({ log: logSettings }, process.env).log.minSeverity];
   const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const emit = (severity: Severity, message: string, fields?: Record<string, unknown>) => {
     if (RANK[severity] < min) return;

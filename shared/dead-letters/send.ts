@@ -1,4 +1,3 @@
-import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
@@ -9,7 +8,7 @@ import { buildDeadLetter, type DeadLetter } from './dead-letter.js';
 
 /** What sending a dead letter needs: every function that rejects input has it. */
 export interface DeadLetterSending {
-  config: Pick<Config, 'topics'>;
+  config: { topics: { deadLetters: string } };
   publisher: Publisher;
   logger: Logger;
   clock: Clock;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FLUSH_TIMEOUT_S, type Config } from '../config.js';
+import { FLUSH_TIMEOUT_S, type ExportSettings } from './settings.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
@@ -22,7 +22,7 @@ export interface FlushControl {
 }
 
 export interface FlushDeps {
-  config: Pick<Config, 'flushLeaseMs' | 'flushBatchLimit'>;
+  config: Pick<ExportSettings, 'flushLeaseMs' | 'flushBatchLimit'>;
   control: FlushControl;
   /** opened only when there is something to write, closed after each pass (DuckDB: one writer) */
   openWarehouse: () => Promise<Warehouse>;

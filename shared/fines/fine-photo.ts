@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { FineSettings } from './settings.js';
 import type { Annotation } from './evidence-photo.js';
 import { findPhoto, type PhotoResult } from './photo-sources.js';
 import type { Box } from './plate.js';
@@ -17,7 +17,7 @@ export interface FinePassage {
 /** The camera photo of a passage: `imageUri` first, then the captures bucket, then the cars API. */
 export function findFinePhoto(
   objects: ObjectStore,
-  config: Pick<Config, 'buckets' | 'photos'>,
+  config: Pick<FineSettings, 'buckets' | 'photos'>,
   p: FinePassage,
   imageUri: string | null,
 ): Promise<PhotoResult> {
@@ -36,7 +36,7 @@ export function findFinePhoto(
 
 /** The analysed photo's annotation of a fine: the plate (as read, or as a reviewer confirmed it), speed, limit, radar, time. */
 export function fineAnnotation(
-  config: Pick<Config, 'radars'>,
+  config: { radars: ReadonlyMap<string, { name: string }> },
   p: FinePassage,
   fineId: string,
   plate: { plate: string | null; confidence: number | null; box: Box | null },

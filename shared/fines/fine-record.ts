@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { ExportSettings } from '../export/settings.js';
 import type { Faults } from '../core/faults.js';
 import { sha256 } from '../core/hashing.js';
 import type { Publisher } from '../core/publisher.js';
@@ -114,7 +114,7 @@ export function fineIdOf(passageId: string): string {
  * fine is never published, whatever its mark says.
  */
 export async function notifyFine(
-  deps: { config: Pick<Config, 'topics'>; publisher: Publisher; faults: Faults; fines: Pick<FineStore, 'markNotified'> },
+  deps: { config: { topics: { fineNotifications: string } }; publisher: Publisher; faults: Faults; fines: Pick<FineStore, 'markNotified'> },
   record: FineRecord,
 ): Promise<void> {
   if (!notifiable(record)) return;
@@ -156,7 +156,7 @@ export const FINED_VEHICLES: TableDeclaration = { name: 'fined_vehicles', time: 
 
 /** fined_vehicles: every fine record once, by fine id; notifications a crash left unsent are re-sent. */
 export function finesExporter(
-  deps: Parameters<typeof notifyFine>[0] & { config: Pick<Config, 'exportGraceMs'>; fines: FineStore },
+  deps: Parameters<typeof notifyFine>[0] & { config: Pick<ExportSettings, 'exportGraceMs'>; fines: FineStore },
 ): Exporter<StoredFine> {
   return {
     name: 'fines',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { CoreSettings } from '../core/core-settings.js';
+import type { ExportSettings } from '../export/settings.js';
 import { Rejection } from '../core/rejection.js';
 import type { Effects } from '../core/effects.js';
 import { decodeJsonObject } from '../core/payload.js';
@@ -13,9 +14,21 @@ import type { ObjectStore, TextDetector } from './ports.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import { fineIdOf, type FineRecord, type FineReviewReason, type FineStore, notifyFine } from './fine-record.js';
+import type { FineSettings } from './settings.js';
+
+/** What the fine function reads of the configuration (the runtime passes the whole Config). */
+export type FineConfig = FineSettings &
+  Pick<CoreSettings, 'maxMessageBytes'> &
+  Pick<ExportSettings, 'exportGraceMs'> & {
+    topics: { speedingVehicles: string; fineNotifications: string; deadLetters: string };
+    /** each radar's name and plate formats (shared/speed/radar.ts) */
+    radars: ReadonlyMap<string, { name: string; plateFormats: readonly string[] }>;
+    /** SPEEDCAM_REVIEW_EVERY_FINE (shared/review/settings.ts): every fine waits for a person */
+    review: { everyFine: boolean };
+  };
 
 export interface FineDeps extends Effects {
-  config: Config;
+  config: FineConfig;
   fines: FineStore;
   objects: ObjectStore;
   ocr: TextDetector;

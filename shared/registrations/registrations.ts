@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { CoreSettings } from '../core/core-settings.js';
 import { Rejection } from '../core/rejection.js';
 import { sha256 } from '../core/hashing.js';
 import type { Clock } from '../core/clock.js';
@@ -94,7 +94,14 @@ const issues = (e: z.ZodError) =>
     .join('; ');
 
 export async function handleRegistrations(
-  deps: { config: Config; users: Pick<UserStore, 'save'>; publisher: Publisher; logger: Logger; clock: Clock; faults: Faults },
+  deps: {
+    config: Pick<CoreSettings, 'maxMessageBytes'> & { topics: { userRegistrations: string; deadLetters: string } };
+    users: Pick<UserStore, 'save'>;
+    publisher: Publisher;
+    logger: Logger;
+    clock: Clock;
+    faults: Faults;
+  },
   msg: InboundMessage,
 ): Promise<number> {
   const source = deps.config.topics.userRegistrations;

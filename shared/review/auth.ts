@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Config } from '../config.js';
+import type { ReviewSettings } from './settings.js';
 
 /** Who is calling: the reviewer's identity, or null (401). */
 export type Authenticate = (headers: Record<string, string | string[] | undefined>) => Promise<string | null>;
@@ -61,7 +61,7 @@ export function googleAuth(verifier: IdTokenVerifier, audiences: readonly string
 }
 
 /** The configured check (config.review.auth). */
-export async function authenticator(config: Pick<Config, 'review'>): Promise<Authenticate> {
+export async function authenticator(config: ReviewSettings): Promise<Authenticate> {
   if (config.review.auth === 'token') return tokenAuth(config.review.token!);
   // google-auth-library comes with the Google Cloud clients (they depend on it).
   const { OAuth2Client } = await import('google-auth-library');

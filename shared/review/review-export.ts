@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { ReviewSettings } from './settings.js';
 import type { Clock } from '../core/clock.js';
 import { CLOCK_SKEW_LAG_MS, type Exporter } from '../export/exporter.js';
 import type { Row, TableDeclaration } from '../export/warehouse.js';
@@ -31,7 +31,7 @@ export function reviewsExporter(deps: { reviews: Pick<ReviewStore, 'scanReviewsF
 export async function reviewQueueReport(deps: {
   reviews: Pick<ReviewStore, 'queueStats'>;
   clock: Clock;
-  config: Pick<Config, 'review'>;
+  config: ReviewSettings;
 }): Promise<Record<string, unknown>> {
   const now = deps.clock.now();
   const q = await deps.reviews.queueStats(now);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Config } from '../config.js';
+import type { FineConfig } from '../fines/fine.js';
+import type { ReviewSettings } from './settings.js';
 import type { Effects } from '../core/effects.js';
 import { sha256 } from '../core/hashing.js';
 import { notifyFine, statusOf, type FineRecord, type FineStore } from '../fines/fine-record.js';
@@ -10,7 +11,7 @@ import type { ObjectStore } from '../fines/ports.js';
 import type { Claim, ClaimResult, DecideResult, Decision, ReviewStore } from './review-store.js';
 
 export interface ReviewDeps extends Effects {
-  config: Pick<Config, 'topics' | 'review' | 'buckets' | 'radars' | 'photos'>;
+  config: Pick<FineConfig, 'topics' | 'buckets' | 'radars' | 'photos'> & ReviewSettings;
   reviews: ReviewStore;
   fines: Pick<FineStore, 'markNotified'>;
   objects: ObjectStore;

@@ -1,4 +1,4 @@
-import type { Radar } from '../config.js';
+import type { Radar } from './radar.js';
 import { haversineKm, projectOnSection, type LatLon } from '../core/geo.js';
 import { speedThresholdKmh } from './tolerance.js';
 

@@ -1,4 +1,3 @@
-import type { Config } from '../config.js';
 import type { Faults } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
 import type { Publisher } from '../core/publisher.js';
@@ -66,7 +65,7 @@ export function passageRow(d: PassageDecision): Row {
 
 /** What publishing decisions needs. */
 export interface DecisionPublishing {
-  config: Pick<Config, 'topics'>;
+  config: { topics: { nonFinedVehicles: string; speedingVehicles: string } };
   store: Pick<PassageStore, 'markPublished'>;
   publisher: Publisher;
   logger: Logger;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../config.js';
+import type { ExportSettings } from '../export/settings.js';
 import type { Clock } from '../core/clock.js';
 import { sha256 } from '../core/hashing.js';
 import type { Logger } from '../core/logger.js';
@@ -56,7 +56,7 @@ export function exportedPassageRow(d: PassageDecision, nowMs: number, retentionM
 }
 
 export interface RetentionDeps {
-  config: Pick<Config, 'nonOffenderRetentionMs' | 'flushBatchLimit'>;
+  config: Pick<ExportSettings, 'nonOffenderRetentionMs' | 'flushBatchLimit'>;
   store: Pick<PassageStore, 'deleteExpired'>;
   clock: Clock;
   logger: Logger;

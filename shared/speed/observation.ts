@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Config, Radar } from '../config.js';
-import { radarIdPattern } from '../config.js';
+import { radarIdPattern, type Radar } from './radar.js';
+import type { SpeedConfig } from './settings.js';
 import { Rejection } from '../core/rejection.js';
 import { sha256 } from '../core/hashing.js';
 import { projectOnSection, type LatLon } from '../core/geo.js';
@@ -81,14 +81,14 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** Decodes, validates and normalises one message; a Rejection says why it goes to the dead letters. */
-export function parseObservation(msg: InboundMessage, config: Config, nowMs: number): Observation | Rejection {
+export function parseObservation(msg: InboundMessage, config: SpeedConfig, nowMs: number): Observation | Rejection {
   const json = decodeJsonObject(msg, config.maxMessageBytes);
   if (json instanceof Rejection) return json;
   const isTimed = 'timestamp' in json || 'radar_id' in json || 'camera' in json;
   return isTimed ? parseTimed(json, msg, config, nowMs) : parseSpotSpeeds(json, msg, config);
 }
 
-function parseSpotSpeeds(json: object, msg: InboundMessage, config: Config): Observation | Rejection {
+function parseSpotSpeeds(json: object, msg: InboundMessage, config: SpeedConfig): Observation | Rejection {
   const r = spotSpeedSchema.safeParse(json);
   if (!r.success) return new Rejection('invalid_fields', `seed format: ${describeIssues(r.error)}`);
   const radarId = msg.attributes['radar_id'] ?? config.defaultRadarId;
@@ -114,7 +114,7 @@ function parseSpotSpeeds(json: object, msg: InboundMessage, config: Config): Obs
   };
 }
 
-function parseTimed(json: object, msg: InboundMessage, config: Config, nowMs: number): Observation | Rejection {
+function parseTimed(json: object, msg: InboundMessage, config: SpeedConfig, nowMs: number): Observation | Rejection {
   const r = timedSchema.safeParse(json);
   if (!r.success) return new Rejection('invalid_fields', `timed format: ${describeIssues(r.error)}`);
   const d = r.data;
@@ -148,12 +148,12 @@ function parseTimed(json: object, msg: InboundMessage, config: Config, nowMs: nu
   };
 }
 
-function unknownRadar(radarId: string, config: Config): Rejection {
+function unknownRadar(radarId: string, config: SpeedConfig): Rejection {
   const known = [...config.radars.keys()];
   return new Rejection('unknown_radar', `radar "${radarId.slice(0, 64)}" is not configured; known: ${known.slice(0, 10).join(', ')}`);
 }
 
-function checkValues(radar: Radar, location: LatLon, speed: number | null, config: Config, obsId: string): Rejection | null {
+function checkValues(radar: Radar, location: LatLon, speed: number | null, config: SpeedConfig, obsId: string): Rejection | null {
   const [lat, lon] = location;
   if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) {
     return new Rejection('coordinates_out_of_range', `location [${lat}, ${lon}] is not a valid [lat, lon]`, obsId);

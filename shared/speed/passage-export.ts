@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { SpeedConfig } from './settings.js';
 import type { Exporter } from '../export/exporter.js';
 import type { Clock } from '../core/clock.js';
 import { publishDecision, type DecisionPublishing } from './decision.js';
@@ -11,7 +11,7 @@ import type { TableDeclaration } from '../export/warehouse.js';
 export const VEHICLE_PASSAGES: TableDeclaration = { name: 'vehicle_passages', time: 'decided_at', cluster: ['radar_id', 'vehicle_id'] };
 
 export interface PassageExportDeps extends DecisionPublishing {
-  config: Config;
+  config: SpeedConfig;
   store: PassageStore;
   clock: Clock;
 }

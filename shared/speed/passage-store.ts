@@ -1,5 +1,5 @@
-import type { Radar } from '../config.js';
 import type { Clock } from '../core/clock.js';
+import type { Radar } from './radar.js';
 import type { Observation } from './observation.js';
 import {
   applyBatches,

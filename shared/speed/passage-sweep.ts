@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Config, Radar } from '../config.js';
+import type { Radar } from './radar.js';
+import type { SpeedConfig } from './settings.js';
 import type { Effects } from '../core/effects.js';
 import type { Observation } from './observation.js';
 import { applyObservations, type ObservationOutcome, type PassageState } from './passage.js';
@@ -11,7 +12,7 @@ export type SweepOutcome = ObservationOutcome & { deadLetterId?: string };
 
 /** What the speed path's parts (speed check, sweep) work with. */
 export interface SpeedPathDeps extends Effects {
-  config: Config;
+  config: SpeedConfig;
   store: PassageStore;
 }
 

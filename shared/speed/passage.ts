@@ -1,6 +1,6 @@
 import { averageSpeed, judgeSpeed, radarThresholdKmh, type ReviewReason, type SpeedMethod } from './average-speed.js';
 import { describeTolerance } from './tolerance.js';
-import type { Radar } from '../config.js';
+import type { Radar } from './radar.js';
 import type { LatLon } from '../core/geo.js';
 import type { Observation } from './observation.js';
 

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { WindowConfig } from './settings.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { decodeJsonObject } from '../core/payload.js';
 import { Rejection } from '../core/rejection.js';
@@ -35,7 +35,7 @@ export interface WindowPipeline {
 }
 
 /** The declared pipeline with this configuration's settings (SPEEDCAM_PIPELINES, lateness, topic names). */
-export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): WindowPipeline {
+export function resolvePipeline(d: WindowPipelineDeclaration, config: WindowConfig): WindowPipeline {
   const common = { name: d.name, aggregates: d.aggregates, table: d.table.name, row: d.row.bind(d) };
   if (d.input.kind === 'passages') {
     return {
@@ -81,7 +81,7 @@ export function resolvePipeline(d: WindowPipelineDeclaration, config: Config): W
 }
 
 /** One pipeline by name, as configured. */
-export function windowPipeline(name: WindowPipelineName, config: Config): WindowPipeline {
+export function windowPipeline(name: WindowPipelineName, config: WindowConfig): WindowPipeline {
   return resolvePipeline(
     WINDOW_PIPELINES.find((p) => p.name === name)!,
     config,
@@ -89,6 +89,6 @@ export function windowPipeline(name: WindowPipelineName, config: Config): Window
 }
 
 /** Every pipeline, as configured, in the flush's order. */
-export function windowPipelines(config: Config): WindowPipeline[] {
+export function windowPipelines(config: WindowConfig): WindowPipeline[] {
   return WINDOW_PIPELINES.map((d) => resolvePipeline(d, config));
 }

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { WindowConfig } from './settings.js';
 import { Rejection } from '../core/rejection.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import type { WindowedExporter, WriteRows } from '../export/exporter.js';
@@ -10,7 +10,7 @@ import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type Wind
 import type { PipelineProbe, WindowBatch, WindowState, WindowStore } from './window-store.js';
 
 export interface WindowFlushDeps extends Effects {
-  config: Config;
+  config: WindowConfig;
   windows: Pick<
     WindowStore,
     'probe' | 'batchesEndingBy' | 'readWindow' | 'getState' | 'getShards' | 'saveState' | 'deleteBatches' | 'saveEarlyPane'

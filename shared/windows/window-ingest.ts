@@ -1,5 +1,5 @@
 import type { WindowState, WindowStore } from './window-store.js';
-import type { Config } from '../config.js';
+import type { WindowConfig } from './settings.js';
 import { Rejection } from '../core/rejection.js';
 import { GroupCommitter } from '../core/group-commit.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
@@ -11,7 +11,7 @@ import { digestOf, shardOfDigest, type WindowShard } from './window-state.js';
 import type { CompletedPassage } from './declaration.js';
 
 export interface WindowDeps extends Effects {
-  config: Config;
+  config: WindowConfig;
   windows: Pick<WindowStore, 'append' | 'getState' | 'getShards'>;
 }
 

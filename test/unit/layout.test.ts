@@ -6,27 +6,28 @@ import { describe, expect, it } from 'vitest';
 /**
  * The import rule of shared/, read from the source files:
  * - core/ (config-free helpers: clock, logger, faults, hashing, the payload prelude, the message
- *   envelope) imports nothing of ours outside core/;
- * - export/ (the flush loop, the exporter and warehouse ports) and dead-letters/ import core/ and
- *   config.ts; dead-letters/ may also use export/'s ports;
- * - a product (speed/, fines/, windows/, registrations/) imports its own folder, core/, dead-letters/,
- *   export/ and config.ts: never another product, never platform/, never the runtime;
+ *   envelope, the settings declarations' helper and the shared settings) imports nothing of ours outside core/;
+ * - export/ (the flush loop, the exporter and warehouse ports, the export's settings) and dead-letters/
+ *   import core/; dead-letters/ may also use export/'s ports;
+ * - a product (speed/, fines/, windows/, registrations/) imports its own folder, core/, dead-letters/ and
+ *   export/: never another product, never platform/, never the runtime, never config.ts (each declares
+ *   its settings in its own settings.ts and reads their type; the runtime hands it the whole Config);
  * - platform/ holds the adapters: each implements a product's or export/'s port, so it may import
  *   those, but never the runtime;
  * - review/ (a person's decision on a held fine) is the fines' second stage: a product that may also use fines/;
- * - config.ts reads the declarations it validates (products' settings), never platform/ or the runtime;
+ * - config.ts composes the products' settings (it imports their settings.ts), never platform/ or the runtime;
  * - runtime.ts wires everything and may import anything.
  * functions/ reach shared/ through the runtime, config.ts, the message envelope and the pipelines' declarations.
  */
 const PRODUCTS = ['speed', 'fines', 'windows', 'registrations'];
 const ALLOWED: Record<string, readonly string[]> = {
   core: ['core'],
-  export: ['export', 'core', 'config'],
-  'dead-letters': ['dead-letters', 'core', 'export', 'config'],
-  ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'core', 'dead-letters', 'export', 'config']])),
-  review: ['review', 'fines', 'core', 'dead-letters', 'export', 'config'],
+  export: ['export', 'core'],
+  'dead-letters': ['dead-letters', 'core', 'export'],
+  ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'core', 'dead-letters', 'export']])),
+  review: ['review', 'fines', 'core', 'dead-letters', 'export'],
   platform: ['platform', 'core', 'dead-letters', 'export', 'config', 'review', ...PRODUCTS],
-  config: ['config', 'core', ...PRODUCTS],
+  config: ['config', 'core', 'export', 'review', ...PRODUCTS],
   runtime: ['runtime', 'config', 'core', 'dead-letters', 'export', 'platform', 'review', ...PRODUCTS],
 };
 
@@ -67,11 +68,17 @@ describe('the layout of shared/', () => {
     expect(files.flatMap((f) => violations(f, readFileSync(f, 'utf8')))).toEqual([]);
   });
 
-  it('the check sees a break of the rule (a product reaching into another, core reaching out, a product into platform)', () => {
+  it('the check sees a break of the rule (a product reaching into another or config, core reaching out, a product into platform)', () => {
     expect(violations('shared/speed/x.ts', "import { issueFine } from '../fines/fine.js';")).toEqual([
       'shared/speed/x.ts: speed → fines (../fines/fine.js)',
     ]);
     expect(violations('shared/core/x.ts', "import type { Config } from '../config.js';")).toHaveLength(1);
+    // products read their own settings' type, never the composed configuration (not even a type)
+    expect(violations('shared/speed/x.ts', "import type { Config } from '../config.js';")).toEqual([
+      'shared/speed/x.ts: speed → config (../config.js)',
+    ]);
+    expect(violations('shared/review/x.ts', "import type { ReviewSettings } from './settings.js';")).toEqual([]);
+    expect(violations('shared/export/x.ts', "export { FLUSH_TIMEOUT_S } from '../config.js';")).toHaveLength(1);
     expect(violations('shared/windows/pipelines/x.ts', "export { a } from '../../platform/firestore/window-store.js';")).toHaveLength(1);
     expect(violations('shared/fines/x.ts', "import { z } from 'zod';\nimport { Rejection } from '../core/rejection.js';")).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT } from '../../../shared/config.js';
+import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT } from '../../../shared/speed/radar.js';
 import { spotSpeedMessage, sectionPoints } from '../../../cli/generators/traffic.js';
 import { startStack, type Stack } from '../../../cli/stack.js';
 import { expectedSpaceMean, stackOnTestEmulators } from '../../support/fixtures.js';

@@ -1,4 +1,4 @@
-import { PLATE_REVIEW_BELOW } from '../../../shared/config.js';
+import { PLATE_REVIEW_BELOW } from '../../../shared/fines/settings.js';
 import { describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../../shared/platform/local-object-store.js';
 import { PLATE_BOX_COLOUR } from '../../../shared/fines/evidence-photo.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PLATE_REVIEW_BELOW } from '../../../shared/config.js';
+import { PLATE_REVIEW_BELOW } from '../../../shared/fines/settings.js';
 import { pickPlate, rankPlates } from '../../../shared/fines/plate.js';
 import { PaddleTextDetector } from '../../../shared/platform/ocr/paddle-text-detector.js';
 import { renderCapturePhoto } from '../../../cli/generators/capture-photo.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { averageSpeed, judgeSpeed, type SpeedSample } from '../../../shared/speed/average-speed.js';
-import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT } from '../../../shared/config.js';
+import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT } from '../../../shared/speed/radar.js';
 import { haversineKm } from '../../../shared/core/geo.js';
 import { sectionPoints } from '../../../cli/generators/traffic.js';
 import { testConfig } from '../../support/fixtures.js';

@@ -3,7 +3,7 @@ import { judgeSpeed, radarThresholdKmh } from '../../../shared/speed/average-spe
 import { correctedSpeedKmh, speedThresholdKmh, TOLERANCE_PRESETS, type Tolerance } from '../../../shared/speed/tolerance.js';
 import { close, type PassageState } from '../../../shared/speed/passage.js';
 import { passageRow, decisionMessage } from '../../../shared/speed/decision.js';
-import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT, type Radar } from '../../../shared/config.js';
+import { FIFTH_AVENUE_ENTRY, FIFTH_AVENUE_EXIT, type Radar } from '../../../shared/speed/radar.js';
 import { testConfig } from '../../support/fixtures.js';
 
 const MPH = 1.609344;
