@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { envSchema, PLATE_REVIEW_BELOW, TOPICS } from '../shared/config.js';
+import { envSchema, PLATE_REVIEW_BELOW } from '../shared/config.js';
+import { TOPICS } from '../shared/contracts/topics.js';
 
 /**
  * The variables table of docs/configuration.md, generated: names and defaults from the code (envSchema,

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FUNCTIONS, BUILD_ACCOUNT, PUSH_FUNCTIONS, type FunctionSpec, type Grant } from '../functions/catalog.js';
-import { loadConfig, TOPICS, type Config } from '../shared/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { TOPICS } from '../shared/contracts/topics.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
 type Threshold = {

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { haversineKm, type LatLon } from './core/geo.js';
 import { PLATE_FORMAT_PRESETS, resolvePlateFormats } from './fines/plate.js';
 import type { FetchPolicy } from './fines/safe-fetch.js';
-import type { TopicDeclaration } from './core/publisher.js';
+import { TOPICS, type Topics } from './contracts/topics.js';
 import { parsePipelines, type PipelineSettings } from './windows/pipeline-config.js';
 import { fixedTolerance, toleranceInput, toleranceOf, type Tolerance } from './speed/tolerance.js';
-import { WINDOW_PIPELINES, type ConfigurablePipeline, type PipelineTopicKey } from './windows/pipelines/index.js';
+import { WINDOW_PIPELINES, type ConfigurablePipeline } from './windows/pipelines/index.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
 export interface Radar {
@@ -45,29 +45,9 @@ export interface Radar {
 /** How a passage's spot speeds are averaged (SPEEDCAM_AVERAGE_SPEED, or a radar's `average_speed`). */
 export type AverageSpeedRule = 'space_mean' | 'arithmetic';
 
-/** The topics of the speed path, the fines, the registrations, the dead letters and the flush's ticks. */
-const CORE_TOPICS = [
-  { key: 'vehicleObservations', env: 'TOPIC_VEHICLE_OBSERVATIONS', name: 'vehicle-observations' },
-  { key: 'nonFinedVehicles', env: 'TOPIC_NON_FINED_VEHICLES', name: 'non-fined-vehicles' },
-  { key: 'speedingVehicles', env: 'TOPIC_SPEEDING_VEHICLES', name: 'speeding-vehicles' },
-  { key: 'fineNotifications', env: 'TOPIC_FINE_NOTIFICATIONS', name: 'fine-notifications' },
-  { key: 'deadLetters', env: 'TOPIC_DEAD_LETTERS', name: 'dead-letters' },
-  { key: 'flushTicks', env: 'TOPIC_FLUSH_TICKS', name: 'flush-ticks' },
-  { key: 'userRegistrations', env: 'TOPIC_USER_REGISTRATIONS', name: 'user-registrations' },
-] as const satisfies readonly TopicDeclaration[];
-
-/** Every topic: those above and each window pipeline's own (declared with the pipeline). */
-export const TOPICS: readonly (TopicDeclaration & { key: TopicKey })[] = [
-  ...CORE_TOPICS,
-  ...WINDOW_PIPELINES.flatMap((p) => (p.input.kind === 'topic' ? [p.input.topic] : [])),
-];
-
 /** The flush function's timeout (functions/catalog.ts deploys it): a flush run never holds its lease longer. */
 export const FLUSH_TIMEOUT_S = 300;
 
-export type TopicKey = (typeof CORE_TOPICS)[number]['key'] | PipelineTopicKey;
-/** topic names by key (TOPIC_* renames them) */
-export type Topics = Record<TopicKey, string>;
 /** SPEEDCAM_PIPELINES: the settings of each pipeline a user configures */
 export type PipelinesConfig = Record<ConfigurablePipeline, PipelineSettings>;
 

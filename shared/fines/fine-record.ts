@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { fineNotificationAttributes, type FineNotification } from '../contracts/fine-notification.js';
 import type { Faults } from '../core/faults.js';
 import { sha256 } from '../core/hashing.js';
 import type { Publisher } from '../core/publisher.js';
@@ -115,12 +116,9 @@ export async function notifyFine(
   record: FineRecord,
 ): Promise<void> {
   if (!notifiable(record)) return;
-  await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(fineNotification(record))), {
-    fine_id: record.fine_id,
-    passage_id: record.passage_id,
-    // The same on every publish of this notification: consumers drop repeats by it.
-    event_id: record.fine_id,
-  });
+  const message = fineNotification(record);
+  // event_id: the same on every publish of this notification, so consumers drop repeats by it.
+  await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(message)), fineNotificationAttributes(message));
   deps.faults.check('fine.afterPublish');
   await deps.fines.markNotified(record.fine_id);
 }
@@ -128,8 +126,11 @@ export async function notifyFine(
 /** What the page needs but the notice and the warehouse do not. */
 const pageOnly = ({ plate_box: _b, plate_alternatives: _a, ...r }: FineRecord) => r;
 
-export function fineNotification(r: FineRecord): Record<string, unknown> {
-  return { ...pageOnly(r), status: statusOf(r), is_Ticketed: true };
+/** The fine-notifications message (shared/contracts/fine-notification.ts) of a notifiable fine. */
+export function fineNotification(r: FineRecord): FineNotification {
+  const status = statusOf(r);
+  if (status === 'pending_review' || status === 'rejected') throw new Error(`fine ${r.fine_id} is ${status}: it is not notified`);
+  return { ...pageOnly(r), status, is_Ticketed: true };
 }
 
 /**

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { Config } from '../config.js';
+import { speedingVehicleAccepted, type AcceptedSpeedingVehicle } from '../contracts/speeding-vehicle.js';
 import { Rejection } from '../core/rejection.js';
 import type { Effects } from '../core/effects.js';
 import { decodeJsonObject } from '../core/payload.js';
@@ -21,29 +21,6 @@ export interface FineDeps extends Effects {
   ocr: TextDetector;
 }
 
-/** What the speed check publishes on speeding-vehicles (see decisionMessage). */
-const speedingMessage = z.object({
-  passage_id: z.string().min(1).max(200),
-  radar_id: z.string().min(1).max(64),
-  vehicle_id: z.string().min(1).max(64),
-  avg_speed: z.number().finite(),
-  speed_limit: z.number().finite(),
-  /** the threshold and tolerance rule the passage was judged by (absent in messages from before tolerances) */
-  speed_threshold: z.number().finite().optional(),
-  tolerance: z.string().max(500).nullable().optional(),
-  coordinates: z.tuple([z.number(), z.number()]),
-  is_Ticketed: z.literal(true),
-  license_plate: z.string().nullable(),
-  image_uri: z.string().nullable(),
-  /** the passage's camera photos (entry and exit): absent from decisions published before they were carried */
-  photos: z
-    .array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() }))
-    .max(8)
-    .optional(),
-  first_seen: z.string(),
-  last_seen: z.string(),
-});
-
 /**
  * The fine function: photo → plate (OCR) → analysed photo in the evidence bucket → fine record →
  * fine-notifications. Every step is keyed by the fine id (derived from the passage), so a redelivery
@@ -54,7 +31,7 @@ const speedingMessage = z.object({
 export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<FineRecord | null> {
   const { config, logger } = deps;
   const json = decodeJsonObject(msg, config.maxMessageBytes);
-  const checked = json instanceof Rejection ? null : speedingMessage.safeParse(json);
+  const checked = json instanceof Rejection ? null : speedingVehicleAccepted.safeParse(json);
   if (!checked?.success) {
     const rejection =
       json instanceof Rejection
@@ -121,7 +98,7 @@ type Evidence = Pick<
   | 'plate_alternatives'
 >;
 
-async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>, fineId: string): Promise<Evidence> {
+async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId: string): Promise<Evidence> {
   const { config, objects, logger } = deps;
   const none: Evidence = {
     license_plate: null,

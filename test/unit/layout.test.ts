@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
  * The import rule of shared/, read from the source files:
  * - core/ (config-free helpers: clock, logger, faults, hashing, the payload prelude, the message
  *   envelope) imports nothing of ours outside core/;
+ * - contracts/ (every topic's name and message schema, docs/contracts.md) imports only core/ (and zod): a
+ *   topic's producer and its consumer both import it, so it never imports either;
  * - export/ (the flush loop, the exporter and warehouse ports) and dead-letters/ import core/ and
  *   config.ts; dead-letters/ may also use export/'s ports;
  * - a product (speed/, fines/, windows/, registrations/) imports its own folder, core/, dead-letters/,
@@ -16,18 +18,19 @@ import { describe, expect, it } from 'vitest';
  * - review/ (a person's decision on a held fine) is the fines' second stage: a product that may also use fines/;
  * - config.ts reads the declarations it validates (products' settings), never platform/ or the runtime;
  * - runtime.ts wires everything and may import anything.
- * functions/ reach shared/ through the runtime, config.ts, the message envelope and the pipelines' declarations.
+ * functions/ reach shared/ through the runtime, config.ts, the topics, the message envelope and the pipelines' declarations.
  */
 const PRODUCTS = ['speed', 'fines', 'windows', 'registrations'];
 const ALLOWED: Record<string, readonly string[]> = {
   core: ['core'],
+  contracts: ['contracts', 'core'],
   export: ['export', 'core', 'config'],
-  'dead-letters': ['dead-letters', 'core', 'export', 'config'],
-  ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'core', 'dead-letters', 'export', 'config']])),
-  review: ['review', 'fines', 'core', 'dead-letters', 'export', 'config'],
-  platform: ['platform', 'core', 'dead-letters', 'export', 'config', 'review', ...PRODUCTS],
-  config: ['config', 'core', ...PRODUCTS],
-  runtime: ['runtime', 'config', 'core', 'dead-letters', 'export', 'platform', 'review', ...PRODUCTS],
+  'dead-letters': ['dead-letters', 'contracts', 'core', 'export', 'config'],
+  ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'contracts', 'core', 'dead-letters', 'export', 'config']])),
+  review: ['review', 'fines', 'contracts', 'core', 'dead-letters', 'export', 'config'],
+  platform: ['platform', 'contracts', 'core', 'dead-letters', 'export', 'config', 'review', ...PRODUCTS],
+  config: ['config', 'contracts', 'core', ...PRODUCTS],
+  runtime: ['runtime', 'config', 'contracts', 'core', 'dead-letters', 'export', 'platform', 'review', ...PRODUCTS],
 };
 
 /** shared/<folder>/… → folder; shared/config.ts → config; shared/runtime.ts → runtime; outside shared/ → null. */
@@ -74,6 +77,22 @@ describe('the layout of shared/', () => {
     expect(violations('shared/core/x.ts', "import type { Config } from '../config.js';")).toHaveLength(1);
     expect(violations('shared/windows/pipelines/x.ts', "export { a } from '../../platform/firestore/window-store.js';")).toHaveLength(1);
     expect(violations('shared/fines/x.ts', "import { z } from 'zod';\nimport { Rejection } from '../core/rejection.js';")).toEqual([]);
+    expect(violations('shared/contracts/x.ts', "import type { PassageDecision } from '../speed/passage.js';")).toEqual([
+      'shared/contracts/x.ts: contracts → speed (../speed/passage.js)',
+    ]);
+    expect(violations('shared/speed/x.ts', "import { speedingVehicle } from '../contracts/speeding-vehicle.js';")).toEqual([]);
+  });
+
+  it('contracts/ imports nothing from outside the project but zod', () => {
+    const bare = tsFiles('shared/contracts').flatMap((f) =>
+      ts
+        .preProcessFile(readFileSync(f, 'utf8'), true, true)
+        .importedFiles.map((i) => i.fileName)
+        .filter((spec) => !spec.startsWith('.'))
+        .map((spec) => `${f}: ${spec}`),
+    );
+    expect(bare.filter((b) => !b.endsWith(': zod'))).toEqual([]);
+    expect(bare.length).toBeGreaterThan(3);
   });
 
   it('function modules reach shared/ through the runtime, the message envelope and the declarations', () => {
@@ -88,6 +107,7 @@ describe('the layout of shared/', () => {
       new Set([
         'shared/runtime.js',
         'shared/config.js',
+        'shared/contracts/topics.js',
         'shared/core/pubsub-message.js',
         'shared/windows/pipelines/index.js',
         'shared/fines/fine.js',

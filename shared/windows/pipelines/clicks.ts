@@ -1,3 +1,4 @@
+import { TOPIC } from '../../contracts/topics.js';
 import { sha256 } from '../../core/hashing.js';
 import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
@@ -16,7 +17,7 @@ export const clicks = defineWindowPipeline({
   name: 'clicks',
   input: {
     kind: 'topic',
-    topic: { key: 'clickEvents', env: 'TOPIC_CLICK_EVENTS', name: 'click-events' },
+    topic: TOPIC.clickEvents,
     required: ['user_pseudo_id', 'event_name'],
     parse(json, msg, ctx) {
       const user = json['user_pseudo_id'];

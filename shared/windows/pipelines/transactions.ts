@@ -1,3 +1,4 @@
+import { TOPIC } from '../../contracts/topics.js';
 import { sha256 } from '../../core/hashing.js';
 import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
@@ -33,7 +34,7 @@ export const transactions = defineWindowPipeline({
   name: 'transactions',
   input: {
     kind: 'topic',
-    topic: { key: 'transactions', env: 'TOPIC_TRANSACTIONS', name: 'transactions' },
+    topic: TOPIC.transactions,
     required: FIELDS,
     parse(json, msg, ctx) {
       const amount = pythonFloat(json['amount']);
