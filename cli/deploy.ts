@@ -4,6 +4,7 @@ import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFile
 import { dirname, join, relative, resolve } from 'node:path';
 import { FUNCTIONS, BUILD_ACCOUNT, PUSH_FUNCTIONS, type FunctionSpec, type Grant } from '../functions/catalog.js';
 import { loadConfig, type Config } from '../shared/config.js';
+import { FLUSH_TICK } from '../shared/contracts/flush-tick.js';
 import { TOPICS } from '../shared/contracts/topics.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
@@ -580,7 +581,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({})): 
     '--schedule=* * * * *',
     '--time-zone=Etc/UTC',
     `--topic=${n.topic(config.topics.flushTicks)}`,
-    '--message-body={"tick":"flush"}',
+    `--message-body=${JSON.stringify(FLUSH_TICK)}`,
     p,
   ];
   steps.push({ argv: schedulerJob('create'), onExisting: schedulerJob('update') });

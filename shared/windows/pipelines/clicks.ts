@@ -1,3 +1,4 @@
+import { CLICK_EVENT_REQUIRED, eventTimestampMicros, userPseudoId } from '../../contracts/click-event.js';
 import { TOPIC } from '../../contracts/topics.js';
 import { sha256 } from '../../core/hashing.js';
 import { asText } from '../../core/payload.js';
@@ -18,25 +19,24 @@ export const clicks = defineWindowPipeline({
   input: {
     kind: 'topic',
     topic: TOPIC.clickEvents,
-    required: ['user_pseudo_id', 'event_name'],
+    required: CLICK_EVENT_REQUIRED,
     parse(json, msg, ctx) {
-      const user = json['user_pseudo_id'];
-      if (!((typeof user === 'string' && user.length > 0 && user.length <= 256) || (typeof user === 'number' && Number.isFinite(user)))) {
-        return new Rejection('invalid_fields', 'user_pseudo_id: a string of 1-256 characters (the key of the window)');
-      }
+      const user = userPseudoId.safeParse(json['user_pseudo_id']);
+      if (!user.success) return new Rejection('invalid_fields', 'user_pseudo_id: a string of 1-256 characters (the key of the window)');
       const timeMs = eventTimeOf(msg, ctx, () => {
         const ts = json['event_timestamp'];
-        if (!((typeof ts === 'number' && Number.isSafeInteger(ts) && ts > 0) || (typeof ts === 'string' && /^\d{1,19}$/.test(ts)))) {
+        const micros = eventTimestampMicros.safeParse(ts);
+        if (!micros.success) {
           return new Rejection(
             'invalid_fields',
             `click event: event_timestamp ${JSON.stringify(ts)?.slice(0, 64)} is not microseconds since the epoch (a number or a string of digits)`,
           );
         }
-        return { ms: Number(BigInt(ts) / 1000n), what: `event_timestamp ${ts} (µs)` };
+        return { ms: Number(BigInt(micros.data) / 1000n), what: `event_timestamp ${micros.data} (µs)` };
       });
       if (timeMs instanceof Rejection) return timeMs;
       // GA4 rows carry no event id: the row itself is the identity (a redelivery or a re-publish is the same row).
-      return [{ id: sha256(msg.data).slice(0, 32), key: asText(user), timeMs, values: {} }];
+      return [{ id: sha256(msg.data).slice(0, 32), key: asText(user.data), timeMs, values: {} }];
     },
   },
   windowS: 60,
