@@ -248,9 +248,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (intervalMs > 0) {
       tick = setInterval(() => {
         // Same path as Cloud Scheduler: a message on the flush topic triggers the flush function.
-        ticks
-          .publishMessage({ json: FLUSH_TICK })
-          .catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
+        ticks.publishMessage({ json: FLUSH_TICK }).catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
       }, intervalMs);
     }
 

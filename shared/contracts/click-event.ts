@@ -17,12 +17,15 @@ export const eventTimestampMicros = z.union([
   z.string().regex(/^\d{1,19}$/),
 ]);
 
-/** The message as a whole, with event_timestamp checked (event time from the payload). */
+/**
+ * The message as a whole when event time comes from the payload (event_timestamp then required); under publish
+ * time the parser reads only the user (clicks.ts).
+ */
 export const clickEvent = z
   .object({
     user_pseudo_id: userPseudoId,
     event_name: z.custom<unknown>((v) => v !== undefined, 'required'),
-    event_timestamp: eventTimestampMicros.optional(),
+    event_timestamp: eventTimestampMicros,
   })
   .passthrough();
 export type ClickEvent = z.infer<typeof clickEvent>;

@@ -24,9 +24,7 @@ export const passageDecision = z.object({
   /** the photo the observations named last (the exit camera's, for a timed section) */
   image_uri: z.string().nullable(),
   /** every camera photo the observations named, in time order (entry and exit) */
-  photos: z
-    .array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() }))
-    .max(8),
+  photos: z.array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() })).max(8),
   observations: z.number().int().nonnegative(),
   method: z.enum(['entry_exit', 'space_mean', 'harmonic_mean', 'arithmetic_mean', 'none']),
   close_reason: z.enum(['exit', 'count', 'gap']),

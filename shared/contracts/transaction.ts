@@ -26,12 +26,15 @@ export function pythonFloat(v: unknown): number | null {
 
 const present = z.custom<unknown>((v) => v !== undefined, 'required');
 
-/** The message as a whole: its amount as the number float() makes of it. */
+/**
+ * The message as a whole when event time comes from the payload (timestamp then a string; its zone is the
+ * pipeline's setting, so transactions.ts parses it), with amount as the number float() makes of it.
+ */
 export const transaction = z
   .object({
     transaction_id: present,
     amount: present.transform(pythonFloat).refine((n): n is number => n !== null && n > 0, 'amount: float(amount) > 0'),
-    timestamp: present,
+    timestamp: z.string(),
     store_id: present,
   })
   .passthrough();

@@ -118,7 +118,11 @@ export async function notifyFine(
   if (!notifiable(record)) return;
   const message = fineNotification(record);
   // event_id: the same on every publish of this notification, so consumers drop repeats by it.
-  await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(message)), fineNotificationAttributes(message));
+  await deps.publisher.publish(
+    deps.config.topics.fineNotifications,
+    Buffer.from(JSON.stringify(message)),
+    fineNotificationAttributes(message),
+  );
   deps.faults.check('fine.afterPublish');
   await deps.fines.markNotified(record.fine_id);
 }
