@@ -8,12 +8,7 @@ import { eventTimeOf } from '../event-time.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/**
- * GA4 clicks (the GA4 data simulator's stream): rows of the GA4 BigQuery export; events per user_pseudo_id per minute.
- * user_pseudo_id and event_name must be there, as the seed reads them; event_timestamp (µs, a number or,
- * as BigQuery's JSON export writes INT64, a string) is read only when event time comes from the payload.
- * Other fields are ignored.
- */
+/** GA4 clicks: events per user_pseudo_id per minute. What a message holds and must hold: shared/contracts/click-event.ts. */
 export const clicks = defineWindowPipeline({
   name: 'clicks',
   input: {

@@ -4,8 +4,8 @@ import { transactions } from './transactions.js';
 
 /**
  * Every window pipeline, in the order the flush exports them. A new pipeline is a file beside these, a
- * line here, and its table's schema in schemas/; one with a topic also has its function module, and its
- * topic and message in shared/contracts/ (see docs/architecture.md: "Adding a window pipeline").
+ * line here, and its table's schema in schemas/; one with a topic also has its function module (see
+ * docs/architecture.md: "Adding a window pipeline").
  */
 export const WINDOW_PIPELINES = [clicks, transactions, sectionTraffic] as const;
 

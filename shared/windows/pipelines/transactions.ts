@@ -9,10 +9,8 @@ import { eventTimeOf, parseZonedTimestamp } from '../event-time.js';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * Sales transactions (the sales producer's stream): statistics per 30-second window over all transactions (one
- * global key). As the seed: the four fields must be present and float(amount) > 0; the timestamp is read
- * only when event time comes from the payload (then without a zone it is local time in the configured
- * time zone).
+ * Sales transactions: statistics per 30-second window over all transactions (one global key). What a message
+ * holds and must hold (the seed's rules): shared/contracts/transaction.ts.
  */
 export const transactions = defineWindowPipeline({
   name: 'transactions',
