@@ -5,7 +5,7 @@ import { sha256 } from '../core/hashing.js';
 import type { Publisher } from '../core/publisher.js';
 import type { Exporter } from '../export/exporter.js';
 import type { Row, TableDeclaration } from '../export/warehouse.js';
-import type { PhotoProblem, PhotoSource } from './photo-sources.js';
+import type { PhotoSource } from './photo-sources.js';
 import type { Box } from './plate.js';
 
 /**
@@ -13,8 +13,8 @@ import type { Box } from './plate.js';
  * and exports fined_vehicles without loading the fines' image and OCR libraries.
  */
 
-export type FineReviewReason =
-  PhotoProblem | 'ocr_error' | 'plate_not_read' | 'low_confidence' | 'plate_format_unexpected' | 'plate_mismatch' | 'evidence_conflict';
+/** Why a person looks at a fine: the list its notification declares (shared/contracts/fine-notification.ts). */
+export type FineReviewReason = NonNullable<FineNotification['review_reason']>;
 
 /**
  * Where a fine stands. `issued`: no doubt, notified at once. `pending_review`: some review reason; held (no
