@@ -85,11 +85,8 @@ function decided(kmh: number, opts: { photos?: boolean; cameras?: 1 | 2 } = {}):
     decision: null,
   };
   const closedAt = t0 + travelMs + 16_000;
-  return {
-    collection: 'passages',
-    docId: `${radar.id}~V1`,
-    decision: close(state, radar, opts.cameras === 1 ? 'gap' : 'exit', closedAt).decision!,
-  };
+  // publishing reads only the decision (where it is stored is the store's business)
+  return { decision: close(state, radar, opts.cameras === 1 ? 'gap' : 'exit', closedAt).decision! } as DecisionRef;
 }
 
 async function published(ref: DecisionRef) {
