@@ -8,8 +8,7 @@ import type { SpeedingVehicle } from '../contracts/speeding-vehicle.js';
 import type { Row } from '../export/warehouse.js';
 import type { PassageDecision } from './passage.js';
 import type { DecisionRef, PassageStore } from './passage-store.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { iso } from '../core/clock.js';
 
 /** What a decision's message and its vehicle_passages row both say of it. */
 function decisionFacts(d: PassageDecision) {

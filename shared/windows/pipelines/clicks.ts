@@ -5,8 +5,7 @@ import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
 import { defineWindowPipeline } from '../declaration.js';
 import { eventTimeOf } from '../event-time.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { iso } from '../../core/clock.js';
 
 /** GA4 clicks: events per user_pseudo_id per minute. What a message holds and must hold: shared/contracts/click-event.ts. */
 export const clicks = defineWindowPipeline({

@@ -5,8 +5,7 @@ import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
 import { defineWindowPipeline } from '../declaration.js';
 import { eventTimeOf, parseZonedTimestamp } from '../event-time.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { iso } from '../../core/clock.js';
 
 /**
  * Sales transactions: statistics per 30-second window over all transactions (one global key). What a message
