@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FUNCTIONS, BUILD_ACCOUNT, type FunctionSpec, type Grant, type PushFunctionSpec } from '../functions/catalog.js';
-import { loadConfig, TOPICS, type Config } from '../shared/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { FLUSH_TICK } from '../shared/contracts/flush-tick.js';
+import { TOPICS } from '../shared/contracts/topics.js';
 import { loadSchemas, repoPath, schemasDir } from '../shared/export/schemas.js';
 
 type Threshold = {
@@ -579,7 +581,7 @@ export function deploySteps(o: DeployOptions, config: Config = loadConfig({}), f
     '--schedule=* * * * *',
     '--time-zone=Etc/UTC',
     `--topic=${n.topic(config.topics.flushTicks)}`,
-    '--message-body={"tick":"flush"}',
+    `--message-body=${JSON.stringify(FLUSH_TICK)}`,
     p,
   ];
   steps.push({ argv: schedulerJob('create'), onExisting: schedulerJob('update') });

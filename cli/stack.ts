@@ -6,6 +6,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { FUNCTIONS, PUSH_FUNCTIONS } from '../functions/catalog.js';
 import { loadConfig, type Config } from '../shared/config.js';
+import { FLUSH_TICK } from '../shared/contracts/flush-tick.js';
 import type { FlushReport } from '../shared/export/flush.js';
 import { createLogger, parseSeverity } from '../shared/core/logger.js';
 import { createRuntime, setRuntime, type Runtime, type RuntimeOverrides } from '../shared/runtime.js';
@@ -247,9 +248,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (intervalMs > 0) {
       tick = setInterval(() => {
         // Same path as Cloud Scheduler: a message on the flush topic triggers the flush function.
-        ticks
-          .publishMessage({ json: { at: new Date().toISOString() } })
-          .catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
+        ticks.publishMessage({ json: FLUSH_TICK }).catch((err: unknown) => logger.error('flush tick failed', { error: String(err) }));
       }, intervalMs);
     }
 

@@ -1,4 +1,5 @@
-import { FLUSH_TIMEOUT_S, TOPICS, type Config, type TopicKey } from '../shared/config.js';
+import { FLUSH_TIMEOUT_S, type Config } from '../shared/config.js';
+import { TOPICS, type TopicKey } from '../shared/contracts/topics.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 import type { Handler, Handlers, HttpHandler } from '../shared/runtime.js';
 

@@ -4,3 +4,6 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** A time in ms as ISO 8601 UTC text, the form every message and row carries. */
+export const iso = (ms: number): string => new Date(ms).toISOString();

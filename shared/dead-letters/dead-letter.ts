@@ -1,21 +1,10 @@
 import { sha256 } from '../core/hashing.js';
-import type { DeadLetterReason, Rejection } from '../core/rejection.js';
+import type { DeadLetter } from '../contracts/dead-letter.js';
+import type { Rejection } from '../core/rejection.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 
-/** What travels on the dead-letters topic and lands in the dead_letters table. */
-export interface DeadLetter {
-  dead_letter_id: string;
-  timestamp: string;
-  source: string;
-  reason: DeadLetterReason;
-  error: string;
-  /** the original payload: UTF-8 text when it was valid UTF-8, else base64 */
-  payload: string;
-  payload_encoding: 'utf8' | 'base64';
-  attributes: Record<string, string>;
-  message_id: string;
-  publish_time: string;
-}
+/** What travels on the dead-letters topic and lands in the dead_letters table: its contract. */
+export type { DeadLetter };
 
 /** Where dead letters are kept until the flush exports them (Firestore: shared/platform/firestore/firestore-dead-letter-store.ts). */
 export interface DeadLetterStore {

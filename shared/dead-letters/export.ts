@@ -1,7 +1,8 @@
 import { sha256 } from '../core/hashing.js';
 import { CLOCK_SKEW_LAG_MS, type Exporter, type RefusedRows } from '../export/exporter.js';
 import type { RejectedRow, Row, TableDeclaration } from '../export/warehouse.js';
-import type { DeadLetter, DeadLetterStore } from './dead-letter.js';
+import type { DeadLetter } from '../contracts/dead-letter.js';
+import type { DeadLetterStore } from './dead-letter.js';
 
 /** Every dead letter: day-partitioned by its time, clustered by source and reason (what dashboards filter on). */
 export const DEAD_LETTERS: TableDeclaration = { name: 'dead_letters', time: 'timestamp', cluster: ['source', 'reason'] };

@@ -4,11 +4,13 @@ import type { Logger } from '../core/logger.js';
 import type { Publisher } from '../core/publisher.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import type { Rejection } from '../core/rejection.js';
-import { buildDeadLetter, type DeadLetter } from './dead-letter.js';
+import { deadLetterAttributes, type DeadLetter } from '../contracts/dead-letter.js';
+import { buildDeadLetter } from './dead-letter.js';
+import type { Topics } from '../contracts/topics.js';
 
 /** What sending a dead letter needs: every function that rejects input has it. */
 export interface DeadLetterSending {
-  config: { topics: { deadLetters: string } };
+  config: { topics: Pick<Topics, 'deadLetters'> };
   publisher: Publisher;
   logger: Logger;
   clock: Clock;
@@ -24,13 +26,8 @@ export async function sendToDeadLetters(
 ): Promise<DeadLetter> {
   const dl = buildDeadLetter(source, msg, rejection, deps.clock.now());
   deps.faults.check('deadLetter.beforePublish');
-  await deps.publisher.publish(deps.config.topics.deadLetters, Buffer.from(JSON.stringify(dl)), {
-    dead_letter_id: dl.dead_letter_id,
-    source,
-    reason: dl.reason,
-    // The same on every publish of this dead letter (late events included): consumers drop repeats by it.
-    event_id: dl.dead_letter_id,
-  });
+  // event_id: the same on every publish of this dead letter (late events included), so consumers drop repeats by it.
+  await deps.publisher.publish(deps.config.topics.deadLetters, Buffer.from(JSON.stringify(dl)), deadLetterAttributes(dl));
   deps.logger.warn('message dead-lettered', {
     source,
     reason: dl.reason,

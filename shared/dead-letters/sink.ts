@@ -1,24 +1,11 @@
-import { z } from 'zod';
-import { buildDeadLetter, type DeadLetter } from './dead-letter.js';
+import { deadLetter, type DeadLetter } from '../contracts/dead-letter.js';
+import { buildDeadLetter } from './dead-letter.js';
 import { Rejection } from '../core/rejection.js';
 import type { Logger } from '../core/logger.js';
 import type { Clock } from '../core/clock.js';
 import type { Faults } from '../core/faults.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { decodeJsonObject } from '../core/payload.js';
-
-const envelope = z.object({
-  dead_letter_id: z.string().regex(/^[0-9a-f]{32}$/),
-  timestamp: z.string(),
-  source: z.string().max(256),
-  reason: z.string().max(64),
-  error: z.string(),
-  payload: z.string(),
-  payload_encoding: z.enum(['utf8', 'base64']),
-  attributes: z.record(z.string(), z.string()),
-  message_id: z.string(),
-  publish_time: z.string(),
-});
 
 /**
  * Consumes the dead-letters topic and keeps each dead letter for the flush to export. Two kinds arrive:
@@ -32,9 +19,9 @@ export async function recordDeadLetter(
   let dl: DeadLetter;
   // No size limit: our envelope carries a payload that was itself up to the limit. Anything else is not ours: wrapped below.
   const parsed = decodeJsonObject(msg, Number.POSITIVE_INFINITY);
-  const ours = msg.attributes['dead_letter_id'] && !(parsed instanceof Rejection) ? envelope.safeParse(parsed) : null;
+  const ours = msg.attributes['dead_letter_id'] && !(parsed instanceof Rejection) ? deadLetter.safeParse(parsed) : null;
   if (ours?.success) {
-    dl = ours.data as DeadLetter;
+    dl = ours.data;
   } else {
     const source = msg.attributes['CloudPubSubDeadLetterSourceSubscription'] ?? msg.attributes['source'] ?? 'unknown';
     dl = buildDeadLetter(

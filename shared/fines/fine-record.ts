@@ -1,19 +1,21 @@
 import type { ExportSettings } from '../export/settings.js';
+import { fineNotificationAttributes, type FineNotification } from '../contracts/fine-notification.js';
 import type { Faults } from '../core/faults.js';
 import { sha256 } from '../core/hashing.js';
 import type { Publisher } from '../core/publisher.js';
 import type { Exporter } from '../export/exporter.js';
 import type { Row, TableDeclaration } from '../export/warehouse.js';
-import type { PhotoProblem, PhotoSource } from './photo-sources.js';
+import type { PhotoSource } from './photo-sources.js';
 import type { Box } from './plate.js';
+import type { Topics } from '../contracts/topics.js';
 
 /**
  * The fine as stored, notified and exported: light enough for the flush, which re-sends notifications
  * and exports fined_vehicles without loading the fines' image and OCR libraries.
  */
 
-export type FineReviewReason =
-  PhotoProblem | 'ocr_error' | 'plate_not_read' | 'low_confidence' | 'plate_format_unexpected' | 'plate_mismatch' | 'evidence_conflict';
+/** Why a person looks at a fine: the list its notification declares (shared/contracts/fine-notification.ts). */
+export type FineReviewReason = NonNullable<FineNotification['review_reason']>;
 
 /**
  * Where a fine stands. `issued`: no doubt, notified at once. `pending_review`: some review reason; held (no
@@ -114,16 +116,22 @@ export function fineIdOf(passageId: string): string {
  * fine is never published, whatever its mark says.
  */
 export async function notifyFine(
-  deps: { config: { topics: { fineNotifications: string } }; publisher: Publisher; faults: Faults; fines: Pick<FineStore, 'markNotified'> },
+  deps: {
+    config: { topics: Pick<Topics, 'fineNotifications'> };
+    publisher: Publisher;
+    faults: Faults;
+    fines: Pick<FineStore, 'markNotified'>;
+  },
   record: FineRecord,
 ): Promise<void> {
   if (!notifiable(record)) return;
-  await deps.publisher.publish(deps.config.topics.fineNotifications, Buffer.from(JSON.stringify(fineNotification(record))), {
-    fine_id: record.fine_id,
-    passage_id: record.passage_id,
-    // The same on every publish of this notification: consumers drop repeats by it.
-    event_id: record.fine_id,
-  });
+  const message = fineNotification(record);
+  // event_id: the same on every publish of this notification, so consumers drop repeats by it.
+  await deps.publisher.publish(
+    deps.config.topics.fineNotifications,
+    Buffer.from(JSON.stringify(message)),
+    fineNotificationAttributes(message),
+  );
   deps.faults.check('fine.afterPublish');
   await deps.fines.markNotified(record.fine_id);
 }
@@ -131,8 +139,11 @@ export async function notifyFine(
 /** What the page needs but the notice and the warehouse do not. */
 const pageOnly = ({ plate_box: _b, plate_alternatives: _a, ...r }: FineRecord) => r;
 
-export function fineNotification(r: FineRecord): Record<string, unknown> {
-  return { ...pageOnly(r), status: statusOf(r), is_Ticketed: true };
+/** The fine-notifications message (shared/contracts/fine-notification.ts) of a notifiable fine. */
+export function fineNotification(r: FineRecord): FineNotification {
+  const status = statusOf(r);
+  if (status === 'pending_review' || status === 'rejected') throw new Error(`fine ${r.fine_id} is ${status}: it is not notified`);
+  return { ...pageOnly(r), status, is_Ticketed: true };
 }
 
 /**

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { CoreSettings } from '../core/core-settings.js';
 import type { ExportSettings } from '../export/settings.js';
+import { speedingVehicleAccepted, type AcceptedSpeedingVehicle } from '../contracts/speeding-vehicle.js';
 import { Rejection } from '../core/rejection.js';
 import type { Effects } from '../core/effects.js';
 import { decodeJsonObject } from '../core/payload.js';
@@ -15,12 +15,13 @@ import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import { fineIdOf, type FineRecord, type FineReviewReason, type FineStore, notifyFine } from './fine-record.js';
 import type { FineSettings } from './settings.js';
+import type { Topics } from '../contracts/topics.js';
 
 /** What the fine function reads of the configuration (the runtime passes the whole Config). */
 export type FineConfig = FineSettings &
   Pick<CoreSettings, 'maxMessageBytes'> &
   Pick<ExportSettings, 'exportGraceMs'> & {
-    topics: { speedingVehicles: string; fineNotifications: string; deadLetters: string };
+    topics: Pick<Topics, 'speedingVehicles' | 'fineNotifications' | 'deadLetters'>;
     /** each radar's name and plate formats (shared/speed/radar.ts) */
     radars: ReadonlyMap<string, { name: string; plateFormats: readonly string[] }>;
     /** SPEEDCAM_REVIEW_EVERY_FINE (shared/review/settings.ts): every fine waits for a person */
@@ -34,29 +35,6 @@ export interface FineDeps extends Effects {
   ocr: TextDetector;
 }
 
-/** What the speed check publishes on speeding-vehicles (see decisionMessage). */
-const speedingMessage = z.object({
-  passage_id: z.string().min(1).max(200),
-  radar_id: z.string().min(1).max(64),
-  vehicle_id: z.string().min(1).max(64),
-  avg_speed: z.number().finite(),
-  speed_limit: z.number().finite(),
-  /** the threshold and tolerance rule the passage was judged by (absent in messages from before tolerances) */
-  speed_threshold: z.number().finite().optional(),
-  tolerance: z.string().max(500).nullable().optional(),
-  coordinates: z.tuple([z.number(), z.number()]),
-  is_Ticketed: z.literal(true),
-  license_plate: z.string().nullable(),
-  image_uri: z.string().nullable(),
-  /** the passage's camera photos (entry and exit): absent from decisions published before they were carried */
-  photos: z
-    .array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() }))
-    .max(8)
-    .optional(),
-  first_seen: z.string(),
-  last_seen: z.string(),
-});
-
 /**
  * The fine function: photo → plate (OCR) → analysed photo in the evidence bucket → fine record →
  * fine-notifications. Every step is keyed by the fine id (derived from the passage), so a redelivery
@@ -67,7 +45,7 @@ const speedingMessage = z.object({
 export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<FineRecord | null> {
   const { config, logger } = deps;
   const json = decodeJsonObject(msg, config.maxMessageBytes);
-  const checked = json instanceof Rejection ? null : speedingMessage.safeParse(json);
+  const checked = json instanceof Rejection ? null : speedingVehicleAccepted.safeParse(json);
   if (!checked?.success) {
     const rejection =
       json instanceof Rejection
@@ -135,7 +113,7 @@ type Evidence = Pick<
   | 'plate_alternatives'
 >;
 
-async function buildEvidence(deps: FineDeps, m: z.infer<typeof speedingMessage>, fineId: string): Promise<Evidence> {
+async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId: string): Promise<Evidence> {
   const { config, objects, logger } = deps;
   const none: Evidence = {
     license_plate: null,

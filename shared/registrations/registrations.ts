@@ -1,5 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { CoreSettings } from '../core/core-settings.js';
+import { randomUserResponse, randomUserResult } from '../contracts/user-registration.js';
 import { Rejection } from '../core/rejection.js';
 import { sha256 } from '../core/hashing.js';
 import type { Clock } from '../core/clock.js';
@@ -11,24 +12,13 @@ import { decodeJsonObject } from '../core/payload.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
 import { CLOCK_SKEW_LAG_MS, type Exporter } from '../export/exporter.js';
+import type { Topics } from '../contracts/topics.js';
 
 /**
  * User registrations: randomuser.me responses → one `users` row per result. No window is needed, so the simplest
  * exactly-once path: each row is set in Firestore under its id (login.uuid), which a redelivery sets
  * again to the same value, and the flush exports by commit-time watermark into a table upserted by id.
  */
-const result = z
-  .object({
-    gender: z.string().max(32),
-    name: z.object({ first: z.string().max(256), last: z.string().max(256) }).passthrough(),
-    location: z.object({ country: z.string().max(256), postcode: z.union([z.string().max(64), z.number()]) }).passthrough(),
-    email: z.string().max(320),
-    login: z.object({ uuid: z.string().max(64).optional(), username: z.string().min(1).max(256) }).passthrough(),
-    dob: z.object({ date: z.string().max(64) }).passthrough(),
-  })
-  .passthrough();
-const response = z.object({ results: z.array(z.unknown()).min(1).max(5000), info: z.object({}).passthrough().optional() });
-
 export type UserRow = Row & { login_username: string };
 
 /** Where users are kept until the flush exports them (Firestore: shared/platform/firestore/firestore-user-store.ts). */
@@ -56,12 +46,12 @@ export interface BadResult {
 export function parseRegistrations(msg: InboundMessage, maxBytes: number): { rows: UserRow[]; bad: BadResult[] } | Rejection {
   const json = decodeJsonObject(msg, maxBytes);
   if (json instanceof Rejection) return json;
-  const r = response.safeParse(json);
+  const r = randomUserResponse.safeParse(json);
   if (!r.success) return new Rejection('invalid_fields', `randomuser response: ${issues(r.error)}`);
   const rows: UserRow[] = [];
   const bad: BadResult[] = [];
   r.data.results.forEach((raw, index) => {
-    const u = result.safeParse(raw);
+    const u = randomUserResult.safeParse(raw);
     if (!u.success) {
       const id = sha256(JSON.stringify(raw) ?? 'undefined').slice(0, 32);
       bad.push({
@@ -95,7 +85,7 @@ const issues = (e: z.ZodError) =>
 
 export async function handleRegistrations(
   deps: {
-    config: Pick<CoreSettings, 'maxMessageBytes'> & { topics: { userRegistrations: string; deadLetters: string } };
+    config: Pick<CoreSettings, 'maxMessageBytes'> & { topics: Pick<Topics, 'userRegistrations' | 'deadLetters'> };
     users: Pick<UserStore, 'save'>;
     publisher: Publisher;
     logger: Logger;

@@ -1,17 +1,17 @@
 import type { Faults } from '../core/faults.js';
 import type { Logger } from '../core/logger.js';
 import type { Publisher } from '../core/publisher.js';
+import type { NonFinedVehicle } from '../contracts/non-fined-vehicle.js';
+import { passageDecisionAttributes, type PassageDecisionMessage } from '../contracts/passage-decision.js';
+import type { SpeedingVehicle } from '../contracts/speeding-vehicle.js';
 import type { Row } from '../export/warehouse.js';
 import type { PassageDecision } from './passage.js';
 import type { DecisionRef, PassageStore } from './passage-store.js';
+import { iso } from '../core/clock.js';
+import type { Topics } from '../contracts/topics.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/**
- * The message for `non-fined-vehicles` or `speeding-vehicles`: the original pipeline's fields
- * (radar_id, vehicle_id, avg_speed, coordinates, is_Ticketed, license_plate) plus the passage's facts.
- */
-export function decisionMessage(d: PassageDecision): Record<string, unknown> {
+/** What a decision's message and its vehicle_passages row both say of it. */
+function decisionFacts(d: PassageDecision) {
   return {
     passage_id: d.passageId,
     radar_id: d.radarId,
@@ -20,43 +20,35 @@ export function decisionMessage(d: PassageDecision): Record<string, unknown> {
     speed_limit: d.speedLimitKmh,
     speed_threshold: d.thresholdKmh ?? d.speedLimitKmh + d.toleranceKmh,
     tolerance: d.tolerance ?? null,
-    coordinates: d.coordinates,
-    is_Ticketed: d.isTicketed,
-    license_plate: d.isTicketed ? d.plate : null,
-    image_uri: d.imageUri,
-    photos: d.photos ?? [],
-    observations: d.observations,
+    review_reason: d.reviewReason,
     method: d.method,
     close_reason: d.closeReason,
-    review_reason: d.reviewReason,
+    observations: d.observations,
     first_seen: iso(d.firstSeenMs),
     last_seen: iso(d.lastSeenMs),
     last_published: iso(d.lastPublishMs),
     decided_at: iso(d.decidedAtMs),
-  };
+  } satisfies Partial<PassageDecisionMessage>;
+}
+
+/**
+ * The message for `speeding-vehicles` (a fined passage: its plate, its speed) or `non-fined-vehicles` (no
+ * plate): the contracts in shared/contracts/speeding-vehicle.ts and non-fined-vehicle.ts.
+ */
+export function decisionMessage(d: PassageDecision): SpeedingVehicle | NonFinedVehicle {
+  const message = { ...decisionFacts(d), coordinates: d.coordinates, image_uri: d.imageUri, photos: d.photos ?? [] };
+  // A fined passage always has a speed (judgeSpeed fines only above the threshold).
+  if (d.isTicketed && d.avgSpeedKmh !== null) return { ...message, avg_speed: d.avgSpeedKmh, is_Ticketed: true, license_plate: d.plate };
+  return { ...message, is_Ticketed: false, license_plate: null };
 }
 
 /** A `vehicle_passages` row; row_id = passage_id makes the export idempotent. */
 export function passageRow(d: PassageDecision): Row {
   return {
     row_id: d.passageId,
-    passage_id: d.passageId,
-    radar_id: d.radarId,
-    vehicle_id: d.vehicleId,
-    avg_speed: d.avgSpeedKmh,
-    speed_limit: d.speedLimitKmh,
+    ...decisionFacts(d),
     speed_tolerance: d.toleranceKmh,
-    speed_threshold: d.thresholdKmh ?? d.speedLimitKmh + d.toleranceKmh,
-    tolerance: d.tolerance ?? null,
     is_Ticketed: d.isTicketed,
-    review_reason: d.reviewReason,
-    method: d.method,
-    close_reason: d.closeReason,
-    observations: d.observations,
-    first_seen: iso(d.firstSeenMs),
-    last_seen: iso(d.lastSeenMs),
-    last_published: iso(d.lastPublishMs),
-    decided_at: iso(d.decidedAtMs),
     coordinates: [...d.coordinates],
     license_plate: d.plate,
     image_uri: d.imageUri,
@@ -65,7 +57,7 @@ export function passageRow(d: PassageDecision): Row {
 
 /** What publishing decisions needs. */
 export interface DecisionPublishing {
-  config: { topics: { nonFinedVehicles: string; speedingVehicles: string } };
+  config: { topics: Pick<Topics, 'nonFinedVehicles' | 'speedingVehicles'> };
   store: Pick<PassageStore, 'markPublished'>;
   publisher: Publisher;
   logger: Logger;
@@ -78,13 +70,10 @@ export async function publishDecisionMessage(
   ref: DecisionRef,
 ): Promise<void> {
   const d = ref.decision;
-  const topic = d.isTicketed ? deps.config.topics.speedingVehicles : deps.config.topics.nonFinedVehicles;
-  await deps.publisher.publish(topic, Buffer.from(JSON.stringify(decisionMessage(d))), {
-    passage_id: d.passageId,
-    radar_id: d.radarId,
-    // The same on every publish of this decision (a retry, the flush's republish): consumers drop repeats by it.
-    event_id: d.passageId,
-  });
+  const message = decisionMessage(d);
+  const topic = message.is_Ticketed ? deps.config.topics.speedingVehicles : deps.config.topics.nonFinedVehicles;
+  // event_id: the same on every publish of this decision (a retry, the flush's republish): consumers drop repeats by it.
+  await deps.publisher.publish(topic, Buffer.from(JSON.stringify(message)), passageDecisionAttributes(message));
   // Logs are kept 30 days: a passage not fined is logged without its vehicle (docs/data-retention.md).
   deps.logger.info('passage decided', {
     ...(d.isTicketed ? { passage_id: d.passageId, vehicle_id: d.vehicleId } : { radar_id: d.radarId }),

@@ -1,6 +1,7 @@
-import { z } from 'zod';
-import { radarIdPattern, type Radar } from './radar.js';
+import type { z } from 'zod';
+import type { Radar } from './radar.js';
 import type { SpeedConfig } from './settings.js';
+import { ISO_TIMESTAMP, isTimedObservation, spotSpeedObservation, timedObservation } from '../contracts/vehicle-observation.js';
 import { Rejection } from '../core/rejection.js';
 import { sha256 } from '../core/hashing.js';
 import { projectOnSection, type LatLon } from '../core/geo.js';
@@ -25,46 +26,9 @@ export interface Observation {
   messageId: string;
 }
 
-const ID = radarIdPattern();
-const coord = z.tuple([z.number(), z.number()]);
-
-/** the radar generator: {"vehicle_id","speed","location":[lat,lon]} */
-const spotSpeedSchema = z
-  .object({
-    vehicle_id: z.string().regex(ID, 'vehicle_id: 1-64 letters, digits, . _ -'),
-    speed: z.number(),
-    location: coord,
-  })
-  .strict();
-
-const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$/;
-
-const timedSchema = z
-  .object({
-    radar_id: z.string().regex(ID, 'radar_id: 1-64 letters, digits, . _ -'),
-    vehicle_id: z.string().regex(ID, 'vehicle_id: 1-64 letters, digits, . _ -'),
-    timestamp: z.string().regex(ISO, 'timestamp: ISO-8601, e.g. 2026-11-21T10:00:00.123Z'),
-    location: coord,
-    camera: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'camera: "entry", "exit" or another lower-case name'),
-    speed: z.number().optional(),
-    plate: z
-      .string()
-      .regex(/^[A-Za-z0-9 -]{1,16}$/, 'plate: 1-16 letters, digits, space or -')
-      .optional(),
-    image_uri: z
-      .string()
-      .max(1024)
-      .regex(
-        /^(gs|https?|file):\/\/[^\s\u0000-\u001f\u007f]+$/,
-        'image_uri: a gs://, https:// or file:// URI without spaces or control characters',
-      )
-      .optional(),
-  })
-  .strict();
-
 /** Parses an ISO-8601 timestamp; no zone means UTC. Sub-millisecond digits are truncated. */
 export function parseIsoTimestamp(s: string): number {
-  const m = ISO.exec(s);
+  const m = ISO_TIMESTAMP.exec(s);
   if (!m) return NaN;
   const frac = m[2] ? m[2].slice(0, 4).padEnd(4, '0') : '';
   return Date.parse(`${m[1]}${frac}${m[3] ?? 'Z'}`);
@@ -84,12 +48,11 @@ function describeIssues(error: z.ZodError): string {
 export function parseObservation(msg: InboundMessage, config: SpeedConfig, nowMs: number): Observation | Rejection {
   const json = decodeJsonObject(msg, config.maxMessageBytes);
   if (json instanceof Rejection) return json;
-  const isTimed = 'timestamp' in json || 'radar_id' in json || 'camera' in json;
-  return isTimed ? parseTimed(json, msg, config, nowMs) : parseSpotSpeeds(json, msg, config);
+  return isTimedObservation(json) ? parseTimed(json, msg, config, nowMs) : parseSpotSpeeds(json, msg, config);
 }
 
 function parseSpotSpeeds(json: object, msg: InboundMessage, config: SpeedConfig): Observation | Rejection {
-  const r = spotSpeedSchema.safeParse(json);
+  const r = spotSpeedObservation.safeParse(json);
   if (!r.success) return new Rejection('invalid_fields', `seed format: ${describeIssues(r.error)}`);
   const radarId = msg.attributes['radar_id'] ?? config.defaultRadarId;
   const radar = config.radars.get(radarId);
@@ -115,7 +78,7 @@ function parseSpotSpeeds(json: object, msg: InboundMessage, config: SpeedConfig)
 }
 
 function parseTimed(json: object, msg: InboundMessage, config: SpeedConfig, nowMs: number): Observation | Rejection {
-  const r = timedSchema.safeParse(json);
+  const r = timedObservation.safeParse(json);
   if (!r.success) return new Rejection('invalid_fields', `timed format: ${describeIssues(r.error)}`);
   const d = r.data;
   const radar = config.radars.get(d.radar_id);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { haversineKm, type LatLon } from '../core/geo.js';
 import { ConfigError } from '../core/settings.js';
 import { fixedTolerance, toleranceInput, toleranceOf, type Tolerance } from './tolerance.js';
+import { IDENTIFIER } from '../contracts/vehicle-observation.js';
 
 /** A road section watched by one radar: entry and exit cameras at its two ends. */
 export interface Radar {
@@ -47,18 +48,12 @@ export const FIFTH_AVENUE_ENTRY: LatLon = [40.76384258989008, -73.97296227572797
 export const FIFTH_AVENUE_EXIT: LatLon = [40.7601385362864, -73.97629590579231];
 export const DEFAULT_RADAR_ID = 'nyc-5th-ave-apple-zara';
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const latLon = z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)]);
-
-/** A radar id: letters, digits, . _ - (max 64), starting with a letter or digit. */
-export function radarIdPattern(): RegExp {
-  return ID;
-}
 
 /** One radar of SPEEDCAM_RADARS, as written (JSON, snake_case); what it leaves out comes from the defaults. */
 const radarInput = z
   .object({
-    id: z.string().regex(ID, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
+    id: z.string().regex(IDENTIFIER, 'letters, digits, . _ - (max 64), starting with a letter or digit'),
     name: z.string().min(1).optional(),
     entry: latLon,
     exit: latLon,

@@ -3,6 +3,7 @@ import type { CoreSettings } from '../core/core-settings.js';
 import { amount, atLeast, commaList, ConfigError, type GroupValues, setting, settingsGroup } from '../core/settings.js';
 import type { ExportSettings } from '../export/settings.js';
 import { AVERAGE_SPEED_RULES, defaultTolerance, parseRadars, type PlateFormatCheck, type Radar, type RadarDefaults } from './radar.js';
+import type { Topics } from '../contracts/topics.js';
 
 const OWNER = 'shared/speed/settings.ts';
 const RADARS_DOC =
@@ -129,4 +130,4 @@ export type SpeedSettings = GroupValues<ReturnType<typeof speedSettings>>;
  */
 export type SpeedConfig = SpeedSettings &
   CoreSettings &
-  ExportSettings & { topics: { vehicleObservations: string; nonFinedVehicles: string; speedingVehicles: string; deadLetters: string } };
+  ExportSettings & { topics: Pick<Topics, 'vehicleObservations' | 'nonFinedVehicles' | 'speedingVehicles' | 'deadLetters'> };

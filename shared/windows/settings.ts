@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { CoreSettings } from '../core/core-settings.js';
 import { amount, ConfigError, type GroupValues, setting, settingsGroup } from '../core/settings.js';
 import { parsePipelines } from './pipeline-config.js';
-import { WINDOW_PIPELINES, type PipelineTopicKey } from './pipelines/index.js';
+import type { Topics } from '../contracts/topics.js';
+import { WINDOW_PIPELINES } from './pipelines/index.js';
 
 const CONFIGURABLE = WINDOW_PIPELINES.flatMap((p) => (p.configurable ? [p as Extract<typeof p, { configurable: true }>] : []));
 
@@ -43,4 +44,4 @@ export type WindowSettings = GroupValues<typeof windowSettings>;
  * What the window pipelines read of the configuration: their settings, the shared limits on inputs and
  * the names of their topics (the runtime passes the whole Config).
  */
-export type WindowConfig = WindowSettings & CoreSettings & { topics: Record<PipelineTopicKey | 'deadLetters', string> };
+export type WindowConfig = WindowSettings & CoreSettings & { topics: Pick<Topics, 'clickEvents' | 'transactions' | 'deadLetters'> };

@@ -7,28 +7,31 @@ import { describe, expect, it } from 'vitest';
  * The import rule of shared/, read from the source files:
  * - core/ (config-free helpers: clock, logger, faults, hashing, the payload prelude, the message
  *   envelope, the settings declarations' helper and the shared settings) imports nothing of ours outside core/;
+ * - contracts/ (every topic's name and message schema, docs/contracts.md) imports only core/ (and zod): a
+ *   topic's producer and its consumer both import it, so it never imports either;
  * - export/ (the flush loop, the exporter and warehouse ports, the export's settings) and dead-letters/
- *   import core/; dead-letters/ may also use export/'s ports;
- * - a product (speed/, fines/, windows/, registrations/) imports its own folder, core/, dead-letters/ and
- *   export/: never another product, never platform/, never the runtime, never config.ts (each declares
+ *   import core/ and contracts/; dead-letters/ may also use export/'s ports;
+ * - a product (speed/, fines/, windows/, registrations/) imports its own folder, contracts/, core/, dead-letters/
+ *   and export/: never another product, never platform/, never the runtime, never config.ts (each declares
  *   its settings in its own settings.ts and reads their type; the runtime hands it the whole Config);
  * - platform/ holds the adapters: each implements a product's or export/'s port, so it may import
  *   those, but never the runtime;
  * - review/ (a person's decision on a held fine) is the fines' second stage: a product that may also use fines/;
  * - config.ts composes the products' settings (it imports their settings.ts), never platform/ or the runtime;
  * - runtime.ts wires everything and may import anything.
- * functions/ reach shared/ through the runtime, config.ts, the message envelope and the pipelines' declarations.
+ * functions/ reach shared/ through the runtime, config.ts, the topics, the message envelope and the pipelines' declarations.
  */
 const PRODUCTS = ['speed', 'fines', 'windows', 'registrations'];
 const ALLOWED: Record<string, readonly string[]> = {
   core: ['core'],
-  export: ['export', 'core'],
-  'dead-letters': ['dead-letters', 'core', 'export'],
-  ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'core', 'dead-letters', 'export']])),
-  review: ['review', 'fines', 'core', 'dead-letters', 'export'],
-  platform: ['platform', 'core', 'dead-letters', 'export', 'config', 'review', ...PRODUCTS],
-  config: ['config', 'core', 'export', 'review', ...PRODUCTS],
-  runtime: ['runtime', 'config', 'core', 'dead-letters', 'export', 'platform', 'review', ...PRODUCTS],
+  contracts: ['contracts', 'core'],
+  export: ['export', 'contracts', 'core'],
+  'dead-letters': ['dead-letters', 'contracts', 'core', 'export'],
+  ...Object.fromEntries(PRODUCTS.map((p) => [p, [p, 'contracts', 'core', 'dead-letters', 'export']])),
+  review: ['review', 'fines', 'contracts', 'core', 'dead-letters', 'export'],
+  platform: ['platform', 'contracts', 'core', 'dead-letters', 'export', 'config', 'review', ...PRODUCTS],
+  config: ['config', 'contracts', 'core', 'export', 'review', ...PRODUCTS],
+  runtime: ['runtime', 'config', 'contracts', 'core', 'dead-letters', 'export', 'platform', 'review', ...PRODUCTS],
 };
 
 /** shared/<folder>/… → folder; shared/config.ts → config; shared/runtime.ts → runtime; outside shared/ → null. */
@@ -81,6 +84,22 @@ describe('the layout of shared/', () => {
     expect(violations('shared/export/x.ts', "export { FLUSH_TIMEOUT_S } from '../config.js';")).toHaveLength(1);
     expect(violations('shared/windows/pipelines/x.ts', "export { a } from '../../platform/firestore/window-store.js';")).toHaveLength(1);
     expect(violations('shared/fines/x.ts', "import { z } from 'zod';\nimport { Rejection } from '../core/rejection.js';")).toEqual([]);
+    expect(violations('shared/contracts/x.ts', "import type { PassageDecision } from '../speed/passage.js';")).toEqual([
+      'shared/contracts/x.ts: contracts → speed (../speed/passage.js)',
+    ]);
+    expect(violations('shared/speed/x.ts', "import { speedingVehicle } from '../contracts/speeding-vehicle.js';")).toEqual([]);
+  });
+
+  it('contracts/ imports nothing from outside the project but zod', () => {
+    const bare = tsFiles('shared/contracts').flatMap((f) =>
+      ts
+        .preProcessFile(readFileSync(f, 'utf8'), true, true)
+        .importedFiles.map((i) => i.fileName)
+        .filter((spec) => !spec.startsWith('.'))
+        .map((spec) => `${f}: ${spec}`),
+    );
+    expect(bare.filter((b) => !b.endsWith(': zod'))).toEqual([]);
+    expect(bare.length).toBeGreaterThan(3);
   });
 
   it('function modules reach shared/ through the runtime, the message envelope and the declarations', () => {
@@ -95,6 +114,7 @@ describe('the layout of shared/', () => {
       new Set([
         'shared/runtime.js',
         'shared/config.js',
+        'shared/contracts/topics.js',
         'shared/core/pubsub-message.js',
         'shared/windows/pipelines/index.js',
         'shared/fines/fine.js',

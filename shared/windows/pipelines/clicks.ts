@@ -1,41 +1,36 @@
+import { CLICK_EVENT_REQUIRED, eventTimestampMicros, userPseudoId } from '../../contracts/click-event.js';
+import { TOPIC } from '../../contracts/topics.js';
 import { sha256 } from '../../core/hashing.js';
 import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
 import { defineWindowPipeline } from '../declaration.js';
 import { eventTimeOf } from '../event-time.js';
+import { iso } from '../../core/clock.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/**
- * GA4 clicks (the GA4 data simulator's stream): rows of the GA4 BigQuery export; events per user_pseudo_id per minute.
- * user_pseudo_id and event_name must be there, as the seed reads them; event_timestamp (µs, a number or,
- * as BigQuery's JSON export writes INT64, a string) is read only when event time comes from the payload.
- * Other fields are ignored.
- */
+/** GA4 clicks: events per user_pseudo_id per minute. What a message holds and must hold: shared/contracts/click-event.ts. */
 export const clicks = defineWindowPipeline({
   name: 'clicks',
   input: {
     kind: 'topic',
-    topic: { key: 'clickEvents', env: 'TOPIC_CLICK_EVENTS', name: 'click-events' },
-    required: ['user_pseudo_id', 'event_name'],
+    topic: TOPIC.clickEvents,
+    required: CLICK_EVENT_REQUIRED,
     parse(json, msg, ctx) {
-      const user = json['user_pseudo_id'];
-      if (!((typeof user === 'string' && user.length > 0 && user.length <= 256) || (typeof user === 'number' && Number.isFinite(user)))) {
-        return new Rejection('invalid_fields', 'user_pseudo_id: a string of 1-256 characters (the key of the window)');
-      }
+      const user = userPseudoId.safeParse(json['user_pseudo_id']);
+      if (!user.success) return new Rejection('invalid_fields', 'user_pseudo_id: a string of 1-256 characters (the key of the window)');
       const timeMs = eventTimeOf(msg, ctx, () => {
         const ts = json['event_timestamp'];
-        if (!((typeof ts === 'number' && Number.isSafeInteger(ts) && ts > 0) || (typeof ts === 'string' && /^\d{1,19}$/.test(ts)))) {
+        const micros = eventTimestampMicros.safeParse(ts);
+        if (!micros.success) {
           return new Rejection(
             'invalid_fields',
             `click event: event_timestamp ${JSON.stringify(ts)?.slice(0, 64)} is not microseconds since the epoch (a number or a string of digits)`,
           );
         }
-        return { ms: Number(BigInt(ts) / 1000n), what: `event_timestamp ${ts} (µs)` };
+        return { ms: Number(BigInt(micros.data) / 1000n), what: `event_timestamp ${micros.data} (µs)` };
       });
       if (timeMs instanceof Rejection) return timeMs;
       // GA4 rows carry no event id: the row itself is the identity (a redelivery or a re-publish is the same row).
-      return [{ id: sha256(msg.data).slice(0, 32), key: asText(user), timeMs, values: {} }];
+      return [{ id: sha256(msg.data).slice(0, 32), key: asText(user.data), timeMs, values: {} }];
     },
   },
   windowS: 60,

@@ -14,5 +14,3 @@ export type WindowPipelineName = (typeof WINDOW_PIPELINES)[number]['name'];
 export type ConfigurablePipeline = Extract<(typeof WINDOW_PIPELINES)[number], { configurable: true }>['name'];
 /** the pipelines with a topic (and a function) of their own */
 export type TopicPipelineName = Extract<(typeof WINDOW_PIPELINES)[number], { input: { kind: 'topic' } }>['name'];
-/** the topics of the pipelines that have one, by their key in the configuration */
-export type PipelineTopicKey = Extract<(typeof WINDOW_PIPELINES)[number]['input'], { kind: 'topic' }>['topic']['key'];

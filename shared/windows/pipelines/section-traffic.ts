@@ -1,6 +1,5 @@
 import { defineWindowPipeline } from '../declaration.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { iso } from '../../core/clock.js';
 
 /**
  * Section traffic: completed passages per radar per minute (of the exit): vehicles, fined, mean and

@@ -1,40 +1,22 @@
+import { TOPIC } from '../../contracts/topics.js';
+import { pythonFloat, TRANSACTION_FIELDS } from '../../contracts/transaction.js';
 import { sha256 } from '../../core/hashing.js';
 import { asText } from '../../core/payload.js';
 import { Rejection } from '../../core/rejection.js';
 import { defineWindowPipeline } from '../declaration.js';
 import { eventTimeOf, parseZonedTimestamp } from '../event-time.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const FIELDS = ['transaction_id', 'amount', 'timestamp', 'store_id'] as const;
+import { iso } from '../../core/clock.js';
 
 /**
- * Python's float() on a JSON value, as the sales producer's pipeline applies it to `amount`: numbers as they are;
- * strings with surrounding whitespace, underscores between digits, exponents ("1e3", " 12.5 ", "1_000.5").
- * Unlike the seed, booleans, NaN and infinities are refused (float(True) is 1.0; a NaN amount passes
- * the seed's `> 0` check): null then.
- */
-export function pythonFloat(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v !== 'string') return null;
-  const s = v.trim();
-  const digits = String.raw`\d(?:_?\d)*`;
-  if (!new RegExp(String.raw`^[+-]?(?:${digits}(?:\.(?:${digits})?)?|\.${digits})(?:[eE][+-]?${digits})?$`).test(s)) return null;
-  const n = Number(s.replace(/_/g, ''));
-  return Number.isFinite(n) ? n : null;
-}
-
-/**
- * Sales transactions (the sales producer's stream): statistics per 30-second window over all transactions (one
- * global key). As the seed: the four fields must be present and float(amount) > 0; the timestamp is read
- * only when event time comes from the payload (then without a zone it is local time in the configured
- * time zone).
+ * Sales transactions: statistics per 30-second window over all transactions (one global key). What a message
+ * holds and must hold (the seed's rules): shared/contracts/transaction.ts.
  */
 export const transactions = defineWindowPipeline({
   name: 'transactions',
   input: {
     kind: 'topic',
-    topic: { key: 'transactions', env: 'TOPIC_TRANSACTIONS', name: 'transactions' },
-    required: FIELDS,
+    topic: TOPIC.transactions,
+    required: TRANSACTION_FIELDS,
     parse(json, msg, ctx) {
       const amount = pythonFloat(json['amount']);
       if (amount === null)

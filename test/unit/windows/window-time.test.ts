@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../../shared/config.js';
 import { isDue } from '../../../shared/windows/window-flush.js';
 import { windowPipeline } from '../../../shared/windows/pipeline.js';
 import { parseAttributeTime, parseZonedTimestamp } from '../../../shared/windows/event-time.js';
-import { pythonFloat } from '../../../shared/windows/pipelines/transactions.js';
+import { pythonFloat } from '../../../shared/contracts/transaction.js';
 import { DigestSet, digestOf, shardCount, shardOfDigest, shardOfKey, splitShards } from '../../../shared/windows/window-state.js';
 import { pythonIsoformat, pythonJsonDumps, replayClock, transactionMessage } from '../../../cli/generators/events.js';
 import { inbound } from '../../support/fixtures.js';
