@@ -138,6 +138,9 @@ const FONTS = [
   'Nimbus Mono PS Bold',
   'FreeMono Bold',
 ];
+// `--dirt 0.8` draws tuning photos with more dirty plates (the committed set: 0.3)
+const values = benchArgs({ out: 'test/fixtures/plates-final', per: '10', seed: '314159', dirt: '0.3' });
+const DIRT = Number(values.dirt);
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A line of text set by Pango, stretched to w × h. */
@@ -321,7 +324,7 @@ async function photo(s: Style, r: R) {
   // Dirt: brown blotches over the plate.
   let img = sharp(sceneRgb, { raw: { width: SW, height: SH, channels: 3 } });
   const overlays: OverlayOptions[] = [];
-  if (r() < 0.3) {
+  if (r() < DIRT) {
     conditions.push('dirt');
     const blobs = Array.from({ length: 4 + Math.floor(r() * 6) }, () => {
       const [qx, qy] = quad[Math.floor(r() * 4)]!;
@@ -391,7 +394,7 @@ async function photo(s: Style, r: R) {
   };
 }
 
-const values = benchArgs({ out: 'test/fixtures/plates-final', per: '10', seed: '314159' });
+
 await writePlateSet({
   out: values.out,
   generator: 'bench/make-plate-final-set.ts',

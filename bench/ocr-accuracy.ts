@@ -41,13 +41,17 @@ const { values } = parseArgs({
     'det-max-side': { type: 'string' },
     threads: { type: 'string' },
     aggregate: { type: 'string' },
+    constrained: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
 });
 const REVIEW_BELOW = Number(process.env['SPEEDCAM_PLATE_REVIEW_BELOW'] ?? PLATE_REVIEW_BELOW.model);
 const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97];
 const sets = new Set(values.set.split(','));
-const rank: RankOptions = { aggregate: values.aggregate === 'mean' ? 'mean' : RANK_DEFAULTS.aggregate };
+const rank: RankOptions = {
+  aggregate: values.aggregate === 'mean' ? 'mean' : RANK_DEFAULTS.aggregate,
+  constrained: values.constrained === undefined ? RANK_DEFAULTS.constrained : values.constrained === 'on',
+};
 
 async function makeEngine(name: string): Promise<TextDetector & { close(): Promise<void>; warm?(): Promise<void> }> {
   if (name === 'model')
