@@ -394,7 +394,6 @@ async function photo(s: Style, r: R) {
   };
 }
 
-
 await writePlateSet({
   out: values.out,
   generator: 'bench/make-plate-final-set.ts',
