@@ -40,6 +40,7 @@ const { values } = parseArgs({
     photo: { type: 'string', multiple: true },
     'det-max-side': { type: 'string' },
     threads: { type: 'string' },
+    unclip: { type: 'string' },
     aggregate: { type: 'string' },
     constrained: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -58,6 +59,7 @@ async function makeEngine(name: string): Promise<TextDetector & { close(): Promi
     return new PaddleTextDetector({
       ...(values['det-max-side'] ? { detMaxSide: Number(values['det-max-side']) } : {}),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
+      ...(values.unclip ? { unclipRatio: Number(values.unclip) } : {}),
     });
   if (name === 'gutenye') return (await import('./gutenye-text-detector.js')).GutenyeTextDetector.create();
   throw new Error(`--engine: model or gutenye, not ${name}`);
@@ -221,6 +223,7 @@ console.log(
         review_below: REVIEW_BELOW,
         det_max_side: values['det-max-side'] ?? 'default',
         threads: values.threads ?? 'default',
+        unclip_ratio: values.unclip ?? 'default',
       },
       results,
     },

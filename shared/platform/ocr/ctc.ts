@@ -83,18 +83,19 @@ export interface ConstrainedRead {
  * of the classes that read as it), kept to read the line again under a plate format (`prefixes`).
  */
 export class CtcLattice {
-  private readonly logp: Float32Array;
-  private readonly p: Float32Array;
-  /** each frame's most probable symbol */
-  private readonly best: Int16Array;
-  private readonly bestLog: number;
+  private readonly folded: { p: Float32Array; logp: Float32Array; best: Int16Array; bestLog: number };
   private readonly cache = new Map<string, (ConstrainedRead | null)[]>();
 
+  /** Folds the recogniser's output at once: a line's raw output (steps × ~6,600 classes) is not kept. */
   constructor(probs: Float32Array, readonly steps: number, classes: number, dictionary: readonly string[]) {
+    this.folded = CtcLattice.fold(probs, steps, classes, dictionary);
+  }
+
+  private static fold(probs: Float32Array, steps: number, classes: number, dictionary: readonly string[]) {
     const fold = symbolsOf(dictionary);
-    this.p = new Float32Array(steps * SYMBOLS);
-    this.logp = new Float32Array(steps * SYMBOLS);
-    this.best = new Int16Array(steps);
+    const p = new Float32Array(steps * SYMBOLS);
+    const logp = new Float32Array(steps * SYMBOLS);
+    const best = new Int16Array(steps);
     let bestLog = 0;
     for (let t = 0; t < steps; t++) {
       const row = t * classes;
@@ -102,17 +103,17 @@ export class CtcLattice {
       for (let k = 0; k < classes; k++) {
         const s = k < fold.length ? fold[k]! : OTHER;
         const v = probs[row + k]!;
-        if (v > this.p[out + s]!) this.p[out + s] = v;
+        if (v > p[out + s]!) p[out + s] = v;
       }
       let b = 0;
       for (let s = 0; s < SYMBOLS; s++) {
-        this.logp[out + s] = Math.log(Math.max(this.p[out + s]!, 1e-30));
-        if (this.p[out + s]! > this.p[out + b]!) b = s;
+        logp[out + s] = Math.log(Math.max(p[out + s]!, 1e-30));
+        if (p[out + s]! > p[out + b]!) b = s;
       }
-      this.best[t] = b;
-      bestLog += this.logp[out + b]!;
+      best[t] = b;
+      bestLog += logp[out + b]!;
     }
-    this.bestLog = bestLog;
+    return { p, logp, best, bestLog };
   }
 
   /**
@@ -127,6 +128,7 @@ export class CtcLattice {
     if (hit) return hit;
     const n = allowed.length;
     const T = this.steps;
+    const { p: P, logp, best, bestLog } = this.folded;
     const sets = allowed.map((a) => [...new Set([...a].map((c) => 2 + PLATE_CHARS.indexOf(c)).filter((s) => s >= 2))]);
     // states: gap(j) = j (j characters read, between runs), then char(j, s): the j-th character's run, symbol s
     const charBase: number[] = [];
@@ -141,7 +143,7 @@ export class CtcLattice {
     const back = new Int32Array(T * S).fill(-1);
     for (let t = 0; t < T; t++) {
       const row = t * SYMBOLS;
-      const gapLog = Math.max(this.logp[row + BLANK]!, this.logp[row + OTHER]!);
+      const gapLog = Math.max(logp[row + BLANK]!, logp[row + OTHER]!);
       next.fill(-Infinity);
       for (let j = 0; j <= n; j++) {
         // stay between runs, or end the j-th character's run
@@ -177,7 +179,7 @@ export class CtcLattice {
               }
             });
           if (bv > -Infinity) {
-            next[me] = bv + this.logp[row + s]!;
+            next[me] = bv + logp[row + s]!;
             back[t * S + me] = bf;
           }
         });
@@ -210,15 +212,15 @@ export class CtcLattice {
         const row = t * SYMBOLS;
         const gap = path[t]! <= n;
         const sym = gap ? BLANK : symbolOf(path[t]!);
-        const p = gap ? Math.max(this.p[row + BLANK]!, this.p[row + OTHER]!) : this.p[row + sym]!;
+        const p = gap ? Math.max(P[row + BLANK]!, P[row + OTHER]!) : P[row + sym]!;
         if (!gap && (t === 0 || path[t - 1] !== path[t])) {
           plate += PLATE_CHARS[sym - 2];
           probs.push(p);
         }
-        const b = this.best[t]!;
+        const b = best[t]!;
         if (b >= 2 && (gap || sym !== b)) overruled = Math.min(overruled, p);
       }
-      out.push({ plate, probs, overruled, logRatio: Math.min(0, score[end]! - this.bestLog) });
+      out.push({ plate, probs, overruled, logRatio: Math.min(0, score[end]! - bestLog) });
     }
     if (this.cache.size > 64) this.cache.clear();
     this.cache.set(key, out);

@@ -19,9 +19,11 @@ export interface PaddleOptions {
   threads: number;
   /** at most this many text boxes are recognised, the largest first */
   maxBoxes: number;
+  /** how far a detected text kernel is grown back into its line's box (PaddleOCR's det_db_unclip_ratio) */
+  unclipRatio: number;
 }
 
-export const PADDLE_DEFAULTS: PaddleOptions = { detMaxSide: 960, threads: 1, maxBoxes: 24 };
+export const PADDLE_DEFAULTS: PaddleOptions = { detMaxSide: 960, threads: 1, maxBoxes: 24, unclipRatio: DB_DEFAULTS.unclipRatio };
 
 interface Models {
   ort: typeof import('onnxruntime-node');
@@ -117,7 +119,7 @@ export class PaddleTextDetector implements TextDetector {
       for (let c = 0; c < 3; c++) input[c * dw * dh + i] = (small[i * channels + (2 - c)]! / 255 - mean[c]!) / std[c]!;
     const detOut = await det.run({ [det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, dh, dw]) });
     const map = detOut[det.outputNames[0]!]!;
-    const boxes = dbBoxes(map.data as Float32Array, dw, dh, DB_DEFAULTS).slice(0, this.opts.maxBoxes);
+    const boxes = dbBoxes(map.data as Float32Array, dw, dh, { ...DB_DEFAULTS, unclipRatio: this.opts.unclipRatio }).slice(0, this.opts.maxBoxes);
 
     const out: TextDetection[] = [];
     for (const { quad } of boxes) {

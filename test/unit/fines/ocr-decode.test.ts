@@ -33,7 +33,7 @@ const D = '0123456789';
 
 describe('CTC reading constrained to a format (CtcLattice)', () => {
   // "99FJJ2" as CTC merges a doubled J: the frame between the two J's says J (0.55) over blank (0.4)
-  const merged = [{ '9': 0.95 }, { _: 0.9 }, { '9': 0.93 }, { F: 0.97 }, { J: 0.96 }, { J: 0.55, _: 0.4 }, { J: 0.9 }, { '2': 0.98 }];
+  const merged: Record<string, number>[] = [{ '9': 0.95 }, { _: 0.9 }, { '9': 0.93 }, { F: 0.97 }, { J: 0.96 }, { J: 0.55, _: 0.4 }, { J: 0.9 }, { '2': 0.98 }];
 
   it('the best path that fits: a doubled letter split where the model half-saw the gap', () => {
     const { greedy, lattice: l } = lattice(merged);
