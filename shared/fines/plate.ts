@@ -201,7 +201,8 @@ export function rankPlates(
       const mixed = /[A-Z]/.test(plate) && /[0-9]/.test(plate);
       const score = likelihood * (mixed ? 1 : 0.4) * (h >= tallest * 0.6 ? 1 : 0.5) * (formatMatch ? 1 : 0.35);
       const prev = candidates.get(plate);
-      if (!prev || score > prev.score) candidates.set(plate, { plate, formatMatch, confidence, score, box: union(group.map((d) => d.box)) });
+      if (!prev || score > prev.score)
+        candidates.set(plate, { plate, formatMatch, confidence, score, box: union(group.map((d) => d.box)) });
     };
     if (fit) add(fit.plate, fit.formatMatch, sure, sure);
     if (fit?.formatMatch || !opts.constrained || formats.length === 0) return;

@@ -87,7 +87,12 @@ export class CtcLattice {
   private readonly cache = new Map<string, (ConstrainedRead | null)[]>();
 
   /** Folds the recogniser's output at once: a line's raw output (steps × ~6,600 classes) is not kept. */
-  constructor(probs: Float32Array, readonly steps: number, classes: number, dictionary: readonly string[]) {
+  constructor(
+    probs: Float32Array,
+    readonly steps: number,
+    classes: number,
+    dictionary: readonly string[],
+  ) {
     this.folded = CtcLattice.fold(probs, steps, classes, dictionary);
   }
 

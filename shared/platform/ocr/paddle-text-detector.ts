@@ -119,7 +119,10 @@ export class PaddleTextDetector implements TextDetector {
       for (let c = 0; c < 3; c++) input[c * dw * dh + i] = (small[i * channels + (2 - c)]! / 255 - mean[c]!) / std[c]!;
     const detOut = await det.run({ [det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, dh, dw]) });
     const map = detOut[det.outputNames[0]!]!;
-    const boxes = dbBoxes(map.data as Float32Array, dw, dh, { ...DB_DEFAULTS, unclipRatio: this.opts.unclipRatio }).slice(0, this.opts.maxBoxes);
+    const boxes = dbBoxes(map.data as Float32Array, dw, dh, { ...DB_DEFAULTS, unclipRatio: this.opts.unclipRatio }).slice(
+      0,
+      this.opts.maxBoxes,
+    );
 
     const out: TextDetection[] = [];
     for (const { quad } of boxes) {

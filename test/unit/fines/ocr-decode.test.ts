@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CtcLattice, ctcGreedy } from '../../../shared/platform/ocr/ctc.js';
+import { frames } from '../../support/ctc-frames.js';
 import { dbBoxes, DB_DEFAULTS, hull, minAreaRect } from '../../../shared/platform/ocr/db-boxes.js';
 
 /** Softmax rows as a recogniser gives them: at each step, `p` for the class and the rest shared by the others. */
@@ -11,29 +12,28 @@ function steps(classes: number, rows: [number, number][]): Float32Array {
   return out;
 }
 
-/** A recogniser's output over plate characters: each frame's named classes with their probabilities, the rest spread over the others. */
-const PLATE_DICT = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', ' ', '-', 'x'];
-export function frames(rows: Record<string, number>[]): { probs: Float32Array; steps: number; classes: number; dictionary: string[] } {
-  const classes = PLATE_DICT.length + 1;
-  const probs = new Float32Array(rows.length * classes);
-  rows.forEach((row, t) => {
-    const named = Object.entries(row).map(([c, p]) => [c === '_' ? 0 : PLATE_DICT.indexOf(c) + 1, p] as const);
-    const rest = (1 - named.reduce((a, [, p]) => a + p, 0)) / (classes - named.length);
-    for (let k = 0; k < classes; k++) probs[t * classes + k] = rest;
-    for (const [k, p] of named) probs[t * classes + k] = p;
-  });
-  return { probs, steps: rows.length, classes, dictionary: PLATE_DICT };
-}
 const lattice = (rows: Record<string, number>[]) => {
   const f = frames(rows);
-  return { greedy: ctcGreedy(f.probs, f.steps, f.classes, f.dictionary), lattice: new CtcLattice(f.probs, f.steps, f.classes, f.dictionary) };
+  return {
+    greedy: ctcGreedy(f.probs, f.steps, f.classes, f.dictionary),
+    lattice: new CtcLattice(f.probs, f.steps, f.classes, f.dictionary),
+  };
 };
 const L = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const D = '0123456789';
 
 describe('CTC reading constrained to a format (CtcLattice)', () => {
   // "99FJJ2" as CTC merges a doubled J: the frame between the two J's says J (0.55) over blank (0.4)
-  const merged: Record<string, number>[] = [{ '9': 0.95 }, { _: 0.9 }, { '9': 0.93 }, { F: 0.97 }, { J: 0.96 }, { J: 0.55, _: 0.4 }, { J: 0.9 }, { '2': 0.98 }];
+  const merged: Record<string, number>[] = [
+    { '9': 0.95 },
+    { _: 0.9 },
+    { '9': 0.93 },
+    { F: 0.97 },
+    { J: 0.96 },
+    { J: 0.55, _: 0.4 },
+    { J: 0.9 },
+    { '2': 0.98 },
+  ];
 
   it('the best path that fits: a doubled letter split where the model half-saw the gap', () => {
     const { greedy, lattice: l } = lattice(merged);
