@@ -18,7 +18,10 @@ import { plateId } from '../cli/generators/plates.js';
  *   to check the choices, never to make one;
  * - `generator`: the traffic generator's own camera photos (cli/generators/capture-photo.ts, New York plates);
  * - `final`: test/fixtures/plates-final, drawn by another renderer (bench/make-plate-final-set.ts: other fonts,
- *   perspective, motion blur, night, glare, dirt, small and two-line plates), read once after every choice;
+ *   perspective, motion blur, night, glare, dirt, small and two-line plates), read once as held out; its misses
+ *   were then looked at, so it and its renderer are tuning material now (`--dir` reads tuning sets it draws);
+ * - `html`: test/fixtures/plates-html, held out: a fourth renderer (bench/make-plate-html-set.ts: HTML/CSS in
+ *   Chromium, other typefaces, CSS 3D perspective, photographs behind), read once after every choice;
  * - `genuine`: test/fixtures/plates/genuine, real photographs whose licence lets them be committed;
  * - `--photo file:PLATE:formats` (repeatable): any other photo, e.g. the course's sample photo, whose
  *   licence keeps it out of the repository.
@@ -176,8 +179,13 @@ if (sets.has('generator')) {
 }
 if (sets.has('final'))
   groups.push({
-    label: 'final held-out (test/fixtures/plates-final, another renderer)',
+    label: 'old final (test/fixtures/plates-final, another renderer; read once as held out, since then tuning material)',
     samples: dirSamples('test/fixtures/plates-final'),
+  });
+if (sets.has('html'))
+  groups.push({
+    label: 'held-out 4 (test/fixtures/plates-html, HTML/CSS plates rasterised by Chromium)',
+    samples: dirSamples('test/fixtures/plates-html'),
   });
 if (sets.has('genuine'))
   groups.push({ label: 'genuine photos (test/fixtures/plates/genuine)', samples: dirSamples('test/fixtures/plates/genuine') });

@@ -4,7 +4,10 @@ import { CtcLattice, ctcGreedy } from '../../../shared/platform/ocr/ctc.js';
 import { frames } from '../../support/ctc-frames.js';
 
 /** A line as the model reader gives it: the greedy reading, each character's probability, and the lattice. */
-const modelLine = (rows: Record<string, number>[], b: { x0: number; y0: number; x1: number; y1: number }): TextDetection => {
+const modelLine = (
+  rows: readonly Partial<Record<string, number>>[],
+  b: { x0: number; y0: number; x1: number; y1: number },
+): TextDetection => {
   const f = frames(rows);
   const g = ctcGreedy(f.probs, f.steps, f.classes, f.dictionary);
   return {
