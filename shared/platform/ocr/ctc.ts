@@ -2,7 +2,8 @@
  * CTC greedy decoding of a text-recognition model's output (PaddleOCR's CTCLabelDecode): at each time step
  * the most probable class; runs of one class collapse to one character and the blank (class 0) is dropped.
  * Each character keeps the model's probability for it (the first step of its run, as PaddleOCR does), so
- * a read's confidence is the model's own, character by character.
+ * a read's confidence is the model's own, character by character. `CtcLattice` keeps a line's output folded
+ * to plate symbols, to read it again as the most probable string a plate format allows (shared/fines/plate.ts).
  */
 export interface DecodedText {
   text: string;
