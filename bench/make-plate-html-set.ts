@@ -248,7 +248,8 @@ function scene(s: Style, r: R) {
   const quality = 45 + Math.floor(r() * 36);
 
   const emboss = embossed
-    ? `text-shadow: ${f1(textSize * 0.02)}px ${f1(textSize * 0.03)}px 0 rgba(0,0,0,.35), ${f1(-textSize * 0.015)}px ${f1(-textSize * 0.015)}px 0 rgba(255,255,255,.5);`
+    ? `text-shadow: ${f1(textSize * 0.02)}px ${f1(textSize * 0.03)}px 0 rgba(0,0,0,.35), ` +
+      `${f1(-textSize * 0.015)}px ${f1(-textSize * 0.015)}px 0 rgba(255,255,255,.5);`
     : '';
   const textLines = lines
     .map((l) => {
@@ -257,9 +258,9 @@ function scene(s: Style, r: R) {
       return `<div class="line">${html}</div>`;
     })
     .join('');
-  const euBand = s.band
-    ? `<div class="band"><div class="stars">${Array.from({ length: 12 }, (_, i) => `<b style="transform: rotate(${i * 30}deg) translateY(-${f1(plateH * (twoLine ? 0.09 : 0.16))}px)"></b>`).join('')}</div><div class="code">${s.band}</div></div>`
-    : '';
+  const starRing = f1(plateH * (twoLine ? 0.09 : 0.16));
+  const stars = Array.from({ length: 12 }, (_, i) => `<b style="transform: rotate(${i * 30}deg) translateY(-${starRing}px)"></b>`).join('');
+  const euBand = s.band ? `<div class="band"><div class="stars">${stars}</div><div class="code">${s.band}</div></div>` : '';
   const filters = [
     night ? `brightness(${f1(nightLevel * 100)}%) contrast(130%) saturate(70%)` : '',
     fog ? `contrast(${f1(fogLevel * 100)}%) brightness(115%)` : '',
@@ -267,45 +268,89 @@ function scene(s: Style, r: R) {
   ]
     .filter(Boolean)
     .join(' ');
+  // the last draw: the grain's seed
+  const grainFilter =
+    `<filter id="grain"><feTurbulence type="fractalNoise" baseFrequency="0.9" numOctaves="2" seed="${Math.floor(r() * 1000)}"/>` +
+    '<feColorMatrix type="saturate" values="0"/></filter>';
+  const blotted = blots
+    .map(
+      (b) =>
+        `<div class="over" style="left:${f1(b.x - b.w / 2)}%;top:${f1(b.y - b.h / 2)}%;right:auto;bottom:auto;` +
+        `width:${f1(b.w)}%;height:${f1(b.h)}%;border-radius:50%;background:${b.c};opacity:${f1(b.a)};` +
+        `filter:blur(${f1(plateH * 0.03)}px);mix-blend-mode:multiply"></div>`,
+    )
+    .join('');
+  const dirtLayer = dirt
+    ? `<div class="over" style="background: linear-gradient(0deg, rgba(70,55,35,${f1(grime)}) 0%, rgba(70,55,35,0) 45%)"></div>${blotted}`
+    : '';
+  const shadowLayer = shadow
+    ? `<div class="over" style="background: linear-gradient(${f1(shadowAt.angle)}deg, rgba(0,0,0,0) ${f1(shadowAt.from)}%, ` +
+      `rgba(0,0,0,${f1(shadowAt.alpha)}) ${f1(shadowAt.from + 3)}%)"></div>`
+    : '';
+  const lampLayer = night
+    ? '<div class="over" style="background: radial-gradient(ellipse at 50% 0%, ' +
+      `rgba(255,250,220,${f1(lamp)}), rgba(255,250,220,0) 70%); mix-blend-mode: screen"></div>`
+    : '';
+  const glareAt = `${f1(cx - plateW / 2 + glareSpot.x * plateW)}px ${f1(cy - plateH / 2 + glareSpot.y * plateH)}px`;
+  const bloom =
+    `<div class="over" style="background: radial-gradient(circle at ${glareAt}, rgba(255,255,255,${f1(glareSpot.alpha)}) 0, ` +
+    `rgba(255,255,255,0) ${f1(plateW * 0.35 * glareSpot.size)}px); mix-blend-mode: screen"></div>`;
   const html = `<!doctype html><html><head><meta charset="utf-8"><style>
   * { margin: 0; padding: 0; box-sizing: border-box; }
   body { width: ${W}px; height: ${H}px; overflow: hidden; background: #555; }
   #world { position: absolute; inset: 0; filter: ${filters || 'none'}; }
-  #photo { position: absolute; inset: 0; background: url('${background(photo)}') center / cover; filter: brightness(${f1(bg.brightness)}) hue-rotate(${f1(bg.hue)}deg); }
-  #road { position: absolute; left: 0; right: 0; bottom: 0; height: ${f1(H * 0.35)}px; background: linear-gradient(#4a4a4a, #2c2c2c); opacity: .85; }
-  #car { position: absolute; left: ${f1(cx - bodyW / 2)}px; top: ${f1(cy - plateH * 3.2)}px; width: ${f1(bodyW)}px; height: ${f1(plateH * 5.4)}px;
+  #photo { position: absolute; inset: 0; background: url('${background(photo)}') center / cover;
+    filter: brightness(${f1(bg.brightness)}) hue-rotate(${f1(bg.hue)}deg); }
+  #road { position: absolute; left: 0; right: 0; bottom: 0; height: ${f1(H * 0.35)}px; background: linear-gradient(#4a4a4a, #2c2c2c);
+    opacity: .85; }
+  #car { position: absolute; left: ${f1(cx - bodyW / 2)}px; top: ${f1(cy - plateH * 3.2)}px; width: ${f1(bodyW)}px;
+    height: ${f1(plateH * 5.4)}px;
     border-radius: ${f1(bodyW * 0.18)}px ${f1(bodyW * 0.18)}px ${f1(plateH * 0.4)}px ${f1(plateH * 0.4)}px;
-    background: linear-gradient(180deg, ${car} 0%, ${car} 55%, #111 56%, ${car} 58%, ${car} 100%); box-shadow: 0 ${f1(plateH * 0.3)}px ${f1(plateH * 0.5)}px rgba(0,0,0,.6); ${motion ? 'filter: url(#motion);' : ''} }
-  .lamp { position: absolute; top: ${f1(plateH * 1.4)}px; width: ${f1(bodyW * 0.2)}px; height: ${f1(plateH * 0.7)}px; background: linear-gradient(#ff3b30, #8b0d0d); border-radius: ${f1(plateH * 0.2)}px; }
-  #bumper { position: absolute; left: -2%; right: -2%; top: ${f1(plateH * 4.1)}px; height: ${f1(plateH * 1.1)}px; background: #1a1a1a; border-radius: ${f1(plateH * 0.3)}px; }
-  #mount { position: absolute; left: ${f1(bodyW / 2 - plateW / 2)}px; top: ${f1(plateH * 2.7)}px; width: ${f1(plateW)}px; height: ${f1(plateH)}px;
+    background: linear-gradient(180deg, ${car} 0%, ${car} 55%, #111 56%, ${car} 58%, ${car} 100%);
+      box-shadow: 0 ${f1(plateH * 0.3)}px ${f1(plateH * 0.5)}px rgba(0,0,0,.6); ${motion ? 'filter: url(#motion);' : ''} }
+  .lamp { position: absolute; top: ${f1(plateH * 1.4)}px; width: ${f1(bodyW * 0.2)}px; height: ${f1(plateH * 0.7)}px;
+    background: linear-gradient(#ff3b30, #8b0d0d); border-radius: ${f1(plateH * 0.2)}px; }
+  #bumper { position: absolute; left: -2%; right: -2%; top: ${f1(plateH * 4.1)}px; height: ${f1(plateH * 1.1)}px; background: #1a1a1a;
+    border-radius: ${f1(plateH * 0.3)}px; }
+  #mount { position: absolute; left: ${f1(bodyW / 2 - plateW / 2)}px; top: ${f1(plateH * 2.7)}px; width: ${f1(plateW)}px;
+    height: ${f1(plateH)}px;
     perspective: ${f1(perspective)}px; }
-  #tilt { position: absolute; inset: 0; transform-style: preserve-3d; transform: rotateY(${f1(yaw)}deg) rotateX(${f1(pitch)}deg) rotateZ(${f1(roll)}deg); }
+  #tilt { position: absolute; inset: 0; transform-style: preserve-3d;
+    transform: rotateY(${f1(yaw)}deg) rotateX(${f1(pitch)}deg) rotateZ(${f1(roll)}deg); }
   #plate { position: absolute; inset: 0;
-    background: ${colours.bg}; color: ${colours.ink}; border: ${f1(Math.max(1, plateH * 0.03))}px solid ${colours.ink}; border-radius: ${f1(plateH * 0.08)}px;
+    background: ${colours.bg}; color: ${colours.ink}; border: ${f1(Math.max(1, plateH * 0.03))}px solid ${colours.ink};
+      border-radius: ${f1(plateH * 0.08)}px;
     display: flex; align-items: stretch; overflow: hidden; font-family: '${family}'; font-weight: ${weight}; }
-  .band { flex: 0 0 ${f1(bandW)}px; background: #1f3f9c; color: #fff; display: flex; flex-direction: column; align-items: center; justify-content: space-evenly;
+  .band { flex: 0 0 ${f1(bandW)}px; background: #1f3f9c; color: #fff; display: flex; flex-direction: column; align-items: center;
+    justify-content: space-evenly;
     font-family: 'Inter'; font-weight: 700; font-size: ${f1(plateH * (twoLine ? 0.13 : 0.24))}px; }
   .stars { position: relative; width: 1px; height: ${f1(plateH * (twoLine ? 0.2 : 0.36))}px; }
-  .stars b { position: absolute; left: 0; top: 50%; width: ${f1(plateH * 0.035)}px; height: ${f1(plateH * 0.035)}px; background: #ffd500; border-radius: 50%; }
+  .stars b { position: absolute; left: 0; top: 50%; width: ${f1(plateH * 0.035)}px; height: ${f1(plateH * 0.035)}px;
+    background: #ffd500; border-radius: 50%; }
   .right { flex: 0 0 ${f1(bandW * 0.9)}px; background: ${s.right ?? 'transparent'}; }
-  .body { flex: 1; min-width: 0; position: relative; display: flex; flex-direction: column; align-items: center; justify-content: center; line-height: 1; }
+  .body { flex: 1; min-width: 0; position: relative; display: flex; flex-direction: column; align-items: center;
+    justify-content: center; line-height: 1; }
   .line { font-size: ${f1(textSize)}px; letter-spacing: ${f1(spacing)}em; white-space: nowrap; ${emboss} }
   .caption { font-family: 'Lato'; font-weight: 700; font-size: ${f1(plateH * 0.15)}px; letter-spacing: .08em; }
   .slogan { font-family: 'Open Sans'; font-style: italic; font-size: ${f1(plateH * 0.11)}px; }
-  .seals { display: inline-flex; flex-direction: column; gap: ${f1(textSize * 0.06)}px; margin: 0 ${f1(textSize * 0.12)}px; vertical-align: middle; }
-  .seals i { display: block; width: ${f1(textSize * 0.26)}px; height: ${f1(textSize * 0.26)}px; border-radius: 50%; background: radial-gradient(#c8c8c8, #4a6da8); }
-  .screw { position: absolute; top: ${f1(plateH * 0.1)}px; width: ${f1(plateH * 0.08)}px; height: ${f1(plateH * 0.08)}px; border-radius: 50%; background: radial-gradient(#eee, #777); }
+  .seals { display: inline-flex; flex-direction: column; gap: ${f1(textSize * 0.06)}px; margin: 0 ${f1(textSize * 0.12)}px;
+    vertical-align: middle; }
+  .seals i { display: block; width: ${f1(textSize * 0.26)}px; height: ${f1(textSize * 0.26)}px; border-radius: 50%;
+    background: radial-gradient(#c8c8c8, #4a6da8); }
+  .screw { position: absolute; top: ${f1(plateH * 0.1)}px; width: ${f1(plateH * 0.08)}px; height: ${f1(plateH * 0.08)}px;
+    border-radius: 50%; background: radial-gradient(#eee, #777); }
   .over { position: absolute; inset: 0; pointer-events: none; }
   #frame { position: absolute; left: -5%; top: -12%; width: 110%; height: 132%;
-    border: ${f1(plateH * 0.08)}px solid #222; border-bottom-width: ${f1(plateH * 0.17)}px; border-radius: ${f1(plateH * 0.1)}px; color: #ddd;
+    border: ${f1(plateH * 0.08)}px solid #222; border-bottom-width: ${f1(plateH * 0.17)}px; border-radius: ${f1(plateH * 0.1)}px;
+      color: #ddd;
     font-family: 'Open Sans'; font-size: ${f1(plateH * 0.11)}px; display: flex; align-items: flex-end; justify-content: center; }
   #frame span { position: relative; bottom: -${f1(plateH * 0.16)}px; }
-  #sticker { position: absolute; left: ${f1(bodyW * 0.62)}px; top: ${f1(plateH * 0.9)}px; padding: ${f1(plateH * 0.05)}px ${f1(plateH * 0.1)}px; background: #f7e64a; color: #222;
+  #sticker { position: absolute; left: ${f1(bodyW * 0.62)}px; top: ${f1(plateH * 0.9)}px;
+    padding: ${f1(plateH * 0.05)}px ${f1(plateH * 0.1)}px; background: #f7e64a; color: #222;
     font-family: 'League Spartan'; font-weight: 700; font-size: ${f1(plateH * 0.16)}px; transform: rotate(-4deg); }
 </style></head><body>
 <svg width="0" height="0" style="position:absolute"><filter id="motion"><feGaussianBlur stdDeviation="${f1(motionPx)} 0"/></filter>
-<filter id="grain"><feTurbulence type="fractalNoise" baseFrequency="0.9" numOctaves="2" seed="${Math.floor(r() * 1000)}"/><feColorMatrix type="saturate" values="0"/></filter></svg>
+${grainFilter}</svg>
 <div id="world">
   <div id="photo"></div><div id="road"></div>
   <div id="car">
@@ -322,21 +367,29 @@ function scene(s: Style, r: R) {
         ${screws ? '<i class="screw" style="left: 22%"></i><i class="screw" style="right: 22%"></i>' : ''}
       </div>
       ${s.right ? '<div class="right"></div>' : ''}
-      ${dirt ? `<div class="over" style="background: linear-gradient(0deg, rgba(70,55,35,${f1(grime)}) 0%, rgba(70,55,35,0) 45%)"></div>${blots.map((b) => `<div class="over" style="left:${f1(b.x - b.w / 2)}%;top:${f1(b.y - b.h / 2)}%;right:auto;bottom:auto;width:${f1(b.w)}%;height:${f1(b.h)}%;border-radius:50%;background:${b.c};opacity:${f1(b.a)};filter:blur(${f1(plateH * 0.03)}px);mix-blend-mode:multiply"></div>`).join('')}` : ''}
-      ${shadow ? `<div class="over" style="background: linear-gradient(${f1(shadowAt.angle)}deg, rgba(0,0,0,0) ${f1(shadowAt.from)}%, rgba(0,0,0,${f1(shadowAt.alpha)}) ${f1(shadowAt.from + 3)}%)"></div>` : ''}
-      ${night ? `<div class="over" style="background: radial-gradient(ellipse at 50% 0%, rgba(255,250,220,${f1(lamp)}), rgba(255,250,220,0) 70%); mix-blend-mode: screen"></div>` : ''}
+      ${dirtLayer}
+      ${shadowLayer}
+      ${lampLayer}
     </div></div></div>
     ${sticker ? `<div id="sticker">${esc(sticker)}</div>` : ''}
   </div>
   ${night ? '<div class="over" style="background: rgba(20,30,80,.35); mix-blend-mode: multiply"></div>' : ''}
   ${
     glare
-      ? `<div class="over" style="background: radial-gradient(circle at ${f1(cx - plateW / 2 + glareSpot.x * plateW)}px ${f1(cy - plateH / 2 + glareSpot.y * plateH)}px, rgba(255,255,255,${f1(glareSpot.alpha)}) 0, rgba(255,255,255,0) ${f1(plateW * 0.35 * glareSpot.size)}px); mix-blend-mode: screen"></div>
-  <div class="over" style="left: ${f1(cx - plateW)}px; top: ${f1(cy - plateH / 2 + glareSpot.y * plateH)}px; width: ${f1(plateW * 2)}px; height: ${f1(Math.max(2, plateH * 0.06))}px; right: auto; bottom: auto; background: linear-gradient(90deg, rgba(255,255,255,0), rgba(255,255,255,.8), rgba(255,255,255,0)); transform: rotate(${f1(streak)}deg); mix-blend-mode: screen"></div>`
+      ? `${bloom}
+  <div class="over" style="left: ${f1(cx - plateW)}px; top: ${f1(cy - plateH / 2 + glareSpot.y * plateH)}px;
+    width: ${f1(plateW * 2)}px; height: ${f1(Math.max(2, plateH * 0.06))}px; right: auto; bottom: auto;
+    background: linear-gradient(90deg, rgba(255,255,255,0), rgba(255,255,255,.8), rgba(255,255,255,0));
+    transform: rotate(${f1(streak)}deg); mix-blend-mode: screen"></div>`
       : ''
   }
 </div>
-${grain ? `<div class="over" style="filter: url(#grain); opacity: ${f1(grainAlpha)}; background: #fff; mix-blend-mode: overlay"></div>` : ''}
+${
+  grain
+    ? `<div class="over" style="filter: url(#grain); opacity: ${f1(grainAlpha)}; background: #fff;
+  mix-blend-mode: overlay"></div>`
+    : ''
+}
 </body></html>`;
   return {
     html,
