@@ -5,7 +5,26 @@ export interface TextDetection {
   confidence: number | null;
   /** the engine's probability for each character of `text` (by code point), when it gives them (a CTC recogniser does) */
   charConfidences?: readonly number[];
+  /** what the recogniser also considered, to read the line again under a plate format (a CTC model's lattice) */
+  alternatives?: LineAlternatives;
   box: Box;
+}
+
+/**
+ * A recogniser's other readings of one text line (shared/platform/ocr/ctc.ts keeps a CTC model's per-frame
+ * probabilities). `prefixes(allowed)[k]` is the most probable reading of the whole line whose letters and digits
+ * are exactly k characters, the i-th one of the characters in `allowed[i]`; null where none can be read so.
+ */
+export interface LineAlternatives {
+  prefixes(allowed: readonly string[]): ({
+    plate: string;
+    /** each character's probability, as the engine gives the line's own */
+    probs: readonly number[];
+    /** the least probability the reading gives where it overrules the engine's best symbol (1: never) */
+    overruled: number;
+    /** its log probability minus the engine's best reading's (≤ 0) */
+    logRatio: number;
+  } | null)[];
 }
 
 export interface Box {
@@ -150,8 +169,10 @@ export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): 
 export interface RankOptions {
   /** a candidate's confidence from its characters' probabilities: the least sure one, or their mean */
   aggregate: 'min' | 'mean';
+  /** a line read outside every format is read again as the most probable string that fits one (`LineAlternatives`) */
+  constrained: boolean;
 }
-export const RANK_DEFAULTS: RankOptions = { aggregate: 'min' };
+export const RANK_DEFAULTS: RankOptions = { aggregate: 'min', constrained: true };
 
 /**
  * Every plausible plate among detected texts, best first. Candidates are each detection, each run of
@@ -166,21 +187,28 @@ export const RANK_DEFAULTS: RankOptions = { aggregate: 'min' };
 export function rankPlates(
   detections: readonly TextDetection[],
   formats: readonly string[] = NY_FORMATS,
-  opts: RankOptions = RANK_DEFAULTS,
+  options: Partial<RankOptions> = {},
 ): PlateRead[] {
+  const opts: RankOptions = { ...RANK_DEFAULTS, ...options };
   const candidates = new Map<string, PlateRead & { score: number }>();
   const sorted = [...detections].filter((d) => d.text.trim().length > 0).sort((a, b) => a.box.y0 - b.box.y0 || a.box.x0 - b.box.x0);
   const tallest = Math.max(1, ...sorted.map((d) => height(d.box)));
   const consider = (group: readonly TextDetection[]) => {
     const fit = fitPlate(group.map((d) => d.text).join(''), formats);
-    if (!fit) return;
     const sure = groupConfidence(group, opts.aggregate);
-    const confidence = sure;
-    const mixed = /[A-Z]/.test(fit.plate) && /[0-9]/.test(fit.plate);
     const h = Math.min(...group.map((d) => height(d.box)));
-    const score = confidence * (mixed ? 1 : 0.4) * (h >= tallest * 0.6 ? 1 : 0.5) * (fit.formatMatch ? 1 : 0.35);
-    const prev = candidates.get(fit.plate);
-    if (!prev || score > prev.score) candidates.set(fit.plate, { ...fit, confidence, score, box: union(group.map((d) => d.box)) });
+    const add = (plate: string, formatMatch: boolean, confidence: number, likelihood: number) => {
+      const mixed = /[A-Z]/.test(plate) && /[0-9]/.test(plate);
+      const score = likelihood * (mixed ? 1 : 0.4) * (h >= tallest * 0.6 ? 1 : 0.5) * (formatMatch ? 1 : 0.35);
+      const prev = candidates.get(plate);
+      if (!prev || score > prev.score)
+        candidates.set(plate, { plate, formatMatch, confidence, score, box: union(group.map((d) => d.box)) });
+    };
+    if (fit) add(fit.plate, fit.formatMatch, sure, sure);
+    if (fit?.formatMatch || !opts.constrained || formats.length === 0) return;
+    const read = fitByAlternatives(group, resolveTemplates(formats), normalizePlate(group.map((d) => d.text).join('')).length, opts);
+    // ranked by the line's own reading, lowered by how much less probable the model finds the fitted one
+    if (read) add(read.plate, true, read.confidence, sure * Math.exp(read.logRatio / read.plate.length));
   };
   const cy = (d: TextDetection) => (d.box.y0 + d.box.y1) / 2;
   // The next text to the right on the same line (a tilted plate's right half may sit higher than its left).
@@ -220,6 +248,58 @@ export function rankPlates(
 export function pickPlate(detections: readonly TextDetection[], formats: readonly string[] = NY_FORMATS): PlateRead | null {
   return rankPlates(detections, formats)[0] ?? null;
 }
+
+/**
+ * The most probable reading of a run of lines (each with the recogniser's alternatives) that fits one of the
+ * templates: each line reads one or more of the template's characters, in order. Its confidence is the model's
+ * for the characters chosen (aggregated as the line's own), and no higher than the least probability the
+ * reading has where it overrules the model's best symbol (a character dropped or replaced): a reading the model
+ * did not prefer is as sure as its least sure change. Only templates within two characters of the line's own
+ * length are tried.
+ */
+function fitByAlternatives(
+  group: readonly TextDetection[],
+  templates: readonly Template[],
+  length: number,
+  opts: RankOptions,
+): { plate: string; confidence: number; logRatio: number } | null {
+  if (!group.every((d) => d.alternatives)) return null;
+  type Fitted = { plate: string; probs: number[]; overruled: number; logRatio: number };
+  let best: Fitted | null = null;
+  for (const t of templates) {
+    const n = t.pattern.length;
+    if (Math.abs(n - length) > 2) continue;
+    const allowed = [...t.pattern].map((c) =>
+      c === 'D' ? DIGITS : [...(c === 'L' ? LETTERS : LETTERS + DIGITS)].filter((x) => !(c === 'L' && t.unused.includes(x))).join(''),
+    );
+    // reads[a]: the best reading of the lines so far that covers the template's first a characters
+    let reads: (Fitted | null)[] = [{ plate: '', probs: [], overruled: 1, logRatio: 0 }, ...Array<null>(n).fill(null)];
+    for (const d of group) {
+      const next: (Fitted | null)[] = Array<null>(n + 1).fill(null);
+      reads.forEach((r, a) => {
+        if (!r || a === n) return;
+        d.alternatives!.prefixes(allowed.slice(a)).forEach((x, k) => {
+          if (!x || k === 0) return;
+          const joined = {
+            plate: r.plate + x.plate,
+            probs: [...r.probs, ...x.probs],
+            overruled: Math.min(r.overruled, x.overruled),
+            logRatio: r.logRatio + x.logRatio,
+          };
+          if (!next[a + k] || joined.logRatio > next[a + k]!.logRatio) next[a + k] = joined;
+        });
+      });
+      reads = next;
+    }
+    const r = reads[n];
+    if (r && (!best || r.logRatio > best.logRatio)) best = r;
+  }
+  if (!best || best.probs.length === 0) return null;
+  const chars = opts.aggregate === 'min' ? Math.min(...best.probs) : best.probs.reduce((a, b) => a + b, 0) / best.probs.length;
+  return { plate: best.plate, confidence: Math.min(chars, best.overruled), logRatio: best.logRatio };
+}
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const DIGITS = '0123456789';
 
 /** A group's confidence: its plate characters' probabilities when the engine gives them, else its detections'. */
 function groupConfidence(group: readonly TextDetection[], aggregate: 'min' | 'mean'): number {

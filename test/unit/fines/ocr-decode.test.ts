@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ctcGreedy } from '../../../shared/platform/ocr/ctc.js';
+import { CtcLattice, ctcGreedy } from '../../../shared/platform/ocr/ctc.js';
+import { frames } from '../../support/ctc-frames.js';
 import { dbBoxes, DB_DEFAULTS, hull, minAreaRect } from '../../../shared/platform/ocr/db-boxes.js';
 
 /** Softmax rows as a recogniser gives them: at each step, `p` for the class and the rest shared by the others. */
@@ -10,6 +11,85 @@ function steps(classes: number, rows: [number, number][]): Float32Array {
   });
   return out;
 }
+
+const lattice = (rows: Record<string, number>[]) => {
+  const f = frames(rows);
+  return {
+    greedy: ctcGreedy(f.probs, f.steps, f.classes, f.dictionary),
+    lattice: new CtcLattice(f.probs, f.steps, f.classes, f.dictionary),
+  };
+};
+const L = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const D = '0123456789';
+
+describe('CTC reading constrained to a format (CtcLattice)', () => {
+  // "99FJJ2" as CTC merges a doubled J: the frame between the two J's says J (0.55) over blank (0.4)
+  const merged: Record<string, number>[] = [
+    { '9': 0.95 },
+    { _: 0.9 },
+    { '9': 0.93 },
+    { F: 0.97 },
+    { J: 0.96 },
+    { J: 0.55, _: 0.4 },
+    { J: 0.9 },
+    { '2': 0.98 },
+  ];
+
+  it('the best path that fits: a doubled letter split where the model half-saw the gap', () => {
+    const { greedy, lattice: l } = lattice(merged);
+    expect(greedy.text).toBe('99FJ2'); // the greedy path violates DDLLLD
+    const fit = l.prefixes([D, D, L, L, L, D])[6]!;
+    expect(fit.plate).toBe('99FJJ2');
+    expect(fit.probs).toHaveLength(6);
+    expect(fit.probs[4]).toBeCloseTo(0.9, 5); // the second J: its first frame
+    expect(fit.overruled).toBeCloseTo(0.4, 5); // the blank it chose where the model said J
+    expect(fit.logRatio).toBeCloseTo(Math.log(0.4 / 0.55), 4);
+  });
+
+  it('unconstrained (any character anywhere) it is the greedy path, nothing overruled', () => {
+    const any = L + D;
+    const fit = lattice(merged).lattice.prefixes(Array(6).fill(any))[5]!;
+    expect(fit.plate).toBe('99FJ2');
+    expect(fit.overruled).toBe(1);
+    expect(fit.logRatio).toBeCloseTo(0, 6);
+    expect(fit.probs.map((p) => Math.round(p * 100))).toEqual([95, 93, 97, 96, 98]);
+  });
+
+  it("a look-alike at a digit's place: the digit the model gave less, with that probability", () => {
+    const { greedy, lattice: l } = lattice([
+      { C: 0.99 },
+      { _: 0.9 },
+      { C: 0.98 },
+      { _: 0.9 },
+      { C: 0.99 },
+      { ' ': 0.8 },
+      { '4': 0.97 },
+      { _: 0.9 },
+      { A: 0.6, '4': 0.3 },
+      { _: 0.9 },
+      { '4': 0.99 },
+    ]);
+    expect(greedy.text).toBe('CCC 4A4');
+    const fit = l.prefixes([L, L, L, D, D, D])[6]!;
+    expect(fit).toMatchObject({ plate: 'CCC444' });
+    expect(fit.probs[4]).toBeCloseTo(0.3, 5);
+    expect(fit.overruled).toBeCloseTo(0.3, 5);
+  });
+
+  it('a character the format has no room for is dropped, at the probability of the blank read instead', () => {
+    const fit = lattice([{ A: 0.9 }, { B: 0.95 }, { S: 0.7, _: 0.25 }, { '1': 0.99 }, { '2': 0.99 }]).lattice.prefixes([L, L, D, D])[4]!;
+    expect(fit.plate).toBe('AB12');
+    expect(fit.overruled).toBeCloseTo(0.25, 5);
+  });
+
+  it('no reading when the line has too few frames for the format; each shorter length is its own', () => {
+    const reads = lattice([{ A: 0.9 }, { '1': 0.9 }]).lattice.prefixes([L, D, D]);
+    expect(reads[3]).toBeNull();
+    expect(reads[2]!.plate).toBe('A1');
+    expect(reads[1]!.plate).toMatch(/^[A-Z]$/);
+    expect(reads[0]!.plate).toBe('');
+  });
+});
 
 describe('CTC greedy decoding', () => {
   const dictionary = ['A', 'B', 'C', '4', ' '];

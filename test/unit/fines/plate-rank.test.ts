@@ -1,5 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { pickPlate, rankPlates, type TextDetection } from '../../../shared/fines/plate.js';
+import { CtcLattice, ctcGreedy } from '../../../shared/platform/ocr/ctc.js';
+import { frames } from '../../support/ctc-frames.js';
+
+/** A line as the model reader gives it: the greedy reading, each character's probability, and the lattice. */
+const modelLine = (
+  rows: readonly Partial<Record<string, number>>[],
+  b: { x0: number; y0: number; x1: number; y1: number },
+): TextDetection => {
+  const f = frames(rows);
+  const g = ctcGreedy(f.probs, f.steps, f.classes, f.dictionary);
+  return {
+    text: g.text,
+    confidence: g.probs.reduce((a, c) => a + c, 0) / g.probs.length,
+    charConfidences: g.probs,
+    alternatives: new CtcLattice(f.probs, f.steps, f.classes, f.dictionary),
+    box: b,
+  };
+};
 
 const box = (x0: number, y0: number, x1: number, y1: number) => ({ x0, y0, x1, y1 });
 const det = (text: string, charConfidences: number[], b: ReturnType<typeof box>): TextDetection => ({
@@ -52,5 +70,56 @@ describe("plates ranked from a model reader's lines", () => {
     const lookalike = [det('CCC 4A4', [0.99, 0.99, 0.99, 0.9, 0.99, 0.99, 0.99], box(0, 0, 100, 30))];
     expect(pickPlate(lookalike, ['se'])).toMatchObject({ plate: 'CCC4A4', formatMatch: false });
     expect(pickPlate(lookalike, ['se'])!.confidence).toBeCloseTo(0.99, 5); // the model's own (the space does not count)
+  });
+
+  describe('a line read outside every format is read again under the formats', () => {
+    // an Italian "UZ 985TE" with a blotch the model half-reads as an S between the halves
+    const blotched = [
+      { U: 0.99 },
+      { _: 0.9 },
+      { Z: 0.98 },
+      { S: 0.55, _: 0.4 },
+      { '9': 0.99 },
+      { '8': 0.99 },
+      { '5': 0.97 },
+      { T: 0.99 },
+      { E: 0.98 },
+    ];
+    const line = modelLine(blotched, box(100, 100, 300, 150));
+
+    it('the most probable reading that fits is the plate, as sure as the blank it put where the model saw an S', () => {
+      expect(line.text).toBe('UZS985TE'); // the greedy reading: outside Italy's LLDDDLL
+      const ranked = rankPlates([line], ['it']);
+      expect(ranked[0]).toMatchObject({ plate: 'UZ985TE', formatMatch: true });
+      expect(ranked[0]!.confidence).toBeCloseTo(0.4, 5); // under the review threshold: a person checks it
+      expect(ranked.map((r) => r.plate)).toContain('UZS985TE'); // the reading as it was stays a candidate
+    });
+
+    it('off, the reading stays outside the format', () => {
+      expect(rankPlates([line], ['it'], { constrained: false })[0]).toMatchObject({ plate: 'UZS985TE', formatMatch: false });
+    });
+
+    it('a line that fits already is not read again; without expected formats nothing is', () => {
+      const fits = modelLine(
+        blotched.filter((_, i) => i !== 3),
+        box(100, 100, 300, 150),
+      );
+      expect(rankPlates([fits], ['it'])[0]).toMatchObject({ plate: 'UZ985TE', formatMatch: true });
+      expect(rankPlates([fits], ['it'])[0]!.confidence).toBeCloseTo(0.97, 5);
+      expect(rankPlates([line], [])[0]).toMatchObject({ plate: 'UZS985TE', formatMatch: true });
+    });
+
+    it('a plate split in two lines is fitted across them', () => {
+      const left = modelLine([{ U: 0.99 }, { _: 0.9 }, { Z: 0.98 }, { S: 0.6, _: 0.35 }], box(100, 100, 160, 150));
+      const right = modelLine(blotched.slice(4), box(170, 100, 300, 150));
+      const read = rankPlates([left, right], ['it'])[0]!;
+      expect(read).toMatchObject({ plate: 'UZ985TE', formatMatch: true });
+      expect(read.confidence).toBeCloseTo(0.35, 5);
+    });
+
+    it('no reading of the line fits (too few characters): it stays outside, flagged', () => {
+      const short = modelLine([{ '9': 0.99 }, { '8': 0.99 }, { T: 0.99 }], box(100, 100, 300, 150));
+      expect(rankPlates([short], ['it'])).toEqual([expect.objectContaining({ plate: '98T', formatMatch: false })]);
+    });
   });
 });
