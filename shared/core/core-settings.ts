@@ -1,23 +1,32 @@
 import { z } from 'zod';
 import { amount, type GroupValues, setting, settingsGroup } from './settings.js';
 
+/**
+ * The Firestore collections, each named by its key in snake_case (fineReviews: every review decision, appended,
+ * exported to fine_reviews; passageLog, passageSweeps, published: the speed path's observation log, its sweep
+ * leases and its publish marks, shared/speed/passage-sweep.ts), and the two named otherwise.
+ */
+const COLLECTIONS = [
+  'passages',
+  'deadLetters',
+  'control',
+  'fines',
+  'fineReviews',
+  'users',
+  'windowState',
+  'passageLog',
+  'passageSweeps',
+  'published',
+] as const;
+
 /** Firestore collections by key (SPEEDCAM_COLLECTION_PREFIX prefixes every name). */
 function collectionsOf(p: string) {
+  const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   return {
-    passages: `${p}passages`,
+    ...(Object.fromEntries(COLLECTIONS.map((key) => [key, `${p}${snake(key)}`])) as Record<(typeof COLLECTIONS)[number], string>),
     archive: `${p}passage_archive`,
-    deadLetters: `${p}dead_letters`,
-    control: `${p}control`,
-    fines: `${p}fines`,
-    /** every review decision, appended (never overwritten), exported to fine_reviews */
-    fineReviews: `${p}fine_reviews`,
-    users: `${p}users`,
-    windowState: `${p}window_state`,
+    /** each window pipeline's batch collection: this prefix and the pipeline's name */
     windowBatchesPrefix: `${p}wb_`,
-    /** the speed path's observation log, its sweep leases and its publish marks (shared/speed/passage-sweep.ts) */
-    passageLog: `${p}passage_log`,
-    passageSweeps: `${p}passage_sweeps`,
-    published: `${p}published`,
   };
 }
 
