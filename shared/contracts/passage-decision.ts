@@ -1,5 +1,15 @@
 import { z } from 'zod';
 
+/** How a passage's average speed was computed (shared/speed/average-speed.ts computes it). */
+export const speedMethod = z.enum(['entry_exit', 'space_mean', 'harmonic_mean', 'arithmetic_mean', 'none']);
+export type SpeedMethod = z.infer<typeof speedMethod>;
+/** Why a passage closed: its exit camera, its expected count of observations, or the session gap. */
+export const closeReason = z.enum(['exit', 'count', 'gap']);
+export type CloseReason = z.infer<typeof closeReason>;
+/** Why a person should look at a passage before it counts (flagged, not fined). */
+export const passageReviewReason = z.enum(['implausible_speed', 'insufficient_data', 'incomplete_passage']);
+export type PassageReviewReason = z.infer<typeof passageReviewReason>;
+
 /**
  * A passage's decision as the speed check publishes it (shared/speed/decision.ts): on speeding-vehicles when
  * it is fined (speeding-vehicle.ts), on non-fined-vehicles otherwise (non-fined-vehicle.ts). The original
@@ -26,10 +36,9 @@ export const passageDecision = z.object({
   /** every camera photo the observations named, in time order (entry and exit) */
   photos: z.array(z.object({ camera: z.string().nullable(), uri: z.string().max(2048), at: z.string() })).max(8),
   observations: z.number().int().nonnegative(),
-  method: z.enum(['entry_exit', 'space_mean', 'harmonic_mean', 'arithmetic_mean', 'none']),
-  close_reason: z.enum(['exit', 'count', 'gap']),
-  /** why a person should look before it counts (flagged, not fined) */
-  review_reason: z.enum(['implausible_speed', 'insufficient_data', 'incomplete_passage']).nullable(),
+  method: speedMethod,
+  close_reason: closeReason,
+  review_reason: passageReviewReason.nullable(),
   first_seen: z.string(),
   last_seen: z.string(),
   last_published: z.string(),

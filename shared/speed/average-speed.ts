@@ -1,6 +1,7 @@
 import type { Radar } from './radar.js';
 import { haversineKm, projectOnSection, type LatLon } from '../core/geo.js';
 import { speedThresholdKmh } from './tolerance.js';
+import type { PassageReviewReason as ReviewReason, SpeedMethod } from '../contracts/passage-decision.js';
 
 export interface SpeedSample {
   /** event time, ms since epoch */
@@ -11,7 +12,8 @@ export interface SpeedSample {
   camera: string | null;
 }
 
-export type SpeedMethod = 'entry_exit' | 'space_mean' | 'harmonic_mean' | 'arithmetic_mean' | 'none';
+/** the methods and review reasons a decision message carries (declared once, with the message) */
+export type { ReviewReason, SpeedMethod };
 
 export interface AverageSpeed {
   avgSpeedKmh: number | null;
@@ -71,8 +73,6 @@ function earliest(xs: readonly SpeedSample[]): SpeedSample | undefined {
 function latest(xs: readonly SpeedSample[]): SpeedSample | undefined {
   return xs.reduce<SpeedSample | undefined>((m, x) => (m === undefined || x.t > m.t ? x : m), undefined);
 }
-
-export type ReviewReason = 'implausible_speed' | 'insufficient_data' | 'incomplete_passage';
 
 export interface SpeedVerdict {
   isTicketed: boolean;

@@ -3,6 +3,7 @@ import { describeTolerance } from './tolerance.js';
 import type { Radar } from './radar.js';
 import type { LatLon } from '../core/geo.js';
 import type { Observation } from './observation.js';
+import type { CloseReason } from '../contracts/passage-decision.js';
 
 /** An observation as kept in the passage document (short keys: documents are billed by size). */
 export interface StoredObservation {
@@ -17,7 +18,7 @@ export interface StoredObservation {
   pub: number;
 }
 
-export type CloseReason = 'exit' | 'count' | 'gap';
+export type { CloseReason };
 
 export interface PassageDecision {
   passageId: string;
