@@ -242,8 +242,15 @@ export class PassageSweeper {
         // Mid-episode a vehicle is written when its passage closes (or an observation is late or a duplicate).
         if (performance.now() - lastCommit >= t.commitEveryMs) {
           const now = this.deps.clock.now();
+          // A vehicle this episode has not written is judged from nothing, so an exit camera's observation, which
+          // may close a passage whose entry an earlier episode wrote, is written now too (the commit reads the
+          // stored state): a timed section's decision does not wait for the end of a busy episode.
           const due = [...pending]
-            .filter(([vehicleId, batches]) => settles(known.get(vehicleId) ?? null, batches, radar, now))
+            .filter(([vehicleId, batches]) =>
+              known.has(vehicleId)
+                ? settles(known.get(vehicleId)!, batches, radar, now)
+                : settles(null, batches, radar, now) || batches.some((b) => b.some((o) => o.camera === 'exit')),
+            )
             .map(([v]) => v);
           if (due.length > 0 && !(await commit(due.slice(0, COMMIT_VEHICLES), false)))
             return { outcomes, more: false, appendsAtLastRead: this.appends.get(radarId) };

@@ -8,7 +8,7 @@ import { applyObservations, passageKey, wholePassage } from '../../../shared/spe
 import { PassageStore, type SweptVehicle } from '../../../shared/speed/passage-store.js';
 import type { LoggedObservation } from '../../../shared/speed/passage-storage.js';
 import { SpeedCheck } from '../../../shared/speed/speed-check.js';
-import { spotSpeedMessage } from '../../../cli/generators/traffic.js';
+import { spotSpeedMessage, timedVehicleMessages } from '../../../cli/generators/traffic.js';
 import { inbound, ManualClock, RecordingPublisher, testConfig } from '../../support/fixtures.js';
 import { MemoryPassageStorage } from '../../support/memory-passage-storage.js';
 
@@ -281,6 +281,33 @@ describe('the speed check over the in-memory storage', () => {
     const whole = applyObservations(null, observations(items), radar, w.clock.now()).decided[0]!;
     expect(decisions[0]!.data).toMatchObject({ passage_id: whole.passageId, observations: 10, close_reason: 'count' });
     expect(decisions[0]!.data['avg_speed'] as number).toBeCloseTo(whole.avgSpeedKmh!, 9);
+    expect(w.storage.logSize(radar.id)).toBe(0);
+  });
+
+  it("a timed section's exit is decided while the sweep is still busy with other vehicles' entries, not when it goes quiet", async () => {
+    const w = world();
+    const c = check(w);
+    const timed = (plate: string) => timedVehicleMessages(radar, () => 0.5, 1, w.clock.now(), plate).messages;
+    const msg = (body: string, id: string) => inbound(body, { messageId: id, publishTimeMs: w.clock.now() });
+    const [entry, exit] = timed('EXIT001');
+    await c.check.handle(msg(entry!, 'exit001-entry')); // swept by its own episode, which then ends (quiet)
+    expect(w.storage.peek(passage('EXIT001'))!.state.status).toBe('open');
+    const decided = () => c.publisher.messages.some((m) => m.data['vehicle_id'] === 'EXIT001');
+    // Other vehicles' entries keep the next episode busy for ~1.2 s; the exit arrives among the first of them.
+    const deliveries: Promise<unknown>[] = [];
+    let decidedAfter: number | null = null;
+    for (let i = 0; i < 40; i++) {
+      deliveries.push(c.check.handle(msg(timed(`BUSY${String(i).padStart(3, '0')}`)[0]!, `busy-${i}`)));
+      if (i === 3) deliveries.push(c.check.handle(msg(exit!, 'exit001-exit')));
+      if (decidedAfter === null && decided()) decidedAfter = i;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await Promise.all(deliveries);
+    expect(decided()).toBe(true);
+    // decided while entries were still arriving (before the fix it waited for the episode's quiet end: after all 40)
+    expect(decidedAfter).not.toBeNull();
+    expect(decidedAfter!).toBeLessThan(39);
+    expect(c.publisher.messages.filter((m) => m.data['vehicle_id'] === 'EXIT001')).toHaveLength(1);
     expect(w.storage.logSize(radar.id)).toBe(0);
   });
 
