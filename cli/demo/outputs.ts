@@ -1,4 +1,8 @@
 import type { PubSub, Message, Subscription } from '@google-cloud/pubsub';
+import type { ZodType } from 'zod';
+import { fineNotification } from '../../shared/contracts/fine-notification.js';
+import { nonFinedVehicle } from '../../shared/contracts/non-fined-vehicle.js';
+import { speedingVehicle } from '../../shared/contracts/speeding-vehicle.js';
 import type { ReadyInfo } from '../stack.js';
 
 /** A decision as the demo received it from its topic. */
@@ -18,16 +22,24 @@ export class OutputWatch {
   readonly fines = new Map<string, Record<string, unknown>>();
   duplicateDecisions = 0;
   duplicateFines = 0;
+  /** messages their topic's contract (shared/contracts/) refuses, with the first problem of each */
+  readonly offContract: string[] = [];
 
   private constructor(private readonly subs: Subscription[]) {}
 
   static async start(ps: PubSub, info: ReadyInfo): Promise<OutputWatch> {
     const subs: Subscription[] = [];
     const watch = new OutputWatch(subs);
-    for (const topic of [info.topics.nonFinedVehicles, info.topics.speedingVehicles, info.topics.fineNotifications]) {
+    // Each output topic read as a consumer outside speedcam would: by its contract.
+    const contracts: [string, ZodType][] = [
+      [info.topics.nonFinedVehicles, nonFinedVehicle],
+      [info.topics.speedingVehicles, speedingVehicle],
+      [info.topics.fineNotifications, fineNotification],
+    ];
+    for (const [topic, contract] of contracts) {
       const [sub] = await ps.topic(topic).createSubscription(`demo-watch-${topic}-${Date.now()}`);
       sub.on('message', (m: Message) => {
-        watch.receive(topic === info.topics.fineNotifications ? 'fine' : 'decision', m);
+        watch.receive(topic === info.topics.fineNotifications ? 'fine' : 'decision', m, topic, contract);
         m.ack();
       });
       subs.push(sub);
@@ -35,8 +47,13 @@ export class OutputWatch {
     return watch;
   }
 
-  private receive(kind: 'fine' | 'decision', m: Message): void {
+  private receive(kind: 'fine' | 'decision', m: Message, topic: string, contract: ZodType): void {
     const body = JSON.parse(m.data.toString()) as Record<string, unknown>;
+    const checked = contract.safeParse(body);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      this.offContract.push(`${topic} ${m.id}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.slice(0, 300));
+    }
     if (kind === 'fine') {
       const id = m.attributes['fine_id'] ?? '';
       if (this.fines.has(id)) this.duplicateFines++;

@@ -14,6 +14,8 @@ export interface DemoSummary {
   non_fined: number;
   flagged_for_review: number;
   duplicate_decision_messages: number;
+  /** output messages their topic's contract refused (shared/contracts/), the first few with their problem */
+  off_contract_messages: { count: number; first: string[] };
   warehouse_passages: number;
   fines_issued: number;
   /** notices sent: fines with no review reason (the others wait for a person) */
@@ -110,6 +112,7 @@ export function summarize(r: DemoRun): DemoSummary {
     non_fined: bodies.filter((b) => b['is_Ticketed'] === false).length,
     flagged_for_review: bodies.filter((b) => b['review_reason'] !== null).length,
     duplicate_decision_messages: outputs.duplicateDecisions,
+    off_contract_messages: { count: outputs.offContract.length, first: outputs.offContract.slice(0, 3) },
     warehouse_passages: landed.passages.length,
     fines_issued: fineList.length,
     fines_notified: outputs.fines.size,
@@ -181,6 +184,10 @@ export function formatSummary(s: DemoSummary): string {
     ['passages decided', `${s.passages_decided} (fined ${s.fined}, non-fined ${s.non_fined}, flagged for review ${s.flagged_for_review})`],
     ['passages in warehouse', String(s.warehouse_passages)],
     ['duplicate decision messages', String(s.duplicate_decision_messages)],
+    [
+      'messages off their contract',
+      `${s.off_contract_messages.count} (decisions and notifications read by shared/contracts/)${s.off_contract_messages.first.map((x) => `; ${x}`).join('')}`,
+    ],
     [
       'fines issued',
       `${s.fines_issued} (in warehouse ${s.warehouse_fines}, duplicate notifications ${s.duplicate_fine_notifications}, flagged for review ${JSON.stringify(s.fines_flagged_for_review)})`,
