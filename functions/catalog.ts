@@ -2,6 +2,7 @@ import { FLUSH_TIMEOUT_S, type Config } from '../shared/config.js';
 import { TOPICS, type TopicKey } from '../shared/contracts/topics.js';
 import { WINDOW_PIPELINES } from '../shared/windows/pipelines/index.js';
 import type { Handler, Handlers, HttpHandler } from '../shared/runtime.js';
+import { snakeCase } from '../shared/core/names.js';
 
 /**
  * Every deployable function, declared once: its name, entry point, what calls it (a topic's push subscription,
@@ -245,7 +246,6 @@ export const BUILD_ACCOUNT = 'build';
  * the file equal to this): the same declarations, with topic keys in Terraform's snake_case.
  */
 export function terraformCatalog(functions: readonly FunctionSpec[] = FUNCTIONS) {
-  const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   return {
     build_account: BUILD_ACCOUNT,
     functions: Object.fromEntries(
@@ -254,7 +254,7 @@ export function terraformCatalog(functions: readonly FunctionSpec[] = FUNCTIONS)
         {
           entry_point: f.entryPoint,
           // null: an HTTP function people call (no push subscription; invoked by var.reviewers)
-          trigger: f.kind === 'push' ? snake(f.trigger) : null,
+          trigger: f.kind === 'push' ? snakeCase(f.trigger) : null,
           ingress: f.kind === 'push' ? 'internal' : 'all',
           invokers: f.kind === 'push' ? 'own' : f.invokers,
           account: f.account,
@@ -268,12 +268,12 @@ export function terraformCatalog(functions: readonly FunctionSpec[] = FUNCTIONS)
           grants: f.grants.map((g) => ({
             role: g.role,
             on: g.on,
-            target: g.on === 'topic' ? snake(g.topic) : g.on === 'bucket' ? g.bucket : '',
+            target: g.on === 'topic' ? snakeCase(g.topic) : g.on === 'bucket' ? g.bucket : '',
           })),
         },
       ]),
     ),
     // Every topic, by key: the variable each function reads its name from, and that name by default.
-    topics: Object.fromEntries(TOPICS.map((t) => [snake(t.key), { env: t.env, name: t.name }])),
+    topics: Object.fromEntries(TOPICS.map((t) => [snakeCase(t.key), { env: t.env, name: t.name }])),
   };
 }

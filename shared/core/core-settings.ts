@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { amount, type GroupValues, setting, settingsGroup } from './settings.js';
+import { snakeCase } from './names.js';
 
 /**
  * The Firestore collections, each named by its key in snake_case (fineReviews: every review decision, appended,
@@ -21,9 +22,8 @@ const COLLECTIONS = [
 
 /** Firestore collections by key (SPEEDCAM_COLLECTION_PREFIX prefixes every name). */
 function collectionsOf(p: string) {
-  const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   return {
-    ...(Object.fromEntries(COLLECTIONS.map((key) => [key, `${p}${snake(key)}`])) as Record<(typeof COLLECTIONS)[number], string>),
+    ...(Object.fromEntries(COLLECTIONS.map((key) => [key, `${p}${snakeCase(key)}`])) as Record<(typeof COLLECTIONS)[number], string>),
     archive: `${p}passage_archive`,
     /** each window pipeline's batch collection: this prefix and the pipeline's name */
     windowBatchesPrefix: `${p}wb_`,

@@ -2,6 +2,7 @@ import { sha256 } from '../core/hashing.js';
 import type { DeadLetter } from '../contracts/dead-letter.js';
 import type { Rejection } from '../core/rejection.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
+import { iso } from '../core/clock.js';
 
 /** What travels on the dead-letters topic and lands in the dead_letters table: its contract. */
 export type { DeadLetter };
@@ -31,7 +32,7 @@ export function buildDeadLetter(source: string, msg: InboundMessage, rejection: 
   const identity = rejection.obsId ?? `msg:${msg.messageId || sha256(msg.data)}`;
   return {
     dead_letter_id: sha256(`${source}\n${identity}\n${rejection.reason}`).slice(0, 32),
-    timestamp: new Date(nowMs).toISOString(),
+    timestamp: iso(nowMs),
     source,
     reason: rejection.reason,
     error: rejection.detail.slice(0, MAX_ERROR_CHARS),
@@ -39,6 +40,6 @@ export function buildDeadLetter(source: string, msg: InboundMessage, rejection: 
     payload_encoding,
     attributes: msg.attributes,
     message_id: msg.messageId,
-    publish_time: new Date(msg.publishTimeMs).toISOString(),
+    publish_time: iso(msg.publishTimeMs),
   };
 }

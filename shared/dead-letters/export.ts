@@ -3,6 +3,7 @@ import { CLOCK_SKEW_LAG_MS, type Exporter, type RefusedRows } from '../export/ex
 import type { RejectedRow, Row, TableDeclaration } from '../export/warehouse.js';
 import type { DeadLetter } from '../contracts/dead-letter.js';
 import type { DeadLetterStore } from './dead-letter.js';
+import { iso } from '../core/clock.js';
 
 /** Every dead letter: day-partitioned by its time, clustered by source and reason (what dashboards filter on). */
 export const DEAD_LETTERS: TableDeclaration = { name: 'dead_letters', time: 'timestamp', cluster: ['source', 'reason'] };
@@ -27,7 +28,7 @@ export function deadLetterRow(dl: DeadLetter): Row {
 export function rejectedRowLetter(table: string, r: RejectedRow, nowMs: number): DeadLetter {
   return {
     dead_letter_id: sha256(`warehouse:${table}\n${r.row.row_id}`).slice(0, 32),
-    timestamp: new Date(nowMs).toISOString(),
+    timestamp: iso(nowMs),
     source: `warehouse:${table}`,
     reason: 'warehouse_rejected',
     error: `${r.reason}: ${r.error}`.slice(0, 2000),
@@ -35,7 +36,7 @@ export function rejectedRowLetter(table: string, r: RejectedRow, nowMs: number):
     payload_encoding: 'utf8',
     attributes: { table, row_id: r.row.row_id },
     message_id: '',
-    publish_time: new Date(nowMs).toISOString(),
+    publish_time: iso(nowMs),
   };
 }
 

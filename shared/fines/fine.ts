@@ -16,6 +16,7 @@ import { sendToDeadLetters } from '../dead-letters/send.js';
 import { fineIdOf, type FineRecord, type FineReviewReason, type FineStore, notifyFine } from './fine-record.js';
 import type { FineSettings } from './settings.js';
 import type { Topics } from '../contracts/topics.js';
+import { iso } from '../core/clock.js';
 
 /** What the fine function reads of the configuration (the runtime passes the whole Config). */
 export type FineConfig = FineSettings &
@@ -79,7 +80,7 @@ export async function issueFine(deps: FineDeps, msg: InboundMessage): Promise<Fi
     coordinates: [...parsed.coordinates],
     first_seen: parsed.first_seen,
     last_seen: parsed.last_seen,
-    issued_at: new Date(deps.clock.now()).toISOString(),
+    issued_at: iso(deps.clock.now()),
     ...evidence,
     // Held for a person when the read is doubtful, or always where the city has every plate read by a person.
     status: evidence.review_reason || config.review.everyFine ? 'pending_review' : 'issued',

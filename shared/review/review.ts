@@ -9,6 +9,7 @@ import { gsUri, objectName } from '../fines/object-names.js';
 import { fineAnnotation, findFinePhoto } from '../fines/fine-photo.js';
 import type { ObjectStore } from '../fines/ports.js';
 import type { Claim, ClaimResult, DecideResult, Decision, ReviewStore } from './review-store.js';
+import { iso } from '../core/clock.js';
 
 export interface ReviewDeps extends Effects {
   config: Pick<FineConfig, 'topics' | 'buckets' | 'radars' | 'photos'> & ReviewSettings;
@@ -48,7 +49,7 @@ export function summary(r: FineRecord, claim: Claim | null = null) {
     last_seen: r.last_seen,
     issued_at: r.issued_at,
     claimed_by: claim?.by ?? null,
-    claimed_until: claim ? new Date(claim.untilMs).toISOString() : null,
+    claimed_until: claim ? iso(claim.untilMs) : null,
   };
 }
 
@@ -128,7 +129,7 @@ export async function reviewPhoto(deps: ReviewDeps, fineId: string, n: number): 
 export async function claimReview(deps: ReviewDeps, fineId: string, reviewer: string): Promise<Answer> {
   const r = await deps.reviews.claim(fineId, reviewer, deps.clock.now(), deps.config.review.claimMs);
   if (r.kind !== 'claimed') return refused(fineId, r);
-  return json(200, { fine_id: fineId, claimed_by: r.claim.by, claimed_until: new Date(r.claim.untilMs).toISOString() });
+  return json(200, { fine_id: fineId, claimed_by: r.claim.by, claimed_until: iso(r.claim.untilMs) });
 }
 
 /** A plate as a reviewer types it: letters, digits, spaces and dashes; stored normalised (upper case, no separators). */
@@ -256,7 +257,7 @@ const claimedBy = (c: Claim) =>
     error: 'claimed',
     message: `${c.by} is reviewing this fine`,
     claimed_by: c.by,
-    claimed_until: new Date(c.untilMs).toISOString(),
+    claimed_until: iso(c.untilMs),
   });
 
 const notFound = (fineId: string) => json(404, { error: 'not_found', message: `no fine ${fineId.slice(0, 100)}` });

@@ -12,9 +12,6 @@ export interface SpeedSample {
   camera: string | null;
 }
 
-/** the methods and review reasons a decision message carries (declared once, with the message) */
-export type { ReviewReason, SpeedMethod };
-
 export interface AverageSpeed {
   avgSpeedKmh: number | null;
   method: SpeedMethod;

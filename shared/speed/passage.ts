@@ -1,9 +1,10 @@
-import { averageSpeed, judgeSpeed, radarThresholdKmh, type ReviewReason, type SpeedMethod } from './average-speed.js';
+import { averageSpeed, judgeSpeed, radarThresholdKmh } from './average-speed.js';
 import { describeTolerance } from './tolerance.js';
 import type { Radar } from './radar.js';
 import type { LatLon } from '../core/geo.js';
 import type { Observation } from './observation.js';
-import type { CloseReason } from '../contracts/passage-decision.js';
+import type { CloseReason, PassageReviewReason as ReviewReason, SpeedMethod } from '../contracts/passage-decision.js';
+import { iso } from '../core/clock.js';
 
 /** An observation as kept in the passage document (short keys: documents are billed by size). */
 export interface StoredObservation {
@@ -17,8 +18,6 @@ export interface StoredObservation {
   /** Pub/Sub publish time, ms: decision latency is measured from the last one */
   pub: number;
 }
-
-export type { CloseReason };
 
 export interface PassageDecision {
   passageId: string;
@@ -296,7 +295,7 @@ export function close(state: PassageState, radar: Radar, reason: CloseReason, no
     photos: byTime
       .filter((x) => x.i !== null)
       .slice(-4)
-      .map((x) => ({ camera: x.c, uri: x.i!, at: new Date(x.t).toISOString() })),
+      .map((x) => ({ camera: x.c, uri: x.i!, at: iso(x.t) })),
   };
   return { ...state, status: 'closed', decision };
 }

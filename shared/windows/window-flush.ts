@@ -8,6 +8,7 @@ import type { WindowPipeline } from './pipeline.js';
 import type { Effects } from '../core/effects.js';
 import { digestOf, shardCount, shardOfDigest, shardOfKey, splitShards, type WindowShard } from './window-state.js';
 import type { PipelineProbe, WindowBatch, WindowState, WindowStore } from './window-store.js';
+import { iso } from '../core/clock.js';
 
 export interface WindowFlushDeps extends Effects {
   config: WindowConfig;
@@ -314,7 +315,7 @@ async function handleAfterExport(
     deps.faults.check('window.afterMark');
     deps.logger.info('window revised with late events', {
       pipeline: pipeline.name,
-      window_start: new Date(start).toISOString(),
+      window_start: iso(start),
       late: late.length,
       rows: rows.length,
       row_revision: revision,
@@ -367,17 +368,11 @@ function groupByWindow(batches: readonly WindowBatch[]): WindowBatch[][] {
 
 async function deadLetterLate(deps: WindowFlushDeps, pipeline: WindowPipeline, e: WindowEvent, start: number, end: number): Promise<void> {
   // The original message is not kept with the batches; the event as stored stands in for it.
-  const payload = Buffer.from(
-    JSON.stringify({ pipeline: pipeline.name, id: e.id, key: e.key, time: new Date(e.timeMs).toISOString(), values: e.values }),
-  );
+  const payload = Buffer.from(JSON.stringify({ pipeline: pipeline.name, id: e.id, key: e.key, time: iso(e.timeMs), values: e.values }));
   await sendToDeadLetters(
     deps,
     pipeline.inputTopic ?? pipeline.name,
     { data: payload, attributes: { pipeline: pipeline.name }, messageId: `${pipeline.name}:${e.id}`, publishTimeMs: e.timeMs },
-    new Rejection(
-      'late',
-      `window ${new Date(start).toISOString()}–${new Date(end).toISOString()} was exported before this event was stored`,
-      `${pipeline.name}:${e.id}`,
-    ),
+    new Rejection('late', `window ${iso(start)}–${iso(end)} was exported before this event was stored`, `${pipeline.name}:${e.id}`),
   );
 }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import ts from 'typescript';
+import { snakeCase } from '../../shared/core/names.js';
 
 /**
  * The providers' schemas, read from the bindings cdktf generates from them (@cdktf/provider-google 16.12.1 =
@@ -23,7 +24,6 @@ const PROVIDERS: Record<string, { pkg: string; strip: string; dataPrefix: string
   archive: { pkg: '@cdktf/provider-archive', strip: 'archive_', dataPrefix: 'data-archive-' },
 };
 
-const snake = (camel: string) => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const cache = new Map<string, BlockSchema | null>();
 
 /** The schema of `resource` or `data` type `type`, or null when the provider has no such type. */
@@ -61,7 +61,7 @@ function readBindings(file: string): BlockSchema {
         .filter(ts.isGetAccessor)
         .map((g) => g.name?.getText() ?? '')
         .filter((n) => !n.endsWith('Input') && n !== 'internalValue')
-        .map(snake),
+        .map(snakeCase),
     );
   };
   const build = (name: string, cls: string | undefined): BlockSchema => {
@@ -70,7 +70,7 @@ function readBindings(file: string): BlockSchema {
       if (!ts.isPropertySignature(m) || !m.type) continue;
       // The snake_case name Terraform uses is the anchor of the registry link in the doc comment.
       const doc = m.getFullText().match(/#([a-z0-9_]+) [A-Za-z0-9]+#/);
-      const tfName = doc ? doc[1]! : snake(m.name.getText());
+      const tfName = doc ? doc[1]! : snakeCase(m.name.getText());
       const typeNames = m.type
         .getText()
         .split('|')

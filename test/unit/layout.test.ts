@@ -102,7 +102,7 @@ describe('the layout of shared/', () => {
     expect(bare.length).toBeGreaterThan(3);
   });
 
-  it('function modules reach shared/ through the runtime, the message envelope and the declarations', () => {
+  it('function modules reach shared/ through the runtime, the message envelope, the declarations and core names', () => {
     const reach = tsFiles('functions').flatMap((f) =>
       ts
         .preProcessFile(readFileSync(f, 'utf8'), true, true)
@@ -116,6 +116,7 @@ describe('the layout of shared/', () => {
         'shared/config.js',
         'shared/contracts/topics.js',
         'shared/core/pubsub-message.js',
+        'shared/core/names.js',
         'shared/windows/pipelines/index.js',
         'shared/fines/fine.js',
       ]),

@@ -3,6 +3,7 @@ import { statusOf, type FineRecord } from '../../fines/fine-record.js';
 import type { Claim, ClaimResult, DecideResult, DecisionInput, FineReview, QueueStats, ReviewStore } from '../../review/review-store.js';
 import { toStored } from './firestore-fine-store.js';
 import { FirestoreStore, type FirestoreContext } from './store.js';
+import { iso } from '../../core/clock.js';
 
 /** The field only held fines carry: when they started waiting (ms). The queue is its index. */
 export const HELD_SINCE = 'held_since_ms';
@@ -30,7 +31,7 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
   }
 
   async pending(limit: number): Promise<FineRecord[]> {
-    // Only held fines carry held_since_ms (fine-store.ts sets it, a decision removes it): ordering by it
+    // Only held fines carry held_since_ms (firestore-fine-store.ts sets it, a decision removes it): ordering by it
     // lists exactly the queue, oldest first, on its single-field index.
     const snap = await this.db.collection(this.fines).orderBy(HELD_SINCE).limit(limit).get();
     this.ops.reads += Math.max(1, snap.size);
@@ -57,7 +58,7 @@ export class FirestoreReviewStore extends FirestoreStore implements ReviewStore 
       const open = await this.openFine(tx, ref, input.reviewer, input.atMs);
       if (open.kind !== 'open') return open;
       const { record } = open;
-      const at = new Date(input.atMs).toISOString();
+      const at = iso(input.atMs);
       const status = input.decision === 'confirm' ? 'confirmed' : input.decision === 'correct' ? 'corrected' : 'rejected';
       const notify = status !== 'rejected';
       const changes: Partial<FineRecord> = {
