@@ -55,10 +55,9 @@ const EVENT_NAMES = [
  * NULLs; records and repeated records are nested.
  */
 export function clickRow(userPseudoId: string, timeMs: number, random: () => number): string {
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
   const us = timeMs * 1000 + Math.floor(random() * 1000);
   const android = random() < 0.6;
-  const name = pick(EVENT_NAMES);
+  const name = oneOf(random, EVENT_NAMES);
   const int = (n: number) => ({ int_value: String(n) });
   const str = (v: string) => ({ string_value: v });
   const params: { key: string; value: Record<string, string> }[] = [
@@ -66,13 +65,13 @@ export function clickRow(userPseudoId: string, timeMs: number, random: () => num
       key: 'firebase_event_origin',
       value: str(name === 'screen_view' || name === 'user_engagement' || name === 'session_start' ? 'auto' : 'app'),
     },
-    { key: 'firebase_screen_class', value: str(pick(['GameSceneController', 'MainMenuActivity', 'LevelSelectViewController'])) },
+    { key: 'firebase_screen_class', value: str(oneOf(random, ['GameSceneController', 'MainMenuActivity', 'LevelSelectViewController'])) },
     { key: 'firebase_screen_id', value: int(-Math.floor(random() * 9e15)) },
   ];
   if (name.startsWith('level_'))
     params.push(
-      { key: 'board', value: str(pick(['S', 'M', 'L'])) },
-      { key: 'level_name', value: str(pick(['Temple Of Bloom', 'Lunar Lanes', 'Frosty Flood', 'Sunny Side'])) },
+      { key: 'board', value: str(oneOf(random, ['S', 'M', 'L'])) },
+      { key: 'level_name', value: str(oneOf(random, ['Temple Of Bloom', 'Lunar Lanes', 'Frosty Flood', 'Sunny Side'])) },
     );
   if (name === 'user_engagement') params.push({ key: 'engagement_time_msec', value: int(Math.floor(random() * 60_000)) });
   if (name === 'post_score') params.push({ key: 'score', value: int(Math.floor(random() * 5000)) });
@@ -124,7 +123,7 @@ export function clickRow(userPseudoId: string, timeMs: number, random: () => num
           is_limited_ad_tracking: 'No',
           time_zone_offset_seconds: '3600',
         },
-    geo: pick([
+    geo: oneOf(random, [
       {
         continent: 'Americas',
         country: 'United States',
@@ -194,10 +193,11 @@ export function pythonJsonDumps(o: Record<string, string | number>): string {
     .join(', ')}}`;
 }
 
+/** One of `xs` (an array's items or a string's characters), drawn by `r`. */
+const oneOf = <T>(r: () => number, xs: ArrayLike<T>): T => xs[Math.floor(r() * xs.length)]!;
+
 /** An `n`-digit number (no leading zero) as randomuser.me draws them. */
 const digits = (r: () => number, n: number) => 10 ** (n - 1) + Math.floor(r() * (9 * 10 ** (n - 1) - 1));
-/** One of `letters`. */
-const letter = (r: () => number, letters: string) => letters[Math.floor(r() * letters.length)]!;
 
 /**
  * Nationalities of the randomuser.me API (version 1.4) with what differs between them: names in the
@@ -231,7 +231,7 @@ const NATS: {
     states: ['Cumbria', 'Norfolk'],
     cities: ['Carlisle', 'Norwich'],
     postcode: (r) =>
-      `${letter(r, 'ABCDEFGHJ')}${Math.floor(r() * 9)} ${Math.floor(r() * 9)}${letter(r, 'ABDEFGHJLN')}${letter(r, 'PQRSTUWXYZ')}`,
+      `${oneOf(r, 'ABCDEFGHJ')}${Math.floor(r() * 9)} ${Math.floor(r() * 9)}${oneOf(r, 'ABDEFGHJLN')}${oneOf(r, 'PQRSTUWXYZ')}`,
     id: (r) => ({ name: 'NINO', value: `WB ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)} Q` }),
   },
   {
@@ -272,7 +272,7 @@ const NATS: {
     states: ['Québec', 'Ontario'],
     cities: ['Lévis', 'Ottawa'],
     postcode: (r) =>
-      `${letter(r, 'ABCEGHJK')}${Math.floor(r() * 9)}${letter(r, 'ABCEGHJ')} ${Math.floor(r() * 9)}${letter(r, 'KLMNP')}${Math.floor(r() * 9)}`,
+      `${oneOf(r, 'ABCEGHJK')}${Math.floor(r() * 9)}${oneOf(r, 'ABCEGHJ')} ${Math.floor(r() * 9)}${oneOf(r, 'KLMNP')}${Math.floor(r() * 9)}`,
     id: (r) => ({ name: 'SIN', value: String(digits(r, 9)) }),
   },
   {
@@ -295,7 +295,7 @@ const NATS: {
     last: ['van der Berg', 'de Vries', 'Bakker'],
     states: ['Drenthe', 'Utrecht'],
     cities: ['Assen', 'Zeist'],
-    postcode: (r) => `${digits(r, 4)} ${letter(r, 'ABCDEFGH')}${letter(r, 'KLMNPRST')}`,
+    postcode: (r) => `${digits(r, 4)} ${oneOf(r, 'ABCDEFGH')}${oneOf(r, 'KLMNPRST')}`,
     id: (r) => ({ name: 'BSN', value: String(digits(r, 8)) }),
   },
 ];
@@ -305,8 +305,7 @@ const NATS: {
  * `results` users, every nested field the API returns; 100 results are about 105 KiB.
  */
 export function randomUserResponse(results: number, random: () => number): string {
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
-  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[Math.floor(random() * 16)]).join('');
+  const hex = (n: number) => Array.from({ length: n }, () => oneOf(random, '0123456789abcdef')).join('');
   const ascii = (t: string) =>
     t
       .normalize('NFD')
@@ -324,28 +323,32 @@ export function randomUserResponse(results: number, random: () => number): strin
     return new Date(Date.UTC(year, month, day, hour, minute, Math.floor(random() * 60), Math.floor(random() * 1000)));
   };
   const users = Array.from({ length: results }, () => {
-    const n = pick(NATS);
+    const n = oneOf(random, NATS);
     const gender = random() < 0.5 ? 'female' : 'male';
-    const first = pick(n.first);
-    const last = pick(n.last);
+    const first = oneOf(random, n.first);
+    const last = oneOf(random, n.last);
     const dob = randomTime(1945, 60, 'ms');
     const registered = randomTime(2002, 20, 'minute');
     const portrait = `${gender === 'female' ? 'women' : 'men'}/${Math.floor(random() * 100)}.jpg`;
     const phone = () => `(${digits(random, 3)}) ${digits(random, 3)}-${digits(random, 4)}`;
     return {
       gender,
-      name: { title: gender === 'female' ? pick(['Ms', 'Mrs', 'Miss', 'Madame']) : pick(['Mr', 'Monsieur']), first, last },
+      name: {
+        title: gender === 'female' ? oneOf(random, ['Ms', 'Mrs', 'Miss', 'Madame']) : oneOf(random, ['Mr', 'Monsieur']),
+        first,
+        last,
+      },
       location: {
         street: {
           number: 1 + Math.floor(random() * 9999),
-          name: pick(['Valwood Pkwy', 'Hauptstraße', 'Rue de la Gare', 'خیابان شهید نامجو', 'Шевченка']),
+          name: oneOf(random, ['Valwood Pkwy', 'Hauptstraße', 'Rue de la Gare', 'خیابان شهید نامجو', 'Шевченка']),
         },
-        city: pick(n.cities),
-        state: pick(n.states),
+        city: oneOf(random, n.cities),
+        state: oneOf(random, n.states),
         country: n.country,
         postcode: n.postcode(random),
         coordinates: { latitude: (random() * 180 - 90).toFixed(4), longitude: (random() * 360 - 180).toFixed(4) },
-        timezone: pick([
+        timezone: oneOf(random, [
           { offset: '+9:30', description: 'Adelaide, Darwin' },
           { offset: '-5:00', description: 'Eastern Time (US & Canada), Bogota, Lima' },
           { offset: '+1:00', description: 'Brussels, Copenhagen, Madrid, Paris' },
@@ -354,8 +357,8 @@ export function randomUserResponse(results: number, random: () => number): strin
       email: `${ascii(first)}.${ascii(last)}@example.com`,
       login: {
         uuid: `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[Math.floor(random() * 4)]}${hex(3)}-${hex(12)}`,
-        username: `${pick(['yellow', 'silver', 'happy', 'tiny', 'heavy', 'organic'])}${pick(['peacock', 'koala', 'rabbit', 'tiger', 'bird', 'fish'])}${Math.floor(random() * 1000)}`,
-        password: pick(['addison', 'pumpkin', 'trouble', 'sunshine']),
+        username: `${oneOf(random, ['yellow', 'silver', 'happy', 'tiny', 'heavy', 'organic'])}${oneOf(random, ['peacock', 'koala', 'rabbit', 'tiger', 'bird', 'fish'])}${Math.floor(random() * 1000)}`,
+        password: oneOf(random, ['addison', 'pumpkin', 'trouble', 'sunshine']),
         salt: hex(8),
         md5: hex(32),
         sha1: hex(40),
