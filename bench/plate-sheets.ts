@@ -1,0 +1,74 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createCanvas, loadImage } from '@napi-rs/canvas';
+
+/**
+ * Contact sheets for a person to read a plate set by eye (no OCR of any kind): each photo's plate region,
+ * cropped from the manifest's four corners with a margin and scaled so its characters are ~40 px high, 12
+ * tiles a sheet, each labelled with the photo's number only (never the registration). The person types
+ * what they read into the set's person-reads.json.
+ * `npm run -s build && node dist/bench/plate-sheets.js [--set test/fixtures/plates-camera] [--out .speedcam/sheets]`
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    set: { type: 'string', default: 'test/fixtures/plates-camera' },
+    out: { type: 'string', default: join('.speedcam', 'sheets') },
+  },
+});
+
+interface Photo {
+  file: string;
+  corners: [number, number][];
+  charHeightPx: number;
+}
+
+const TILE_W = 460;
+const TILE_H = 230;
+const LABEL = 28;
+const COLS = 3;
+const PER_SHEET = 12;
+const CHAR_PX = 40;
+
+async function main() {
+  const manifest = JSON.parse(readFileSync(join(args.set, 'manifest.json'), 'utf8')) as { photos: Photo[] };
+  const out = join(args.out, basename(args.set));
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const rows = Math.ceil(PER_SHEET / COLS);
+  for (let first = 0; first < manifest.photos.length; first += PER_SHEET) {
+    const sheet = createCanvas(COLS * TILE_W, rows * (TILE_H + LABEL));
+    const ctx = sheet.getContext('2d');
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, sheet.width, sheet.height);
+    for (const [k, p] of manifest.photos.slice(first, first + PER_SHEET).entries()) {
+      const image = await loadImage(join(args.set, p.file));
+      const xs = p.corners.map((c) => c[0]);
+      const ys = p.corners.map((c) => c[1]);
+      const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+      const mx = (x1 - x0) * 0.25;
+      const my = (y1 - y0) * 0.45;
+      const sx = Math.max(0, x0 - mx);
+      const sy = Math.max(0, y0 - my);
+      const sw = Math.min(image.width, x1 + mx) - sx;
+      const sh = Math.min(image.height, y1 + my) - sy;
+      const scale = Math.min(CHAR_PX / p.charHeightPx, TILE_W / sw, TILE_H / sh);
+      const tx = (k % COLS) * TILE_W;
+      const ty = Math.floor(k / COLS) * (TILE_H + LABEL);
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(image, sx, sy, sw, sh, tx + (TILE_W - sw * scale) / 2, ty + (TILE_H - sh * scale) / 2, sw * scale, sh * scale);
+      ctx.strokeStyle = '#999999';
+      ctx.strokeRect(tx + 0.5, ty + 0.5, TILE_W - 1, TILE_H + LABEL - 1);
+      ctx.fillStyle = '#000000';
+      ctx.font = 'bold 20px sans-serif';
+      ctx.textAlign = 'center';
+      ctx.fillText(`photo ${p.file.slice(0, 3)}`, tx + TILE_W / 2, ty + TILE_H + 21);
+    }
+    const name = join(out, `sheet-${String(first / PER_SHEET + 1).padStart(2, '0')}.png`);
+    writeFileSync(name, sheet.toBuffer('image/png'));
+    process.stderr.write(`${name}\n`);
+  }
+}
+
+await main();
