@@ -34,13 +34,17 @@ import { digits, letters, pick, seededRandom, type R } from './plate-set.js';
  * - a camera system is set up to capture the plate: no occluded characters, no black shadow bands; what
  *   still makes a plate hard (glare on part of it, rain drops, road dirt, bloom, blur) is drawn moderately
  *   and the person-labelling (bench/plate-sheets.ts, person-reads.json) says which photos a person can read.
- * Drawn: `npm run -s build && node dist/bench/make-plate-camera-set.js [--out dir] [--seed n] [--count n]`.
+ * Tuned on preview seeds 11, 22, 33 and 44 only (written under .speedcam/); set 5 was then drawn once with seed
+ * 20261207, never previewed, and labelled by a person before any OCR read it (docs/ocr.md). Known weakness the
+ * person's reads showed: on New York's blank the state outline in the gap can crowd a C into a G.
+ * Redraw set 5 (byte-identical): `npm run -s build && node dist/bench/make-plate-camera-set.js`;
+ * a preview: `node dist/bench/make-plate-camera-set.js --out .speedcam/preview --seed 11 --count 12`.
  */
 
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string', default: 'test/fixtures/plates-camera' },
-    seed: { type: 'string', default: '0' },
+    seed: { type: 'string', default: '20261207' },
     count: { type: 'string', default: '150' },
     cache: { type: 'string', default: join('.speedcam', 'cache') },
   },
@@ -71,13 +75,11 @@ const FONTS: { file: string; family: string; stretch: number }[] = [
   { file: '/usr/share/fonts/truetype/jetbrains-mono/JetBrainsMono-ExtraBold.ttf', family: 'JetBrains Mono ExtraBold', stretch: 0.85 },
 ];
 const SMALL_FONT = 'Cantarell Bold';
+const FONT_PACKAGES = 'fonts-opendin fonts-noto-core fonts-croscore fonts-manrope fonts-cantarell fonts-jetbrains-mono';
 
 function registerFonts(): void {
   for (const f of FONTS)
-    if (!GlobalFonts.registerFromPath(f.file, f.family))
-      throw new Error(
-        `font ${f.file} missing: apt-get install fonts-opendin fonts-noto-core fonts-croscore fonts-manrope fonts-cantarell fonts-jetbrains-mono`,
-      );
+    if (!GlobalFonts.registerFromPath(f.file, f.family)) throw new Error(`font ${f.file} missing: apt-get install ${FONT_PACKAGES}`);
 }
 
 /** Cap height per font size unit, measured with Skia. */
@@ -1025,7 +1027,7 @@ async function main() {
     .sort();
   const seed = Number(args.seed);
   const count = Number(args.count);
-  if (!Number.isInteger(seed) || seed <= 0) throw new Error('--seed: a positive integer, one you have not previewed for a final set');
+  if (!Number.isInteger(seed) || seed <= 0) throw new Error('--seed: a positive integer (a new set: one never previewed)');
   const r = seededRandom(seed);
   rmSync(args.out, { recursive: true, force: true });
   mkdirSync(args.out, { recursive: true });

@@ -9,17 +9,23 @@ import { createCanvas, loadImage } from '@napi-rs/canvas';
  * tiles a sheet, each labelled with the photo's number only (never the registration). The person types
  * what they read into the set's person-reads.json.
  * `npm run -s build && node dist/bench/plate-sheets.js [--set test/fixtures/plates-camera] [--out .speedcam/sheets]`
+ * Once the person's reads are written (and committed), `--compare` prints how many they read exactly (a photo is
+ * legible if the person read it exactly) and each photo they did not, with its conditions.
  */
 
 const { values: args } = parseArgs({
   options: {
     set: { type: 'string', default: 'test/fixtures/plates-camera' },
     out: { type: 'string', default: join('.speedcam', 'sheets') },
+    compare: { type: 'boolean', default: false },
   },
 });
 
 interface Photo {
   file: string;
+  plate: string;
+  conditions?: string[];
+  light?: string;
   corners: [number, number][];
   charHeightPx: number;
 }
@@ -31,7 +37,19 @@ const COLS = 3;
 const PER_SHEET = 12;
 const CHAR_PX = 40;
 
+/** The person's reads against the manifest: exact count, and the photos read otherwise. */
+function compare(photos: Photo[]): void {
+  const person = JSON.parse(readFileSync(join(args.set, 'person-reads.json'), 'utf8')) as { reads: Record<string, string> };
+  const missed = photos.filter((p) => person.reads[p.file] !== p.plate);
+  process.stdout.write(`person read ${photos.length - missed.length} of ${photos.length} exactly\n`);
+  for (const p of missed)
+    process.stdout.write(
+      `${p.file}: read ${person.reads[p.file] ?? '(none)'}, plate ${p.plate}, ${p.charHeightPx} px, ${(p.conditions ?? []).join(' ')}\n`,
+    );
+}
+
 async function main() {
+  if (args.compare) return compare((JSON.parse(readFileSync(join(args.set, 'manifest.json'), 'utf8')) as { photos: Photo[] }).photos);
   const manifest = JSON.parse(readFileSync(join(args.set, 'manifest.json'), 'utf8')) as { photos: Photo[] };
   const out = join(args.out, basename(args.set));
   rmSync(out, { recursive: true, force: true });
