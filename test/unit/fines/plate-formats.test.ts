@@ -26,10 +26,26 @@ describe('plates of any country, normalised', () => {
 
   it('a plate outside the expected formats is still read, flagged as not matching', () => {
     expect(fitPlate('CCC 444', ['us-ny'])).toEqual({ plate: 'CCC444', formatMatch: false });
-    // no expected formats: any 2–8 letters and digits
+    // no expected formats: any 2–8 letters and digits, both kinds to be trusted
     expect(fitPlate('CCC 444', [])).toEqual({ plate: 'CCC444', formatMatch: true });
     expect(fitPlate('X', [])).toBeNull();
     expect(fitPlate('ABCDEFGHI', [])).toBeNull();
+  });
+
+  it('with no expected formats, letters only or digits only is read but not trusted (a state name on a plate whose number is unreadable)', () => {
+    expect(fitPlate('ALASKA', [])).toEqual({ plate: 'ALASKA', formatMatch: false });
+    expect(fitPlate('NEW YORK', [])).toEqual({ plate: 'NEWYORK', formatMatch: false });
+    expect(fitPlate('1287960', [])).toEqual({ plate: '1287960', formatMatch: false });
+    expect(fitPlate('6NM 162', [])).toEqual({ plate: '6NM162', formatMatch: true });
+    // the plate's number still comes first when it was read; alone, the state's name is a flagged read
+    const at = (text: string, y0: number, h: number): TextDetection => ({
+      text,
+      confidence: 0.99,
+      charConfidences: [...text].map(() => 0.99),
+      box: { x0: 10, y0, x1: 200, y1: y0 + h },
+    });
+    expect(pickPlate([at('ALASKA', 0, 20), at('EKS 123', 30, 40)], [])).toMatchObject({ plate: 'EKS123', formatMatch: true });
+    expect(pickPlate([at('ALASKA', 0, 20)], [])).toMatchObject({ plate: 'ALASKA', formatMatch: false });
   });
 
   it('characters are taken as read: a look-alike does not make a text fit (it is flagged instead)', () => {
