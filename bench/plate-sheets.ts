@@ -27,7 +27,8 @@ interface Photo {
   conditions?: string[];
   light?: string;
   corners: [number, number][];
-  charHeightPx: number;
+  /** set 5's manifest has it; a set drawn by another renderer (read from whole photos) may not */
+  charHeightPx?: number;
 }
 
 const TILE_W = 460;
@@ -44,7 +45,7 @@ function compare(photos: Photo[]): void {
   process.stdout.write(`person read ${photos.length - missed.length} of ${photos.length} exactly\n`);
   for (const p of missed)
     process.stdout.write(
-      `${p.file}: read ${person.reads[p.file] ?? '(none)'}, plate ${p.plate}, ${p.charHeightPx} px, ${(p.conditions ?? []).join(' ')}\n`,
+      `${p.file}: read ${person.reads[p.file] ?? '(none)'}, plate ${p.plate}${p.charHeightPx ? `, ${p.charHeightPx} px` : ''}, ${(p.conditions ?? []).join(' ')}\n`,
     );
 }
 
@@ -71,7 +72,7 @@ async function main() {
       const sy = Math.max(0, y0 - my);
       const sw = Math.min(image.width, x1 + mx) - sx;
       const sh = Math.min(image.height, y1 + my) - sy;
-      const scale = Math.min(CHAR_PX / p.charHeightPx, TILE_W / sw, TILE_H / sh);
+      const scale = Math.min(CHAR_PX / (p.charHeightPx ?? CHAR_PX), TILE_W / sw, TILE_H / sh);
       const tx = (k % COLS) * TILE_W;
       const ty = Math.floor(k / COLS) * (TILE_H + LABEL);
       ctx.imageSmoothingQuality = 'high';
