@@ -8,6 +8,7 @@ import type { DecisionRef } from './passage-store.js';
 import type { LoggedObservation } from './passage-storage.js';
 import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SpeedPathDeps, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
+import { PassageTimings } from './passage-timing.js';
 
 export interface SpeedCheckDeps extends SpeedPathDeps {
   /** tests shorten the sweep's pauses */
@@ -46,6 +47,8 @@ export class SpeedCheck {
   private readonly marks: GroupCommitter<DecisionRef, undefined>;
   readonly sweeper: PassageSweeper;
   private readonly bursts = new BurstLocality();
+  /** where decisions' latency goes (DEBUG `passage timing` lines) */
+  readonly timings = new PassageTimings();
 
   constructor(private readonly deps: SpeedCheckDeps) {
     this.perVehicle = new GroupCommitter((key, items) => this.commitVehicle(key, items), {
@@ -67,6 +70,7 @@ export class SpeedCheck {
     this.sweeper = new PassageSweeper(
       {
         ...deps,
+        timings: this.timings,
         publishDecisions: (refs) => publishDecisions(deps, refs),
         deadLetterLate: async (item, detail) =>
           (await sendToDeadLetters(deps, deps.config.topics.vehicleObservations, item.msg, new Rejection('late', detail, item.obs.obsId)))
@@ -80,6 +84,7 @@ export class SpeedCheck {
     const { config, clock, logger } = this.deps;
     const parsed = parseObservation(msg, config, clock.now());
     if (parsed instanceof Rejection) return this.deadLetter(msg, parsed);
+    this.timings.arrived(parsed.obsId, msg.messageId);
     // Where bursts arrive spread over instances, waiting for the rest of a vehicle here only adds latency.
     const later = this.bursts.arriveWhole()
       ? this.perVehicle.submit(passageKey(parsed.radarId, parsed.vehicleId), { obs: parsed, msg })
@@ -121,14 +126,22 @@ export class SpeedCheck {
       // Part of a passage: to the radar's log (one write for every vehicle that arrived meanwhile).
       return Promise.all(items.map((i) => this.perRadarLog.submit(radar.id, i)));
     }
+    this.timings.commitStarted(batch.map((o) => o.obsId));
     faults.check('observation.beforeCommit');
     const outcome = await store.applyWhole(radar, whole);
+    const committedMs = Date.now();
     faults.check('observation.afterCommit');
     const refs = [...outcome.toPublish];
     for (const ref of outcome.unconfirmed) if (!(await store.isPublished(ref.decision.passageId))) refs.push(ref);
     await Promise.all(refs.map((ref) => publishDecisionMessage(this.deps, ref)));
     faults.check('decision.afterPublish');
     await Promise.all(refs.map((ref) => this.marks.submit('marks', ref)));
+    this.timings.logDecided(
+      this.deps.logger,
+      'whole',
+      outcome.toPublish.map((ref) => ({ ref, state: outcome.state, committedMs })),
+      Date.now(),
+    );
     this.deps.logger.debug('batch committed', { key, size: items.length, decided: outcome.decided.length });
     return batch.map((o) => ({ outcome: Promise.resolve(outcome.outcomes.get(o.obsId)!) }));
   }
@@ -136,8 +149,11 @@ export class SpeedCheck {
   /** Observations of many vehicles appended to the radar's log in one write; then the sweep, unless another instance sweeps. */
   private async commitLog(radarId: string, items: readonly LoggedObservation[]): Promise<Later[]> {
     const { store, faults } = this.deps;
+    const ids = items.map((i) => i.obs.obsId);
+    this.timings.commitStarted(ids);
     faults.check('observation.beforeCommit');
     await store.appendLog(radarId, items);
+    this.timings.appended(ids);
     faults.check('observation.afterCommit');
     const swept = this.sweeper.afterAppend(
       radarId,
