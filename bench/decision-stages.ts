@@ -43,7 +43,9 @@ const timings = lines.filter((l) => l['message'] === 'passage timing') as unknow
 const loop = lines.filter((l) => l['message'] === 'event loop delay');
 /** the push relay's delivery of each message: ms after its publish that the relay received and posted it */
 const relay = new Map(
-  lines.filter((l) => l['message'] === 'push relay delivered').map((l) => [String(l['message_id']), l as { received: number; posted: number }]),
+  lines
+    .filter((l) => l['message'] === 'push relay delivered')
+    .map((l) => [String(l['message_id']), l as { received: number; posted: number }]),
 );
 
 /** A stage's duration: the difference of two stage offsets, when both are known. */
@@ -68,17 +70,105 @@ for (const [name, rows] of groups) {
   console.log(`  publish → arrival (delivery)             ${fmt(stage(rows, zero, (t) => t.arrived))}`);
   const via = (t: Timing) => (t.message_id === null ? undefined : relay.get(t.message_id));
   console.log(`    Pub/Sub → the relay received it        ${fmt(stage(rows, zero, (t) => via(t)?.received ?? null))}`);
-  console.log(`    relay: received → posted               ${fmt(stage(rows, (t) => via(t)?.received ?? null, (t) => via(t)?.posted ?? null))}`);
-  console.log(`    posted → the handler has it (HTTP)     ${fmt(stage(rows, (t) => via(t)?.posted ?? null, (t) => t.arrived))}`);
-  console.log(`  arrival → commit start (group waits)     ${fmt(stage(rows, (t) => t.arrived, (t) => t.commit_start))}`);
-  console.log(`  whole: commit start → decided            ${fmt(stage(rows.filter((t) => t.path === 'whole'), (t) => t.commit_start, (t) => t.decided))}`);
-  console.log(`  sweep: log append                        ${fmt(stage(sweep, (t) => t.commit_start, (t) => t.appended))}`);
-  console.log(`  sweep: appended → read by the episode    ${fmt(stage(sweep, (t) => t.appended, (t) => t.read))}`);
-  console.log(`    of which a new episode (${fresh.length}): appended → episode start ${fmt(stage(fresh, (t) => t.appended, (t) => t.episode_start))}`);
-  console.log(`  sweep: read → commit start               ${fmt(stage(sweep, (t) => t.read, (t) => t.sweep_commit_start))}`);
-  console.log(`  sweep: commit start → decided (tx reads) ${fmt(stage(sweep, (t) => t.sweep_commit_start, (t) => t.decided))}`);
-  console.log(`  decided → committed                      ${fmt(stage(rows, (t) => t.decided, (t) => t.committed))}`);
-  console.log(`  committed → published (and marked)       ${fmt(stage(rows, (t) => t.committed, (t) => t.published))}`);
+  console.log(
+    `    relay: received → posted               ${fmt(
+      stage(
+        rows,
+        (t) => via(t)?.received ?? null,
+        (t) => via(t)?.posted ?? null,
+      ),
+    )}`,
+  );
+  console.log(
+    `    posted → the handler has it (HTTP)     ${fmt(
+      stage(
+        rows,
+        (t) => via(t)?.posted ?? null,
+        (t) => t.arrived,
+      ),
+    )}`,
+  );
+  console.log(
+    `  arrival → commit start (group waits)     ${fmt(
+      stage(
+        rows,
+        (t) => t.arrived,
+        (t) => t.commit_start,
+      ),
+    )}`,
+  );
+  console.log(
+    `  whole: commit start → decided            ${fmt(
+      stage(
+        rows.filter((t) => t.path === 'whole'),
+        (t) => t.commit_start,
+        (t) => t.decided,
+      ),
+    )}`,
+  );
+  console.log(
+    `  sweep: log append                        ${fmt(
+      stage(
+        sweep,
+        (t) => t.commit_start,
+        (t) => t.appended,
+      ),
+    )}`,
+  );
+  console.log(
+    `  sweep: appended → read by the episode    ${fmt(
+      stage(
+        sweep,
+        (t) => t.appended,
+        (t) => t.read,
+      ),
+    )}`,
+  );
+  console.log(
+    `    of which a new episode (${fresh.length}): appended → episode start ${fmt(
+      stage(
+        fresh,
+        (t) => t.appended,
+        (t) => t.episode_start,
+      ),
+    )}`,
+  );
+  console.log(
+    `  sweep: read → commit start               ${fmt(
+      stage(
+        sweep,
+        (t) => t.read,
+        (t) => t.sweep_commit_start,
+      ),
+    )}`,
+  );
+  console.log(
+    `  sweep: commit start → decided (tx reads) ${fmt(
+      stage(
+        sweep,
+        (t) => t.sweep_commit_start,
+        (t) => t.decided,
+      ),
+    )}`,
+  );
+  console.log(
+    `  decided → committed                      ${fmt(
+      stage(
+        rows,
+        (t) => t.decided,
+        (t) => t.committed,
+      ),
+    )}`,
+  );
+  console.log(
+    `  committed → published (and marked)       ${fmt(
+      stage(
+        rows,
+        (t) => t.committed,
+        (t) => t.published,
+      ),
+    )}`,
+  );
   console.log(`  total: publish → decided                 ${fmt(rows.map((t) => t.decided))}`);
   const attempts = sweep.map((t) => t.attempts ?? 1);
   console.log(`  sweep commits' attempts: max ${Math.max(0, ...attempts)}, retried ${attempts.filter((a) => a > 1).length}`);

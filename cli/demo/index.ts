@@ -37,7 +37,11 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
   loop.enable();
   const loopLog = setInterval(() => {
     const ms = (ns: number) => Math.round(ns / 1e5) / 10;
-    stack.runtime.logger.debug('event loop delay', { p50_ms: ms(loop.percentile(50)), p99_ms: ms(loop.percentile(99)), max_ms: ms(loop.max) });
+    stack.runtime.logger.debug('event loop delay', {
+      p50_ms: ms(loop.percentile(50)),
+      p99_ms: ms(loop.percentile(99)),
+      max_ms: ms(loop.max),
+    });
     loop.reset();
   }, 1000);
   try {
