@@ -5,8 +5,9 @@
  * bursts that an instance received share one log document).
  *
  * A batch launches when it reaches `maxBatch(key)` items, when `complete` says its items need no more (a
- * vehicle's burst that forms a whole passage), or `waitMs` after its first item, whichever is first; if a commit of the same key is still in flight then, the batch keeps taking items and launches
- * as soon as that commit settles (so a slow commit makes the next batch bigger, not later).
+ * vehicle's burst that forms a whole passage), or `waitMs` after its first item, whichever is first; if a
+ * commit of the same key is still in flight then, the batch keeps taking items and launches as soon as that
+ * commit settles (so a slow commit makes the next batch bigger, not later).
  * Every caller's promise settles with its own item's result, or rejects if the batch failed (so the
  * platform redelivers every message of a failed batch: the commit is idempotent).
  */

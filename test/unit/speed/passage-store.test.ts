@@ -260,7 +260,7 @@ describe('the speed check over the in-memory storage', () => {
     };
   }
 
-  it("a timed section's entry and exit arriving together are a whole passage decided at the exit, without waiting for the group-commit window", async () => {
+  it("a timed section's entry and exit arriving together: one whole passage, decided without waiting for the window", async () => {
     const w = world();
     // a window no test outlives: the batch must launch because it is whole, not because its wait ran out
     const c = check(w, testConfig({ SPEEDCAM_GROUP_COMMIT_WAIT_MS: '600000' }));
