@@ -35,10 +35,19 @@ export function startPushRelay(
       },
     });
     const post = () => postJson(opts.endpoint, body, agent);
+    const postedMs = Date.now();
     post()
       .then(async (res) => {
         if (res.ok) {
           stats.delivered++;
+          // Where a delivery's time goes (bench/decision-stages.ts): Pub/Sub → this relay → the function's answer.
+          opts.logger.debug('push relay delivered', {
+            subscription: opts.subscription,
+            message_id: m.id,
+            received: m.received - m.publishTime.getTime(),
+            posted: postedMs - m.publishTime.getTime(),
+            answered: Date.now() - m.publishTime.getTime(),
+          });
           m.ack();
           // The chaos run's replays: the same message, same messageId, again after its ack.
           if (opts.replayShare && Math.random() < opts.replayShare) {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PubSub } from '@google-cloud/pubsub';
 import { runEventGenerator, runTrafficGenerator } from '../generators/child.js';
 import { MALFORMED_OBSERVATIONS } from '../generators/traffic.js';
@@ -30,6 +31,19 @@ export interface DemoOptions {
 export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary; ok: boolean }> {
   const startedMs = Date.now();
   const stack = await startDemoStack(opts);
+  // The stack's functions share this process's event loop: its delay, each second, in stack.log (what a
+  // decision's stages wait for CPU here).
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const loopLog = setInterval(() => {
+    const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+    stack.runtime.logger.debug('event loop delay', {
+      p50_ms: ms(loop.percentile(50)),
+      p99_ms: ms(loop.percentile(99)),
+      max_ms: ms(loop.max),
+    });
+    loop.reset();
+  }, 1000);
   try {
     const { info, runtime } = stack;
     const ps = new PubSub({ projectId: info.project });
@@ -118,6 +132,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ summary: DemoSummary
     writeFileSync(join(opts.dataDir, 'demo-summary.json'), JSON.stringify(summary, null, 2));
     return { summary, ok: isComplete(summary) };
   } finally {
+    clearInterval(loopLog);
+    loop.disable();
     await stack.stop();
   }
 }

@@ -4,9 +4,10 @@
  * reaches one instance whole), and per radar for the observation log (the parts of many vehicles'
  * bursts that an instance received share one log document).
  *
- * A batch launches when it reaches `maxBatch(key)` items or `waitMs` after its first item, whichever is
- * first; if a commit of the same key is still in flight then, the batch keeps taking items and launches
- * as soon as that commit settles (so a slow commit makes the next batch bigger, not later).
+ * A batch launches when it reaches `maxBatch(key)` items, when `complete` says its items need no more (a
+ * vehicle's burst that forms a whole passage), or `waitMs` after its first item, whichever is first; if a
+ * commit of the same key is still in flight then, the batch keeps taking items and launches as soon as that
+ * commit settles (so a slow commit makes the next batch bigger, not later).
  * Every caller's promise settles with its own item's result, or rejects if the batch failed (so the
  * platform redelivers every message of a failed batch: the commit is idempotent).
  */
@@ -16,8 +17,13 @@ export class GroupCommitter<I, R> {
 
   constructor(
     private readonly commit: (key: string, items: readonly I[]) => Promise<readonly R[]>,
-    private readonly opts: { waitMs: number; maxBatch: (key: string) => number },
+    private readonly opts: { waitMs: number; maxBatch: (key: string) => number; complete?: (key: string, items: readonly I[]) => boolean },
   ) {}
+
+  /** Whether a batch of this key is gathering items (not launched yet). */
+  gathering(key: string): boolean {
+    return this.pending.has(key);
+  }
 
   submit(key: string, item: I): Promise<R> {
     let batch = this.pending.get(key);
@@ -32,7 +38,7 @@ export class GroupCommitter<I, R> {
     }
     const result = new Promise<R>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     batch.items.push(item);
-    if (batch.items.length >= this.opts.maxBatch(key)) {
+    if (batch.items.length >= this.opts.maxBatch(key) || this.opts.complete?.(key, batch.items)) {
       batch.due = true;
       this.launchIfIdle(key, batch);
     }

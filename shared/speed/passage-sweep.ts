@@ -6,6 +6,7 @@ import type { Observation } from './observation.js';
 import { applyObservations, type ObservationOutcome, type PassageState } from './passage.js';
 import type { DecisionRef, PassageStore, SweepLease, SweptVehicle, VehicleBatches } from './passage-store.js';
 import type { LogCursor, LogEntry, LoggedObservation } from './passage-storage.js';
+import type { PassageTimings } from './passage-timing.js';
 
 /** What the sweep learnt about one observation: its outcome, and the dead letter sent when it was late. */
 export type SweepOutcome = ObservationOutcome & { deadLetterId?: string };
@@ -21,6 +22,8 @@ export interface SweepDeps extends SpeedPathDeps {
   publishDecisions: (refs: readonly DecisionRef[]) => Promise<void>;
   /** dead-letters a late observation (speed-check.ts: sendToDeadLetters); returns the dead letter's id */
   deadLetterLate: (item: LoggedObservation, detail: string) => Promise<string>;
+  /** the speed check's record of when observations arrived here (DEBUG `passage timing` lines) */
+  timings?: PassageTimings;
 }
 
 export interface SweepTiming {
@@ -149,6 +152,9 @@ export class PassageSweeper {
 
     // Episode pacing is operational time (performance.now), not the domain clock tests move by hand.
     const started = performance.now();
+    const episodeStartMs = Date.now();
+    /** when this episode read each observation (wall clock, for the timing lines) */
+    const readAt = new Map<string, number>();
     /** each unwritten vehicle's batches, in log order */
     const pending = new Map<string, Observation[][]>();
     /** entries read and not deleted yet, with the vehicles of theirs still unwritten */
@@ -162,6 +168,7 @@ export class PassageSweeper {
     let lastCommit = -Infinity;
     const take = (entries: readonly LogEntry[]) => {
       let fresh = 0;
+      const readMs = Date.now();
       for (const e of entries) {
         if (seen.has(e.id)) continue;
         seen.add(e.id);
@@ -169,6 +176,7 @@ export class PassageSweeper {
         const byVehicle = new Map<string, Observation[]>();
         for (const item of e.items) {
           logged.set(item.obs.obsId, item);
+          if (!readAt.has(item.obs.obsId)) readAt.set(item.obs.obsId, readMs);
           byVehicle.set(item.obs.vehicleId, [...(byVehicle.get(item.obs.vehicleId) ?? []), item.obs]);
         }
         for (const [vehicleId, batch] of byVehicle) pending.set(vehicleId, [...(pending.get(vehicleId) ?? []), batch]);
@@ -184,13 +192,16 @@ export class PassageSweeper {
     const commit = async (vehicleIds: readonly string[], release: boolean): Promise<boolean> => {
       const deleteEntries = deletable(vehicleIds).slice(0, COMMIT_DELETES);
       faults.check('sweep.beforeCommit');
+      const commitStartMs = Date.now();
+      let attempts = 0;
       const swept = await store.commitSweep(
         radar,
         this.owner,
         vehicleIds.map((vehicleId): VehicleBatches => ({ vehicleId, batches: pending.get(vehicleId)! })),
         { deleteEntries, leaseMs: t.leaseMs, release },
-        (s) => this.deadLetterLate(s, logged, outcomes),
+        (s) => (attempts++, this.deadLetterLate(s, logged, outcomes)),
       );
+      const committedMs = Date.now();
       lastCommit = performance.now();
       if (swept === null) {
         logger.warn('sweep lease lost', { radar_id: radarId });
@@ -205,6 +216,21 @@ export class PassageSweeper {
       }
       faults.check('sweep.afterCommit');
       await this.publish(swept);
+      this.deps.timings?.logDecided(
+        logger,
+        'sweep',
+        swept.flatMap((v) =>
+          v.toPublish.map((ref) => {
+            const last = Object.entries(v.state.obs).reduce<[string, number] | null>(
+              (m, [id, o]) => (m && m[1] >= o.pub ? m : [id, o.pub]),
+              null,
+            );
+            const readMs = last ? readAt.get(last[0]) : undefined;
+            return { ref, state: v.state, committedMs, sweep: { readMs, episodeStartMs, commitStartMs, attempts } };
+          }),
+        ),
+        Date.now(),
+      );
       if (swept.length > 0)
         logger.debug('sweep committed', {
           radar_id: radarId,

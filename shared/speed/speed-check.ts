@@ -8,6 +8,7 @@ import type { DecisionRef } from './passage-store.js';
 import type { LoggedObservation } from './passage-storage.js';
 import { DEFAULT_SWEEP_TIMING, PassageSweeper, type SpeedPathDeps, type SweepOutcome, type SweepTiming } from './passage-sweep.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
+import { PassageTimings } from './passage-timing.js';
 
 export interface SpeedCheckDeps extends SpeedPathDeps {
   /** tests shorten the sweep's pauses */
@@ -46,11 +47,27 @@ export class SpeedCheck {
   private readonly marks: GroupCommitter<DecisionRef, undefined>;
   readonly sweeper: PassageSweeper;
   private readonly bursts = new BurstLocality();
+  /** observations sent to the log without trying a per-vehicle batch first (BurstLocality's log mode) */
+  private readonly direct = new WeakSet<LoggedObservation>();
+  /** where decisions' latency goes (DEBUG `passage timing` lines) */
+  readonly timings = new PassageTimings();
 
   constructor(private readonly deps: SpeedCheckDeps) {
     this.perVehicle = new GroupCommitter((key, items) => this.commitVehicle(key, items), {
       waitMs: deps.config.groupCommitWaitMs,
       maxBatch: (key) => deps.config.radars.get(key.slice(0, key.indexOf('~')))?.expectedObservations ?? 50,
+      // A burst that is a whole passage already (entry and exit, or the expected count) waits for nothing more.
+      complete: (key, items) => {
+        const radar = deps.config.radars.get(key.slice(0, key.indexOf('~')));
+        return (
+          radar !== undefined &&
+          wholePassage(
+            items.map((i) => i.obs),
+            radar,
+            deps.clock.now(),
+          ) !== null
+        );
+      },
     });
     this.perRadarLog = new GroupCommitter((radarId, items) => this.commitLog(radarId, items), {
       waitMs: deps.config.logCommitWaitMs,
@@ -67,6 +84,7 @@ export class SpeedCheck {
     this.sweeper = new PassageSweeper(
       {
         ...deps,
+        timings: this.timings,
         publishDecisions: (refs) => publishDecisions(deps, refs),
         deadLetterLate: async (item, detail) =>
           (await sendToDeadLetters(deps, deps.config.topics.vehicleObservations, item.msg, new Rejection('late', detail, item.obs.obsId)))
@@ -80,10 +98,14 @@ export class SpeedCheck {
     const { config, clock, logger } = this.deps;
     const parsed = parseObservation(msg, config, clock.now());
     if (parsed instanceof Rejection) return this.deadLetter(msg, parsed);
+    this.timings.arrived(parsed.obsId, msg.messageId);
     // Where bursts arrive spread over instances, waiting for the rest of a vehicle here only adds latency.
-    const later = this.bursts.arriveWhole()
-      ? this.perVehicle.submit(passageKey(parsed.radarId, parsed.vehicleId), { obs: parsed, msg })
-      : this.perRadarLog.submit(parsed.radarId, { obs: parsed, msg });
+    // An observation whose vehicle has a batch gathering here joins it (a probe takes the rest of its burst).
+    const key = passageKey(parsed.radarId, parsed.vehicleId);
+    const later =
+      this.perVehicle.gathering(key) || this.bursts.arriveWhole()
+        ? this.perVehicle.submit(key, { obs: parsed, msg })
+        : this.toLog(parsed, msg);
     const outcome = await (await later).outcome;
     logger.debug('observation recorded', { obs_id: parsed.obsId, vehicle_id: parsed.vehicleId, outcome: outcome.kind });
     if (outcome.kind === 'late') {
@@ -118,26 +140,58 @@ export class SpeedCheck {
     const whole = wholePassage(batch, radar, clock.now());
     this.bursts.record(whole !== null);
     if (!whole) {
+      // (not recorded again by the log's commit: only observations sent to the log directly are)
       // Part of a passage: to the radar's log (one write for every vehicle that arrived meanwhile).
       return Promise.all(items.map((i) => this.perRadarLog.submit(radar.id, i)));
     }
+    this.timings.commitStarted(batch.map((o) => o.obsId));
     faults.check('observation.beforeCommit');
     const outcome = await store.applyWhole(radar, whole);
+    const committedMs = Date.now();
     faults.check('observation.afterCommit');
     const refs = [...outcome.toPublish];
     for (const ref of outcome.unconfirmed) if (!(await store.isPublished(ref.decision.passageId))) refs.push(ref);
     await Promise.all(refs.map((ref) => publishDecisionMessage(this.deps, ref)));
     faults.check('decision.afterPublish');
     await Promise.all(refs.map((ref) => this.marks.submit('marks', ref)));
+    this.timings.logDecided(
+      this.deps.logger,
+      'whole',
+      outcome.toPublish.map((ref) => ({ ref, state: outcome.state, committedMs })),
+      Date.now(),
+    );
     this.deps.logger.debug('batch committed', { key, size: items.length, decided: outcome.decided.length });
     return batch.map((o) => ({ outcome: Promise.resolve(outcome.outcomes.get(o.obsId)!) }));
+  }
+
+  /** Straight to the radar's log (bursts arrive spread over instances); the log's commit tells BurstLocality what it saw. */
+  private toLog(obs: Observation, msg: InboundMessage): Promise<Later> {
+    const item = { obs, msg };
+    this.direct.add(item);
+    return this.perRadarLog.submit(obs.radarId, item);
+  }
+
+  /**
+   * Whether the vehicles of observations sent straight to the log arrived whole here after all (each vehicle's
+   * observations in this log batch, alone): the share BurstLocality keeps follows the traffic in either mode.
+   */
+  private recordLocality(radarId: string, items: readonly LoggedObservation[]): void {
+    const radar = this.deps.config.radars.get(radarId);
+    if (!radar) return;
+    const byVehicle = new Map<string, Observation[]>();
+    for (const i of items) if (this.direct.has(i)) byVehicle.set(i.obs.vehicleId, [...(byVehicle.get(i.obs.vehicleId) ?? []), i.obs]);
+    for (const batch of byVehicle.values()) this.bursts.record(wholePassage(batch, radar, this.deps.clock.now()) !== null);
   }
 
   /** Observations of many vehicles appended to the radar's log in one write; then the sweep, unless another instance sweeps. */
   private async commitLog(radarId: string, items: readonly LoggedObservation[]): Promise<Later[]> {
     const { store, faults } = this.deps;
+    this.recordLocality(radarId, items);
+    const ids = items.map((i) => i.obs.obsId);
+    this.timings.commitStarted(ids);
     faults.check('observation.beforeCommit');
     await store.appendLog(radarId, items);
+    this.timings.appended(ids);
     faults.check('observation.afterCommit');
     const swept = this.sweeper.afterAppend(
       radarId,
@@ -159,7 +213,10 @@ const MARK_WAIT_MS = 20;
  * Whether this instance receives vehicles' bursts whole (one instance, or deliveries that stick) or spread
  * over instances (Cloud Run's load balancer, several instances): the share of per-vehicle batches that
  * formed a whole passage, over the last ones. While it stays low, observations go to the log straight
- * away; one in `PROBE_EVERY` still tries the per-vehicle batch, so the share follows the traffic.
+ * away; one in `PROBE_EVERY` still tries the per-vehicle batch (and the rest of its vehicle that arrives while
+ * it gathers joins it), and the log's commits record, per vehicle, whether what came straight to the log was a
+ * whole burst: so the share follows the traffic in either mode. (Probes alone could not bring it back: a probe
+ * that is one observation of a vehicle is never whole, and while the share stays low, only probes recorded.)
  */
 export class BurstLocality {
   private recent: boolean[] = [];

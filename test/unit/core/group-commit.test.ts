@@ -22,6 +22,19 @@ describe('group commit', () => {
     expect(await Promise.all(results)).toEqual(['done:a', 'done:b', 'done:c']);
   });
 
+  it('a batch that `complete` says needs nothing more commits at once, below maxBatch and before its wait', async () => {
+    const g = gate();
+    const c = new GroupCommitter(g.commit, { waitMs: 60_000, maxBatch: () => 10, complete: (_k, items) => items.includes('exit') });
+    const entry = c.submit('k', 'entry');
+    expect(c.gathering('k')).toBe(true);
+    expect(g.batches).toEqual([]);
+    const exit = c.submit('k', 'exit');
+    expect(g.batches).toEqual([['entry', 'exit']]);
+    expect(c.gathering('k')).toBe(false);
+    g.releases[0]!();
+    expect(await Promise.all([entry, exit])).toEqual(['done:entry', 'done:exit']);
+  });
+
   it('what arrives while a commit of the same key is in flight waits for it, then goes in one commit', async () => {
     const g = gate();
     const c = new GroupCommitter(g.commit, { waitMs: 0, maxBatch: () => 100 });

@@ -8,6 +8,7 @@ import { applyObservations, passageKey, wholePassage } from '../../../shared/spe
 import { PassageStore, type SweptVehicle } from '../../../shared/speed/passage-store.js';
 import type { LoggedObservation } from '../../../shared/speed/passage-storage.js';
 import { SpeedCheck } from '../../../shared/speed/speed-check.js';
+import { DEFAULT_SWEEP_TIMING } from '../../../shared/speed/passage-sweep.js';
 import { spotSpeedMessage, timedVehicleMessages } from '../../../cli/generators/traffic.js';
 import { inbound, ManualClock, RecordingPublisher, testConfig } from '../../support/fixtures.js';
 import { MemoryPassageStorage } from '../../support/memory-passage-storage.js';
@@ -247,12 +248,51 @@ describe('the passage state machine over the storage port (in memory)', () => {
 });
 
 describe('the speed check over the in-memory storage', () => {
-  function check(w: World) {
+  function check(w: World, cfg = config) {
     const publisher = new RecordingPublisher();
     const faults = new Faults();
     const logger = createLogger({ component: 'test', write: () => {} });
-    return { publisher, faults, check: new SpeedCheck({ config, clock: w.clock, logger, faults, publisher, store: w.store }) };
+    const sweepTiming = { ...DEFAULT_SWEEP_TIMING, paceMs: 1, quietMs: 1, commitEveryMs: 0 };
+    return {
+      publisher,
+      faults,
+      check: new SpeedCheck({ config: cfg, clock: w.clock, logger, faults, publisher, store: w.store, sweepTiming }),
+    };
   }
+
+  it("a timed section's entry and exit arriving together: one whole passage, decided without waiting for the window", async () => {
+    const w = world();
+    // a window no test outlives: the batch must launch because it is whole, not because its wait ran out
+    const c = check(w, testConfig({ SPEEDCAM_GROUP_COMMIT_WAIT_MS: '600000' }));
+    const [entry, exit] = timedVehicleMessages(radar, () => 0.5, 1, w.clock.now(), 'TIMED01').messages;
+    const msgs = [inbound(entry!, { messageId: 't1-entry' }), inbound(exit!, { messageId: 't1-exit' })];
+    expect((await Promise.all(msgs.map((m) => c.check.handle(m)))).map((r) => r.status)).toEqual(['added', 'added']);
+    expect(w.storage.total()).toMatchObject({ reads: 0, writes: 2, transactions: 0 }); // the create, the publish mark
+    expect(c.publisher.messages).toHaveLength(1);
+    expect(c.publisher.messages[0]!.data).toMatchObject({ vehicle_id: 'TIMED01', close_reason: 'exit', method: 'entry_exit' });
+    // delivered again: duplicates, no second decision
+    expect((await Promise.all(msgs.map((m) => c.check.handle(m)))).map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
+  });
+
+  it('an instance that saw bursts arrive in parts goes back to whole passages once bursts arrive whole again', async () => {
+    const w = world();
+    const c = check(w, testConfig({ SPEEDCAM_GROUP_COMMIT_WAIT_MS: '1', SPEEDCAM_LOG_COMMIT_WAIT_MS: '1' }));
+    // 25 vehicles of which only one observation arrives here: no batch is whole, the instance logs straight away
+    for (let i = 0; i < 25; i++) expect((await c.check.handle(vehicle(w, `Part${i}`)[0]!.msg)).status).toMatch(/added|logged/);
+    // then whole bursts: the log's commits see them whole, and the instance writes them whole again (one create, no transaction)
+    const txPerVehicle: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const before = w.storage.total().transactions;
+      const results = await Promise.all(vehicle(w, `Back${i}`).map((item) => c.check.handle(item.msg)));
+      expect(results.every((r) => r.status === 'added' || r.status === 'logged')).toBe(true);
+      txPerVehicle.push(w.storage.total().transactions - before);
+    }
+    expect(txPerVehicle.slice(0, 3).every((n) => n > 0)).toBe(true); // logged and swept at first
+    expect(txPerVehicle.slice(-5)).toEqual([0, 0, 0, 0, 0]); // whole again
+    // every burst decided once, whichever way it went
+    const decided = c.publisher.on(config.topics.speedingVehicles).map((m) => m.data['vehicle_id']);
+    expect(decided.filter((v) => String(v).startsWith('Back')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `Back${i}`).sort());
+  });
 
   it('a burst that arrives whole: one create and one publish mark, one decision; delivered again, nothing new', async () => {
     const w = world();
