@@ -65,7 +65,10 @@ const REVIEW_BELOW = Number(process.env['SPEEDCAM_PLATE_REVIEW_BELOW'] ?? PLATE_
 const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97];
 const sets = new Set(values.set.split(','));
 const rank: RankOptions = {
-  aggregate: values.aggregate === 'mean' ? 'mean' : RANK_DEFAULTS.aggregate,
+  aggregate:
+    values.aggregate === 'mean' || values.aggregate === 'certainty' || values.aggregate === 'min'
+      ? values.aggregate
+      : RANK_DEFAULTS.aggregate,
   constrained: values.constrained === undefined ? RANK_DEFAULTS.constrained : values.constrained === 'on',
 };
 

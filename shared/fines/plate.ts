@@ -5,6 +5,11 @@ export interface TextDetection {
   confidence: number | null;
   /** the engine's probability for each character of `text` (by code point), when it gives them (a CTC recogniser does) */
   charConfidences?: readonly number[];
+  /**
+   * how sure the engine is which letter or digit each character is, leaving out whether one is there (a CTC
+   * recogniser: the character's probability among the letters and digits alone, at its frame)
+   */
+  charCertainties?: readonly number[];
   /** what the recogniser also considered, to read the line again under a plate format (a CTC model's lattice) */
   alternatives?: LineAlternatives;
   box: Box;
@@ -175,7 +180,7 @@ export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): 
 /** How the plate reader turns detections into candidates; the defaults are the measured choice (docs/ocr.md). */
 export interface RankOptions {
   /** a candidate's confidence from its characters' probabilities: the least sure one, or their mean */
-  aggregate: 'min' | 'mean';
+  aggregate: 'min' | 'mean' | 'certainty';
   /** a line read outside every format is read again as the most probable string that fits one (`LineAlternatives`) */
   constrained: boolean;
 }
@@ -202,7 +207,8 @@ export function rankPlates(
   const tallest = Math.max(1, ...sorted.map((d) => height(d.box)));
   const consider = (group: readonly TextDetection[]) => {
     const fit = fitPlate(group.map((d) => d.text).join(''), formats);
-    const sure = groupConfidence(group, opts.aggregate);
+    // Without formats, a character missed or made up would go unseen: there, the model's own probability.
+    const sure = groupConfidence(group, opts.aggregate === 'certainty' && formats.length === 0 ? 'min' : opts.aggregate);
     const h = Math.min(...group.map((d) => height(d.box)));
     const add = (plate: string, formatMatch: boolean, confidence: number, likelihood: number) => {
       const mixed = /[A-Z]/.test(plate) && /[0-9]/.test(plate);
@@ -302,25 +308,26 @@ function fitByAlternatives(
     if (r && (!best || r.logRatio > best.logRatio)) best = r;
   }
   if (!best || best.probs.length === 0) return null;
-  const chars = opts.aggregate === 'min' ? Math.min(...best.probs) : best.probs.reduce((a, b) => a + b, 0) / best.probs.length;
+  const chars = opts.aggregate === 'mean' ? best.probs.reduce((a, b) => a + b, 0) / best.probs.length : Math.min(...best.probs);
   return { plate: best.plate, confidence: Math.min(chars, best.overruled), logRatio: best.logRatio };
 }
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const DIGITS = '0123456789';
 
 /** A group's confidence: its plate characters' probabilities when the engine gives them, else its detections'. */
-function groupConfidence(group: readonly TextDetection[], aggregate: 'min' | 'mean'): number {
+function groupConfidence(group: readonly TextDetection[], aggregate: RankOptions['aggregate']): number {
   const probs: number[] = [];
   for (const d of group) {
     const chars = [...d.text];
-    if (d.charConfidences && d.charConfidences.length === chars.length) {
+    const per = aggregate === 'certainty' && d.charCertainties ? d.charCertainties : d.charConfidences;
+    if (per && per.length === chars.length) {
       chars.forEach((c, i) => {
-        if (normalizePlate(c)) probs.push(d.charConfidences![i]!);
+        if (normalizePlate(c)) probs.push(per[i]!);
       });
     } else probs.push(d.confidence ?? 0.9);
   }
   if (probs.length === 0) return 0;
-  return aggregate === 'min' ? Math.min(...probs) : probs.reduce((a, b) => a + b, 0) / probs.length;
+  return aggregate === 'mean' ? probs.reduce((a, b) => a + b, 0) / probs.length : Math.min(...probs);
 }
 
 const height = (b: Box) => b.y1 - b.y0;

@@ -9,6 +9,8 @@ export interface DecodedText {
   text: string;
   /** one per character of `text` (by code point), 0–1 */
   probs: number[];
+  /** each character's first frame */
+  frames: number[];
 }
 
 /**
@@ -18,6 +20,7 @@ export interface DecodedText {
 export function ctcGreedy(probs: Float32Array, steps: number, classes: number, dictionary: readonly string[]): DecodedText {
   const chars: string[] = [];
   const out: number[] = [];
+  const frames: number[] = [];
   let prev = -1;
   for (let t = 0; t < steps; t++) {
     let best = 0;
@@ -35,11 +38,12 @@ export function ctcGreedy(probs: Float32Array, steps: number, classes: number, d
       if (c !== undefined) {
         chars.push(c);
         out.push(p);
+        frames.push(t);
       }
     }
     prev = best;
   }
-  return { text: chars.join(''), probs: out };
+  return { text: chars.join(''), probs: out, frames };
 }
 
 /**
@@ -120,6 +124,19 @@ export class CtcLattice {
       bestLog += logp[out + b]!;
     }
     return { p, logp, best, bestLog };
+  }
+
+  /**
+   * How sure the model is which letter or digit a frame shows, leaving out whether one is there: the frame's
+   * best symbol's probability among the letters and digits alone (1 where its best is a blank or a separator).
+   */
+  certainty(t: number): number {
+    const { p, best } = this.folded;
+    const b = best[t]!;
+    if (b < 2) return 1;
+    let sum = 0;
+    for (let s = 2; s < SYMBOLS; s++) sum += p[t * SYMBOLS + s]!;
+    return p[t * SYMBOLS + b]! / Math.max(sum, 1e-30);
   }
 
   /**
