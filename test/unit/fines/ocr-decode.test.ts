@@ -22,6 +22,18 @@ const lattice = (rows: Record<string, number>[]) => {
 const L = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const D = '0123456789';
 
+describe("a character's certainty: its probability among letters and digits alone", () => {
+  it('a letter the model doubts only against a blank is sure of its identity; one it doubts against another letter is not', () => {
+    // frame 0: A 0.5 against the blank 0.45; frame 2: B 0.5 against 8 at 0.45 (the other classes share 0.05)
+    const { greedy, lattice: l } = lattice([{ A: 0.5, _: 0.45 }, { _: 0.99 }, { B: 0.5, '8': 0.45 }]);
+    expect(greedy).toMatchObject({ text: 'AB', frames: [0, 2] });
+    expect(greedy.probs.map((p) => Math.round(p * 100))).toEqual([50, 50]);
+    expect(l.certainty(0)).toBeGreaterThan(0.9);
+    expect(l.certainty(2)).toBeLessThan(0.55);
+    expect(l.certainty(1)).toBe(1); // a blank frame
+  });
+});
+
 describe('CTC reading constrained to a format (CtcLattice)', () => {
   // "99FJJ2" as CTC merges a doubled J: the frame between the two J's says J (0.55) over blank (0.4)
   const merged: Record<string, number>[] = [
@@ -121,7 +133,7 @@ describe('CTC greedy decoding', () => {
         6,
         dictionary,
       ),
-    ).toEqual({ text: '', probs: [] });
+    ).toEqual({ text: '', probs: [], frames: [] });
   });
 });
 
