@@ -67,108 +67,25 @@ for (const [name, rows] of groups) {
   console.log(`\n${name}: ${rows.length} decisions (${rows.length - sweep.length} whole, ${sweep.length} by the sweep)`);
   console.log('  stage (ms, p50 / p95)');
   const zero = () => 0;
-  console.log(`  publish → arrival (delivery)             ${fmt(stage(rows, zero, (t) => t.arrived))}`);
   const via = (t: Timing) => (t.message_id === null ? undefined : relay.get(t.message_id));
-  console.log(`    Pub/Sub → the relay received it        ${fmt(stage(rows, zero, (t) => via(t)?.received ?? null))}`);
-  console.log(
-    `    relay: received → posted               ${fmt(
-      stage(
-        rows,
-        (t) => via(t)?.received ?? null,
-        (t) => via(t)?.posted ?? null,
-      ),
-    )}`,
-  );
-  console.log(
-    `    posted → the handler has it (HTTP)     ${fmt(
-      stage(
-        rows,
-        (t) => via(t)?.posted ?? null,
-        (t) => t.arrived,
-      ),
-    )}`,
-  );
-  console.log(
-    `  arrival → commit start (group waits)     ${fmt(
-      stage(
-        rows,
-        (t) => t.arrived,
-        (t) => t.commit_start,
-      ),
-    )}`,
-  );
-  console.log(
-    `  whole: commit start → decided            ${fmt(
-      stage(
-        rows.filter((t) => t.path === 'whole'),
-        (t) => t.commit_start,
-        (t) => t.decided,
-      ),
-    )}`,
-  );
-  console.log(
-    `  sweep: log append                        ${fmt(
-      stage(
-        sweep,
-        (t) => t.commit_start,
-        (t) => t.appended,
-      ),
-    )}`,
-  );
-  console.log(
-    `  sweep: appended → read by the episode    ${fmt(
-      stage(
-        sweep,
-        (t) => t.appended,
-        (t) => t.read,
-      ),
-    )}`,
-  );
-  console.log(
-    `    of which a new episode (${fresh.length}): appended → episode start ${fmt(
-      stage(
-        fresh,
-        (t) => t.appended,
-        (t) => t.episode_start,
-      ),
-    )}`,
-  );
-  console.log(
-    `  sweep: read → commit start               ${fmt(
-      stage(
-        sweep,
-        (t) => t.read,
-        (t) => t.sweep_commit_start,
-      ),
-    )}`,
-  );
-  console.log(
-    `  sweep: commit start → decided (tx reads) ${fmt(
-      stage(
-        sweep,
-        (t) => t.sweep_commit_start,
-        (t) => t.decided,
-      ),
-    )}`,
-  );
-  console.log(
-    `  decided → committed                      ${fmt(
-      stage(
-        rows,
-        (t) => t.decided,
-        (t) => t.committed,
-      ),
-    )}`,
-  );
-  console.log(
-    `  committed → published (and marked)       ${fmt(
-      stage(
-        rows,
-        (t) => t.committed,
-        (t) => t.published,
-      ),
-    )}`,
-  );
+  const whole = rows.filter((t) => t.path === 'whole');
+  type At = (t: Timing) => number | null;
+  const stages: [string, readonly Timing[], At, At][] = [
+    ['publish → arrival (delivery)', rows, zero, (t) => t.arrived],
+    ['  Pub/Sub → the relay received it', rows, zero, (t) => via(t)?.received ?? null],
+    ['  relay: received → posted', rows, (t) => via(t)?.received ?? null, (t) => via(t)?.posted ?? null],
+    ['  posted → the handler has it (HTTP)', rows, (t) => via(t)?.posted ?? null, (t) => t.arrived],
+    ['arrival → commit start (group waits)', rows, (t) => t.arrived, (t) => t.commit_start],
+    ['whole: commit start → decided', whole, (t) => t.commit_start, (t) => t.decided],
+    ['sweep: log append', sweep, (t) => t.commit_start, (t) => t.appended],
+    ['sweep: appended → read by the episode', sweep, (t) => t.appended, (t) => t.read],
+    [`  of which a new episode (${fresh.length}): appended → episode start`, fresh, (t) => t.appended, (t) => t.episode_start],
+    ['sweep: read → commit start', sweep, (t) => t.read, (t) => t.sweep_commit_start],
+    ['sweep: commit start → decided (tx reads)', sweep, (t) => t.sweep_commit_start, (t) => t.decided],
+    ['decided → committed', rows, (t) => t.decided, (t) => t.committed],
+    ['committed → published (and marked)', rows, (t) => t.committed, (t) => t.published],
+  ];
+  for (const [label, of, from, to] of stages) console.log(`  ${label.padEnd(44)} ${fmt(stage(of, from, to))}`);
   console.log(`  total: publish → decided                 ${fmt(rows.map((t) => t.decided))}`);
   const attempts = sweep.map((t) => t.attempts ?? 1);
   console.log(`  sweep commits' attempts: max ${Math.max(0, ...attempts)}, retried ${attempts.filter((a) => a > 1).length}`);

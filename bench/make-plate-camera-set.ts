@@ -1,9 +1,9 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCanvas, GlobalFonts, ImageData, loadImage, type Image, type SKRSContext2D } from '@napi-rs/canvas';
 import { openalprKeypoints, OPENALPR_PACKAGE } from './openalpr-data.js';
-import { digits, letters, pick, seededRandom, type R } from './plate-set.js';
+import { clearSetFolder, digits, letters, pick, seededRandom, type R } from './plate-set.js';
 
 /**
  * Writes the fifth plate set (test/fixtures/plates-camera): what a section-control / ANPR enforcement camera
@@ -479,11 +479,11 @@ function paintFace(r: R, p: Plate, look: Look, blank: Image | undefined, s: numb
   for (const sx of [-1, 1]) ctx.fillRect(sx * 0.78 - 0.11, 0, 0.22, 0.34);
   // lower body and cabin
   ctx.fillStyle = paint;
-  roundRectUp(ctx, -BODY.half, BODY.clearance, 2 * BODY.half, BODY.belt - BODY.clearance, 0.08);
+  roundRect(ctx, -BODY.half, BODY.clearance, 2 * BODY.half, BODY.belt - BODY.clearance, 0.08);
   ctx.fill();
   if (!look.front) {
     // the cabin's rear and its window (from the front, the windscreen is set back: the ray caster draws it)
-    roundRectUp(ctx, -BODY.cabinHalf, BODY.belt - 0.02, 2 * BODY.cabinHalf, BODY.roof - BODY.belt + 0.02, 0.07);
+    roundRect(ctx, -BODY.cabinHalf, BODY.belt - 0.02, 2 * BODY.cabinHalf, BODY.roof - BODY.belt + 0.02, 0.07);
     ctx.fill();
     const glassTop = BODY.roof - 0.06;
     const glassBottom = BODY.belt + 0.08;
@@ -491,24 +491,24 @@ function paintFace(r: R, p: Plate, look: Look, blank: Image | undefined, s: numb
     g.addColorStop(0, look.ir ? '#151515' : '#1d232b');
     g.addColorStop(1, look.ir ? '#2a2a2a' : shade('#7a8796', between(r, 0.6, 1.1)));
     ctx.fillStyle = g;
-    roundRectUp(ctx, -BODY.cabinHalf + 0.06, glassBottom, 2 * (BODY.cabinHalf - 0.06), glassTop - glassBottom, 0.05);
+    roundRect(ctx, -BODY.cabinHalf + 0.06, glassBottom, 2 * (BODY.cabinHalf - 0.06), glassTop - glassBottom, 0.05);
     ctx.fill();
   }
   // bumper
   ctx.fillStyle = look.ir ? '#1c1c1c' : shade(r() < 0.5 ? look.body : '#2a2b2e', 0.75);
-  roundRectUp(ctx, -BODY.half - 0.01, BODY.clearance, 2 * BODY.half + 0.02, 0.2, 0.05);
+  roundRect(ctx, -BODY.half - 0.01, BODY.clearance, 2 * BODY.half + 0.02, 0.2, 0.05);
   ctx.fill();
   // lamps
   const lampY = look.front ? 0.68 : 0.8;
   const lampColour = look.front ? (look.ir ? '#9a9a9a' : '#d8dde2') : look.ir ? '#4a4a4a' : '#b3141c';
   ctx.fillStyle = lampColour;
   for (const sx of [-1, 1]) {
-    roundRectUp(ctx, sx > 0 ? BODY.half - 0.32 : -BODY.half + 0.02, lampY, 0.3, look.front ? 0.11 : 0.14, 0.03);
+    roundRect(ctx, sx > 0 ? BODY.half - 0.32 : -BODY.half + 0.02, lampY, 0.3, look.front ? 0.11 : 0.14, 0.03);
     ctx.fill();
   }
   if (look.front) {
     ctx.fillStyle = look.ir ? '#161616' : '#111214';
-    roundRectUp(ctx, -0.42, 0.52, 0.84, 0.2, 0.04);
+    roundRect(ctx, -0.42, 0.52, 0.84, 0.2, 0.04);
     ctx.fill();
   }
   // the plate
@@ -562,11 +562,6 @@ function paintFace(r: R, p: Plate, look: Look, blank: Image | undefined, s: numb
     textY: drawn.textY,
   };
   return { canvas, plate, lamps: [-1, 1].map((sx) => ({ x: sx * (BODY.half - 0.17), y: lampY + 0.06 })) };
-}
-
-function roundRectUp(ctx: SKRSContext2D, x: number, y: number, w: number, h: number, rad: number) {
-  ctx.beginPath();
-  ctx.roundRect(x, y, w, h, rad);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1029,8 +1024,7 @@ async function main() {
   const count = Number(args.count);
   if (!Number.isInteger(seed) || seed <= 0) throw new Error('--seed: a positive integer (a new set: one never previewed)');
   const r = seededRandom(seed);
-  rmSync(args.out, { recursive: true, force: true });
-  mkdirSync(args.out, { recursive: true });
+  clearSetFolder(args.out);
   const images = new Map<string, Image>();
   const photos: Record<string, unknown>[] = [];
   for (let i = 0; i < count; i++) {

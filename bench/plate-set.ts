@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What both plate-set generators share: seeded random registrations and the set's files. The renderers stay apart. */
@@ -9,6 +9,21 @@ const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 export const letters = (r: R, n: number, alphabet = L) => Array.from({ length: n }, () => pick(r, [...alphabet])).join('');
 export const digits = (r: R, n: number, first = '0123456789') =>
   pick(r, [...first]) + Array.from({ length: n - 1 }, () => pick(r, [...'0123456789'])).join('');
+
+/**
+ * Empties a set's folder of what a renderer draws (its photos and manifest.json), keeping what was written
+ * about them (a person's reads, the licence), so redrawing a committed set never deletes its labels.
+ */
+export function clearSetFolder(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) if (/\.(jpe?g|png)$/i.test(f) || f === 'manifest.json') rmSync(join(dir, f));
+}
+
+/** What a person read on each photo of a set (its person-reads.json), or undefined where nobody did. */
+export function readPersonReads(dir: string): Record<string, string> | undefined {
+  const file = join(dir, 'person-reads.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { reads: Record<string, string> }).reads : undefined;
+}
 
 /** A Lehmer (Park–Miller) generator: the same seed draws the same set. */
 export function seededRandom(seed: number): R {
@@ -29,8 +44,7 @@ export async function writePlateSet<S extends { country: string; formats: string
   split: (k: number, styleIndex: number) => string;
 }): Promise<void> {
   const random = seededRandom(o.seed);
-  rmSync(o.out, { recursive: true, force: true });
-  mkdirSync(o.out, { recursive: true });
+  clearSetFolder(o.out);
   const manifest: Record<string, unknown>[] = [];
   let i = 0;
   for (let k = 0; k < o.per; k++) {

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readPersonReads } from './plate-set.js';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 
 /**
@@ -40,12 +41,13 @@ const CHAR_PX = 40;
 
 /** The person's reads against the manifest: exact count, and the photos read otherwise. */
 function compare(photos: Photo[]): void {
-  const person = JSON.parse(readFileSync(join(args.set, 'person-reads.json'), 'utf8')) as { reads: Record<string, string> };
-  const missed = photos.filter((p) => person.reads[p.file] !== p.plate);
+  const reads = readPersonReads(args.set);
+  if (!reads) throw new Error(`${args.set}: no person-reads.json`);
+  const missed = photos.filter((p) => reads[p.file] !== p.plate);
   process.stdout.write(`person read ${photos.length - missed.length} of ${photos.length} exactly\n`);
   for (const p of missed)
     process.stdout.write(
-      `${p.file}: read ${person.reads[p.file] ?? '(none)'}, plate ${p.plate}${p.charHeightPx ? `, ${p.charHeightPx} px` : ''}, ${(p.conditions ?? []).join(' ')}\n`,
+      `${p.file}: read ${reads[p.file] ?? '(none)'}, plate ${p.plate}${p.charHeightPx ? `, ${p.charHeightPx} px` : ''}, ${(p.conditions ?? []).join(' ')}\n`,
     );
 }
 

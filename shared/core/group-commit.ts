@@ -38,11 +38,20 @@ export class GroupCommitter<I, R> {
     }
     const result = new Promise<R>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     batch.items.push(item);
-    if (batch.items.length >= this.opts.maxBatch(key) || this.opts.complete?.(key, batch.items)) {
+    if (batch.items.length >= this.opts.maxBatch(key) || this.isComplete(key, batch.items)) {
       batch.due = true;
       this.launchIfIdle(key, batch);
     }
     return result;
+  }
+
+  /** A `complete` that throws says "not yet": the batch still launches on its timer (the item is in it already). */
+  private isComplete(key: string, items: readonly I[]): boolean {
+    try {
+      return this.opts.complete?.(key, items) ?? false;
+    } catch {
+      return false;
+    }
   }
 
   private launchIfIdle(key: string, batch: Batch<I, R>): void {

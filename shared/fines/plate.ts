@@ -5,11 +5,8 @@ export interface TextDetection {
   confidence: number | null;
   /** the engine's probability for each character of `text` (by code point), when it gives them (a CTC recogniser does) */
   charConfidences?: readonly number[];
-  /**
-   * how sure the engine is which letter or digit each character is, leaving out whether one is there (a CTC
-   * recogniser: the character's probability among the letters and digits alone, at its frame)
-   */
-  charCertainties?: readonly number[];
+  /** each character's first frame in `alternatives` (a CTC recogniser's), for `certainty` */
+  charFrames?: readonly number[];
   /** what the recogniser also considered, to read the line again under a plate format (a CTC model's lattice) */
   alternatives?: LineAlternatives;
   box: Box;
@@ -30,6 +27,11 @@ export interface LineAlternatives {
     /** its log probability minus the engine's best reading's (≤ 0) */
     logRatio: number;
   } | null)[];
+  /**
+   * how sure the engine is which letter or digit a frame shows, leaving out whether one is there (its
+   * probability among the letters and digits alone): `RankOptions.aggregate` 'certainty'
+   */
+  certainty(frame: number): number;
 }
 
 export interface Box {
@@ -179,7 +181,10 @@ export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): 
 
 /** How the plate reader turns detections into candidates; the defaults are the measured choice (docs/ocr.md). */
 export interface RankOptions {
-  /** a candidate's confidence from its characters' probabilities: the least sure one, or their mean */
+  /**
+   * a candidate's confidence from its characters' probabilities: the least sure one, or their mean; or the least
+   * certainty (`LineAlternatives.certainty`; measured, not the default: docs/ocr.md)
+   */
   aggregate: 'min' | 'mean' | 'certainty';
   /** a line read outside every format is read again as the most probable string that fits one (`LineAlternatives`) */
   constrained: boolean;
@@ -319,7 +324,8 @@ function groupConfidence(group: readonly TextDetection[], aggregate: RankOptions
   const probs: number[] = [];
   for (const d of group) {
     const chars = [...d.text];
-    const per = aggregate === 'certainty' && d.charCertainties ? d.charCertainties : d.charConfidences;
+    const { alternatives: alt, charFrames: frames } = d;
+    const per = aggregate === 'certainty' && alt && frames ? frames.map((t) => alt.certainty(t)) : d.charConfidences;
     if (per && per.length === chars.length) {
       chars.forEach((c, i) => {
         if (normalizePlate(c)) probs.push(per[i]!);

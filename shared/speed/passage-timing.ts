@@ -60,10 +60,6 @@ export class PassageTimings {
     }
   }
 
-  get(obsId: string): ObservationTimes | undefined {
-    return this.times.get(obsId);
-  }
-
   /**
    * One line per decision just published: `path` (`whole`: written where its burst arrived; `sweep`), and
    * for the last-published observation of the passage, ms from its publish to each stage. Passages not

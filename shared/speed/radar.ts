@@ -35,7 +35,10 @@ export interface Radar {
   offSectionToleranceKm: number;
   /** how spot speeds are averaged: space-mean (distance over time) or the seeds' arithmetic mean */
   averageSpeed: AverageSpeedRule;
-  /** plate formats expected here (presets or L/D/A templates) to rank OCR candidates; empty: any plate */
+  /**
+   * plate formats expected here (presets or L/D/A templates) to rank OCR candidates; empty: any plate, trusted
+   * only with letters and digits
+   */
   plateFormats: readonly string[];
 }
 

@@ -80,7 +80,7 @@ export function speedSettings(checkPlateFormats: PlateFormatCheck) {
         'SPEEDCAM_PLATE_FORMATS',
         z.string().default('us-ny'),
         'comma-separated plate formats the radars expect (presets or L/D/A templates, see fines.md); ' +
-          'per radar `plate_formats`; empty: any plate',
+          'per radar `plate_formats`; empty: any plate, trusted only with letters and digits',
         { to: commaList },
       ),
       maxEventAgeMs: amount('SPEEDCAM_MAX_EVENT_AGE_H', { min: 0.01, default: 24 * 7, ms: 'h' }, 'events older than this are rejected'),

@@ -143,14 +143,14 @@ export class PaddleTextDetector implements TextDetector {
       // Leading and trailing spaces trimmed with their probabilities.
       const lead = decoded.text.length - decoded.text.trimStart().length;
       const charConfidences = decoded.probs.slice(lead, lead + [...text].length);
-      const charCertainties = decoded.frames.slice(lead, lead + [...text].length).map((t) => alternatives.certainty(t));
+      const charFrames = decoded.frames.slice(lead, lead + [...text].length);
       const xs = q.map((p) => p[0]);
       const ys = q.map((p) => p[1]);
       out.push({
         text,
         confidence: charConfidences.reduce((a, b) => a + b, 0) / charConfidences.length,
         charConfidences,
-        charCertainties,
+        charFrames,
         alternatives,
         box: { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) },
       });
