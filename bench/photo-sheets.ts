@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp, { type OverlayOptions } from 'sharp';
+import { benchArgs } from './options.js';
 
 /**
  * Viewing sheets for reading a photo set's plates by eye (test/fixtures/plates-html2/person-reads.json).
@@ -14,21 +14,19 @@ import sharp, { type OverlayOptions } from 'sharp';
  *   plate), `--width` resizing every tile to that width.
  * Usage: node <compiled>/bench/photo-sheets.js --dir test/fixtures/plates-html2 --out /tmp/sheets --mode crop
  */
-const { values } = parseArgs({
-  options: {
-    dir: { type: 'string', default: 'test/fixtures/plates-html2' },
-    out: { type: 'string', default: '/tmp/photo-sheets' },
-    mode: { type: 'string', default: 'crop' },
-    crop: { type: 'string', default: '0.25,0.35,0.75,0.85' },
-    scale: { type: 'string', default: '1' },
-    cols: { type: 'string', default: '2' },
-    per: { type: 'string', default: '4' },
-    thumb: { type: 'string', default: '150' },
-    files: { type: 'string' },
-    prefix: { type: 'string', default: 'sheet' },
-    normalise: { type: 'boolean', default: false },
-    width: { type: 'string' },
-  },
+const values = benchArgs({
+  dir: 'test/fixtures/plates-html2',
+  out: '/tmp/photo-sheets',
+  mode: 'crop',
+  crop: '0.25,0.35,0.75,0.85',
+  scale: '1',
+  cols: '2',
+  per: '4',
+  thumb: '150',
+  files: undefined,
+  prefix: 'sheet',
+  normalise: false,
+  width: undefined,
 });
 
 const LABEL_HEIGHT = 22;
