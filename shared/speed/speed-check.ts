@@ -53,14 +53,16 @@ export class SpeedCheck {
   readonly timings = new PassageTimings();
 
   constructor(private readonly deps: SpeedCheckDeps) {
+    const radarOf = (key: string) => deps.config.radars.get(key.slice(0, key.indexOf('~')));
     this.perVehicle = new GroupCommitter((key, items) => this.commitVehicle(key, items), {
       waitMs: deps.config.groupCommitWaitMs,
-      maxBatch: (key) => deps.config.radars.get(key.slice(0, key.indexOf('~')))?.expectedObservations ?? 50,
+      maxBatch: (key) => radarOf(key)?.expectedObservations ?? 50,
       // A burst that is a whole passage already (entry and exit, or the expected count) waits for nothing more.
+      // One observation closes nothing (unless a radar expects one): the passage rule runs from the second on.
       complete: (key, items) => {
-        const radar = deps.config.radars.get(key.slice(0, key.indexOf('~')));
+        const radar = radarOf(key);
+        if (!radar || items.length < Math.min(2, radar.expectedObservations ?? 2)) return false;
         return (
-          radar !== undefined &&
           wholePassage(
             items.map((i) => i.obs),
             radar,
