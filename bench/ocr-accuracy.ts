@@ -40,9 +40,11 @@ import { readPersonReads } from './plate-set.js';
  * - `genuine`: test/fixtures/plates/genuine, real photographs whose licence lets them be committed;
  * - `--photo file:PLATE:formats` (repeatable): any other photo, e.g. the course's sample photo, whose
  *   licence keeps it out of the repository.
- * `--engine model,gutenye` runs several readers on the same photos, one after the other (side by side):
- * `model` is the project's reader (shared/platform/ocr), `gutenye` the same PP-OCRv4 models run by the
- * @gutenye/ocr-node library (not a dependency: `npm i --no-save @gutenye/ocr-node@1.4.8` to run it).
+ * `--engine model,onelook,gutenye` runs several readers on the same photos, each set read by each in turn
+ * (side by side): `model` is the project's reader (shared/platform/ocr; its first look at `--first-look`
+ * pixels, the default 480, stands where the read needs no person, as the fine path asks), `onelook` the same
+ * reader without the first look, `gutenye` the same PP-OCRv4 models run by the @gutenye/ocr-node library
+ * (not a dependency: `npm i --no-save @gutenye/ocr-node@1.4.8` to run it).
  * A read is flagged as the fine path flags it: no read, confidence below the threshold, or outside the
  * expected formats. `wrong_unflagged` is what matters most: a wrong plate issued unchecked.
  */
@@ -59,7 +61,7 @@ const { values } = parseArgs({
     'det-max-side': { type: 'string' },
     threads: { type: 'string' },
     unclip: { type: 'string' },
-    'first-look': { type: 'string', default: '480' },
+    'first-look': { type: 'string' },
     aggregate: { type: 'string' },
     constrained: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -77,21 +79,17 @@ const rank: RankOptions = {
 };
 
 async function makeEngine(name: string): Promise<TextDetector & { close(): Promise<void>; warm?(): Promise<void> }> {
-  if (name === 'model')
+  if (name === 'model' || name === 'onelook')
     return new PaddleTextDetector({
       ...(values['det-max-side'] ? { detMaxSide: Number(values['det-max-side']) } : {}),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
       ...(values.unclip ? { unclipRatio: Number(values.unclip) } : {}),
-    });
-  if (name === 'firstlook')
-    return new PaddleTextDetector({
-      ...(values['det-max-side'] ? { detMaxSide: Number(values['det-max-side']) } : {}),
-      ...(values.threads ? { threads: Number(values.threads) } : {}),
-      ...(values.unclip ? { unclipRatio: Number(values.unclip) } : {}),
-      firstLookSide: Number(values['first-look']),
+      ...(values['first-look'] ? { firstLookSide: Number(values['first-look']) } : {}),
+      // the reader as it was before its first look: the detector at detMaxSide only
+      ...(name === 'onelook' ? { firstLookSide: 0 } : {}),
     });
   if (name === 'gutenye') return (await import('./gutenye-text-detector.js')).GutenyeTextDetector.create();
-  throw new Error(`--engine: model, firstlook or gutenye, not ${name}`);
+  throw new Error(`--engine: model, onelook or gutenye, not ${name}`);
 }
 
 interface Sample {
@@ -340,7 +338,7 @@ console.log(
         det_max_side: values['det-max-side'] ?? 'default',
         threads: values.threads ?? 'default',
         unclip_ratio: values.unclip ?? 'default',
-        first_look: values.engine.split(',').includes('firstlook') ? Number(values['first-look']) : 'none',
+        first_look: values['first-look'] ?? 'default',
       },
       results,
     },
