@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { PaddleTextDetector } from '../shared/platform/ocr/paddle-text-detector.js';
-import { rankPlates, NY_FORMATS, RANK_DEFAULTS, type PlateRead, type RankOptions } from '../shared/fines/plate.js';
+import { rankPlates, NY_FORMATS, RANK_DEFAULTS, type PlateRead, type RankOptions, type TextDetection } from '../shared/fines/plate.js';
 import type { TextDetector } from '../shared/fines/ports.js';
 import { PLATE_REVIEW_BELOW } from '../shared/fines/settings.js';
 import { renderCapturePhoto } from '../cli/generators/capture-photo.js';
@@ -42,9 +42,11 @@ import { readPersonReads } from './plate-set.js';
  * - `genuine`: test/fixtures/plates/genuine, real photographs whose licence lets them be committed;
  * - `--photo file:PLATE:formats` (repeatable): any other photo, e.g. the course's sample photo, whose
  *   licence keeps it out of the repository.
- * `--engine model,gutenye` runs several readers on the same photos, one after the other (side by side):
- * `model` is the project's reader (shared/platform/ocr), `gutenye` the same PP-OCRv4 models run by the
- * @gutenye/ocr-node library (not a dependency: `npm i --no-save @gutenye/ocr-node@1.4.8` to run it).
+ * `--engine model,onelook,gutenye` runs several readers on the same photos, each set read by each in turn
+ * (side by side): `model` is the project's reader (shared/platform/ocr; its first look at `--first-look`
+ * pixels, the default 480, stands where the read needs no person, as the fine path asks), `onelook` the same
+ * reader without the first look, `gutenye` the same PP-OCRv4 models run by the @gutenye/ocr-node library
+ * (not a dependency: `npm i --no-save @gutenye/ocr-node@1.4.8` to run it).
  * A read is flagged as the fine path flags it: no read, confidence below the threshold, or outside the
  * expected formats. `wrong_unflagged` is what matters most: a wrong plate issued unchecked.
  */
@@ -61,6 +63,7 @@ const { values } = parseArgs({
     'det-max-side': { type: 'string' },
     threads: { type: 'string' },
     unclip: { type: 'string' },
+    'first-look': { type: 'string' },
     aggregate: { type: 'string' },
     constrained: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -78,14 +81,17 @@ const rank: RankOptions = {
 };
 
 async function makeEngine(name: string): Promise<TextDetector & { close(): Promise<void>; warm?(): Promise<void> }> {
-  if (name === 'model')
+  if (name === 'model' || name === 'onelook')
     return new PaddleTextDetector({
       ...(values['det-max-side'] ? { detMaxSide: Number(values['det-max-side']) } : {}),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
       ...(values.unclip ? { unclipRatio: Number(values.unclip) } : {}),
+      ...(values['first-look'] ? { firstLookSide: Number(values['first-look']) } : {}),
+      // the reader as it was before its first look: the detector at detMaxSide only
+      ...(name === 'onelook' ? { firstLookSide: 0 } : {}),
     });
   if (name === 'gutenye') return (await import('./gutenye-text-detector.js')).GutenyeTextDetector.create();
-  throw new Error(`--engine: model or gutenye, not ${name}`);
+  throw new Error(`--engine: model, onelook or gutenye, not ${name}`);
 }
 
 interface Sample {
@@ -108,6 +114,8 @@ interface Outcome {
   ms: number;
   /** of which ranking the plates (with the constrained reading of lines outside the formats) */
   rankMs: number;
+  /** the reader's first, cheaper look was enough (a trusted read in the formats): no second look */
+  firstLookEnough: boolean;
   person?: string;
 }
 
@@ -118,7 +126,14 @@ async function measure(engine: TextDetector, samples: Sample[], label: string): 
   for (const [i, s] of samples.entries()) {
     const bytes = await s.bytes();
     const t0 = performance.now();
-    const detections = await engine.detect({ bytes, formats: s.formats });
+    // as the fine path asks: a read in the formats, at or over the review threshold, needs no closer look
+    let firstLookEnough = false;
+    const enough = (found: TextDetection[]) => {
+      const r = rankPlates(found, s.formats, rank)[0];
+      firstLookEnough = !!r && r.formatMatch && r.confidence >= REVIEW_BELOW;
+      return firstLookEnough;
+    };
+    const detections = await engine.detect({ bytes, formats: s.formats, enough });
     const t1 = performance.now();
     const reads: PlateRead[] = rankPlates(detections, s.formats, rank);
     const ms = performance.now() - t0;
@@ -133,6 +148,7 @@ async function measure(engine: TextDetector, samples: Sample[], label: string): 
       alternatives: reads.slice(1, 4).map((r) => r.plate),
       ms,
       rankMs,
+      firstLookEnough,
       ...(s.person !== undefined ? { person: s.person } : {}),
     });
     if ((i + 1) % 50 === 0) process.stderr.write(`${label}: ${i + 1}/${samples.length}\n`);
@@ -176,6 +192,7 @@ function summarise(o: Outcome[]) {
     by_threshold: THRESHOLDS.map((t) => [t, ...Object.values(atThreshold(o, t))]),
     ocr_ms: { p50: pct(ms, 0.5), p95: pct(ms, 0.95), max: Math.round(ms[n - 1] ?? 0) },
     rank_ms: { p50: pct(rankMs, 0.5), p95: pct(rankMs, 0.95), max: Math.round(rankMs[n - 1] ?? 0) },
+    first_look_enough: o.filter((x) => x.firstLookEnough).length,
     ...(o.some((x) => x.person !== undefined) ? { person: byPerson(o) } : {}),
     misses: o
       .filter((x) => n <= 3 || !right(x) || flaggedAt(x, REVIEW_BELOW))
@@ -306,13 +323,17 @@ for (const spec of values.photo ?? []) {
 }
 
 const results: Record<string, unknown>[] = [];
+// Every engine reads each set in turn (side by side: the machine's load is alike for all of them).
+const engines: { name: string; engine: Awaited<ReturnType<typeof makeEngine>>; loadMs: number }[] = [];
 for (const name of values.engine.split(',')) {
   const engine = await makeEngine(name);
   const t0 = performance.now();
   await engine.warm?.();
-  const loadMs = Math.round(performance.now() - t0);
-  const load0 = loadavg()[0]!.toFixed(2);
-  for (const g of groups) {
+  engines.push({ name, engine, loadMs: Math.round(performance.now() - t0) });
+}
+for (const g of groups)
+  for (const { name, engine, loadMs } of engines) {
+    const load0 = loadavg()[0]!.toFixed(2);
     const outcomes = await measure(engine, g.samples, `${name} ${g.label}`);
     results.push({
       engine: name,
@@ -323,8 +344,7 @@ for (const name of values.engine.split(',')) {
       ...summarise(outcomes),
     });
   }
-  await engine.close();
-}
+for (const { engine } of engines) await engine.close();
 console.log(
   JSON.stringify(
     {
@@ -334,6 +354,7 @@ console.log(
         det_max_side: values['det-max-side'] ?? 'default',
         threads: values.threads ?? 'default',
         unclip_ratio: values.unclip ?? 'default',
+        first_look: values['first-look'] ?? 'default',
       },
       results,
     },

@@ -155,9 +155,12 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
   const t0 = Date.now();
   let started = t0;
   const onStart = () => void (started = Date.now());
+  // A reader that can look again more closely stops at a read that needs no person.
+  const enough = (found: Parameters<typeof rankPlates>[0]) =>
+    reviewOf(rankPlates(found, formats)[0] ?? null, config.plateReviewBelow, m.license_plate) === null;
   try {
     // The bytes already downloaded go to the OCR (Vision too): no second read from storage.
-    reads = rankPlates(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats, onStart })), formats);
+    reads = rankPlates(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats, onStart, enough })), formats);
     read = reads[0] ?? null;
   } catch (err) {
     logger.warn('OCR failed; fine flagged for review', { fine_id: fineId, error: String(err) });
@@ -166,12 +169,7 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
   // The wait behind the instance's other photos and the reading itself, apart (a failed attempt that was retried counts as waiting).
   const ocrMs = Date.now() - started;
   const ocrWaitMs = started - t0;
-  if (!review) {
-    if (!read) review = 'plate_not_read';
-    else if (read.confidence < config.plateReviewBelow) review = 'low_confidence';
-    else if (!read.formatMatch) review = 'plate_format_unexpected';
-    else if (m.license_plate && normalizePlate(m.license_plate) !== read.plate) review = 'plate_mismatch';
-  }
+  review ??= reviewOf(read, config.plateReviewBelow, m.license_plate);
 
   const analysed = await drawAnalysedPhoto(
     photo.bytes,
@@ -216,6 +214,18 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
     plate_box: read?.box ?? null,
     plate_alternatives: reads.slice(0, 5).map((r) => ({ plate: r.plate, confidence: Math.round(r.confidence * 1000) / 1000 })),
   };
+}
+
+/**
+ * Why a plate read needs a person before a notice (null: none): nothing read, less sure than the review
+ * threshold, outside the radar's formats, or not the plate the message claims.
+ */
+function reviewOf(read: PlateRead | null, reviewBelow: number, claimed: string | null | undefined): FineReviewReason | null {
+  if (!read) return 'plate_not_read';
+  if (read.confidence < reviewBelow) return 'low_confidence';
+  if (!read.formatMatch) return 'plate_format_unexpected';
+  if (claimed && normalizePlate(claimed) !== read.plate) return 'plate_mismatch';
+  return null;
 }
 
 async function withRetries<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {

@@ -10,8 +10,15 @@ export interface TextDetector {
   /**
    * `onStart` is called when the reader starts on this photo: a reader that takes one photo at a time (the
    * model's one thread) calls it after the photos ahead of it, so the caller can tell waiting from reading.
+   * `enough` says whether what a reader found is all the caller needs: a reader that can look again more
+   * closely (the model's first, cheaper look) stops there when it is; others ignore it.
    */
-  detect(image: { bytes: Buffer; formats?: readonly string[]; onStart?: () => void }): Promise<TextDetection[]>;
+  detect(image: {
+    bytes: Buffer;
+    formats?: readonly string[];
+    onStart?: () => void;
+    enough?: (detections: TextDetection[]) => boolean;
+  }): Promise<TextDetection[]>;
 }
 
 /** Object storage addressed by gs://bucket/name URIs (Cloud Storage, or a local directory). */

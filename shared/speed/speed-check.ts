@@ -49,6 +49,11 @@ export class SpeedCheck {
   private readonly bursts = new BurstLocality();
   /** observations sent to the log without trying a per-vehicle batch first (BurstLocality's log mode) */
   private readonly direct = new WeakSet<LoggedObservation>();
+  /**
+   * vehicles whose passage this instance wrote whole lately: a lone observation of one of them after that (Pub/Sub
+   * delivering it again, a straggler) says nothing about how bursts arrive, so BurstLocality does not count it
+   */
+  private readonly wholeHere = new Set<string>();
   /** where decisions' latency goes (DEBUG `passage timing` lines) */
   readonly timings = new PassageTimings();
 
@@ -140,7 +145,8 @@ export class SpeedCheck {
     const radar = config.radars.get(first.radarId)!;
     const batch = items.map((i) => i.obs);
     const whole = wholePassage(batch, radar, clock.now());
-    this.bursts.record(whole !== null);
+    if (whole) this.rememberWhole(key);
+    if (whole || !this.wholeHere.has(key)) this.bursts.record(whole !== null);
     if (!whole) {
       // (not recorded again by the log's commit: only observations sent to the log directly are)
       // Part of a passage: to the radar's log (one write for every vehicle that arrived meanwhile).
@@ -164,6 +170,13 @@ export class SpeedCheck {
     );
     this.deps.logger.debug('batch committed', { key, size: items.length, decided: outcome.decided.length });
     return batch.map((o) => ({ outcome: Promise.resolve(outcome.outcomes.get(o.obsId)!) }));
+  }
+
+  private rememberWhole(key: string): void {
+    this.wholeHere.delete(key);
+    this.wholeHere.add(key);
+    // the oldest first: a Set iterates in insertion order
+    if (this.wholeHere.size > WHOLE_KEYS_KEPT) this.wholeHere.delete(this.wholeHere.values().next().value!);
   }
 
   /** Straight to the radar's log (bursts arrive spread over instances); the log's commit tells BurstLocality what it saw. */
@@ -210,6 +223,8 @@ export class SpeedCheck {
 
 /** How long publish marks wait for more marks before they are written together. */
 const MARK_WAIT_MS = 20;
+/** How many vehicles written whole SpeedCheck remembers, to tell their redelivered observations from bursts arriving in parts. */
+const WHOLE_KEYS_KEPT = 2000;
 
 /**
  * Whether this instance receives vehicles' bursts whole (one instance, or deliveries that stick) or spread

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { InferenceSession as Session } from 'onnxruntime-node';
-import sharp from 'sharp';
+import sharp, { type Channels } from 'sharp';
 import { MAX_PIXELS } from '../../fines/image.js';
 import type { TextDetection } from '../../fines/plate.js';
 import type { TextDetector } from '../../fines/ports.js';
@@ -21,9 +21,30 @@ export interface PaddleOptions {
   maxBoxes: number;
   /** how far a detected text kernel is grown back into its line's box (PaddleOCR's det_db_unclip_ratio) */
   unclipRatio: number;
+  /**
+   * a first, cheaper look: the detector's input at most this long (0: none). When the caller says what it
+   * reads is `enough` (the fine path: a plate in its formats, at or over the review threshold), the photo
+   * is not looked at again at `detMaxSide`; otherwise it is, from scratch, and only that look counts.
+   * 480 (half of detMaxSide) was chosen on the tuning sets (docs/ocr.md): about a third of the detector's work
+   * where it is enough, and no wrong read trusted that the full look alone would not have trusted.
+   */
+  firstLookSide: number;
 }
 
-export const PADDLE_DEFAULTS: PaddleOptions = { detMaxSide: 960, threads: 1, maxBoxes: 24, unclipRatio: DB_DEFAULTS.unclipRatio };
+export const PADDLE_DEFAULTS: PaddleOptions = {
+  detMaxSide: 960,
+  threads: 1,
+  maxBoxes: 24,
+  unclipRatio: DB_DEFAULTS.unclipRatio,
+  firstLookSide: 480,
+};
+
+interface Photo {
+  rgb: Buffer;
+  W: number;
+  H: number;
+  channels: Channels;
+}
 
 interface Models {
   ort: typeof import('onnxruntime-node');
@@ -83,18 +104,23 @@ export class PaddleTextDetector implements TextDetector {
     await this.load();
   }
 
-  async detect(image: { bytes: Buffer; formats?: readonly string[]; onStart?: () => void }): Promise<TextDetection[]> {
+  async detect(image: {
+    bytes: Buffer;
+    formats?: readonly string[];
+    onStart?: () => void;
+    enough?: (detections: TextDetection[]) => boolean;
+  }): Promise<TextDetection[]> {
     // One photo at a time: the session's thread is the one this process gives OCR.
     const run = this.queue.then(() => {
       image.onStart?.();
-      return this.read(image.bytes);
+      return this.read(image.bytes, image.enough);
     });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async read(bytes: Buffer): Promise<TextDetection[]> {
-    const { ort, det, rec, dictionary } = await this.load();
+  private async read(bytes: Buffer, enough?: (detections: TextDetection[]) => boolean): Promise<TextDetection[]> {
+    const models = await this.load();
     // Refuses decompression bombs, as the fine path's photo check does.
     const photo = await sharp(bytes, { limitInputPixels: MAX_PIXELS })
       .rotate()
@@ -104,11 +130,19 @@ export class PaddleTextDetector implements TextDetector {
       .toBuffer({ resolveWithObject: true });
     const W = photo.info.width;
     const H = photo.info.height;
-    const rgb = photo.data;
-    const channels = photo.info.channels;
+    const image: Photo = { rgb: photo.data, W, H, channels: photo.info.channels };
+    const first = this.opts.firstLookSide;
+    if (enough && first > 0 && first < Math.min(this.opts.detMaxSide, Math.max(W, H))) {
+      const glance = await this.look(models, image, first);
+      if (enough(glance)) return glance;
+    }
+    return this.look(models, image, this.opts.detMaxSide);
+  }
 
+  /** Detects the photo's text lines with the detector's input at most `side` long, and reads each one. */
+  private async look({ ort, det, rec, dictionary }: Models, { rgb, W, H, channels }: Photo, side: number): Promise<TextDetection[]> {
     // Detection: the photo scaled to multiples of 32, normalised as PaddleOCR does (BGR, ImageNet mean/std).
-    const k = Math.min(1, this.opts.detMaxSide / Math.max(W, H));
+    const k = Math.min(1, side / Math.max(W, H));
     const dw = Math.max(32, Math.round((W * k) / 32) * 32);
     const dh = Math.max(32, Math.round((H * k) / 32) * 32);
     const small = await sharp(rgb, { raw: { width: W, height: H, channels } })

@@ -199,6 +199,25 @@ describe('fine issuance', () => {
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
   });
 
+  it('tells the reader a read is enough (no closer look) only when it needs no person', async () => {
+    const verdicts: boolean[] = [];
+    const watching: TextDetector = {
+      detect: async (image) => {
+        const found = await ocr.detect(image);
+        verdicts.push(image.enough!(found));
+        return found;
+      },
+    };
+    const w = world(watching);
+    const trusted = await speeding(w, 'KXT4821', { plate: 'KXT4821' });
+    expect(await w.fine(trusted.msg)).toMatchObject({ license_plate: 'KXT4821', review_reason: null });
+    const { msg } = await speeding(w, 'LMN5832', { plate: 'LMN5832' });
+    const body = JSON.parse(msg.data.toString());
+    const claimed = await w.fine({ ...msg, data: Buffer.from(JSON.stringify({ ...body, license_plate: 'ABC1234' })) });
+    expect(claimed).toMatchObject({ license_plate: 'LMN5832', review_reason: 'plate_mismatch' });
+    expect(verdicts).toEqual([true, false]);
+  });
+
   it('an image_uri that tries to leave its bucket is never read: no photo, flagged photo_forbidden', async () => {
     const w = world();
     const { msg } = await speeding(w, 'Evil01', { photo: null, imageUri: 'gs://speedcam-captures/../../etc/passwd' });

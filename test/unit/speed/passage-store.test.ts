@@ -294,6 +294,23 @@ describe('the speed check over the in-memory storage', () => {
     expect(decided.filter((v) => String(v).startsWith('Back')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `Back${i}`).sort());
   });
 
+  it('observations of passages written whole, delivered again one by one, do not send the next bursts to the log', async () => {
+    const w = world();
+    const c = check(w, testConfig({ SPEEDCAM_GROUP_COMMIT_WAIT_MS: '1', SPEEDCAM_LOG_COMMIT_WAIT_MS: '1' }));
+    const bursts = Array.from({ length: 25 }, (_, i) => vehicle(w, `Whole${i}`).map((item) => item.msg));
+    for (const msgs of bursts) await Promise.all(msgs.map((m) => c.check.handle(m)));
+    // Pub/Sub delivers some of them again, each alone: lone observations, never a whole passage here
+    for (const msgs of bursts) for (const m of msgs.slice(0, 2)) expect((await c.check.handle(m)).status).toBe('duplicate');
+    // the bursts that follow still arrive whole, and are written whole (one create, no transaction)
+    const txPerVehicle: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const before = w.storage.total().transactions;
+      await Promise.all(vehicle(w, `Next${i}`).map((item) => c.check.handle(item.msg)));
+      txPerVehicle.push(w.storage.total().transactions - before);
+    }
+    expect(txPerVehicle).toEqual(Array(10).fill(0));
+  });
+
   it('a burst that arrives whole: one create and one publish mark, one decision; delivered again, nothing new', async () => {
     const w = world();
     const c = check(w);
