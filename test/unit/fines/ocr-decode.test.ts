@@ -13,7 +13,7 @@ function steps(classes: number, rows: [number, number][]): Float32Array {
   return out;
 }
 
-const lattice = (rows: Record<string, number>[]) => {
+const lattice = (rows: readonly Partial<Record<string, number>>[]) => {
   const f = frames(rows);
   return {
     greedy: ctcGreedy(f.probs, f.steps, f.classes, f.dictionary),
@@ -41,7 +41,7 @@ describe("a character's certainty: its probability among letters and digits alon
  * and separators dropped): each plate string's probability.
  */
 const stringsCache = new Map<object, Map<string, number>>();
-function plateStrings(rows: Record<string, number>[]): Map<string, number> {
+function plateStrings(rows: readonly Partial<Record<string, number>>[]): Map<string, number> {
   const hit = stringsCache.get(rows);
   if (hit) return hit;
   const f = frames(rows);
@@ -63,7 +63,7 @@ function plateStrings(rows: Record<string, number>[]): Map<string, number> {
 }
 
 /** P(the i-th character is c | the string fits `allowed`), by brute force; and the probability that it fits. */
-function bruteMarginals(rows: Record<string, number>[], allowed: string[]) {
+function bruteMarginals(rows: readonly Partial<Record<string, number>>[], allowed: string[]) {
   const fitting = [...plateStrings(rows)].filter(([w]) => w.length === allowed.length && [...w].every((c, i) => allowed[i]!.includes(c)));
   const Z = fitting.reduce((a, [, p]) => a + p, 0);
   const marginal = (i: number, c: string) => fitting.filter(([w]) => w[i] === c).reduce((a, [, p]) => a + p, 0) / Z;
@@ -104,9 +104,20 @@ describe("a character's posterior under the formats (CtcLattice.posterior, forwa
   });
 
   it('equals the brute-force sum over every symbol sequence, on a line with doubt between letters, digits and gaps', () => {
-    const rows = [{ V: 0.5, X: 0.2, _: 0.2 }, { V: 0.3, _: 0.5, ' ': 0.1 }, { '8': 0.4, B: 0.35, _: 0.1 }, { B: 0.5, '8': 0.2, _: 0.2 }];
+    const rows = [
+      { V: 0.5, X: 0.2, _: 0.2 },
+      { V: 0.3, _: 0.5, ' ': 0.1 },
+      { '8': 0.4, B: 0.35, _: 0.1 },
+      { B: 0.5, '8': 0.2, _: 0.2 },
+    ];
     const l = lattice(rows).lattice;
-    for (const allowed of [[L, D], [L, L], [L + D, L + D], ['VX', 'B8', L], ['V', 'B']]) {
+    for (const allowed of [
+      [L, D],
+      [L, L],
+      [L + D, L + D],
+      ['VX', 'B8', L],
+      ['V', 'B'],
+    ]) {
       const brute = bruteMarginals(rows, allowed);
       const post = l.posterior(allowed)!;
       expect(post.logZ).toBeCloseTo(Math.log(brute.Z), 6);
@@ -135,7 +146,7 @@ describe("a character's posterior under the formats (CtcLattice.posterior, forwa
 });
 
 describe("a character's peak: its probability at the most probable frame of its run", () => {
-  it('greedy and constrained readings keep it beside the first frame\'s', () => {
+  it("greedy and constrained readings keep it beside the first frame's", () => {
     const { greedy, lattice: l } = lattice([{ A: 0.5 }, { A: 0.9 }, { A: 0.7 }, { _: 0.9 }, { '1': 0.6 }, { _: 0.9 }, { A: 0.8 }]);
     expect(greedy.text).toBe('A1A');
     expect(greedy.probs.map((p) => Math.round(p * 100))).toEqual([50, 60, 80]);
