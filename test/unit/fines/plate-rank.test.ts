@@ -145,7 +145,7 @@ describe('other per-character confidences (RankOptions.aggregate, measured in do
     expect(rankPlates([sureB], ['LLDD'], { aggregate: 'peak' })[0]!.confidence).toBeCloseTo(0.9, 5); // B; A peaks at 0.99
   });
 
-  it("posterior: a character the format needs is surer than the model's frame says; a length the formats also allow shares the mass", () => {
+  it('posterior: a character the format needs is surer than the frame says; a length the formats also allow shares the mass', () => {
     const one = lattice.posterior([L, L, D, D])!;
     const only = Math.min(...[...'AB12'].map((c, i) => one.marginal(i, c)));
     const read = rankPlates([line], ['LLDD'], { aggregate: 'posterior' })[0]!;
