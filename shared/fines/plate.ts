@@ -354,11 +354,11 @@ function allowedOf(t: Template): string[] {
   );
 }
 
-/** Every way to cut positions 0…n into `parts` non-empty runs, as the runs' boundaries [0, …, n]. */
+/** Every way to cut positions 0…n into `parts` runs in order (empty ones too), as the runs' boundaries [0, …, n]. */
 function cutsOf(n: number, parts: number): number[][] {
-  if (parts === 1) return n >= 1 ? [[0, n]] : [];
+  if (parts === 1) return [[0, n]];
   const out: number[][] = [];
-  for (let a = 1; a <= n - parts + 1; a++) for (const rest of cutsOf(n - a, parts - 1)) out.push([0, ...rest.map((x) => x + a)]);
+  for (let a = 0; a <= n; a++) for (const rest of cutsOf(n - a, parts - 1)) out.push([0, ...rest.map((x) => x + a)]);
   return out;
 }
 
@@ -369,7 +369,8 @@ const logAdd = (a: number, b: number) =>
  * The model's own confidence in `plate` given the expected formats: for each position i, P(the plate's i-th character
  * is plate[i] | the lines' frames, the lines read a string that fits one of the templates), from each line's
  * forward–backward (`LineAlternatives.posterior`) over every template within two characters of the lines' own
- * length and every way the lines can share its positions (each line one or more, in order); the least of them.
+ * length and every way the lines can share its positions in order (a line may read none: a group's line of other
+ * text, such as an EU band's stray symbol, reads nothing of the plate); the least of them.
  * A character missed or made up shows as the length's own doubt (strings of other lengths share the mass). null
  * when a line has no alternatives or nothing fits.
  */

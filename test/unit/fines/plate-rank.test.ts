@@ -177,11 +177,20 @@ describe('other per-character confidences (RankOptions.aggregate, measured in do
         ? { w: Math.exp(t.logZ + b.logZ), m: (i: number, c: string) => (i < a ? t.marginal(i, c) : b.marginal(i - a, c)) }
         : null;
     };
-    const cuts = [1, 2, 3].map(cut).filter((x) => x !== null);
+    const cuts = [0, 1, 2, 3, 4].map(cut).filter((x) => x !== null); // a line may read none of it, too
     const total = cuts.reduce((s, x) => s + x.w, 0);
     const expected = Math.min(...[...'AB12'].map((c, i) => cuts.reduce((s, x) => s + x.w * x.m(i, c), 0) / total));
     expect(read.confidence).toBeCloseTo(expected, 9);
     expect(read.confidence).toBeGreaterThan(0.9);
+  });
+
+  it('posterior: a line of other text in the group (a stray symbol over the plate) reads none of the plate', () => {
+    const stray = modelLine([{ _: 0.999 }, { '-': 0.999 }, { _: 0.999 }], box(10, -30, 90, -5)); // above: its group comes first
+    expect(stray.text).toBe('-');
+    const alone = rankPlates([line], ['LLDD'], { aggregate: 'posterior' })[0]!;
+    const withStray = rankPlates([line, stray], ['LLDD'], { aggregate: 'posterior' });
+    expect(withStray[0]).toMatchObject({ plate: 'AB12', formatMatch: true });
+    expect(Math.abs(withStray[0]!.confidence - alone.confidence)).toBeLessThan(0.01);
   });
 
   it('certainty-sum: the certainty with each letter its classes summed (x and X)', () => {
