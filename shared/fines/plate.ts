@@ -194,7 +194,8 @@ export interface RankOptions {
    * a candidate's confidence from its characters' probabilities (each at its first frame): the least sure one, or their
    * mean; or the least certainty (`LineAlternatives.certainty`); measured, not the default (docs/ocr.md):
    * 'peak' the least probability at the most probable frame of each character's run; 'posterior' the least of the
-   * chosen characters' posteriors given the formats (`posteriorConfidence`); 'certainty-sum' the certainty on the
+   * chosen characters' posteriors given the formats (`posteriorConfidence`); 'posterior-joint' the same not conditioned
+   * on the formats (P(the character is c and the string fits, of this length)); 'certainty-sum' the certainty on the
    * summed folding. 'mean' and 'certainty' also rank the candidates; the last three only set the confidence
    * (candidates are ranked as with 'min', so the reads are min's).
    */
@@ -202,7 +203,7 @@ export interface RankOptions {
   /** a line read outside every format is read again as the most probable string that fits one (`LineAlternatives`) */
   constrained: boolean;
 }
-export const AGGREGATES = ['min', 'mean', 'certainty', 'peak', 'posterior', 'certainty-sum'] as const;
+export const AGGREGATES = ['min', 'mean', 'certainty', 'peak', 'posterior', 'posterior-joint', 'certainty-sum'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
 export const RANK_DEFAULTS: RankOptions = { aggregate: 'min', constrained: true };
 
@@ -234,8 +235,9 @@ export function rankPlates(
     let confidence = sure;
     if (aggregate === 'peak') confidence = groupConfidence(group, 'peak');
     else if (aggregate === 'certainty-sum' && formats.length > 0) confidence = groupConfidence(group, 'certainty-sum');
-    else if (aggregate === 'posterior' && fit?.formatMatch)
-      confidence = posteriorConfidence(group, fit.plate, resolveTemplates(formats), fit.plate.length) ?? sure;
+    else if ((aggregate === 'posterior' || aggregate === 'posterior-joint') && fit?.formatMatch)
+      confidence =
+        posteriorConfidence(group, fit.plate, resolveTemplates(formats), fit.plate.length, aggregate === 'posterior-joint') ?? sure;
     const h = Math.min(...group.map((d) => height(d.box)));
     const add = (plate: string, formatMatch: boolean, confidence: number, likelihood: number) => {
       const mixed = /[A-Z]/.test(plate) && /[0-9]/.test(plate);
@@ -339,8 +341,8 @@ function fitByAlternatives(
       ? best.probs.reduce((a, b) => a + b, 0) / best.probs.length
       : opts.aggregate === 'peak' && best.peaks.length === best.probs.length
         ? Math.min(...best.peaks)
-        : opts.aggregate === 'posterior'
-          ? (posteriorConfidence(group, best.plate, templates, length) ?? Math.min(...best.probs))
+        : opts.aggregate === 'posterior' || opts.aggregate === 'posterior-joint'
+          ? (posteriorConfidence(group, best.plate, templates, length, opts.aggregate === 'posterior-joint') ?? Math.min(...best.probs))
           : Math.min(...best.probs);
   return { plate: best.plate, confidence: Math.min(chars, best.overruled), logRatio: best.logRatio };
 }
@@ -372,13 +374,15 @@ const logAdd = (a: number, b: number) =>
  * length and every way the lines can share its positions in order (a line may read none: a group's line of other
  * text, such as an EU band's stray symbol, reads nothing of the plate); the least of them.
  * A character missed or made up shows as the length's own doubt (strings of other lengths share the mass). null
- * when a line has no alternatives or nothing fits.
+ * when a line has no alternatives or nothing fits. `joint`: not conditioned on the formats, P(the i-th character is
+ * plate[i] and the lines read a string of the plate's length that fits | the frames) (all alignments sum to 1).
  */
 function posteriorConfidence(
   group: readonly TextDetection[],
   plate: string,
   templates: readonly Template[],
   length: number,
+  joint = false,
 ): number | null {
   if (!group.every((d) => d.alternatives)) return null;
   const n = plate.length;
@@ -412,7 +416,7 @@ function posteriorConfidence(
     }
   }
   if (logTotal === -Infinity || n === 0) return null;
-  return Math.min(...logChar.map((v) => Math.min(1, Math.exp(v - logTotal))));
+  return Math.min(...logChar.map((v) => Math.min(1, Math.exp(joint ? v : v - logTotal))));
 }
 
 /** A group's confidence: its plate characters' probabilities when the engine gives them, else its detections'. */

@@ -152,6 +152,10 @@ describe('other per-character confidences (RankOptions.aggregate, measured in do
     expect(read.plate).toBe('AB12');
     expect(read.confidence).toBeCloseTo(only, 9);
     expect(read.confidence).toBeGreaterThan(0.9); // with four characters, the B is all but certain (min: 0.5)
+    // not conditioned on the formats ('posterior-joint'): times the probability that the line reads LLDD at all
+    const joint = rankPlates([line], ['LLDD'], { aggregate: 'posterior-joint' })[0]!.confidence;
+    expect(joint).toBeCloseTo(only * Math.exp(one.logZ), 9);
+    expect(joint).toBeLessThan(0.6);
     // "A12" fits LDD: the B's doubt (a blank at 0.45) now counts against the whole read
     const short = lattice.posterior([L, D, D])!;
     const z1 = Math.exp(one.logZ);
