@@ -1,9 +1,18 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { PaddleTextDetector } from '../shared/platform/ocr/paddle-text-detector.js';
-import { rankPlates, NY_FORMATS, RANK_DEFAULTS, type PlateRead, type RankOptions, type TextDetection } from '../shared/fines/plate.js';
+import {
+  rankPlates,
+  AGGREGATES,
+  NY_FORMATS,
+  RANK_DEFAULTS,
+  type Aggregate,
+  type PlateRead,
+  type RankOptions,
+  type TextDetection,
+} from '../shared/fines/plate.js';
 import type { TextDetector } from '../shared/fines/ports.js';
 import { PLATE_REVIEW_BELOW } from '../shared/fines/settings.js';
 import { renderCapturePhoto } from '../cli/generators/capture-photo.js';
@@ -49,6 +58,8 @@ import { readPersonReads } from './plate-set.js';
  * (not a dependency: `npm i --no-save @gutenye/ocr-node@1.4.8` to run it).
  * A read is flagged as the fine path flags it: no read, confidence below the threshold, or outside the
  * expected formats. `wrong_unflagged` is what matters most: a wrong plate issued unchecked.
+ * `--aggregate min,peak,posterior` ranks each photo's lines once per aggregate (RankOptions.aggregate), so the
+ * aggregates are compared on the same detections; `--out file.json` writes every photo's read per set and aggregate.
  */
 const { values } = parseArgs({
   options: {
@@ -65,6 +76,7 @@ const { values } = parseArgs({
     unclip: { type: 'string' },
     'first-look': { type: 'string' },
     aggregate: { type: 'string' },
+    out: { type: 'string' },
     constrained: { type: 'string' },
     verbose: { type: 'boolean', default: false },
   },
@@ -72,13 +84,12 @@ const { values } = parseArgs({
 const REVIEW_BELOW = Number(process.env['SPEEDCAM_PLATE_REVIEW_BELOW'] ?? PLATE_REVIEW_BELOW.model);
 const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97];
 const sets = new Set(values.set.split(','));
-const rank: RankOptions = {
-  aggregate:
-    values.aggregate === 'mean' || values.aggregate === 'certainty' || values.aggregate === 'min'
-      ? values.aggregate
-      : RANK_DEFAULTS.aggregate,
-  constrained: values.constrained === undefined ? RANK_DEFAULTS.constrained : values.constrained === 'on',
-};
+const aggregates: Aggregate[] = (values.aggregate ?? RANK_DEFAULTS.aggregate).split(',').map((a) => {
+  if (!(AGGREGATES as readonly string[]).includes(a)) throw new Error(`--aggregate: ${AGGREGATES.join(', ')}, not ${a}`);
+  return a as Aggregate;
+});
+const constrained = values.constrained === undefined ? RANK_DEFAULTS.constrained : values.constrained === 'on';
+const rankOf = (aggregate: Aggregate): RankOptions => ({ aggregate, constrained });
 
 async function makeEngine(name: string): Promise<TextDetector & { close(): Promise<void>; warm?(): Promise<void> }> {
   if (name === 'model' || name === 'onelook')
@@ -121,39 +132,44 @@ interface Outcome {
 
 const flaggedAt = (o: Outcome, t: number) => o.read === null || !o.formatMatch || (o.confidence ?? 0) < t;
 
-async function measure(engine: TextDetector, samples: Sample[], label: string): Promise<Outcome[]> {
-  const out: Outcome[] = [];
+async function measure(engine: TextDetector, samples: Sample[], label: string): Promise<Map<Aggregate, Outcome[]>> {
+  const byAggregate = new Map<Aggregate, Outcome[]>(aggregates.map((a) => [a, []]));
   for (const [i, s] of samples.entries()) {
     const bytes = await s.bytes();
     const t0 = performance.now();
-    // as the fine path asks: a read in the formats, at or over the review threshold, needs no closer look
+    // as the fine path asks (with the first aggregate's confidence): a read in the formats, at or over the
+    // review threshold, needs no closer look
     let firstLookEnough = false;
     const enough = (found: TextDetection[]) => {
-      const r = rankPlates(found, s.formats, rank)[0];
+      const r = rankPlates(found, s.formats, rankOf(aggregates[0]!))[0];
       firstLookEnough = !!r && r.formatMatch && r.confidence >= REVIEW_BELOW;
       return firstLookEnough;
     };
     const detections = await engine.detect({ bytes, formats: s.formats, enough });
-    const t1 = performance.now();
-    const reads: PlateRead[] = rankPlates(detections, s.formats, rank);
-    const ms = performance.now() - t0;
-    const rankMs = performance.now() - t1;
-    const read = reads[0] ?? null;
-    out.push({
-      name: s.name,
-      truth: s.truth,
-      read: read?.plate ?? null,
-      confidence: read?.confidence ?? null,
-      formatMatch: read?.formatMatch ?? false,
-      alternatives: reads.slice(1, 4).map((r) => r.plate),
-      ms,
-      rankMs,
-      firstLookEnough,
-      ...(s.person !== undefined ? { person: s.person } : {}),
-    });
+    const detectMs = performance.now() - t0;
+    for (const aggregate of aggregates) {
+      const out = byAggregate.get(aggregate)!;
+      const t1 = performance.now();
+      const reads: PlateRead[] = rankPlates(detections, s.formats, rankOf(aggregate));
+      const rankMs = performance.now() - t1;
+      const ms = detectMs + rankMs;
+      const read = reads[0] ?? null;
+      out.push({
+        name: s.name,
+        truth: s.truth,
+        read: read?.plate ?? null,
+        confidence: read?.confidence ?? null,
+        formatMatch: read?.formatMatch ?? false,
+        alternatives: reads.slice(1, 4).map((r) => r.plate),
+        ms,
+        rankMs,
+        firstLookEnough,
+        ...(s.person !== undefined ? { person: s.person } : {}),
+      });
+    }
     if ((i + 1) % 50 === 0) process.stderr.write(`${label}: ${i + 1}/${samples.length}\n`);
   }
-  return out;
+  return byAggregate;
 }
 
 /**
@@ -325,6 +341,7 @@ for (const spec of values.photo ?? []) {
 const results: Record<string, unknown>[] = [];
 // Every engine reads each set in turn (side by side: the machine's load is alike for all of them).
 const engines: { name: string; engine: Awaited<ReturnType<typeof makeEngine>>; loadMs: number }[] = [];
+const perPhoto: Record<string, unknown>[] = [];
 for (const name of values.engine.split(',')) {
   const engine = await makeEngine(name);
   const t0 = performance.now();
@@ -334,22 +351,39 @@ for (const name of values.engine.split(',')) {
 for (const g of groups)
   for (const { name, engine, loadMs } of engines) {
     const load0 = loadavg()[0]!.toFixed(2);
-    const outcomes = await measure(engine, g.samples, `${name} ${g.label}`);
-    results.push({
-      engine: name,
-      set: g.label,
-      load_before: load0,
-      load_after: loadavg()[0]!.toFixed(2),
-      model_load_ms: loadMs,
-      ...summarise(outcomes),
-    });
+    const byAggregate = await measure(engine, g.samples, `${name} ${g.label}`);
+    for (const [aggregate, outcomes] of byAggregate) {
+      results.push({
+        engine: name,
+        set: g.label,
+        aggregate,
+        load_before: load0,
+        load_after: loadavg()[0]!.toFixed(2),
+        model_load_ms: loadMs,
+        ...summarise(outcomes),
+      });
+      for (const o of outcomes)
+        perPhoto.push({
+          engine: name,
+          set: g.label,
+          aggregate,
+          photo: o.name,
+          truth: o.truth,
+          read: o.read,
+          confidence: o.confidence,
+          formatMatch: o.formatMatch,
+          first_look_enough: o.firstLookEnough,
+          rank_ms: o.rankMs,
+        });
+    }
   }
 for (const { engine } of engines) await engine.close();
 console.log(
   JSON.stringify(
     {
       options: {
-        ...rank,
+        aggregate: aggregates.join(','),
+        constrained,
         review_below: REVIEW_BELOW,
         det_max_side: values['det-max-side'] ?? 'default',
         threads: values.threads ?? 'default',
@@ -362,3 +396,4 @@ console.log(
     1,
   ),
 );
+if (values.out) writeFileSync(values.out, JSON.stringify(perPhoto));

@@ -7,6 +7,8 @@ export interface TextDetection {
   charConfidences?: readonly number[];
   /** each character's first frame in `alternatives` (a CTC recogniser's), for `certainty` */
   charFrames?: readonly number[];
+  /** each character's probability at the most probable frame of its run (a CTC recogniser's), for `RankOptions.aggregate` 'peak' */
+  charPeaks?: readonly number[];
   /** what the recogniser also considered, to read the line again under a plate format (a CTC model's lattice) */
   alternatives?: LineAlternatives;
   box: Box;
@@ -26,12 +28,19 @@ export interface LineAlternatives {
     overruled: number;
     /** its log probability minus the engine's best reading's (≤ 0) */
     logRatio: number;
+    /** each character's probability at the most probable frame of its run, for 'peak' */
+    peaks?: readonly number[];
   } | null)[];
   /**
    * how sure the engine is which letter or digit a frame shows, leaving out whether one is there (its
    * probability among the letters and digits alone): `RankOptions.aggregate` 'certainty'
    */
-  certainty(frame: number): number;
+  certainty(frame: number, folding?: 'max' | 'sum'): number;
+  /**
+   * the engine's posterior for the line read under `allowed` (as `prefixes`, exactly allowed.length characters):
+   * log P(it reads so), and P(its i-th character is c | it reads so); null where it cannot: 'posterior'
+   */
+  posterior(allowed: readonly string[]): { logZ: number; marginal(i: number, c: string): number } | null;
 }
 
 export interface Box {
@@ -182,13 +191,20 @@ export function fitPlate(raw: string, formats: readonly string[] = NY_FORMATS): 
 /** How the plate reader turns detections into candidates; the defaults are the measured choice (docs/ocr.md). */
 export interface RankOptions {
   /**
-   * a candidate's confidence from its characters' probabilities: the least sure one, or their mean; or the least
-   * certainty (`LineAlternatives.certainty`; measured, not the default: docs/ocr.md)
+   * a candidate's confidence from its characters' probabilities (each at its first frame): the least sure one, or their
+   * mean; or the least certainty (`LineAlternatives.certainty`); measured, not the default (docs/ocr.md):
+   * 'peak' the least probability at the most probable frame of each character's run; 'posterior' the least of the
+   * chosen characters' posteriors given the formats (`posteriorConfidence`); 'posterior-joint' the same not conditioned
+   * on the formats (P(the character is c and the string fits, of this length)); 'certainty-sum' the certainty on the
+   * summed folding. 'mean' and 'certainty' also rank the candidates; the last three only set the confidence
+   * (candidates are ranked as with 'min', so the reads are min's).
    */
-  aggregate: 'min' | 'mean' | 'certainty';
+  aggregate: Aggregate;
   /** a line read outside every format is read again as the most probable string that fits one (`LineAlternatives`) */
   constrained: boolean;
 }
+export const AGGREGATES = ['min', 'mean', 'certainty', 'peak', 'posterior', 'posterior-joint', 'certainty-sum'] as const;
+export type Aggregate = (typeof AGGREGATES)[number];
 export const RANK_DEFAULTS: RankOptions = { aggregate: 'min', constrained: true };
 
 /**
@@ -212,8 +228,16 @@ export function rankPlates(
   const tallest = Math.max(1, ...sorted.map((d) => height(d.box)));
   const consider = (group: readonly TextDetection[]) => {
     const fit = fitPlate(group.map((d) => d.text).join(''), formats);
+    const { aggregate } = opts;
+    const ranksToo = aggregate === 'mean' || aggregate === 'certainty';
     // Without formats, a character missed or made up would go unseen: there, the model's own probability.
-    const sure = groupConfidence(group, opts.aggregate === 'certainty' && formats.length === 0 ? 'min' : opts.aggregate);
+    const sure = groupConfidence(group, ranksToo ? (aggregate === 'certainty' && formats.length === 0 ? 'min' : aggregate) : 'min');
+    let confidence = sure;
+    if (aggregate === 'peak') confidence = groupConfidence(group, 'peak');
+    else if (aggregate === 'certainty-sum' && formats.length > 0) confidence = groupConfidence(group, 'certainty-sum');
+    else if ((aggregate === 'posterior' || aggregate === 'posterior-joint') && fit?.formatMatch)
+      confidence =
+        posteriorConfidence(group, fit.plate, resolveTemplates(formats), fit.plate.length, aggregate === 'posterior-joint') ?? sure;
     const h = Math.min(...group.map((d) => height(d.box)));
     const add = (plate: string, formatMatch: boolean, confidence: number, likelihood: number) => {
       const mixed = /[A-Z]/.test(plate) && /[0-9]/.test(plate);
@@ -222,7 +246,7 @@ export function rankPlates(
       if (!prev || score > prev.score)
         candidates.set(plate, { plate, formatMatch, confidence, score, box: union(group.map((d) => d.box)) });
     };
-    if (fit) add(fit.plate, fit.formatMatch, sure, sure);
+    if (fit) add(fit.plate, fit.formatMatch, confidence, sure);
     if (fit?.formatMatch || !opts.constrained || formats.length === 0) return;
     const read = fitByAlternatives(group, resolveTemplates(formats), normalizePlate(group.map((d) => d.text).join('')).length, opts);
     // ranked by the line's own reading, lowered by how much less probable the model finds the fitted one
@@ -282,16 +306,14 @@ function fitByAlternatives(
   opts: RankOptions,
 ): { plate: string; confidence: number; logRatio: number } | null {
   if (!group.every((d) => d.alternatives)) return null;
-  type Fitted = { plate: string; probs: number[]; overruled: number; logRatio: number };
+  type Fitted = { plate: string; probs: number[]; peaks: number[]; overruled: number; logRatio: number };
   let best: Fitted | null = null;
   for (const t of templates) {
     const n = t.pattern.length;
     if (Math.abs(n - length) > 2) continue;
-    const allowed = [...t.pattern].map((c) =>
-      c === 'D' ? DIGITS : [...(c === 'L' ? LETTERS : LETTERS + DIGITS)].filter((x) => !(c === 'L' && t.unused.includes(x))).join(''),
-    );
+    const allowed = allowedOf(t);
     // reads[a]: the best reading of the lines so far that covers the template's first a characters
-    let reads: (Fitted | null)[] = [{ plate: '', probs: [], overruled: 1, logRatio: 0 }, ...Array<null>(n).fill(null)];
+    let reads: (Fitted | null)[] = [{ plate: '', probs: [], peaks: [], overruled: 1, logRatio: 0 }, ...Array<null>(n).fill(null)];
     for (const d of group) {
       const next: (Fitted | null)[] = Array<null>(n + 1).fill(null);
       reads.forEach((r, a) => {
@@ -301,6 +323,7 @@ function fitByAlternatives(
           const joined = {
             plate: r.plate + x.plate,
             probs: [...r.probs, ...x.probs],
+            peaks: [...r.peaks, ...(x.peaks ?? [])],
             overruled: Math.min(r.overruled, x.overruled),
             logRatio: r.logRatio + x.logRatio,
           };
@@ -313,11 +336,88 @@ function fitByAlternatives(
     if (r && (!best || r.logRatio > best.logRatio)) best = r;
   }
   if (!best || best.probs.length === 0) return null;
-  const chars = opts.aggregate === 'mean' ? best.probs.reduce((a, b) => a + b, 0) / best.probs.length : Math.min(...best.probs);
+  const chars =
+    opts.aggregate === 'mean'
+      ? best.probs.reduce((a, b) => a + b, 0) / best.probs.length
+      : opts.aggregate === 'peak' && best.peaks.length === best.probs.length
+        ? Math.min(...best.peaks)
+        : opts.aggregate === 'posterior' || opts.aggregate === 'posterior-joint'
+          ? (posteriorConfidence(group, best.plate, templates, length, opts.aggregate === 'posterior-joint') ?? Math.min(...best.probs))
+          : Math.min(...best.probs);
   return { plate: best.plate, confidence: Math.min(chars, best.overruled), logRatio: best.logRatio };
 }
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const DIGITS = '0123456789';
+
+/** The characters a template allows at each position (a country's unused letters left out). */
+function allowedOf(t: Template): string[] {
+  return [...t.pattern].map((c) =>
+    c === 'D' ? DIGITS : [...(c === 'L' ? LETTERS : LETTERS + DIGITS)].filter((x) => !(c === 'L' && t.unused.includes(x))).join(''),
+  );
+}
+
+/** Every way to cut positions 0…n into `parts` runs in order (empty ones too), as the runs' boundaries [0, …, n]. */
+function cutsOf(n: number, parts: number): number[][] {
+  if (parts === 1) return [[0, n]];
+  const out: number[][] = [];
+  for (let a = 0; a <= n; a++) for (const rest of cutsOf(n - a, parts - 1)) out.push([0, ...rest.map((x) => x + a)]);
+  return out;
+}
+
+const logAdd = (a: number, b: number) =>
+  a === -Infinity ? b : b === -Infinity ? a : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
+
+/**
+ * The model's own confidence in `plate` given the expected formats: for each position i, P(the plate's i-th character
+ * is plate[i] | the lines' frames, the lines read a string that fits one of the templates), from each line's
+ * forward–backward (`LineAlternatives.posterior`) over every template within two characters of the lines' own
+ * length and every way the lines can share its positions in order (a line may read none: a group's line of other
+ * text, such as an EU band's stray symbol, reads nothing of the plate); the least of them.
+ * A character missed or made up shows as the length's own doubt (strings of other lengths share the mass). null
+ * when a line has no alternatives or nothing fits. `joint`: not conditioned on the formats, P(the i-th character is
+ * plate[i] and the lines read a string of the plate's length that fits | the frames) (all alignments sum to 1).
+ */
+function posteriorConfidence(
+  group: readonly TextDetection[],
+  plate: string,
+  templates: readonly Template[],
+  length: number,
+  joint = false,
+): number | null {
+  if (!group.every((d) => d.alternatives)) return null;
+  const n = plate.length;
+  let logTotal = -Infinity;
+  const logChar = Array<number>(n).fill(-Infinity);
+  for (const t of templates) {
+    const m = t.pattern.length;
+    if (Math.abs(m - length) > 2) continue;
+    const allowed = allowedOf(t);
+    for (const cuts of cutsOf(m, group.length)) {
+      let w = 0;
+      const posts: { logZ: number; marginal(i: number, c: string): number }[] = [];
+      for (const [l, d] of group.entries()) {
+        const post = d.alternatives!.posterior(allowed.slice(cuts[l], cuts[l + 1]));
+        if (!post) {
+          w = -Infinity;
+          break;
+        }
+        w += post.logZ;
+        posts.push(post);
+      }
+      if (w === -Infinity) continue;
+      logTotal = logAdd(logTotal, w);
+      if (m !== n) continue;
+      posts.forEach((post, l) => {
+        for (let i = cuts[l]!; i < cuts[l + 1]!; i++) {
+          const p = post.marginal(i - cuts[l]!, plate[i]!);
+          if (p > 0) logChar[i] = logAdd(logChar[i]!, w + Math.log(p));
+        }
+      });
+    }
+  }
+  if (logTotal === -Infinity || n === 0) return null;
+  return Math.min(...logChar.map((v) => Math.min(1, Math.exp(joint ? v : v - logTotal))));
+}
 
 /** A group's confidence: its plate characters' probabilities when the engine gives them, else its detections'. */
 function groupConfidence(group: readonly TextDetection[], aggregate: RankOptions['aggregate']): number {
@@ -325,7 +425,12 @@ function groupConfidence(group: readonly TextDetection[], aggregate: RankOptions
   for (const d of group) {
     const chars = [...d.text];
     const { alternatives: alt, charFrames: frames } = d;
-    const per = aggregate === 'certainty' && alt && frames ? frames.map((t) => alt.certainty(t)) : d.charConfidences;
+    const per =
+      (aggregate === 'certainty' || aggregate === 'certainty-sum') && alt && frames
+        ? frames.map((t) => alt.certainty(t, aggregate === 'certainty' ? 'max' : 'sum'))
+        : aggregate === 'peak' && d.charPeaks
+          ? d.charPeaks
+          : d.charConfidences;
     if (per && per.length === chars.length) {
       chars.forEach((c, i) => {
         if (normalizePlate(c)) probs.push(per[i]!);

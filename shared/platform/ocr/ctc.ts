@@ -11,6 +11,8 @@ export interface DecodedText {
   probs: number[];
   /** each character's first frame */
   frames: number[];
+  /** each character's probability at the most probable frame of its run (its peak) */
+  peaks: number[];
 }
 
 /**
@@ -21,7 +23,10 @@ export function ctcGreedy(probs: Float32Array, steps: number, classes: number, d
   const chars: string[] = [];
   const out: number[] = [];
   const frames: number[] = [];
+  const peaks: number[] = [];
   let prev = -1;
+  // whether the current run of `prev` is a kept character (its peak is updated while the run goes on)
+  let kept = false;
   for (let t = 0; t < steps; t++) {
     let best = 0;
     let p = -Infinity;
@@ -33,17 +38,19 @@ export function ctcGreedy(probs: Float32Array, steps: number, classes: number, d
         best = k;
       }
     }
-    if (best !== 0 && best !== prev) {
-      const c = dictionary[best - 1];
+    if (best !== prev) {
+      const c = best === 0 ? undefined : dictionary[best - 1];
+      kept = c !== undefined;
       if (c !== undefined) {
         chars.push(c);
         out.push(p);
         frames.push(t);
+        peaks.push(p);
       }
-    }
+    } else if (kept && p > peaks[peaks.length - 1]!) peaks[peaks.length - 1] = p;
     prev = best;
   }
-  return { text: chars.join(''), probs: out, frames };
+  return { text: chars.join(''), probs: out, frames, peaks };
 }
 
 /**
@@ -54,21 +61,38 @@ const BLANK = 0;
 const OTHER = 1;
 const PLATE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const SYMBOLS = 2 + PLATE_CHARS.length;
-const foldCache = new WeakMap<readonly string[], Int16Array>();
+const foldCache = new WeakMap<readonly string[], { fold: Int16Array; members: Int32Array[] }>();
 
-/** Each dictionary class's symbol: a letter in any case or width is that letter (NFKC, upper case), as normalizePlate reads it. */
-function symbolsOf(dictionary: readonly string[]): Int16Array {
+/**
+ * Each dictionary class's symbol: a letter in any case or width is that letter (NFKC, upper case), as normalizePlate
+ * reads it; and each letter's or digit's classes (`members[s]`, for the summed folding).
+ */
+function symbolsOf(dictionary: readonly string[]): { fold: Int16Array; members: Int32Array[] } {
   let out = foldCache.get(dictionary);
   if (!out) {
-    out = new Int16Array(dictionary.length + 1);
-    out[0] = BLANK;
+    const fold = new Int16Array(dictionary.length + 1);
+    fold[0] = BLANK;
+    const members: number[][] = Array.from({ length: SYMBOLS }, () => []);
     dictionary.forEach((c, k) => {
       const i = PLATE_CHARS.indexOf(c.normalize('NFKC').toUpperCase());
-      out![k + 1] = c.length > 0 && i >= 0 && [...c].length === 1 ? 2 + i : OTHER;
+      fold[k + 1] = c.length > 0 && i >= 0 && [...c].length === 1 ? 2 + i : OTHER;
+      if (fold[k + 1]! >= 2) members[fold[k + 1]!]!.push(k + 1);
     });
+    out = { fold, members: members.map((m) => Int32Array.from(m)) };
     foldCache.set(dictionary, out);
   }
   return out;
+}
+
+/**
+ * A line's posterior under a constraint (`CtcLattice.posterior`): how probable it is that the line reads so, and
+ * given that, each position's probability of each character.
+ */
+export interface LinePosterior {
+  /** log P(the line's letters and digits are exactly `allowed.length`, the i-th one of `allowed[i]` | the frames) */
+  logZ: number;
+  /** P(the i-th letter or digit is c | the frames, the line reads so) */
+  marginal(i: number, c: string): number;
 }
 
 /** The most probable reading of a line under a constraint, from the model's per-frame probabilities. */
@@ -81,6 +105,8 @@ export interface ConstrainedRead {
   overruled: number;
   /** the path's log probability minus the best path's (≤ 0) */
   logRatio: number;
+  /** each character's probability at the most probable frame of its run on the path */
+  peaks: number[];
 }
 
 /**
@@ -88,8 +114,9 @@ export interface ConstrainedRead {
  * of the classes that read as it), kept to read the line again under a plate format (`prefixes`).
  */
 export class CtcLattice {
-  private readonly folded: { p: Float32Array; logp: Float32Array; best: Int16Array; bestLog: number };
+  private readonly folded: { p: Float32Array; logp: Float32Array; best: Int16Array; bestLog: number; sum: Float32Array };
   private readonly cache = new Map<string, (ConstrainedRead | null)[]>();
+  private readonly posteriors = new Map<string, LinePosterior | null>();
 
   /** Folds the recogniser's output at once: a line's raw output (steps × ~6,600 classes) is not kept. */
   constructor(
@@ -102,8 +129,10 @@ export class CtcLattice {
   }
 
   private static fold(probs: Float32Array, steps: number, classes: number, dictionary: readonly string[]) {
-    const fold = symbolsOf(dictionary);
+    const { fold, members } = symbolsOf(dictionary);
     const p = new Float32Array(steps * SYMBOLS);
+    // summed folding: each symbol's probability is the sum of its classes' (the blank's own; the separator's the rest)
+    const sum = new Float32Array(steps * SYMBOLS);
     const logp = new Float32Array(steps * SYMBOLS);
     const best = new Int16Array(steps);
     let bestLog = 0;
@@ -122,21 +151,161 @@ export class CtcLattice {
       }
       best[t] = b;
       bestLog += logp[out + b]!;
+      let chars = 0;
+      for (let s = 2; s < SYMBOLS; s++) {
+        let v = 0;
+        for (const k of members[s]!) if (k < classes) v += probs[row + k]!;
+        sum[out + s] = v;
+        chars += v;
+      }
+      sum[out + BLANK] = probs[row]!;
+      sum[out + OTHER] = Math.max(0, 1 - probs[row]! - chars);
     }
-    return { p, logp, best, bestLog };
+    return { p, logp, best, bestLog, sum };
   }
 
   /**
    * How sure the model is which letter or digit a frame shows, leaving out whether one is there: the frame's
    * best symbol's probability among the letters and digits alone (1 where its best is a blank or a separator).
+   * `folding` 'sum': each symbol's probability the sum of its classes' (upper and lower case, full width), not the most probable one's.
    */
-  certainty(t: number): number {
-    const { p, best } = this.folded;
+  certainty(t: number, folding: 'max' | 'sum' = 'max'): number {
+    const { best } = this.folded;
+    const p = folding === 'sum' ? this.folded.sum : this.folded.p;
     const b = best[t]!;
     if (b < 2) return 1;
     let sum = 0;
     for (let s = 2; s < SYMBOLS; s++) sum += p[t * SYMBOLS + s]!;
     return p[t * SYMBOLS + b]! / Math.max(sum, 1e-30);
+  }
+
+  /**
+   * The model's own posterior for the line read under a constraint: the line's letters and digits are exactly
+   * `allowed.length`, the i-th one of `allowed[i]`. A forward–backward over every CTC alignment that reads so, on
+   * the summed folding (each symbol's probability the sum of its classes': upper and lower case, full width; a gap
+   * frame's the blank's and the separators' together): blanks and separators anywhere, a character's run one symbol
+   * repeated, two equal characters in a row need a gap between them. Each frame's forward values are scaled to sum
+   * to 1 and the scales kept as logs (Rabiner's scaling): exact, and no underflow on long lines. null when no
+   * alignment reads so (too few frames). Cost: frames × (positions + allowed characters), a few multiplications each.
+   */
+  posterior(allowed: readonly string[]): LinePosterior | null {
+    const key = allowed.join('|');
+    const hit = this.posteriors.get(key);
+    if (hit !== undefined) return hit;
+    const out = this.forwardBackward(allowed);
+    if (this.posteriors.size > 256) this.posteriors.clear();
+    this.posteriors.set(key, out);
+    return out;
+  }
+
+  private forwardBackward(allowed: readonly string[]): LinePosterior | null {
+    const n = allowed.length;
+    const T = this.steps;
+    const q = this.folded.sum;
+    const sets = allowed.map((a) => Int16Array.from(new Set([...a].map((c) => 2 + PLATE_CHARS.indexOf(c)).filter((s) => s >= 2))));
+    if (T === 0 || sets.some((x) => x.length === 0)) return null;
+    // states: gap(j) = j (j characters read, between runs); char(j, i) = base[j] + i, the j-th character's run, symbol sets[j-1][i]
+    const base: number[] = [0];
+    let S = n + 1;
+    for (let j = 1; j <= n; j++) {
+      base[j] = S;
+      S += sets[j - 1]!.length;
+    }
+    // the state of position j−1 (for prev) or j+1 (for next) with the same symbol, −1 where there is none
+    const same = (j: number, i: number, k: number) => (k < 1 || k > n ? -1 : sets[k - 1]!.indexOf(sets[j - 1]![i]!));
+    const samePrev = sets.map((x, j0) => Int32Array.from(x, (_, i) => same(j0 + 1, i, j0)));
+    const sameNext = sets.map((x, j0) => Int32Array.from(x, (_, i) => same(j0 + 1, i, j0 + 2)));
+    const total = (row: Float64Array, j: number) => {
+      let v = 0;
+      for (let i = 0; i < sets[j - 1]!.length; i++) v += row[base[j]! + i]!;
+      return v;
+    };
+    const alpha = new Float64Array(T * S);
+    const scale = new Float64Array(T);
+    let logScale = 0;
+    for (let t = 0; t < T; t++) {
+      const cur = alpha.subarray(t * S, (t + 1) * S);
+      const qt = t * SYMBOLS;
+      const gap = q[qt + BLANK]! + q[qt + OTHER]!;
+      if (t === 0) {
+        cur[0] = gap;
+        if (n >= 1) sets[0]!.forEach((s, i) => (cur[base[1]! + i] = q[qt + s]!));
+      } else {
+        const prev = alpha.subarray((t - 1) * S, t * S);
+        const totals = [0];
+        for (let j = 1; j <= n; j++) totals[j] = total(prev, j);
+        for (let j = 0; j <= n; j++) cur[j] = (prev[j]! + totals[j]!) * gap;
+        for (let j = 1; j <= n; j++)
+          sets[j - 1]!.forEach((s, i) => {
+            const me = base[j]! + i;
+            let v = prev[me]! + prev[j - 1]!;
+            if (j >= 2) {
+              const k = samePrev[j - 1]![i]!;
+              v += Math.max(0, totals[j - 1]! - (k >= 0 ? prev[base[j - 1]! + k]! : 0));
+            }
+            cur[me] = v * q[qt + s]!;
+          });
+      }
+      let c = 0;
+      for (let x = 0; x < S; x++) c += cur[x]!;
+      if (!(c > 0)) return null;
+      for (let x = 0; x < S; x++) cur[x] = cur[x]! / c;
+      scale[t] = c;
+      logScale += Math.log(c);
+    }
+    const last = alpha.subarray((T - 1) * S, T * S);
+    const z = last[n]! + (n >= 1 ? total(last, n) : 0);
+    if (!(z > 0)) return null;
+    // backward, scaled by the same factors; entries into each character's run summed on the way
+    const marg = sets.map((x) => new Float64Array(x.length));
+    let beta = new Float64Array(S);
+    let prevBeta = new Float64Array(S);
+    beta[n] = 1;
+    if (n >= 1) for (let i = 0; i < sets[n - 1]!.length; i++) beta[base[n]! + i] = 1;
+    for (let t = T - 1; t >= 0; t--) {
+      const qt = t * SYMBOLS;
+      if (t === 0) {
+        if (n >= 1) sets[0]!.forEach((_, i) => (marg[0]![i]! += (alpha[base[1]! + i]! * beta[base[1]! + i]!) / z));
+        break;
+      }
+      const a = alpha.subarray((t - 1) * S, t * S);
+      for (let j = 1; j <= n; j++) {
+        const pt = j >= 2 ? total(a, j - 1) : 0;
+        sets[j - 1]!.forEach((s, i) => {
+          const k = j >= 2 ? samePrev[j - 1]![i]! : -1;
+          const pred = a[j - 1]! + (j >= 2 ? Math.max(0, pt - (k >= 0 ? a[base[j - 1]! + k]! : 0)) : 0);
+          marg[j - 1]![i]! += (pred * q[qt + s]! * beta[base[j]! + i]!) / (scale[t]! * z);
+        });
+      }
+      // β̂(t−1) from β̂(t): emissions at frame t
+      const gap = q[qt + BLANK]! + q[qt + OTHER]!;
+      const into = [0]; // into[j]: Σ over the j-th character's symbols of β̂(t) × q(t)
+      for (let j = 1; j <= n; j++) {
+        let v = 0;
+        sets[j - 1]!.forEach((s, i) => (v += beta[base[j]! + i]! * q[qt + s]!));
+        into[j] = v;
+      }
+      for (let j = 0; j <= n; j++) prevBeta[j] = (beta[j]! * gap + (j < n ? into[j + 1]! : 0)) / scale[t]!;
+      for (let j = 1; j <= n; j++)
+        sets[j - 1]!.forEach((s, i) => {
+          const me = base[j]! + i;
+          let v = beta[me]! * q[qt + s]! + beta[j]! * gap;
+          if (j < n) {
+            const k = sameNext[j - 1]![i]!;
+            v += Math.max(0, into[j + 1]! - (k >= 0 ? beta[base[j + 1]! + k]! * q[qt + s]! : 0));
+          }
+          prevBeta[me] = v / scale[t]!;
+        });
+      [beta, prevBeta] = [prevBeta, beta];
+    }
+    const logZ = logScale + Math.log(z);
+    return {
+      logZ,
+      marginal: (i, c) => {
+        const at = sets[i]?.indexOf(2 + PLATE_CHARS.indexOf(c)) ?? -1;
+        return at >= 0 ? Math.min(1, marg[i]![at]!) : 0;
+      },
+    };
   }
 
   /**
@@ -230,6 +399,7 @@ export class CtcLattice {
       }
       let plate = '';
       const probs: number[] = [];
+      const peaks: number[] = [];
       let overruled = 1;
       for (let t = 0; t < T; t++) {
         const row = t * SYMBOLS;
@@ -239,11 +409,12 @@ export class CtcLattice {
         if (!gap && (t === 0 || path[t - 1] !== path[t])) {
           plate += PLATE_CHARS[sym - 2];
           probs.push(p);
-        }
+          peaks.push(p);
+        } else if (!gap && p > peaks[peaks.length - 1]!) peaks[peaks.length - 1] = p;
         const b = best[t]!;
         if (b >= 2 && (gap || sym !== b)) overruled = Math.min(overruled, p);
       }
-      out.push({ plate, probs, overruled, logRatio: Math.min(0, score[end]! - bestLog) });
+      out.push({ plate, probs, overruled, logRatio: Math.min(0, score[end]! - bestLog), peaks });
     }
     if (this.cache.size > 64) this.cache.clear();
     this.cache.set(key, out);

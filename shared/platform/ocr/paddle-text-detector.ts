@@ -178,6 +178,7 @@ export class PaddleTextDetector implements TextDetector {
       const lead = decoded.text.length - decoded.text.trimStart().length;
       const charConfidences = decoded.probs.slice(lead, lead + [...text].length);
       const charFrames = decoded.frames.slice(lead, lead + [...text].length);
+      const charPeaks = decoded.peaks.slice(lead, lead + [...text].length);
       const xs = q.map((p) => p[0]);
       const ys = q.map((p) => p[1]);
       out.push({
@@ -185,6 +186,7 @@ export class PaddleTextDetector implements TextDetector {
         confidence: charConfidences.reduce((a, b) => a + b, 0) / charConfidences.length,
         charConfidences,
         charFrames,
+        charPeaks,
         alternatives,
         box: { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) },
       });

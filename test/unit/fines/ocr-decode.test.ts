@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CtcLattice, ctcGreedy } from '../../../shared/platform/ocr/ctc.js';
 import { frames } from '../../support/ctc-frames.js';
+import { normalizePlate } from '../../../shared/fines/plate.js';
 import { dbBoxes, DB_DEFAULTS, hull, minAreaRect } from '../../../shared/platform/ocr/db-boxes.js';
 
 /** Softmax rows as a recogniser gives them: at each step, `p` for the class and the rest shared by the others. */
@@ -12,7 +13,7 @@ function steps(classes: number, rows: [number, number][]): Float32Array {
   return out;
 }
 
-const lattice = (rows: Record<string, number>[]) => {
+const lattice = (rows: readonly Partial<Record<string, number>>[]) => {
   const f = frames(rows);
   return {
     greedy: ctcGreedy(f.probs, f.steps, f.classes, f.dictionary),
@@ -31,6 +32,128 @@ describe("a character's certainty: its probability among letters and digits alon
     expect(l.certainty(0)).toBeGreaterThan(0.9);
     expect(l.certainty(2)).toBeLessThan(0.55);
     expect(l.certainty(1)).toBe(1); // a blank frame
+  });
+});
+
+/**
+ * Brute force for the posterior: every sequence of plate symbols over the frames (each symbol's probability the
+ * sum of its classes', folded here by normalizePlate's rule), collapsed as CTC does (repeats merged, then blanks
+ * and separators dropped): each plate string's probability.
+ */
+const stringsCache = new Map<object, Map<string, number>>();
+function plateStrings(rows: readonly Partial<Record<string, number>>[]): Map<string, number> {
+  const hit = stringsCache.get(rows);
+  if (hit) return hit;
+  const f = frames(rows);
+  const symbolOf = (k: number) => (k === 0 ? '_' : normalizePlate(f.dictionary[k - 1]!) || '-');
+  const q: Map<string, number>[] = [];
+  for (let t = 0; t < f.steps; t++) {
+    const m = new Map<string, number>();
+    for (let k = 0; k < f.classes; k++) m.set(symbolOf(k), (m.get(symbolOf(k)) ?? 0) + f.probs[t * f.classes + k]!);
+    q.push(m);
+  }
+  const out = new Map<string, number>();
+  const walk = (t: number, last: string, text: string, p: number) => {
+    if (t === f.steps) return void out.set(text, (out.get(text) ?? 0) + p);
+    for (const [s, v] of q[t]!) walk(t + 1, s, s !== last && s !== '_' && s !== '-' ? text + s : text, p * v);
+  };
+  walk(0, '', '', 1);
+  stringsCache.set(rows, out);
+  return out;
+}
+
+/** P(the i-th character is c | the string fits `allowed`), by brute force; and the probability that it fits. */
+function bruteMarginals(rows: readonly Partial<Record<string, number>>[], allowed: string[]) {
+  const fitting = [...plateStrings(rows)].filter(([w]) => w.length === allowed.length && [...w].every((c, i) => allowed[i]!.includes(c)));
+  const Z = fitting.reduce((a, [, p]) => a + p, 0);
+  const marginal = (i: number, c: string) => fitting.filter(([w]) => w[i] === c).reduce((a, [, p]) => a + p, 0) / Z;
+  return { Z, marginal };
+}
+
+describe("a character's posterior under the formats (CtcLattice.posterior, forward–backward)", () => {
+  it('one position, two frames: the closed form', () => {
+    // frame 0: A 0.6, B 0.2, blank 0.1; frame 1: A 0.3, blank 0.5, B 0.1 (the rest spread over the other classes)
+    const rows = [
+      { A: 0.6, B: 0.2, _: 0.1 },
+      { A: 0.3, _: 0.5, B: 0.1 },
+    ];
+    const f = frames(rows);
+    const at = (t: number, c: string) => f.probs[t * f.classes + (c === '_' ? 0 : f.dictionary.indexOf(c) + 1)]!;
+    // a gap frame is a blank or any separator (space, dash): their probabilities summed; a letter is its classes' sum (x and X)
+    const gap = (t: number) => at(t, '_') + at(t, ' ') + at(t, '-');
+    const [a0, a1, b0, b1, g0, g1] = [at(0, 'A'), at(1, 'A'), at(0, 'B'), at(1, 'B'), gap(0), gap(1)];
+    const pa = a0 * a1 + a0 * g1 + g0 * a1;
+    const pb = b0 * b1 + b0 * g1 + g0 * b1;
+    const post = lattice(rows).lattice.posterior(['AB'])!;
+    expect(post.logZ).toBeCloseTo(Math.log(pa + pb), 6);
+    expect(post.marginal(0, 'A')).toBeCloseTo(pa / (pa + pb), 6);
+    expect(post.marginal(0, 'B')).toBeCloseTo(pb / (pa + pb), 6);
+    expect(post.marginal(0, 'C')).toBe(0); // not allowed there
+  });
+
+  it('a doubled letter needs a gap between its runs: one alignment on three frames, none on two', () => {
+    const rows = [{ A: 0.7 }, { _: 0.6, A: 0.3 }, { A: 0.8 }];
+    const f = frames(rows);
+    const at = (t: number, k: number) => f.probs[t * f.classes + k]!;
+    const A = f.dictionary.indexOf('A') + 1;
+    const gap1 = at(1, 0) + at(1, f.dictionary.indexOf(' ') + 1) + at(1, f.dictionary.indexOf('-') + 1);
+    const post = lattice(rows).lattice.posterior(['A', 'A'])!;
+    expect(post.logZ).toBeCloseTo(Math.log(at(0, A) * gap1 * at(2, A)), 6);
+    expect(post.marginal(0, 'A')).toBeCloseTo(1, 9);
+    expect(lattice(rows.slice(0, 2)).lattice.posterior(['A', 'A'])).toBeNull();
+  });
+
+  it('equals the brute-force sum over every symbol sequence, on a line with doubt between letters, digits and gaps', () => {
+    const rows = [
+      { V: 0.5, X: 0.2, _: 0.2 },
+      { V: 0.3, _: 0.5, ' ': 0.1 },
+      { '8': 0.4, B: 0.35, _: 0.1 },
+      { B: 0.5, '8': 0.2, _: 0.2 },
+    ];
+    const l = lattice(rows).lattice;
+    for (const allowed of [
+      [L, D],
+      [L, L],
+      [L + D, L + D],
+      ['VX', 'B8', L],
+      ['V', 'B'],
+    ]) {
+      const brute = bruteMarginals(rows, allowed);
+      const post = l.posterior(allowed)!;
+      expect(post.logZ).toBeCloseTo(Math.log(brute.Z), 6);
+      allowed.forEach((a, i) => {
+        let sum = 0;
+        for (const c of a) {
+          expect(post.marginal(i, c)).toBeCloseTo(brute.marginal(i, c), 6);
+          sum += post.marginal(i, c);
+        }
+        expect(sum).toBeCloseTo(1, 6);
+      });
+    }
+  });
+
+  it('no underflow where every alignment is improbable: 300 frames sure of a digit, read under a letter', () => {
+    const rows = Array.from({ length: 300 }, () => ({ '7': 0.999 }));
+    const post = lattice(rows).lattice.posterior([L])!;
+    expect(post.logZ).toBeLessThan(-745); // below the smallest double: unscaled, every sum would be 0
+    expect(Number.isFinite(post.logZ)).toBe(true);
+    // every other class has the same probability, so every letter is as probable as another but X (X and x: two classes)
+    const all = [...L].map((c) => post.marginal(0, c));
+    expect(all.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(post.marginal(0, 'Q')).toBeCloseTo(post.marginal(0, 'B'), 12);
+    expect(post.marginal(0, 'X')).toBeGreaterThan(2 * post.marginal(0, 'Q'));
+  });
+});
+
+describe("a character's peak: its probability at the most probable frame of its run", () => {
+  it("greedy and constrained readings keep it beside the first frame's", () => {
+    const { greedy, lattice: l } = lattice([{ A: 0.5 }, { A: 0.9 }, { A: 0.7 }, { _: 0.9 }, { '1': 0.6 }, { _: 0.9 }, { A: 0.8 }]);
+    expect(greedy.text).toBe('A1A');
+    expect(greedy.probs.map((p) => Math.round(p * 100))).toEqual([50, 60, 80]);
+    expect(greedy.peaks.map((p) => Math.round(p * 100))).toEqual([90, 60, 80]);
+    const fit = l.prefixes([L, D, L])[3]!;
+    expect(fit.plate).toBe('A1A');
+    expect(fit.peaks.map((p) => Math.round(p * 100))).toEqual([90, 60, 80]);
   });
 });
 
@@ -133,7 +256,7 @@ describe('CTC greedy decoding', () => {
         6,
         dictionary,
       ),
-    ).toEqual({ text: '', probs: [], frames: [] });
+    ).toEqual({ text: '', probs: [], frames: [], peaks: [] });
   });
 });
 
