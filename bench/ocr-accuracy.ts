@@ -51,10 +51,10 @@ import { readPersonReads } from './plate-set.js';
  * - `genuine`: test/fixtures/plates/genuine, real photographs whose licence lets them be committed;
  * - `--photo file:PLATE:formats` (repeatable): any other photo, e.g. the course's sample photo, whose
  *   licence keeps it out of the repository.
- * `--engine model,onelook,gutenye` runs several readers on the same photos, each set read by each in turn
- * (side by side): `model` is the project's reader (shared/platform/ocr; its first look at `--first-look`
- * pixels, the default 480, stands where the read needs no person, as the fine path asks), `onelook` the same
- * reader without the first look, `gutenye` the same PP-OCRv4 models run by the @gutenye/ocr-node library
+ * `--engine model,firstlook,gutenye` runs several readers on the same photos, each set read by each in turn
+ * (side by side): `model` is the project's reader (shared/platform/ocr), `firstlook` the same reader with a first
+ * look at `--first-look` pixels (480 by default) that stands where its read needs no person, as the fine path
+ * would ask (off in the reader by default), `gutenye` the same PP-OCRv4 models run by the @gutenye/ocr-node library
  * (not a dependency: `npm i --no-save @gutenye/ocr-node@1.4.8` to run it).
  * A read is flagged as the fine path flags it: no read, confidence below the threshold, or outside the
  * expected formats. `wrong_unflagged` is what matters most: a wrong plate issued unchecked.
@@ -74,7 +74,7 @@ const { values } = parseArgs({
     'det-max-side': { type: 'string' },
     threads: { type: 'string' },
     unclip: { type: 'string' },
-    'first-look': { type: 'string' },
+    'first-look': { type: 'string', default: '480' },
     aggregate: { type: 'string' },
     out: { type: 'string' },
     constrained: { type: 'string' },
@@ -92,17 +92,16 @@ const constrained = values.constrained === undefined ? RANK_DEFAULTS.constrained
 const rankOf = (aggregate: Aggregate): RankOptions => ({ aggregate, constrained });
 
 async function makeEngine(name: string): Promise<TextDetector & { close(): Promise<void>; warm?(): Promise<void> }> {
-  if (name === 'model' || name === 'onelook')
+  if (name === 'model' || name === 'firstlook')
     return new PaddleTextDetector({
       ...(values['det-max-side'] ? { detMaxSide: Number(values['det-max-side']) } : {}),
       ...(values.threads ? { threads: Number(values.threads) } : {}),
       ...(values.unclip ? { unclipRatio: Number(values.unclip) } : {}),
-      ...(values['first-look'] ? { firstLookSide: Number(values['first-look']) } : {}),
-      // the reader as it was before its first look: the detector at detMaxSide only
-      ...(name === 'onelook' ? { firstLookSide: 0 } : {}),
+      // the reader with a first, cheaper look that stands where its read needs no person (off by default)
+      ...(name === 'firstlook' ? { firstLookSide: Number(values['first-look']) } : {}),
     });
   if (name === 'gutenye') return (await import('./gutenye-text-detector.js')).GutenyeTextDetector.create();
-  throw new Error(`--engine: model, onelook or gutenye, not ${name}`);
+  throw new Error(`--engine: model, firstlook or gutenye, not ${name}`);
 }
 
 interface Sample {
@@ -388,7 +387,7 @@ console.log(
         det_max_side: values['det-max-side'] ?? 'default',
         threads: values.threads ?? 'default',
         unclip_ratio: values.unclip ?? 'default',
-        first_look: values['first-look'] ?? 'default',
+        first_look: values.engine.split(',').includes('firstlook') ? Number(values['first-look']) : 'none',
       },
       results,
     },

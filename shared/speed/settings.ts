@@ -80,7 +80,7 @@ export function speedSettings(checkPlateFormats: PlateFormatCheck) {
         'SPEEDCAM_PLATE_FORMATS',
         z.string().default('us-ny'),
         'comma-separated plate formats the radars expect (presets or L/D/A templates, see fines.md); ' +
-          'per radar `plate_formats`; empty: any plate, trusted only with letters and digits',
+          'per radar `plate_formats`; empty: any plate is read, and a person confirms every one',
         { to: commaList },
       ),
       maxEventAgeMs: amount('SPEEDCAM_MAX_EVENT_AGE_H', { min: 0.01, default: 24 * 7, ms: 'h' }, 'events older than this are rejected'),

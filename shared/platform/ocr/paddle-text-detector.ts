@@ -25,8 +25,9 @@ export interface PaddleOptions {
    * a first, cheaper look: the detector's input at most this long (0: none). When the caller says what it
    * reads is `enough` (the fine path: a plate in its formats, at or over the review threshold), the photo
    * is not looked at again at `detMaxSide`; otherwise it is, from scratch, and only that look counts.
-   * 480 (half of detMaxSide) was chosen on the tuning sets (docs/ocr.md): about a third of the detector's work
-   * where it is enough, and no wrong read trusted that the full look alone would not have trusted.
+   * Off by default: at 480 it was as right and safer on the tuning sets, but on held-out set 5c it trusted two
+   * wrong reads the full look flagged (a first character the small look missed; docs/ocr.md). `bench:ocr
+   * --engine model,firstlook` measures it.
    */
   firstLookSide: number;
 }
@@ -36,7 +37,7 @@ export const PADDLE_DEFAULTS: PaddleOptions = {
   threads: 1,
   maxBoxes: 24,
   unclipRatio: DB_DEFAULTS.unclipRatio,
-  firstLookSide: 480,
+  firstLookSide: 0,
 };
 
 interface Photo {
