@@ -36,8 +36,8 @@ export interface Radar {
   /** how spot speeds are averaged: space-mean (distance over time) or the seeds' arithmetic mean */
   averageSpeed: AverageSpeedRule;
   /**
-   * plate formats expected here (presets or L/D/A templates) to rank OCR candidates; empty: any plate, trusted
-   * only with letters and digits
+   * plate formats expected here (presets or L/D/A templates) to rank OCR candidates; empty: any plate is read,
+   * and a person confirms every one
    */
   plateFormats: readonly string[];
 }

@@ -50,10 +50,11 @@ export class SpeedCheck {
   /** observations sent to the log without trying a per-vehicle batch first (BurstLocality's log mode) */
   private readonly direct = new WeakSet<LoggedObservation>();
   /**
-   * vehicles whose passage this instance wrote whole lately: a lone observation of one of them after that (Pub/Sub
-   * delivering it again, a straggler) says nothing about how bursts arrive, so BurstLocality does not count it
+   * the observations of bursts that arrived whole here lately (per vehicle, the latest burst): the same observations
+   * delivered again by Pub/Sub, alone or in part, say nothing about how bursts arrive, so BurstLocality does not
+   * count them (a vehicle's next passage has new observation ids, and counts)
    */
-  private readonly wholeHere = new Set<string>();
+  private readonly wholeHere = new Map<string, ReadonlySet<string>>();
   /** where decisions' latency goes (DEBUG `passage timing` lines) */
   readonly timings = new PassageTimings();
 
@@ -145,8 +146,7 @@ export class SpeedCheck {
     const radar = config.radars.get(first.radarId)!;
     const batch = items.map((i) => i.obs);
     const whole = wholePassage(batch, radar, clock.now());
-    if (whole) this.rememberWhole(key);
-    if (whole || !this.wholeHere.has(key)) this.bursts.record(whole !== null);
+    this.recordBurst(key, batch, whole !== null);
     if (!whole) {
       // (not recorded again by the log's commit: only observations sent to the log directly are)
       // Part of a passage: to the radar's log (one write for every vehicle that arrived meanwhile).
@@ -172,11 +172,18 @@ export class SpeedCheck {
     return batch.map((o) => ({ outcome: Promise.resolve(outcome.outcomes.get(o.obsId)!) }));
   }
 
-  private rememberWhole(key: string): void {
-    this.wholeHere.delete(key);
-    this.wholeHere.add(key);
-    // the oldest first: a Set iterates in insertion order
-    if (this.wholeHere.size > WHOLE_KEYS_KEPT) this.wholeHere.delete(this.wholeHere.values().next().value!);
+  /** Tells BurstLocality whether a vehicle's observations arrived here as a whole burst, unless they are a whole burst's again. */
+  private recordBurst(key: string, batch: readonly Observation[], whole: boolean): void {
+    if (whole) {
+      this.wholeHere.delete(key);
+      this.wholeHere.set(key, new Set(batch.map((o) => o.obsId)));
+      // the oldest first: a Map iterates in insertion order
+      if (this.wholeHere.size > WHOLE_KEYS_KEPT) this.wholeHere.delete(this.wholeHere.keys().next().value!);
+    } else {
+      const seen = this.wholeHere.get(key);
+      if (seen && batch.every((o) => seen.has(o.obsId))) return;
+    }
+    this.bursts.record(whole);
   }
 
   /** Straight to the radar's log (bursts arrive spread over instances); the log's commit tells BurstLocality what it saw. */
@@ -195,7 +202,8 @@ export class SpeedCheck {
     if (!radar) return;
     const byVehicle = new Map<string, Observation[]>();
     for (const i of items) if (this.direct.has(i)) byVehicle.set(i.obs.vehicleId, [...(byVehicle.get(i.obs.vehicleId) ?? []), i.obs]);
-    for (const batch of byVehicle.values()) this.bursts.record(wholePassage(batch, radar, this.deps.clock.now()) !== null);
+    for (const batch of byVehicle.values())
+      this.recordBurst(passageKey(radarId, batch[0]!.vehicleId), batch, wholePassage(batch, radar, this.deps.clock.now()) !== null);
   }
 
   /** Observations of many vehicles appended to the radar's log in one write; then the sweep, unless another instance sweeps. */
