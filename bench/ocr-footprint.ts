@@ -9,8 +9,8 @@ import { FUNCTIONS } from '../functions/catalog.js';
  * What the fines function costs with each OCR, as Google Cloud would run it: a fresh node process per run
  * (a cold instance) with the production configuration and SPEEDCAM_OCR=model or vision. It imports the
  * deployed entry (dist/functions/index.js), builds the fines handler, then creates the OCR as the first
- * request does; with the model it reads `--photos` photos of test/fixtures/plates one after the other (as the
- * fine path asks: the reader's first look stands where its read needs no person).
+ * request does; with the model it reads `--photos` photos of test/fixtures/plates one after the other, asking as
+ * the fine path does (`enough`: it matters only if the reader's first look is turned on; it is off by default).
  * Reported: memory (RSS after start, after the model loads, peak VmHWM), cold start (import + handler +
  * OCR ready, wall and CPU), time and CPU per photo (p50/p95), and $ per 1,000 fines of OCR at list prices
  * (request-based billing: $0.000024 per vCPU-second, $0.0000025 per GiB-second, as bench/system-load.ts;
@@ -52,7 +52,7 @@ if (process.env.SPEEDCAM_OCR === 'model') {
   for (const p of m.photos.slice(0, Number(process.env.PHOTOS))) {
     const bytes = readFileSync(${JSON.stringify(fixtures)} + '/' + p.file);
     const a = performance.now(); const c = cpu();
-    // as the fine path asks: its first look stands where the read needs no person
+    // as the fine path asks (with the first look off, as deployed, the reader does not call it)
     const formats = [p.formats].flat();
     const enough = (found) => { const r = rankPlates(found, formats)[0]; return !!r && r.formatMatch && r.confidence >= PLATE_REVIEW_BELOW.model; };
     await d.detect({ bytes, formats, enough });

@@ -13,6 +13,9 @@ export interface Annotation {
   fineId: string;
 }
 
+/** Photos up to this many pixels are drawn on from raw pixels (12 MP: 36–48 MB each). */
+const RAW_PIXELS_MAX = 12_000_000;
+
 /** Box stroke colour: tests look for it where the plate is. */
 export const PLATE_BOX_COLOUR: readonly [number, number, number] = [255, 23, 68];
 
@@ -25,8 +28,12 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
  */
 export async function drawAnalysedPhoto(photo: Buffer, a: Annotation, opts: { compressionLevel?: number } = {}): Promise<Buffer> {
   ensureFonts();
-  // decoded once, turned upright, kept as pixels (no intermediate encoding)
-  const upright = await sharp(photo).rotate().raw().toBuffer({ resolveWithObject: true });
+  // Decoded once, turned upright, kept as pixels (no intermediate encoding); a photo larger than RAW_PIXELS_MAX
+  // (up to MAX_PIXELS, 4 deliveries at once beside the model) is kept as a fast PNG instead, to bound memory.
+  const meta = await sharp(photo).metadata();
+  const raw = (meta.width ?? 0) * (meta.height ?? 0) <= RAW_PIXELS_MAX;
+  const turned = sharp(photo).rotate();
+  const upright = await (raw ? turned.raw() : turned.png({ compressionLevel: 1 })).toBuffer({ resolveWithObject: true });
   const { width: W, height: H, channels } = upright.info;
   const k = Math.max(1, W / 640);
   const banner = Math.round(56 * k);
@@ -49,7 +56,7 @@ export async function drawAnalysedPhoto(photo: Buffer, a: Annotation, opts: { co
   <text x="${px(12)}" y="${H + px(45)}" font-family="DejaVu Sans" font-size="${px(12)}" fill="#cccccc">${esc(a.radarName)} · ${esc(a.observedAt.replace(/\.\d+Z$/, 'Z'))} · fine ${esc(a.fineId)}</text>
 </svg>`;
   return (
-    sharp(upright.data, { raw: { width: W, height: H, channels } })
+    sharp(upright.data, raw ? { raw: { width: W, height: H, channels } } : {})
       .extend({ bottom: banner, background: '#111111' })
       .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
       // zlib level 3, not sharp's 6: the same pixels, ~8 % more bytes, less than half the CPU (bench/evidence-photo.ts)

@@ -156,8 +156,8 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
   let started = t0;
   const onStart = () => void (started = Date.now());
   // A reader that can look again more closely stops at a read that needs no person.
-  const enough = (found: Parameters<typeof rankPlates>[0]) =>
-    reviewOf(rankPlates(found, formats)[0] ?? null, config.plateReviewBelow, m.license_plate) === null;
+  const enough = (detections: Parameters<typeof rankPlates>[0]) =>
+    reviewOf(rankPlates(detections, formats)[0] ?? null, config.plateReviewBelow, m.license_plate) === null;
   try {
     // The bytes already downloaded go to the OCR (Vision too): no second read from storage.
     reads = rankPlates(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats, onStart, enough })), formats);
@@ -218,13 +218,15 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
 
 /**
  * Why a plate read needs a person before a notice (null: none): nothing read, less sure than the review
- * threshold, outside the radar's formats, or not the plate the message claims.
+ * threshold, not the plate the message claims, or outside the radar's formats (always, when the radar lists
+ * none, or the radar is not in this function's configuration).
  */
 function reviewOf(read: PlateRead | null, reviewBelow: number, claimed: string | null | undefined): FineReviewReason | null {
   if (!read) return 'plate_not_read';
   if (read.confidence < reviewBelow) return 'low_confidence';
-  if (!read.formatMatch) return 'plate_format_unexpected';
+  // the camera's own plate contradicted says more to a reviewer than a format (with none expected, every read is outside)
   if (claimed && normalizePlate(claimed) !== read.plate) return 'plate_mismatch';
+  if (!read.formatMatch) return 'plate_format_unexpected';
   return null;
 }
 

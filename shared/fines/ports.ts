@@ -11,7 +11,7 @@ export interface TextDetector {
    * `onStart` is called when the reader starts on this photo: a reader that takes one photo at a time (the
    * model's one thread) calls it after the photos ahead of it, so the caller can tell waiting from reading.
    * `enough` says whether what a reader found is all the caller needs: a reader that can look again more
-   * closely (the model's first, cheaper look) stops there when it is; others ignore it.
+   * closely (the model's first, cheaper look, off by default) stops there when it is; others ignore it.
    */
   detect(image: {
     bytes: Buffer;

@@ -26,7 +26,7 @@ export interface PaddleOptions {
    * reads is `enough` (the fine path: a plate in its formats, at or over the review threshold), the photo
    * is not looked at again at `detMaxSide`; otherwise it is, from scratch, and only that look counts.
    * Off by default: at 480 it was as right and safer on the tuning sets, but on held-out set 5c it trusted two
-   * wrong reads the full look flagged (a first character the small look missed; docs/ocr.md). `bench:ocr
+   * wrong reads that the full look read right or flagged (a first character the small look missed; docs/ocr.md). `bench:ocr
    * --engine model,firstlook` measures it.
    */
   firstLookSide: number;

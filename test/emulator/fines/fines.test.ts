@@ -17,9 +17,9 @@ import { useOcrWorlds } from '../../support/ocr-worlds.js';
 
 const ocr = useOcrWorlds();
 
-function world(detector: TextDetector = ocr) {
+function world(detector: TextDetector = ocr, env: Record<string, string> = {}) {
   const objects = new LocalObjectStore(mkdtempSync(join(tmpdir(), 'objects-')));
-  const t = testWorld({}, { objects, ocr: detector });
+  const t = testWorld(env, { objects, ocr: detector });
   const rows = () => t.query('SELECT fine_id, license_plate, review_reason, image_sha256 FROM speedcam.fined_vehicles');
   return { ...t, objects, fine: (msg: InboundMessage) => t.rt.fines.handle(msg), flush: () => t.rt.flush.run(), rows };
 }
@@ -196,6 +196,17 @@ describe('fine issuance', () => {
     expect(fine).toMatchObject({ license_plate: 'KXT4821', review_reason: 'plate_mismatch', status: 'pending_review' });
     expect(fine!.plate_alternatives![0]).toMatchObject({ plate: 'KXT4821' });
     expect(fine!.plate_box).not.toBeNull();
+    expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
+  });
+
+  it('a radar that expects no plate formats: the plate is read, and the fine held for a person', async () => {
+    const w = world(ocr, { SPEEDCAM_PLATE_FORMATS: '' });
+    const { msg } = await speeding(w, 'KXT4821', { plate: 'KXT4821' });
+    expect(await w.fine(msg)).toMatchObject({
+      license_plate: 'KXT4821',
+      review_reason: 'plate_format_unexpected',
+      status: 'pending_review',
+    });
     expect(w.publisher.on(w.config.topics.fineNotifications)).toHaveLength(0);
   });
 
