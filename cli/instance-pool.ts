@@ -176,7 +176,7 @@ function serveScript(): string {
 
 /** Functions whose processes run at a lower CPU priority locally (see startFunctionProcess). */
 const BACKGROUND = new Set(['fines']);
-const BACKGROUND_NICENESS = 5;
+const BACKGROUND_NICENESS = 0;
 
 /**
  * Starts cli/serve-functions.js for one function on a port the system picks (no clash with anything else
