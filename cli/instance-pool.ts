@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, type WriteStream } from 'node:fs';
-import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -174,10 +173,6 @@ function serveScript(): string {
   return existsSync(here) ? here : join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'serve-functions.js');
 }
 
-/** Functions whose processes run at a lower CPU priority locally (see startFunctionProcess). */
-const BACKGROUND = new Set(['fines']);
-const BACKGROUND_NICENESS = 0;
-
 /**
  * Starts cli/serve-functions.js for one function on a port the system picks (no clash with anything else
  * on the machine); resolves with its URL once it listens. Its logs go to the stack log.
@@ -190,15 +185,8 @@ export async function startFunctionProcess(
   const script = serveScript();
   if (!existsSync(script)) throw new Error(`cannot serve ${entryPoint} in its own process: ${script} is not built (run npm run build)`);
   const child = spawn(process.execPath, [script, `${entryPoint}=0`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  // In Google Cloud the fines run on instances of their own; here they share the machine's cores with the
-  // speed path and the emulators, so their OCR (CPU-bound, seconds of it per burst of fines) yields the CPU.
-  if (BACKGROUND.has(entryPoint) && child.pid !== undefined) {
-    try {
-      setPriority(child.pid, BACKGROUND_NICENESS);
-    } catch {
-      // not permitted here: it runs at normal priority
-    }
-  }
+  // Every function's process at the same priority: the fines' OCR at nice 10 or 5 (as until 2026-12-07) made
+  // both its own tail and the decisions' slower in the demo (docs/benchmarks.md).
   child.stderr!.on('data', (chunk: Buffer) => log.write(chunk));
   const lines = createInterface({ input: child.stdout! });
   try {
