@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { PaddleTextDetector } from '../shared/platform/ocr/paddle-text-detector.js';
 import {
+  plateReview,
   rankPlates,
   AGGREGATES,
   NY_FORMATS,
@@ -142,8 +143,7 @@ async function measure(engine: TextDetector, samples: Sample[], label: string): 
     // review threshold, needs no closer look
     let firstLookEnough = false;
     const enough = (found: TextDetection[]) => {
-      const r = rankPlates(found, s.formats, rankOf(aggregates[0]!))[0];
-      firstLookEnough = !!r && r.formatMatch && r.confidence >= REVIEW_BELOW;
+      firstLookEnough = plateReview(rankPlates(found, s.formats, rankOf(aggregates[0]!))[0] ?? null, REVIEW_BELOW) === null;
       return firstLookEnough;
     };
     const detections = await engine.detect({ bytes, formats: s.formats, enough });

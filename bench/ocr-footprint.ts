@@ -42,7 +42,7 @@ const handlerMs = performance.now() - t0; const handlerCpu = cpu(); const handle
 const out = { handlerMs, handlerCpu, handlerRss };
 if (process.env.SPEEDCAM_OCR === 'model') {
   const { PaddleTextDetector } = await import(${JSON.stringify(detectorModule)});
-  const { rankPlates } = await import(${JSON.stringify(plateModule)});
+  const { plateReview, rankPlates } = await import(${JSON.stringify(plateModule)});
   const { PLATE_REVIEW_BELOW } = await import(${JSON.stringify(settingsModule)});
   const d = new PaddleTextDetector();
   await d.warm();
@@ -54,7 +54,7 @@ if (process.env.SPEEDCAM_OCR === 'model') {
     const a = performance.now(); const c = cpu();
     // as the fine path asks (with the first look off, as deployed, the reader does not call it)
     const formats = [p.formats].flat();
-    const enough = (found) => { const r = rankPlates(found, formats)[0]; return !!r && r.formatMatch && r.confidence >= PLATE_REVIEW_BELOW.model; };
+    const enough = (found) => plateReview(rankPlates(found, formats)[0] ?? null, PLATE_REVIEW_BELOW.model) === null;
     await d.detect({ bytes, formats, enough });
     ms.push(performance.now() - a); cpuMs.push(cpu() - c);
   }

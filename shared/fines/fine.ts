@@ -9,7 +9,7 @@ import { drawAnalysedPhoto } from './evidence-photo.js';
 import { keepCapture } from './capture-copy.js';
 import { gsUri, objectName } from './object-names.js';
 import { fineAnnotation, findFinePhoto } from './fine-photo.js';
-import { normalizePlate, rankPlates, type PlateRead } from './plate.js';
+import { plateReview, rankPlates, type PlateRead } from './plate.js';
 import type { ObjectStore, TextDetector } from './ports.js';
 import type { InboundMessage } from '../core/pubsub-message.js';
 import { sendToDeadLetters } from '../dead-letters/send.js';
@@ -157,7 +157,7 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
   const onStart = () => void (started = Date.now());
   // A reader that can look again more closely stops at a read that needs no person.
   const enough = (detections: Parameters<typeof rankPlates>[0]) =>
-    reviewOf(rankPlates(detections, formats)[0] ?? null, config.plateReviewBelow, m.license_plate) === null;
+    plateReview(rankPlates(detections, formats)[0] ?? null, config.plateReviewBelow, m.license_plate) === null;
   try {
     // The bytes already downloaded go to the OCR (Vision too): no second read from storage.
     reads = rankPlates(await withRetries(() => deps.ocr.detect({ bytes: photo.bytes, formats, onStart, enough })), formats);
@@ -169,7 +169,7 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
   // The wait behind the instance's other photos and the reading itself, apart (a failed attempt that was retried counts as waiting).
   const ocrMs = Date.now() - started;
   const ocrWaitMs = started - t0;
-  review ??= reviewOf(read, config.plateReviewBelow, m.license_plate);
+  review ??= plateReview(read, config.plateReviewBelow, m.license_plate);
 
   const analysed = await drawAnalysedPhoto(
     photo.bytes,
@@ -214,20 +214,6 @@ async function buildEvidence(deps: FineDeps, m: AcceptedSpeedingVehicle, fineId:
     plate_box: read?.box ?? null,
     plate_alternatives: reads.slice(0, 5).map((r) => ({ plate: r.plate, confidence: Math.round(r.confidence * 1000) / 1000 })),
   };
-}
-
-/**
- * Why a plate read needs a person before a notice (null: none): nothing read, less sure than the review
- * threshold, not the plate the message claims, or outside the radar's formats (always, when the radar lists
- * none, or the radar is not in this function's configuration).
- */
-function reviewOf(read: PlateRead | null, reviewBelow: number, claimed: string | null | undefined): FineReviewReason | null {
-  if (!read) return 'plate_not_read';
-  if (read.confidence < reviewBelow) return 'low_confidence';
-  // the camera's own plate contradicted says more to a reviewer than a format (with none expected, every read is outside)
-  if (claimed && normalizePlate(claimed) !== read.plate) return 'plate_mismatch';
-  if (!read.formatMatch) return 'plate_format_unexpected';
-  return null;
 }
 
 async function withRetries<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {

@@ -285,6 +285,23 @@ export function rankPlates(
     .map(({ score: _score, ...read }) => read);
 }
 
+/** Why a plate read needs a person (a fine's `review_reason` from its read). */
+export type PlateReview = 'plate_not_read' | 'low_confidence' | 'plate_mismatch' | 'plate_format_unexpected';
+
+/**
+ * Why a plate read needs a person before a notice (null: none): nothing read, less sure than the review
+ * threshold, not the plate the message claims, or outside the radar's formats (always, when the radar lists
+ * none, or the radar is not in the fines' configuration). The fine path's rule; the benches ask it too.
+ */
+export function plateReview(read: PlateRead | null, reviewBelow: number, claimed?: string | null): PlateReview | null {
+  if (!read) return 'plate_not_read';
+  if (read.confidence < reviewBelow) return 'low_confidence';
+  // the camera's own plate contradicted says more to a reviewer than a format (with none expected, every read is outside)
+  if (claimed && normalizePlate(claimed) !== read.plate) return 'plate_mismatch';
+  if (!read.formatMatch) return 'plate_format_unexpected';
+  return null;
+}
+
 /** The licence plate among detected texts: rankPlates' first, or null when no text can be a plate. */
 export function pickPlate(detections: readonly TextDetection[], formats: readonly string[] = NY_FORMATS): PlateRead | null {
   return rankPlates(detections, formats)[0] ?? null;
